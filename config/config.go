@@ -1,0 +1,262 @@
+// Package config provides Vitrine's command-line configuration: the flags of
+// the contract, each also read from a VITRINE_* environment variable, and
+// the parsers of their values (durations, probabilities, name=value lists).
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"vitrine/tiles"
+)
+
+// Config is the parsed command line.
+type Config struct {
+	Addr        string
+	Latency     map[string]time.Duration // every known tile has an entry
+	Fail        map[string]float64       // tiles not listed never fail
+	TileTimeout time.Duration
+	TestDelay   time.Duration
+}
+
+// Error is a malformed flag or environment value. main prints it on one
+// line and exits with status 2.
+type Error struct {
+	Flag string // e.g. "-latency"
+	Env  string // the variable it came from, if any
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	if e.Env != "" {
+		return fmt.Sprintf("%s (from %s): %s", e.Flag, e.Env, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", e.Flag, e.Msg)
+}
+
+// ErrHelp is returned when -h or -help was asked for; Usage says what to print.
+var ErrHelp = flag.ErrHelp
+
+// Parse reads the flags in args (without the program name) over the
+// VITRINE_* variables from getenv, over the defaults. Tile names are
+// checked against the built-in tiles.
+func Parse(args []string, getenv func(string) string) (Config, error) {
+	known := tiles.Names()
+	cfg := Config{
+		Addr:        "localhost:8080",
+		Latency:     map[string]time.Duration{},
+		Fail:        map[string]float64{},
+		TileTimeout: 500 * time.Millisecond,
+		TestDelay:   5 * time.Second,
+	}
+	for _, d := range tiles.Builtins() {
+		cfg.Latency[d.Name] = d.Latency
+	}
+	fs := newFlagSet(&cfg, known)
+	// Environment first, so that flags given on the command line win.
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		env := EnvName(f.Name)
+		if v, ok := lookup(getenv, env); ok && envErr == nil {
+			if err := fs.Set(f.Name, v); err != nil {
+				envErr = &Error{Flag: "-" + f.Name, Env: env, Msg: err.Error()}
+			}
+		}
+	})
+	if envErr != nil {
+		return Config{}, envErr
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return Config{}, ErrHelp
+		}
+		return Config{}, flagError(err)
+	}
+	if fs.NArg() > 0 {
+		return Config{}, &Error{Flag: "arguments", Msg: fmt.Sprintf("unexpected %q: Vitrine takes only flags", fs.Arg(0))}
+	}
+	return cfg, nil
+}
+
+// Usage writes the flags and their defaults to w.
+func Usage(w io.Writer) {
+	cfg := Config{Latency: map[string]time.Duration{}, Fail: map[string]float64{}}
+	fs := newFlagSet(&cfg, tiles.Names())
+	fmt.Fprintf(w, "Usage: vitrine [flags]\n\nServes the homepage at /home. Every flag may also be set with VITRINE_<FLAG>, e.g. VITRINE_TILE_TIMEOUT=1s.\n\n")
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+}
+
+// EnvName is the environment variable for a flag: VITRINE_TILE_TIMEOUT for
+// tile-timeout.
+func EnvName(flagName string) string {
+	return "VITRINE_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+func newFlagSet(cfg *Config, known []string) *flag.FlagSet {
+	fs := flag.NewFlagSet("vitrine", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors are reported by the caller, on one line
+	fs.StringVar(&cfg.Addr, "addr", "localhost:8080", "listen `address` (host:port; port 0 picks a free one)")
+	fs.Var(listFlag[time.Duration]{cfg.Latency, known, ParseDuration}, "latency", "simulated latency per tile, `name=duration` pairs (default banners=40ms,products=80ms,recommendations=120ms)")
+	fs.Var(listFlag[float64]{cfg.Fail, known, ParseProbability}, "fail", "simulated failure probability per tile, `name=p` pairs with 0 <= p <= 1")
+	fs.Var((*positiveDuration)(&cfg.TileTimeout), "tile-timeout", "how long one tile may take before it is reported as timed out (default 500ms)")
+	fs.Var((*nonNegDuration)(&cfg.TestDelay), "test-delay", "how long GET /test waits before answering (default 5s)")
+	return fs
+}
+
+func lookup(getenv func(string) string, name string) (string, bool) {
+	if getenv == nil {
+		return "", false
+	}
+	v := getenv(name)
+	return v, v != ""
+}
+
+// flagError turns the flag package's messages ("invalid value "x" for flag
+// -latency: ...") into an *Error naming the flag.
+func flagError(err error) error {
+	msg := err.Error()
+	const inv = "invalid value "
+	if strings.HasPrefix(msg, inv) {
+		if i := strings.Index(msg, " for flag -"); i >= 0 {
+			rest := msg[i+len(" for flag "):]
+			if j := strings.Index(rest, ": "); j >= 0 {
+				return &Error{Flag: rest[:j], Msg: rest[j+2:]}
+			}
+		}
+	}
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
+		return &Error{Flag: name, Msg: "unknown flag (see -h)"}
+	}
+	if name, ok := strings.CutPrefix(msg, "flag needs an argument: "); ok {
+		return &Error{Flag: name, Msg: "needs a value"}
+	}
+	return &Error{Flag: "flags", Msg: msg}
+}
+
+// ParseDuration parses a Go duration ("40ms", "1.5s") that must not be
+// negative. A bare number is refused: "40" could mean seconds or ms.
+func ParseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		if _, nerr := strconv.ParseFloat(s, 64); nerr == nil {
+			return 0, fmt.Errorf("%q has no unit; write e.g. %sms or %ss", s, s, s)
+		}
+		return 0, fmt.Errorf("%q is not a duration (e.g. 40ms, 1.5s)", s)
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("%q is negative", s)
+	}
+	return d, nil
+}
+
+// ParseProbability parses a probability in [0, 1].
+func ParseProbability(s string) (float64, error) {
+	s = strings.TrimSpace(s)
+	p, err := strconv.ParseFloat(s, 64)
+	if err != nil || p != p { // p != p: NaN
+		return 0, fmt.Errorf("%q is not a number", s)
+	}
+	if p < 0 || p > 1 {
+		return 0, fmt.Errorf("%s is outside [0, 1]", s)
+	}
+	return p, nil
+}
+
+// ParseList parses "name=value,name=value" into a map, checking each name
+// against known and each value with parse. Names may appear once; an empty
+// list is valid and sets nothing.
+func ParseList[T any](s string, known []string, parse func(string) (T, error)) (map[string]T, error) {
+	out := map[string]T{}
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return out, nil
+	}
+	for _, item := range strings.Split(s, ",") {
+		item = strings.TrimSpace(item)
+		name, value, ok := strings.Cut(item, "=")
+		name = strings.TrimSpace(name)
+		if !ok || name == "" {
+			return nil, fmt.Errorf("%q is not a name=value pair", tiles.Clip(item, 64))
+		}
+		if !slices.Contains(known, name) {
+			return nil, fmt.Errorf("unknown tile %q in %q (known: %s)", tiles.Clip(name, 64), tiles.Clip(item, 64), strings.Join(known, ", "))
+		}
+		if _, dup := out[name]; dup {
+			return nil, fmt.Errorf("tile %q is given twice", name)
+		}
+		v, err := parse(value)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		out[name] = v
+	}
+	return out, nil
+}
+
+// listFlag is a flag.Value merging name=value pairs into a map that may
+// already hold defaults.
+type listFlag[T any] struct {
+	m     map[string]T
+	known []string
+	parse func(string) (T, error)
+}
+
+func (l listFlag[T]) String() string { return formatList(l.m) }
+func (l listFlag[T]) Set(s string) error {
+	parsed, err := ParseList(s, l.known, l.parse)
+	if err != nil {
+		return err
+	}
+	for k, v := range parsed {
+		l.m[k] = v
+	}
+	return nil
+}
+
+func formatList[T any](m map[string]T) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s=%v", k, m[k])
+	}
+	return strings.Join(parts, ",")
+}
+
+type positiveDuration time.Duration
+
+func (d *positiveDuration) String() string { return time.Duration(*d).String() }
+func (d *positiveDuration) Set(s string) error {
+	v, err := ParseDuration(s)
+	if err == nil && v == 0 {
+		err = fmt.Errorf("%q must be more than zero", s)
+	}
+	if err != nil {
+		return err
+	}
+	*d = positiveDuration(v)
+	return nil
+}
+
+type nonNegDuration time.Duration
+
+func (d *nonNegDuration) String() string { return time.Duration(*d).String() }
+func (d *nonNegDuration) Set(s string) error {
+	v, err := ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = nonNegDuration(v)
+	return nil
+}

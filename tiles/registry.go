@@ -1,0 +1,38 @@
+package tiles
+
+import (
+	"slices"
+	"time"
+)
+
+// Def defines a built-in tile: its name, the latency its simulated backend
+// has by default, and the content it serves from the catalogue.
+type Def struct {
+	Name    string
+	Latency time.Duration
+	// Personalised tiles depend on Request.User (and are cached per user).
+	Personalised bool
+	// Content is the tile's data for req: a pure function of the catalogue
+	// and the request, so equal requests get equal data.
+	Content func(c *Catalogue, req Request) any
+}
+
+// builtins lists the built-in tiles in page order. A new tile is one file
+// defining its Def plus one line here.
+var builtins = []Def{
+	bannersTile,
+	productsTile,
+	recommendationsTile,
+}
+
+// Builtins returns the built-in tile definitions in page order.
+func Builtins() []Def { return slices.Clone(builtins) }
+
+// Names returns the names of the built-in tiles in page order.
+func Names() []string {
+	names := make([]string, len(builtins))
+	for i, d := range builtins {
+		names[i] = d.Name
+	}
+	return names
+}

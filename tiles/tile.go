@@ -1,0 +1,84 @@
+// Package tiles provides the homepage tiles: the Fetcher interface every tile
+// implements, the request a tile is fetched for, the embedded catalogue the
+// built-in tiles draw on, and a simulator that gives each built-in tile the
+// latency and failure rate of a real backend.
+package tiles
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+)
+
+// Fetcher is one tile's backend. Fetch must return promptly once ctx is done,
+// with an error wrapping ctx.Err(): the aggregator relies on it to keep a slow
+// tile from holding the page (and its goroutine) past the tile's deadline.
+type Fetcher interface {
+	Name() string
+	Fetch(ctx context.Context, req Request) (any, error)
+}
+
+// Request carries the parameters of one page or tile request that tiles may
+// depend on. The zero Request is valid: an anonymous visitor.
+type Request struct {
+	// User personalises tiles such as recommendations; "" means anonymous.
+	User string
+}
+
+var userPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// NewRequest validates raw parameters and returns the Request for them. An
+// empty user is the same as none. The error is an *Error with code EINVALID
+// that names the bad parameter, so a bad value never reaches a fetcher.
+func NewRequest(user string) (Request, error) {
+	if user != "" && !userPattern.MatchString(user) {
+		return Request{}, Errorf(EINVALID, "user: must be 1 to 64 characters of A-Z, a-z, 0-9, _ and -; got %q", Clip(user, 80))
+	}
+	return Request{User: user}, nil
+}
+
+// Clip shortens s for an error message so that a hostile value cannot bloat it.
+func Clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
+
+// Info describes a tile for GET /tiles. Fetchers that implement Describer add
+// their own details; the aggregator fills in the rest.
+type Info struct {
+	Name         string  `json:"name"`
+	LatencyMS    float64 `json:"latency_ms"`
+	FailRate     float64 `json:"fail_rate"`
+	TimeoutMS    float64 `json:"timeout_ms"`
+	Personalised bool    `json:"personalised"`
+	URL          string  `json:"url"`
+}
+
+// Describer is implemented by fetchers that can describe themselves.
+type Describer interface {
+	Describe() Info
+}
+
+// Error codes: a small vocabulary that web/ turns into HTTP statuses.
+const (
+	EINVALID  = "invalid"   // bad input from the client
+	ENOTFOUND = "not_found" // no such tile or route
+	ETIMEOUT  = "timeout"   // a tile did not answer in time
+	EINTERNAL = "internal"  // anything else
+)
+
+// Error is an error with a machine-readable code and a message a person can
+// act on.
+type Error struct {
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// Errorf returns an *Error with the given code and a formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}

@@ -1,0 +1,90 @@
+package web
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"vitrine/aggregator"
+	"vitrine/tiles"
+)
+
+// tileRequest validates the query parameters that tiles depend on, before
+// any tile runs.
+func tileRequest(c echo.Context) (tiles.Request, error) {
+	return tiles.NewRequest(c.QueryParam("user"))
+}
+
+func handleHome(agg *aggregator.Aggregator) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		format, err := negotiate(c.Request())
+		if err != nil {
+			return err
+		}
+		req, err := tileRequest(c)
+		if err != nil {
+			return err
+		}
+		c.Response().Header().Add(echo.HeaderVary, echo.HeaderAccept)
+		switch format {
+		default:
+			page := agg.Page(c.Request().Context(), req)
+			c.Response().Header().Set("Server-Timing", serverTiming(page.Results, page.ElapsedMS))
+			return c.JSON(http.StatusOK, page)
+		}
+	}
+}
+
+func handleTileList(agg *aggregator.Aggregator) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		return c.JSON(http.StatusOK, agg.Tiles())
+	}
+}
+
+// tileStatus is the HTTP status of GET /tiles/NAME for each tile status.
+var tileStatus = map[aggregator.Status]int{
+	aggregator.StatusOK:       http.StatusOK,
+	aggregator.StatusStale:    http.StatusOK,
+	aggregator.StatusFallback: http.StatusOK,
+	aggregator.StatusTimeout:  http.StatusGatewayTimeout,
+	aggregator.StatusError:    http.StatusBadGateway,
+}
+
+func handleTile(agg *aggregator.Aggregator) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		req, err := tileRequest(c)
+		if err != nil {
+			return err
+		}
+		start := time.Now()
+		r, err := agg.Tile(c.Request().Context(), c.Param("name"), req)
+		if err != nil {
+			return err
+		}
+		c.Response().Header().Set("Server-Timing", serverTiming([]aggregator.Result{r}, msSince(start)))
+		status, ok := tileStatus[r.Status]
+		if !ok {
+			status = http.StatusBadGateway
+		}
+		return c.JSON(status, r)
+	}
+}
+
+func handleHealth() echo.HandlerFunc {
+	return func(c echo.Context) error {
+		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+	}
+}
+
+// handleTest is the tutorial's endpoint: it waits delay without holding a
+// thread (a parked goroutine costs a few KiB), and a client that leaves ends
+// the wait.
+func handleTest(delay time.Duration) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if err := tiles.Wait(c.Request().Context(), delay); err != nil {
+			return nil // the client has gone: there is no one to answer
+		}
+		return c.JSON(http.StatusOK, map[string]int{"result": 1})
+	}
+}

@@ -1,0 +1,149 @@
+// Package web provides Vitrine's HTTP interface: the Echo routes, their
+// handlers, content negotiation and the one error handler that turns every
+// error into the contract's JSON shape.
+package web
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"vitrine/aggregator"
+	"vitrine/tiles"
+)
+
+// Options tune the server.
+type Options struct {
+	// TestDelay is how long GET /test waits (the tutorial's endpoint).
+	TestDelay time.Duration
+}
+
+// NewServer returns the Echo instance serving Vitrine's routes.
+func NewServer(logger *slog.Logger, agg *aggregator.Aggregator, opts Options) *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = errorHandler(logger)
+	// The logger is outermost so that it sees (and logs) recovered panics.
+	e.Use(requestLogger(logger))
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
+		DisablePrintStack: true,
+		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+			logger.Error("handler panicked", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err, "stack", string(stack))
+			return err
+		},
+	}))
+	addRoutes(e, agg, opts)
+	return e
+}
+
+// requestLogger logs one line per request with slog. It hands errors to the
+// error handler itself (so the status it logs is the one sent) and then
+// swallows them, so that Echo does not handle them a second time.
+func requestLogger(logger *slog.Logger) echo.MiddlewareFunc {
+	logged := middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
+		LogMethod:   true,
+		LogURI:      true,
+		LogStatus:   true,
+		LogLatency:  true,
+		LogError:    true,
+		HandleError: true, // run the error handler first, so the status logged is the one sent
+		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
+			attrs := []slog.Attr{
+				slog.String("method", v.Method),
+				slog.String("uri", v.URI),
+				slog.Int("status", v.Status),
+				slog.Duration("latency", v.Latency),
+			}
+			level := slog.LevelInfo
+			if v.Error != nil {
+				attrs = append(attrs, slog.String("err", v.Error.Error()))
+				if v.Status >= 500 {
+					level = slog.LevelError
+				}
+			}
+			logger.LogAttrs(c.Request().Context(), level, "request", attrs...)
+			return nil
+		},
+	})
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		h := logged(next)
+		return func(c echo.Context) error {
+			_ = h(c) // already passed to c.Error
+			return nil
+		}
+	}
+}
+
+// statusOf maps Vitrine's error codes to HTTP statuses: the only place
+// that does.
+var statusOf = map[string]int{
+	tiles.EINVALID:  http.StatusBadRequest,
+	tiles.ENOTFOUND: http.StatusNotFound,
+	tiles.ETIMEOUT:  http.StatusGatewayTimeout,
+	tiles.EINTERNAL: http.StatusInternalServerError,
+}
+
+// errorHandler writes every error as {"error": "..."} with its status.
+// Internal errors are logged and shown to the client as "internal error".
+func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
+	return func(err error, c echo.Context) {
+		if c.Response().Committed {
+			// A streamed page has already sent its status: log only.
+			logger.Warn("error after response started", "path", c.Request().URL.Path, "err", err)
+			return
+		}
+		status, msg := http.StatusInternalServerError, "internal error"
+		var te *tiles.Error
+		var he *echo.HTTPError
+		switch {
+		case errors.As(err, &te):
+			if s, ok := statusOf[te.Code]; ok {
+				status = s
+			}
+			if status != http.StatusInternalServerError {
+				msg = te.Message
+			}
+		case errors.As(err, &he):
+			status = he.Code
+			msg = httpErrorMessage(c, he)
+		}
+		if status >= 500 {
+			logger.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
+		}
+		if c.Request().Method == http.MethodHead {
+			err = c.NoContent(status)
+		} else {
+			err = c.JSON(status, map[string]string{"error": msg})
+		}
+		if err != nil {
+			logger.Warn("writing error response", "err", err)
+		}
+	}
+}
+
+// httpErrorMessage gives Echo's own errors (no route, wrong method) a
+// sentence a person can act on.
+func httpErrorMessage(c echo.Context, he *echo.HTTPError) string {
+	r := c.Request()
+	switch he.Code {
+	case http.StatusNotFound:
+		return fmt.Sprintf("no such path %s; try %s", r.URL.Path, strings.Join(publicPaths, ", "))
+	case http.StatusMethodNotAllowed:
+		// Echo's Allow lists OPTIONS too, which no one needs to be told.
+		allow := strings.TrimPrefix(c.Response().Header().Get(echo.HeaderAllow), "OPTIONS, ")
+		if allow == "" {
+			allow = http.MethodGet
+		}
+		return fmt.Sprintf("method %s is not allowed on %s; use %s", r.Method, r.URL.Path, allow)
+	}
+	if m, ok := he.Message.(string); ok {
+		return m
+	}
+	return strings.ToLower(http.StatusText(he.Code))
+}
