@@ -39,8 +39,10 @@ type Result struct {
 	// ElapsedMS it draws the page's timing waterfall.
 	StartMS   float64 `json:"start_ms"`
 	ElapsedMS float64 `json:"elapsed_ms"`
-	Error     string  `json:"error,omitempty"`
-	Data      any     `json:"data,omitempty"`
+	// AgeMS is how old stale content is; nil for fresh content.
+	AgeMS *float64 `json:"age_ms,omitempty"`
+	Error string   `json:"error,omitempty"`
+	Data  any      `json:"data,omitempty"`
 }
 
 // Summary closes a page: its wall time and whether every tile was ok.
@@ -61,9 +63,25 @@ type Page struct {
 type Options struct {
 	// TileTimeout bounds each tile's fetch; zero means 500ms.
 	TileTimeout time.Duration
+	// PageTimeout bounds a whole page on top of the tile timeouts; zero
+	// means none.
+	PageTimeout time.Duration
 	// Logger receives panics recovered from tiles; nil discards them.
 	Logger *slog.Logger
+	// Observer, if set, is told of every page and tile (for metrics).
+	Observer Observer
 }
+
+// Observer watches pages and tiles go by. Its methods are called
+// concurrently and must be quick.
+type Observer interface {
+	PageStarted()
+	PageDone(Summary)
+	TileDone(Result)
+}
+
+// errPageDeadline is the cause of a page's context when PageTimeout ends it.
+var errPageDeadline = errors.New("page deadline")
 
 // Aggregator fetches a fixed set of tiles concurrently. It is safe for
 // concurrent use.
@@ -71,7 +89,9 @@ type Aggregator struct {
 	fetchers []tiles.Fetcher
 	index    map[string]int
 	timeout  time.Duration
+	pageTO   time.Duration
 	logger   *slog.Logger
+	observer Observer
 }
 
 // DefaultTileTimeout is the tile deadline when Options leave it unset.
@@ -84,7 +104,9 @@ func New(fetchers []tiles.Fetcher, opts Options) (*Aggregator, error) {
 		fetchers: fetchers,
 		index:    make(map[string]int, len(fetchers)),
 		timeout:  opts.TileTimeout,
+		pageTO:   opts.PageTimeout,
 		logger:   opts.Logger,
+		observer: opts.Observer,
 	}
 	if a.timeout <= 0 {
 		a.timeout = DefaultTileTimeout
@@ -139,8 +161,16 @@ func (a *Aggregator) Tiles() []tiles.Info {
 // they have stopped. No goroutine started by Stream outlives it.
 func (a *Aggregator) Stream(ctx context.Context, req tiles.Request, emit func(Result) error) (Summary, error) {
 	start := time.Now()
+	if a.observer != nil {
+		a.observer.PageStarted()
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if a.pageTO > 0 {
+		var cancelPage context.CancelFunc
+		ctx, cancelPage = context.WithTimeoutCause(ctx, a.pageTO, errPageDeadline)
+		defer cancelPage()
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	results := make([]Result, len(a.fetchers))
 	done := make(chan int, len(a.fetchers)) // buffered: a finished tile never waits for emit
@@ -168,6 +198,9 @@ func (a *Aggregator) Stream(ctx context.Context, req tiles.Request, emit func(Re
 		if r.Status != StatusOK {
 			sum.Complete = false
 		}
+	}
+	if a.observer != nil {
+		a.observer.PageDone(sum)
 	}
 	return sum, emitErr
 }
@@ -211,26 +244,47 @@ func (a *Aggregator) fetch(ctx context.Context, f tiles.Fetcher, req tiles.Reque
 			r.Error = fmt.Sprintf("%s: internal error (panic: %v)", r.Name, p)
 		}
 		r.ElapsedMS = ms(time.Since(start))
+		if a.observer != nil {
+			a.observer.TileDone(r)
+		}
 	}()
 	data, err := f.Fetch(tctx, req)
 	switch {
 	case err == nil:
 		r.Status, r.Data = StatusOK, data
+		if s, ok := data.(*tiles.Served); ok {
+			r.Status, r.Data = Status(s.Status), s.Data
+			if r.Status == StatusStale {
+				age := ms(s.Age)
+				r.AgeMS = &age
+			}
+			if s.Cause != nil {
+				r.Error = prefixed(r.Name, s.Cause.Error())
+			}
+		}
 	case ctx.Err() == nil && errors.Is(tctx.Err(), context.DeadlineExceeded):
 		r.Status = StatusTimeout
 		r.Error = fmt.Sprintf("%s: no answer within %s", r.Name, a.timeout)
+	case errors.Is(context.Cause(ctx), errPageDeadline):
+		r.Status = StatusTimeout
+		r.Error = fmt.Sprintf("%s: no answer within the page deadline of %s", r.Name, a.pageTO)
 	case ctx.Err() != nil:
 		// The page itself was cancelled (the client went away).
 		r.Status = StatusError
 		r.Error = fmt.Sprintf("%s: cancelled: %v", r.Name, context.Cause(ctx))
 	default:
 		r.Status = StatusError
-		r.Error = err.Error()
-		if !strings.HasPrefix(r.Error, r.Name+":") {
-			r.Error = r.Name + ": " + r.Error
-		}
+		r.Error = prefixed(r.Name, err.Error())
 	}
 	return r
+}
+
+// prefixed makes sure a tile's error message starts with the tile's name.
+func prefixed(name, msg string) string {
+	if strings.HasPrefix(msg, name+":") {
+		return msg
+	}
+	return name + ": " + msg
 }
 
 // ms converts a duration to milliseconds, rounded to 0.1 ms.

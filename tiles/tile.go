@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"time"
 )
 
 // Fetcher is one tile's backend. Fetch must return promptly once ctx is done,
@@ -81,4 +82,14 @@ func (e *Error) Error() string { return e.Message }
 // Errorf returns an *Error with the given code and a formatted message.
 func Errorf(code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Served is what a decorating fetcher (a cache, a fallback) returns as data
+// when it answers with something other than fresh content from the backend.
+// The aggregator reports its Status and Age instead of "ok".
+type Served struct {
+	Data   any
+	Status string        // "stale" or "fallback"
+	Age    time.Duration // how old stale content is
+	Cause  error         // why fresh content was not served, if known
 }
