@@ -59,7 +59,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 
 	srv := &http.Server{
-		Handler:           web.NewServer(logger, agg, web.Options{TestDelay: cfg.TestDelay}),
+		Handler:           web.NewServer(logger, agg, web.Options{TestDelay: cfg.TestDelay, Catalogue: cat}),
 		ReadHeaderTimeout: 5 * time.Second, // a slow client cannot hold a connection open
 		ReadTimeout:       10 * time.Second,
 		IdleTimeout:       2 * time.Minute,

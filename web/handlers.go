@@ -16,7 +16,7 @@ func tileRequest(c echo.Context) (tiles.Request, error) {
 	return tiles.NewRequest(c.QueryParam("user"))
 }
 
-func handleHome(agg *aggregator.Aggregator) echo.HandlerFunc {
+func handleHome(agg *aggregator.Aggregator, rend *renderer) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		format, err := negotiate(c.Request())
 		if err != nil {
@@ -28,6 +28,10 @@ func handleHome(agg *aggregator.Aggregator) echo.HandlerFunc {
 		}
 		c.Response().Header().Add(echo.HeaderVary, echo.HeaderAccept)
 		switch format {
+		case formatHTML:
+			return streamHTML(c, agg, rend, req)
+		case formatNDJSON:
+			return streamNDJSON(c, agg, req)
 		default:
 			page := agg.Page(c.Request().Context(), req)
 			c.Response().Header().Set("Server-Timing", serverTiming(page.Results, page.ElapsedMS))
@@ -51,8 +55,12 @@ var tileStatus = map[aggregator.Status]int{
 	aggregator.StatusError:    http.StatusBadGateway,
 }
 
-func handleTile(agg *aggregator.Aggregator) echo.HandlerFunc {
+func handleTile(agg *aggregator.Aggregator, rend *renderer) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		format, err := negotiate(c.Request())
+		if err != nil {
+			return err
+		}
 		req, err := tileRequest(c)
 		if err != nil {
 			return err
@@ -66,6 +74,17 @@ func handleTile(agg *aggregator.Aggregator) echo.HandlerFunc {
 		status, ok := tileStatus[r.Status]
 		if !ok {
 			status = http.StatusBadGateway
+		}
+		c.Response().Header().Add(echo.HeaderVary, echo.HeaderAccept)
+		if format == formatHTML {
+			// One tile as an HTML fragment: what the page's retry link loads.
+			b, err := rend.tile(r, req.User)
+			if err != nil {
+				return err
+			}
+			c.Response().Header().Set("Content-Security-Policy", contentSecurityPolicy(""))
+			c.Response().Header().Set("Cache-Control", "no-cache, private")
+			return c.HTMLBlob(status, b)
 		}
 		return c.JSON(status, r)
 	}

@@ -1,6 +1,9 @@
 package web
 
 import (
+	"io/fs"
+	"net/http"
+
 	"github.com/labstack/echo/v4"
 
 	"vitrine/aggregator"
@@ -10,10 +13,13 @@ import (
 var publicPaths = []string{"/home", "/tiles", "/tiles/NAME", "/healthz", "/test"}
 
 // addRoutes lists Vitrine's whole HTTP surface.
-func addRoutes(e *echo.Echo, agg *aggregator.Aggregator, opts Options) {
-	e.GET("/home", handleHome(agg))
+func addRoutes(e *echo.Echo, agg *aggregator.Aggregator, rend *renderer, opts Options) {
+	e.GET("/home", handleHome(agg, rend))
 	e.GET("/tiles", handleTileList(agg))
-	e.GET("/tiles/:name", handleTile(agg))
+	e.GET("/tiles/:name", handleTile(agg, rend))
 	e.GET("/healthz", handleHealth())
 	e.GET("/test", handleTest(opts.TestDelay))
+	e.GET("/img/products/:file", handleProductImage(opts.Catalogue))
+	static, _ := fs.Sub(staticFS, "static")
+	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", staticHandler(static))))
 }

@@ -22,6 +22,8 @@ import (
 type Options struct {
 	// TestDelay is how long GET /test waits (the tutorial's endpoint).
 	TestDelay time.Duration
+	// Catalogue gives the HTML page its product pictures; nil means none.
+	Catalogue *tiles.Catalogue
 }
 
 // NewServer returns the Echo instance serving Vitrine's routes.
@@ -38,7 +40,11 @@ func NewServer(logger *slog.Logger, agg *aggregator.Aggregator, opts Options) *e
 			return err
 		},
 	}))
-	addRoutes(e, agg, opts)
+	e.Use(securityHeaders)
+	// Compress when the client accepts gzip; streamed pages still flush per
+	// tile (the gzip writer flushes through).
+	e.Use(middleware.Gzip())
+	addRoutes(e, agg, newRenderer(), opts)
 	return e
 }
 
@@ -146,4 +152,14 @@ func httpErrorMessage(c echo.Context, he *echo.HTTPError) string {
 		return m
 	}
 	return strings.ToLower(http.StatusText(he.Code))
+}
+
+// securityHeaders sets the headers every response carries.
+func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		return next(c)
+	}
 }

@@ -1,0 +1,167 @@
+package web
+
+import (
+	"bytes"
+	"crypto/rand"
+	"embed"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"vitrine/aggregator"
+	"vitrine/tiles"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// renderer renders the HTML homepage in pieces, so that each can be flushed
+// as soon as it is ready.
+type renderer struct {
+	t *template.Template
+}
+
+func newRenderer() *renderer {
+	t := template.Must(template.New("").Funcs(template.FuncMap{
+		"price": formatPrice,
+		"ms":    formatMS,
+		"age": func(ageMS *float64) string {
+			if ageMS == nil {
+				return ""
+			}
+			return formatMS(*ageMS)
+		},
+		"json": func(v any) (string, error) {
+			b, err := json.MarshalIndent(v, "", "  ")
+			return string(b), err
+		},
+	}).ParseFS(templateFS, "templates/*.html"))
+	return &renderer{t: t}
+}
+
+type shellView struct {
+	Nonce string
+	User  string
+	Tiles []string
+}
+
+func (r *renderer) shell(w io.Writer, v shellView) error {
+	return r.t.ExecuteTemplate(w, "shell", v)
+}
+
+// tileView is what a tile template sees.
+type tileView struct {
+	aggregator.Result
+	RetryURL string
+}
+
+// tile renders one tile into a buffer (a template that fails half-way must
+// not leave half a tile in the stream) and falls back to the generic
+// template when the tile's own cannot render its data.
+func (r *renderer) tile(res aggregator.Result, user string) ([]byte, error) {
+	v := tileView{Result: res, RetryURL: retryURL(res.Name, user)}
+	name := "tile-failed"
+	switch res.Status {
+	case aggregator.StatusOK, aggregator.StatusStale, aggregator.StatusFallback:
+		name = "tile-generic"
+		if r.t.Lookup("tile-"+res.Name) != nil && res.Data != nil {
+			name = "tile-" + res.Name
+		}
+	}
+	var buf bytes.Buffer
+	err := r.t.ExecuteTemplate(&buf, name, v)
+	if err != nil && name != "tile-generic" && name != "tile-failed" {
+		buf.Reset()
+		err = r.t.ExecuteTemplate(&buf, "tile-generic", v)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("render %s: %w", res.Name, err)
+	}
+	return buf.Bytes(), nil
+}
+
+func (r *renderer) place(w io.Writer, name, nonce string) error {
+	return r.t.ExecuteTemplate(w, "place", struct{ Name, Nonce string }{name, nonce})
+}
+
+func (r *renderer) timing(w io.Writer, results []aggregator.Result, totalMS float64) error {
+	return r.t.ExecuteTemplate(w, "timing", newTimingView(results, totalMS))
+}
+
+func (r *renderer) end(w io.Writer) error {
+	return r.t.ExecuteTemplate(w, "end", nil)
+}
+
+func retryURL(name, user string) string {
+	q := url.Values{"format": {"html"}}
+	if user != "" {
+		q.Set("user", user)
+	}
+	return "/tiles/" + url.PathEscape(name) + "?" + q.Encode()
+}
+
+// newNonce returns a fresh CSP nonce: 128 random bits.
+func newNonce() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// contentSecurityPolicy allows scripts only from this origin or with the
+// page's nonce, and no inline styles at all.
+func contentSecurityPolicy(nonce string) string {
+	script := "'self'"
+	if nonce != "" {
+		script += " 'nonce-" + nonce + "'"
+	}
+	return "default-src 'self'; script-src " + script + "; style-src 'self'; img-src 'self'; connect-src 'self'; " +
+		"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+}
+
+var currencySymbols = map[string]string{"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥"}
+
+// formatPrice formats a price in minor units for its currency: €49.90,
+// ¥8,800, CHF 12.50.
+func formatPrice(minor int64, currency string) string {
+	digits := tiles.MinorDigits(currency)
+	sign := ""
+	if minor < 0 {
+		sign, minor = "-", -minor
+	}
+	unit := int64(1)
+	for range digits {
+		unit *= 10
+	}
+	whole := strconv.FormatInt(minor/unit, 10)
+	var b strings.Builder
+	for i, c := range whole {
+		if i > 0 && (len(whole)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if digits > 0 {
+		fmt.Fprintf(&b, ".%0*d", digits, minor%unit)
+	}
+	sym, ok := currencySymbols[currency]
+	if !ok {
+		sym = currency + " "
+	}
+	return sign + sym + b.String()
+}
+
+// formatMS formats milliseconds for people: 40 ms, 120.5 ms, 1.25 s.
+func formatMS(v float64) string {
+	if v >= 1000 {
+		return strconv.FormatFloat(v/1000, 'f', -1, 64) + " s"
+	}
+	return strconv.FormatFloat(v, 'f', 1, 64) + " ms"
+}

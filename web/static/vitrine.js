@@ -1,0 +1,62 @@
+// Vitrine's only script. The server streams each tile after the page's
+// layout, in the order the tiles finish; place() moves a tile into its fixed
+// slot, so banners stay on top whatever order they arrive in. Without this
+// script the tiles simply show in arrival order (see noscript.css).
+"use strict";
+window.vitrine = (function () {
+  var started = performance.now();
+
+  function announce(text) {
+    var live = document.getElementById("announcer");
+    if (!live) return;
+    var p = document.createElement("p");
+    p.textContent = text;
+    live.appendChild(p);
+  }
+
+  function label(tile) {
+    var h = tile.querySelector("h2");
+    return h ? h.textContent.trim() : tile.dataset.tile;
+  }
+
+  // place moves the streamed element for name into its slot.
+  function place(name) {
+    var el = document.getElementById(name === "timing" ? "timing" : "tile-" + name);
+    var slot = document.getElementById("slot-" + name);
+    if (!el) return;
+    el.dataset.placedMs = (performance.now() - started).toFixed(1);
+    if (slot) slot.replaceWith(el);
+    if (name === "timing") return;
+    var status = el.dataset.status;
+    announce(status === "ok" || status === "stale" || status === "fallback"
+      ? label(el) + " loaded"
+      : label(el) + " could not be loaded; a retry link is in its place");
+  }
+
+  // Retrying one tile fetches its HTML fragment and swaps it in.
+  document.addEventListener("click", function (ev) {
+    var link = ev.target.closest && ev.target.closest("a[data-retry]");
+    if (!link) return;
+    ev.preventDefault();
+    var tile = link.closest("[data-tile]");
+    tile.setAttribute("aria-busy", "true");
+    link.textContent = "Loading…";
+    fetch(link.href, { headers: { Accept: "text/html" } })
+      .then(function (res) { return res.text(); })
+      .then(function (html) {
+        var tpl = document.createElement("template");
+        tpl.innerHTML = html;
+        var fresh = tpl.content.querySelector("[data-tile]");
+        if (!fresh) throw new Error("no tile in answer");
+        tile.replaceWith(fresh);
+        announce(label(fresh) + (fresh.dataset.status === "ok" ? " loaded" : " could not be loaded"));
+      })
+      .catch(function () {
+        tile.setAttribute("aria-busy", "false");
+        link.textContent = "Try again";
+        announce("Retry failed; please try again");
+      });
+  });
+
+  return { place: place };
+})();

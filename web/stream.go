@@ -1,0 +1,108 @@
+package web
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"vitrine/aggregator"
+	"vitrine/tiles"
+)
+
+// startStream sends the header of a streamed response. Server-Timing cannot
+// be known yet, so it is announced as a trailer; X-Accel-Buffering tells a
+// buffering proxy (nginx) to pass each tile on at once.
+func startStream(c echo.Context, contentType string) *http.ResponseController {
+	res := c.Response()
+	h := res.Header()
+	h.Set(echo.HeaderContentType, contentType)
+	h.Set("X-Accel-Buffering", "no")
+	h.Set("Cache-Control", "no-cache, private")
+	h.Set("Trailer", "Server-Timing")
+	res.WriteHeader(http.StatusOK)
+	return http.NewResponseController(res.Writer)
+}
+
+// streamNDJSON writes one JSON line per tile, in completion order, each
+// flushed as it finishes, then the summary line.
+func streamNDJSON(c echo.Context, agg *aggregator.Aggregator, req tiles.Request) error {
+	rc := startStream(c, "application/x-ndjson")
+	res := c.Response()
+	enc := json.NewEncoder(res)
+	var done []aggregator.Result
+	sum, err := agg.Stream(c.Request().Context(), req, func(r aggregator.Result) error {
+		done = append(done, r)
+		if err := enc.Encode(r); err != nil {
+			return err
+		}
+		return rc.Flush()
+	})
+	if err != nil {
+		return err // the client went away; logged, nothing more to send
+	}
+	if err := enc.Encode(sum); err != nil {
+		return err
+	}
+	res.Header().Set("Server-Timing", serverTiming(done, sum.ElapsedMS))
+	return nil
+}
+
+// streamHTML sends the page shell at once, then each tile as it finishes
+// followed by a one-line nonce'd script that moves it into its slot, then
+// the timing waterfall.
+func streamHTML(c echo.Context, agg *aggregator.Aggregator, rend *renderer, req tiles.Request) error {
+	nonce := newNonce()
+	c.Response().Header().Set("Content-Security-Policy", contentSecurityPolicy(nonce))
+	rc := startStream(c, echo.MIMETextHTMLCharsetUTF8)
+	res := c.Response()
+	err := rend.shell(res, shellView{Nonce: nonce, User: req.User, Tiles: agg.Names()})
+	if err != nil {
+		return err
+	}
+	if err := rc.Flush(); err != nil {
+		return err
+	}
+	var done []aggregator.Result
+	sum, err := agg.Stream(c.Request().Context(), req, func(r aggregator.Result) error {
+		done = append(done, r)
+		b, err := rend.tile(r, req.User)
+		if err != nil {
+			return err
+		}
+		if _, err := res.Write(b); err != nil {
+			return err
+		}
+		if err := rend.place(res, r.Name, nonce); err != nil {
+			return err
+		}
+		return rc.Flush()
+	})
+	if err != nil {
+		return err
+	}
+	if err := rend.timing(res, inPageOrder(done, agg.Names()), sum.ElapsedMS); err != nil {
+		return err
+	}
+	if err := rend.place(res, "timing", nonce); err != nil {
+		return err
+	}
+	if err := rend.end(res); err != nil {
+		return err
+	}
+	res.Header().Set("Server-Timing", serverTiming(done, sum.ElapsedMS))
+	return nil
+}
+
+// inPageOrder sorts results into the page's tile order, for the waterfall.
+func inPageOrder(results []aggregator.Result, names []string) []aggregator.Result {
+	out := make([]aggregator.Result, 0, len(results))
+	for _, n := range names {
+		for _, r := range results {
+			if r.Name == n {
+				out = append(out, r)
+			}
+		}
+	}
+	return out
+}
