@@ -32,9 +32,9 @@ var recommendationsTile = Def{
 // shuffle of the rest; an anonymous visitor gets the best-rated products.
 func Recommend(c *Catalogue, user string) RecommendationsData {
 	ps := slices.Clone(c.Products)
-	if user == "" {
+	if user == "" || len(ps) == 0 { // no products: no category to favour
 		slices.SortStableFunc(ps, func(a, b Product) int { return cmp.Compare(b.Rating, a.Rating) })
-		return RecommendationsData{Reason: "Most loved by our customers", Items: ps[:min(recommendedCount, len(ps))]}
+		return RecommendationsData{User: user, Reason: "Most loved by our customers", Items: ps[:min(recommendedCount, len(ps))]}
 	}
 	seed := fnv64(user)
 	var cats []string
@@ -69,6 +69,12 @@ func Recommend(c *Catalogue, user string) RecommendationsData {
 	}
 	for _, p := range ps {
 		if p.Category != fav && len(picks) < recommendedCount {
+			picks = append(picks, p)
+		}
+	}
+	// Too few other products (a small catalogue): top up with favourites.
+	for _, p := range ps {
+		if p.Category == fav && len(picks) < recommendedCount && !slices.ContainsFunc(picks, func(q Product) bool { return q.ID == p.ID }) {
 			picks = append(picks, p)
 		}
 	}

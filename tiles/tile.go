@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"regexp"
 	"time"
+	"unicode/utf8"
 )
 
 // Fetcher is one tile's backend. Fetch must return promptly once ctx is done,
@@ -38,10 +39,14 @@ func NewRequest(user string) (Request, error) {
 	return Request{User: user}, nil
 }
 
-// Clip shortens s for an error message so that a hostile value cannot bloat it.
+// Clip shortens s to at most n bytes and an ellipsis for an error message, so
+// that a hostile value cannot bloat it. It never cuts a UTF-8 character in half.
 func Clip(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n] + "..."
 }
