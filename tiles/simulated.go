@@ -19,6 +19,9 @@ type Simulated struct {
 	latency time.Duration
 	fail    float64
 	rand    func() float64 // in [0,1); math/rand/v2 by default
+	// A heavy tail: a share tailRate of fetches take tail instead of latency.
+	tail     time.Duration
+	tailRate float64
 }
 
 var _ Fetcher = (*Simulated)(nil)
@@ -35,23 +38,39 @@ func (s *Simulated) WithRand(r func() float64) *Simulated {
 	return s
 }
 
+// WithTail gives the backend a heavy tail: a share rate of fetches (0.01
+// for "p99=1s") take tail instead of the usual latency.
+func (s *Simulated) WithTail(tail time.Duration, rate float64) *Simulated {
+	s.tail, s.tailRate = tail, rate
+	return s
+}
+
 // Name returns the tile's name.
 func (s *Simulated) Name() string { return s.def.Name }
 
 // Describe says how the simulated backend behaves.
 func (s *Simulated) Describe() Info {
-	return Info{
+	info := Info{
 		Name:         s.def.Name,
 		LatencyMS:    float64(s.latency) / float64(time.Millisecond),
 		FailRate:     s.fail,
 		Personalised: s.def.Personalised,
 	}
+	if s.tail > 0 {
+		info.TailMS = float64(s.tail) / float64(time.Millisecond)
+		info.TailRate = s.tailRate
+	}
+	return info
 }
 
 // Fetch waits the simulated latency, or until ctx is done, then returns the
 // tile's content or the simulated failure.
 func (s *Simulated) Fetch(ctx context.Context, req Request) (any, error) {
-	if err := Wait(ctx, s.latency); err != nil {
+	d := s.latency
+	if s.tail > 0 && s.rand() < s.tailRate {
+		d = s.tail
+	}
+	if err := Wait(ctx, d); err != nil {
 		return nil, fmt.Errorf("%s: %w", s.def.Name, err)
 	}
 	if s.fail > 0 && s.rand() < s.fail {

@@ -54,9 +54,12 @@ func Clip(s string, n int) string {
 // Info describes a tile for GET /tiles. Fetchers that implement Describer add
 // their own details; the aggregator fills in the rest.
 type Info struct {
-	Name         string  `json:"name"`
-	LatencyMS    float64 `json:"latency_ms"`
-	FailRate     float64 `json:"fail_rate"`
+	Name      string  `json:"name"`
+	LatencyMS float64 `json:"latency_ms"`
+	FailRate  float64 `json:"fail_rate"`
+	// TailMS is the heavy-tail latency a share TailRate of fetches take.
+	TailMS       float64 `json:"tail_ms,omitempty"`
+	TailRate     float64 `json:"tail_rate,omitempty"`
 	TimeoutMS    float64 `json:"timeout_ms"`
 	Personalised bool    `json:"personalised"`
 	URL          string  `json:"url"`
