@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"vitrine/tiles"
 )
@@ -132,12 +133,23 @@ func flagError(err error) error {
 		}
 	}
 	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
-		return &Error{Flag: name, Msg: "unknown flag (see -h)"}
+		return &Error{Flag: oneLine(name, 64), Msg: "unknown flag (see -h)"}
 	}
 	if name, ok := strings.CutPrefix(msg, "flag needs an argument: "); ok {
 		return &Error{Flag: name, Msg: "needs a value"}
 	}
-	return &Error{Flag: "flags", Msg: msg}
+	return &Error{Flag: "flags", Msg: oneLine(msg, 128)}
+}
+
+// oneLine clips s, an argument as the user typed it, and quotes it if it
+// holds a newline or another unprintable character, so that the message
+// stays on one line.
+func oneLine(s string, n int) string {
+	s = tiles.Clip(s, n)
+	if strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) {
+		return strconv.Quote(s)
+	}
+	return s
 }
 
 // ParseDuration parses a Go duration ("40ms", "1.5s") that must not be
@@ -146,7 +158,8 @@ func ParseDuration(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
 	d, err := time.ParseDuration(s)
 	if err != nil {
-		if _, nerr := strconv.ParseFloat(s, 64); nerr == nil {
+		// Only a plain decimal number lacks just a unit ("NaN", "1e3" do not).
+		if _, nerr := strconv.ParseFloat(s, 64); nerr == nil && strings.Trim(s, "+-.0123456789") == "" {
 			return 0, fmt.Errorf("%q has no unit; write e.g. %sms or %ss", s, s, s)
 		}
 		return 0, fmt.Errorf("%q is not a duration (e.g. 40ms, 1.5s)", s)

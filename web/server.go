@@ -34,7 +34,7 @@ func NewServer(logger *slog.Logger, agg *aggregator.Aggregator, opts Options) *e
 	// The logger is outermost so that it sees (and logs) recovered panics.
 	e.Use(requestLogger(logger))
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
-		DisablePrintStack: true,
+		DisableStackAll: true, // this goroutine's stack is enough
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 			logger.Error("handler panicked", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err, "stack", string(stack))
 			return err

@@ -1,0 +1,514 @@
+package config_test
+
+import (
+	"errors"
+	"maps"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"vitrine/config"
+)
+
+// env returns a getenv reading only m, so that the tests never see the
+// real environment.
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+// defaultLatency is the contract's default -latency.
+func defaultLatency() map[string]time.Duration {
+	return map[string]time.Duration{
+		"banners":         40 * time.Millisecond,
+		"products":        80 * time.Millisecond,
+		"recommendations": 120 * time.Millisecond,
+	}
+}
+
+// withLatency returns the default latencies with the given ones replaced.
+func withLatency(over map[string]time.Duration) map[string]time.Duration {
+	m := defaultLatency()
+	maps.Copy(m, over)
+	return m
+}
+
+// defaults is the Config that no flag and no environment give.
+func defaults() config.Config {
+	return config.Config{
+		Addr:        "localhost:8080",
+		Latency:     defaultLatency(),
+		Fail:        map[string]float64{},
+		TileTimeout: 500 * time.Millisecond,
+		TestDelay:   5 * time.Second,
+	}
+}
+
+// with returns the defaults changed by f.
+func with(f func(*config.Config)) config.Config {
+	c := defaults()
+	f(&c)
+	return c
+}
+
+func checkConfig(t *testing.T, got, want config.Config) {
+	t.Helper()
+	if got.Addr != want.Addr {
+		t.Errorf("Addr = %q; want %q", got.Addr, want.Addr)
+	}
+	if !maps.Equal(got.Latency, want.Latency) {
+		t.Errorf("Latency = %v; want %v", got.Latency, want.Latency)
+	}
+	if !maps.Equal(got.Fail, want.Fail) {
+		t.Errorf("Fail = %v; want %v", got.Fail, want.Fail)
+	}
+	if got.TileTimeout != want.TileTimeout {
+		t.Errorf("TileTimeout = %v; want %v", got.TileTimeout, want.TileTimeout)
+	}
+	if got.TestDelay != want.TestDelay {
+		t.Errorf("TestDelay = %v; want %v", got.TestDelay, want.TestDelay)
+	}
+}
+
+func TestParse(t *testing.T) {
+	ms := time.Millisecond
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want config.Config
+	}{
+		{name: "defaults", want: defaults()},
+		{name: "nil args and empty env", args: []string{}, env: map[string]string{}, want: defaults()},
+
+		// Each flag.
+		{name: "addr", args: []string{"-addr", "127.0.0.1:0"},
+			want: with(func(c *config.Config) { c.Addr = "127.0.0.1:0" })},
+		{name: "addr with =", args: []string{"--addr=:9090"},
+			want: with(func(c *config.Config) { c.Addr = ":9090" })},
+		{name: "latency one tile keeps the others' defaults", args: []string{"-latency", "products=10ms"},
+			want: with(func(c *config.Config) { c.Latency = withLatency(map[string]time.Duration{"products": 10 * ms}) })},
+		{name: "latency every tile", args: []string{"-latency", "banners=1ms, products=2ms ,recommendations=1.5s"},
+			want: with(func(c *config.Config) {
+				c.Latency = map[string]time.Duration{"banners": ms, "products": 2 * ms, "recommendations": 1500 * ms}
+			})},
+		{name: "latency zero", args: []string{"-latency", "banners=0s"},
+			want: with(func(c *config.Config) { c.Latency = withLatency(map[string]time.Duration{"banners": 0}) })},
+		{name: "latency empty sets nothing", args: []string{"-latency", ""}, want: defaults()},
+		{name: "latency repeated merges", args: []string{"-latency", "banners=1ms", "-latency", "products=2ms"},
+			want: with(func(c *config.Config) {
+				c.Latency = withLatency(map[string]time.Duration{"banners": ms, "products": 2 * ms})
+			})},
+		{name: "latency repeated later wins", args: []string{"-latency", "banners=1ms", "-latency", "banners=2ms"},
+			want: with(func(c *config.Config) { c.Latency = withLatency(map[string]time.Duration{"banners": 2 * ms}) })},
+		{name: "fail", args: []string{"-fail", "recommendations=1,banners=0.25"},
+			want: with(func(c *config.Config) { c.Fail = map[string]float64{"recommendations": 1, "banners": 0.25} })},
+		{name: "fail bounds", args: []string{"-fail", "banners=0,products=1"},
+			want: with(func(c *config.Config) { c.Fail = map[string]float64{"banners": 0, "products": 1} })},
+		{name: "tile-timeout", args: []string{"-tile-timeout", "250ms"},
+			want: with(func(c *config.Config) { c.TileTimeout = 250 * ms })},
+		{name: "test-delay", args: []string{"-test-delay=300ms"},
+			want: with(func(c *config.Config) { c.TestDelay = 300 * ms })},
+		{name: "test-delay zero", args: []string{"-test-delay", "0s"},
+			want: with(func(c *config.Config) { c.TestDelay = 0 })},
+		{name: "every flag", args: []string{
+			"-addr", ":1", "-latency", "banners=1ms", "-fail", "products=0.5", "-tile-timeout", "2s", "-test-delay", "3s"},
+			want: config.Config{
+				Addr:        ":1",
+				Latency:     withLatency(map[string]time.Duration{"banners": ms}),
+				Fail:        map[string]float64{"products": 0.5},
+				TileTimeout: 2 * time.Second,
+				TestDelay:   3 * time.Second,
+			}},
+
+		// Each environment variable.
+		{name: "VITRINE_ADDR", env: map[string]string{"VITRINE_ADDR": "0.0.0.0:80"},
+			want: with(func(c *config.Config) { c.Addr = "0.0.0.0:80" })},
+		{name: "VITRINE_LATENCY", env: map[string]string{"VITRINE_LATENCY": "recommendations=7ms"},
+			want: with(func(c *config.Config) {
+				c.Latency = withLatency(map[string]time.Duration{"recommendations": 7 * ms})
+			})},
+		{name: "VITRINE_FAIL", env: map[string]string{"VITRINE_FAIL": "products=0.1"},
+			want: with(func(c *config.Config) { c.Fail = map[string]float64{"products": 0.1} })},
+		{name: "VITRINE_TILE_TIMEOUT", env: map[string]string{"VITRINE_TILE_TIMEOUT": "1s"},
+			want: with(func(c *config.Config) { c.TileTimeout = time.Second })},
+		{name: "VITRINE_TEST_DELAY", env: map[string]string{"VITRINE_TEST_DELAY": "10ms"},
+			want: with(func(c *config.Config) { c.TestDelay = 10 * ms })},
+		{name: "empty env value is unset", env: map[string]string{"VITRINE_TILE_TIMEOUT": "", "VITRINE_ADDR": ""},
+			want: defaults()},
+		{name: "other env ignored", env: map[string]string{"ADDR": "x", "VITRINE_NOPE": "x", "vitrine_addr": "x"},
+			want: defaults()},
+
+		// Flags override the environment.
+		{name: "flag overrides VITRINE_ADDR", args: []string{"-addr", ":2"}, env: map[string]string{"VITRINE_ADDR": ":1"},
+			want: with(func(c *config.Config) { c.Addr = ":2" })},
+		{name: "flag overrides VITRINE_TILE_TIMEOUT", args: []string{"-tile-timeout", "2s"},
+			env:  map[string]string{"VITRINE_TILE_TIMEOUT": "1s"},
+			want: with(func(c *config.Config) { c.TileTimeout = 2 * time.Second })},
+		{name: "flag overrides VITRINE_TEST_DELAY", args: []string{"-test-delay", "2s"},
+			env:  map[string]string{"VITRINE_TEST_DELAY": "1s"},
+			want: with(func(c *config.Config) { c.TestDelay = 2 * time.Second })},
+		{name: "flag overrides VITRINE_LATENCY per tile", args: []string{"-latency", "products=20ms"},
+			env: map[string]string{"VITRINE_LATENCY": "products=10ms,banners=5ms"},
+			want: with(func(c *config.Config) {
+				c.Latency = withLatency(map[string]time.Duration{"products": 20 * ms, "banners": 5 * ms})
+			})},
+		{name: "flag overrides VITRINE_FAIL per tile", args: []string{"-fail", "banners=0"},
+			env:  map[string]string{"VITRINE_FAIL": "banners=1,products=0.5"},
+			want: with(func(c *config.Config) { c.Fail = map[string]float64{"banners": 0, "products": 0.5} })},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := config.Parse(tt.args, env(tt.env))
+			if err != nil {
+				t.Fatalf("Parse(%q) error = %v; want nil", tt.args, err)
+			}
+			checkConfig(t, got, tt.want)
+		})
+	}
+}
+
+func TestParseNilGetenv(t *testing.T) {
+	got, err := config.Parse([]string{"-addr", ":3"}, nil)
+	if err != nil {
+		t.Fatalf("Parse with nil getenv: error = %v; want nil", err)
+	}
+	checkConfig(t, got, with(func(c *config.Config) { c.Addr = ":3" }))
+}
+
+// TestParseDefaultsNotShared checks that a Config's maps are its own: a
+// caller changing one cannot change the next Parse's defaults.
+func TestParseDefaultsNotShared(t *testing.T) {
+	a, err := config.Parse(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Latency["banners"] = time.Hour
+	a.Fail["banners"] = 1
+	b, err := config.Parse(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkConfig(t, b, defaults())
+}
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		flag string   // want Error.Flag
+		from string   // want Error.Env
+		says []string // the message names these (the bad part)
+	}{
+		{name: "unknown tile in latency", args: []string{"-latency", "nope=10ms"},
+			flag: "-latency", says: []string{`unknown tile "nope"`, "banners, products, recommendations"}},
+		{name: "unknown tile in fail", args: []string{"-fail", "Banners=0.5"},
+			flag: "-fail", says: []string{`unknown tile "Banners"`}},
+		{name: "bad duration", args: []string{"-latency", "products=fast"},
+			flag: "-latency", says: []string{"products", `"fast" is not a duration`}},
+		{name: "duration without unit", args: []string{"-latency", "products=40"},
+			flag: "-latency", says: []string{"products", `"40" has no unit`, "40ms"}},
+		{name: "negative duration", args: []string{"-latency", "banners=-5ms"},
+			flag: "-latency", says: []string{"banners", `"-5ms" is negative`}},
+		{name: "empty duration", args: []string{"-latency", "banners="},
+			flag: "-latency", says: []string{"banners", `"" is not a duration`}},
+		{name: "probability above 1", args: []string{"-fail", "recommendations=1.5"},
+			flag: "-fail", says: []string{"recommendations", "1.5 is outside [0, 1]"}},
+		{name: "probability below 0", args: []string{"-fail", "recommendations=-0.1"},
+			flag: "-fail", says: []string{"-0.1 is outside [0, 1]"}},
+		{name: "probability NaN", args: []string{"-fail", "products=NaN"},
+			flag: "-fail", says: []string{"products", `"NaN" is not a number`}},
+		{name: "probability Inf", args: []string{"-fail", "products=Inf"},
+			flag: "-fail", says: []string{"products", "outside [0, 1]"}},
+		{name: "probability not a number", args: []string{"-fail", "products=half"},
+			flag: "-fail", says: []string{`"half" is not a number`}},
+		{name: "not a pair", args: []string{"-latency", "products"},
+			flag: "-latency", says: []string{`"products" is not a name=value pair`}},
+		{name: "pair without name", args: []string{"-fail", "=0.5"},
+			flag: "-fail", says: []string{`"=0.5" is not a name=value pair`}},
+		{name: "tile given twice", args: []string{"-latency", "banners=1ms,banners=2ms"},
+			flag: "-latency", says: []string{`tile "banners" is given twice`}},
+		{name: "zero tile-timeout", args: []string{"-tile-timeout", "0s"},
+			flag: "-tile-timeout", says: []string{`"0s" must be more than zero`}},
+		{name: "negative tile-timeout", args: []string{"-tile-timeout", "-1s"},
+			flag: "-tile-timeout", says: []string{`"-1s" is negative`}},
+		{name: "tile-timeout without unit", args: []string{"-tile-timeout", "500"},
+			flag: "-tile-timeout", says: []string{`"500" has no unit`}},
+		{name: "negative test-delay", args: []string{"-test-delay", "-1ms"},
+			flag: "-test-delay", says: []string{`"-1ms" is negative`}},
+		{name: "unknown flag", args: []string{"-verbose"},
+			flag: "-verbose", says: []string{"unknown flag"}},
+		{name: "unknown flag after good ones", args: []string{"-addr", ":1", "--port=80"},
+			flag: "-port", says: []string{"unknown flag"}},
+		{name: "flag without value", args: []string{"-tile-timeout"},
+			flag: "-tile-timeout", says: []string{"needs a value"}},
+		{name: "stray argument", args: []string{"-addr", ":1", "serve"},
+			flag: "arguments", says: []string{`"serve"`}},
+		{name: "stray argument first", args: []string{"latency=1ms"},
+			flag: "arguments", says: []string{`"latency=1ms"`}},
+
+		// Bad environment values name the variable.
+		{name: "bad VITRINE_LATENCY", env: map[string]string{"VITRINE_LATENCY": "products=slow"},
+			flag: "-latency", from: "VITRINE_LATENCY", says: []string{`"slow" is not a duration`}},
+		{name: "bad VITRINE_FAIL", env: map[string]string{"VITRINE_FAIL": "banners=2"},
+			flag: "-fail", from: "VITRINE_FAIL", says: []string{"2 is outside [0, 1]"}},
+		{name: "bad VITRINE_TILE_TIMEOUT", env: map[string]string{"VITRINE_TILE_TIMEOUT": "0s"},
+			flag: "-tile-timeout", from: "VITRINE_TILE_TIMEOUT", says: []string{"more than zero"}},
+		{name: "bad VITRINE_TEST_DELAY", env: map[string]string{"VITRINE_TEST_DELAY": "5"},
+			flag: "-test-delay", from: "VITRINE_TEST_DELAY", says: []string{`"5" has no unit`}},
+		{name: "bad env even when the flag is given", args: []string{"-tile-timeout", "1s"},
+			env:  map[string]string{"VITRINE_TILE_TIMEOUT": "soon"},
+			flag: "-tile-timeout", from: "VITRINE_TILE_TIMEOUT", says: []string{`"soon"`}},
+
+		// Hostile values stay on one line.
+		{name: "newline in value", args: []string{"-latency", "banners=1ms\nproducts=2ms"},
+			flag: "-latency", says: []string{`\n`}},
+		{name: "newline in flag name", args: []string{"-bad\nname"},
+			says: []string{"unknown flag", `\n`}},
+		{name: "newline in bad flag syntax", args: []string{"---a\nb"},
+			flag: "flags", says: []string{"bad flag syntax", `\n`}},
+		{name: "long unknown flag clipped", args: []string{"-" + strings.Repeat("x", 5000)},
+			says: []string{"unknown flag", "..."}},
+		{name: "newline in stray argument", args: []string{"a\nb"},
+			flag: "arguments", says: []string{`"a\nb"`}},
+		{name: "newline in env value", env: map[string]string{"VITRINE_FAIL": "x\ny=1"},
+			flag: "-fail", from: "VITRINE_FAIL", says: []string{`\n`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := config.Parse(tt.args, env(tt.env))
+			if err == nil {
+				t.Fatalf("Parse(%q) error = nil; want a *config.Error", tt.args)
+			}
+			var ce *config.Error
+			if !errors.As(err, &ce) {
+				t.Fatalf("Parse(%q) error = %T %v; want a *config.Error", tt.args, err, err)
+			}
+			msg := err.Error()
+			if strings.ContainsAny(msg, "\r\n") {
+				t.Errorf("Error() = %q; want one line", msg)
+			}
+			if len(msg) > 300 {
+				t.Errorf("Error() is %d bytes long; want a short line", len(msg))
+			}
+			if tt.flag != "" && ce.Flag != tt.flag {
+				t.Errorf("Flag = %q; want %q", ce.Flag, tt.flag)
+			}
+			if tt.flag != "" && !strings.HasPrefix(msg, tt.flag) {
+				t.Errorf("Error() = %q; want it to start with the flag %q", msg, tt.flag)
+			}
+			if ce.Env != tt.from {
+				t.Errorf("Env = %q; want %q", ce.Env, tt.from)
+			}
+			if tt.from != "" && !strings.Contains(msg, tt.from) {
+				t.Errorf("Error() = %q; want it to name %s", msg, tt.from)
+			}
+			for _, s := range tt.says {
+				if !strings.Contains(msg, s) {
+					t.Errorf("Error() = %q; want it to contain %q", msg, s)
+				}
+			}
+		})
+	}
+}
+
+func TestParseHelp(t *testing.T) {
+	for _, arg := range []string{"-h", "-help", "--help"} {
+		t.Run(arg, func(t *testing.T) {
+			_, err := config.Parse([]string{arg}, nil)
+			if !errors.Is(err, config.ErrHelp) {
+				t.Errorf("Parse(%q) error = %v; want config.ErrHelp", arg, err)
+			}
+			var ce *config.Error
+			if errors.As(err, &ce) {
+				t.Errorf("Parse(%q) error is a *config.Error; want ErrHelp alone", arg)
+			}
+		})
+	}
+}
+
+func TestErrorString(t *testing.T) {
+	tests := []struct {
+		name string
+		err  config.Error
+		want string
+	}{
+		{"flag", config.Error{Flag: "-latency", Msg: "bad"}, "-latency: bad"},
+		{"env", config.Error{Flag: "-fail", Env: "VITRINE_FAIL", Msg: "bad"}, "-fail (from VITRINE_FAIL): bad"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.err.Error(); got != tt.want {
+				t.Errorf("Error() = %q; want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestEnvName(t *testing.T) {
+	tests := []struct{ flag, want string }{
+		{"addr", "VITRINE_ADDR"},
+		{"latency", "VITRINE_LATENCY"},
+		{"fail", "VITRINE_FAIL"},
+		{"tile-timeout", "VITRINE_TILE_TIMEOUT"},
+		{"test-delay", "VITRINE_TEST_DELAY"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.flag, func(t *testing.T) {
+			if got := config.EnvName(tt.flag); got != tt.want {
+				t.Errorf("EnvName(%q) = %q; want %q", tt.flag, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestUsage(t *testing.T) {
+	var b strings.Builder
+	config.Usage(&b)
+	out := b.String()
+	for _, want := range []string{"-addr", "-latency", "-fail", "-tile-timeout", "-test-delay", "VITRINE_"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("Usage does not mention %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestParseDuration(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    time.Duration
+		wantErr string // "" for success
+	}{
+		{"40ms", 40 * time.Millisecond, ""},
+		{"1.5s", 1500 * time.Millisecond, ""},
+		{"1m30s", 90 * time.Second, ""},
+		{"  7us ", 7 * time.Microsecond, ""},
+		{"0s", 0, ""},
+		{"0", 0, ""}, // time.ParseDuration's one unitless value: unambiguous
+		{"40", 0, `"40" has no unit; write e.g. 40ms or 40s`},
+		{"2.5", 0, `"2.5" has no unit`},
+		{"-5ms", 0, `"-5ms" is negative`},
+		{"fast", 0, `"fast" is not a duration`},
+		{"", 0, `"" is not a duration`},
+		{"10 ms", 0, `"10 ms" is not a duration`},
+		{"NaN", 0, `"NaN" is not a duration`},
+		{"Inf", 0, `"Inf" is not a duration`},
+		{"1e3", 0, `"1e3" is not a duration`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := config.ParseDuration(tt.in)
+			checkParsed(t, "ParseDuration", tt.in, got, err, tt.want, tt.wantErr)
+		})
+	}
+}
+
+func TestParseProbability(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    float64
+		wantErr string
+	}{
+		{"0", 0, ""},
+		{"1", 1, ""},
+		{"0.25", 0.25, ""},
+		{" .5 ", 0.5, ""},
+		{"1e-1", 0.1, ""},
+		{"1.0000001", 0, "1.0000001 is outside [0, 1]"},
+		{"-0.5", 0, "-0.5 is outside [0, 1]"},
+		{"2", 0, "2 is outside [0, 1]"},
+		{"NaN", 0, `"NaN" is not a number`},
+		{"nan", 0, `"nan" is not a number`},
+		{"Inf", 0, "outside [0, 1]"},
+		{"-Inf", 0, "outside [0, 1]"},
+		{"half", 0, `"half" is not a number`},
+		{"50%", 0, `"50%" is not a number`},
+		{"", 0, `"" is not a number`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := config.ParseProbability(tt.in)
+			checkParsed(t, "ParseProbability", tt.in, got, err, tt.want, tt.wantErr)
+			if err == nil && (math.IsNaN(got) || got < 0 || got > 1) {
+				t.Errorf("ParseProbability(%q) = %v; want a value in [0, 1]", tt.in, got)
+			}
+		})
+	}
+}
+
+func checkParsed[T comparable](t *testing.T, fn, in string, got T, err error, want T, wantErr string) {
+	t.Helper()
+	if wantErr == "" {
+		if err != nil {
+			t.Fatalf("%s(%q) error = %v; want nil", fn, in, err)
+		}
+		if got != want {
+			t.Errorf("%s(%q) = %v; want %v", fn, in, got, want)
+		}
+		return
+	}
+	if err == nil {
+		t.Fatalf("%s(%q) = %v, nil; want an error containing %q", fn, in, got, wantErr)
+	}
+	if !strings.Contains(err.Error(), wantErr) {
+		t.Errorf("%s(%q) error = %q; want it to contain %q", fn, in, err, wantErr)
+	}
+}
+
+func TestParseList(t *testing.T) {
+	known := []string{"a", "b", "c"}
+	tests := []struct {
+		name    string
+		in      string
+		want    map[string]time.Duration
+		wantErr string
+	}{
+		{name: "empty", in: "", want: map[string]time.Duration{}},
+		{name: "blank", in: "  ", want: map[string]time.Duration{}},
+		{name: "one", in: "a=1ms", want: map[string]time.Duration{"a": time.Millisecond}},
+		{name: "several with spaces", in: " a = 1ms , c=2s ",
+			want: map[string]time.Duration{"a": time.Millisecond, "c": 2 * time.Second}},
+		{name: "unknown name", in: "a=1ms,d=2ms", wantErr: `unknown tile "d" in "d=2ms" (known: a, b, c)`},
+		{name: "names are case-sensitive", in: "A=1ms", wantErr: `unknown tile "A"`},
+		{name: "not a pair", in: "a", wantErr: `"a" is not a name=value pair`},
+		{name: "no name", in: "=1ms", wantErr: `"=1ms" is not a name=value pair`},
+		{name: "trailing comma", in: "a=1ms,", wantErr: `"" is not a name=value pair`},
+		{name: "twice", in: "b=1ms,b=1ms", wantErr: `tile "b" is given twice`},
+		{name: "bad value names the tile", in: "c=40", wantErr: `c: "40" has no unit`},
+		{name: "long name clipped", in: strings.Repeat("x", 500) + "=1ms", wantErr: "..."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := config.ParseList(tt.in, known, config.ParseDuration)
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("ParseList(%q) error = %v; want nil", tt.in, err)
+				}
+				if !maps.Equal(got, tt.want) {
+					t.Errorf("ParseList(%q) = %v; want %v", tt.in, got, tt.want)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("ParseList(%q) = %v, nil; want an error containing %q", tt.in, got, tt.wantErr)
+			}
+			if !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("ParseList(%q) error = %q; want it to contain %q", tt.in, err, tt.wantErr)
+			}
+			if len(err.Error()) > 300 {
+				t.Errorf("ParseList(%q) error is %d bytes long; want a short message", tt.in, len(err.Error()))
+			}
+		})
+	}
+}
+
+func TestParseListProbabilities(t *testing.T) {
+	got, err := config.ParseList("a=0.5,b=1", []string{"a", "b"}, config.ParseProbability)
+	if err != nil {
+		t.Fatalf("ParseList error = %v; want nil", err)
+	}
+	if want := map[string]float64{"a": 0.5, "b": 1}; !maps.Equal(got, want) {
+		t.Errorf("ParseList = %v; want %v", got, want)
+	}
+}

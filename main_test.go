@@ -1,0 +1,469 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptrace"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"vitrine/config"
+)
+
+// syncBuffer is an io.Writer that run may write to while the test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// noEnv is a getenv that sees no VITRINE_* variable.
+func noEnv(string) string { return "" }
+
+// fastArgs start Vitrine on a free loopback port with tiles of a few ms.
+var fastArgs = []string{"-addr", "127.0.0.1:0", "-latency", "banners=1ms,products=2ms,recommendations=3ms"}
+
+// instance is a run in progress.
+type instance struct {
+	base   string // http://ADDR
+	cancel context.CancelFunc
+	done   chan error // run's result
+	stderr *syncBuffer
+}
+
+// start runs Vitrine with args until the test ends, waits for its address
+// on stdout and for /healthz to answer 200.
+func start(t *testing.T, args ...string) *instance {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	in := &instance{cancel: cancel, done: make(chan error, 1), stderr: stderr}
+	go func() { in.done <- run(ctx, args, noEnv, stdout, stderr) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-in.done:
+		case <-time.After(10 * time.Second):
+			t.Errorf("run did not return within 10s of its context ending")
+		}
+		if t.Failed() {
+			t.Logf("stderr:\n%s", stderr)
+		}
+	})
+
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		line, ok := strings.CutSuffix(stdout.String(), "\n")
+		if ok {
+			addr, found := strings.CutPrefix(line, "vitrine: serving http://")
+			addr, found2 := strings.CutSuffix(addr, "/home")
+			if !found || !found2 || strings.Contains(line, "\n") {
+				t.Fatalf("stdout = %q; want one line \"vitrine: serving http://ADDR/home\"", stdout)
+			}
+			in.base = "http://" + addr
+			break
+		}
+		select {
+		case err := <-in.done:
+			t.Fatalf("run returned %v before serving", err)
+		case <-time.After(5 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no address on stdout after 10s; stdout = %q", stdout)
+		}
+	}
+	for {
+		resp, err := http.Get(in.base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET /healthz: %v, %v; want 200 within 10s", resp, err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return in
+}
+
+// stop cancels run's context and returns what run returned.
+func (in *instance) stop(t *testing.T) error {
+	t.Helper()
+	in.cancel()
+	select {
+	case err := <-in.done:
+		in.done <- err // for the cleanup
+		return err
+	case <-time.After(10 * time.Second):
+		t.Fatalf("run did not return within 10s of its context ending")
+		return nil
+	}
+}
+
+// getJSON GETs url and decodes its JSON body into v, returning the status.
+func getJSON(t *testing.T, client *http.Client, url string, v any) int {
+	t.Helper()
+	resp, err := client.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("GET %s: decoding body: %v", url, err)
+	}
+	return resp.StatusCode
+}
+
+func TestRun(t *testing.T) {
+	in := start(t, fastArgs...)
+
+	t.Run("home", func(t *testing.T) {
+		var page struct {
+			Tiles map[string]struct {
+				Status string `json:"status"`
+				Error  string `json:"error"`
+			} `json:"tiles"`
+			Complete bool `json:"complete"`
+		}
+		if code := getJSON(t, http.DefaultClient, in.base+"/home?user=alice", &page); code != http.StatusOK {
+			t.Fatalf("GET /home: status = %d; want 200", code)
+		}
+		for _, name := range []string{"banners", "products", "recommendations"} {
+			if got := page.Tiles[name].Status; got != "ok" {
+				t.Errorf("%s.status = %q; want ok (error %q)", name, got, page.Tiles[name].Error)
+			}
+		}
+		if len(page.Tiles) != 3 {
+			t.Errorf("got %d tiles; want 3", len(page.Tiles))
+		}
+		if !page.Complete {
+			t.Errorf("complete = false; want true")
+		}
+	})
+	t.Run("bad user", func(t *testing.T) {
+		var body map[string]string
+		if code := getJSON(t, http.DefaultClient, in.base+"/home?user=a.b", &body); code != http.StatusBadRequest {
+			t.Errorf("GET /home?user=a.b: status = %d; want 400", code)
+		}
+		if !strings.Contains(body["error"], "user") {
+			t.Errorf("error = %q; want it to name user", body["error"])
+		}
+	})
+
+	if err := in.stop(t); err != nil {
+		t.Errorf("run returned %v after its context ended; want nil", err)
+	}
+	if _, err := http.Get(in.base + "/healthz"); err == nil {
+		t.Errorf("GET /healthz after shutdown succeeded; want the listener closed")
+	}
+}
+
+// TestRunGracefulShutdown cancels run's context while a slow GET /test is
+// in flight: the request still completes, and run returns nil only then.
+func TestRunGracefulShutdown(t *testing.T) {
+	const delay = 500 * time.Millisecond
+	in := start(t, append(fastArgs, "-test-delay", delay.String())...)
+
+	// A fresh connection, so that Shutdown cannot take it for an idle one.
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	wrote := make(chan struct{})
+	ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{
+		WroteRequest: func(httptrace.WroteRequestInfo) { close(wrote) },
+	})
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, in.base+"/test", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type answer struct {
+		code int
+		body string
+		err  error
+		at   time.Time
+	}
+	answered := make(chan answer, 1)
+	sent := time.Now()
+	go func() {
+		resp, err := client.Do(req)
+		if err != nil {
+			answered <- answer{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		answered <- answer{code: resp.StatusCode, body: string(b), err: err, at: time.Now()}
+	}()
+	<-wrote
+	// The request is on the wire; give the server a moment to accept and
+	// read it, well within the delay.
+	time.Sleep(100 * time.Millisecond)
+
+	err = in.stop(t)
+	returned := time.Now()
+	if err != nil {
+		t.Errorf("run returned %v; want nil (graceful shutdown)", err)
+	}
+	if got := returned.Sub(sent); got < delay {
+		t.Errorf("run returned %v after /test was sent; want at least its delay %v", got, delay)
+	}
+	a := <-answered
+	if a.err != nil {
+		t.Fatalf("GET /test in flight during shutdown: %v; want it to complete", a.err)
+	}
+	if a.code != http.StatusOK {
+		t.Errorf("GET /test: status = %d; want 200", a.code)
+	}
+	var body map[string]int
+	if err := json.Unmarshal([]byte(a.body), &body); err != nil || len(body) != 1 || body["result"] != 1 {
+		t.Errorf("GET /test body = %q; want {\"result\":1}", a.body)
+	}
+}
+
+func TestRunBadFlags(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		flag string
+	}{
+		{"unknown tile", []string{"-addr", "127.0.0.1:0", "-latency", "weather=1ms"}, nil, "-latency"},
+		{"bad duration", []string{"-addr", "127.0.0.1:0", "-tile-timeout", "40"}, nil, "-tile-timeout"},
+		{"probability above 1", []string{"-addr", "127.0.0.1:0", "-fail", "banners=2"}, nil, "-fail"},
+		{"unknown flag", []string{"-addr", "127.0.0.1:0", "-port", "80"}, nil, "-port"},
+		{"bad env", []string{"-addr", "127.0.0.1:0"}, map[string]string{"VITRINE_TEST_DELAY": "-1s"}, "-test-delay"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr syncBuffer
+			getenv := func(k string) string { return tt.env[k] }
+			done := make(chan error, 1)
+			go func() { done <- run(context.Background(), tt.args, getenv, &stdout, &stderr) }()
+			var err error
+			select {
+			case err = <-done:
+			case <-time.After(5 * time.Second):
+				t.Fatalf("run(%q) still running after 5s; want it to return the error at once", tt.args)
+			}
+			var ce *config.Error
+			if !errors.As(err, &ce) {
+				t.Fatalf("run(%q) = %v (%T); want a *config.Error", tt.args, err, err)
+			}
+			if ce.Flag != tt.flag {
+				t.Errorf("Flag = %q; want %q", ce.Flag, tt.flag)
+			}
+			if stdout.String() != "" {
+				t.Errorf("stdout = %q; want nothing (no listening)", stdout.String())
+			}
+			if stderr.String() != "" {
+				t.Errorf("stderr = %q; want nothing: main prints the error", stderr.String())
+			}
+		})
+	}
+}
+
+func TestRunListenError(t *testing.T) {
+	in := start(t, fastArgs...)
+	addr := strings.TrimPrefix(in.base, "http://")
+	err := run(context.Background(), []string{"-addr", addr}, noEnv, io.Discard, io.Discard)
+	var ce *config.Error
+	if err == nil || errors.As(err, &ce) {
+		t.Errorf("run on a busy address = %v; want a listen error that is not a *config.Error", err)
+	}
+}
+
+// buildBinary builds vitrine into a temporary directory.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the binary; skipped in -short mode")
+	}
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skipf("no go tool to build the binary: %v", err)
+	}
+	bin := filepath.Join(t.TempDir(), "vitrine")
+	cmd := exec.Command(goTool, "build", "-o", bin, ".")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// cleanEnv is the test's environment without VITRINE_* variables, plus extra.
+func cleanEnv(extra ...string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "VITRINE_") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, extra...)
+}
+
+func TestBinary(t *testing.T) {
+	bin := buildBinary(t)
+
+	t.Run("bad flags", func(t *testing.T) {
+		tests := []struct {
+			name    string
+			args    []string
+			env     []string
+			wantHas []string
+		}{
+			{"unknown tile", []string{"-latency", "weather=1ms"}, nil, []string{"-latency", "weather"}},
+			{"bad duration", []string{"-latency", "products=40"}, nil, []string{"-latency", `"40"`}},
+			{"negative duration", []string{"-tile-timeout", "-1s"}, nil, []string{"-tile-timeout", "negative"}},
+			{"probability outside [0,1]", []string{"-fail", "banners=1.5"}, nil, []string{"-fail", "1.5"}},
+			{"zero tile-timeout", []string{"-tile-timeout", "0s"}, nil, []string{"-tile-timeout"}},
+			{"unknown flag", []string{"-verbose"}, nil, []string{"-verbose"}},
+			{"stray argument", []string{"serve"}, nil, []string{`"serve"`}},
+			{"bad env", nil, []string{"VITRINE_FAIL=products=x"}, []string{"-fail", "VITRINE_FAIL"}},
+			{"newline in flag name", []string{"-a\nb"}, nil, []string{"unknown flag"}},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				// Would serve on a free port if the flags were accepted.
+				cmd := exec.Command(bin, append([]string{"-addr", "127.0.0.1:0"}, tt.args...)...)
+				cmd.Env = cleanEnv(tt.env...)
+				var stdout, stderr syncBuffer
+				cmd.Stdout, cmd.Stderr = &stdout, &stderr
+				if err := cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+				waited := make(chan error, 1)
+				go func() { waited <- cmd.Wait() }()
+				var err error
+				select {
+				case err = <-waited:
+				case <-time.After(10 * time.Second):
+					cmd.Process.Kill()
+					<-waited
+					t.Fatalf("vitrine %q still running after 10s; want it to exit at once", tt.args)
+				}
+				var ee *exec.ExitError
+				if !errors.As(err, &ee) || ee.ExitCode() != 2 {
+					t.Errorf("vitrine %q: %v; want exit status 2", tt.args, err)
+				}
+				out := stderr.String()
+				if strings.Count(out, "\n") != 1 || !strings.HasSuffix(out, "\n") {
+					t.Errorf("stderr = %q; want exactly one line", out)
+				}
+				if !strings.HasPrefix(out, "vitrine: ") {
+					t.Errorf("stderr = %q; want it to start with \"vitrine: \"", out)
+				}
+				if strings.Contains(strings.ToLower(out), "usage") {
+					t.Errorf("stderr = %q; want no usage dump", out)
+				}
+				for _, want := range tt.wantHas {
+					if !strings.Contains(out, want) {
+						t.Errorf("stderr = %q; want it to contain %q", out, want)
+					}
+				}
+				if got := stdout.String(); got != "" {
+					t.Errorf("stdout = %q; want nothing: it must not listen", got)
+				}
+			})
+		}
+	})
+
+	t.Run("help", func(t *testing.T) {
+		cmd := exec.Command(bin, "-h")
+		cmd.Env = cleanEnv()
+		var stdout, stderr syncBuffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil {
+			t.Errorf("vitrine -h: %v; want exit status 0", err)
+		}
+		if out := stdout.String(); !strings.Contains(out, "-latency") || !strings.Contains(out, "-tile-timeout") {
+			t.Errorf("vitrine -h stdout = %q; want the flags", out)
+		}
+	})
+
+	t.Run("signals", func(t *testing.T) {
+		tests := []struct {
+			name string
+			sig  os.Signal
+		}{
+			{"SIGTERM", syscall.SIGTERM},
+			{"SIGINT", os.Interrupt},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				cmd := exec.Command(bin, fastArgs...)
+				cmd.Env = cleanEnv()
+				var stderr syncBuffer
+				cmd.Stderr = &stderr
+				stdout, err := cmd.StdoutPipe()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+				waited := make(chan error, 1)
+				lines := make(chan string, 1)
+				go func() {
+					line, _ := bufio.NewReader(stdout).ReadString('\n')
+					lines <- line
+					io.Copy(io.Discard, stdout)
+					waited <- cmd.Wait()
+				}()
+				var line string
+				select {
+				case line = <-lines:
+				case <-time.After(10 * time.Second):
+					cmd.Process.Kill()
+					<-waited
+					t.Fatalf("no address on stdout after 10s; stderr:\n%s", &stderr)
+				}
+				addr, ok := strings.CutPrefix(strings.TrimSpace(line), "vitrine: serving http://")
+				if !ok {
+					cmd.Process.Kill()
+					<-waited
+					t.Fatalf("stdout = %q; want \"vitrine: serving http://ADDR/home\"", line)
+				}
+				base := "http://" + strings.TrimSuffix(addr, "/home")
+				var body map[string]string
+				if code := getJSON(t, http.DefaultClient, base+"/healthz", &body); code != http.StatusOK {
+					t.Errorf("GET /healthz: status = %d; want 200", code)
+				}
+
+				if err := cmd.Process.Signal(tt.sig); err != nil {
+					t.Fatal(err)
+				}
+				select {
+				case err := <-waited:
+					if err != nil {
+						t.Errorf("vitrine after %s: %v; want exit status 0\nstderr:\n%s", tt.name, err, &stderr)
+					}
+				case <-time.After(10 * time.Second):
+					cmd.Process.Kill()
+					<-waited
+					t.Fatalf("vitrine still running 10s after %s", tt.name)
+				}
+			})
+		}
+	})
+}
