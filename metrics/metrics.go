@@ -1,0 +1,262 @@
+// Package metrics provides Vitrine's Prometheus metrics: per-tile latency and
+// status, pages in flight and page latency (as an aggregator.Observer), the
+// resilience layer's cache, coalescing, hedging and breaker activity (as a
+// resilience.Recorder), and the Go runtime and process collectors. Each
+// Metrics has its own prometheus.Registry, never the global one, so that
+// tests and several servers in one process do not collide; Handler serves it
+// in the Prometheus exposition format.
+package metrics
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"vitrine/aggregator"
+	"vitrine/resilience"
+)
+
+const namespace = "vitrine"
+
+// latencyBuckets suit tiles answering in tens to hundreds of milliseconds
+// with a tail up to seconds, and pages bounded by the tile timeout (500ms by
+// default): fine around the usual figures, coarse in the tail.
+var latencyBuckets = []float64{.001, .005, .01, .025, .05, .075, .1, .125, .15, .2, .25, .3, .4, .5, .75, 1, 2, 5}
+
+// Metrics records Vitrine's metrics. It implements aggregator.Observer and
+// resilience.Recorder; its methods are safe for concurrent use and cheap
+// (a map lookup and an atomic add for the tiles it was told of).
+type Metrics struct {
+	reg     *prometheus.Registry
+	handler http.Handler
+
+	tileDuration    *prometheus.HistogramVec
+	tileResults     *prometheus.CounterVec
+	pageDuration    prometheus.Histogram
+	pagesInFlight   prometheus.Gauge
+	pages           *prometheus.CounterVec
+	cacheHits       *prometheus.CounterVec
+	cacheMisses     *prometheus.CounterVec
+	staleServed     *prometheus.CounterVec
+	fallbacks       *prometheus.CounterVec
+	coalesced       *prometheus.CounterVec
+	refreshes       *prometheus.CounterVec
+	backendFetches  *prometheus.CounterVec
+	backendDuration *prometheus.HistogramVec
+	hedgesStarted   *prometheus.CounterVec
+	hedgesWon       *prometheus.CounterVec
+	breakerState    *prometheus.GaugeVec
+
+	// known holds each known tile's label-free series, resolved once: the
+	// hit path then skips the label hashing of WithLabelValues. It is
+	// written only by New, so reads need no lock.
+	known  map[string]*tileSeries
+	others sync.Map // tile name -> *tileSeries, for tiles New was not told of
+}
+
+// tileSeries are one tile's series without labels left to fill.
+type tileSeries struct {
+	duration    prometheus.Observer
+	cacheHits   prometheus.Counter
+	cacheMisses prometheus.Counter
+	staleServed prometheus.Counter
+	fallbacks   prometheus.Counter
+	coalesced   prometheus.Counter
+	hedgesStart prometheus.Counter
+	hedgesWon   prometheus.Counter
+	backendDur  prometheus.Observer
+}
+
+var (
+	_ aggregator.Observer = (*Metrics)(nil)
+	_ resilience.Recorder = (*Metrics)(nil)
+)
+
+// New returns Metrics on a fresh registry. tiles names the tiles to expect:
+// their series exist, at zero, from the first scrape (so rates and alerts
+// work before the first event) and are updated without label lookups.
+// Other tile names still work, on a slower path.
+func New(tiles ...string) *Metrics {
+	m := &Metrics{reg: prometheus.NewRegistry(), known: make(map[string]*tileSeries, len(tiles))}
+	tile := []string{"tile"}
+	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
+		return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: name, Help: help}, labels)
+	}
+	m.tileDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: namespace, Name: "tile_duration_seconds",
+		Help:    "Time to answer a tile, as the aggregator saw it, whatever its status.",
+		Buckets: latencyBuckets,
+	}, tile)
+	m.tileResults = counter("tile_results_total", "Tiles answered, by status (ok, timeout, error, stale, fallback).", "tile", "status")
+	m.pageDuration = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Namespace: namespace, Name: "page_duration_seconds",
+		Help:    "Time to assemble a whole page.",
+		Buckets: latencyBuckets,
+	})
+	m.pagesInFlight = prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: namespace, Name: "pages_in_flight",
+		Help: "Pages being assembled now.",
+	})
+	m.pages = counter("pages_total", "Pages assembled, by whether every tile was ok.", "complete")
+	m.cacheHits = counter("cache_hits_total", "Fetches answered with fresh content from the cache.", tile...)
+	m.cacheMisses = counter("cache_misses_total", "Fetches that found nothing fresh in the cache and waited for the backend.", tile...)
+	m.staleServed = counter("cache_stale_served_total", "Fetches answered with content past its TTL (while revalidating, or because the backend failed).", tile...)
+	m.fallbacks = counter("fallbacks_served_total", "Fetches answered with the tile's static default.", tile...)
+	m.coalesced = counter("coalesced_fetches_total", "Fetches answered by a backend fetch another request had started.", tile...)
+	m.refreshes = counter("cache_refreshes_total", "Background refreshes of stale entries, by result (ok, error).", "tile", "result")
+	m.backendFetches = counter("backend_fetches_total", "Attempts at a tile's backend, hedges included, by result (ok, error, timeout, cancelled).", "tile", "result")
+	m.backendDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: namespace, Name: "backend_duration_seconds",
+		Help:    "Time of one attempt at a tile's backend, whatever its result.",
+		Buckets: latencyBuckets,
+	}, tile)
+	m.hedgesStarted = counter("hedges_started_total", "Second attempts started because the first was slow.", tile...)
+	m.hedgesWon = counter("hedges_won_total", "Hedged attempts that answered first.", tile...)
+	m.breakerState = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: namespace, Name: "breaker_state",
+		Help: "State of the tile's circuit breaker: 0 closed, 1 half-open, 2 open.",
+	}, tile)
+
+	m.reg.MustRegister(
+		m.tileDuration, m.tileResults, m.pageDuration, m.pagesInFlight, m.pages,
+		m.cacheHits, m.cacheMisses, m.staleServed, m.fallbacks, m.coalesced, m.refreshes,
+		m.backendFetches, m.backendDuration, m.hedgesStarted, m.hedgesWon, m.breakerState,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	for _, complete := range []string{"true", "false"} {
+		m.pages.WithLabelValues(complete)
+	}
+	for _, name := range tiles {
+		m.known[name] = m.resolve(name)
+		for _, s := range []aggregator.Status{aggregator.StatusOK, aggregator.StatusTimeout, aggregator.StatusError, aggregator.StatusStale, aggregator.StatusFallback} {
+			m.tileResults.WithLabelValues(name, string(s))
+		}
+	}
+	m.handler = promhttp.InstrumentMetricHandler(m.reg, promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
+		Registry: m.reg, // counts its own errors in promhttp_metric_handler_errors_total
+		// Concurrent scrapes share one gathering rather than piling up.
+		CoalesceGather: true,
+	}))
+	return m
+}
+
+// resolve creates name's label-free series.
+func (m *Metrics) resolve(name string) *tileSeries {
+	return &tileSeries{
+		duration:    m.tileDuration.WithLabelValues(name),
+		cacheHits:   m.cacheHits.WithLabelValues(name),
+		cacheMisses: m.cacheMisses.WithLabelValues(name),
+		staleServed: m.staleServed.WithLabelValues(name),
+		fallbacks:   m.fallbacks.WithLabelValues(name),
+		coalesced:   m.coalesced.WithLabelValues(name),
+		hedgesStart: m.hedgesStarted.WithLabelValues(name),
+		hedgesWon:   m.hedgesWon.WithLabelValues(name),
+		backendDur:  m.backendDuration.WithLabelValues(name),
+	}
+}
+
+// tile returns name's series, resolving them on first use for a tile New
+// was not told of.
+func (m *Metrics) tile(name string) *tileSeries {
+	if s, ok := m.known[name]; ok {
+		return s
+	}
+	if s, ok := m.others.Load(name); ok {
+		return s.(*tileSeries)
+	}
+	s, _ := m.others.LoadOrStore(name, m.resolve(name))
+	return s.(*tileSeries)
+}
+
+// Handler serves the registry in the Prometheus exposition format; mount it
+// at GET /metrics.
+func (m *Metrics) Handler() http.Handler { return m.handler }
+
+// Registry is the registry the metrics live on, for registering more.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// PageStarted implements aggregator.Observer.
+func (m *Metrics) PageStarted() { m.pagesInFlight.Inc() }
+
+// PageDone implements aggregator.Observer.
+func (m *Metrics) PageDone(s aggregator.Summary) {
+	m.pagesInFlight.Dec()
+	m.pageDuration.Observe(s.ElapsedMS / 1000)
+	complete := "false"
+	if s.Complete {
+		complete = "true"
+	}
+	m.pages.WithLabelValues(complete).Inc()
+}
+
+// TileDone implements aggregator.Observer.
+func (m *Metrics) TileDone(r aggregator.Result) {
+	m.tile(r.Name).duration.Observe(r.ElapsedMS / 1000)
+	m.tileResults.WithLabelValues(r.Name, string(r.Status)).Inc()
+}
+
+// CacheHit implements resilience.Recorder.
+func (m *Metrics) CacheHit(tile string) { m.tile(tile).cacheHits.Inc() }
+
+// CacheMiss implements resilience.Recorder.
+func (m *Metrics) CacheMiss(tile string) { m.tile(tile).cacheMisses.Inc() }
+
+// StaleServed implements resilience.Recorder.
+func (m *Metrics) StaleServed(tile string) { m.tile(tile).staleServed.Inc() }
+
+// FallbackServed implements resilience.Recorder.
+func (m *Metrics) FallbackServed(tile string) { m.tile(tile).fallbacks.Inc() }
+
+// Coalesced implements resilience.Recorder.
+func (m *Metrics) Coalesced(tile string) { m.tile(tile).coalesced.Inc() }
+
+// Refreshed implements resilience.Recorder.
+func (m *Metrics) Refreshed(tile string, err error) {
+	m.refreshes.WithLabelValues(tile, result(err)).Inc()
+}
+
+// BackendFetch implements resilience.Recorder.
+func (m *Metrics) BackendFetch(tile string, elapsed time.Duration, err error) {
+	m.tile(tile).backendDur.Observe(elapsed.Seconds())
+	m.backendFetches.WithLabelValues(tile, result(err)).Inc()
+}
+
+// HedgeStarted implements resilience.Recorder.
+func (m *Metrics) HedgeStarted(tile string) { m.tile(tile).hedgesStart.Inc() }
+
+// HedgeWon implements resilience.Recorder.
+func (m *Metrics) HedgeWon(tile string) { m.tile(tile).hedgesWon.Inc() }
+
+// BreakerState implements resilience.Recorder.
+func (m *Metrics) BreakerState(tile string, s resilience.BreakerState) {
+	v := 0.0
+	switch s {
+	case resilience.BreakerHalfOpen:
+		v = 1
+	case resilience.BreakerOpen:
+		v = 2
+	}
+	m.breakerState.WithLabelValues(tile).Set(v)
+}
+
+// result is the result label of an outcome: a small fixed vocabulary, never
+// the error's text, which would make a series per message.
+func result(err error) string {
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	case errors.Is(err, context.Canceled):
+		return "cancelled"
+	default:
+		return "error"
+	}
+}

@@ -1,0 +1,233 @@
+package metrics
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"vitrine/aggregator"
+	"vitrine/resilience"
+	"vitrine/tiles"
+)
+
+// scrape GETs /metrics from h and returns the body.
+func scrape(t *testing.T, h http.Handler) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("GET /metrics: status %d; want 200", rec.Code)
+	}
+	if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
+		t.Errorf("Content-Type: got %q; want the text exposition format", ct)
+	}
+	body, _ := io.ReadAll(rec.Body)
+	return string(body)
+}
+
+// value returns the value of the series written exactly as series (name
+// and labels), or "" if it is absent.
+func value(body, series string) string {
+	for line := range strings.Lines(body) {
+		if rest, ok := strings.CutPrefix(line, series+" "); ok {
+			return strings.TrimSpace(rest)
+		}
+	}
+	return ""
+}
+
+func TestSeriesExposed(t *testing.T) {
+	m := New("banners", "recommendations")
+	body := scrape(t, m.Handler())
+	for _, name := range []string{
+		// Known tiles' series exist at zero before any event.
+		`vitrine_tile_results_total{status="ok",tile="banners"}`,
+		`vitrine_tile_results_total{status="stale",tile="recommendations"}`,
+		`vitrine_tile_duration_seconds_count{tile="banners"}`,
+		`vitrine_cache_hits_total{tile="banners"}`,
+		`vitrine_cache_misses_total{tile="banners"}`,
+		`vitrine_cache_stale_served_total{tile="banners"}`,
+		`vitrine_fallbacks_served_total{tile="recommendations"}`,
+		`vitrine_coalesced_fetches_total{tile="banners"}`,
+		`vitrine_hedges_started_total{tile="recommendations"}`,
+		`vitrine_hedges_won_total{tile="recommendations"}`,
+		`vitrine_backend_duration_seconds_count{tile="banners"}`,
+		`vitrine_pages_in_flight`,
+		`vitrine_page_duration_seconds_count`,
+		`vitrine_pages_total{complete="true"}`,
+	} {
+		if got := value(body, name); got != "0" {
+			t.Errorf("%s: got %q; want 0", name, got)
+		}
+	}
+	for _, prefix := range []string{"go_goroutines ", "go_memstats_alloc_bytes ", "process_resident_memory_bytes "} {
+		if !strings.Contains(body, "\n"+prefix) {
+			t.Errorf("runtime series %q missing", strings.TrimSpace(prefix))
+		}
+	}
+}
+
+func TestCountersMove(t *testing.T) {
+	m := New("banners")
+	m.PageStarted()
+	m.PageStarted()
+	m.PageDone(aggregator.Summary{ElapsedMS: 120, Complete: true})
+	m.TileDone(aggregator.Result{Name: "banners", Status: aggregator.StatusOK, ElapsedMS: 40})
+	m.TileDone(aggregator.Result{Name: "banners", Status: aggregator.StatusStale, ElapsedMS: 1})
+	m.CacheHit("banners")
+	m.CacheHit("banners")
+	m.CacheMiss("banners")
+	m.StaleServed("banners")
+	m.FallbackServed("banners")
+	m.Coalesced("banners")
+	m.Refreshed("banners", nil)
+	m.Refreshed("banners", errors.New("down"))
+	m.BackendFetch("banners", 40*time.Millisecond, nil)
+	m.BackendFetch("banners", 10*time.Millisecond, context.Canceled)
+	m.BackendFetch("banners", 2*time.Second, context.DeadlineExceeded)
+	m.HedgeStarted("banners")
+	m.HedgeWon("banners")
+	m.BreakerState("banners", resilience.BreakerOpen)
+	m.CacheHit("unknown") // a tile New was not told of still counts
+
+	body := scrape(t, m.Handler())
+	for series, want := range map[string]string{
+		`vitrine_pages_in_flight`:                                          "1",
+		`vitrine_pages_total{complete="true"}`:                             "1",
+		`vitrine_page_duration_seconds_sum`:                                "0.12",
+		`vitrine_tile_results_total{status="ok",tile="banners"}`:           "1",
+		`vitrine_tile_results_total{status="stale",tile="banners"}`:        "1",
+		`vitrine_tile_duration_seconds_count{tile="banners"}`:              "2",
+		`vitrine_cache_hits_total{tile="banners"}`:                         "2",
+		`vitrine_cache_misses_total{tile="banners"}`:                       "1",
+		`vitrine_cache_stale_served_total{tile="banners"}`:                 "1",
+		`vitrine_fallbacks_served_total{tile="banners"}`:                   "1",
+		`vitrine_coalesced_fetches_total{tile="banners"}`:                  "1",
+		`vitrine_cache_refreshes_total{result="ok",tile="banners"}`:        "1",
+		`vitrine_cache_refreshes_total{result="error",tile="banners"}`:     "1",
+		`vitrine_backend_fetches_total{result="ok",tile="banners"}`:        "1",
+		`vitrine_backend_fetches_total{result="cancelled",tile="banners"}`: "1",
+		`vitrine_backend_fetches_total{result="timeout",tile="banners"}`:   "1",
+		`vitrine_backend_duration_seconds_count{tile="banners"}`:           "3",
+		`vitrine_hedges_started_total{tile="banners"}`:                     "1",
+		`vitrine_hedges_won_total{tile="banners"}`:                         "1",
+		`vitrine_breaker_state{tile="banners"}`:                            "2",
+		`vitrine_cache_hits_total{tile="unknown"}`:                         "1",
+	} {
+		if got := value(body, series); got != want {
+			t.Errorf("%s: got %q; want %q", series, got, want)
+		}
+	}
+
+	m.BreakerState("banners", resilience.BreakerHalfOpen)
+	m.PageDone(aggregator.Summary{ElapsedMS: 600})
+	body = scrape(t, m.Handler())
+	for series, want := range map[string]string{
+		`vitrine_breaker_state{tile="banners"}`: "1",
+		`vitrine_pages_in_flight`:               "0",
+		`vitrine_pages_total{complete="false"}`: "1",
+	} {
+		if got := value(body, series); got != want {
+			t.Errorf("after more events, %s: got %q; want %q", series, got, want)
+		}
+	}
+}
+
+func TestRegistriesAreIndependent(t *testing.T) {
+	a, b := New("banners"), New("banners") // would panic on a shared registry
+	a.CacheHit("banners")
+	if got := value(scrape(t, b.Handler()), `vitrine_cache_hits_total{tile="banners"}`); got != "0" {
+		t.Errorf("b counted a's hit: got %q; want 0", got)
+	}
+}
+
+// TestWiredThroughAggregator runs pages through the aggregator with a
+// resilience-wrapped tile, as main.go wires them, and checks the figures.
+func TestWiredThroughAggregator(t *testing.T) {
+	m := New("banners")
+	cat := tiles.DefaultCatalogue()
+	def := tiles.Builtins()[0]
+	tile := resilience.Wrap(tiles.Simulate(def, cat, 0, 0), resilience.Policy{TTL: time.Hour}, resilience.Options{Recorder: m})
+	defer tile.Close()
+	agg, err := aggregator.New([]tiles.Fetcher{tile}, aggregator.Options{Observer: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if p := agg.Page(t.Context(), tiles.Request{}); !p.Complete {
+			t.Fatalf("page incomplete: %+v", p.Tiles)
+		}
+	}
+	body := scrape(t, m.Handler())
+	for series, want := range map[string]string{
+		`vitrine_pages_total{complete="true"}`:                      "3",
+		`vitrine_tile_results_total{status="ok",tile="banners"}`:    "3",
+		`vitrine_cache_misses_total{tile="banners"}`:                "1",
+		`vitrine_cache_hits_total{tile="banners"}`:                  "2",
+		`vitrine_backend_fetches_total{result="ok",tile="banners"}`: "1",
+		`vitrine_pages_in_flight`:                                   "0",
+	} {
+		if got := value(body, series); got != want {
+			t.Errorf("%s: got %q; want %q", series, got, want)
+		}
+	}
+}
+
+func TestResultLabel(t *testing.T) {
+	for _, tt := range []struct {
+		err  error
+		want string
+	}{
+		{nil, "ok"},
+		{errors.New("boom"), "error"},
+		{context.DeadlineExceeded, "timeout"},
+		{context.Canceled, "cancelled"},
+	} {
+		if got := result(tt.err); got != tt.want {
+			t.Errorf("result(%v): got %q; want %q", tt.err, got, tt.want)
+		}
+	}
+}
+
+// BenchmarkRecorderHit is what a cache hit costs the metrics.
+func BenchmarkRecorderHit(b *testing.B) {
+	m := New("banners")
+	b.ReportAllocs()
+	for b.Loop() {
+		m.CacheHit("banners")
+	}
+}
+
+// BenchmarkObserveTile is what one tile of a page costs the metrics.
+func BenchmarkObserveTile(b *testing.B) {
+	m := New("banners")
+	r := aggregator.Result{Name: "banners", Status: aggregator.StatusOK, ElapsedMS: 40}
+	b.ReportAllocs()
+	for b.Loop() {
+		m.TileDone(r)
+	}
+}
+
+// BenchmarkCachedFetchWithMetrics is the resilience hit path with these
+// metrics recording it, as main.go wires them.
+func BenchmarkCachedFetchWithMetrics(b *testing.B) {
+	m := New("banners")
+	def := tiles.Builtins()[0]
+	tile := resilience.Wrap(tiles.Simulate(def, tiles.DefaultCatalogue(), 0, 0), resilience.Policy{TTL: time.Hour}, resilience.Options{Recorder: m})
+	defer tile.Close()
+	ctx, req := context.Background(), tiles.Request{}
+	if _, err := tile.Fetch(ctx, req); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := tile.Fetch(ctx, req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

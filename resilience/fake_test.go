@@ -1,0 +1,135 @@
+package resilience
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"vitrine/tiles"
+)
+
+// fakeFetcher is a tiles.Fetcher whose behaviour each test sets.
+type fakeFetcher struct {
+	NameFn  func() string
+	FetchFn func(ctx context.Context, req tiles.Request) (any, error)
+}
+
+var _ tiles.Fetcher = (*fakeFetcher)(nil)
+
+func (f *fakeFetcher) Name() string { return f.NameFn() }
+
+func (f *fakeFetcher) Fetch(ctx context.Context, req tiles.Request) (any, error) {
+	return f.FetchFn(ctx, req)
+}
+
+var errBackend = errors.New("backend unavailable")
+
+// backend is a scripted fake backend. Each call waits latency (or until its
+// context ends), then answers value+"/"+user or err. It counts the calls and
+// how many ended because their context was done.
+type backend struct {
+	mu        sync.Mutex
+	latency   time.Duration
+	value     string
+	err       error
+	calls     int
+	cancelled []error // ctx.Err() of each call that was cut short
+}
+
+func newBackend(latency time.Duration, value string) *backend {
+	return &backend{latency: latency, value: value}
+}
+
+// set changes what the following calls do.
+func (b *backend) set(latency time.Duration, value string, err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.latency, b.value, b.err = latency, value, err
+}
+
+func (b *backend) Calls() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.calls
+}
+
+func (b *backend) Cancelled() []error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]error(nil), b.cancelled...)
+}
+
+func (b *backend) fetcher(name string) *fakeFetcher {
+	return &fakeFetcher{
+		NameFn: func() string { return name },
+		FetchFn: func(ctx context.Context, req tiles.Request) (any, error) {
+			b.mu.Lock()
+			b.calls++
+			latency, value, err := b.latency, b.value, b.err
+			b.mu.Unlock()
+			if werr := tiles.Wait(ctx, latency); werr != nil {
+				b.mu.Lock()
+				b.cancelled = append(b.cancelled, werr)
+				b.mu.Unlock()
+				return nil, fmt.Errorf("%s: %w", name, werr)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", name, err)
+			}
+			return value + "/" + req.User, nil
+		},
+	}
+}
+
+// countingRecorder counts each Recorder call by method name and keeps the
+// breaker states in order.
+type countingRecorder struct {
+	mu     sync.Mutex
+	n      map[string]int
+	states []BreakerState
+}
+
+var _ Recorder = (*countingRecorder)(nil)
+
+func newRecorder() *countingRecorder { return &countingRecorder{n: map[string]int{}} }
+
+func (r *countingRecorder) inc(name string) {
+	r.mu.Lock()
+	r.n[name]++
+	r.mu.Unlock()
+}
+
+// Count returns how many times method was called.
+func (r *countingRecorder) Count(method string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.n[method]
+}
+
+func (r *countingRecorder) States() []BreakerState {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]BreakerState(nil), r.states...)
+}
+
+func (r *countingRecorder) CacheHit(string)       { r.inc("CacheHit") }
+func (r *countingRecorder) CacheMiss(string)      { r.inc("CacheMiss") }
+func (r *countingRecorder) StaleServed(string)    { r.inc("StaleServed") }
+func (r *countingRecorder) FallbackServed(string) { r.inc("FallbackServed") }
+func (r *countingRecorder) Coalesced(string)      { r.inc("Coalesced") }
+func (r *countingRecorder) Refreshed(_ string, err error) {
+	if err != nil {
+		r.inc("RefreshFailed")
+	}
+	r.inc("Refreshed")
+}
+func (r *countingRecorder) BackendFetch(string, time.Duration, error) { r.inc("BackendFetch") }
+func (r *countingRecorder) HedgeStarted(string)                       { r.inc("HedgeStarted") }
+func (r *countingRecorder) HedgeWon(string)                           { r.inc("HedgeWon") }
+func (r *countingRecorder) BreakerState(_ string, s BreakerState) {
+	r.mu.Lock()
+	r.states = append(r.states, s)
+	r.mu.Unlock()
+}

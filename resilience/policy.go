@@ -1,0 +1,189 @@
+package resilience
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"vitrine/tiles"
+)
+
+// Policy says how one tile is cached, coalesced, hedged, guarded by a
+// breaker and rescued. Its zero value fetches every time, hedges never and
+// has no breaker: only coalescing of concurrent identical fetches remains.
+// Durations of zero switch a feature off unless said otherwise below.
+type Policy struct {
+	// TTL is how long fetched content is fresh and served from the cache
+	// without calling the backend. Zero disables the cache, and with it
+	// every kind of stale serving.
+	TTL time.Duration
+	// StaleWhileRevalidate is how long past its TTL an entry is still
+	// served at once, marked stale, while one background fetch refreshes
+	// it. Zero makes a request after the TTL wait for a fresh fetch (and
+	// fall back on the entry only if that fails). Capped at MaxStale.
+	StaleWhileRevalidate time.Duration
+	// MaxStale is how long past its TTL an entry may still be served when a
+	// fresh fetch fails, times out or is refused by the open breaker. An
+	// older entry is never served.
+	MaxStale time.Duration
+	// MaxEntries bounds the cache, and so its memory, however many users
+	// there are. Zero means DefaultMaxEntries.
+	MaxEntries int
+	// Personalised tiles are cached per Request.User; the others under one
+	// key for everyone.
+	Personalised bool
+
+	// FetchTimeout bounds a backend fetch that no single caller owns: a
+	// coalesced fetch shared by several callers, or a background refresh.
+	// It is detached from the callers' contexts so that one caller leaving
+	// does not cancel it for the others, and so that a fetch that outlives
+	// a caller's deadline still fills the cache. Zero means
+	// DefaultFetchTimeout; it should exceed the aggregator's tile timeout.
+	FetchTimeout time.Duration
+
+	// HedgeDelay is how long a backend fetch may go unanswered before a
+	// second, hedged attempt is started ("The Tail at Scale"). Zero
+	// disables hedging unless HedgeAdaptive is set.
+	HedgeDelay time.Duration
+	// HedgeAdaptive makes the hedge delay follow the tile's own p95 latency
+	// over its recent successful fetches, clamped to [HedgeMin, HedgeMax]
+	// (HedgeMax until enough fetches have been seen). It overrides
+	// HedgeDelay.
+	HedgeAdaptive bool
+	HedgeMin      time.Duration
+	HedgeMax      time.Duration
+	// HedgeCap is the largest share of fetches that may be hedged, in
+	// (0, 1]: the extra load hedging adds is at most this share. Zero means
+	// DefaultHedgeCap.
+	HedgeCap float64
+
+	// BreakerFailures is how many consecutive failed fetches open the
+	// circuit breaker; while open, the backend is not called and requests
+	// are answered at once (stale, fallback or a "circuit open" error).
+	// Zero disables the breaker.
+	BreakerFailures int
+	// BreakerOpen is how long the breaker stays open before it lets probes
+	// through (half-open). Zero means DefaultBreakerOpen.
+	BreakerOpen time.Duration
+	// BreakerProbes is how many fetches the half-open breaker lets through;
+	// that many successes in a row close it, one failure opens it again.
+	// Zero means 1.
+	BreakerProbes int
+
+	// Fallback, if set, is the tile's last resort when there is nothing
+	// fresh or stale enough to serve: a static default (for
+	// recommendations, the bestsellers), served with status "fallback". It
+	// must be quick and must not block.
+	Fallback func(tiles.Request) any
+}
+
+// Defaults for the Policy fields whose zero value means "the default".
+const (
+	DefaultMaxEntries   = 10_000
+	DefaultFetchTimeout = 2 * time.Second
+	DefaultHedgeCap     = 0.10
+	DefaultBreakerOpen  = 5 * time.Second
+)
+
+// DefaultPolicy returns the policy that suits a simulated tile whose backend
+// answers in about def.Latency (pass the configured latency, not only the
+// built-in one, so that the hedge bounds follow it):
+//
+//   - TTL 30s (60s for a personalised tile), served stale while a
+//     background refresh runs for one more TTL, and on failure for up to
+//     MaxStale 10m past expiry; at most 10,000 entries.
+//   - Shared fetches bounded by 2s.
+//   - Adaptive hedging at the tile's observed p95, clamped to 1.5x to 4x
+//     def.Latency (at least 10ms), on at most 10% of fetches.
+//   - A breaker that opens after 5 consecutive failures, for 5s, then
+//     lets 1 probe through.
+//   - For a personalised tile, a fallback: its content for an anonymous
+//     visitor over cat (for recommendations, the bestsellers), computed
+//     once. Other tiles have no fallback: their content would be the real
+//     thing, and serving it as "fallback" would hide an outage.
+func DefaultPolicy(def tiles.Def, cat *tiles.Catalogue) Policy {
+	p := Policy{
+		TTL:                  30 * time.Second,
+		StaleWhileRevalidate: 30 * time.Second,
+		MaxStale:             10 * time.Minute,
+		MaxEntries:           DefaultMaxEntries,
+		Personalised:         def.Personalised,
+		FetchTimeout:         DefaultFetchTimeout,
+		HedgeAdaptive:        true,
+		HedgeMin:             max(def.Latency*3/2, 10*time.Millisecond),
+		HedgeMax:             max(def.Latency*4, 40*time.Millisecond),
+		HedgeCap:             DefaultHedgeCap,
+		BreakerFailures:      5,
+		BreakerOpen:          DefaultBreakerOpen,
+		BreakerProbes:        1,
+	}
+	if def.Personalised {
+		// Per-user entries are each hit less often, so keep them longer.
+		p.TTL, p.StaleWhileRevalidate = 60*time.Second, 60*time.Second
+		if def.Content != nil && cat != nil {
+			// Computed once: the anonymous content is a pure function of
+			// the catalogue, and a fallback must be cheap when the backend
+			// is down and every request needs it.
+			anon := sync.OnceValue(func() any { return def.Content(cat, tiles.Request{}) })
+			p.Fallback = func(tiles.Request) any { return anon() }
+		}
+	}
+	return p
+}
+
+// Validate reports the first field of p that makes no sense, naming it, so
+// that a configuration layer can reject a bad flag before anything runs.
+func (p Policy) Validate() error {
+	var errs []error
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"TTL", p.TTL}, {"StaleWhileRevalidate", p.StaleWhileRevalidate},
+		{"MaxStale", p.MaxStale}, {"FetchTimeout", p.FetchTimeout},
+		{"HedgeDelay", p.HedgeDelay}, {"HedgeMin", p.HedgeMin},
+		{"HedgeMax", p.HedgeMax}, {"BreakerOpen", p.BreakerOpen},
+	} {
+		if d.v < 0 {
+			errs = append(errs, fmt.Errorf("%s must not be negative; got %s", d.name, d.v))
+		}
+	}
+	if p.MaxEntries < 0 {
+		errs = append(errs, fmt.Errorf("MaxEntries must not be negative; got %d", p.MaxEntries))
+	}
+	if p.HedgeCap < 0 || p.HedgeCap > 1 {
+		errs = append(errs, fmt.Errorf("HedgeCap must be in [0, 1]; got %g", p.HedgeCap))
+	}
+	if p.HedgeAdaptive && (p.HedgeMin <= 0 || p.HedgeMax < p.HedgeMin) {
+		errs = append(errs, fmt.Errorf("adaptive hedging needs 0 < HedgeMin <= HedgeMax; got %s and %s", p.HedgeMin, p.HedgeMax))
+	}
+	if p.BreakerFailures < 0 || p.BreakerProbes < 0 {
+		errs = append(errs, fmt.Errorf("BreakerFailures and BreakerProbes must not be negative; got %d and %d", p.BreakerFailures, p.BreakerProbes))
+	}
+	return errors.Join(errs...)
+}
+
+// withDefaults fills the fields whose zero value means "the default".
+func (p Policy) withDefaults() Policy {
+	if p.MaxEntries == 0 {
+		p.MaxEntries = DefaultMaxEntries
+	}
+	if p.FetchTimeout == 0 {
+		p.FetchTimeout = DefaultFetchTimeout
+	}
+	if p.HedgeCap == 0 {
+		p.HedgeCap = DefaultHedgeCap
+	}
+	if p.BreakerOpen == 0 {
+		p.BreakerOpen = DefaultBreakerOpen
+	}
+	if p.BreakerProbes == 0 {
+		p.BreakerProbes = 1
+	}
+	p.StaleWhileRevalidate = min(p.StaleWhileRevalidate, p.MaxStale)
+	return p
+}
+
+// hedging reports whether p hedges at all.
+func (p Policy) hedging() bool { return p.HedgeAdaptive || p.HedgeDelay > 0 }

@@ -1,0 +1,114 @@
+package resilience
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"vitrine/tiles"
+)
+
+func TestDefaultPolicy(t *testing.T) {
+	cat := tiles.DefaultCatalogue()
+	for _, def := range tiles.Builtins() {
+		t.Run(def.Name, func(t *testing.T) {
+			p := DefaultPolicy(def, cat)
+			if err := p.Validate(); err != nil {
+				t.Fatalf("default policy invalid: %v", err)
+			}
+			if p.Personalised != def.Personalised {
+				t.Errorf("Personalised: got %t; want %t", p.Personalised, def.Personalised)
+			}
+			if got, want := p.Fallback != nil, def.Personalised; got != want {
+				t.Errorf("has fallback: got %t; want %t", got, want)
+			}
+			if p.TTL <= 0 || p.MaxStale < p.StaleWhileRevalidate || p.FetchTimeout <= p.HedgeMax {
+				t.Errorf("incoherent durations: %+v", p)
+			}
+			if p.HedgeMin <= def.Latency {
+				t.Errorf("HedgeMin %s: want above the backend's usual %s, so ordinary fetches are not hedged", p.HedgeMin, def.Latency)
+			}
+		})
+	}
+	t.Run("recommendations fall back on the bestsellers", func(t *testing.T) {
+		var def tiles.Def
+		for _, d := range tiles.Builtins() {
+			if d.Name == "recommendations" {
+				def = d
+			}
+		}
+		p := DefaultPolicy(def, cat)
+		if got, want := p.Fallback(tiles.Request{User: "ann"}), tiles.Recommend(cat, ""); !reflect.DeepEqual(got, want) {
+			t.Errorf("fallback: got %+v; want %+v", got, want)
+		}
+	})
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name    string
+		p       Policy
+		wantErr string // "" for valid
+	}{
+		{"zero policy", Policy{}, ""},
+		{"negative TTL", Policy{TTL: -time.Second}, "TTL must not be negative"},
+		{"negative MaxStale", Policy{MaxStale: -1}, "MaxStale"},
+		{"hedge cap above 1", Policy{HedgeCap: 1.5}, "HedgeCap must be in [0, 1]"},
+		{"adaptive without bounds", Policy{HedgeAdaptive: true}, "adaptive hedging needs"},
+		{"adaptive with max below min", Policy{HedgeAdaptive: true, HedgeMin: time.Second, HedgeMax: time.Millisecond}, "HedgeMin <= HedgeMax"},
+		{"negative breaker failures", Policy{BreakerFailures: -1}, "BreakerFailures"},
+		{"negative max entries", Policy{MaxEntries: -5}, "MaxEntries"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.p.Validate()
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Errorf("got %v; want valid", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Errorf("got %v; want an error containing %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestWrapPanicsOnBadPolicy(t *testing.T) {
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(r.(string), `"banners"`) {
+			t.Errorf("got panic %v; want one naming the tile", r)
+		}
+	}()
+	Wrap(newBackend(0, "").fetcher("banners"), Policy{TTL: -1}, Options{})
+}
+
+func TestWithDefaults(t *testing.T) {
+	p := Policy{StaleWhileRevalidate: time.Hour, MaxStale: time.Minute}.withDefaults()
+	if p.StaleWhileRevalidate != time.Minute {
+		t.Errorf("StaleWhileRevalidate: got %s; want capped at MaxStale %s", p.StaleWhileRevalidate, time.Minute)
+	}
+	if p.MaxEntries != DefaultMaxEntries || p.FetchTimeout != DefaultFetchTimeout || p.HedgeCap != DefaultHedgeCap ||
+		p.BreakerOpen != DefaultBreakerOpen || p.BreakerProbes != 1 {
+		t.Errorf("defaults not filled: %+v", p)
+	}
+}
+
+func TestDescribe(t *testing.T) {
+	cat := tiles.DefaultCatalogue()
+	def := tiles.Builtins()[0]
+	sim := tiles.Simulate(def, cat, 40*time.Millisecond, 0.25)
+	tile := Wrap(sim, Policy{}, Options{})
+	defer tile.Close()
+	if got, want := tile.Describe(), sim.Describe(); got != want {
+		t.Errorf("Describe: got %+v; want the inner %+v", got, want)
+	}
+	if got, want := tile.Name(), def.Name; got != want {
+		t.Errorf("Name: got %q; want %q", got, want)
+	}
+
+	plain := Wrap(newBackend(0, "").fetcher("x"), Policy{Personalised: true}, Options{})
+	defer plain.Close()
+	if got, want := plain.Describe(), (tiles.Info{Name: "x", Personalised: true}); got != want {
+		t.Errorf("Describe without a describer: got %+v; want %+v", got, want)
+	}
+}

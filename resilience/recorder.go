@@ -1,0 +1,69 @@
+package resilience
+
+import "time"
+
+// Recorder is told what the resilience layer does, for metrics. Its methods
+// are called concurrently, some on the hot path of a cache hit or under the
+// breaker's lock, so they must be quick and must not call back into a Tile.
+//
+// Each Fetch of a caching tile counts exactly one of CacheHit, StaleServed
+// (served at once while revalidating) or CacheMiss; a miss may then end in
+// StaleServed (stale-on-error) or FallbackServed as well.
+//
+// Embed NopRecorder in an implementation to keep it compiling when methods
+// are added.
+type Recorder interface {
+	// CacheHit: fresh content served from the cache.
+	CacheHit(tile string)
+	// CacheMiss: nothing fresh (or servable while revalidating) was cached,
+	// so the request waits for the backend.
+	CacheMiss(tile string)
+	// StaleServed: content past its TTL was served, marked stale.
+	StaleServed(tile string)
+	// FallbackServed: the tile's static default was served.
+	FallbackServed(tile string)
+	// Coalesced: a request was answered by a backend fetch that another
+	// request had started, instead of making its own.
+	Coalesced(tile string)
+	// Refreshed: a background refresh (stale-while-revalidate) ended, with
+	// err nil on success.
+	Refreshed(tile string, err error)
+	// BackendFetch: one attempt at the backend ended after elapsed, with err
+	// nil on success (a hedge's loser ends with a cancellation error).
+	BackendFetch(tile string, elapsed time.Duration, err error)
+	// HedgeStarted: a second attempt was started because the first was slow.
+	HedgeStarted(tile string)
+	// HedgeWon: the hedged attempt answered first.
+	HedgeWon(tile string)
+	// BreakerState: the tile's circuit breaker is now in state. Called once
+	// by Wrap with BreakerClosed for tiles that have a breaker, then on each
+	// change. The change from open to half-open is noticed, and so reported,
+	// at the first request after the open period.
+	BreakerState(tile string, state BreakerState)
+}
+
+// BreakerState is the state of a tile's circuit breaker.
+type BreakerState string
+
+// The breaker states.
+const (
+	BreakerClosed   BreakerState = "closed"    // calling the backend
+	BreakerHalfOpen BreakerState = "half-open" // letting probes through
+	BreakerOpen     BreakerState = "open"      // not calling the backend
+)
+
+// NopRecorder is a Recorder that records nothing. Its zero value is ready.
+type NopRecorder struct{}
+
+var _ Recorder = NopRecorder{}
+
+func (NopRecorder) CacheHit(string)                           {}
+func (NopRecorder) CacheMiss(string)                          {}
+func (NopRecorder) StaleServed(string)                        {}
+func (NopRecorder) FallbackServed(string)                     {}
+func (NopRecorder) Coalesced(string)                          {}
+func (NopRecorder) Refreshed(string, error)                   {}
+func (NopRecorder) BackendFetch(string, time.Duration, error) {}
+func (NopRecorder) HedgeStarted(string)                       {}
+func (NopRecorder) HedgeWon(string)                           {}
+func (NopRecorder) BreakerState(string, BreakerState)         {}
