@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"sync"
 )
 
 //go:embed catalogue.json
@@ -37,6 +38,11 @@ type Banner struct {
 type Catalogue struct {
 	Banners  []Banner  `json:"banners"`
 	Products []Product `json:"products"`
+
+	// Content that depends on the catalogue alone, computed once by
+	// ParseCatalogue's catalogues (a hand-built one computes it each time).
+	featuredOnce  func() []Product
+	bestRatedOnce func() []Product
 }
 
 // minorDigits is how many minor-unit digits a currency has (ISO 4217).
@@ -81,5 +87,8 @@ func ParseCatalogue(b []byte) (*Catalogue, error) {
 		}
 		p.Price = float64(p.PriceMinor) / math.Pow10(MinorDigits(p.Currency))
 	}
-	return &c, nil
+	cp := &c
+	cp.featuredOnce = sync.OnceValue(func() []Product { return featured(cp) })
+	cp.bestRatedOnce = sync.OnceValue(func() []Product { return bestRated(cp) })
+	return cp, nil
 }

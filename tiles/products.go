@@ -19,8 +19,16 @@ var productsTile = Def{
 	Name:    "products",
 	Latency: 80 * time.Millisecond,
 	Content: func(c *Catalogue, _ Request) any {
-		return ProductsData{Title: "Featured this week", Items: featured(c)}
+		return ProductsData{Title: "Featured this week", Items: c.featured()}
 	},
+}
+
+// featured returns the featured grid, computed once per catalogue.
+func (c *Catalogue) featured() []Product {
+	if c.featuredOnce == nil {
+		return featured(c)
+	}
+	return c.featuredOnce()
 }
 
 // featured picks the best-rated product of each category in turn, so the grid

@@ -2,7 +2,7 @@ package tiles
 
 import (
 	"cmp"
-	"hash/fnv"
+
 	"slices"
 	"time"
 )
@@ -31,58 +31,84 @@ var recommendationsTile = Def{
 // name) and gets its best-rated products first, then a stable, user-specific
 // shuffle of the rest; an anonymous visitor gets the best-rated products.
 func Recommend(c *Catalogue, user string) RecommendationsData {
-	ps := slices.Clone(c.Products)
-	if user == "" || len(ps) == 0 { // no products: no category to favour
-		slices.SortStableFunc(ps, func(a, b Product) int { return cmp.Compare(b.Rating, a.Rating) })
-		return RecommendationsData{User: user, Reason: "Most loved by our customers", Items: ps[:min(recommendedCount, len(ps))]}
+	if user == "" || len(c.Products) == 0 { // no products: no category to favour
+		return RecommendationsData{User: user, Reason: "Most loved by our customers", Items: c.bestRated()}
 	}
 	seed := fnv64(user)
 	var cats []string
-	for _, p := range ps {
+	for _, p := range c.Products {
 		if !slices.Contains(cats, p.Category) {
 			cats = append(cats, p.Category)
 		}
 	}
 	fav := cats[seed%uint64(len(cats))]
-	key := func(p Product) uint64 { return fnv64(user + "/" + p.ID) }
-	slices.SortStableFunc(ps, func(a, b Product) int {
-		if fa, fb := a.Category == fav, b.Category == fav; fa != fb {
-			if fa {
+	// The sort keys are computed once per product, not once per comparison.
+	type ranked struct {
+		p   *Product
+		fav bool
+		key uint64
+	}
+	rs := make([]ranked, len(c.Products))
+	for i := range c.Products {
+		p := &c.Products[i]
+		rs[i] = ranked{p: p, fav: p.Category == fav, key: fnv64(user, "/", p.ID)}
+	}
+	slices.SortStableFunc(rs, func(a, b ranked) int {
+		if a.fav != b.fav {
+			if a.fav {
 				return -1
 			}
 			return 1
 		}
-		if a.Category == fav { // both favourites: best first
-			if c := cmp.Compare(b.Rating, a.Rating); c != 0 {
+		if a.fav { // both favourites: best first
+			if c := cmp.Compare(b.p.Rating, a.p.Rating); c != 0 {
 				return c
 			}
 		}
-		return cmp.Compare(key(a), key(b))
+		return cmp.Compare(a.key, b.key)
 	})
 	// Three from the favourite category, the rest from the shuffled others,
 	// so picks differ between users even when they share a favourite.
 	picks := make([]Product, 0, recommendedCount)
-	for _, p := range ps {
-		if p.Category == fav && len(picks) < recommendedCount/2 {
-			picks = append(picks, p)
+	taken := make([]bool, len(rs))
+	take := func(want func(r ranked) bool) {
+		for i, r := range rs {
+			if !taken[i] && len(picks) < recommendedCount && want(r) {
+				picks, taken[i] = append(picks, *r.p), true
+			}
 		}
 	}
-	for _, p := range ps {
-		if p.Category != fav && len(picks) < recommendedCount {
-			picks = append(picks, p)
-		}
-	}
+	take(func(r ranked) bool { return r.fav && len(picks) < recommendedCount/2 })
+	take(func(r ranked) bool { return !r.fav })
 	// Too few other products (a small catalogue): top up with favourites.
-	for _, p := range ps {
-		if p.Category == fav && len(picks) < recommendedCount && !slices.ContainsFunc(picks, func(q Product) bool { return q.ID == p.ID }) {
-			picks = append(picks, p)
-		}
-	}
+	take(func(r ranked) bool { return r.fav })
 	return RecommendationsData{User: user, Reason: "Because you like " + fav, Items: picks}
 }
 
-func fnv64(s string) uint64 {
-	h := fnv.New64a()
-	h.Write([]byte(s))
-	return h.Sum64()
+// bestRated returns the catalogue's best-rated products: the anonymous
+// visitor's recommendations, computed once per catalogue.
+func (c *Catalogue) bestRated() []Product {
+	if c.bestRatedOnce == nil {
+		return bestRated(c)
+	}
+	return c.bestRatedOnce()
+}
+
+func bestRated(c *Catalogue) []Product {
+	ps := slices.Clone(c.Products)
+	slices.SortStableFunc(ps, func(a, b Product) int { return cmp.Compare(b.Rating, a.Rating) })
+	return ps[:min(recommendedCount, len(ps))]
+}
+
+// fnv64 hashes the concatenation of parts with FNV-1a, without allocating.
+func fnv64(parts ...string) uint64 {
+	const offset, prime = 14695981039346656037, 1099511628211
+	h := uint64(offset)
+	for _, s := range parts {
+		for i := 0; i < len(s); i++ {
+			h ^= uint64(s[i])
+			h *= prime
+		}
+	}
+	return h
 }
