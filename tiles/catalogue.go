@@ -43,6 +43,26 @@ type Catalogue struct {
 	// ParseCatalogue's catalogues (a hand-built one computes it each time).
 	featuredOnce  func() []Product
 	bestRatedOnce func() []Product
+	memos         *sync.Map // content name -> content with its JSON encoding
+}
+
+// memo returns the content build makes, computed and JSON-encoded once per
+// catalogue for content that is the same for everyone: the page then
+// copies bytes instead of encoding the same products on every request.
+// setRaw stores the encoding in the content.
+func memo[T any](c *Catalogue, name string, build func() T, setRaw func(*T, []byte)) T {
+	if c.memos == nil { // a hand-built catalogue: no memo
+		return build()
+	}
+	if v, ok := c.memos.Load(name); ok {
+		return v.(T)
+	}
+	v := build()
+	if raw, err := json.Marshal(v); err == nil {
+		setRaw(&v, raw)
+	}
+	actual, _ := c.memos.LoadOrStore(name, v)
+	return actual.(T)
 }
 
 // minorDigits is how many minor-unit digits a currency has (ISO 4217).
@@ -88,6 +108,7 @@ func ParseCatalogue(b []byte) (*Catalogue, error) {
 		p.Price = float64(p.PriceMinor) / math.Pow10(MinorDigits(p.Currency))
 	}
 	cp := &c
+	cp.memos = &sync.Map{}
 	cp.featuredOnce = sync.OnceValue(func() []Product { return featured(cp) })
 	cp.bestRatedOnce = sync.OnceValue(func() []Product { return bestRated(cp) })
 	return cp, nil

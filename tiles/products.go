@@ -2,6 +2,7 @@ package tiles
 
 import (
 	"cmp"
+	"encoding/json"
 	"slices"
 	"time"
 )
@@ -10,6 +11,16 @@ import (
 type ProductsData struct {
 	Title string    `json:"title"`
 	Items []Product `json:"items"`
+	raw   []byte    // the JSON encoding, when computed once for everyone
+}
+
+// MarshalJSON returns the encoding computed once, if there is one.
+func (d ProductsData) MarshalJSON() ([]byte, error) {
+	if d.raw != nil {
+		return d.raw, nil
+	}
+	type plain ProductsData
+	return json.Marshal(plain(d))
 }
 
 // featuredCount is how many products the grid shows.
@@ -19,7 +30,9 @@ var productsTile = Def{
 	Name:    "products",
 	Latency: 80 * time.Millisecond,
 	Content: func(c *Catalogue, _ Request) any {
-		return ProductsData{Title: "Featured this week", Items: c.featured()}
+		return memo(c, "products", func() ProductsData {
+			return ProductsData{Title: "Featured this week", Items: c.featured()}
+		}, func(d *ProductsData, raw []byte) { d.raw = raw })
 	},
 }
 

@@ -2,6 +2,7 @@ package tiles
 
 import (
 	"cmp"
+	"encoding/json"
 
 	"slices"
 	"time"
@@ -12,6 +13,16 @@ type RecommendationsData struct {
 	User   string    `json:"user,omitempty"`
 	Reason string    `json:"reason"`
 	Items  []Product `json:"items"`
+	raw    []byte    // the JSON encoding, when computed once for everyone
+}
+
+// MarshalJSON returns the encoding computed once, if there is one.
+func (d RecommendationsData) MarshalJSON() ([]byte, error) {
+	if d.raw != nil {
+		return d.raw, nil
+	}
+	type plain RecommendationsData
+	return json.Marshal(plain(d))
 }
 
 // recommendedCount is how many products a visitor is recommended.
@@ -32,7 +43,13 @@ var recommendationsTile = Def{
 // shuffle of the rest; an anonymous visitor gets the best-rated products.
 func Recommend(c *Catalogue, user string) RecommendationsData {
 	if user == "" || len(c.Products) == 0 { // no products: no category to favour
-		return RecommendationsData{User: user, Reason: "Most loved by our customers", Items: c.bestRated()}
+		anon := func() RecommendationsData {
+			return RecommendationsData{Reason: "Most loved by our customers", Items: c.bestRated()}
+		}
+		if user != "" {
+			return RecommendationsData{User: user, Reason: anon().Reason, Items: anon().Items}
+		}
+		return memo(c, "recommendations", anon, func(d *RecommendationsData, raw []byte) { d.raw = raw })
 	}
 	seed := fnv64(user)
 	var cats []string
