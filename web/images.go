@@ -57,12 +57,18 @@ func handleProductImage(cat *tiles.Catalogue) echo.HandlerFunc {
 	}
 }
 
-// staticHandler serves the embedded CSS and script with a short cache life:
-// they change with each release and carry no version in their names.
-func staticHandler(fsys fs.FS) http.Handler {
-	files := http.FileServerFS(fsys)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "public, max-age=300")
-		files.ServeHTTP(w, r)
-	})
+// handleStatic serves the embedded CSS and script with a short cache life:
+// they change with each release and carry no version in their names. A
+// missing file or a directory is the contract's JSON 404, not a listing.
+func handleStatic(fsys fs.FS) echo.HandlerFunc {
+	files := http.StripPrefix("/static/", http.FileServerFS(fsys))
+	return func(c echo.Context) error {
+		name := c.Param("*")
+		if fi, err := fs.Stat(fsys, name); err != nil || fi.IsDir() {
+			return tiles.Errorf(tiles.ENOTFOUND, "no static file %q", tiles.Clip(name, 64))
+		}
+		c.Response().Header().Set("Cache-Control", "public, max-age=300")
+		files.ServeHTTP(c.Response(), c.Request())
+		return nil
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"math"
 	"net/url"
 	"strconv"
 	"strings"
@@ -161,7 +162,7 @@ func formatPrice(minor int64, currency string) string {
 // formatMS formats milliseconds for people: 40 ms, 120.5 ms, 1.25 s.
 func formatMS(v float64) string {
 	if v >= 1000 {
-		return strconv.FormatFloat(v/1000, 'f', -1, 64) + " s"
+		return strconv.FormatFloat(math.Round(v/10)/100, 'f', -1, 64) + " s"
 	}
 	return strconv.FormatFloat(v, 'f', 1, 64) + " ms"
 }

@@ -2,7 +2,6 @@ package web
 
 import (
 	"io/fs"
-	"net/http"
 
 	"github.com/labstack/echo/v4"
 
@@ -10,7 +9,7 @@ import (
 )
 
 // publicPaths is what a 404 suggests.
-var publicPaths = []string{"/home", "/tiles", "/tiles/NAME", "/healthz", "/test"}
+var publicPaths = []string{"/home", "/tiles", "/tiles/NAME", "/healthz", "/test", "/metrics"}
 
 // addRoutes lists Vitrine's whole HTTP surface.
 func addRoutes(e *echo.Echo, agg *aggregator.Aggregator, rend *renderer, opts Options) {
@@ -21,5 +20,8 @@ func addRoutes(e *echo.Echo, agg *aggregator.Aggregator, rend *renderer, opts Op
 	e.GET("/test", handleTest(opts.TestDelay))
 	e.GET("/img/products/:file", handleProductImage(opts.Catalogue))
 	static, _ := fs.Sub(staticFS, "static")
-	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", staticHandler(static))))
+	e.GET("/static/*", handleStatic(static))
+	if opts.Metrics != nil {
+		e.GET("/metrics", echo.WrapHandler(opts.Metrics))
+	}
 }

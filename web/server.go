@@ -24,6 +24,8 @@ type Options struct {
 	TestDelay time.Duration
 	// Catalogue gives the HTML page its product pictures; nil means none.
 	Catalogue *tiles.Catalogue
+	// Metrics, if set, is served at GET /metrics (Prometheus).
+	Metrics http.Handler
 }
 
 // NewServer returns the Echo instance serving Vitrine's routes.

@@ -28,10 +28,19 @@ func startStream(c echo.Context, contentType string) *http.ResponseController {
 // flushed as it finishes, then the summary line.
 func streamNDJSON(c echo.Context, agg *aggregator.Aggregator, req tiles.Request) error {
 	rc := startStream(c, "application/x-ndjson")
+	// Send the header at once, as the HTML page sends its shell: the client
+	// knows the page is coming before the first tile is done.
+	if err := rc.Flush(); err != nil {
+		return err
+	}
 	res := c.Response()
 	enc := json.NewEncoder(res)
+	ctx := c.Request().Context()
 	var done []aggregator.Result
-	sum, err := agg.Stream(c.Request().Context(), req, func(r aggregator.Result) error {
+	sum, err := agg.Stream(ctx, req, func(r aggregator.Result) error {
+		if err := ctx.Err(); err != nil {
+			return err // the client has gone: send nothing more
+		}
 		done = append(done, r)
 		if err := enc.Encode(r); err != nil {
 			return err
@@ -63,8 +72,12 @@ func streamHTML(c echo.Context, agg *aggregator.Aggregator, rend *renderer, req 
 	if err := rc.Flush(); err != nil {
 		return err
 	}
+	ctx := c.Request().Context()
 	var done []aggregator.Result
-	sum, err := agg.Stream(c.Request().Context(), req, func(r aggregator.Result) error {
+	sum, err := agg.Stream(ctx, req, func(r aggregator.Result) error {
+		if err := ctx.Err(); err != nil {
+			return err // the client has gone: send nothing more
+		}
 		done = append(done, r)
 		b, err := rend.tile(r, req.User)
 		if err != nil {

@@ -2,8 +2,12 @@
 // layout, in the order the tiles finish; place() moves a tile into its fixed
 // slot, so banners stay on top whatever order they arrive in. Without this
 // script the tiles simply show in arrival order (see noscript.css).
+//
+// The page loads this script async, so that it never holds back the page
+// shell: until it runs, a one-line stub in the page's head queues the
+// place() calls of the tiles that arrive, and this script places them.
 "use strict";
-window.vitrine = (function () {
+window.vitrine = (function (queued) {
   var started = performance.now();
 
   function announce(text) {
@@ -58,5 +62,6 @@ window.vitrine = (function () {
       });
   });
 
+  queued.forEach(place);
   return { place: place };
-})();
+})((window.vitrine && window.vitrine.q) || []);

@@ -1,0 +1,39 @@
+// Package e2e holds Vitrine's end-to-end tests: they serve the real tiles
+// from web.NewServer on a real socket and open the homepage in a real
+// headless Chromium, driven from Go with chromedp, to prove what only a
+// browser can show. The page frame appears before any tile, tiles appear
+// as they finish and take their places in the layout, a timed-out tile
+// offers a retry that works, and the page logs no error and breaks no
+// Content-Security-Policy rule. The tests save a screenshot of the finished
+// page (to VITRINE_SCREENSHOT when set).
+//
+// The tests need a Chromium: $CHROMIUM, /usr/bin/chromium or chromium in
+// PATH. Without one they skip, or fail when CI=true.
+package e2e
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+)
+
+// FindBrowser returns the path of the Chromium to drive: $CHROMIUM if set,
+// else /usr/bin/chromium, else the first of chromium, chromium-browser,
+// google-chrome-stable and google-chrome found in PATH.
+func FindBrowser(getenv func(string) string) (string, error) {
+	if p := getenv("CHROMIUM"); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			return "", errors.New("CHROMIUM=" + p + ": " + err.Error())
+		}
+		return p, nil
+	}
+	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
+		return "/usr/bin/chromium", nil
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome-stable", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p, nil
+		}
+	}
+	return "", errors.New("no Chromium found: set CHROMIUM, or install one (apt-get install chromium)")
+}
