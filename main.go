@@ -17,6 +17,8 @@ import (
 
 	"vitrine/aggregator"
 	"vitrine/config"
+	"vitrine/metrics"
+	"vitrine/resilience"
 	"vitrine/tiles"
 	"vitrine/web"
 )
@@ -49,17 +51,33 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 
 	cat := tiles.DefaultCatalogue()
+	m := metrics.New(tiles.Names()...)
 	var fetchers []tiles.Fetcher
 	for _, def := range tiles.Builtins() {
-		fetchers = append(fetchers, tiles.Simulate(def, cat, cfg.Latency[def.Name], cfg.Fail[def.Name]))
+		backend := tiles.Simulate(def, cat, cfg.Latency[def.Name], cfg.Fail[def.Name])
+		if tail, ok := cfg.Tail[def.Name]; ok {
+			backend.WithTail(tail.Latency, tail.Rate)
+		}
+		policy, err := cfg.Policy(def, cat)
+		if err != nil {
+			return err
+		}
+		tile := resilience.Wrap(backend, policy, resilience.Options{Recorder: m, Logger: logger})
+		defer tile.Close() // after Shutdown: joins background refreshes
+		fetchers = append(fetchers, tile)
 	}
-	agg, err := aggregator.New(fetchers, aggregator.Options{TileTimeout: cfg.TileTimeout, Logger: logger})
+	agg, err := aggregator.New(fetchers, aggregator.Options{
+		TileTimeout: cfg.TileTimeout,
+		PageTimeout: cfg.PageTimeout,
+		Logger:      logger,
+		Observer:    m,
+	})
 	if err != nil {
 		return err
 	}
 
 	srv := &http.Server{
-		Handler:           web.NewServer(logger, agg, web.Options{TestDelay: cfg.TestDelay, Catalogue: cat}),
+		Handler:           web.NewServer(logger, agg, web.Options{TestDelay: cfg.TestDelay, Catalogue: cat, Metrics: m.Handler()}),
 		ReadHeaderTimeout: 5 * time.Second, // a slow client cannot hold a connection open
 		ReadTimeout:       10 * time.Second,
 		IdleTimeout:       2 * time.Minute,

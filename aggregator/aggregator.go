@@ -258,7 +258,11 @@ func (a *Aggregator) fetch(ctx context.Context, f tiles.Fetcher, req tiles.Reque
 				age := ms(s.Age)
 				r.AgeMS = &age
 			}
-			if s.Cause != nil {
+			switch {
+			case ctx.Err() == nil && errors.Is(tctx.Err(), context.DeadlineExceeded):
+				// Rescued at the tile's deadline: say so as a timeout would.
+				r.Error = fmt.Sprintf("%s: no answer within %s", r.Name, a.timeout)
+			case s.Cause != nil:
 				r.Error = prefixed(r.Name, s.Cause.Error())
 			}
 		}

@@ -24,6 +24,33 @@ type Config struct {
 	Fail        map[string]float64       // tiles not listed never fail
 	TileTimeout time.Duration
 	TestDelay   time.Duration
+
+	// Tail gives a tile's simulated backend a heavy tail
+	// (-latency recommendations=120ms/p99=1s); tiles without one are absent.
+	Tail map[string]Tail
+
+	// The resilience policy (see resilience.Policy); maps hold only the
+	// tiles named on the command line, the others keep their defaults.
+	PageTimeout time.Duration            // the whole fan-out; 0 means none
+	Cache       bool                     // false: no cache, no coalescing
+	CacheSize   int                      // entries per tile
+	TTL         map[string]time.Duration // freshness
+	MaxStale    map[string]time.Duration // stale-on-error window past the TTL
+	Hedge       map[string]Hedge
+	Breaker     map[string]int // consecutive failures that open it; 0 = none
+}
+
+// Tail is a heavy latency tail: a share Rate of fetches take Latency.
+type Tail struct {
+	Latency time.Duration
+	Rate    float64
+}
+
+// Hedge is a tile's hedging: off, adaptive (following the tile's p95) or
+// after a fixed delay.
+type Hedge struct {
+	Off, Adaptive bool
+	Delay         time.Duration
 }
 
 // Error is a malformed flag or environment value. main prints it on one
@@ -55,6 +82,14 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 		Fail:        map[string]float64{},
 		TileTimeout: 500 * time.Millisecond,
 		TestDelay:   5 * time.Second,
+		Tail:        map[string]Tail{},
+		PageTimeout: time.Second,
+		Cache:       true,
+		CacheSize:   10_000,
+		TTL:         map[string]time.Duration{},
+		MaxStale:    map[string]time.Duration{},
+		Hedge:       map[string]Hedge{},
+		Breaker:     map[string]int{},
 	}
 	for _, d := range tiles.Builtins() {
 		cfg.Latency[d.Name] = d.Latency
@@ -104,10 +139,17 @@ func newFlagSet(cfg *Config, known []string) *flag.FlagSet {
 	fs := flag.NewFlagSet("vitrine", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are reported by the caller, on one line
 	fs.StringVar(&cfg.Addr, "addr", "localhost:8080", "listen `address` (host:port; port 0 picks a free one)")
-	fs.Var(listFlag[time.Duration]{cfg.Latency, known, ParseDuration}, "latency", "simulated latency per tile, `name=duration` pairs (default banners=40ms,products=80ms,recommendations=120ms)")
+	fs.Var(latencyFlag{cfg.Latency, cfg.Tail, known}, "latency", "simulated latency per tile, `name=duration` pairs, each optionally with a heavy tail as in recommendations=120ms/p99=1s (1 fetch in 100 takes 1s) (default banners=40ms,products=80ms,recommendations=120ms)")
 	fs.Var(listFlag[float64]{cfg.Fail, known, ParseProbability}, "fail", "simulated failure probability per tile, `name=p` pairs with 0 <= p <= 1")
 	fs.Var((*positiveDuration)(&cfg.TileTimeout), "tile-timeout", "how long one tile may take before it is reported as timed out (default 500ms)")
 	fs.Var((*nonNegDuration)(&cfg.TestDelay), "test-delay", "how long GET /test waits before answering (default 5s)")
+	fs.Var((*nonNegDuration)(&cfg.PageTimeout), "page-timeout", "deadline of a whole page over all its tiles; 0 for none (default 1s)")
+	fs.BoolVar(&cfg.Cache, "cache", true, "cache tiles and coalesce concurrent fetches; -cache=false fetches every tile for every page")
+	fs.Var((*positiveInt)(&cfg.CacheSize), "cache-size", "most `entries` each tile's cache holds (default 10000)")
+	fs.Var(listFlag[time.Duration]{cfg.TTL, known, ParseDuration}, "ttl", "how long a tile's cached content is fresh, `name=duration` pairs; 0 turns that tile's cache off (default banners=30s,products=30s,recommendations=60s)")
+	fs.Var(listFlag[time.Duration]{cfg.MaxStale, known, ParseDuration}, "max-stale", "how long past its TTL cached content may still be served when the backend fails, `name=duration` pairs (default 10m)")
+	fs.Var(listFlag[Hedge]{cfg.Hedge, known, ParseHedge}, "hedge", "when to send a second, hedged request, `name=off|p95|duration` pairs; p95 follows the tile's observed p95 (default p95 for every tile)")
+	fs.Var(listFlag[int]{cfg.Breaker, known, parseCount}, "breaker", "consecutive failures that open a tile's circuit breaker, `name=n` pairs; 0 for no breaker (default 5)")
 	return fs
 }
 
@@ -245,6 +287,104 @@ func formatList[T any](m map[string]T) string {
 		parts[i] = fmt.Sprintf("%s=%v", k, m[k])
 	}
 	return strings.Join(parts, ",")
+}
+
+type positiveInt int
+
+func (n *positiveInt) String() string { return strconv.Itoa(int(*n)) }
+func (n *positiveInt) Set(s string) error {
+	v, err := parseCount(s)
+	if err == nil && v == 0 {
+		err = fmt.Errorf("%q must be more than zero", s)
+	}
+	if err != nil {
+		return err
+	}
+	*n = positiveInt(v)
+	return nil
+}
+
+// parseCount parses a whole number >= 0.
+func parseCount(s string) (int, error) {
+	s = strings.TrimSpace(s)
+	v, err := strconv.Atoi(s)
+	if err != nil || v < 0 {
+		return 0, fmt.Errorf("%q is not a whole number >= 0", s)
+	}
+	return v, nil
+}
+
+// ParseHedge parses a hedge setting: "off", "p95" (adaptive) or a delay.
+func ParseHedge(s string) (Hedge, error) {
+	switch s = strings.TrimSpace(s); s {
+	case "off", "0":
+		return Hedge{Off: true}, nil
+	case "p95", "auto":
+		return Hedge{Adaptive: true}, nil
+	}
+	d, err := ParseDuration(s)
+	if err != nil {
+		return Hedge{}, fmt.Errorf("%w, off or p95", err)
+	}
+	return Hedge{Delay: d}, nil
+}
+
+// ParseLatency parses a simulated latency, optionally with a heavy tail:
+// "120ms", or "120ms/p99=1s" where 1 fetch in 100 takes 1s instead
+// (p95: 1 in 20, p999: 1 in 1000).
+func ParseLatency(s string) (time.Duration, Tail, error) {
+	base, tail, hasTail := strings.Cut(s, "/")
+	d, err := ParseDuration(base)
+	if err != nil || !hasTail {
+		return d, Tail{}, err
+	}
+	q, v, ok := strings.Cut(strings.TrimSpace(tail), "=")
+	digits, isP := strings.CutPrefix(q, "p")
+	if !ok || !isP || digits == "" || strings.Trim(digits, "0123456789") != "" || len(digits) > 6 {
+		return 0, Tail{}, fmt.Errorf("tail %q is not pNN=duration (e.g. p99=1s)", tiles.Clip(tail, 32))
+	}
+	quantile, _ := strconv.ParseFloat("0."+digits, 64)
+	if quantile == 0 {
+		return 0, Tail{}, fmt.Errorf("tail %q: the quantile must be above p0", tiles.Clip(tail, 32))
+	}
+	td, err := ParseDuration(v)
+	if err != nil {
+		return 0, Tail{}, fmt.Errorf("tail: %w", err)
+	}
+	return d, Tail{Latency: td, Rate: 1 - quantile}, nil
+}
+
+// latencyFlag is -latency: name=duration[/pNN=duration] pairs filling the
+// latency and tail maps.
+type latencyFlag struct {
+	latency map[string]time.Duration
+	tail    map[string]Tail
+	known   []string
+}
+
+type latencySpec struct {
+	d    time.Duration
+	tail Tail
+}
+
+func (l latencyFlag) String() string { return formatList(l.latency) }
+func (l latencyFlag) Set(s string) error {
+	parsed, err := ParseList(s, l.known, func(v string) (latencySpec, error) {
+		d, t, err := ParseLatency(v)
+		return latencySpec{d, t}, err
+	})
+	if err != nil {
+		return err
+	}
+	for k, v := range parsed {
+		l.latency[k] = v.d
+		if v.tail.Latency > 0 {
+			l.tail[k] = v.tail
+		} else {
+			delete(l.tail, k)
+		}
+	}
+	return nil
 }
 
 type positiveDuration time.Duration

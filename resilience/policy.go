@@ -34,6 +34,13 @@ type Policy struct {
 	// key for everyone.
 	Personalised bool
 
+	// Direct makes a miss fetch on the caller's own goroutine, under the
+	// caller's context, without coalescing: every request is its own backend
+	// fetch. With TTL 0 it is the "cache off" mode, where Vitrine does the
+	// same work per page as a plain fan-out (hedging, the breaker and the
+	// fallback still apply).
+	Direct bool
+
 	// FetchTimeout bounds a backend fetch that no single caller owns: a
 	// coalesced fetch shared by several callers, or a background refresh.
 	// It is detached from the callers' contexts so that one caller leaving

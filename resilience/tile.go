@@ -208,6 +208,9 @@ func (t *Tile) key(req tiles.Request) string {
 // miss waits for a fresh fetch, shared with every concurrent miss of key,
 // and rescues the request if it fails or ctx ends first.
 func (t *Tile) miss(ctx context.Context, key string, req tiles.Request) (any, error) {
+	if t.p.Direct {
+		return t.direct(ctx, key, req)
+	}
 	var led atomic.Bool // set if this caller's function ran: it started the fetch
 	ch := t.flights.DoChan(key, func() (any, error) {
 		led.Store(true)
@@ -234,6 +237,21 @@ func (t *Tile) miss(ctx context.Context, key string, req tiles.Request) (any, er
 		cause = fmt.Errorf("%s: no fresh answer in time: %w", t.name, ctx.Err())
 	}
 	return t.rescue(key, req, cause)
+}
+
+// direct fetches on the caller's goroutine under its context (Policy.Direct).
+func (t *Tile) direct(ctx context.Context, key string, req tiles.Request) (any, error) {
+	data, err := t.guarded(ctx, req)
+	if err == nil {
+		if t.cache != nil {
+			t.cache.Set(key, &entry{data: data, at: time.Now()})
+		}
+		return data, nil
+	}
+	if ctx.Err() != nil {
+		err = fmt.Errorf("%s: no fresh answer in time: %w", t.name, ctx.Err())
+	}
+	return t.rescue(key, req, err)
 }
 
 // refresh starts a background fetch of key unless one is already running,

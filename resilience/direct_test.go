@@ -1,0 +1,71 @@
+package resilience
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"vitrine/tiles"
+)
+
+// TestDirect checks the cache-off mode: every request is its own backend
+// fetch, on the caller's context, so a caller that leaves cancels its fetch.
+func TestDirect(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBackend(100*time.Millisecond, "v")
+		tile := Wrap(b.fetcher("t"), Policy{Direct: true}, Options{})
+		defer tile.Close()
+
+		const callers = 50
+		var wg sync.WaitGroup
+		for range callers {
+			wg.Go(func() {
+				if _, err := tile.Fetch(t.Context(), tiles.Request{}); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if got, want := b.Calls(), callers; got != want {
+			t.Errorf("backend calls for %d concurrent misses: got %d; want %d (no coalescing)", callers, got, want)
+		}
+
+		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		_, err := tile.Fetch(ctx, tiles.Request{})
+		if err == nil {
+			t.Fatal("fetch past the caller's deadline: got no error")
+		}
+		if got, want := time.Since(start), 30*time.Millisecond; got != want {
+			t.Errorf("answered after %v; want %v (the caller's deadline)", got, want)
+		}
+		synctest.Wait()
+		if got := len(b.Cancelled()); got != 1 {
+			t.Errorf("backend fetches cancelled with their caller: got %d; want 1", got)
+		}
+	})
+}
+
+// TestDirectFallback checks that the cache-off mode still rescues a failed
+// fetch with the fallback.
+func TestDirectFallback(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBackend(time.Second, "v")
+		p := Policy{Direct: true, Fallback: func(tiles.Request) any { return "default" }}
+		tile := Wrap(b.fetcher("t"), p, Options{})
+		defer tile.Close()
+		ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
+		defer cancel()
+		got, err := tile.Fetch(ctx, tiles.Request{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, ok := got.(*tiles.Served)
+		if !ok || s.Status != "fallback" || s.Data != "default" {
+			t.Errorf("got %#v; want the fallback", got)
+		}
+	})
+}
