@@ -33,6 +33,7 @@ type Config struct {
 	// tiles named on the command line, the others keep their defaults.
 	PageTimeout time.Duration            // the whole fan-out; 0 means none
 	Cache       bool                     // false: no cache, no coalescing
+	Fallback    bool                     // serve static defaults as a last resort
 	CacheSize   int                      // entries per tile
 	TTL         map[string]time.Duration // freshness
 	MaxStale    map[string]time.Duration // stale-on-error window past the TTL
@@ -85,6 +86,7 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 		Tail:        map[string]Tail{},
 		PageTimeout: time.Second,
 		Cache:       true,
+		Fallback:    true,
 		CacheSize:   10_000,
 		TTL:         map[string]time.Duration{},
 		MaxStale:    map[string]time.Duration{},
@@ -115,7 +117,7 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 		return Config{}, flagError(err)
 	}
 	if fs.NArg() > 0 {
-		return Config{}, &Error{Flag: "arguments", Msg: fmt.Sprintf("unexpected %q: Vitrine takes only flags", fs.Arg(0))}
+		return Config{}, &Error{Flag: "arguments", Msg: fmt.Sprintf("unexpected %q: Vitrine takes only flags", tiles.Clip(fs.Arg(0), 64))}
 	}
 	return cfg, nil
 }
@@ -145,6 +147,7 @@ func newFlagSet(cfg *Config, known []string) *flag.FlagSet {
 	fs.Var((*nonNegDuration)(&cfg.TestDelay), "test-delay", "how long GET /test waits before answering (default 5s)")
 	fs.Var((*nonNegDuration)(&cfg.PageTimeout), "page-timeout", "deadline of a whole page over all its tiles; 0 for none (default 1s)")
 	fs.BoolVar(&cfg.Cache, "cache", true, "cache tiles and coalesce concurrent fetches; -cache=false fetches every tile for every page")
+	fs.BoolVar(&cfg.Fallback, "fallback", true, "serve a tile's static default (recommendations: the bestsellers) when nothing fresh or stale can be; -fallback=false reports the timeout or error instead")
 	fs.Var((*positiveInt)(&cfg.CacheSize), "cache-size", "most `entries` each tile's cache holds (default 10000)")
 	fs.Var(listFlag[time.Duration]{cfg.TTL, known, ParseDuration}, "ttl", "how long a tile's cached content is fresh, `name=duration` pairs; 0 turns that tile's cache off (default banners=30s,products=30s,recommendations=60s)")
 	fs.Var(listFlag[time.Duration]{cfg.MaxStale, known, ParseDuration}, "max-stale", "how long past its TTL cached content may still be served when the backend fails, `name=duration` pairs (default 10m)")
@@ -165,12 +168,13 @@ func lookup(getenv func(string) string, name string) (string, bool) {
 // -latency: ...") into an *Error naming the flag.
 func flagError(err error) error {
 	msg := err.Error()
-	const inv = "invalid value "
-	if strings.HasPrefix(msg, inv) {
-		if i := strings.Index(msg, " for flag -"); i >= 0 {
-			rest := msg[i+len(" for flag "):]
-			if j := strings.Index(rest, ": "); j >= 0 {
-				return &Error{Flag: rest[:j], Msg: rest[j+2:]}
+	if rest, ok := strings.CutPrefix(msg, "invalid value "); ok {
+		// Skip the quoted value whole: it may itself hold " for flag -x: ".
+		if q, err := strconv.QuotedPrefix(rest); err == nil {
+			if rest, ok := strings.CutPrefix(rest[len(q):], " for flag "); ok {
+				if name, m, ok := strings.Cut(rest, ": "); ok {
+					return &Error{Flag: name, Msg: m}
+				}
 			}
 		}
 	}
@@ -202,12 +206,13 @@ func ParseDuration(s string) (time.Duration, error) {
 	if err != nil {
 		// Only a plain decimal number lacks just a unit ("NaN", "1e3" do not).
 		if _, nerr := strconv.ParseFloat(s, 64); nerr == nil && strings.Trim(s, "+-.0123456789") == "" {
-			return 0, fmt.Errorf("%q has no unit; write e.g. %sms or %ss", s, s, s)
+			n := tiles.Clip(s, 32)
+			return 0, fmt.Errorf("%q has no unit; write e.g. %sms or %ss", n, n, n)
 		}
-		return 0, fmt.Errorf("%q is not a duration (e.g. 40ms, 1.5s)", s)
+		return 0, fmt.Errorf("%q is not a duration (e.g. 40ms, 1.5s)", tiles.Clip(s, 64))
 	}
 	if d < 0 {
-		return 0, fmt.Errorf("%q is negative", s)
+		return 0, fmt.Errorf("%q is negative", tiles.Clip(s, 64))
 	}
 	return d, nil
 }
@@ -217,10 +222,10 @@ func ParseProbability(s string) (float64, error) {
 	s = strings.TrimSpace(s)
 	p, err := strconv.ParseFloat(s, 64)
 	if err != nil || p != p { // p != p: NaN
-		return 0, fmt.Errorf("%q is not a number", s)
+		return 0, fmt.Errorf("%q is not a number", tiles.Clip(s, 64))
 	}
 	if p < 0 || p > 1 {
-		return 0, fmt.Errorf("%s is outside [0, 1]", s)
+		return 0, fmt.Errorf("%s is outside [0, 1]", tiles.Clip(s, 64))
 	}
 	return p, nil
 }
@@ -295,7 +300,7 @@ func (n *positiveInt) String() string { return strconv.Itoa(int(*n)) }
 func (n *positiveInt) Set(s string) error {
 	v, err := parseCount(s)
 	if err == nil && v == 0 {
-		err = fmt.Errorf("%q must be more than zero", s)
+		err = fmt.Errorf("%q must be more than zero", tiles.Clip(s, 64))
 	}
 	if err != nil {
 		return err
@@ -309,7 +314,7 @@ func parseCount(s string) (int, error) {
 	s = strings.TrimSpace(s)
 	v, err := strconv.Atoi(s)
 	if err != nil || v < 0 {
-		return 0, fmt.Errorf("%q is not a whole number >= 0", s)
+		return 0, fmt.Errorf("%q is not a whole number >= 0", tiles.Clip(s, 64))
 	}
 	return v, nil
 }
@@ -393,7 +398,7 @@ func (d *positiveDuration) String() string { return time.Duration(*d).String() }
 func (d *positiveDuration) Set(s string) error {
 	v, err := ParseDuration(s)
 	if err == nil && v == 0 {
-		err = fmt.Errorf("%q must be more than zero", s)
+		err = fmt.Errorf("%q must be more than zero", tiles.Clip(s, 64))
 	}
 	if err != nil {
 		return err

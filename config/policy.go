@@ -24,6 +24,9 @@ func (c Config) Policy(def tiles.Def, cat *tiles.Catalogue) (resilience.Policy, 
 		// Every page fetches every tile itself, as a plain fan-out does.
 		p.TTL, p.StaleWhileRevalidate, p.Direct = 0, 0, true
 	}
+	if !c.Fallback {
+		p.Fallback = nil
+	}
 	if h, ok := c.Hedge[def.Name]; ok {
 		p.HedgeAdaptive, p.HedgeDelay = h.Adaptive, h.Delay
 	}
