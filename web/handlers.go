@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"time"
 
@@ -35,7 +36,11 @@ func handleHome(agg *aggregator.Aggregator, rend *renderer) echo.HandlerFunc {
 		default:
 			page := agg.Page(c.Request().Context(), req)
 			c.Response().Header().Set("Server-Timing", serverTiming(page.Results, page.ElapsedMS))
-			return c.JSON(http.StatusOK, page)
+			b, err := page.AppendJSON(make([]byte, 0, 8<<10))
+			if err != nil {
+				return fmt.Errorf("home: %w", err)
+			}
+			return c.JSONBlob(http.StatusOK, append(b, '\n'))
 		}
 	}
 }
@@ -86,7 +91,11 @@ func handleTile(agg *aggregator.Aggregator, rend *renderer) echo.HandlerFunc {
 			c.Response().Header().Set("Cache-Control", "no-cache, private")
 			return c.HTMLBlob(status, b)
 		}
-		return c.JSON(status, r)
+		b, err := r.AppendJSON(make([]byte, 0, 4<<10))
+		if err != nil {
+			return fmt.Errorf("tile %s: %w", r.Name, err)
+		}
+		return c.JSONBlob(status, append(b, '\n'))
 	}
 }
 

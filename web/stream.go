@@ -1,7 +1,6 @@
 package web
 
 import (
-	"encoding/json"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -34,15 +33,19 @@ func streamNDJSON(c echo.Context, agg *aggregator.Aggregator, req tiles.Request)
 		return err
 	}
 	res := c.Response()
-	enc := json.NewEncoder(res)
 	ctx := c.Request().Context()
+	var line []byte
 	var done []aggregator.Result
 	sum, err := agg.Stream(ctx, req, func(r aggregator.Result) error {
 		if err := ctx.Err(); err != nil {
 			return err // the client has gone: send nothing more
 		}
 		done = append(done, r)
-		if err := enc.Encode(r); err != nil {
+		var err error
+		if line, err = r.AppendJSON(line[:0]); err != nil {
+			return err
+		}
+		if _, err := res.Write(append(line, '\n')); err != nil {
 			return err
 		}
 		return rc.Flush()
@@ -50,7 +53,7 @@ func streamNDJSON(c echo.Context, agg *aggregator.Aggregator, req tiles.Request)
 	if err != nil {
 		return err // the client went away; logged, nothing more to send
 	}
-	if err := enc.Encode(sum); err != nil {
+	if _, err := res.Write(append(sum.AppendJSON(line[:0]), '\n')); err != nil {
 		return err
 	}
 	res.Header().Set("Server-Timing", serverTiming(done, sum.ElapsedMS))
