@@ -97,18 +97,38 @@ func TestDescribe(t *testing.T) {
 	cat := tiles.DefaultCatalogue()
 	def := tiles.Builtins()[0]
 	sim := tiles.Simulate(def, cat, 40*time.Millisecond, 0.25)
-	tile := Wrap(sim, Policy{}, Options{})
+	p := Policy{TTL: 30 * time.Second, MaxStale: time.Minute, HedgeDelay: 200 * time.Millisecond, BreakerFailures: 5}
+	tile := Wrap(sim, p, Options{})
 	defer tile.Close()
-	if got, want := tile.Describe(), sim.Describe(); got != want {
-		t.Errorf("Describe: got %+v; want the inner %+v", got, want)
+	got, inner := tile.Describe(), sim.Describe()
+	if got.Policy == nil {
+		t.Fatal("Describe: no policy")
+	}
+	wantPolicy := tiles.PolicyInfo{CacheTTLMS: 30000, MaxStaleMS: 60000, Coalesced: true, Hedge: "after 200ms", BreakerFailures: 5}
+	if *got.Policy != wantPolicy {
+		t.Errorf("Describe policy: got %+v; want %+v", *got.Policy, wantPolicy)
+	}
+	got.Policy = nil
+	if got != inner {
+		t.Errorf("Describe: got %+v; want the inner %+v", got, inner)
 	}
 	if got, want := tile.Name(), def.Name; got != want {
 		t.Errorf("Name: got %q; want %q", got, want)
 	}
 
-	plain := Wrap(newBackend(0, "").fetcher("x"), Policy{Personalised: true}, Options{})
+	plain := Wrap(newBackend(0, "").fetcher("x"), Policy{Personalised: true, Direct: true, HedgeAdaptive: true,
+		HedgeMin: 10 * time.Millisecond, HedgeMax: 40 * time.Millisecond, Fallback: func(tiles.Request) any { return nil }}, Options{})
 	defer plain.Close()
-	if got, want := plain.Describe(), (tiles.Info{Name: "x", Personalised: true}); got != want {
-		t.Errorf("Describe without a describer: got %+v; want %+v", got, want)
+	info := plain.Describe()
+	if info.Policy == nil {
+		t.Fatal("Describe without a describer: no policy")
+	}
+	wantPolicy = tiles.PolicyInfo{Hedge: "p95, within 10ms to 40ms", Fallback: true, MaxStaleMS: 0}
+	if *info.Policy != wantPolicy {
+		t.Errorf("Describe without a describer, policy: got %+v; want %+v", *info.Policy, wantPolicy)
+	}
+	info.Policy = nil
+	if want := (tiles.Info{Name: "x", Personalised: true}); info != want {
+		t.Errorf("Describe without a describer: got %+v; want %+v", info, want)
 	}
 }

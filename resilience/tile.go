@@ -149,10 +149,26 @@ func (t *Tile) Policy() Policy { return t.p }
 
 // Describe forwards to the inner fetcher if it describes itself.
 func (t *Tile) Describe() tiles.Info {
+	info := tiles.Info{Name: t.name, Personalised: t.p.Personalised}
 	if d, ok := t.inner.(tiles.Describer); ok {
-		return d.Describe()
+		info = d.Describe()
 	}
-	return tiles.Info{Name: t.name, Personalised: t.p.Personalised}
+	p := t.p
+	info.Policy = &tiles.PolicyInfo{
+		CacheTTLMS:      float64(p.TTL) / float64(time.Millisecond),
+		MaxStaleMS:      float64(p.MaxStale) / float64(time.Millisecond),
+		Coalesced:       !p.Direct,
+		Hedge:           "off",
+		BreakerFailures: p.BreakerFailures,
+		Fallback:        p.Fallback != nil,
+	}
+	switch {
+	case p.HedgeAdaptive:
+		info.Policy.Hedge = fmt.Sprintf("p95, within %s to %s", p.HedgeMin, p.HedgeMax)
+	case p.HedgeDelay > 0:
+		info.Policy.Hedge = "after " + p.HedgeDelay.String()
+	}
+	return info
 }
 
 // Wait blocks until no background work is running: background refreshes

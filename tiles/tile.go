@@ -63,6 +63,18 @@ type Info struct {
 	TimeoutMS    float64 `json:"timeout_ms"`
 	Personalised bool    `json:"personalised"`
 	URL          string  `json:"url"`
+	// Policy is how the tile is cached and protected, when it is.
+	Policy *PolicyInfo `json:"policy,omitempty"`
+}
+
+// PolicyInfo describes a tile's resilience policy for GET /tiles.
+type PolicyInfo struct {
+	CacheTTLMS      float64 `json:"cache_ttl_ms"` // 0: not cached
+	MaxStaleMS      float64 `json:"max_stale_ms"`
+	Coalesced       bool    `json:"coalesced"`
+	Hedge           string  `json:"hedge"`
+	BreakerFailures int     `json:"breaker_failures"` // 0: no breaker
+	Fallback        bool    `json:"fallback"`
 }
 
 // Describer is implemented by fetchers that can describe themselves.
