@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"vitrine/tiles"
 )
@@ -146,8 +147,8 @@ func newFlagSet(cfg *Config, known []string) *flag.FlagSet {
 	fs.Var((*positiveDuration)(&cfg.TileTimeout), "tile-timeout", "how long one tile may take before it is reported as timed out (default 500ms)")
 	fs.Var((*nonNegDuration)(&cfg.TestDelay), "test-delay", "how long GET /test waits before answering (default 5s)")
 	fs.Var((*nonNegDuration)(&cfg.PageTimeout), "page-timeout", "deadline of a whole page over all its tiles; 0 for none (default 1s)")
-	fs.BoolVar(&cfg.Cache, "cache", true, "cache tiles and coalesce concurrent fetches; -cache=false fetches every tile for every page")
-	fs.BoolVar(&cfg.Fallback, "fallback", true, "serve a tile's static default (recommendations: the bestsellers) when nothing fresh or stale can be; -fallback=false reports the timeout or error instead")
+	fs.Var((*boolFlag)(&cfg.Cache), "cache", "cache tiles and coalesce concurrent fetches; -cache=false fetches every tile for every page (default true)")
+	fs.Var((*boolFlag)(&cfg.Fallback), "fallback", "serve a tile's static default (recommendations: the bestsellers) when nothing fresh or stale can be; -fallback=false reports the timeout or error instead (default true)")
 	fs.Var((*positiveInt)(&cfg.CacheSize), "cache-size", "most `entries` each tile's cache holds (default 10000)")
 	fs.Var(listFlag[time.Duration]{cfg.TTL, known, ParseDuration}, "ttl", "how long a tile's cached content is fresh, `name=duration` pairs; 0 turns that tile's cache off (default banners=30s,products=30s,recommendations=60s)")
 	fs.Var(listFlag[time.Duration]{cfg.MaxStale, known, ParseDuration}, "max-stale", "how long past its TTL cached content may still be served when the backend fails, `name=duration` pairs (default 10m)")
@@ -168,10 +169,17 @@ func lookup(getenv func(string) string, name string) (string, bool) {
 // -latency: ...") into an *Error naming the flag.
 func flagError(err error) error {
 	msg := err.Error()
-	if rest, ok := strings.CutPrefix(msg, "invalid value "); ok {
+	for _, f := range []struct{ prefix, infix string }{
+		{"invalid value ", " for flag "},
+		{"invalid boolean value ", " for "},
+	} {
+		rest, ok := strings.CutPrefix(msg, f.prefix)
+		if !ok {
+			continue
+		}
 		// Skip the quoted value whole: it may itself hold " for flag -x: ".
 		if q, err := strconv.QuotedPrefix(rest); err == nil {
-			if rest, ok := strings.CutPrefix(rest[len(q):], " for flag "); ok {
+			if rest, ok := strings.CutPrefix(rest[len(q):], f.infix); ok {
 				if name, m, ok := strings.Cut(rest, ": "); ok {
 					return &Error{Flag: name, Msg: m}
 				}
@@ -188,11 +196,11 @@ func flagError(err error) error {
 }
 
 // oneLine clips s, an argument as the user typed it, and quotes it if it
-// holds a newline or another unprintable character, so that the message
-// stays on one line.
+// holds a newline, another unprintable character or invalid UTF-8, so that
+// the message stays on one line of text.
 func oneLine(s string, n int) string {
 	s = tiles.Clip(s, n)
-	if strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) {
+	if !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) {
 		return strconv.Quote(s)
 	}
 	return s
@@ -294,6 +302,21 @@ func formatList[T any](m map[string]T) string {
 	return strings.Join(parts, ",")
 }
 
+// boolFlag is a boolean flag whose error names the bad value (the flag
+// package's own says only "parse error").
+type boolFlag bool
+
+func (b *boolFlag) IsBoolFlag() bool { return true }
+func (b *boolFlag) String() string   { return strconv.FormatBool(bool(*b)) }
+func (b *boolFlag) Set(s string) error {
+	v, err := strconv.ParseBool(strings.TrimSpace(s))
+	if err != nil {
+		return fmt.Errorf("%q is not true or false", tiles.Clip(s, 64))
+	}
+	*b = boolFlag(v)
+	return nil
+}
+
 type positiveInt int
 
 func (n *positiveInt) String() string { return strconv.Itoa(int(*n)) }
@@ -348,15 +371,21 @@ func ParseLatency(s string) (time.Duration, Tail, error) {
 	if !ok || !isP || digits == "" || strings.Trim(digits, "0123456789") != "" || len(digits) > 6 {
 		return 0, Tail{}, fmt.Errorf("tail %q is not pNN=duration (e.g. p99=1s)", tiles.Clip(tail, 32))
 	}
-	quantile, _ := strconv.ParseFloat("0."+digits, 64)
-	if quantile == 0 {
+	// pNN is the quantile 0.NN; the tail is the rest, (10^len - NN) / 10^len,
+	// computed in integers so that p99 gives exactly 0.01, not 1 - 0.99.
+	n, _ := strconv.Atoi(digits)
+	if n == 0 {
 		return 0, Tail{}, fmt.Errorf("tail %q: the quantile must be above p0", tiles.Clip(tail, 32))
+	}
+	scale := 1
+	for range digits {
+		scale *= 10
 	}
 	td, err := ParseDuration(v)
 	if err != nil {
 		return 0, Tail{}, fmt.Errorf("tail: %w", err)
 	}
-	return d, Tail{Latency: td, Rate: 1 - quantile}, nil
+	return d, Tail{Latency: td, Rate: float64(scale-n) / float64(scale)}, nil
 }
 
 // latencyFlag is -latency: name=duration[/pNN=duration] pairs filling the
