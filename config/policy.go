@@ -1,6 +1,8 @@
 package config
 
 import (
+	"strings"
+
 	"vitrine/resilience"
 	"vitrine/tiles"
 )
@@ -34,7 +36,8 @@ func (c Config) Policy(def tiles.Def, cat *tiles.Catalogue) (resilience.Policy, 
 		p.BreakerFailures = n
 	}
 	if err := p.Validate(); err != nil {
-		return p, &Error{Flag: "flags", Msg: def.Name + ": " + err.Error()}
+		// Validate joins several errors with newlines; keep the message one line.
+		return p, &Error{Flag: "flags", Msg: def.Name + ": " + strings.ReplaceAll(err.Error(), "\n", "; ")}
 	}
 	return p, nil
 }

@@ -110,6 +110,8 @@ const (
 //     once. Other tiles have no fallback: their content would be the real
 //     thing, and serving it as "fallback" would hide an outage.
 func DefaultPolicy(def tiles.Def, cat *tiles.Catalogue) Policy {
+	// An absurd latency (hours) must not overflow the hedge bounds below.
+	def.Latency = min(def.Latency, time.Hour)
 	p := Policy{
 		TTL:                  30 * time.Second,
 		StaleWhileRevalidate: 30 * time.Second,

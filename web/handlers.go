@@ -3,6 +3,7 @@ package web
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -12,9 +13,22 @@ import (
 )
 
 // tileRequest validates the query parameters that tiles depend on, before
-// any tile runs.
+// any tile runs. A query that cannot be parsed, or a user given twice, is a
+// 400 too: silently dropping the bad part would answer a question the client
+// did not ask.
 func tileRequest(c echo.Context) (tiles.Request, error) {
-	return tiles.NewRequest(c.QueryParam("user"))
+	q, err := url.ParseQuery(c.Request().URL.RawQuery)
+	if err != nil {
+		return tiles.Request{}, tiles.Errorf(tiles.EINVALID, "query: cannot be parsed (%s); escape special characters as %%XX", tiles.Clip(err.Error(), 80))
+	}
+	users := q["user"]
+	switch len(users) {
+	case 0:
+		return tiles.Request{}, nil
+	case 1:
+		return tiles.NewRequest(users[0])
+	}
+	return tiles.Request{}, tiles.Errorf(tiles.EINVALID, "user: given %d times; give it once", len(users))
 }
 
 func handleHome(agg *aggregator.Aggregator, rend *renderer) echo.HandlerFunc {
