@@ -143,6 +143,9 @@ func New(tiles ...string) *Metrics {
 		Registry: m.reg, // counts its own errors in promhttp_metric_handler_errors_total
 		// Concurrent scrapes share one gathering rather than piling up.
 		CoalesceGather: true,
+		// The web layer compresses every response; compressing here too
+		// would send gzip inside gzip.
+		DisableCompression: true,
 	}))
 	return m
 }
