@@ -69,3 +69,30 @@ func TestDirectFallback(t *testing.T) {
 		}
 	})
 }
+
+// TestBreakerIgnoresCallersLeaving checks that fetches cancelled because
+// their caller went away do not open the breaker: they say nothing about
+// the backend.
+func TestBreakerIgnoresCallersLeaving(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBackend(100*time.Millisecond, "v")
+		tile := Wrap(b.fetcher("t"), Policy{Direct: true, BreakerFailures: 2}, Options{})
+		defer tile.Close()
+		for range 5 {
+			ctx, cancel := context.WithCancel(t.Context())
+			go func() {
+				time.Sleep(10 * time.Millisecond)
+				cancel()
+			}()
+			if _, err := tile.Fetch(ctx, tiles.Request{}); err == nil {
+				t.Fatal("fetch whose caller left: got no error")
+			}
+		}
+		if _, err := tile.Fetch(t.Context(), tiles.Request{}); err != nil {
+			t.Errorf("fetch after 5 callers left: %v; want the breaker still closed", err)
+		}
+		if got, want := b.Calls(), 6; got != want {
+			t.Errorf("backend calls: got %d; want %d", got, want)
+		}
+	})
+}

@@ -101,7 +101,7 @@ const (
 //     background refresh runs for one more TTL, and on failure for up to
 //     MaxStale 10m past expiry; at most 10,000 entries.
 //   - Shared fetches bounded by 2s.
-//   - Adaptive hedging at the tile's observed p95, clamped to 1.5x to 4x
+//   - Adaptive hedging at the tile's observed p95, clamped to 1.25x to 4x
 //     def.Latency (at least 10ms), on at most 10% of fetches.
 //   - A breaker that opens after 5 consecutive failures, for 5s, then
 //     lets 1 probe through.
@@ -120,7 +120,7 @@ func DefaultPolicy(def tiles.Def, cat *tiles.Catalogue) Policy {
 		Personalised:         def.Personalised,
 		FetchTimeout:         DefaultFetchTimeout,
 		HedgeAdaptive:        true,
-		HedgeMin:             max(def.Latency*3/2, 10*time.Millisecond),
+		HedgeMin:             max(def.Latency*5/4, 10*time.Millisecond),
 		HedgeMax:             max(def.Latency*4, 40*time.Millisecond),
 		HedgeCap:             DefaultHedgeCap,
 		BreakerFailures:      5,

@@ -129,6 +129,9 @@ func Wrap(f tiles.Fetcher, p Policy, opts Options) *Tile {
 			ReadyToTrip: func(c gobreaker.Counts) bool {
 				return c.ConsecutiveFailures >= uint32(t.p.BreakerFailures)
 			},
+			// A caller that left (the client went away) says nothing about
+			// the backend: such a fetch counts neither way.
+			IsExcluded: func(err error) bool { return errors.Is(err, context.Canceled) },
 			OnStateChange: func(_ string, _, to gobreaker.State) {
 				t.rec.BreakerState(t.name, breakerState(to))
 			},
