@@ -148,7 +148,7 @@ func newFlagSet(cfg *Config, known []string) *flag.FlagSet {
 	fs.Var((*nonNegDuration)(&cfg.TestDelay), "test-delay", "how long GET /test waits before answering (default 5s)")
 	fs.Var((*nonNegDuration)(&cfg.PageTimeout), "page-timeout", "deadline of a whole page over all its tiles; 0 for none (default 1s)")
 	fs.Var((*boolFlag)(&cfg.Cache), "cache", "cache tiles and coalesce concurrent fetches; -cache=false fetches every tile for every page (default true)")
-	fs.Var((*boolFlag)(&cfg.Fallback), "fallback", "serve a tile's static default (recommendations: the bestsellers) when nothing fresh or stale can be; -fallback=false reports the timeout or error instead (default true)")
+	fs.Var((*boolFlag)(&cfg.Fallback), "fallback", "serve a tile's static default (its anonymous content from the catalogue in the binary; for recommendations, the bestsellers) when nothing fresh or stale can be; -fallback=false reports the timeout or error instead (default true)")
 	fs.Var((*positiveInt)(&cfg.CacheSize), "cache-size", "most `entries` each tile's cache holds (default 10000)")
 	fs.Var(listFlag[time.Duration]{cfg.TTL, known, ParseDuration}, "ttl", "how long a tile's cached content is fresh, `name=duration` pairs; 0 turns that tile's cache off (default banners=30s,products=30s,recommendations=60s)")
 	fs.Var(listFlag[time.Duration]{cfg.MaxStale, known, ParseDuration}, "max-stale", "how long past its TTL cached content may still be served when the backend fails, `name=duration` pairs (default 10m)")

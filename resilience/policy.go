@@ -105,10 +105,14 @@ const (
 //     def.Latency (at least 10ms), on at most 10% of fetches.
 //   - A breaker that opens after 5 consecutive failures, for 5s, then
 //     lets 1 probe through.
-//   - For a personalised tile, a fallback: its content for an anonymous
-//     visitor over cat (for recommendations, the bestsellers), computed
-//     once. Other tiles have no fallback: their content would be the real
-//     thing, and serving it as "fallback" would hide an outage.
+//   - A fallback: the tile's content for an anonymous visitor over the
+//     catalogue shipped in the binary (for recommendations, the
+//     bestsellers), computed once. It is served marked "fallback", so an
+//     outage still shows in the tile's status and in the metrics, but the
+//     shopper sees a full page: with the breaker at 5 consecutive failures,
+//     a backend failing half the time trips it within seconds, and without
+//     a fallback banners and products would then be holes until a probe
+//     got through.
 func DefaultPolicy(def tiles.Def, cat *tiles.Catalogue) Policy {
 	// An absurd latency (hours) must not overflow the hedge bounds below.
 	def.Latency = min(def.Latency, time.Hour)
@@ -130,13 +134,13 @@ func DefaultPolicy(def tiles.Def, cat *tiles.Catalogue) Policy {
 	if def.Personalised {
 		// Per-user entries are each hit less often, so keep them longer.
 		p.TTL, p.StaleWhileRevalidate = 60*time.Second, 60*time.Second
-		if def.Content != nil && cat != nil {
-			// Computed once: the anonymous content is a pure function of
-			// the catalogue, and a fallback must be cheap when the backend
-			// is down and every request needs it.
-			anon := sync.OnceValue(func() any { return def.Content(cat, tiles.Request{}) })
-			p.Fallback = func(tiles.Request) any { return anon() }
-		}
+	}
+	if def.Content != nil && cat != nil {
+		// Computed once: the anonymous content is a pure function of the
+		// catalogue, and a fallback must be cheap when the backend is down
+		// and every request needs it.
+		anon := sync.OnceValue(func() any { return def.Content(cat, tiles.Request{}) })
+		p.Fallback = func(tiles.Request) any { return anon() }
 	}
 	return p
 }

@@ -20,8 +20,11 @@ func TestDefaultPolicy(t *testing.T) {
 			if p.Personalised != def.Personalised {
 				t.Errorf("Personalised: got %t; want %t", p.Personalised, def.Personalised)
 			}
-			if got, want := p.Fallback != nil, def.Personalised; got != want {
-				t.Errorf("has fallback: got %t; want %t", got, want)
+			if p.Fallback == nil {
+				t.Fatal("no fallback; want the tile's anonymous content")
+			}
+			if got, want := p.Fallback(tiles.Request{User: "ann"}), def.Content(cat, tiles.Request{}); !reflect.DeepEqual(got, want) {
+				t.Errorf("fallback: got %+v; want the anonymous content %+v", got, want)
 			}
 			if p.TTL <= 0 || p.MaxStale < p.StaleWhileRevalidate || p.FetchTimeout <= p.HedgeMax {
 				t.Errorf("incoherent durations: %+v", p)
