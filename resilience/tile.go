@@ -22,7 +22,6 @@
 package resilience
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -393,50 +392,63 @@ func (t *Tile) hedged(ctx context.Context, req tiles.Request) (any, error) {
 	if t.hedge == nil {
 		return t.attempt(ctx, req)
 	}
-	delay := t.hedge.delay()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()                         // cancels the loser, or both when ctx ends first
-	results := make(chan attemptResult, 2) // buffered: a loser never blocks
-	launch := func(hedge bool) {
-		t.work.add()
+	// The first attempt runs on the caller's goroutine and a timer starts
+	// the hedge only if the delay passes: a fetch that answers in time, the
+	// common case, costs no goroutine and no channel.
+	first, cancelFirst := context.WithCancel(ctx)
+	defer cancelFirst()
+	var (
+		mu       sync.Mutex
+		finished bool               // the first attempt has returned
+		hedged   chan attemptResult // set once the hedge is launched
+		cancel   context.CancelFunc // cancels the hedge
+	)
+	timer := time.AfterFunc(t.hedge.delay(), func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if finished || !t.hedge.allow() {
+			return
+		}
+		t.rec.HedgeStarted(t.name)
+		var second context.Context
+		second, cancel = context.WithCancel(ctx)
+		hedged = make(chan attemptResult, 1)
 		go func() {
-			defer t.work.done()
-			data, err := t.attempt(ctx, req)
-			results <- attemptResult{data, err, hedge}
+			data, err := t.attempt(second, req)
+			if err == nil {
+				cancelFirst() // the hedge won: stop the first attempt
+			}
+			hedged <- attemptResult{data, err, true}
 		}()
-	}
-	launch(false)
-	timer := time.NewTimer(delay)
-	defer timer.Stop()
-	running := 1
-	var firstErr error
-	for {
-		select {
-		case r := <-results:
-			running--
-			if r.err == nil {
-				if r.hedge {
-					t.rec.HedgeWon(t.name)
-				}
-				return r.data, nil
-			}
-			firstErr = cmp.Or(firstErr, r.err)
-			if running == 0 {
-				// A fast failure is not hedged: hedging fights slowness,
-				// and the breaker deals with failures.
-				return nil, firstErr
-			}
-		case <-timer.C:
-			if t.hedge.allow() {
-				t.rec.HedgeStarted(t.name)
-				launch(true)
-				running++
-			}
-		case <-ctx.Done():
-			// The attempts see it too and stop; do not wait for them.
+	})
+	data, err := t.attempt(first, req)
+	timer.Stop()
+	mu.Lock()
+	finished = true
+	mu.Unlock()
+	if hedged == nil { // no hedge was launched, and none will be
+		if err != nil && ctx.Err() != nil {
 			return nil, fmt.Errorf("%s: %w", t.name, ctx.Err())
 		}
+		return data, err
 	}
+	if err == nil {
+		cancel() // the first attempt won: stop the hedge, and wait for it
+		<-hedged
+		return data, nil
+	}
+	// The first attempt failed: on its own, or because the hedge won and
+	// cancelled it. Either way the hedge's answer decides.
+	r := <-hedged
+	cancel()
+	switch {
+	case r.err == nil:
+		t.rec.HedgeWon(t.name)
+		return r.data, nil
+	case ctx.Err() != nil:
+		return nil, fmt.Errorf("%s: %w", t.name, ctx.Err())
+	}
+	return nil, err
 }
 
 // attempt calls the backend once, timing it and turning a panic into an
