@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -49,6 +50,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	if getenv("GOGC") == "" {
+		// A page makes only short-lived garbage and the live heap is a few
+		// MB: letting the heap grow to 5x the live data before collecting
+		// cut GC work enough to raise pages/s by about a third with 0 ms
+		// tiles (see README). GOGC in the environment still wins.
+		debug.SetGCPercent(400)
+	}
 
 	cat := tiles.DefaultCatalogue()
 	m := metrics.New(tiles.Names()...)
