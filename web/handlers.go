@@ -31,17 +31,28 @@ func tileRequest(c echo.Context) (tiles.Request, error) {
 	return tiles.Request{}, tiles.Errorf(tiles.EINVALID, "user: given %d times; give it once", len(users))
 }
 
+// parseRequest reads what every tile-serving route takes: the response's
+// form and the tiles' request. Both routes have three forms under one URL,
+// hence Vary: Accept.
+func parseRequest(c echo.Context) (format, tiles.Request, error) {
+	f, err := negotiate(c.Request())
+	if err != nil {
+		return "", tiles.Request{}, err
+	}
+	req, err := tileRequest(c)
+	if err != nil {
+		return "", tiles.Request{}, err
+	}
+	c.Response().Header().Add(echo.HeaderVary, echo.HeaderAccept)
+	return f, req, nil
+}
+
 func handleHome(agg *aggregator.Aggregator, rend *renderer) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		format, err := negotiate(c.Request())
+		format, req, err := parseRequest(c)
 		if err != nil {
 			return err
 		}
-		req, err := tileRequest(c)
-		if err != nil {
-			return err
-		}
-		c.Response().Header().Add(echo.HeaderVary, echo.HeaderAccept)
 		switch format {
 		case formatHTML:
 			return streamHTML(c, agg, rend, req)
@@ -76,11 +87,7 @@ var tileStatus = map[aggregator.Status]int{
 
 func handleTile(agg *aggregator.Aggregator, rend *renderer) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		format, err := negotiate(c.Request())
-		if err != nil {
-			return err
-		}
-		req, err := tileRequest(c)
+		format, req, err := parseRequest(c)
 		if err != nil {
 			return err
 		}
@@ -94,7 +101,6 @@ func handleTile(agg *aggregator.Aggregator, rend *renderer) echo.HandlerFunc {
 		if !ok {
 			status = http.StatusBadGateway
 		}
-		c.Response().Header().Add(echo.HeaderVary, echo.HeaderAccept)
 		if format == formatHTML {
 			// One tile as an HTML fragment: what the page's retry link loads.
 			b, err := rend.tile(r, req.User)
