@@ -262,6 +262,8 @@ func (a *Aggregator) fetch(ctx context.Context, f tiles.Fetcher, req tiles.Reque
 			case ctx.Err() == nil && errors.Is(tctx.Err(), context.DeadlineExceeded):
 				// Rescued at the tile's deadline: say so as a timeout would.
 				r.Error = fmt.Sprintf("%s: no answer within %s", r.Name, a.timeout)
+			case errors.Is(context.Cause(ctx), errPageDeadline):
+				r.Error = fmt.Sprintf("%s: no answer within the page deadline of %s", r.Name, a.pageTO)
 			case s.Cause != nil:
 				r.Error = prefixed(r.Name, s.Cause.Error())
 			}

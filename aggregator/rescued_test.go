@@ -38,3 +38,19 @@ func TestRescuedAtDeadline(t *testing.T) {
 		}
 	})
 }
+
+// TestRescuedAtPageDeadline: a tile rescued when the page deadline (not its
+// own) ends it says so.
+func TestRescuedAtPageDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rescuer := &fakeFetcher{name: "recs", FetchFn: func(ctx context.Context, _ tiles.Request) (any, error) {
+			<-ctx.Done()
+			return &tiles.Served{Status: "fallback", Data: "bestsellers", Cause: ctx.Err()}, nil
+		}}
+		agg := mustNew(t, aggregator.Options{TileTimeout: 3 * time.Second, PageTimeout: time.Second}, rescuer)
+		r := agg.Page(t.Context(), tiles.Request{}).Tiles["recs"]
+		if got, want := r.Error, "recs: no answer within the page deadline of 1s"; got != want {
+			t.Errorf("error: got %q; want %q", got, want)
+		}
+	})
+}

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,7 +33,7 @@ type Config struct {
 
 	// The resilience policy (see resilience.Policy); maps hold only the
 	// tiles named on the command line, the others keep their defaults.
-	PageTimeout time.Duration            // the whole fan-out; 0 means none
+	PageTimeout time.Duration            // the whole fan-out; 0 means none; default twice TileTimeout
 	Cache       bool                     // false: no cache, no coalescing
 	Fallback    bool                     // serve static defaults as a last resort
 	CacheSize   int                      // entries per tile
@@ -85,7 +86,6 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 		TileTimeout: 500 * time.Millisecond,
 		TestDelay:   5 * time.Second,
 		Tail:        map[string]Tail{},
-		PageTimeout: time.Second,
 		Cache:       true,
 		Fallback:    true,
 		CacheSize:   10_000,
@@ -98,11 +98,29 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 		cfg.Latency[d.Name] = d.Latency
 	}
 	fs := newFlagSet(&cfg, known)
+	// Which flags the command line gives: for a single-valued one its
+	// environment variable is not even read, so a bad one cannot stop a
+	// good flag. A name=value list merges the two, the command line
+	// winning tile by tile.
+	onCommandLine := map[string]bool{}
+	{
+		scratch := Config{Latency: map[string]time.Duration{}, Fail: map[string]float64{}, Tail: map[string]Tail{},
+			TTL: map[string]time.Duration{}, MaxStale: map[string]time.Duration{}, Hedge: map[string]Hedge{}, Breaker: map[string]int{}}
+		sfs := newFlagSet(&scratch, known)
+		if err := sfs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return Config{}, ErrHelp
+			}
+			return Config{}, flagError(err)
+		}
+		sfs.Visit(func(f *flag.Flag) { onCommandLine[f.Name] = true })
+	}
 	// Environment first, so that flags given on the command line win.
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
 		env := EnvName(f.Name)
-		if v, ok := lookup(getenv, env); ok && envErr == nil {
+		_, merges := f.Value.(merger)
+		if v, ok := lookup(getenv, env); ok && envErr == nil && (merges || !onCommandLine[f.Name]) {
 			if err := fs.Set(f.Name, v); err != nil {
 				envErr = &Error{Flag: "-" + f.Name, Env: env, Msg: err.Error()}
 			}
@@ -120,7 +138,34 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 	if fs.NArg() > 0 {
 		return Config{}, &Error{Flag: "arguments", Msg: fmt.Sprintf("unexpected %q: Vitrine takes only flags", tiles.Clip(fs.Arg(0), 64))}
 	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true }) // by flag or environment
+	if !set["page-timeout"] {
+		// The page deadline backs up the tiles' own: it must not cut a
+		// tile that is still within -tile-timeout.
+		cfg.PageTimeout = 2 * cfg.TileTimeout
+	}
+	if err := checkAddr(cfg.Addr); err != nil {
+		e := &Error{Flag: "-addr", Msg: err.Error()}
+		if !onCommandLine["addr"] {
+			e.Env = EnvName("addr")
+		}
+		return Config{}, e
+	}
 	return cfg, nil
+}
+
+// checkAddr checks a listen address before anything listens: host:port
+// with a port from 0 to 65535 (0 picks a free one).
+func checkAddr(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port (e.g. localhost:8080 or :8080)", tiles.Clip(addr, 64))
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("port %q in %q is not a number from 0 to 65535", tiles.Clip(port, 16), tiles.Clip(addr, 64))
+	}
+	return nil
 }
 
 // Usage writes the flags and their defaults to w.
@@ -146,7 +191,7 @@ func newFlagSet(cfg *Config, known []string) *flag.FlagSet {
 	fs.Var(listFlag[float64]{cfg.Fail, known, ParseProbability}, "fail", "simulated failure probability per tile, `name=p` pairs with 0 <= p <= 1")
 	fs.Var((*positiveDuration)(&cfg.TileTimeout), "tile-timeout", "how long one tile may take before it is reported as timed out (default 500ms)")
 	fs.Var((*nonNegDuration)(&cfg.TestDelay), "test-delay", "how long GET /test waits before answering (default 5s)")
-	fs.Var((*nonNegDuration)(&cfg.PageTimeout), "page-timeout", "deadline of a whole page over all its tiles; 0 for none (default 1s)")
+	fs.Var((*nonNegDuration)(&cfg.PageTimeout), "page-timeout", "deadline of a whole page over all its tiles; 0 for none (default twice -tile-timeout: 1s)")
 	fs.Var((*boolFlag)(&cfg.Cache), "cache", "cache tiles and coalesce concurrent fetches; -cache=false fetches every tile for every page (default true)")
 	fs.Var((*boolFlag)(&cfg.Fallback), "fallback", "serve a tile's static default (its anonymous content from the catalogue in the binary; for recommendations, the bestsellers) when nothing fresh or stale can be; -fallback=false reports the timeout or error instead (default true)")
 	fs.Var((*positiveInt)(&cfg.CacheSize), "cache-size", "most `entries` each tile's cache holds (default 10000)")
@@ -268,6 +313,13 @@ func ParseList[T any](s string, known []string, parse func(string) (T, error)) (
 	}
 	return out, nil
 }
+
+// merger marks the flags whose command-line value merges with their
+// environment variable's (the name=value lists).
+type merger interface{ merges() }
+
+func (listFlag[T]) merges() {}
+func (latencyFlag) merges() {}
 
 // listFlag is a flag.Value merging name=value pairs into a map that may
 // already hold defaults.

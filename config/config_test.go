@@ -257,9 +257,9 @@ func TestParseErrors(t *testing.T) {
 			flag: "-tile-timeout", from: "VITRINE_TILE_TIMEOUT", says: []string{"more than zero"}},
 		{name: "bad VITRINE_TEST_DELAY", env: map[string]string{"VITRINE_TEST_DELAY": "5"},
 			flag: "-test-delay", from: "VITRINE_TEST_DELAY", says: []string{`"5" has no unit`}},
-		{name: "bad env even when the flag is given", args: []string{"-tile-timeout", "1s"},
-			env:  map[string]string{"VITRINE_TILE_TIMEOUT": "soon"},
-			flag: "-tile-timeout", from: "VITRINE_TILE_TIMEOUT", says: []string{`"soon"`}},
+		{name: "bad list env even when the flag is given (lists merge)", args: []string{"-latency", "banners=1ms"},
+			env:  map[string]string{"VITRINE_LATENCY": "products=soon"},
+			flag: "-latency", from: "VITRINE_LATENCY", says: []string{`"soon"`}},
 
 		// Hostile values stay on one line.
 		{name: "newline in value", args: []string{"-latency", "banners=1ms\nproducts=2ms"},
@@ -510,5 +510,59 @@ func TestParseListProbabilities(t *testing.T) {
 	}
 	if want := map[string]float64{"a": 0.5, "b": 1}; !maps.Equal(got, want) {
 		t.Errorf("ParseList = %v; want %v", got, want)
+	}
+}
+
+// TestParseFlagBeatsBadEnv: a single-valued flag on the command line wins,
+// so its environment variable is not read at all, even a malformed one.
+func TestParseFlagBeatsBadEnv(t *testing.T) {
+	cfg, err := config.Parse([]string{"-tile-timeout", "1s", "-addr", "127.0.0.1:0"}, func(k string) string {
+		return map[string]string{"VITRINE_TILE_TIMEOUT": "soon", "VITRINE_ADDR": "nohost"}[k]
+	})
+	if err != nil {
+		t.Fatalf("Parse: %v; want the command line to win over the bad variables", err)
+	}
+	if got, want := cfg.TileTimeout, time.Second; got != want {
+		t.Errorf("TileTimeout = %v; want %v", got, want)
+	}
+}
+
+// TestParseDerived covers the values derived after parsing: the page
+// deadline follows -tile-timeout unless given, and -addr is checked
+// before anything listens.
+func TestParseDerived(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		page time.Duration
+		err  string // the start of the error, if any
+	}{
+		{name: "default page deadline", page: time.Second},
+		{name: "page deadline follows the tile timeout", args: []string{"-tile-timeout", "3s"}, page: 6 * time.Second},
+		{name: "page deadline given", args: []string{"-tile-timeout", "3s", "-page-timeout", "4s"}, page: 4 * time.Second},
+		{name: "page deadline off", args: []string{"-page-timeout", "0s"}, page: 0},
+		{name: "page deadline from the environment", env: map[string]string{"VITRINE_PAGE_TIMEOUT": "2s"}, page: 2 * time.Second},
+		{name: "port out of range", args: []string{"-addr", "127.0.0.1:99999"}, err: `-addr: port "99999"`},
+		{name: "no port", args: []string{"-addr", "nohost"}, err: `-addr: "nohost" is not host:port`},
+		{name: "bad addr from the environment", env: map[string]string{"VITRINE_ADDR": "x:y"}, err: `-addr (from VITRINE_ADDR): port "y"`},
+		{name: "port only", args: []string{"-addr", ":0"}, page: time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := config.Parse(tc.args, func(k string) string { return tc.env[k] })
+			if tc.err != "" {
+				var ce *config.Error
+				if !errors.As(err, &ce) || !strings.HasPrefix(err.Error(), tc.err) {
+					t.Fatalf("Parse(%q) error = %v; want a *config.Error starting %q", tc.args, err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := cfg.PageTimeout; got != tc.page {
+				t.Errorf("PageTimeout = %v; want %v", got, tc.page)
+			}
+		})
 	}
 }

@@ -16,6 +16,10 @@ func (c Config) Policy(def tiles.Def, cat *tiles.Catalogue) (resilience.Policy, 
 	}
 	p := resilience.DefaultPolicy(def, cat)
 	p.MaxEntries = c.CacheSize
+	// A fetch shared by several callers (or refreshing the cache) must be
+	// allowed at least as long as a caller waits for it, or a tile slower
+	// than the default could never be fresh however long -tile-timeout is.
+	p.FetchTimeout = max(resilience.DefaultFetchTimeout, c.TileTimeout+c.TileTimeout/4)
 	if d, ok := c.TTL[def.Name]; ok {
 		p.TTL, p.StaleWhileRevalidate = d, d
 	}

@@ -196,3 +196,27 @@ func TestPolicyError(t *testing.T) {
 	}
 	checkMessage(t, "Policy", err.Error())
 }
+
+// TestPolicyFetchTimeout: a shared fetch may take at least as long as a
+// caller waits for its tile, so a slow tile can still be fresh.
+func TestPolicyFetchTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want time.Duration
+	}{
+		{nil, resilience.DefaultFetchTimeout},
+		{[]string{"-tile-timeout", "5s"}, 6250 * time.Millisecond},
+	} {
+		cfg, err := config.Parse(tc.args, env(nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := cfg.Policy(builtin(t, "recommendations"), tiles.DefaultCatalogue())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := p.FetchTimeout; got != tc.want {
+			t.Errorf("%q: FetchTimeout = %v; want %v", tc.args, got, tc.want)
+		}
+	}
+}

@@ -57,8 +57,8 @@ type Options struct {
 
 // Tile is a tiles.Fetcher that adds caching, coalescing, circuit breaking
 // and hedging to another one, as its Policy says. It is safe for concurrent
-// use. Its background work (refreshes, hedges' losers, the cache's
-// maintenance) is joined by Wait and stopped by Close.
+// use. Its background work (refreshes, shared fetches callers gave up on,
+// the cache's maintenance) is joined by Wait and stopped by Close.
 type Tile struct {
 	inner  tiles.Fetcher
 	name   string
@@ -176,8 +176,9 @@ func (t *Tile) Describe() tiles.Info {
 // Wait blocks until no background work is running: background refreshes
 // (counted from the Fetch that triggers them), shared fetches that callers
 // gave up on (counted from the moment singleflight runs them, an instant
-// after the first miss), hedges' losers and the cache's maintenance. New
-// work may start afterwards.
+// after the first miss) and the cache's maintenance. (A hedge's loser is
+// not background work: the fetch that started it waits for it.) New work
+// may start afterwards.
 func (t *Tile) Wait() { t.work.wait() }
 
 // Close stops the tile starting background work and waits for the running
@@ -385,9 +386,9 @@ type attemptResult struct {
 
 // hedged fetches from the backend and, if no answer has come within the
 // hedge delay and the budget allows, starts a second attempt. The first
-// success wins; the other attempt is cancelled. It returns without waiting
-// for the loser, which is counted as background work and stops promptly
-// once cancelled.
+// success wins; the other attempt is cancelled, and hedged waits for it to
+// stop (promptly, as fetchers honour cancellation) so that no attempt
+// outlives the fetch.
 func (t *Tile) hedged(ctx context.Context, req tiles.Request) (any, error) {
 	if t.hedge == nil {
 		return t.attempt(ctx, req)

@@ -92,7 +92,12 @@ func handleTile(agg *aggregator.Aggregator, rend *renderer) echo.HandlerFunc {
 			return err
 		}
 		start := time.Now()
-		r, err := agg.Tile(c.Request().Context(), c.Param("name"), req)
+		// Echo routes on the raw path: /tiles/%62anners is banners.
+		name, err := url.PathUnescape(c.Param("name"))
+		if err != nil {
+			return tiles.Errorf(tiles.EINVALID, "tile name: %q is not a valid path segment (%v)", tiles.Clip(c.Param("name"), 64), err)
+		}
+		r, err := agg.Tile(c.Request().Context(), name, req)
 		if err != nil {
 			return err
 		}

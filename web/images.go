@@ -50,7 +50,7 @@ func handleProductImage(cat *tiles.Catalogue) echo.HandlerFunc {
 		id := strings.TrimSuffix(c.Param("file"), ".svg")
 		p, ok := byID[id]
 		if !ok {
-			return tiles.Errorf(tiles.ENOTFOUND, "no product image %q", tiles.Clip(c.Param("file"), 64))
+			return tiles.Errorf(tiles.ENOTFOUND, "no product image %q; pictures are /img/products/ID.svg for a product ID from /tiles/products, e.g. /img/products/p01.svg", tiles.Clip(c.Param("file"), 64))
 		}
 		c.Response().Header().Set("Cache-Control", "public, max-age=86400")
 		return c.Blob(http.StatusOK, "image/svg+xml", []byte(productSVG(p)))
@@ -65,10 +65,22 @@ func handleStatic(fsys fs.FS) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		name := c.Param("*")
 		if fi, err := fs.Stat(fsys, name); err != nil || fi.IsDir() {
-			return tiles.Errorf(tiles.ENOTFOUND, "no static file %q", tiles.Clip(name, 64))
+			return tiles.Errorf(tiles.ENOTFOUND, "no static file %q; there are %s", tiles.Clip(name, 64), strings.Join(staticFiles(fsys), ", "))
 		}
 		c.Response().Header().Set("Cache-Control", "public, max-age=300")
 		files.ServeHTTP(c.Response(), c.Request())
 		return nil
 	}
+}
+
+// staticFiles lists the embedded static files, for a 404 to suggest.
+func staticFiles(fsys fs.FS) []string {
+	var names []string
+	_ = fs.WalkDir(fsys, ".", func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			names = append(names, "/static/"+path)
+		}
+		return nil
+	})
+	return names
 }

@@ -12,16 +12,23 @@ import (
 var publicPaths = []string{"/home", "/tiles", "/tiles/NAME", "/healthz", "/test", "/metrics"}
 
 // addRoutes lists Vitrine's whole HTTP surface.
+// Every route but /test answers HEAD as well as GET (RFC 9110 asks it of
+// general-purpose servers; load balancers probe with it): the handler runs
+// as for GET and net/http drops the body.
 func addRoutes(e *echo.Echo, agg *aggregator.Aggregator, rend *renderer, opts Options) {
-	e.GET("/home", handleHome(agg, rend))
-	e.GET("/tiles", handleTileList(agg))
-	e.GET("/tiles/:name", handleTile(agg, rend))
-	e.GET("/healthz", handleHealth())
+	get := func(path string, h echo.HandlerFunc) {
+		e.GET(path, h)
+		e.HEAD(path, h)
+	}
+	get("/home", handleHome(agg, rend))
+	get("/tiles", handleTileList(agg))
+	get("/tiles/:name", handleTile(agg, rend))
+	get("/healthz", handleHealth())
 	e.GET("/test", handleTest(opts.TestDelay))
-	e.GET("/img/products/:file", handleProductImage(opts.Catalogue))
+	get("/img/products/:file", handleProductImage(opts.Catalogue))
 	static, _ := fs.Sub(staticFS, "static")
-	e.GET("/static/*", handleStatic(static))
+	get("/static/*", handleStatic(static))
 	if opts.Metrics != nil {
-		e.GET("/metrics", echo.WrapHandler(opts.Metrics))
+		get("/metrics", echo.WrapHandler(opts.Metrics))
 	}
 }
