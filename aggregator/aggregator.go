@@ -171,14 +171,17 @@ func (a *Aggregator) Stream(ctx context.Context, req tiles.Request, emit func(Re
 		ctx, cancelPage = context.WithTimeoutCause(ctx, a.pageTO, errPageDeadline)
 		defer cancelPage()
 	}
-	g, gctx := errgroup.WithContext(ctx)
+	// A plain Group, not WithContext: no tile returns an error (failures
+	// are results), so its context would never be cancelled before Wait;
+	// ctx above already carries the page's cancellation and deadline.
+	var g errgroup.Group
 	results := make([]Result, len(a.fetchers))
 	done := make(chan int, len(a.fetchers)) // buffered: a finished tile never waits for emit
 	for i, f := range a.fetchers {
 		g.Go(func() error {
 			// Each goroutine writes only its own slot; tile failures are
 			// results, not errors, so one tile never cancels its siblings.
-			results[i] = a.fetch(gctx, f, req, start)
+			results[i] = a.fetch(ctx, f, req, start)
 			done <- i
 			return nil
 		})
