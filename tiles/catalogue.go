@@ -39,11 +39,9 @@ type Catalogue struct {
 	Banners  []Banner  `json:"banners"`
 	Products []Product `json:"products"`
 
-	// Content that depends on the catalogue alone, computed once by
+	// Content that is the same for everyone, computed and encoded once by
 	// ParseCatalogue's catalogues (a hand-built one computes it each time).
-	featuredOnce  func() []Product
-	bestRatedOnce func() []Product
-	memos         *sync.Map // content name -> content with its JSON encoding
+	memos *sync.Map // content name -> content with its JSON encoding
 }
 
 // memo returns the content build makes, computed and JSON-encoded once per
@@ -107,9 +105,6 @@ func ParseCatalogue(b []byte) (*Catalogue, error) {
 		}
 		p.Price = float64(p.PriceMinor) / math.Pow10(MinorDigits(p.Currency))
 	}
-	cp := &c
-	cp.memos = &sync.Map{}
-	cp.featuredOnce = sync.OnceValue(func() []Product { return featured(cp) })
-	cp.bestRatedOnce = sync.OnceValue(func() []Product { return bestRated(cp) })
-	return cp, nil
+	c.memos = &sync.Map{}
+	return &c, nil
 }

@@ -31,17 +31,9 @@ var productsTile = Def{
 	Latency: 80 * time.Millisecond,
 	Content: func(c *Catalogue, _ Request) any {
 		return memo(c, "products", func() ProductsData {
-			return ProductsData{Title: "Featured this week", Items: c.featured()}
+			return ProductsData{Title: "Featured this week", Items: featured(c)}
 		}, func(d *ProductsData, raw []byte) { d.raw = raw })
 	},
-}
-
-// featured returns the featured grid, computed once per catalogue.
-func (c *Catalogue) featured() []Product {
-	if c.featuredOnce == nil {
-		return featured(c)
-	}
-	return c.featuredOnce()
 }
 
 // featured picks the best-rated product of each category in turn, so the grid

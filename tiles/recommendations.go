@@ -44,10 +44,12 @@ var recommendationsTile = Def{
 func Recommend(c *Catalogue, user string) RecommendationsData {
 	if user == "" || len(c.Products) == 0 { // no products: no category to favour
 		anon := func() RecommendationsData {
-			return RecommendationsData{Reason: "Most loved by our customers", Items: c.bestRated()}
+			return RecommendationsData{Reason: "Most loved by our customers", Items: bestRated(c)}
 		}
 		if user != "" {
-			return RecommendationsData{User: user, Reason: anon().Reason, Items: anon().Items}
+			d := anon()
+			d.User = user
+			return d
 		}
 		return memo(c, "recommendations", anon, func(d *RecommendationsData, raw []byte) { d.raw = raw })
 	}
@@ -103,14 +105,7 @@ func Recommend(c *Catalogue, user string) RecommendationsData {
 }
 
 // bestRated returns the catalogue's best-rated products: the anonymous
-// visitor's recommendations, computed once per catalogue.
-func (c *Catalogue) bestRated() []Product {
-	if c.bestRatedOnce == nil {
-		return bestRated(c)
-	}
-	return c.bestRatedOnce()
-}
-
+// visitor's recommendations.
 func bestRated(c *Catalogue) []Product {
 	ps := slices.Clone(c.Products)
 	slices.SortStableFunc(ps, func(a, b Product) int { return cmp.Compare(b.Rating, a.Rating) })
