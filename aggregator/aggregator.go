@@ -147,7 +147,7 @@ func (a *Aggregator) Tiles() []tiles.Info {
 		if d, ok := f.(tiles.Describer); ok {
 			info = d.Describe()
 		}
-		info.TimeoutMS = ms(a.timeout)
+		info.TimeoutMS = Millis(a.timeout)
 		info.URL = "/tiles/" + info.Name
 		infos[i] = info
 	}
@@ -196,7 +196,7 @@ func (a *Aggregator) Stream(ctx context.Context, req tiles.Request, emit func(Re
 		}
 	}
 	_ = g.Wait() // every goroutine has sent on done; this only joins them
-	sum := Summary{ElapsedMS: ms(time.Since(start)), Complete: true}
+	sum := Summary{ElapsedMS: Millis(time.Since(start)), Complete: true}
 	for _, r := range results {
 		if r.Status != StatusOK {
 			sum.Complete = false
@@ -237,7 +237,7 @@ func (a *Aggregator) Tile(ctx context.Context, name string, req tiles.Request) (
 // including a panic, into a Result.
 func (a *Aggregator) fetch(ctx context.Context, f tiles.Fetcher, req tiles.Request, pageStart time.Time) (r Result) {
 	start := time.Now()
-	r = Result{Name: f.Name(), StartMS: ms(start.Sub(pageStart))}
+	r = Result{Name: f.Name(), StartMS: Millis(start.Sub(pageStart))}
 	tctx, cancel := context.WithTimeout(ctx, a.timeout)
 	defer cancel()
 	defer func() {
@@ -246,37 +246,31 @@ func (a *Aggregator) fetch(ctx context.Context, f tiles.Fetcher, req tiles.Reque
 			r.Status, r.Data = StatusError, nil
 			r.Error = fmt.Sprintf("%s: internal error (panic: %v)", r.Name, p)
 		}
-		r.ElapsedMS = ms(time.Since(start))
+		r.ElapsedMS = Millis(time.Since(start))
 		if a.observer != nil {
 			a.observer.TileDone(r)
 		}
 	}()
 	data, err := f.Fetch(tctx, req)
+	lateMsg, late := a.deadlineMessage(r.Name, ctx, tctx)
 	switch {
 	case err == nil:
 		r.Status, r.Data = StatusOK, data
 		if s, ok := data.(*tiles.Served); ok {
 			r.Status, r.Data = Status(s.Status), s.Data
 			if r.Status == StatusStale {
-				age := ms(s.Age)
+				age := Millis(s.Age)
 				r.AgeMS = &age
 			}
-			switch {
-			case ctx.Err() == nil && errors.Is(tctx.Err(), context.DeadlineExceeded):
-				// Rescued at the tile's deadline: say so as a timeout would.
-				r.Error = fmt.Sprintf("%s: no answer within %s", r.Name, a.timeout)
-			case errors.Is(context.Cause(ctx), errPageDeadline):
-				r.Error = fmt.Sprintf("%s: no answer within the page deadline of %s", r.Name, a.pageTO)
-			case s.Cause != nil:
+			// Rescued at a deadline: say so as a timeout would.
+			if late {
+				r.Error = lateMsg
+			} else if s.Cause != nil {
 				r.Error = prefixed(r.Name, s.Cause.Error())
 			}
 		}
-	case ctx.Err() == nil && errors.Is(tctx.Err(), context.DeadlineExceeded):
-		r.Status = StatusTimeout
-		r.Error = fmt.Sprintf("%s: no answer within %s", r.Name, a.timeout)
-	case errors.Is(context.Cause(ctx), errPageDeadline):
-		r.Status = StatusTimeout
-		r.Error = fmt.Sprintf("%s: no answer within the page deadline of %s", r.Name, a.pageTO)
+	case late:
+		r.Status, r.Error = StatusTimeout, lateMsg
 	case ctx.Err() != nil:
 		// The page itself was cancelled (the client went away).
 		r.Status = StatusError
@@ -288,6 +282,18 @@ func (a *Aggregator) fetch(ctx context.Context, f tiles.Fetcher, req tiles.Reque
 	return r
 }
 
+// deadlineMessage says which deadline ended the tile's fetch, if one did:
+// its own (ctx still live) or the page's.
+func (a *Aggregator) deadlineMessage(name string, ctx, tctx context.Context) (string, bool) {
+	switch {
+	case ctx.Err() == nil && errors.Is(tctx.Err(), context.DeadlineExceeded):
+		return fmt.Sprintf("%s: no answer within %s", name, a.timeout), true
+	case errors.Is(context.Cause(ctx), errPageDeadline):
+		return fmt.Sprintf("%s: no answer within the page deadline of %s", name, a.pageTO), true
+	}
+	return "", false
+}
+
 // prefixed makes sure a tile's error message starts with the tile's name.
 func prefixed(name, msg string) string {
 	if strings.HasPrefix(msg, name+":") {
@@ -296,7 +302,8 @@ func prefixed(name, msg string) string {
 	return name + ": " + msg
 }
 
-// ms converts a duration to milliseconds, rounded to 0.1 ms.
-func ms(d time.Duration) float64 {
+// Millis converts a duration to milliseconds, rounded to 0.1 ms: how every
+// duration in Vitrine's JSON and Server-Timing is written.
+func Millis(d time.Duration) float64 {
 	return float64(d.Round(100*time.Microsecond)) / float64(time.Millisecond)
 }

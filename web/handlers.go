@@ -101,7 +101,7 @@ func handleTile(agg *aggregator.Aggregator, rend *renderer) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		c.Response().Header().Set("Server-Timing", serverTiming([]aggregator.Result{r}, msSince(start)))
+		c.Response().Header().Set("Server-Timing", serverTiming([]aggregator.Result{r}, aggregator.Millis(time.Since(start))))
 		status, ok := tileStatus[r.Status]
 		if !ok {
 			status = http.StatusBadGateway

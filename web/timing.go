@@ -3,7 +3,6 @@ package web
 import (
 	"strconv"
 	"strings"
-	"time"
 
 	"vitrine/aggregator"
 )
@@ -25,8 +24,4 @@ func serverTiming(results []aggregator.Result, totalMS float64) string {
 	b.WriteString("total;dur=")
 	b.WriteString(strconv.FormatFloat(totalMS, 'f', -1, 64))
 	return b.String()
-}
-
-func msSince(t time.Time) float64 {
-	return float64(time.Since(t).Round(100*time.Microsecond)) / float64(time.Millisecond)
 }
