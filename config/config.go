@@ -79,24 +79,7 @@ var ErrHelp = flag.ErrHelp
 // checked against the built-in tiles.
 func Parse(args []string, getenv func(string) string) (Config, error) {
 	known := tiles.Names()
-	cfg := Config{
-		Addr:        "localhost:8080",
-		Latency:     map[string]time.Duration{},
-		Fail:        map[string]float64{},
-		TileTimeout: 500 * time.Millisecond,
-		TestDelay:   5 * time.Second,
-		Tail:        map[string]Tail{},
-		Cache:       true,
-		Fallback:    true,
-		CacheSize:   10_000,
-		TTL:         map[string]time.Duration{},
-		MaxStale:    map[string]time.Duration{},
-		Hedge:       map[string]Hedge{},
-		Breaker:     map[string]int{},
-	}
-	for _, d := range tiles.Builtins() {
-		cfg.Latency[d.Name] = d.Latency
-	}
+	cfg := defaults()
 	fs := newFlagSet(&cfg, known)
 	// Which flags the command line gives: for a single-valued one its
 	// environment variable is not even read, so a bad one cannot stop a
@@ -104,14 +87,10 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 	// winning tile by tile.
 	onCommandLine := map[string]bool{}
 	{
-		scratch := Config{Latency: map[string]time.Duration{}, Fail: map[string]float64{}, Tail: map[string]Tail{},
-			TTL: map[string]time.Duration{}, MaxStale: map[string]time.Duration{}, Hedge: map[string]Hedge{}, Breaker: map[string]int{}}
+		scratch := defaults()
 		sfs := newFlagSet(&scratch, known)
-		if err := sfs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return Config{}, ErrHelp
-			}
-			return Config{}, flagError(err)
+		if err := parseArgs(sfs, args); err != nil {
+			return Config{}, err
 		}
 		sfs.Visit(func(f *flag.Flag) { onCommandLine[f.Name] = true })
 	}
@@ -129,11 +108,8 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 	if envErr != nil {
 		return Config{}, envErr
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return Config{}, ErrHelp
-		}
-		return Config{}, flagError(err)
+	if err := parseArgs(fs, args); err != nil {
+		return Config{}, err
 	}
 	if fs.NArg() > 0 {
 		return Config{}, &Error{Flag: "arguments", Msg: fmt.Sprintf("unexpected %q: Vitrine takes only flags", tiles.Clip(fs.Arg(0), 64))}
@@ -153,6 +129,41 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 		return Config{}, e
 	}
 	return cfg, nil
+}
+
+// defaults returns the configuration before any flag or variable.
+func defaults() Config {
+	cfg := Config{
+		Addr:        "localhost:8080",
+		Latency:     map[string]time.Duration{},
+		Fail:        map[string]float64{},
+		TileTimeout: 500 * time.Millisecond,
+		TestDelay:   5 * time.Second,
+		Tail:        map[string]Tail{},
+		Cache:       true,
+		Fallback:    true,
+		CacheSize:   10_000,
+		TTL:         map[string]time.Duration{},
+		MaxStale:    map[string]time.Duration{},
+		Hedge:       map[string]Hedge{},
+		Breaker:     map[string]int{},
+	}
+	for _, d := range tiles.Builtins() {
+		cfg.Latency[d.Name] = d.Latency
+	}
+	return cfg
+}
+
+// parseArgs parses args into fs, turning the flag package's errors into
+// ErrHelp or an *Error naming the flag.
+func parseArgs(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return ErrHelp
+		}
+		return flagError(err)
+	}
+	return nil
 }
 
 // checkAddr checks a listen address before anything listens: host:port
