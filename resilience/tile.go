@@ -379,9 +379,8 @@ func (t *Tile) guarded(ctx context.Context, req tiles.Request) (any, error) {
 
 // attemptResult is the outcome of one attempt at the backend.
 type attemptResult struct {
-	data  any
-	err   error
-	hedge bool
+	data any
+	err  error
 }
 
 // hedged fetches from the backend and, if no answer has come within the
@@ -419,7 +418,7 @@ func (t *Tile) hedged(ctx context.Context, req tiles.Request) (any, error) {
 			if err == nil {
 				cancelFirst() // the hedge won: stop the first attempt
 			}
-			hedged <- attemptResult{data, err, true}
+			hedged <- attemptResult{data, err}
 		}()
 	})
 	data, err := t.attempt(first, req)

@@ -31,16 +31,7 @@ func (t *tracker) start() bool {
 	return true
 }
 
-// add registers work started by work already registered. It is accepted
-// even after close: its parent holds the count above zero, so a pending
-// wait has not returned and will wait for it too.
-func (t *tracker) add() {
-	t.mu.Lock()
-	t.n++
-	t.mu.Unlock()
-}
-
-// done ends a piece of work registered by start or add.
+// done ends a piece of work registered by start.
 func (t *tracker) done() {
 	t.mu.Lock()
 	t.n--
