@@ -13,18 +13,28 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
 	"vitrine/aggregator"
+	"vitrine/catalogue"
 	"vitrine/config"
 	"vitrine/metrics"
 	"vitrine/resilience"
+	"vitrine/sim"
 	"vitrine/tiles"
 	"vitrine/web"
 )
 
 func main() {
+	if os.Getenv("GOGC") == "" {
+		// A page makes only short-lived garbage and the live heap is a few
+		// MB: letting the heap grow to 5x the live data before collecting
+		// cut GC work enough to raise pages/s by about a third with 0 ms
+		// tiles (see README). GOGC in the environment still wins.
+		debug.SetGCPercent(400)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
@@ -50,29 +60,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	if getenv("GOGC") == "" {
-		// A page makes only short-lived garbage and the live heap is a few
-		// MB: letting the heap grow to 5x the live data before collecting
-		// cut GC work enough to raise pages/s by about a third with 0 ms
-		// tiles (see README). GOGC in the environment still wins.
-		debug.SetGCPercent(400)
-	}
-
-	cat := tiles.DefaultCatalogue()
+	cat := catalogue.Default()
 	m := metrics.New(tiles.Names()...)
-	var fetchers []tiles.Fetcher
-	for _, def := range tiles.Builtins() {
-		backend := tiles.Simulate(def, cat, cfg.Latency[def.Name], cfg.Fail[def.Name])
-		if tail, ok := cfg.Tail[def.Name]; ok {
-			backend.WithTail(tail.Latency, tail.Rate)
-		}
-		policy, err := cfg.Policy(def, cat)
-		if err != nil {
-			return err
-		}
-		tile := resilience.Wrap(backend, policy, resilience.Options{Recorder: m, Logger: logger})
-		defer tile.Close() // after Shutdown: joins background refreshes
-		fetchers = append(fetchers, tile)
+	wrapped, err := buildTiles(cfg, cat, m, logger)
+	if err != nil {
+		return err
+	}
+	fetchers := make([]tiles.Fetcher, len(wrapped))
+	for i, t := range wrapped {
+		defer t.Close() // after Shutdown: joins background refreshes
+		fetchers[i] = t
 	}
 	agg, err := aggregator.New(fetchers, aggregator.Options{
 		TileTimeout: cfg.TileTimeout,
@@ -83,9 +80,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-
 	srv := &http.Server{
-		Handler:           web.NewServer(logger, agg, web.Options{TestDelay: cfg.TestDelay, Catalogue: cat, Metrics: m.Handler()}),
+		Handler: web.NewServer(logger, agg, web.Options{
+			TestDelay: cfg.TestDelay, Catalogue: cat, Metrics: m.Handler(), InFlight: m.RequestStarted,
+		}),
 		ReadHeaderTimeout: 5 * time.Second, // a slow client cannot hold a connection open
 		ReadTimeout:       10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
@@ -98,7 +96,63 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("listen: %w", err)
 	}
 	fmt.Fprintf(stdout, "vitrine: serving http://%s/home\n", ln.Addr())
+	// Long enough for a /test in flight to finish.
+	return serve(ctx, srv, ln, cfg.TestDelay+10*time.Second, logger)
+}
 
+// buildTiles wraps each built-in tile's simulated backend in its
+// resilience policy.
+func buildTiles(cfg config.Config, cat *catalogue.Catalogue, rec resilience.Recorder, logger *slog.Logger) ([]*resilience.Tile, error) {
+	var wrapped []*resilience.Tile
+	for _, def := range tiles.Builtins() {
+		tail := cfg.Tail[def.Name]
+		backend, err := sim.New(def, cat, sim.Backend{
+			Latency: cfg.Latency[def.Name], Fail: cfg.Fail[def.Name], Tail: tail.Latency, TailRate: tail.Rate,
+		})
+		if err != nil {
+			return nil, err
+		}
+		fallback, err := def.Content(cat, tiles.Request{})
+		if err != nil {
+			return nil, err
+		}
+		p := policy(cfg, def, fallback)
+		if err := p.Validate(); err != nil {
+			return nil, &config.Error{Flag: "flags", Msg: def.Name + ": " + strings.ReplaceAll(err.Error(), "\n", "; ")}
+		}
+		wrapped = append(wrapped, resilience.Wrap(backend, p, resilience.Options{Recorder: rec, Logger: logger}))
+	}
+	return wrapped, nil
+}
+
+// policy is resilience's default policy for def at its configured latency,
+// with the configuration applied. fallback is the tile's anonymous content
+// from the catalogue shipped in the binary: what the shopper sees rather
+// than a hole when nothing fresh or stale can be served.
+func policy(cfg config.Config, def tiles.Def, fallback []byte) resilience.Policy {
+	p := resilience.DefaultPolicy(cfg.Latency[def.Name], def.Personalised)
+	p.MaxEntries = cfg.CacheSize
+	// A fetch shared by several callers (or refreshing the cache) must be
+	// allowed at least as long as a caller waits for it, or a tile slower
+	// than the default could never be fresh however long -tile-timeout is.
+	p.FetchTimeout = max(resilience.DefaultFetchTimeout, cfg.TileTimeout+cfg.TileTimeout/4)
+	p.TTL, p.StaleWhileRevalidate = cfg.TTL[def.Name], cfg.TTL[def.Name]
+	p.MaxStale = cfg.MaxStale[def.Name]
+	p.HedgeAdaptive, p.HedgeDelay = cfg.Hedge[def.Name].Adaptive, cfg.Hedge[def.Name].Delay
+	p.BreakerFailures = cfg.Breaker[def.Name]
+	if !cfg.Cache {
+		// Every page fetches every tile itself, as a plain fan-out does.
+		p.TTL, p.StaleWhileRevalidate, p.Direct = 0, 0, true
+	}
+	if cfg.Fallback {
+		p.Fallback = fallback
+	}
+	return p
+}
+
+// serve serves ln until ctx is cancelled, then shuts srv down, giving the
+// requests in flight up to drain to finish.
+func serve(ctx context.Context, srv *http.Server, ln net.Listener, drain time.Duration, logger *slog.Logger) error {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	select {
@@ -107,8 +161,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down: waiting for requests in flight")
-	// A fresh context: ctx is already cancelled. Long enough for a /test.
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.TestDelay+10*time.Second)
+	// A fresh context: ctx is already cancelled.
+	sctx, cancel := context.WithTimeout(context.Background(), drain)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)

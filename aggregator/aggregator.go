@@ -2,7 +2,9 @@
 // every tile of a page at once, each under its own deadline and under the
 // request's context, and merges the results, so that a page takes as long as
 // its slowest tile rather than the sum. A tile that fails, times out or
-// panics becomes that tile's status; it never fails the page.
+// panics becomes that tile's status; it never fails the page. It knows
+// neither HTTP nor JSON: results leave it in page order (Page) or completion
+// order (Stream), as typed values.
 package aggregator
 
 import (
@@ -12,56 +14,36 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
-
-	"golang.org/x/sync/errgroup"
 
 	"vitrine/tiles"
 )
 
-// Status is the outcome of one tile.
-type Status string
-
-// The statuses a tile can have. Only StatusOK counts towards a complete page.
-const (
-	StatusOK       Status = "ok"
-	StatusTimeout  Status = "timeout"
-	StatusError    Status = "error"
-	StatusStale    Status = "stale"    // served from cache past its freshness
-	StatusFallback Status = "fallback" // the tile's static default
-)
-
-// Result is one tile of a page, in the contract's JSON shape.
+// Result is one tile of a page: its outcome and when it was fetched.
 type Result struct {
-	Name   string `json:"name"`
-	Status Status `json:"status"`
-	// StartMS is when the fetch started, from the start of the page: with
-	// ElapsedMS it draws the page's timing waterfall.
-	StartMS   float64 `json:"start_ms"`
-	ElapsedMS float64 `json:"elapsed_ms"`
-	// AgeMS is how old stale content is; nil for fresh content.
-	AgeMS *float64 `json:"age_ms,omitempty"`
-	Error string   `json:"error,omitempty"`
-	Data  any      `json:"data,omitempty"`
+	Name string
+	tiles.Outcome
+	// Start is when the fetch started, from the start of the page: with
+	// Elapsed it draws the page's timing waterfall.
+	Start, Elapsed time.Duration
 }
 
 // Summary closes a page: its wall time and whether every tile was ok.
 type Summary struct {
-	ElapsedMS float64 `json:"elapsed_ms"`
-	Complete  bool    `json:"complete"`
+	Elapsed  time.Duration
+	Complete bool
 }
 
-// Page is a whole merged page.
+// Page is a whole merged page, its tiles in page order.
 type Page struct {
-	Tiles map[string]Result `json:"tiles"`
+	Results []Result
 	Summary
-	// Results holds the same tiles in page order (for Server-Timing).
-	Results []Result `json:"-"`
 }
 
 // Options tune an Aggregator.
 type Options struct {
-	// TileTimeout bounds each tile's fetch; zero means 500ms.
+	// TileTimeout bounds each tile's fetch; zero means DefaultTileTimeout.
 	TileTimeout time.Duration
 	// PageTimeout bounds a whole page on top of the tile timeouts; zero
 	// means none.
@@ -136,9 +118,6 @@ func (a *Aggregator) Names() []string {
 	return names
 }
 
-// TileTimeout is the deadline each tile is fetched under.
-func (a *Aggregator) TileTimeout() time.Duration { return a.timeout }
-
 // Tiles describes every tile, in page order.
 func (a *Aggregator) Tiles() []tiles.Info {
 	infos := make([]tiles.Info, len(a.fetchers))
@@ -147,19 +126,25 @@ func (a *Aggregator) Tiles() []tiles.Info {
 		if d, ok := f.(tiles.Describer); ok {
 			info = d.Describe()
 		}
-		info.TimeoutMS = Millis(a.timeout)
-		info.URL = "/tiles/" + info.Name
+		info.Timeout = a.timeout
 		infos[i] = info
 	}
 	return infos
 }
 
-// Stream fetches every tile concurrently and calls emit with each result as
-// soon as it is ready, in completion order, from the calling goroutine (so
-// emit needs no locking). If emit returns an error (the client went away),
-// the tiles still running are cancelled and Stream returns that error once
-// they have stopped. No goroutine started by Stream outlives it.
-func (a *Aggregator) Stream(ctx context.Context, req tiles.Request, emit func(Result) error) (Summary, error) {
+// Page fetches every tile concurrently and returns the merged page.
+func (a *Aggregator) Page(ctx context.Context, req tiles.Request) Page {
+	p, _ := a.Stream(ctx, req, nil)
+	return p
+}
+
+// Stream fetches every tile concurrently and calls emit (unless nil) with
+// each result as soon as it is ready, in completion order, from the calling
+// goroutine (so emit needs no locking); then it returns the page, in page
+// order. If emit returns an error (the client went away), the tiles still
+// running are cancelled and Stream returns that error once they have
+// stopped. No goroutine started by Stream outlives it.
+func (a *Aggregator) Stream(ctx context.Context, req tiles.Request, emit func(Result) error) (Page, error) {
 	start := time.Now()
 	if a.observer != nil {
 		a.observer.PageStarted()
@@ -171,55 +156,37 @@ func (a *Aggregator) Stream(ctx context.Context, req tiles.Request, emit func(Re
 		ctx, cancelPage = context.WithTimeoutCause(ctx, a.pageTO, errPageDeadline)
 		defer cancelPage()
 	}
-	// A plain Group, not WithContext: no tile returns an error (failures
-	// are results), so its context would never be cancelled before Wait;
-	// ctx above already carries the page's cancellation and deadline.
-	var g errgroup.Group
+	// A WaitGroup, not an errgroup: no tile returns an error (a failure is
+	// the tile's result), so there is nothing for a group to collect and no
+	// sibling to cancel; ctx above carries the page's cancellation.
+	var wg sync.WaitGroup
 	results := make([]Result, len(a.fetchers))
 	done := make(chan int, len(a.fetchers)) // buffered: a finished tile never waits for emit
 	for i, f := range a.fetchers {
-		g.Go(func() error {
-			// Each goroutine writes only its own slot; tile failures are
-			// results, not errors, so one tile never cancels its siblings.
+		wg.Go(func() {
+			// Each goroutine writes only its own slot.
 			results[i] = a.fetch(ctx, f, req, start)
 			done <- i
-			return nil
 		})
 	}
 	var emitErr error
 	for range a.fetchers {
 		i := <-done
-		if emitErr == nil {
+		if emit != nil && emitErr == nil {
 			if emitErr = emit(results[i]); emitErr != nil {
 				cancel()
 			}
 		}
 	}
-	_ = g.Wait() // every goroutine has sent on done; this only joins them
-	sum := Summary{ElapsedMS: Millis(time.Since(start)), Complete: true}
+	wg.Wait() // every goroutine has sent on done; this only joins them
+	sum := Summary{Elapsed: time.Since(start), Complete: true}
 	for _, r := range results {
-		if r.Status != StatusOK {
-			sum.Complete = false
-		}
+		sum.Complete = sum.Complete && r.Status == tiles.StatusOK
 	}
 	if a.observer != nil {
 		a.observer.PageDone(sum)
 	}
-	return sum, emitErr
-}
-
-// Page fetches every tile concurrently and returns the merged page.
-func (a *Aggregator) Page(ctx context.Context, req tiles.Request) Page {
-	p := Page{Tiles: make(map[string]Result, len(a.fetchers))}
-	p.Summary, _ = a.Stream(ctx, req, func(r Result) error {
-		p.Tiles[r.Name] = r
-		return nil
-	})
-	p.Results = make([]Result, len(a.fetchers))
-	for i, f := range a.fetchers {
-		p.Results[i] = p.Tiles[f.Name()]
-	}
-	return p
+	return Page{Results: results, Summary: sum}, emitErr
 }
 
 // Tile fetches one tile by name. The error is an ENOTFOUND *tiles.Error
@@ -237,73 +204,52 @@ func (a *Aggregator) Tile(ctx context.Context, name string, req tiles.Request) (
 // including a panic, into a Result.
 func (a *Aggregator) fetch(ctx context.Context, f tiles.Fetcher, req tiles.Request, pageStart time.Time) (r Result) {
 	start := time.Now()
-	r = Result{Name: f.Name(), StartMS: Millis(start.Sub(pageStart))}
+	r = Result{Name: f.Name(), Start: start.Sub(pageStart)}
 	tctx, cancel := context.WithTimeout(ctx, a.timeout)
 	defer cancel()
 	defer func() {
 		if p := recover(); p != nil {
 			a.logger.Error("tile panicked", "tile", r.Name, "panic", p, "stack", string(debug.Stack()))
-			r.Status, r.Data = StatusError, nil
-			r.Error = fmt.Sprintf("%s: internal error (panic: %v)", r.Name, p)
+			r.Outcome = tiles.Outcome{Status: tiles.StatusError, Cause: fmt.Errorf("%s: internal error (panic: %v)", r.Name, p)}
 		}
-		r.ElapsedMS = Millis(time.Since(start))
+		r.Elapsed = time.Since(start)
 		if a.observer != nil {
 			a.observer.TileDone(r)
 		}
 	}()
-	data, err := f.Fetch(tctx, req)
-	lateMsg, late := a.deadlineMessage(r.Name, ctx, tctx)
+	out, err := f.Fetch(tctx, req)
+	late := a.deadline(r.Name, ctx, tctx)
 	switch {
 	case err == nil:
-		r.Status, r.Data = StatusOK, data
-		if s, ok := data.(*tiles.Served); ok {
-			r.Status, r.Data = Status(s.Status), s.Data
-			if r.Status == StatusStale {
-				age := Millis(s.Age)
-				r.AgeMS = &age
-			}
-			// Rescued at a deadline: say so as a timeout would.
-			if late {
-				r.Error = lateMsg
-			} else if s.Cause != nil {
-				r.Error = prefixed(r.Name, s.Cause.Error())
-			}
+		r.Outcome = out
+		if r.Status == "" {
+			r.Status = tiles.StatusOK
 		}
-	case late:
-		r.Status, r.Error = StatusTimeout, lateMsg
+		if late != nil && r.Status != tiles.StatusOK {
+			r.Cause = late // rescued at a deadline: say so as a timeout would
+		}
+	case late != nil:
+		r.Outcome = tiles.Outcome{Status: tiles.StatusTimeout, Cause: late}
 	case ctx.Err() != nil:
 		// The page itself was cancelled (the client went away).
-		r.Status = StatusError
-		r.Error = fmt.Sprintf("%s: cancelled: %v", r.Name, context.Cause(ctx))
+		r.Outcome = tiles.Outcome{Status: tiles.StatusError, Cause: fmt.Errorf("%s: cancelled: %w", r.Name, context.Cause(ctx))}
 	default:
-		r.Status = StatusError
-		r.Error = prefixed(r.Name, err.Error())
+		r.Outcome = tiles.Outcome{Status: tiles.StatusError, Cause: err}
+	}
+	if r.Cause != nil && !strings.HasPrefix(r.Cause.Error(), r.Name+":") {
+		r.Cause = fmt.Errorf("%s: %w", r.Name, r.Cause)
 	}
 	return r
 }
 
-// deadlineMessage says which deadline ended the tile's fetch, if one did:
-// its own (ctx still live) or the page's.
-func (a *Aggregator) deadlineMessage(name string, ctx, tctx context.Context) (string, bool) {
+// deadline says which deadline ended the tile's fetch, if one did: its own
+// (ctx still live) or the page's.
+func (a *Aggregator) deadline(name string, ctx, tctx context.Context) error {
 	switch {
 	case ctx.Err() == nil && errors.Is(tctx.Err(), context.DeadlineExceeded):
-		return fmt.Sprintf("%s: no answer within %s", name, a.timeout), true
+		return fmt.Errorf("%s: no answer within %s", name, a.timeout)
 	case errors.Is(context.Cause(ctx), errPageDeadline):
-		return fmt.Sprintf("%s: no answer within the page deadline of %s", name, a.pageTO), true
+		return fmt.Errorf("%s: no answer within the page deadline of %s", name, a.pageTO)
 	}
-	return "", false
-}
-
-// prefixed makes sure a tile's error message starts with the tile's name.
-func prefixed(name, msg string) string {
-	if strings.HasPrefix(msg, name+":") {
-		return msg
-	}
-	return name + ": " + msg
-}
-
-// Millis converts a duration to milliseconds, rounded to 0.1 ms: how every
-// duration in Vitrine's JSON and Server-Timing is written.
-func Millis(d time.Duration) float64 {
-	return float64(d.Round(100*time.Microsecond)) / float64(time.Millisecond)
+	return nil
 }

@@ -20,6 +20,7 @@ import (
 
 	"vitrine/aggregator"
 	"vitrine/resilience"
+	"vitrine/tiles"
 )
 
 const namespace = "vitrine"
@@ -30,8 +31,10 @@ const namespace = "vitrine"
 var latencyBuckets = []float64{.001, .005, .01, .025, .05, .075, .1, .125, .15, .2, .25, .3, .4, .5, .75, 1, 2, 5}
 
 // Metrics records Vitrine's metrics. It implements aggregator.Observer and
-// resilience.Recorder; its methods are safe for concurrent use and cheap
-// (a map lookup and an atomic add for the tiles it was told of).
+// resilience.Recorder; its methods are safe for concurrent use. For the
+// tiles New was told of, the hot-path series are resolved once, so that a
+// cache hit costs a map lookup and an atomic add rather than the label
+// hashing of WithLabelValues.
 type Metrics struct {
 	reg     *prometheus.Registry
 	handler http.Handler
@@ -52,6 +55,9 @@ type Metrics struct {
 	hedgesStarted   *prometheus.CounterVec
 	hedgesWon       *prometheus.CounterVec
 	breakerState    *prometheus.GaugeVec
+	detached        *prometheus.GaugeVec
+	detachedCapped  *prometheus.CounterVec
+	requests        *prometheus.GaugeVec
 
 	// known holds each known tile's label-free series, resolved once: the
 	// hit path then skips the label hashing of WithLabelValues. It is
@@ -71,6 +77,7 @@ type tileSeries struct {
 	hedgesStart prometheus.Counter
 	hedgesWon   prometheus.Counter
 	backendDur  prometheus.Observer
+	detached    prometheus.Gauge
 }
 
 var (
@@ -78,64 +85,20 @@ var (
 	_ resilience.Recorder = (*Metrics)(nil)
 )
 
-// New returns Metrics on a fresh registry. tiles names the tiles to expect:
+// New returns Metrics on a fresh registry. names are the tiles to expect:
 // their series exist, at zero, from the first scrape (so rates and alerts
 // work before the first event) and are updated without label lookups.
 // Other tile names still work, on a slower path.
-func New(tiles ...string) *Metrics {
-	m := &Metrics{reg: prometheus.NewRegistry(), known: make(map[string]*tileSeries, len(tiles))}
-	tile := []string{"tile"}
-	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
-		return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: name, Help: help}, labels)
-	}
-	m.tileDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Namespace: namespace, Name: "tile_duration_seconds",
-		Help:    "Time to answer a tile, as the aggregator saw it, whatever its status.",
-		Buckets: latencyBuckets,
-	}, tile)
-	m.tileResults = counter("tile_results_total", "Tiles answered, by status (ok, timeout, error, stale, fallback).", "tile", "status")
-	m.pageDuration = prometheus.NewHistogram(prometheus.HistogramOpts{
-		Namespace: namespace, Name: "page_duration_seconds",
-		Help:    "Time to assemble a whole page.",
-		Buckets: latencyBuckets,
-	})
-	m.pagesInFlight = prometheus.NewGauge(prometheus.GaugeOpts{
-		Namespace: namespace, Name: "pages_in_flight",
-		Help: "Pages being assembled now.",
-	})
-	m.pages = counter("pages_total", "Pages assembled, by whether every tile was ok.", "complete")
-	m.cacheHits = counter("cache_hits_total", "Fetches answered with fresh content from the cache.", tile...)
-	m.cacheMisses = counter("cache_misses_total", "Fetches that found nothing fresh in the cache and waited for the backend.", tile...)
-	m.staleServed = counter("cache_stale_served_total", "Fetches answered with content past its TTL (while revalidating, or because the backend failed).", tile...)
-	m.fallbacks = counter("fallbacks_served_total", "Fetches answered with the tile's static default.", tile...)
-	m.coalesced = counter("coalesced_fetches_total", "Fetches answered by a backend fetch another request had started.", tile...)
-	m.refreshes = counter("cache_refreshes_total", "Background refreshes of stale entries, by result (ok, error).", "tile", "result")
-	m.backendFetches = counter("backend_fetches_total", "Attempts at a tile's backend, hedges included, by result (ok, error, timeout, cancelled).", "tile", "result")
-	m.backendDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Namespace: namespace, Name: "backend_duration_seconds",
-		Help:    "Time of one attempt at a tile's backend, whatever its result.",
-		Buckets: latencyBuckets,
-	}, tile)
-	m.hedgesStarted = counter("hedges_started_total", "Second attempts started because the first was slow.", tile...)
-	m.hedgesWon = counter("hedges_won_total", "Hedged attempts that answered first.", tile...)
-	m.breakerState = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Namespace: namespace, Name: "breaker_state",
-		Help: "State of the tile's circuit breaker: 0 closed, 1 half-open, 2 open.",
-	}, tile)
-
-	m.reg.MustRegister(
-		m.tileDuration, m.tileResults, m.pageDuration, m.pagesInFlight, m.pages,
-		m.cacheHits, m.cacheMisses, m.staleServed, m.fallbacks, m.coalesced, m.refreshes,
-		m.backendFetches, m.backendDuration, m.hedgesStarted, m.hedgesWon, m.breakerState,
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-	)
+func New(names ...string) *Metrics {
+	m := &Metrics{reg: prometheus.NewRegistry(), known: make(map[string]*tileSeries, len(names))}
+	m.register()
 	for _, complete := range []string{"true", "false"} {
 		m.pages.WithLabelValues(complete)
 	}
-	for _, name := range tiles {
+	for _, name := range names {
 		m.known[name] = m.resolve(name)
-		for _, s := range []aggregator.Status{aggregator.StatusOK, aggregator.StatusTimeout, aggregator.StatusError, aggregator.StatusStale, aggregator.StatusFallback} {
+		m.detachedCapped.WithLabelValues(name)
+		for _, s := range []tiles.Status{tiles.StatusOK, tiles.StatusTimeout, tiles.StatusError, tiles.StatusStale, tiles.StatusFallback} {
 			m.tileResults.WithLabelValues(name, string(s))
 		}
 	}
@@ -150,6 +113,50 @@ func New(tiles ...string) *Metrics {
 	return m
 }
 
+// register creates every series family and registers it, with the Go
+// runtime and process collectors.
+func (m *Metrics) register() {
+	tile := []string{"tile"}
+	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
+		return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: name, Help: help}, labels)
+	}
+	histogram := func(name, help string, labels ...string) *prometheus.HistogramVec {
+		return prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: namespace, Name: name, Help: help, Buckets: latencyBuckets}, labels)
+	}
+	gauge := func(name, help string, labels ...string) *prometheus.GaugeVec {
+		return prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Name: name, Help: help}, labels)
+	}
+	m.tileDuration = histogram("tile_duration_seconds", "Time to answer a tile, as the aggregator saw it, whatever its status.", tile...)
+	m.tileResults = counter("tile_results_total", "Tiles answered, by status (ok, timeout, error, stale, fallback).", "tile", "status")
+	m.pageDuration = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Namespace: namespace, Name: "page_duration_seconds", Help: "Time to assemble a whole page.", Buckets: latencyBuckets,
+	})
+	m.pagesInFlight = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "pages_in_flight", Help: "Pages being assembled now."})
+	m.pages = counter("pages_total", "Pages assembled, by whether every tile was ok.", "complete")
+	m.cacheHits = counter("cache_hits_total", "Fetches answered with fresh content from the cache.", tile...)
+	m.cacheMisses = counter("cache_misses_total", "Fetches that found nothing fresh in the cache and waited for the backend.", tile...)
+	m.staleServed = counter("cache_stale_served_total", "Fetches answered with content past its TTL (while revalidating, or because the backend failed).", tile...)
+	m.fallbacks = counter("fallbacks_served_total", "Fetches answered with the tile's static default.", tile...)
+	m.coalesced = counter("coalesced_fetches_total", "Fetches answered by a backend fetch another request had started.", tile...)
+	m.refreshes = counter("cache_refreshes_total", "Background refreshes of stale entries, by result (ok, error).", "tile", "result")
+	m.backendFetches = counter("backend_fetches_total", "Attempts at a tile's backend, hedges included, by result (ok, error, timeout, cancelled).", "tile", "result")
+	m.backendDuration = histogram("backend_duration_seconds", "Time of one attempt at a tile's backend, whatever its result.", tile...)
+	m.hedgesStarted = counter("hedges_started_total", "Second attempts started because the first was slow.", tile...)
+	m.hedgesWon = counter("hedges_won_total", "Hedged attempts that answered first.", tile...)
+	m.breakerState = gauge("breaker_state", "State of the tile's circuit breaker: 0 closed, 1 half-open, 2 open.", tile...)
+	m.detached = gauge("detached_fetches", "Backend fetches running detached from their callers (shared fetches, background refreshes).", tile...)
+	m.detachedCapped = counter("detached_capped_total", "Fetches that could not run detached because the tile's cap was reached: run under the caller's context, or a refresh skipped.", tile...)
+	m.requests = gauge("http_requests_in_flight", "HTTP requests being served now, by route.", "route")
+	m.reg.MustRegister(
+		m.tileDuration, m.tileResults, m.pageDuration, m.pagesInFlight, m.pages,
+		m.cacheHits, m.cacheMisses, m.staleServed, m.fallbacks, m.coalesced, m.refreshes,
+		m.backendFetches, m.backendDuration, m.hedgesStarted, m.hedgesWon, m.breakerState,
+		m.detached, m.detachedCapped, m.requests,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+}
+
 // resolve creates name's label-free series.
 func (m *Metrics) resolve(name string) *tileSeries {
 	return &tileSeries{
@@ -162,6 +169,7 @@ func (m *Metrics) resolve(name string) *tileSeries {
 		hedgesStart: m.hedgesStarted.WithLabelValues(name),
 		hedgesWon:   m.hedgesWon.WithLabelValues(name),
 		backendDur:  m.backendDuration.WithLabelValues(name),
+		detached:    m.detached.WithLabelValues(name),
 	}
 }
 
@@ -182,8 +190,13 @@ func (m *Metrics) tile(name string) *tileSeries {
 // at GET /metrics.
 func (m *Metrics) Handler() http.Handler { return m.handler }
 
-// Registry is the registry the metrics live on, for registering more.
-func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+// RequestStarted counts an HTTP request to route in flight until the
+// returned function is called.
+func (m *Metrics) RequestStarted(route string) (done func()) {
+	g := m.requests.WithLabelValues(route)
+	g.Inc()
+	return g.Dec
+}
 
 // PageStarted implements aggregator.Observer.
 func (m *Metrics) PageStarted() { m.pagesInFlight.Inc() }
@@ -191,7 +204,7 @@ func (m *Metrics) PageStarted() { m.pagesInFlight.Inc() }
 // PageDone implements aggregator.Observer.
 func (m *Metrics) PageDone(s aggregator.Summary) {
 	m.pagesInFlight.Dec()
-	m.pageDuration.Observe(s.ElapsedMS / 1000)
+	m.pageDuration.Observe(s.Elapsed.Seconds())
 	complete := "false"
 	if s.Complete {
 		complete = "true"
@@ -201,7 +214,7 @@ func (m *Metrics) PageDone(s aggregator.Summary) {
 
 // TileDone implements aggregator.Observer.
 func (m *Metrics) TileDone(r aggregator.Result) {
-	m.tile(r.Name).duration.Observe(r.ElapsedMS / 1000)
+	m.tile(r.Name).duration.Observe(r.Elapsed.Seconds())
 	m.tileResults.WithLabelValues(r.Name, string(r.Status)).Inc()
 }
 
@@ -230,6 +243,14 @@ func (m *Metrics) BackendFetch(tile string, elapsed time.Duration, err error) {
 	m.tile(tile).backendDur.Observe(elapsed.Seconds())
 	m.backendFetches.WithLabelValues(tile, result(err)).Inc()
 }
+
+// Detached implements resilience.Recorder.
+func (m *Metrics) Detached(tile string, delta int) {
+	m.detached.WithLabelValues(tile).Add(float64(delta))
+}
+
+// DetachedCapped implements resilience.Recorder.
+func (m *Metrics) DetachedCapped(tile string) { m.detachedCapped.WithLabelValues(tile).Inc() }
 
 // HedgeStarted implements resilience.Recorder.
 func (m *Metrics) HedgeStarted(tile string) { m.tile(tile).hedgesStart.Inc() }

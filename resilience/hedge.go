@@ -1,10 +1,16 @@
 package resilience
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"sync"
 	"time"
+
+	"vitrine/tiles"
 )
 
 const (
@@ -89,7 +95,9 @@ func (h *hedger) allow() bool {
 	return true
 }
 
-// observe adds the latency of a successful attempt to the window.
+// observe adds an attempt's latency to the window: a successful attempt's,
+// or the time a slow first attempt had run when a winning hedge cancelled
+// it (its latency was at least that).
 func (h *hedger) observe(d time.Duration) {
 	if !h.adaptive {
 		return
@@ -109,4 +117,105 @@ func percentile(ds []time.Duration, q float64) time.Duration {
 	slices.Sort(s)
 	i := int(math.Ceil(q*float64(len(s)))) - 1
 	return s[min(max(i, 0), len(s)-1)]
+}
+
+// attemptResult is the outcome of one attempt at the backend.
+type attemptResult struct {
+	data    json.RawMessage
+	elapsed time.Duration
+	err     error
+}
+
+// hedged fetches from the backend and, if no answer has come within the
+// hedge delay and the budget allows, starts a second attempt. The first
+// success wins; the other attempt is cancelled, and hedged waits for it to
+// stop (promptly, as fetchers honour cancellation) so that no attempt
+// outlives the fetch.
+func (t *Tile) hedged(ctx context.Context, req tiles.Request) (json.RawMessage, error) {
+	if t.hedge == nil {
+		data, _, err := t.attempt(ctx, req)
+		return data, err
+	}
+	// The first attempt runs on the caller's goroutine and a timer starts
+	// the hedge only if the delay passes: a fetch that answers in time, the
+	// common case, costs no goroutine and no channel.
+	first, cancelFirst := context.WithCancel(ctx)
+	defer cancelFirst()
+	h := &hedge{}
+	h.timer = time.AfterFunc(t.hedge.delay(), func() { h.launch(ctx, t, req, cancelFirst) })
+	data, elapsed, err := t.attempt(first, req)
+	second := h.stop()
+	if err == nil {
+		t.hedge.observe(elapsed)
+		if second != nil { // the first attempt won: stop the hedge, and wait for it
+			h.cancel()
+			<-second
+		}
+		return data, nil
+	}
+	if second == nil { // no hedge was launched, and none will be
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%s: %w", t.name, ctx.Err())
+		}
+		return nil, err
+	}
+	// The first attempt failed: on its own, or because the hedge won and
+	// cancelled it. Either way the hedge's answer decides.
+	r := <-second
+	h.cancel()
+	switch {
+	case r.err == nil:
+		t.hedge.observe(r.elapsed)
+		if ctx.Err() == nil && errors.Is(err, context.Canceled) {
+			// The first attempt was cut short by the winner: count how long
+			// it had run, or the window would see only the fast answers and
+			// its p95 would be biased low.
+			t.hedge.observe(elapsed)
+		}
+		t.rec.HedgeWon(t.name)
+		return r.data, nil
+	case ctx.Err() != nil:
+		return nil, fmt.Errorf("%s: %w", t.name, ctx.Err())
+	}
+	return nil, err
+}
+
+// hedge is the second attempt of one fetch, launched by a timer.
+type hedge struct {
+	timer    *time.Timer
+	mu       sync.Mutex
+	finished bool               // the first attempt has returned
+	result   chan attemptResult // set once the hedge is launched
+	cancel   context.CancelFunc // cancels the hedge
+}
+
+// launch starts the second attempt unless the first has returned or the
+// budget is spent. A winning hedge cancels the first attempt.
+func (h *hedge) launch(ctx context.Context, t *Tile, req tiles.Request, cancelFirst context.CancelFunc) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.finished || !t.hedge.allow() {
+		return
+	}
+	t.rec.HedgeStarted(t.name)
+	var second context.Context
+	second, h.cancel = context.WithCancel(ctx)
+	h.result = make(chan attemptResult, 1)
+	go func() {
+		data, elapsed, err := t.attempt(second, req)
+		if err == nil {
+			cancelFirst()
+		}
+		h.result <- attemptResult{data, elapsed, err}
+	}()
+}
+
+// stop stops the timer and returns the hedge's result channel, nil if no
+// hedge was launched (and none will be).
+func (h *hedge) stop() chan attemptResult {
+	h.timer.Stop()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.finished = true
+	return h.result
 }

@@ -1,9 +1,9 @@
 package resilience
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"vitrine/tiles"
@@ -78,11 +78,17 @@ type Policy struct {
 	// Zero means 1.
 	BreakerProbes int
 
+	// MaxDetached bounds the fetches of this tile that may outlive their
+	// callers (shared fetches and background refreshes), so that a flood of
+	// new keys (unique users) cannot amplify into the backend. Past it, a
+	// shared fetch runs under the context of the caller that started it and
+	// a refresh is skipped. Zero means DefaultMaxDetached.
+	MaxDetached int
+
 	// Fallback, if set, is the tile's last resort when there is nothing
 	// fresh or stale enough to serve: a static default (for
-	// recommendations, the bestsellers), served with status "fallback". It
-	// must be quick and must not block.
-	Fallback func(tiles.Request) any
+	// recommendations, the bestsellers), served with status "fallback".
+	Fallback json.RawMessage
 }
 
 // Defaults for the Policy fields whose zero value means "the default".
@@ -91,62 +97,72 @@ const (
 	DefaultFetchTimeout = 2 * time.Second
 	DefaultHedgeCap     = 0.10
 	DefaultBreakerOpen  = 5 * time.Second
+	DefaultMaxDetached  = 100
 )
 
-// DefaultPolicy returns the policy that suits a simulated tile whose backend
-// answers in about def.Latency (pass the configured latency, not only the
-// built-in one, so that the hedge bounds follow it):
+// DefaultPolicy returns the policy that suits a tile whose backend answers
+// in about latency (pass the configured latency, so that the hedge bounds
+// follow it):
 //
-//   - TTL 30s (60s for a personalised tile), served stale while a
-//     background refresh runs for one more TTL, and on failure for up to
-//     MaxStale 10m past expiry; at most 10,000 entries.
-//   - Shared fetches bounded by 2s.
+//   - TTL 30s (60s for a personalised tile: per-user entries are each hit
+//     less often), served stale while a background refresh runs for one
+//     more TTL, and on failure for up to MaxStale 10m past expiry; at most
+//     10,000 entries.
+//   - Shared fetches bounded by 2s, at most 100 of them detached at once.
 //   - Adaptive hedging at the tile's observed p95, clamped to 1.25x to 4x
-//     def.Latency (at least 10ms), on at most 10% of fetches.
-//   - A breaker that opens after 5 consecutive failures, for 5s, then
-//     lets 1 probe through.
-//   - A fallback: the tile's content for an anonymous visitor over the
-//     catalogue shipped in the binary (for recommendations, the
-//     bestsellers), computed once. It is served marked "fallback", so an
-//     outage still shows in the tile's status and in the metrics, but the
-//     shopper sees a full page: with the breaker at 5 consecutive failures,
-//     a backend failing half the time trips it within seconds, and without
-//     a fallback banners and products would then be holes until a probe
-//     got through.
-func DefaultPolicy(def tiles.Def, cat *tiles.Catalogue) Policy {
+//     latency (at least 10ms), on at most 10% of fetches.
+//   - A breaker that opens after 5 consecutive failures, for 5s, then lets
+//     1 probe through.
+//
+// No fallback: that is the tile's content, which the caller knows.
+func DefaultPolicy(latency time.Duration, personalised bool) Policy {
 	// An absurd latency (hours) must not overflow the hedge bounds below.
-	def.Latency = min(def.Latency, time.Hour)
-	p := Policy{
-		TTL:                  30 * time.Second,
-		StaleWhileRevalidate: 30 * time.Second,
+	latency = min(latency, time.Hour)
+	ttl := 30 * time.Second
+	if personalised {
+		ttl = 60 * time.Second
+	}
+	return Policy{
+		TTL:                  ttl,
+		StaleWhileRevalidate: ttl,
 		MaxStale:             10 * time.Minute,
 		MaxEntries:           DefaultMaxEntries,
-		Personalised:         def.Personalised,
+		Personalised:         personalised,
 		FetchTimeout:         DefaultFetchTimeout,
+		MaxDetached:          DefaultMaxDetached,
 		HedgeAdaptive:        true,
-		HedgeMin:             max(def.Latency*5/4, 10*time.Millisecond),
-		HedgeMax:             max(def.Latency*4, 40*time.Millisecond),
+		HedgeMin:             max(latency*5/4, 10*time.Millisecond),
+		HedgeMax:             max(latency*4, 40*time.Millisecond),
 		HedgeCap:             DefaultHedgeCap,
 		BreakerFailures:      5,
 		BreakerOpen:          DefaultBreakerOpen,
 		BreakerProbes:        1,
 	}
-	if def.Personalised {
-		// Per-user entries are each hit less often, so keep them longer.
-		p.TTL, p.StaleWhileRevalidate = 60*time.Second, 60*time.Second
-	}
-	if def.Content != nil && cat != nil {
-		// Computed once: the anonymous content is a pure function of the
-		// catalogue, and a fallback must be cheap when the backend is down
-		// and every request needs it.
-		anon := sync.OnceValue(func() any { return def.Content(cat, tiles.Request{}) })
-		p.Fallback = func(tiles.Request) any { return anon() }
-	}
-	return p
 }
 
-// Validate reports the first field of p that makes no sense, naming it, so
-// that a configuration layer can reject a bad flag before anything runs.
+// describe says what p does, for GET /tiles.
+func (p Policy) describe() tiles.PolicyInfo {
+	info := tiles.PolicyInfo{
+		TTL:             p.TTL,
+		MaxStale:        p.MaxStale,
+		Coalesced:       !p.Direct,
+		Hedge:           "off",
+		BreakerFailures: p.BreakerFailures,
+		MaxDetached:     p.MaxDetached,
+		Fallback:        p.Fallback != nil,
+	}
+	switch {
+	case p.HedgeAdaptive:
+		info.Hedge = fmt.Sprintf("p95, within %s to %s", p.HedgeMin, p.HedgeMax)
+	case p.HedgeDelay > 0:
+		info.Hedge = "after " + p.HedgeDelay.String()
+	}
+	return info
+}
+
+// Validate reports every field of p that makes no sense, each naming its
+// field, so that a configuration layer can reject a bad flag before
+// anything runs.
 func (p Policy) Validate() error {
 	var errs []error
 	for _, d := range []struct {
@@ -162,8 +178,8 @@ func (p Policy) Validate() error {
 			errs = append(errs, fmt.Errorf("%s must not be negative; got %s", d.name, d.v))
 		}
 	}
-	if p.MaxEntries < 0 {
-		errs = append(errs, fmt.Errorf("MaxEntries must not be negative; got %d", p.MaxEntries))
+	if p.MaxEntries < 0 || p.MaxDetached < 0 {
+		errs = append(errs, fmt.Errorf("MaxEntries and MaxDetached must not be negative; got %d and %d", p.MaxEntries, p.MaxDetached))
 	}
 	if p.HedgeCap < 0 || p.HedgeCap > 1 {
 		errs = append(errs, fmt.Errorf("HedgeCap must be in [0, 1]; got %g", p.HedgeCap))
@@ -181,6 +197,9 @@ func (p Policy) Validate() error {
 func (p Policy) withDefaults() Policy {
 	if p.MaxEntries == 0 {
 		p.MaxEntries = DefaultMaxEntries
+	}
+	if p.MaxDetached == 0 {
+		p.MaxDetached = DefaultMaxDetached
 	}
 	if p.FetchTimeout == 0 {
 		p.FetchTimeout = DefaultFetchTimeout

@@ -31,6 +31,12 @@ type Recorder interface {
 	// BackendFetch: one attempt at the backend ended after elapsed, with err
 	// nil on success (a hedge's loser ends with a cancellation error).
 	BackendFetch(tile string, elapsed time.Duration, err error)
+	// Detached: a fetch that may outlive its callers started (delta 1) or
+	// ended (delta -1).
+	Detached(tile string, delta int)
+	// DetachedCapped: MaxDetached such fetches were running, so a shared
+	// fetch ran under its caller's context, or a refresh was skipped.
+	DetachedCapped(tile string)
 	// HedgeStarted: a second attempt was started because the first was slow.
 	HedgeStarted(tile string)
 	// HedgeWon: the hedged attempt answered first.
@@ -64,6 +70,8 @@ func (NopRecorder) FallbackServed(string)                     {}
 func (NopRecorder) Coalesced(string)                          {}
 func (NopRecorder) Refreshed(string, error)                   {}
 func (NopRecorder) BackendFetch(string, time.Duration, error) {}
+func (NopRecorder) Detached(string, int)                      {}
+func (NopRecorder) DetachedCapped(string)                     {}
 func (NopRecorder) HedgeStarted(string)                       {}
 func (NopRecorder) HedgeWon(string)                           {}
 func (NopRecorder) BreakerState(string, BreakerState)         {}

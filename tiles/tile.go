@@ -1,11 +1,11 @@
-// Package tiles provides the homepage tiles: the Fetcher interface every tile
-// implements, the request a tile is fetched for, the embedded catalogue the
-// built-in tiles draw on, and a simulator that gives each built-in tile the
-// latency and failure rate of a real backend.
+// Package tiles is Vitrine's domain: the Fetcher interface every tile's
+// backend implements, the Request a tile is fetched for, the typed Outcome a
+// fetch returns, the error vocabulary, and the built-in tiles.
 package tiles
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"time"
@@ -15,10 +15,35 @@ import (
 // Fetcher is one tile's backend. Fetch must return promptly once ctx is done,
 // with an error wrapping ctx.Err(): the aggregator relies on it to keep a slow
 // tile from holding the page (and its goroutine) past the tile's deadline.
+// A failure is the error; an Outcome is something to show.
 type Fetcher interface {
 	Name() string
-	Fetch(ctx context.Context, req Request) (any, error)
+	Fetch(ctx context.Context, req Request) (Outcome, error)
 }
+
+// Status is what became of one tile of a page.
+type Status string
+
+// The statuses a tile can have. Only StatusOK counts towards a complete page.
+const (
+	StatusOK       Status = "ok"
+	StatusStale    Status = "stale"    // cached content past its freshness
+	StatusFallback Status = "fallback" // the tile's static default
+	StatusTimeout  Status = "timeout"
+	StatusError    Status = "error"
+)
+
+// Outcome is what a fetch has to show: the tile's data as JSON, which is
+// what an HTTP backend hands over and what the page carries verbatim.
+type Outcome struct {
+	Data   json.RawMessage
+	Status Status        // ok, stale or fallback
+	Age    time.Duration // how old stale content is
+	Cause  error         // why fresh content was not served, if it was not
+}
+
+// Fresh is the Outcome of a successful fetch of data.
+func Fresh(data json.RawMessage) Outcome { return Outcome{Data: data, Status: StatusOK} }
 
 // Request carries the parameters of one page or tile request that tiles may
 // depend on. The zero Request is valid: an anonymous visitor.
@@ -39,42 +64,29 @@ func NewRequest(user string) (Request, error) {
 	return Request{User: user}, nil
 }
 
-// Clip shortens s to at most n bytes and an ellipsis for an error message, so
-// that a hostile value cannot bloat it. It never cuts a UTF-8 character in half.
-func Clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "..."
-}
-
-// Info describes a tile for GET /tiles. Fetchers that implement Describer add
-// their own details; the aggregator fills in the rest.
+// Info describes a tile for GET /tiles. Each layer fills in what it knows:
+// the backend its source, resilience its policy, the aggregator its timeout.
 type Info struct {
-	Name      string  `json:"name"`
-	LatencyMS float64 `json:"latency_ms"`
-	FailRate  float64 `json:"fail_rate"`
-	// TailMS is the heavy-tail latency a share TailRate of fetches take.
-	TailMS       float64 `json:"tail_ms,omitempty"`
-	TailRate     float64 `json:"tail_rate,omitempty"`
-	TimeoutMS    float64 `json:"timeout_ms"`
-	Personalised bool    `json:"personalised"`
-	URL          string  `json:"url"`
-	// Policy is how the tile is cached and protected, when it is.
-	Policy *PolicyInfo `json:"policy,omitempty"`
+	Name         string
+	Personalised bool
+	Timeout      time.Duration
+	// The simulated backend: its latency, failure rate, and a heavy tail
+	// (a share TailRate of fetches take Tail).
+	Latency  time.Duration
+	FailRate float64
+	Tail     time.Duration
+	TailRate float64
+	Policy   *PolicyInfo // nil when the tile has none
 }
 
-// PolicyInfo describes a tile's resilience policy for GET /tiles.
+// PolicyInfo is how a tile is cached and protected.
 type PolicyInfo struct {
-	CacheTTLMS      float64 `json:"cache_ttl_ms"` // 0: not cached
-	MaxStaleMS      float64 `json:"max_stale_ms"`
-	Coalesced       bool    `json:"coalesced"`
-	Hedge           string  `json:"hedge"`
-	BreakerFailures int     `json:"breaker_failures"` // 0: no breaker
-	Fallback        bool    `json:"fallback"`
+	TTL, MaxStale   time.Duration // TTL 0: not cached
+	Coalesced       bool
+	Hedge           string // "off", "after 200ms", "p95, within ..."
+	BreakerFailures int    // 0: no breaker
+	MaxDetached     int    // fetches that may outlive their callers at once
+	Fallback        bool
 }
 
 // Describer is implemented by fetchers that can describe themselves.
@@ -86,8 +98,6 @@ type Describer interface {
 const (
 	EINVALID  = "invalid"   // bad input from the client
 	ENOTFOUND = "not_found" // no such tile or route
-	ETIMEOUT  = "timeout"   // a tile did not answer in time
-	EINTERNAL = "internal"  // anything else
 )
 
 // Error is an error with a machine-readable code and a message a person can
@@ -104,12 +114,15 @@ func Errorf(code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
-// Served is what a decorating fetcher (a cache, a fallback) returns as data
-// when it answers with something other than fresh content from the backend.
-// The aggregator reports its Status and Age instead of "ok".
-type Served struct {
-	Data   any
-	Status string        // "stale" or "fallback"
-	Age    time.Duration // how old stale content is
-	Cause  error         // why fresh content was not served, if known
+// Clip shortens s, a value from a client or the command line, to at most n
+// bytes and an ellipsis before it is quoted in an error message, so that a
+// hostile value cannot bloat the message. It never cuts a UTF-8 character.
+func Clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
 }

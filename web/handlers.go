@@ -1,9 +1,9 @@
 package web
 
 import (
-	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -60,29 +60,30 @@ func handleHome(agg *aggregator.Aggregator, rend *renderer) echo.HandlerFunc {
 			return streamNDJSON(c, agg, req)
 		default:
 			page := agg.Page(c.Request().Context(), req)
-			c.Response().Header().Set("Server-Timing", serverTiming(page.Results, page.ElapsedMS))
-			b, err := page.AppendJSON(make([]byte, 0, 8<<10))
-			if err != nil {
-				return fmt.Errorf("home: %w", err)
-			}
-			return c.JSONBlob(http.StatusOK, append(b, '\n'))
+			c.Response().Header().Set("Server-Timing", serverTiming(page.Results, page.Elapsed))
+			return c.JSONBlob(http.StatusOK, append(appendPage(make([]byte, 0, 8<<10), page), '\n'))
 		}
 	}
 }
 
 func handleTileList(agg *aggregator.Aggregator) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		return c.JSON(http.StatusOK, agg.Tiles())
+		infos := agg.Tiles()
+		list := make([]tileInfo, len(infos))
+		for i, info := range infos {
+			list[i] = newTileInfo(info)
+		}
+		return c.JSON(http.StatusOK, list)
 	}
 }
 
 // tileStatus is the HTTP status of GET /tiles/NAME for each tile status.
-var tileStatus = map[aggregator.Status]int{
-	aggregator.StatusOK:       http.StatusOK,
-	aggregator.StatusStale:    http.StatusOK,
-	aggregator.StatusFallback: http.StatusOK,
-	aggregator.StatusTimeout:  http.StatusGatewayTimeout,
-	aggregator.StatusError:    http.StatusBadGateway,
+var tileStatus = map[tiles.Status]int{
+	tiles.StatusOK:       http.StatusOK,
+	tiles.StatusStale:    http.StatusOK,
+	tiles.StatusFallback: http.StatusOK,
+	tiles.StatusTimeout:  http.StatusGatewayTimeout,
+	tiles.StatusError:    http.StatusBadGateway,
 }
 
 func handleTile(agg *aggregator.Aggregator, rend *renderer) echo.HandlerFunc {
@@ -92,16 +93,14 @@ func handleTile(agg *aggregator.Aggregator, rend *renderer) echo.HandlerFunc {
 			return err
 		}
 		start := time.Now()
-		// Echo routes on the raw path: /tiles/%62anners is banners.
-		name, err := url.PathUnescape(c.Param("name"))
-		if err != nil {
-			return tiles.Errorf(tiles.EINVALID, "tile name: %q is not a valid path segment (%v)", tiles.Clip(c.Param("name"), 64), err)
-		}
+		// The name as net/http decoded the path, once: Echo routes on the
+		// raw path and leaves the parameter escaped when it has escapes.
+		name := strings.TrimPrefix(c.Request().URL.Path, "/tiles/")
 		r, err := agg.Tile(c.Request().Context(), name, req)
 		if err != nil {
 			return err
 		}
-		c.Response().Header().Set("Server-Timing", serverTiming([]aggregator.Result{r}, aggregator.Millis(time.Since(start))))
+		c.Response().Header().Set("Server-Timing", serverTiming([]aggregator.Result{r}, time.Since(start)))
 		status, ok := tileStatus[r.Status]
 		if !ok {
 			status = http.StatusBadGateway
@@ -116,11 +115,7 @@ func handleTile(agg *aggregator.Aggregator, rend *renderer) echo.HandlerFunc {
 			c.Response().Header().Set("Cache-Control", "no-cache, private")
 			return c.HTMLBlob(status, b)
 		}
-		b, err := r.AppendJSON(make([]byte, 0, 4<<10))
-		if err != nil {
-			return fmt.Errorf("tile %s: %w", r.Name, err)
-		}
-		return c.JSONBlob(status, append(b, '\n'))
+		return c.JSONBlob(status, append(appendTile(make([]byte, 0, 4<<10), r), '\n'))
 	}
 }
 
@@ -135,9 +130,13 @@ func handleHealth() echo.HandlerFunc {
 // the wait.
 func handleTest(delay time.Duration) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if err := tiles.Wait(c.Request().Context(), delay); err != nil {
+		t := time.NewTimer(delay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			return c.JSON(http.StatusOK, map[string]int{"result": 1})
+		case <-c.Request().Context().Done():
 			return nil // the client has gone: there is no one to answer
 		}
-		return c.JSON(http.StatusOK, map[string]int{"result": 1})
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"vitrine/catalogue"
 	"vitrine/tiles"
 )
 
@@ -18,7 +19,7 @@ var categoryHue = map[string]int{"kitchen": 18, "outdoor": 150, "books": 265, "h
 
 // productSVG draws a product's picture: a tinted card with the product's
 // initials, so that the page needs no image host and works offline.
-func productSVG(p tiles.Product) string {
+func productSVG(p catalogue.Product) string {
 	hue, ok := categoryHue[p.Category]
 	if !ok {
 		h := fnv.New32a()
@@ -39,8 +40,8 @@ func productSVG(p tiles.Product) string {
 		html.EscapeString(p.Name), hue, html.EscapeString(initials.String()))
 }
 
-func handleProductImage(cat *tiles.Catalogue) echo.HandlerFunc {
-	byID := map[string]tiles.Product{}
+func handleProductImage(cat *catalogue.Catalogue) echo.HandlerFunc {
+	byID := map[string]catalogue.Product{}
 	if cat != nil {
 		for _, p := range cat.Products {
 			byID[p.ID] = p

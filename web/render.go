@@ -13,8 +13,10 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"vitrine/aggregator"
+	"vitrine/catalogue"
 	"vitrine/tiles"
 )
 
@@ -34,15 +36,10 @@ func newRenderer() *renderer {
 	t := template.Must(template.New("").Funcs(template.FuncMap{
 		"price": formatPrice,
 		"ms":    formatMS,
-		"age": func(ageMS *float64) string {
-			if ageMS == nil {
-				return ""
-			}
-			return formatMS(*ageMS)
-		},
-		"json": func(v any) (string, error) {
-			b, err := json.MarshalIndent(v, "", "  ")
-			return string(b), err
+		"json": func(raw json.RawMessage) (string, error) {
+			var b bytes.Buffer
+			err := json.Indent(&b, raw, "", "  ")
+			return b.String(), err
 		},
 	}).ParseFS(templateFS, "templates/*.html"))
 	return &renderer{t: t}
@@ -60,21 +57,43 @@ func (r *renderer) shell(w io.Writer, v shellView) error {
 
 // tileView is what a tile template sees.
 type tileView struct {
-	aggregator.Result
-	RetryURL string
+	Name             string
+	Status           tiles.Status
+	ElapsedMS, AgeMS float64
+	Raw              json.RawMessage // the tile's data, for the generic view
+	Data             any             // the same, decoded for the tile's own view
+	RetryURL         string
+}
+
+// views decode the data of the tiles that have a view of their own.
+var views = map[string]func(json.RawMessage) (any, error){
+	"banners":         decode[catalogue.Banners],
+	"products":        decode[catalogue.Products],
+	"recommendations": decode[catalogue.Recommendations],
+}
+
+func decode[T any](raw json.RawMessage) (any, error) {
+	var v T
+	err := json.Unmarshal(raw, &v)
+	return v, err
 }
 
 // tile renders one tile into a buffer (a template that fails half-way must
 // not leave half a tile in the stream) and falls back to the generic
-// template when the tile's own cannot render its data.
+// template when the tile's own view cannot decode or render its data.
 func (r *renderer) tile(res aggregator.Result, user string) ([]byte, error) {
-	v := tileView{Result: res, RetryURL: retryURL(res.Name, user)}
+	v := tileView{Name: res.Name, Status: res.Status, ElapsedMS: millis(res.Elapsed), Raw: res.Data, RetryURL: retryURL(res.Name, user)}
+	if res.Status == tiles.StatusStale {
+		v.AgeMS = millis(res.Age)
+	}
 	name := "tile-failed"
 	switch res.Status {
-	case aggregator.StatusOK, aggregator.StatusStale, aggregator.StatusFallback:
+	case tiles.StatusOK, tiles.StatusStale, tiles.StatusFallback:
 		name = "tile-generic"
-		if r.t.Lookup("tile-"+res.Name) != nil && res.Data != nil {
-			name = "tile-" + res.Name
+		if view, ok := views[res.Name]; ok && len(res.Data) > 0 {
+			if data, err := view(res.Data); err == nil {
+				name, v.Data = "tile-"+res.Name, data
+			}
 		}
 	}
 	var buf bytes.Buffer
@@ -93,8 +112,8 @@ func (r *renderer) place(w io.Writer, name, nonce string) error {
 	return r.t.ExecuteTemplate(w, "place", struct{ Name, Nonce string }{name, nonce})
 }
 
-func (r *renderer) timing(w io.Writer, results []aggregator.Result, totalMS float64) error {
-	return r.t.ExecuteTemplate(w, "timing", newTimingView(results, totalMS))
+func (r *renderer) timing(w io.Writer, results []aggregator.Result, total time.Duration) error {
+	return r.t.ExecuteTemplate(w, "timing", newTimingView(results, total))
 }
 
 func (r *renderer) end(w io.Writer) error {
@@ -132,7 +151,7 @@ var currencySymbols = map[string]string{"EUR": "€", "USD": "$", "GBP": "£", "
 // formatPrice formats a price in minor units for its currency: €49.90,
 // ¥8,800, CHF 12.50.
 func formatPrice(minor int64, currency string) string {
-	digits := tiles.MinorDigits(currency)
+	digits := catalogue.MinorDigits(currency)
 	sign := ""
 	if minor < 0 {
 		sign, minor = "-", -minor

@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"vitrine/aggregator"
+	"vitrine/catalogue"
 	"vitrine/tiles"
 )
 
@@ -23,9 +24,12 @@ type Options struct {
 	// TestDelay is how long GET /test waits (the tutorial's endpoint).
 	TestDelay time.Duration
 	// Catalogue gives the HTML page its product pictures; nil means none.
-	Catalogue *tiles.Catalogue
+	Catalogue *catalogue.Catalogue
 	// Metrics, if set, is served at GET /metrics (Prometheus).
 	Metrics http.Handler
+	// InFlight, if set, is told of every request as it starts, by route
+	// pattern ("/tiles/:name"), and the function it returns when it ends.
+	InFlight func(route string) (done func())
 }
 
 // NewServer returns the Echo instance serving Vitrine's routes.
@@ -42,6 +46,14 @@ func NewServer(logger *slog.Logger, agg *aggregator.Aggregator, opts Options) *e
 			return err
 		},
 	}))
+	if opts.InFlight != nil {
+		e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+			return func(c echo.Context) error {
+				defer opts.InFlight(c.Path())()
+				return next(c)
+			}
+		})
+	}
 	e.Use(securityHeaders)
 	// Compress when the client accepts gzip; streamed pages still flush per
 	// tile (the gzip writer flushes through).
@@ -93,8 +105,6 @@ func requestLogger(logger *slog.Logger) echo.MiddlewareFunc {
 var statusOf = map[string]int{
 	tiles.EINVALID:  http.StatusBadRequest,
 	tiles.ENOTFOUND: http.StatusNotFound,
-	tiles.ETIMEOUT:  http.StatusGatewayTimeout,
-	tiles.EINTERNAL: http.StatusInternalServerError,
 }
 
 // errorHandler writes every error as {"error": "..."} with its status.

@@ -35,17 +35,12 @@ func streamNDJSON(c echo.Context, agg *aggregator.Aggregator, req tiles.Request)
 	res := c.Response()
 	ctx := c.Request().Context()
 	var line []byte
-	var done []aggregator.Result
-	sum, err := agg.Stream(ctx, req, func(r aggregator.Result) error {
+	page, err := agg.Stream(ctx, req, func(r aggregator.Result) error {
 		if err := ctx.Err(); err != nil {
 			return err // the client has gone: send nothing more
 		}
-		done = append(done, r)
-		var err error
-		if line, err = r.AppendJSON(line[:0]); err != nil {
-			return err
-		}
-		if _, err := res.Write(append(line, '\n')); err != nil {
+		line = append(appendTile(line[:0], r), '\n')
+		if _, err := res.Write(line); err != nil {
 			return err
 		}
 		return rc.Flush()
@@ -53,10 +48,10 @@ func streamNDJSON(c echo.Context, agg *aggregator.Aggregator, req tiles.Request)
 	if err != nil {
 		return err // the client went away; logged, nothing more to send
 	}
-	if _, err := res.Write(append(sum.AppendJSON(line[:0]), '\n')); err != nil {
+	if _, err := res.Write(append(appendSummary(line[:0], page.Summary), '\n')); err != nil {
 		return err
 	}
-	res.Header().Set("Server-Timing", serverTiming(done, sum.ElapsedMS))
+	res.Header().Set("Server-Timing", serverTiming(page.Results, page.Elapsed))
 	return nil
 }
 
@@ -76,12 +71,10 @@ func streamHTML(c echo.Context, agg *aggregator.Aggregator, rend *renderer, req 
 		return err
 	}
 	ctx := c.Request().Context()
-	var done []aggregator.Result
-	sum, err := agg.Stream(ctx, req, func(r aggregator.Result) error {
+	page, err := agg.Stream(ctx, req, func(r aggregator.Result) error {
 		if err := ctx.Err(); err != nil {
 			return err // the client has gone: send nothing more
 		}
-		done = append(done, r)
 		b, err := rend.tile(r, req.User)
 		if err != nil {
 			return err
@@ -97,7 +90,7 @@ func streamHTML(c echo.Context, agg *aggregator.Aggregator, rend *renderer, req 
 	if err != nil {
 		return err
 	}
-	if err := rend.timing(res, inPageOrder(done, agg.Names()), sum.ElapsedMS); err != nil {
+	if err := rend.timing(res, page.Results, page.Elapsed); err != nil {
 		return err
 	}
 	if err := rend.place(res, "timing", nonce); err != nil {
@@ -106,19 +99,6 @@ func streamHTML(c echo.Context, agg *aggregator.Aggregator, rend *renderer, req 
 	if err := rend.end(res); err != nil {
 		return err
 	}
-	res.Header().Set("Server-Timing", serverTiming(done, sum.ElapsedMS))
+	res.Header().Set("Server-Timing", serverTiming(page.Results, page.Elapsed))
 	return nil
-}
-
-// inPageOrder sorts results into the page's tile order, for the waterfall.
-func inPageOrder(results []aggregator.Result, names []string) []aggregator.Result {
-	out := make([]aggregator.Result, 0, len(results))
-	for _, n := range names {
-		for _, r := range results {
-			if r.Name == n {
-				out = append(out, r)
-			}
-		}
-	}
-	return out
 }

@@ -1,6 +1,8 @@
 package web
 
 import (
+	"time"
+
 	"vitrine/aggregator"
 )
 
@@ -28,13 +30,14 @@ const (
 	barHeight      = 16.0
 )
 
-func newTimingView(results []aggregator.Result, totalMS float64) timingView {
+func newTimingView(results []aggregator.Result, total time.Duration) timingView {
+	totalMS := millis(total)
 	v := timingView{TotalMS: totalMS, Width: waterfallWidth}
 	span := totalMS
 	for _, r := range results {
-		v.SumMS += r.ElapsedMS
-		v.SlowestMS = max(v.SlowestMS, r.ElapsedMS)
-		span = max(span, r.StartMS+r.ElapsedMS)
+		v.SumMS += millis(r.Elapsed)
+		v.SlowestMS = max(v.SlowestMS, millis(r.Elapsed))
+		span = max(span, millis(r.Start)+millis(r.Elapsed))
 	}
 	if span <= 0 {
 		span = 1
@@ -48,7 +51,7 @@ func newTimingView(results []aggregator.Result, totalMS float64) timingView {
 			X: round1(x), Y: y, W: round1(w), H: barHeight, TextY: y + barHeight - 3, LabelX: round1(x + w + 6)}
 	}
 	for i, r := range results {
-		v.Bars = append(v.Bars, bar(i, r.Name, string(r.Status), r.StartMS, r.ElapsedMS))
+		v.Bars = append(v.Bars, bar(i, r.Name, string(r.Status), millis(r.Start), millis(r.Elapsed)))
 	}
 	v.Bars = append(v.Bars, bar(len(results), "page total", "total", 0, totalMS))
 	v.Height = float64(len(v.Bars)) * rowHeight

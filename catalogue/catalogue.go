@@ -1,11 +1,13 @@
-package tiles
+// Package catalogue provides the shop's content shipped in the binary (its
+// products and banners) and the selections the built-in tiles make from it:
+// the featured grid, the bestsellers and each visitor's recommendations. It
+// is pure data: no tile, no fetch, no clock.
+package catalogue
 
 import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
-	"math"
-	"sync"
 )
 
 //go:embed catalogue.json
@@ -13,12 +15,11 @@ var catalogueJSON []byte
 
 // Product is one item of the catalogue.
 type Product struct {
-	ID       string  `json:"id"`
-	Name     string  `json:"name"`
-	Category string  `json:"category"`
-	Price    float64 `json:"price"` // in major units, e.g. 49.9 for EUR 49.90
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Category string `json:"category"`
 	// PriceMinor is the price in the currency's minor unit (cents; yen have
-	// none): the exact figure, free of float rounding.
+	// none): exact, where a float would round.
 	PriceMinor int64   `json:"price_minor"`
 	Currency   string  `json:"currency"` // ISO 4217
 	Rating     float64 `json:"rating"`   // 0 to 5
@@ -38,29 +39,6 @@ type Banner struct {
 type Catalogue struct {
 	Banners  []Banner  `json:"banners"`
 	Products []Product `json:"products"`
-
-	// Content that is the same for everyone, computed and encoded once by
-	// ParseCatalogue's catalogues (a hand-built one computes it each time).
-	memos *sync.Map // content name -> content with its JSON encoding
-}
-
-// memo returns the content build makes, computed and JSON-encoded once per
-// catalogue for content that is the same for everyone: the page then
-// copies bytes instead of encoding the same products on every request.
-// setRaw stores the encoding in the content.
-func memo[T any](c *Catalogue, name string, build func() T, setRaw func(*T, []byte)) T {
-	if c.memos == nil { // a hand-built catalogue: no memo
-		return build()
-	}
-	if v, ok := c.memos.Load(name); ok {
-		return v.(T)
-	}
-	v := build()
-	if raw, err := json.Marshal(v); err == nil {
-		setRaw(&v, raw)
-	}
-	actual, _ := c.memos.LoadOrStore(name, v)
-	return actual.(T)
 }
 
 // minorDigits is how many minor-unit digits a currency has (ISO 4217).
@@ -74,18 +52,18 @@ func MinorDigits(currency string) int {
 	return 2
 }
 
-// DefaultCatalogue returns the catalogue embedded in the binary. It panics if
-// the embedded file is broken, which a test catches before any release.
-func DefaultCatalogue() *Catalogue {
-	c, err := ParseCatalogue(catalogueJSON)
+// Default returns the catalogue embedded in the binary. It panics if the
+// embedded file is broken, which a test catches before any release.
+func Default() *Catalogue {
+	c, err := Parse(catalogueJSON)
 	if err != nil {
 		panic(err)
 	}
 	return c
 }
 
-// ParseCatalogue decodes and checks a catalogue in the embedded file's format.
-func ParseCatalogue(b []byte) (*Catalogue, error) {
+// Parse decodes and checks a catalogue in the embedded file's format.
+func Parse(b []byte) (*Catalogue, error) {
 	var c Catalogue
 	if err := json.Unmarshal(b, &c); err != nil {
 		return nil, fmt.Errorf("catalogue: %w", err)
@@ -94,8 +72,7 @@ func ParseCatalogue(b []byte) (*Catalogue, error) {
 		return nil, fmt.Errorf("catalogue: needs products and banners; got %d and %d", len(c.Products), len(c.Banners))
 	}
 	seen := map[string]bool{}
-	for i := range c.Products {
-		p := &c.Products[i]
+	for i, p := range c.Products {
 		if p.ID == "" || seen[p.ID] {
 			return nil, fmt.Errorf("catalogue: product %d: missing or duplicate id %q", i, p.ID)
 		}
@@ -103,8 +80,6 @@ func ParseCatalogue(b []byte) (*Catalogue, error) {
 		if p.Currency == "" || p.PriceMinor < 0 {
 			return nil, fmt.Errorf("catalogue: product %s: bad price %d %q", p.ID, p.PriceMinor, p.Currency)
 		}
-		p.Price = float64(p.PriceMinor) / math.Pow10(MinorDigits(p.Currency))
 	}
-	c.memos = &sync.Map{}
 	return &c, nil
 }

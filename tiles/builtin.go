@@ -1,8 +1,11 @@
 package tiles
 
 import (
+	"encoding/json"
 	"slices"
 	"time"
+
+	"vitrine/catalogue"
 )
 
 // Def defines a built-in tile: its name, the latency its simulated backend
@@ -14,15 +17,21 @@ type Def struct {
 	Personalised bool
 	// Content is the tile's data for req: a pure function of the catalogue
 	// and the request, so equal requests get equal data.
-	Content func(c *Catalogue, req Request) any
+	Content func(c *catalogue.Catalogue, req Request) (json.RawMessage, error)
 }
 
-// builtins lists the built-in tiles in page order. A new tile is one file
-// defining its Def plus one line here.
+// builtins lists the built-in tiles in page order. A new tile is one more
+// Def here.
 var builtins = []Def{
-	bannersTile,
-	productsTile,
-	recommendationsTile,
+	{Name: "banners", Latency: 40 * time.Millisecond, Content: func(c *catalogue.Catalogue, _ Request) (json.RawMessage, error) {
+		return json.Marshal(c.AllBanners())
+	}},
+	{Name: "products", Latency: 80 * time.Millisecond, Content: func(c *catalogue.Catalogue, _ Request) (json.RawMessage, error) {
+		return json.Marshal(c.Featured())
+	}},
+	{Name: "recommendations", Latency: 120 * time.Millisecond, Personalised: true, Content: func(c *catalogue.Catalogue, req Request) (json.RawMessage, error) {
+		return json.Marshal(c.Recommend(req.User))
+	}},
 }
 
 // Builtins returns the built-in tile definitions in page order.

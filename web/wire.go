@@ -1,0 +1,184 @@
+package web
+
+import (
+	"net/url"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"vitrine/aggregator"
+	"vitrine/tiles"
+)
+
+// The wire shape of pages and tiles is written here and only here. The
+// writers produce what encoding/json would for the contract's shape (a test
+// holds them to it) but copy each tile's data as the bytes its backend
+// gave, already valid JSON (tiles.Outcome), instead of letting
+// encoding/json scan and re-compact them on every page: through the real
+// HTTP stack that is the difference the README's encoding benchmark shows.
+// Every number written is a duration in milliseconds, so none can be
+// infinite or NaN.
+
+// appendPage appends the JSON document of a page: its tiles as an object in
+// page order, then the summary.
+func appendPage(b []byte, p aggregator.Page) []byte {
+	b = append(b, `{"tiles":{`...)
+	for i, r := range p.Results {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, r.Name)
+		b = append(b, ':')
+		b = appendTile(b, r)
+	}
+	b = append(b, `},"elapsed_ms":`...)
+	b = appendMillis(b, p.Elapsed)
+	b = append(b, `,"complete":`...)
+	b = strconv.AppendBool(b, p.Complete)
+	return append(b, '}')
+}
+
+// appendSummary appends the closing line of an NDJSON page.
+func appendSummary(b []byte, s aggregator.Summary) []byte {
+	b = append(b, `{"elapsed_ms":`...)
+	b = appendMillis(b, s.Elapsed)
+	b = append(b, `,"complete":`...)
+	b = strconv.AppendBool(b, s.Complete)
+	return append(b, '}')
+}
+
+// appendTile appends one tile: name, status, timing, age_ms when stale,
+// error when there is a cause, data when there is some.
+func appendTile(b []byte, r aggregator.Result) []byte {
+	b = append(b, `{"name":`...)
+	b = appendString(b, r.Name)
+	b = append(b, `,"status":`...)
+	b = appendString(b, string(r.Status))
+	b = append(b, `,"start_ms":`...)
+	b = appendMillis(b, r.Start)
+	b = append(b, `,"elapsed_ms":`...)
+	b = appendMillis(b, r.Elapsed)
+	if r.Status == tiles.StatusStale {
+		b = append(b, `,"age_ms":`...)
+		b = appendMillis(b, r.Age)
+	}
+	if r.Cause != nil {
+		b = append(b, `,"error":`...)
+		b = appendString(b, r.Cause.Error())
+	}
+	if len(r.Data) > 0 {
+		b = append(b, `,"data":`...)
+		b = append(b, r.Data...)
+	}
+	return append(b, '}')
+}
+
+// millis converts a duration to milliseconds, rounded to 0.1 ms: how every
+// duration in Vitrine's JSON and Server-Timing is written.
+func millis(d time.Duration) float64 {
+	return float64(d.Round(100*time.Microsecond)) / float64(time.Millisecond)
+}
+
+// appendMillis writes d in milliseconds as encoding/json writes a float64:
+// rounded to 0.1 ms, the shortest form that reads back the same (at most
+// 9.2e15 ms, so never in exponent form).
+func appendMillis(b []byte, d time.Duration) []byte {
+	return strconv.AppendFloat(b, millis(d), 'f', -1, 64)
+}
+
+const hex = "0123456789abcdef"
+
+// appendString writes s as a JSON string, escaping as encoding/json does
+// (HTML-safe: <, > and & too; invalid UTF-8 as U+FFFD).
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			b = appendEscape(b, c)
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// appendEscape writes the escape of an ASCII byte that JSON (or HTML) needs
+// escaped.
+func appendEscape(b []byte, c byte) []byte {
+	switch c {
+	case '"', '\\':
+		return append(b, '\\', c)
+	case '\b':
+		return append(b, '\\', 'b')
+	case '\f':
+		return append(b, '\\', 'f')
+	case '\n':
+		return append(b, '\\', 'n')
+	case '\r':
+		return append(b, '\\', 'r')
+	case '\t':
+		return append(b, '\\', 't')
+	}
+	return append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+}
+
+// tileInfo is one tile as GET /tiles lists it.
+type tileInfo struct {
+	Name      string  `json:"name"`
+	LatencyMS float64 `json:"latency_ms"`
+	FailRate  float64 `json:"fail_rate"`
+	// TailMS is the heavy-tail latency a share TailRate of fetches take.
+	TailMS       float64     `json:"tail_ms,omitempty"`
+	TailRate     float64     `json:"tail_rate,omitempty"`
+	TimeoutMS    float64     `json:"timeout_ms"`
+	Personalised bool        `json:"personalised"`
+	URL          string      `json:"url"`
+	Policy       *policyInfo `json:"policy,omitempty"`
+}
+
+type policyInfo struct {
+	CacheTTLMS      float64 `json:"cache_ttl_ms"` // 0: not cached
+	MaxStaleMS      float64 `json:"max_stale_ms"`
+	Coalesced       bool    `json:"coalesced"`
+	MaxDetached     int     `json:"max_detached"`
+	Hedge           string  `json:"hedge"`
+	BreakerFailures int     `json:"breaker_failures"` // 0: no breaker
+	Fallback        bool    `json:"fallback"`
+}
+
+func newTileInfo(t tiles.Info) tileInfo {
+	info := tileInfo{
+		Name: t.Name, LatencyMS: millis(t.Latency), FailRate: t.FailRate,
+		TailMS: millis(t.Tail), TailRate: t.TailRate, TimeoutMS: millis(t.Timeout),
+		Personalised: t.Personalised, URL: "/tiles/" + url.PathEscape(t.Name),
+	}
+	if p := t.Policy; p != nil {
+		info.Policy = &policyInfo{
+			CacheTTLMS: millis(p.TTL), MaxStaleMS: millis(p.MaxStale), Coalesced: p.Coalesced,
+			MaxDetached: p.MaxDetached, Hedge: p.Hedge, BreakerFailures: p.BreakerFailures, Fallback: p.Fallback,
+		}
+	}
+	return info
+}
