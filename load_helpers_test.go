@@ -1,22 +1,24 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"net"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // This file holds the machinery of the load benchmark (load_test.go): a
@@ -423,18 +425,12 @@ func (r loadResult) tileSummary() string {
 	return strings.Join(parts, "; ")
 }
 
-// metricSample is one sample of the Prometheus text format.
-type metricSample struct {
-	name   string
-	labels map[string]string
-	value  float64
-}
+// metricSamples is a scrape of /metrics: every sample, a histogram's
+// flattened into its _bucket, _sum and _count series as the text format
+// writes them, each sample's name under the label __name__.
+type metricSamples model.Vector
 
-// metricSamples is a scrape of /metrics, limited to Vitrine's own series.
-type metricSamples []metricSample
-
-// scrapeMetrics GETs base/metrics and parses the vitrine_* samples of the
-// Prometheus text format (one "name{label="value",...} value" per line).
+// scrapeMetrics GETs base/metrics and parses it with expfmt.
 func scrapeMetrics(client *http.Client, base string) (metricSamples, error) {
 	resp, err := client.Get(base + "/metrics")
 	if err != nil {
@@ -444,82 +440,47 @@ func scrapeMetrics(client *http.Client, base string) (metricSamples, error) {
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("GET /metrics: status %d", resp.StatusCode)
 	}
-	var out metricSamples
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, "vitrine_") {
-			continue
-		}
-		s, err := parseSample(line)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, s)
+	if f := expfmt.ResponseFormat(resp.Header); f.FormatType() != expfmt.TypeTextPlain {
+		return nil, fmt.Errorf("GET /metrics: Content-Type %q; want the text exposition format", resp.Header.Get("Content-Type"))
 	}
-	return out, sc.Err()
-}
-
-// parseSample parses one metricSample line without a timestamp.
-func parseSample(line string) (metricSample, error) {
-	bad := func() (metricSample, error) { return metricSample{}, fmt.Errorf("unparsable metrics line %q", line) }
-	s := metricSample{labels: map[string]string{}}
-	rest := line
-	if i := strings.IndexAny(rest, "{ "); i < 0 {
-		return bad()
-	} else {
-		s.name, rest = rest[:i], rest[i:]
-	}
-	if strings.HasPrefix(rest, "{") {
-		rest = rest[1:]
-		for !strings.HasPrefix(rest, "}") {
-			name, after, ok := strings.Cut(rest, `="`)
-			if !ok {
-				return bad()
-			}
-			// The value runs to the first unescaped quote.
-			var v strings.Builder
-			i := 0
-			for ; i < len(after) && after[i] != '"'; i++ {
-				if after[i] == '\\' && i+1 < len(after) {
-					i++
-				}
-				v.WriteByte(after[i])
-			}
-			if i == len(after) {
-				return bad()
-			}
-			s.labels[strings.TrimPrefix(name, ",")] = v.String()
-			rest = strings.TrimPrefix(after[i+1:], ",")
-		}
-		rest = rest[1:]
-	}
-	v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
 	if err != nil {
-		return bad()
+		return nil, fmt.Errorf("GET /metrics: %w", err)
 	}
-	s.value = v
-	return s, nil
+	samples, err := expfmt.ExtractSamples(&expfmt.DecodeOptions{}, slices.Collect(maps.Values(families))...)
+	if err != nil {
+		return nil, fmt.Errorf("GET /metrics: %w", err)
+	}
+	return metricSamples(samples), nil
 }
 
 // sum adds up the samples of the series name whose labels include every
-// label=value pair in match (given as "label", "value", ...).
+// label=value pair in match (given as "label", "value", ...); 0 when none
+// matches.
 func (m metricSamples) sum(name string, match ...string) float64 {
-	total := 0.0
+	total, _ := m.lookup(name, match...)
+	return total
+}
+
+// lookup is sum, and whether any sample matched.
+func (m metricSamples) lookup(name string, match ...string) (total float64, found bool) {
 	for _, s := range m {
-		if s.name != name {
+		if string(s.Metric[model.MetricNameLabel]) != name || !hasLabels(s.Metric, match) {
 			continue
 		}
-		ok := true
-		for i := 0; i+1 < len(match); i += 2 {
-			if s.labels[match[i]] != match[i+1] {
-				ok = false
-			}
-		}
-		if ok {
-			total += s.value
+		total += float64(s.Value)
+		found = true
+	}
+	return total, found
+}
+
+// hasLabels reports whether metric has every label=value pair in match.
+func hasLabels(metric model.Metric, match []string) bool {
+	for i := 0; i+1 < len(match); i += 2 {
+		if string(metric[model.LabelName(match[i])]) != match[i+1] {
+			return false
 		}
 	}
-	return total
+	return true
 }

@@ -16,7 +16,7 @@ import (
 // through the real HTTP stack from loadWorkers (256) concurrent clients,
 // each in a closed loop (send a page, wait for its last byte, send the
 // next), and reports the page latencies the clients saw, the throughput, and
-// what the pages and /metrics say, for the scenarios of issue 5:
+// what the pages and /metrics say, in these scenarios:
 //
 //	cache-off            default tiles (40/80/120ms), -cache=false
 //	cache-on             the same with the cache (the default)
@@ -203,7 +203,7 @@ func TestLoadSmoke(t *testing.T) {
 }
 
 const (
-	// loadWorkers is how many clients send pages at once: the issue's 256.
+	// loadWorkers is how many clients send pages at once.
 	loadWorkers = 256
 	// loadMaxTime bounds a round's measured pages, whatever b.N asks.
 	loadMaxTime = 90 * time.Second

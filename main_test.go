@@ -7,10 +7,11 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/http/httptrace"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
+	rtmetrics "runtime/metrics"
 	"strings"
 	"sync"
 	"syscall"
@@ -123,6 +124,32 @@ func (in *instance) stop(t *testing.T) error {
 	}
 }
 
+// awaitInFlight polls base's /metrics until route has want requests in
+// flight (vitrine_http_requests_in_flight), failing the test after 10s or
+// once ended is closed: the request awaited ended first.
+func awaitInFlight(t *testing.T, base, route string, want float64, ended <-chan struct{}) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		m, err := scrapeMetrics(http.DefaultClient, base)
+		if err != nil {
+			t.Fatalf("scraping /metrics: %v", err)
+		}
+		got := m.sum("vitrine_http_requests_in_flight", "route", route)
+		if got == want {
+			return
+		}
+		select {
+		case <-ended:
+			t.Fatalf("%s requests in flight = %v and the request awaited has ended; want %v first", route, got, want)
+		case <-time.After(5 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s requests in flight = %v after 10s; want %v", route, got, want)
+		}
+	}
+}
+
 // getJSON GETs url and decodes its JSON body into v, returning the status.
 func getJSON(t *testing.T, client *http.Client, url string, v any) int {
 	t.Helper()
@@ -189,38 +216,30 @@ func TestRunGracefulShutdown(t *testing.T) {
 
 	// A fresh connection, so that Shutdown cannot take it for an idle one.
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
-	wrote := make(chan struct{})
-	ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{
-		WroteRequest: func(httptrace.WroteRequestInfo) { close(wrote) },
-	})
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, in.base+"/test", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	type answer struct {
 		code int
 		body string
 		err  error
-		at   time.Time
 	}
 	answered := make(chan answer, 1)
+	ended := make(chan struct{}) // closed once the answer is in answered
 	sent := time.Now()
 	go func() {
-		resp, err := client.Do(req)
+		defer close(ended)
+		resp, err := client.Get(in.base + "/test")
 		if err != nil {
 			answered <- answer{err: err}
 			return
 		}
 		defer resp.Body.Close()
 		b, err := io.ReadAll(resp.Body)
-		answered <- answer{code: resp.StatusCode, body: string(b), err: err, at: time.Now()}
+		answered <- answer{code: resp.StatusCode, body: string(b), err: err}
 	}()
-	<-wrote
-	// The request is on the wire; give the server a moment to accept and
-	// read it, well within the delay.
-	time.Sleep(100 * time.Millisecond)
+	// Shut down only once the server is serving the request, not merely
+	// once it is on the wire.
+	awaitInFlight(t, in.base, "/test", 1, ended)
 
-	err = in.stop(t)
+	err := in.stop(t)
 	returned := time.Now()
 	if err != nil {
 		t.Errorf("run returned %v; want nil (graceful shutdown)", err)
@@ -411,59 +430,141 @@ func TestBinary(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				cmd := exec.Command(bin, fastArgs...)
-				cmd.Env = cleanEnv()
-				var stderr syncBuffer
-				cmd.Stderr = &stderr
-				stdout, err := cmd.StdoutPipe()
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := cmd.Start(); err != nil {
-					t.Fatal(err)
-				}
-				waited := make(chan error, 1)
-				lines := make(chan string, 1)
-				go func() {
-					line, _ := bufio.NewReader(stdout).ReadString('\n')
-					lines <- line
-					io.Copy(io.Discard, stdout)
-					waited <- cmd.Wait()
-				}()
-				var line string
-				select {
-				case line = <-lines:
-				case <-time.After(10 * time.Second):
-					cmd.Process.Kill()
-					<-waited
-					t.Fatalf("no address on stdout after 10s; stderr:\n%s", &stderr)
-				}
-				addr, ok := strings.CutPrefix(strings.TrimSpace(line), "vitrine: serving http://")
-				if !ok {
-					cmd.Process.Kill()
-					<-waited
-					t.Fatalf("stdout = %q; want \"vitrine: serving http://ADDR/home\"", line)
-				}
-				base := "http://" + strings.TrimSuffix(addr, "/home")
+				p := startBinary(t, bin, cleanEnv(), fastArgs...)
 				var body map[string]string
-				if code := getJSON(t, http.DefaultClient, base+"/healthz", &body); code != http.StatusOK {
+				if code := getJSON(t, http.DefaultClient, p.base+"/healthz", &body); code != http.StatusOK {
 					t.Errorf("GET /healthz: status = %d; want 200", code)
 				}
 
-				if err := cmd.Process.Signal(tt.sig); err != nil {
+				if err := p.cmd.Process.Signal(tt.sig); err != nil {
 					t.Fatal(err)
 				}
 				select {
-				case err := <-waited:
-					if err != nil {
-						t.Errorf("vitrine after %s: %v; want exit status 0\nstderr:\n%s", tt.name, err, &stderr)
+				case <-p.exited:
+					if p.err != nil {
+						t.Errorf("vitrine after %s: %v; want exit status 0", tt.name, p.err)
 					}
 				case <-time.After(10 * time.Second):
-					cmd.Process.Kill()
-					<-waited
 					t.Fatalf("vitrine still running 10s after %s", tt.name)
 				}
 			})
 		}
 	})
+
+	// main sets the GC percent (run does not: see TestRunLeavesGCPercent);
+	// the Go collector exposes it.
+	t.Run("gc percent", func(t *testing.T) {
+		tests := []struct {
+			name string
+			env  []string
+			want float64
+		}{
+			{"default", nil, 400},
+			{"GOGC wins", []string{"GOGC=150"}, 150},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				var env []string
+				for _, kv := range cleanEnv() {
+					if !strings.HasPrefix(kv, "GOGC=") {
+						env = append(env, kv)
+					}
+				}
+				p := startBinary(t, bin, append(env, tt.env...), fastArgs...)
+				m, err := scrapeMetrics(http.DefaultClient, p.base)
+				if err != nil {
+					t.Fatalf("scraping /metrics: %v", err)
+				}
+				got, found := m.lookup("go_gc_gogc_percent")
+				if !found {
+					t.Fatalf("go_gc_gogc_percent missing from /metrics")
+				}
+				if got != tt.want {
+					t.Errorf("go_gc_gogc_percent = %v with %q; want %v", got, tt.env, tt.want)
+				}
+			})
+		}
+	})
+}
+
+// binaryProcess is the vitrine binary serving on a loopback port.
+type binaryProcess struct {
+	base   string // http://ADDR
+	cmd    *exec.Cmd
+	stderr *syncBuffer
+	exited chan struct{} // closed once the process has exited
+	err    error         // cmd.Wait's result, once exited is closed
+}
+
+// startBinary starts bin with args in env and waits for the address it
+// prints on stdout. The process is killed when the test ends if it is
+// still running.
+func startBinary(t *testing.T, bin string, env []string, args ...string) *binaryProcess {
+	t.Helper()
+	p := &binaryProcess{cmd: exec.Command(bin, args...), stderr: &syncBuffer{}, exited: make(chan struct{})}
+	p.cmd.Env = env
+	p.cmd.Stderr = p.stderr
+	stdout, err := p.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string, 1)
+	go func() {
+		defer close(p.exited)
+		line, _ := bufio.NewReader(stdout).ReadString('\n')
+		lines <- line
+		io.Copy(io.Discard, stdout)
+		p.err = p.cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-p.exited:
+		default:
+			p.cmd.Process.Kill()
+			<-p.exited
+		}
+		if t.Failed() {
+			t.Logf("stderr:\n%s", p.stderr)
+		}
+	})
+	var line string
+	select {
+	case line = <-lines:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no address on stdout after 10s")
+	}
+	addr, ok := strings.CutPrefix(strings.TrimSpace(line), "vitrine: serving http://")
+	if !ok {
+		t.Fatalf("stdout = %q; want \"vitrine: serving http://ADDR/home\"", line)
+	}
+	p.base = "http://" + strings.TrimSuffix(addr, "/home")
+	return p
+}
+
+// TestRunLeavesGCPercent checks that run, which tests and embedders call,
+// leaves the process-wide GC percent alone: main sets it.
+func TestRunLeavesGCPercent(t *testing.T) {
+	// A percent run would not choose, whatever earlier tests did.
+	const before = 150
+	defer debug.SetGCPercent(debug.SetGCPercent(before))
+	in := start(t, fastArgs...)
+	if got := gcPercent(); got != before {
+		t.Errorf("GC percent = %d while run serves; want %d as before run", got, before)
+	}
+	if err := in.stop(t); err != nil {
+		t.Errorf("run returned %v after its context ended; want nil", err)
+	}
+	if got := gcPercent(); got != before {
+		t.Errorf("GC percent = %d after run; want %d as before run", got, before)
+	}
+}
+
+// gcPercent is this process's GC percent (GOGC), read without changing it.
+func gcPercent() int {
+	s := []rtmetrics.Sample{{Name: "/gc/gogc:percent"}}
+	rtmetrics.Read(s)
+	return int(s[0].Value.Uint64())
 }

@@ -1,10 +1,7 @@
 package main
 
 import (
-	"io"
 	"net/http"
-	"regexp"
-	"strconv"
 	"testing"
 )
 
@@ -13,38 +10,37 @@ import (
 // second page, so each tile's backend is fetched once for two pages.
 func TestRunMetrics(t *testing.T) {
 	in := start(t, fastArgs...)
-	scrape := func() string {
+	scrape := func() metricSamples {
 		t.Helper()
-		resp, err := http.Get(in.base + "/metrics")
+		m, err := scrapeMetrics(http.DefaultClient, in.base)
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("scraping /metrics: %v", err)
 		}
-		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("GET /metrics: status %d; want 200", resp.StatusCode)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		return string(b)
+		return m
+	}
+	// series names a series: its name, then label, value pairs.
+	type series struct {
+		name   string
+		labels []string
 	}
 	// value reads a series; one with labels made on first use may be
 	// missing before, and counts as 0 then.
-	value := func(body, series string, mayMiss bool) float64 {
+	value := func(m metricSamples, s series, mayMiss bool) float64 {
 		t.Helper()
-		m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(series) + ` (\S+)$`).FindStringSubmatch(body)
-		if m == nil {
-			if mayMiss {
-				return 0
-			}
-			t.Fatalf("series %s missing from /metrics", series)
-		}
-		v, err := strconv.ParseFloat(m[1], 64)
-		if err != nil {
-			t.Fatal(err)
+		v, found := m.lookup(s.name, s.labels...)
+		if !found && !mayMiss {
+			t.Fatalf("series %s%q missing from /metrics", s.name, s.labels)
 		}
 		return v
 	}
 	before := scrape()
-	for _, s := range []string{`vitrine_pages_in_flight`, `go_goroutines`, `vitrine_breaker_state{tile="recommendations"}`} {
+	for _, s := range []series{
+		{"vitrine_pages_in_flight", nil},
+		{"go_goroutines", nil},
+		{"vitrine_breaker_state", []string{"tile", "recommendations"}},
+		{"vitrine_detached_fetches", []string{"tile", "products"}},
+		{"vitrine_detached_capped_total", []string{"tile", "products"}},
+	} {
 		value(before, s, false)
 	}
 	for range 2 {
@@ -55,18 +51,36 @@ func TestRunMetrics(t *testing.T) {
 	}
 	after := scrape()
 	for _, tc := range []struct {
-		series string
-		want   float64
+		series
+		want float64
 	}{
-		{`vitrine_pages_total{complete="true"}`, 2},
-		{`vitrine_tile_results_total{status="ok",tile="banners"}`, 2},
-		{`vitrine_cache_misses_total{tile="products"}`, 1},
-		{`vitrine_cache_hits_total{tile="products"}`, 1},
-		{`vitrine_backend_fetches_total{result="ok",tile="recommendations"}`, 1},
-		{`vitrine_page_duration_seconds_count`, 2},
+		{series{"vitrine_pages_total", []string{"complete", "true"}}, 2},
+		{series{"vitrine_tile_results_total", []string{"status", "ok", "tile", "banners"}}, 2},
+		{series{"vitrine_cache_misses_total", []string{"tile", "products"}}, 1},
+		{series{"vitrine_cache_hits_total", []string{"tile", "products"}}, 1},
+		{series{"vitrine_backend_fetches_total", []string{"result", "ok", "tile", "recommendations"}}, 1},
+		{series{"vitrine_page_duration_seconds_count", nil}, 2},
+		{series{"vitrine_detached_capped_total", []string{"tile", "products"}}, 0},
 	} {
 		if got := value(after, tc.series, false) - value(before, tc.series, true); got != tc.want {
-			t.Errorf("%s moved by %v over two pages; want %v", tc.series, got, tc.want)
+			t.Errorf("%s%q moved by %v over two pages; want %v", tc.name, tc.labels, got, tc.want)
+		}
+	}
+	// Gauges, read as they are once the pages have been answered: the
+	// scrape sees itself in flight and nothing else.
+	for _, tc := range []struct {
+		series
+		want float64
+	}{
+		{series{"vitrine_http_requests_in_flight", []string{"route", "/metrics"}}, 1},
+		{series{"vitrine_http_requests_in_flight", []string{"route", "/home"}}, 0},
+		{series{"vitrine_pages_in_flight", nil}, 0},
+		// Each miss's shared fetch ran detached and gave its slot back
+		// before answering.
+		{series{"vitrine_detached_fetches", []string{"tile", "products"}}, 0},
+	} {
+		if got := value(after, tc.series, false); got != tc.want {
+			t.Errorf("%s%q = %v after two pages; want %v", tc.name, tc.labels, got, tc.want)
 		}
 	}
 }

@@ -20,11 +20,11 @@ import (
 	"go.uber.org/goleak"
 
 	"vitrine/aggregator"
+	"vitrine/catalogue"
+	"vitrine/sim"
 	"vitrine/tiles"
+	"vitrine/tiles/tilestest"
 )
-
-// msOf is d in the contract's milliseconds.
-func msOf(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 func TestPageTakesTheSlowestTile(t *testing.T) {
 	ms := time.Millisecond
@@ -51,11 +51,12 @@ func TestPageTakesTheSlowestTile(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				var fs []tiles.Fetcher
-				var names []string
+				var want []resultView
 				for i, d := range tt.latencies {
 					name := fmt.Sprintf("tile%d", i)
-					names = append(names, name)
-					fs = append(fs, sleeper(name, d, nil))
+					fs = append(fs, after(name, d))
+					// Every tile starts at once, at 0.
+					want = append(want, resultView{Name: name, Status: tiles.StatusOK, Data: string(dataOf(name)), Elapsed: d})
 				}
 				a := mustNew(t, aggregator.Options{}, fs...)
 
@@ -63,40 +64,15 @@ func TestPageTakesTheSlowestTile(t *testing.T) {
 				p := a.Page(t.Context(), tiles.Request{})
 				elapsed := time.Since(start)
 
-				want := slices.Max(tt.latencies)
-				if elapsed != want {
-					t.Errorf("Page took %v; want %v (the slowest tile)", elapsed, want)
+				slowest := slices.Max(tt.latencies)
+				if elapsed != slowest {
+					t.Errorf("Page took %v; want %v (the slowest tile)", elapsed, slowest)
 				}
-				if got := p.ElapsedMS; got != msOf(want) {
-					t.Errorf("ElapsedMS = %v; want %v", got, msOf(want))
+				if want := (aggregator.Summary{Elapsed: slowest, Complete: true}); p.Summary != want {
+					t.Errorf("Summary = %+v; want %+v", p.Summary, want)
 				}
-				if !p.Complete {
-					t.Errorf("Complete = false; want true")
-				}
-				if got, want := len(p.Tiles), len(tt.latencies); got != want {
-					t.Fatalf("len(Tiles) = %d; want %d", got, want)
-				}
-				for i, name := range names {
-					r, ok := p.Tiles[name]
-					if !ok {
-						t.Errorf("tile %q missing from %v", name, p.Tiles)
-						continue
-					}
-					if r.Name != name || r.Status != aggregator.StatusOK || r.Error != "" {
-						t.Errorf("tile %q = {%q %q %q}; want {%q ok \"\"}", name, r.Name, r.Status, r.Error, name)
-					}
-					if got, want := r.Data, name+" data"; got != want {
-						t.Errorf("tile %q data = %v; want %v", name, got, want)
-					}
-					if got, want := r.ElapsedMS, msOf(tt.latencies[i]); got != want {
-						t.Errorf("tile %q ElapsedMS = %v; want %v", name, got, want)
-					}
-					if r.StartMS != 0 {
-						t.Errorf("tile %q StartMS = %v; want 0 (every tile starts at once)", name, r.StartMS)
-					}
-					if got := p.Results[i]; got != r {
-						t.Errorf("Results[%d] = %+v; want %+v (page order)", i, got, r)
-					}
+				if got := viewsOf(p.Results); !slices.Equal(got, want) {
+					t.Errorf("Results =\n%+v\nwant (in page order)\n%+v", got, want)
 				}
 			})
 		})
@@ -107,10 +83,96 @@ func TestPageNoTiles(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		a := mustNew(t, aggregator.Options{})
 		p := a.Page(t.Context(), tiles.Request{})
-		if !p.Complete || p.ElapsedMS != 0 || len(p.Tiles) != 0 || len(p.Results) != 0 {
-			t.Errorf("Page() = %+v; want an empty, complete page in 0ms", p)
+		if !p.Complete || p.Elapsed != 0 || len(p.Results) != 0 {
+			t.Errorf("Page() = %+v; want an empty, complete page in 0s", p)
 		}
 	})
+}
+
+// TestResultOrder checks that Page returns its results in page order
+// whatever order the tiles finish in, and that Stream emits them in
+// completion order, each as soon as its tile is done, and then returns the
+// same page as Page, in page order.
+func TestResultOrder(t *testing.T) {
+	ms := time.Millisecond
+	tests := []struct {
+		name      string
+		latencies []time.Duration // of tiles a, b, c, d in page order
+		wantEmit  []string        // completion order
+	}{
+		{"page order", []time.Duration{0, 10 * ms, 20 * ms, 30 * ms}, []string{"a", "b", "c", "d"}},
+		{"reversed", []time.Duration{30 * ms, 20 * ms, 10 * ms, 0}, []string{"d", "c", "b", "a"}},
+		{"shuffled", []time.Duration{30 * ms, 10 * ms, 20 * ms, 0}, []string{"d", "b", "c", "a"}},
+		{"last first", []time.Duration{10 * ms, 20 * ms, 30 * ms, 5 * ms}, []string{"d", "a", "b", "c"}},
+	}
+	names := []string{"a", "b", "c", "d"}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			latency := map[string]time.Duration{}
+			var fs []tiles.Fetcher
+			for i, name := range names {
+				latency[name] = tt.latencies[i]
+				fs = append(fs, after(name, tt.latencies[i]))
+			}
+			a := mustNew(t, aggregator.Options{}, fs...)
+
+			var page aggregator.Page
+			t.Run("Page", func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					page = a.Page(t.Context(), tiles.Request{})
+					var got []string
+					for _, r := range page.Results {
+						got = append(got, r.Name)
+					}
+					if !slices.Equal(got, names) {
+						t.Errorf("Page results in order %v; want %v (page order)", got, names)
+					}
+				})
+			})
+
+			t.Run("Stream", func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					start := time.Now()
+					var emitted []aggregator.Result
+					p, err := a.Stream(t.Context(), tiles.Request{}, func(r aggregator.Result) error {
+						emitted = append(emitted, r)
+						if got, want := time.Since(start), latency[r.Name]; got != want {
+							t.Errorf("%s emitted at %v; want %v (as soon as it is done)", r.Name, got, want)
+						}
+						return nil
+					})
+					if err != nil {
+						t.Fatalf("Stream error = %v; want nil", err)
+					}
+					var order []string
+					for _, r := range emitted {
+						order = append(order, r.Name)
+					}
+					if !slices.Equal(order, tt.wantEmit) {
+						t.Errorf("emit order = %v; want %v (completion order)", order, tt.wantEmit)
+					}
+					// The returned page is Page's: the emitted results,
+					// back in page order.
+					if got, want := viewsOf(p.Results), viewsOf(page.Results); !slices.Equal(got, want) {
+						t.Errorf("Stream page =\n%+v\nwant Page's\n%+v", got, want)
+					}
+					for _, r := range emitted {
+						i := slices.Index(names, r.Name)
+						if i < 0 {
+							t.Errorf("emitted %+v; want a tile of the page", viewOf(r))
+							continue
+						}
+						if got, want := viewOf(p.Results[i]), viewOf(r); got != want {
+							t.Errorf("Stream page Results[%d] = %+v; want the emitted %+v", i, got, want)
+						}
+					}
+					if want := (aggregator.Summary{Elapsed: slices.Max(tt.latencies), Complete: true}); p.Summary != want || page.Summary != want {
+						t.Errorf("summaries: Stream %+v, Page %+v; want %+v", p.Summary, page.Summary, want)
+					}
+				})
+			})
+		})
+	}
 }
 
 func TestPageTileTimeout(t *testing.T) {
@@ -129,44 +191,33 @@ func TestPageTileTimeout(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				var cancelled atomic.Int32
 				a := mustNew(t, aggregator.Options{TileTimeout: tt.timeout},
-					sleeper("fast", 40*time.Millisecond, nil),
-					sleeper("slow", 5*time.Second, &cancelled),
-					sleeper("mid", 100*time.Millisecond, nil),
+					countCancelled(after("fast", 40*time.Millisecond), &cancelled),
+					countCancelled(after("slow", 5*time.Second), &cancelled),
+					countCancelled(after("mid", 100*time.Millisecond), &cancelled),
 				)
-				if got := a.TileTimeout(); got != tt.want {
-					t.Errorf("TileTimeout() = %v; want %v", got, tt.want)
+				for _, info := range a.Tiles() {
+					if info.Timeout != tt.want {
+						t.Errorf("Tiles(): %s timeout = %v; want %v", info.Name, info.Timeout, tt.want)
+					}
 				}
 				start := time.Now()
 				p := a.Page(t.Context(), tiles.Request{})
 				if got := time.Since(start); got != tt.want {
 					t.Errorf("Page took %v; want the tile timeout %v", got, tt.want)
 				}
-				if got := p.ElapsedMS; got != msOf(tt.want) {
-					t.Errorf("ElapsedMS = %v; want %v", got, msOf(tt.want))
+				if want := (aggregator.Summary{Elapsed: tt.want, Complete: false}); p.Summary != want {
+					t.Errorf("Summary = %+v; want %+v", p.Summary, want)
 				}
-				if p.Complete {
-					t.Error("Complete = true; want false")
+				want := []resultView{
+					{Name: "fast", Status: tiles.StatusOK, Data: string(dataOf("fast")), Elapsed: 40 * time.Millisecond},
+					{Name: "slow", Status: tiles.StatusTimeout, Cause: fmt.Sprintf("slow: no answer within %s", tt.want), Elapsed: tt.want},
+					{Name: "mid", Status: tiles.StatusOK, Data: string(dataOf("mid")), Elapsed: 100 * time.Millisecond},
 				}
-				slow := p.Tiles["slow"]
-				if got, want := slow.Status, aggregator.StatusTimeout; got != want {
-					t.Errorf("slow status = %q; want %q", got, want)
-				}
-				if got, want := slow.Error, fmt.Sprintf("slow: no answer within %s", tt.want); got != want {
-					t.Errorf("slow error = %q; want %q", got, want)
-				}
-				if got, want := slow.ElapsedMS, msOf(tt.want); got != want {
-					t.Errorf("slow ElapsedMS = %v; want %v", got, want)
-				}
-				if slow.Data != nil {
-					t.Errorf("slow data = %v; want nil", slow.Data)
+				if got := viewsOf(p.Results); !slices.Equal(got, want) {
+					t.Errorf("Results =\n%+v\nwant\n%+v", got, want)
 				}
 				if got := cancelled.Load(); got != 1 {
 					t.Errorf("%d fetches saw their context end; want 1", got)
-				}
-				for _, name := range []string{"fast", "mid"} {
-					if got := p.Tiles[name].Status; got != aggregator.StatusOK {
-						t.Errorf("%s status = %q; want ok", name, got)
-					}
 				}
 			})
 		})
@@ -181,37 +232,33 @@ func TestPageFailingTile(t *testing.T) {
 	}{
 		{"plain error", errors.New("database down"), "bad: database down"},
 		{"already prefixed", errors.New("bad: database down"), "bad: database down"},
-		{"wrapped", fmt.Errorf("bad: %w", tiles.ErrSimulated), "bad: " + tiles.ErrSimulated.Error()},
+		{"wrapped", fmt.Errorf("bad: %w", sim.ErrSimulated), "bad: " + sim.ErrSimulated.Error()},
 		{"other tile's prefix", errors.New("badge: nope"), "bad: badge: nope"},
-		{"tiles.Error", tiles.Errorf(tiles.EINTERNAL, "upstream 500"), "bad: upstream 500"},
+		{"tiles.Error", tiles.Errorf(tiles.ENOTFOUND, "upstream 404"), "bad: upstream 404"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				a := mustNew(t, aggregator.Options{},
-					sleeper("first", 20*time.Millisecond, nil),
-					failing("bad", tt.err),
-					sleeper("last", 60*time.Millisecond, nil),
+					after("first", 20*time.Millisecond),
+					tilestest.Failing("bad", tt.err),
+					after("last", 60*time.Millisecond),
 				)
 				start := time.Now()
 				p := a.Page(t.Context(), tiles.Request{})
 				if got, want := time.Since(start), 60*time.Millisecond; got != want {
 					t.Errorf("Page took %v; want %v (a failure cancels nothing)", got, want)
 				}
-				bad := p.Tiles["bad"]
-				if got, want := bad.Status, aggregator.StatusError; got != want {
-					t.Errorf("bad status = %q; want %q", got, want)
+				want := []resultView{
+					{Name: "first", Status: tiles.StatusOK, Data: string(dataOf("first")), Elapsed: 20 * time.Millisecond},
+					{Name: "bad", Status: tiles.StatusError, Cause: tt.want},
+					{Name: "last", Status: tiles.StatusOK, Data: string(dataOf("last")), Elapsed: 60 * time.Millisecond},
 				}
-				if got := bad.Error; got != tt.want {
-					t.Errorf("bad error = %q; want %q", got, tt.want)
+				if got := viewsOf(p.Results); !slices.Equal(got, want) {
+					t.Errorf("Results =\n%+v\nwant\n%+v", got, want)
 				}
-				if bad.Data != nil {
-					t.Errorf("bad data = %v; want nil", bad.Data)
-				}
-				for _, name := range []string{"first", "last"} {
-					if got := p.Tiles[name]; got.Status != aggregator.StatusOK || got.Error != "" {
-						t.Errorf("%s = %q %q; want ok", name, got.Status, got.Error)
-					}
+				if cause := p.Results[1].Cause; !errors.Is(cause, tt.err) {
+					t.Errorf("bad cause %v does not wrap the fetcher's error %v", cause, tt.err)
 				}
 				if p.Complete {
 					t.Error("Complete = true; want false")
@@ -221,55 +268,56 @@ func TestPageFailingTile(t *testing.T) {
 	}
 }
 
+// panicsAfter is a tile that panics by calling boom after d.
+func panicsAfter(d time.Duration, boom func()) *tilestest.Fetcher {
+	return &tilestest.Fetcher{TileName: "boom", FetchFn: func(ctx context.Context, _ tiles.Request) (tiles.Outcome, error) {
+		if err := tilestest.Wait(ctx, d); err != nil {
+			return tiles.Outcome{}, err
+		}
+		boom()
+		return tiles.Fresh(tilestest.String("unreachable")), nil
+	}}
+}
+
 func TestPagePanickingTile(t *testing.T) {
 	tests := []struct {
-		name  string
-		panic func()
-		want  string // in the error and the log
+		name    string
+		boom    *tilestest.Fetcher
+		elapsed time.Duration
+		want    string // in the error and the log
 	}{
-		{"string", func() { panic("kaboom") }, "kaboom"},
-		{"error", func() { panic(errors.New("bad state")) }, "bad state"},
-		{"runtime error", func() {
+		{"at once", tilestest.Panicking("boom", "kaboom"), 0, "kaboom"},
+		{"string", panicsAfter(30*time.Millisecond, func() { panic("kaboom") }), 30 * time.Millisecond, "kaboom"},
+		{"error", panicsAfter(30*time.Millisecond, func() { panic(errors.New("bad state")) }), 30 * time.Millisecond, "bad state"},
+		{"runtime error", panicsAfter(30*time.Millisecond, func() {
 			var m map[string]int
 			m["x"] = 1
-		}, "assignment to entry in nil map"},
-		{"nil", func() { panic(nil) }, "panic called with nil"},
+		}), 30 * time.Millisecond, "assignment to entry in nil map"},
+		{"nil", panicsAfter(30*time.Millisecond, func() { panic(nil) }), 30 * time.Millisecond, "panic called with nil"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				var logs bytes.Buffer
 				logger := slog.New(slog.NewTextHandler(&logs, nil))
-				boom := &fakeFetcher{name: "boom", FetchFn: func(ctx context.Context, _ tiles.Request) (any, error) {
-					if err := tiles.Wait(ctx, 30*time.Millisecond); err != nil {
-						return nil, err
-					}
-					tt.panic()
-					return "unreachable", nil
-				}}
 				a := mustNew(t, aggregator.Options{Logger: logger},
-					sleeper("before", 10*time.Millisecond, nil),
-					boom,
-					sleeper("after", 50*time.Millisecond, nil),
+					after("before", 10*time.Millisecond),
+					tt.boom,
+					after("after", 50*time.Millisecond),
 				)
 				p := a.Page(t.Context(), tiles.Request{})
 
-				r := p.Tiles["boom"]
-				if got, want := r.Status, aggregator.StatusError; got != want {
-					t.Errorf("boom status = %q; want %q", got, want)
+				r := viewOf(p.Results[1])
+				if !strings.HasPrefix(r.Cause, "boom: internal error (panic: ") || !strings.Contains(r.Cause, tt.want) {
+					t.Errorf("boom cause = %q; want \"boom: internal error (panic: ...%s...)\"", r.Cause, tt.want)
 				}
-				if !strings.HasPrefix(r.Error, "boom: internal error (panic: ") || !strings.Contains(r.Error, tt.want) {
-					t.Errorf("boom error = %q; want \"boom: internal error (panic: ...%s...)\"", r.Error, tt.want)
+				r.Cause = ""
+				if want := (resultView{Name: "boom", Status: tiles.StatusError, Elapsed: tt.elapsed}); r != want {
+					t.Errorf("boom = %+v; want %+v", r, want)
 				}
-				if got, want := r.ElapsedMS, 30.0; got != want {
-					t.Errorf("boom ElapsedMS = %v; want %v", got, want)
-				}
-				if r.Data != nil {
-					t.Errorf("boom data = %v; want nil", r.Data)
-				}
-				for _, name := range []string{"before", "after"} {
-					if got := p.Tiles[name].Status; got != aggregator.StatusOK {
-						t.Errorf("%s status = %q; want ok", name, got)
+				for _, r := range []aggregator.Result{p.Results[0], p.Results[2]} {
+					if r.Status != tiles.StatusOK {
+						t.Errorf("%s status = %q; want ok", r.Name, r.Status)
 					}
 				}
 				if p.Complete {
@@ -286,7 +334,7 @@ func TestPagePanickingTile(t *testing.T) {
 				}
 
 				// The aggregator is still usable after a panic.
-				if got := a.Page(t.Context(), tiles.Request{}).Tiles["after"].Status; got != aggregator.StatusOK {
+				if got := a.Page(t.Context(), tiles.Request{}).Results[2].Status; got != tiles.StatusOK {
 					t.Errorf("after a panic, next page's tile status = %q; want ok", got)
 				}
 			})
@@ -300,29 +348,28 @@ func TestClientCancellation(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				var cancelled atomic.Int32
 				a := mustNew(t, aggregator.Options{TileTimeout: 10 * time.Second},
-					sleeper("fast", 10*time.Millisecond, &cancelled),
-					sleeper("slow", time.Second, &cancelled),
-					sleeper("slower", 3*time.Second, &cancelled),
+					countCancelled(after("fast", 10*time.Millisecond), &cancelled),
+					countCancelled(after("slow", time.Second), &cancelled),
+					countCancelled(after("slower", 3*time.Second), &cancelled),
 				)
 				ctx, cancel := context.WithCancel(t.Context())
 				defer cancel()
 
 				start := time.Now()
 				var (
-					results []aggregator.Result
-					sum     aggregator.Summary
+					page    aggregator.Page
+					emitted []aggregator.Result
 					err     error
 					done    = make(chan struct{})
 				)
 				go func() {
 					defer close(done)
 					if mode == "Page" {
-						p := a.Page(ctx, tiles.Request{})
-						results, sum = p.Results, p.Summary
+						page = a.Page(ctx, tiles.Request{})
 						return
 					}
-					sum, err = a.Stream(ctx, tiles.Request{}, func(r aggregator.Result) error {
-						results = append(results, r)
+					page, err = a.Stream(ctx, tiles.Request{}, func(r aggregator.Result) error {
+						emitted = append(emitted, r)
 						return nil
 					})
 				}()
@@ -344,23 +391,24 @@ func TestClientCancellation(t *testing.T) {
 				if got, want := cancelled.Load(), int32(2); got != want {
 					t.Errorf("%d fetches saw ctx.Done; want %d (every fetch still running)", got, want)
 				}
-				if got, want := len(results), 3; got != want {
-					t.Fatalf("%d results; want %d", got, want)
+				if mode == "Stream" && len(emitted) != 3 {
+					t.Errorf("%d results emitted; want 3", len(emitted))
 				}
-				for _, r := range results {
-					want := aggregator.StatusError
-					if r.Name == "fast" {
-						want = aggregator.StatusOK
-					}
-					if r.Status != want {
-						t.Errorf("%s status = %q (%s); want %q", r.Name, r.Status, r.Error, want)
-					}
-					if want == aggregator.StatusError && !strings.HasPrefix(r.Error, r.Name+": cancelled") {
-						t.Errorf("%s error = %q; want %q", r.Name, r.Error, r.Name+": cancelled...")
+				want := []resultView{
+					{Name: "fast", Status: tiles.StatusOK, Data: string(dataOf("fast")), Elapsed: 10 * time.Millisecond},
+					{Name: "slow", Status: tiles.StatusError, Cause: "slow: cancelled: context canceled", Elapsed: 50 * time.Millisecond},
+					{Name: "slower", Status: tiles.StatusError, Cause: "slower: cancelled: context canceled", Elapsed: 50 * time.Millisecond},
+				}
+				if got := viewsOf(page.Results); !slices.Equal(got, want) {
+					t.Errorf("Results =\n%+v\nwant\n%+v", got, want)
+				}
+				for _, r := range page.Results[1:] {
+					if !errors.Is(r.Cause, context.Canceled) {
+						t.Errorf("%s cause %v; want it to wrap context.Canceled", r.Name, r.Cause)
 					}
 				}
-				if sum.Complete || sum.ElapsedMS != 50 {
-					t.Errorf("summary = %+v; want incomplete in 50ms", sum)
+				if want := (aggregator.Summary{Elapsed: 50 * time.Millisecond, Complete: false}); page.Summary != want {
+					t.Errorf("summary = %+v; want %+v", page.Summary, want)
 				}
 			})
 			goleak.VerifyNone(t)
@@ -370,7 +418,9 @@ func TestClientCancellation(t *testing.T) {
 	t.Run("before the page", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			var cancelled atomic.Int32
-			a := mustNew(t, aggregator.Options{}, sleeper("a", time.Second, &cancelled), sleeper("b", time.Second, &cancelled))
+			a := mustNew(t, aggregator.Options{},
+				countCancelled(after("a", time.Second), &cancelled),
+				countCancelled(after("b", time.Second), &cancelled))
 			ctx, cancel := context.WithCancel(t.Context())
 			cancel()
 			start := time.Now()
@@ -382,46 +432,11 @@ func TestClientCancellation(t *testing.T) {
 				t.Errorf("%d fetches saw ctx.Done; want 2", got)
 			}
 			for _, r := range p.Results {
-				if r.Status != aggregator.StatusError {
+				if r.Status != tiles.StatusError {
 					t.Errorf("%s status = %q; want error", r.Name, r.Status)
 				}
 			}
 		})
-	})
-}
-
-func TestStreamCompletionOrder(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		latency := map[string]time.Duration{
-			"a": 30 * time.Millisecond, "b": 10 * time.Millisecond,
-			"c": 20 * time.Millisecond, "d": 0,
-		}
-		a := mustNew(t, aggregator.Options{},
-			sleeper("a", latency["a"], nil), sleeper("b", latency["b"], nil),
-			sleeper("c", latency["c"], nil), sleeper("d", latency["d"], nil),
-		)
-		start := time.Now()
-		var order []string
-		sum, err := a.Stream(t.Context(), tiles.Request{}, func(r aggregator.Result) error {
-			order = append(order, r.Name)
-			// Each result is emitted as soon as its tile is done.
-			if got, want := time.Since(start), latency[r.Name]; got != want {
-				t.Errorf("%s emitted at %v; want %v", r.Name, got, want)
-			}
-			if r.Status != aggregator.StatusOK {
-				t.Errorf("%s status = %q; want ok", r.Name, r.Status)
-			}
-			return nil
-		})
-		if err != nil {
-			t.Fatalf("Stream = %v; want nil", err)
-		}
-		if want := []string{"d", "b", "c", "a"}; !slices.Equal(order, want) {
-			t.Errorf("emit order = %v; want %v (completion order)", order, want)
-		}
-		if want := (aggregator.Summary{ElapsedMS: 30, Complete: true}); sum != want {
-			t.Errorf("summary = %+v; want %+v", sum, want)
-		}
 	})
 }
 
@@ -442,13 +457,13 @@ func TestStreamEmitError(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				var cancelled atomic.Int32
 				a := mustNew(t, aggregator.Options{},
-					sleeper("slow", 200*time.Millisecond, &cancelled),
-					sleeper("mid", 100*time.Millisecond, &cancelled),
-					sleeper("fast", 10*time.Millisecond, &cancelled),
+					countCancelled(after("slow", 200*time.Millisecond), &cancelled),
+					countCancelled(after("mid", 100*time.Millisecond), &cancelled),
+					countCancelled(after("fast", 10*time.Millisecond), &cancelled),
 				)
 				calls := 0
 				start := time.Now()
-				sum, err := a.Stream(t.Context(), tiles.Request{}, func(aggregator.Result) error {
+				p, err := a.Stream(t.Context(), tiles.Request{}, func(aggregator.Result) error {
 					calls++
 					if calls == tt.failAt {
 						return fmt.Errorf("writing tile: %w", errGone)
@@ -467,11 +482,11 @@ func TestStreamEmitError(t *testing.T) {
 				if got := cancelled.Load(); got != tt.cancelled {
 					t.Errorf("%d fetches saw ctx.Done; want %d", got, tt.cancelled)
 				}
-				if got, want := sum.ElapsedMS, msOf(tt.wantTime); got != want {
-					t.Errorf("summary ElapsedMS = %v; want %v", got, want)
+				if want := (aggregator.Summary{Elapsed: tt.wantTime, Complete: tt.cancelled == 0}); p.Summary != want {
+					t.Errorf("summary = %+v; want %+v", p.Summary, want)
 				}
-				if want := tt.cancelled == 0; sum.Complete != want {
-					t.Errorf("summary Complete = %v; want %v", sum.Complete, want)
+				if got := len(p.Results); got != 3 {
+					t.Errorf("%d results in the page; want 3 (the cancelled ones too)", got)
 				}
 			})
 		})
@@ -498,103 +513,83 @@ func TestPageTimeout(t *testing.T) {
 			"slow": "slow: no answer within 250ms",
 		}},
 	}
+	latency := map[string]time.Duration{"fast": 50 * time.Millisecond, "mid": 300 * time.Millisecond, "slow": 5 * time.Second}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				a := mustNew(t, aggregator.Options{TileTimeout: tt.tile, PageTimeout: tt.page},
-					sleeper("fast", 50*time.Millisecond, nil),
-					sleeper("mid", 300*time.Millisecond, nil),
-					sleeper("slow", 5*time.Second, nil),
-				)
+				var fs []tiles.Fetcher
+				var want []resultView
+				for _, name := range []string{"fast", "mid", "slow"} {
+					fs = append(fs, after(name, latency[name]))
+					if cause, late := tt.wantErr[name]; late {
+						want = append(want, resultView{Name: name, Status: tiles.StatusTimeout, Cause: cause, Elapsed: tt.wantTime})
+					} else {
+						want = append(want, resultView{Name: name, Status: tiles.StatusOK, Data: string(dataOf(name)), Elapsed: latency[name]})
+					}
+				}
+				a := mustNew(t, aggregator.Options{TileTimeout: tt.tile, PageTimeout: tt.page}, fs...)
 				start := time.Now()
 				p := a.Page(t.Context(), tiles.Request{})
 				if got := time.Since(start); got != tt.wantTime {
 					t.Errorf("Page took %v; want %v", got, tt.wantTime)
 				}
-				if got := p.ElapsedMS; got != msOf(tt.wantTime) {
-					t.Errorf("ElapsedMS = %v; want %v", got, msOf(tt.wantTime))
+				if want := (aggregator.Summary{Elapsed: tt.wantTime, Complete: false}); p.Summary != want {
+					t.Errorf("Summary = %+v; want %+v", p.Summary, want)
 				}
-				for _, r := range p.Results {
-					want, late := tt.wantErr[r.Name]
-					switch {
-					case late && (r.Status != aggregator.StatusTimeout || r.Error != want):
-						t.Errorf("%s = %q %q; want timeout %q", r.Name, r.Status, r.Error, want)
-					case !late && r.Status != aggregator.StatusOK:
-						t.Errorf("%s = %q %q; want ok", r.Name, r.Status, r.Error)
-					}
-				}
-				if p.Complete {
-					t.Error("Complete = true; want false")
+				if got := viewsOf(p.Results); !slices.Equal(got, want) {
+					t.Errorf("Results =\n%+v\nwant\n%+v", got, want)
 				}
 			})
 		})
 	}
 }
 
-func TestServed(t *testing.T) {
-	data := map[string]any{"items": []any{"x"}}
+// TestOutcomePassesThrough checks that what a fetcher serves (stale or
+// fallback content, its age and cause) reaches the page as it was served,
+// its cause prefixed with the tile's name; such a tile does not make the
+// page complete. Which statuses show an age is the wire format's business.
+func TestOutcomePassesThrough(t *testing.T) {
+	data := json.RawMessage(`{"items":["x"]}`)
 	age := 3 * time.Second
+	down := errors.New("cached: backend down")
 	tests := []struct {
-		name      string
-		served    *tiles.Served
-		want      aggregator.Status
-		wantAgeMS *float64
-		wantErr   string
+		name     string
+		served   tiles.Outcome
+		want     resultView
+		complete bool
 	}{
-		{"stale", &tiles.Served{Status: "stale", Age: age, Data: data, Cause: errors.New("boom")},
-			aggregator.StatusStale, new(3000.0), "cached: boom"},
-		{"stale without cause", &tiles.Served{Status: "stale", Age: 1500 * time.Millisecond, Data: data},
-			aggregator.StatusStale, new(1500.0), ""},
-		{"fallback", &tiles.Served{Status: "fallback", Data: data, Cause: errors.New("cached: backend down")},
-			aggregator.StatusFallback, nil, "cached: backend down"},
-		{"fallback ignores age", &tiles.Served{Status: "fallback", Age: age, Data: data},
-			aggregator.StatusFallback, nil, ""},
+		{"stale", tiles.Outcome{Status: tiles.StatusStale, Age: age, Data: data, Cause: errors.New("boom")},
+			resultView{Name: "cached", Status: tiles.StatusStale, Age: age, Data: string(data), Cause: "cached: boom"}, false},
+		{"stale without cause", tiles.Outcome{Status: tiles.StatusStale, Age: 1500 * time.Millisecond, Data: data},
+			resultView{Name: "cached", Status: tiles.StatusStale, Age: 1500 * time.Millisecond, Data: string(data)}, false},
+		{"fallback", tiles.Outcome{Status: tiles.StatusFallback, Data: data, Cause: down},
+			resultView{Name: "cached", Status: tiles.StatusFallback, Data: string(data), Cause: "cached: backend down"}, false},
+		{"fallback with an age", tiles.Outcome{Status: tiles.StatusFallback, Age: age, Data: data},
+			resultView{Name: "cached", Status: tiles.StatusFallback, Age: age, Data: string(data)}, false},
+		{"no status is ok", tiles.Outcome{Data: data},
+			resultView{Name: "cached", Status: tiles.StatusOK, Data: string(data)}, true},
+		{"fresh", tiles.Fresh(data),
+			resultView{Name: "cached", Status: tiles.StatusOK, Data: string(data)}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				a := mustNew(t, aggregator.Options{}, serving("cached", tt.served), serving("fresh", "ok data"))
+				a := mustNew(t, aggregator.Options{},
+					tilestest.Serving("cached", tt.served),
+					tilestest.Serving("fresh", tiles.Fresh(dataOf("fresh"))))
 				p := a.Page(t.Context(), tiles.Request{})
-				r := p.Tiles["cached"]
-				if r.Status != tt.want {
-					t.Errorf("status = %q; want %q", r.Status, tt.want)
+				if got := viewOf(p.Results[0]); got != tt.want {
+					t.Errorf("cached = %+v; want %+v", got, tt.want)
 				}
-				switch {
-				case tt.wantAgeMS == nil && r.AgeMS != nil:
-					t.Errorf("AgeMS = %v; want nil", *r.AgeMS)
-				case tt.wantAgeMS != nil && (r.AgeMS == nil || *r.AgeMS != *tt.wantAgeMS):
-					t.Errorf("AgeMS = %v; want %v", r.AgeMS, *tt.wantAgeMS)
+				if tt.served.Cause != nil && !errors.Is(p.Results[0].Cause, tt.served.Cause) {
+					t.Errorf("cause %v does not wrap the served cause %v", p.Results[0].Cause, tt.served.Cause)
 				}
-				if !reflect.DeepEqual(r.Data, data) {
-					t.Errorf("data = %#v; want the served data %#v, unwrapped", r.Data, data)
+				if p.Complete != tt.complete {
+					t.Errorf("Complete = %v; want %v (only ok counts)", p.Complete, tt.complete)
 				}
-				if r.Error != tt.wantErr {
-					t.Errorf("error = %q; want %q", r.Error, tt.wantErr)
-				}
-				if p.Complete {
-					t.Error("Complete = true; want false (only ok counts)")
-				}
-				if got := p.Tiles["fresh"]; got.Status != aggregator.StatusOK || got.AgeMS != nil {
-					t.Errorf("fresh = %q age %v; want ok, no age", got.Status, got.AgeMS)
-				}
-
-				b, err := json.Marshal(r)
-				if err != nil {
-					t.Fatal(err)
-				}
-				var m map[string]any
-				if err := json.Unmarshal(b, &m); err != nil {
-					t.Fatal(err)
-				}
-				if got, want := m["status"], string(tt.want); got != want {
-					t.Errorf("JSON status = %v; want %v", got, want)
-				}
-				ageJSON, hasAge := m["age_ms"]
-				if tt.wantAgeMS == nil && hasAge {
-					t.Errorf("JSON %s has age_ms; want none", b)
-				}
-				if tt.wantAgeMS != nil && ageJSON != *tt.wantAgeMS {
-					t.Errorf("JSON age_ms = %v; want %v", ageJSON, *tt.wantAgeMS)
+				want := resultView{Name: "fresh", Status: tiles.StatusOK, Data: string(dataOf("fresh"))}
+				if got := viewOf(p.Results[1]); got != want {
+					t.Errorf("fresh = %+v; want %+v", got, want)
 				}
 			})
 		})
@@ -605,19 +600,20 @@ func TestObserver(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		obs := &fakeObserver{}
 		a := mustNew(t, aggregator.Options{Observer: obs},
-			sleeper("a", 10*time.Millisecond, nil),
-			failing("b", errors.New("down")),
-			sleeper("c", 30*time.Millisecond, nil),
+			after("a", 10*time.Millisecond),
+			tilestest.Failing("b", errors.New("down")),
+			after("c", 30*time.Millisecond),
+			tilestest.Panicking("d", "kaboom"),
 		)
 		var sums []aggregator.Summary
 		for range 2 {
 			sums = append(sums, a.Page(t.Context(), tiles.Request{}).Summary)
 		}
-		sum, err := a.Stream(t.Context(), tiles.Request{}, func(aggregator.Result) error { return nil })
+		p, err := a.Stream(t.Context(), tiles.Request{}, func(aggregator.Result) error { return nil })
 		if err != nil {
 			t.Fatal(err)
 		}
-		sums = append(sums, sum)
+		sums = append(sums, p.Summary)
 		if _, err := a.Tile(t.Context(), "a", tiles.Request{}); err != nil {
 			t.Fatal(err)
 		}
@@ -633,43 +629,55 @@ func TestObserver(t *testing.T) {
 		if !slices.Equal(obs.pages, sums) {
 			t.Errorf("PageDone got %+v; want %+v", obs.pages, sums)
 		}
-		if got, want := len(obs.tiles), 3*3+1; got != want {
-			t.Errorf("TileDone called %d times; want %d (3 pages of 3 tiles, 1 single tile)", got, want)
+		if want := (aggregator.Summary{Elapsed: 30 * time.Millisecond}); sums[0] != want {
+			t.Errorf("page summary = %+v; want %+v", sums[0], want)
+		}
+		if got, want := len(obs.tiles), 3*4+1; got != want {
+			t.Errorf("TileDone called %d times; want %d (3 pages of 4 tiles, 1 single tile)", got, want)
 		}
 		count := map[string]int{}
 		for _, r := range obs.tiles {
 			count[r.Name+"/"+string(r.Status)]++
 		}
-		if want := map[string]int{"a/ok": 4, "b/error": 3, "c/ok": 3}; !maps.Equal(count, want) {
+		if want := map[string]int{"a/ok": 4, "b/error": 3, "c/ok": 3, "d/error": 3}; !maps.Equal(count, want) {
 			t.Errorf("TileDone results %v; want %v", count, want)
+		}
+		// The observer sees each result as the page does, timing included.
+		for _, r := range obs.tiles {
+			if r.Name == "c" && r.Elapsed != 30*time.Millisecond {
+				t.Errorf("TileDone(c) elapsed %v; want 30ms", r.Elapsed)
+			}
 		}
 	})
 }
 
 func TestTile(t *testing.T) {
-	newAgg := func(calls *atomic.Int32) *aggregator.Aggregator {
-		count := func(f *fakeFetcher) *fakeFetcher {
-			fn := f.FetchFn
-			f.FetchFn = func(ctx context.Context, req tiles.Request) (any, error) {
-				calls.Add(1)
-				return fn(ctx, req)
-			}
-			return f
+	newAgg := func() (*aggregator.Aggregator, []*tilestest.Fetcher) {
+		fs := []*tilestest.Fetcher{
+			after("banners", 40*time.Millisecond),
+			tilestest.Failing("products", errors.New("down")),
+			after("slow", 5*time.Second),
+			{TileName: "echo", FetchFn: func(_ context.Context, req tiles.Request) (tiles.Outcome, error) {
+				return tiles.Fresh(tilestest.String("hello " + req.User)), nil
+			}},
 		}
-		return mustNew(t, aggregator.Options{TileTimeout: 500 * time.Millisecond},
-			count(sleeper("banners", 40*time.Millisecond, nil)),
-			count(failing("products", errors.New("down"))),
-			count(sleeper("slow", 5*time.Second, nil)),
-			count(&fakeFetcher{name: "echo", FetchFn: func(_ context.Context, req tiles.Request) (any, error) {
-				return "hello " + req.User, nil
-			}}),
-		)
+		var tfs []tiles.Fetcher
+		for _, f := range fs {
+			tfs = append(tfs, f)
+		}
+		return mustNew(t, aggregator.Options{TileTimeout: 500 * time.Millisecond}, tfs...), fs
+	}
+	calls := func(fs []*tilestest.Fetcher) int64 {
+		var n int64
+		for _, f := range fs {
+			n += f.Calls()
+		}
+		return n
 	}
 
 	t.Run("unknown", func(t *testing.T) {
 		for _, name := range []string{"nope", "", "Banners", strings.Repeat("x", 1000)} {
-			var calls atomic.Int32
-			a := newAgg(&calls)
+			a, fs := newAgg()
 			r, err := a.Tile(t.Context(), name, tiles.Request{})
 			var e *tiles.Error
 			if !errors.As(err, &e) {
@@ -687,49 +695,41 @@ func TestTile(t *testing.T) {
 			if got, max := len(e.Message), 200; got > max {
 				t.Errorf("len(message) = %d; want <= %d", got, max)
 			}
-			if r != (aggregator.Result{}) {
+			if !reflect.DeepEqual(r, aggregator.Result{}) {
 				t.Errorf("result = %+v; want zero", r)
 			}
-			if got := calls.Load(); got != 0 {
+			if got := calls(fs); got != 0 {
 				t.Errorf("%d fetches; want none for an unknown tile", got)
 			}
 		}
 	})
 
-	tests := []struct {
-		name     string
-		status   aggregator.Status
-		data     any
-		errText  string
-		wantTime time.Duration
-	}{
-		{"banners", aggregator.StatusOK, "banners data", "", 40 * time.Millisecond},
-		{"products", aggregator.StatusError, nil, "products: down", 0},
-		{"slow", aggregator.StatusTimeout, nil, "slow: no answer within 500ms", 500 * time.Millisecond},
-		{"echo", aggregator.StatusOK, "hello alice", "", 0},
+	tests := []resultView{
+		{Name: "banners", Status: tiles.StatusOK, Data: string(dataOf("banners")), Elapsed: 40 * time.Millisecond},
+		{Name: "products", Status: tiles.StatusError, Cause: "products: down"},
+		{Name: "slow", Status: tiles.StatusTimeout, Cause: "slow: no answer within 500ms", Elapsed: 500 * time.Millisecond},
+		{Name: "echo", Status: tiles.StatusOK, Data: `"hello alice"`},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
+	for i, want := range tests {
+		t.Run(want.Name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				var calls atomic.Int32
-				a := newAgg(&calls)
+				a, fs := newAgg()
 				start := time.Now()
-				r, err := a.Tile(t.Context(), tt.name, tiles.Request{User: "alice"})
+				r, err := a.Tile(t.Context(), want.Name, tiles.Request{User: "alice"})
 				if err != nil {
-					t.Fatalf("Tile(%q) error = %v; want nil (a tile's failure is its status)", tt.name, err)
+					t.Fatalf("Tile(%q) error = %v; want nil (a tile's failure is its status)", want.Name, err)
 				}
-				if got := time.Since(start); got != tt.wantTime {
-					t.Errorf("Tile took %v; want %v", got, tt.wantTime)
+				if got := time.Since(start); got != want.Elapsed {
+					t.Errorf("Tile took %v; want %v", got, want.Elapsed)
 				}
-				if r.Name != tt.name || r.Status != tt.status || r.Data != tt.data || r.Error != tt.errText {
-					t.Errorf("Tile = {%q %q %v %q}; want {%q %q %v %q}",
-						r.Name, r.Status, r.Data, r.Error, tt.name, tt.status, tt.data, tt.errText)
+				if got := viewOf(r); got != want {
+					t.Errorf("Tile = %+v; want %+v", got, want)
 				}
-				if got, want := r.ElapsedMS, msOf(tt.wantTime); got != want {
-					t.Errorf("ElapsedMS = %v; want %v", got, want)
+				if got := fs[i].Calls(); got != 1 {
+					t.Errorf("%d fetches of %s; want exactly 1", got, want.Name)
 				}
-				if got := calls.Load(); got != 1 {
-					t.Errorf("%d fetches; want exactly 1", got)
+				if got := calls(fs); got != 1 {
+					t.Errorf("%d fetches in all; want exactly 1", got)
 				}
 			})
 		})
@@ -737,7 +737,7 @@ func TestTile(t *testing.T) {
 }
 
 func TestNew(t *testing.T) {
-	f := func(name string) tiles.Fetcher { return serving(name, nil) }
+	f := func(name string) tiles.Fetcher { return tilestest.Serving(name, tiles.Outcome{}) }
 	tests := []struct {
 		name     string
 		fetchers []tiles.Fetcher
@@ -777,86 +777,64 @@ func TestNew(t *testing.T) {
 }
 
 func TestTiles(t *testing.T) {
-	c := tiles.DefaultCatalogue()
 	def := tiles.Builtins()[2]
+	s, err := sim.New(def, catalogue.Default(), sim.Backend{Latency: 120 * time.Millisecond, Fail: 0.5, Tail: time.Second, TailRate: 0.01})
+	if err != nil {
+		t.Fatal(err)
+	}
 	a := mustNew(t, aggregator.Options{TileTimeout: 300 * time.Millisecond},
-		serving("plain", nil),
-		tiles.Simulate(def, c, 120*time.Millisecond, 0.5),
+		tilestest.Serving("plain", tiles.Outcome{}),
+		s,
 	)
 	want := []tiles.Info{
-		{Name: "plain", TimeoutMS: 300, URL: "/tiles/plain"},
-		{Name: def.Name, LatencyMS: 120, FailRate: 0.5, TimeoutMS: 300, Personalised: true, URL: "/tiles/" + def.Name},
+		{Name: "plain", Timeout: 300 * time.Millisecond},
+		{Name: def.Name, Latency: 120 * time.Millisecond, FailRate: 0.5, Tail: time.Second, TailRate: 0.01,
+			Timeout: 300 * time.Millisecond, Personalised: true},
 	}
 	if got := a.Tiles(); !slices.Equal(got, want) {
 		t.Errorf("Tiles() = %+v; want %+v", got, want)
 	}
 }
 
-func TestPageJSON(t *testing.T) {
+// TestPageResults checks a whole page of mixed tiles: each result carries
+// data only when it has some to show and a cause only when it is not ok.
+func TestPageResults(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
+		items := json.RawMessage(`{"items":["sale"]}`)
 		a := mustNew(t, aggregator.Options{},
-			&fakeFetcher{name: "banners", FetchFn: func(ctx context.Context, _ tiles.Request) (any, error) {
-				if err := tiles.Wait(ctx, 40*time.Millisecond); err != nil {
-					return nil, err
-				}
-				return map[string]any{"items": []string{"sale"}}, nil
-			}},
-			failing("products", errors.New("down")),
-			sleeper("recommendations", 5*time.Second, nil),
+			tilestest.After("banners", 40*time.Millisecond, items),
+			tilestest.Failing("products", errors.New("down")),
+			after("recommendations", 5*time.Second),
 		)
-		b, err := json.Marshal(a.Page(t.Context(), tiles.Request{}))
-		if err != nil {
-			t.Fatalf("Marshal: %v", err)
+		p := a.Page(t.Context(), tiles.Request{})
+		if want := (aggregator.Summary{Elapsed: 500 * time.Millisecond, Complete: false}); p.Summary != want {
+			t.Errorf("Summary = %+v; want %+v", p.Summary, want)
 		}
-
-		var page map[string]json.RawMessage
-		if err := json.Unmarshal(b, &page); err != nil {
-			t.Fatalf("Unmarshal(%s): %v", b, err)
+		want := []resultView{
+			{Name: "banners", Status: tiles.StatusOK, Data: string(items), Elapsed: 40 * time.Millisecond},
+			{Name: "products", Status: tiles.StatusError, Cause: "products: down"},
+			{Name: "recommendations", Status: tiles.StatusTimeout, Cause: "recommendations: no answer within 500ms", Elapsed: 500 * time.Millisecond},
 		}
-		var keys []string
-		for k := range page {
-			keys = append(keys, k)
+		if got := viewsOf(p.Results); !slices.Equal(got, want) {
+			t.Errorf("Results =\n%+v\nwant\n%+v", got, want)
 		}
-		slices.Sort(keys)
-		if want := []string{"complete", "elapsed_ms", "tiles"}; !slices.Equal(keys, want) {
-			t.Errorf("page keys = %v; want %v (in %s)", keys, want, b)
-		}
-		if got, want := string(page["elapsed_ms"]), "500"; got != want {
-			t.Errorf("elapsed_ms = %s; want %s", got, want)
-		}
-		if got, want := string(page["complete"]), "false"; got != want {
-			t.Errorf("complete = %s; want %s", got, want)
-		}
-
-		var ts map[string]map[string]any
-		if err := json.Unmarshal(page["tiles"], &ts); err != nil {
-			t.Fatalf("tiles is not an object keyed by name: %v (%s)", err, page["tiles"])
-		}
-		want := map[string]map[string]any{
-			"banners": {"name": "banners", "status": "ok", "start_ms": 0.0, "elapsed_ms": 40.0,
-				"data": map[string]any{"items": []any{"sale"}}},
-			"products": {"name": "products", "status": "error", "start_ms": 0.0, "elapsed_ms": 0.0,
-				"error": "products: down"},
-			"recommendations": {"name": "recommendations", "status": "timeout", "start_ms": 0.0, "elapsed_ms": 500.0,
-				"error": "recommendations: no answer within 500ms"},
-		}
-		if !reflect.DeepEqual(ts, want) {
-			t.Errorf("tiles = %v; want %v", ts, want)
+		for _, r := range p.Results[1:] {
+			if r.Data != nil {
+				t.Errorf("%s data = %q; want nil", r.Name, r.Data)
+			}
 		}
 	})
 }
 
 func TestConcurrentPages(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var fetches atomic.Int32
-		users := &fakeFetcher{name: "user", FetchFn: func(ctx context.Context, req tiles.Request) (any, error) {
-			fetches.Add(1)
-			if err := tiles.Wait(ctx, 100*time.Millisecond); err != nil {
-				return nil, err
+		users := &tilestest.Fetcher{TileName: "user", FetchFn: func(ctx context.Context, req tiles.Request) (tiles.Outcome, error) {
+			if err := tilestest.Wait(ctx, 100*time.Millisecond); err != nil {
+				return tiles.Outcome{}, err
 			}
-			return req.User, nil
+			return tiles.Fresh(tilestest.String(req.User)), nil
 		}}
-		a := mustNew(t, aggregator.Options{}, users, sleeper("other", 50*time.Millisecond, nil))
+		a := mustNew(t, aggregator.Options{}, users, after("other", 50*time.Millisecond))
 		const n = 100
 		start := time.Now()
 		var wg sync.WaitGroup
@@ -870,12 +848,12 @@ func TestConcurrentPages(t *testing.T) {
 		if got, want := time.Since(start), 100*time.Millisecond; got != want {
 			t.Errorf("%d concurrent pages took %v; want %v", n, got, want)
 		}
-		if got := fetches.Load(); got != n {
+		if got := users.Calls(); got != n {
 			t.Errorf("%d fetches; want %d", got, n)
 		}
 		for i, p := range pages {
-			if got, want := p.Tiles["user"].Data, fmt.Sprint("u", i); got != want || !p.Complete {
-				t.Errorf("page %d: user data = %v, complete %v; want %v, true", i, got, p.Complete, want)
+			if got, want := string(p.Results[0].Data), string(tilestest.String(fmt.Sprint("u", i))); got != want || !p.Complete {
+				t.Errorf("page %d: user data = %s, complete %v; want %s, true", i, got, p.Complete, want)
 			}
 		}
 	})

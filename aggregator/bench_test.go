@@ -7,19 +7,30 @@ import (
 	"time"
 
 	"vitrine/aggregator"
+	"vitrine/catalogue"
+	"vitrine/sim"
 	"vitrine/tiles"
+	"vitrine/tiles/tilestest"
 )
 
-// builtinFetchers returns the built-in tiles with their default latencies
-// (40/80/120ms), never failing.
-func builtinFetchers() []tiles.Fetcher {
-	c := tiles.DefaultCatalogue()
+// builtinFetchers returns the built-in tiles' simulated backends over the
+// default catalogue, answering after latency(def) and never failing.
+func builtinFetchers(b *testing.B, latency func(tiles.Def) time.Duration) []tiles.Fetcher {
+	b.Helper()
+	c := catalogue.Default()
 	var fs []tiles.Fetcher
 	for _, d := range tiles.Builtins() {
-		fs = append(fs, tiles.Simulate(d, c, d.Latency, 0))
+		s, err := sim.New(d, c, sim.Backend{Latency: latency(d)})
+		if err != nil {
+			b.Fatalf("sim.New(%s): %v", d.Name, err)
+		}
+		fs = append(fs, s)
 	}
 	return fs
 }
+
+// defaultLatency is each built-in tile's own latency (40/80/120ms).
+func defaultLatency(d tiles.Def) time.Duration { return d.Latency }
 
 // sequential is the baseline the aggregator is measured against: the same
 // fetchers, each under the same timeout, one after another. It returns how
@@ -43,7 +54,7 @@ func msPerOp(b *testing.B) float64 {
 }
 
 func BenchmarkPage(b *testing.B) {
-	fs := builtinFetchers()
+	fs := builtinFetchers(b, defaultLatency)
 	a := mustNew(b, aggregator.Options{}, fs...)
 	req := tiles.Request{User: "alice"}
 
@@ -57,7 +68,7 @@ func BenchmarkPage(b *testing.B) {
 	})
 	b.Run("sequential", func(b *testing.B) {
 		for b.Loop() {
-			if got := sequential(b.Context(), fs, a.TileTimeout(), req); got != len(fs) {
+			if got := sequential(b.Context(), fs, aggregator.DefaultTileTimeout, req); got != len(fs) {
 				b.Fatalf("%d of %d tiles answered", got, len(fs))
 			}
 		}
@@ -68,7 +79,7 @@ func BenchmarkPage(b *testing.B) {
 // BenchmarkFanoutVsSequential fetches the built-in tiles both ways in each
 // iteration and reports how many times slower the sequential page is.
 func BenchmarkFanoutVsSequential(b *testing.B) {
-	fs := builtinFetchers()
+	fs := builtinFetchers(b, defaultLatency)
 	a := mustNew(b, aggregator.Options{}, fs...)
 	req := tiles.Request{User: "alice"}
 	var fan, seq time.Duration
@@ -78,7 +89,7 @@ func BenchmarkFanoutVsSequential(b *testing.B) {
 			b.Fatalf("page incomplete: %+v", p.Results)
 		}
 		mid := time.Now()
-		if got := sequential(b.Context(), fs, a.TileTimeout(), req); got != len(fs) {
+		if got := sequential(b.Context(), fs, aggregator.DefaultTileTimeout, req); got != len(fs) {
 			b.Fatalf("%d of %d tiles answered", got, len(fs))
 		}
 		fan += mid.Sub(start)
@@ -96,15 +107,8 @@ func BenchmarkPageOverhead(b *testing.B) {
 	fakes := func(n int) []tiles.Fetcher {
 		fs := make([]tiles.Fetcher, n)
 		for i := range fs {
-			fs[i] = serving(fmt.Sprintf("tile%d", i), "data")
-		}
-		return fs
-	}
-	zeroBuiltins := func() []tiles.Fetcher {
-		c := tiles.DefaultCatalogue()
-		var fs []tiles.Fetcher
-		for _, d := range tiles.Builtins() {
-			fs = append(fs, tiles.Simulate(d, c, 0, 0))
+			name := fmt.Sprintf("tile%d", i)
+			fs[i] = tilestest.Serving(name, tiles.Fresh(dataOf(name)))
 		}
 		return fs
 	}
@@ -114,7 +118,8 @@ func BenchmarkPageOverhead(b *testing.B) {
 	}{
 		{"fakes=3", fakes(3)},
 		{"fakes=30", fakes(30)},
-		{"builtins=3", zeroBuiltins()}, // includes building the tiles' data
+		// Includes building the personalised tile's data for alice.
+		{"builtins=3", builtinFetchers(b, func(tiles.Def) time.Duration { return 0 })},
 	}
 	for _, bc := range cases {
 		b.Run(bc.name, func(b *testing.B) {

@@ -2,6 +2,7 @@ package aggregator_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -14,8 +15,12 @@ type greeting struct{}
 
 func (greeting) Name() string { return "greeting" }
 
-func (greeting) Fetch(_ context.Context, req tiles.Request) (any, error) {
-	return "hello " + req.User, nil
+func (greeting) Fetch(_ context.Context, req tiles.Request) (tiles.Outcome, error) {
+	data, err := json.Marshal("hello " + req.User)
+	if err != nil {
+		return tiles.Outcome{}, err
+	}
+	return tiles.Fresh(data), nil
 }
 
 // weather is a tile whose backend is down.
@@ -23,12 +28,12 @@ type weather struct{}
 
 func (weather) Name() string { return "weather" }
 
-func (weather) Fetch(context.Context, tiles.Request) (any, error) {
-	return nil, errors.New("backend unavailable")
+func (weather) Fetch(context.Context, tiles.Request) (tiles.Outcome, error) {
+	return tiles.Outcome{}, errors.New("backend unavailable")
 }
 
 // A page fetches every tile at once. A tile that fails becomes that tile's
-// status and error; the page itself still succeeds, but is not complete.
+// status and cause; the page itself still succeeds, but is not complete.
 func Example() {
 	agg, err := aggregator.New([]tiles.Fetcher{greeting{}, weather{}}, aggregator.Options{})
 	if err != nil {
@@ -37,15 +42,15 @@ func Example() {
 	}
 	page := agg.Page(context.Background(), tiles.Request{User: "alice"})
 	for _, r := range page.Results { // page order
-		if r.Error != "" {
-			fmt.Printf("%s %s: %s\n", r.Name, r.Status, r.Error)
+		if r.Cause != nil {
+			fmt.Printf("%s %s: %v\n", r.Name, r.Status, r.Cause)
 			continue
 		}
-		fmt.Printf("%s %s: %v\n", r.Name, r.Status, r.Data)
+		fmt.Printf("%s %s: %s\n", r.Name, r.Status, r.Data)
 	}
 	fmt.Println("complete:", page.Complete)
 	// Output:
-	// greeting ok: hello alice
+	// greeting ok: "hello alice"
 	// weather error: weather: backend unavailable
 	// complete: false
 }

@@ -2,7 +2,7 @@ package aggregator_test
 
 import (
 	"context"
-	"fmt"
+	"encoding/json"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,6 +12,7 @@ import (
 
 	"vitrine/aggregator"
 	"vitrine/tiles"
+	"vitrine/tiles/tilestest"
 )
 
 // TestMain fails the package if any test leaves a goroutine behind.
@@ -19,51 +20,27 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// fakeFetcher is a tiles.Fetcher whose behaviour each test sets.
-type fakeFetcher struct {
-	name    string
-	FetchFn func(ctx context.Context, req tiles.Request) (any, error)
+// dataOf is the data a tile named name answers in these tests: the JSON
+// string "NAME data".
+func dataOf(name string) json.RawMessage { return tilestest.String(name + " data") }
+
+// after is tilestest.After answering dataOf(name).
+func after(name string, d time.Duration) *tilestest.Fetcher {
+	return tilestest.After(name, d, dataOf(name))
 }
 
-var _ tiles.Fetcher = (*fakeFetcher)(nil)
-
-func (f *fakeFetcher) Name() string { return f.name }
-
-func (f *fakeFetcher) Fetch(ctx context.Context, req tiles.Request) (any, error) {
-	return f.FetchFn(ctx, req)
-}
-
-// sleeper is a fake tile that answers "NAME data" after latency, or the
-// context's error (wrapped, as tiles.Fetcher asks) if ctx ends first. When
-// cancelled is not nil it counts the fetches that saw ctx end.
-func sleeper(name string, latency time.Duration, cancelled *atomic.Int32) *fakeFetcher {
-	return &fakeFetcher{name: name, FetchFn: func(ctx context.Context, _ tiles.Request) (any, error) {
-		if err := tiles.Wait(ctx, latency); err != nil {
-			if cancelled != nil {
-				select {
-				case <-ctx.Done():
-					cancelled.Add(1)
-				default:
-				}
-			}
-			return nil, fmt.Errorf("%s: %w", name, err)
+// countCancelled makes f count in cancelled the fetches that failed
+// because their context ended.
+func countCancelled(f *tilestest.Fetcher, cancelled *atomic.Int32) *tilestest.Fetcher {
+	fetch := f.FetchFn
+	f.FetchFn = func(ctx context.Context, req tiles.Request) (tiles.Outcome, error) {
+		out, err := fetch(ctx, req)
+		if err != nil && ctx.Err() != nil {
+			cancelled.Add(1)
 		}
-		return name + " data", nil
-	}}
-}
-
-// failing is a fake tile that fails at once with err.
-func failing(name string, err error) *fakeFetcher {
-	return &fakeFetcher{name: name, FetchFn: func(context.Context, tiles.Request) (any, error) {
-		return nil, err
-	}}
-}
-
-// serving is a fake tile that answers v at once.
-func serving(name string, v any) *fakeFetcher {
-	return &fakeFetcher{name: name, FetchFn: func(context.Context, tiles.Request) (any, error) {
-		return v, nil
-	}}
+		return out, err
+	}
+	return f
 }
 
 // mustNew is aggregator.New for fetchers a test knows to be valid.
@@ -74,6 +51,31 @@ func mustNew(t testing.TB, opts aggregator.Options, fs ...tiles.Fetcher) *aggreg
 		t.Fatalf("New: %v", err)
 	}
 	return a
+}
+
+// resultView is a Result in comparable form, its data and cause as text.
+type resultView struct {
+	Name           string
+	Status         tiles.Status
+	Data, Cause    string
+	Age            time.Duration
+	Start, Elapsed time.Duration
+}
+
+func viewOf(r aggregator.Result) resultView {
+	v := resultView{Name: r.Name, Status: r.Status, Data: string(r.Data), Age: r.Age, Start: r.Start, Elapsed: r.Elapsed}
+	if r.Cause != nil {
+		v.Cause = r.Cause.Error()
+	}
+	return v
+}
+
+func viewsOf(rs []aggregator.Result) []resultView {
+	vs := make([]resultView, len(rs))
+	for i, r := range rs {
+		vs[i] = viewOf(r)
+	}
+	return vs
 }
 
 // fakeObserver counts what an aggregator.Observer is told.

@@ -80,6 +80,9 @@ var ErrHelp = flag.ErrHelp
 // one cannot stop a good flag; a name=value list merges with its variable,
 // the command line winning tile by tile.
 func Parse(args []string, getenv func(string) string) (Config, error) {
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
 	cfg := defaults()
 	fs := newFlagSet(&cfg)
 	if err := fs.Parse(args); err != nil {
@@ -125,6 +128,7 @@ func defaults() Config {
 	cfg := Config{
 		Addr:        "localhost:8080",
 		TileTimeout: 500 * time.Millisecond,
+		PageTimeout: time.Second, // twice TileTimeout: see Parse
 		TestDelay:   5 * time.Second,
 		Latency:     map[string]time.Duration{},
 		Fail:        map[string]float64{},
@@ -174,7 +178,7 @@ func newFlagSet(cfg *Config) *flag.FlagSet {
 	fs.Var(list(known, ParseProbability, set(cfg.Fail), cfg.Fail), "fail", "simulated failure probability per tile, `name=p` pairs with 0 <= p <= 1")
 	fs.Var(scalar(&cfg.TileTimeout, positive(ParseDuration)), "tile-timeout", "how long one tile may take before it is reported as timed out")
 	fs.Var(scalar(&cfg.TestDelay, ParseDuration), "test-delay", "how long GET /test waits before answering")
-	fs.Var(scalar(&cfg.PageTimeout, ParseDuration), "page-timeout", "deadline of a whole page over all its tiles; 0 for none (default twice -tile-timeout)")
+	fs.Var(scalar(&cfg.PageTimeout, ParseDuration), "page-timeout", "deadline of a whole page over all its tiles, twice -tile-timeout unless set; 0 for none")
 	fs.Var(boolFlag{scalar(&cfg.Cache, parseBool)}, "cache", "cache tiles and coalesce concurrent fetches; -cache=false fetches every tile for every page")
 	fs.Var(boolFlag{scalar(&cfg.Fallback, parseBool)}, "fallback", "serve a tile's static default (its anonymous content from the catalogue in the binary; for recommendations, the bestsellers) when nothing fresh or stale can be; -fallback=false reports the timeout or error instead")
 	fs.Var(scalar(&cfg.CacheSize, positive(parseCount)), "cache-size", "most `entries` each tile's cache holds")
@@ -212,10 +216,17 @@ func checkedAddr(addr string) (string, error) {
 // -latency: ...") into an *Error naming the flag.
 func flagError(err error) error {
 	msg := err.Error()
-	if rest, ok := strings.CutPrefix(msg, "invalid value "); ok {
+	for _, f := range []struct{ prefix, infix string }{
+		{"invalid value ", " for flag "},
+		{"invalid boolean value ", " for "},
+	} {
+		rest, ok := strings.CutPrefix(msg, f.prefix)
+		if !ok {
+			continue
+		}
 		// Skip the quoted value whole: it may itself hold " for flag -x: ".
 		if q, err := strconv.QuotedPrefix(rest); err == nil {
-			if rest, ok := strings.CutPrefix(rest[len(q):], " for flag "); ok {
+			if rest, ok := strings.CutPrefix(rest[len(q):], f.infix); ok {
 				if name, m, ok := strings.Cut(rest, ": "); ok {
 					return &Error{Flag: name, Msg: m}
 				}

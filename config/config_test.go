@@ -4,6 +4,8 @@ import (
 	"errors"
 	"maps"
 	"math"
+	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +19,19 @@ func env(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }
 }
 
+// perTile returns a map with an entry for each built-in tile: v for the
+// unpersonalised tiles, personalised for recommendations.
+func perTile[V any](v, personalised V) map[string]V {
+	return map[string]V{"banners": v, "products": v, "recommendations": personalised}
+}
+
+// withEntries returns a copy of m with the given entries replaced.
+func withEntries[V any](m, over map[string]V) map[string]V {
+	c := maps.Clone(m)
+	maps.Copy(c, over)
+	return c
+}
+
 // defaultLatency is the contract's default -latency.
 func defaultLatency() map[string]time.Duration {
 	return map[string]time.Duration{
@@ -28,19 +43,29 @@ func defaultLatency() map[string]time.Duration {
 
 // withLatency returns the default latencies with the given ones replaced.
 func withLatency(over map[string]time.Duration) map[string]time.Duration {
-	m := defaultLatency()
-	maps.Copy(m, over)
-	return m
+	return withEntries(defaultLatency(), over)
 }
 
-// defaults is the Config that no flag and no environment give.
+// defaults is the Config that no flag and no environment give, written
+// out as the contract and the README state it: every per-tile map holds
+// every built-in tile, except Fail and Tail, which hold only the tiles
+// that fail or have a tail.
 func defaults() config.Config {
 	return config.Config{
 		Addr:        "localhost:8080",
+		TileTimeout: 500 * time.Millisecond,
+		PageTimeout: time.Second, // twice -tile-timeout
+		TestDelay:   5 * time.Second,
 		Latency:     defaultLatency(),
 		Fail:        map[string]float64{},
-		TileTimeout: 500 * time.Millisecond,
-		TestDelay:   5 * time.Second,
+		Tail:        map[string]config.Tail{},
+		Cache:       true,
+		Fallback:    true,
+		CacheSize:   10_000,
+		TTL:         perTile(30*time.Second, 60*time.Second),
+		MaxStale:    perTile(10*time.Minute, 10*time.Minute),
+		Hedge:       perTile(config.Hedge{Adaptive: true}, config.Hedge{Adaptive: true}),
+		Breaker:     perTile(5, 5),
 	}
 }
 
@@ -51,10 +76,20 @@ func with(f func(*config.Config)) config.Config {
 	return c
 }
 
+// checkConfig compares every field of got and want.
 func checkConfig(t *testing.T, got, want config.Config) {
 	t.Helper()
 	if got.Addr != want.Addr {
 		t.Errorf("Addr = %q; want %q", got.Addr, want.Addr)
+	}
+	if got.TileTimeout != want.TileTimeout {
+		t.Errorf("TileTimeout = %v; want %v", got.TileTimeout, want.TileTimeout)
+	}
+	if got.PageTimeout != want.PageTimeout {
+		t.Errorf("PageTimeout = %v; want %v", got.PageTimeout, want.PageTimeout)
+	}
+	if got.TestDelay != want.TestDelay {
+		t.Errorf("TestDelay = %v; want %v", got.TestDelay, want.TestDelay)
 	}
 	if !maps.Equal(got.Latency, want.Latency) {
 		t.Errorf("Latency = %v; want %v", got.Latency, want.Latency)
@@ -62,11 +97,33 @@ func checkConfig(t *testing.T, got, want config.Config) {
 	if !maps.Equal(got.Fail, want.Fail) {
 		t.Errorf("Fail = %v; want %v", got.Fail, want.Fail)
 	}
-	if got.TileTimeout != want.TileTimeout {
-		t.Errorf("TileTimeout = %v; want %v", got.TileTimeout, want.TileTimeout)
+	if !maps.Equal(got.Tail, want.Tail) {
+		t.Errorf("Tail = %v; want %v", got.Tail, want.Tail)
 	}
-	if got.TestDelay != want.TestDelay {
-		t.Errorf("TestDelay = %v; want %v", got.TestDelay, want.TestDelay)
+	if got.Cache != want.Cache {
+		t.Errorf("Cache = %t; want %t", got.Cache, want.Cache)
+	}
+	if got.Fallback != want.Fallback {
+		t.Errorf("Fallback = %t; want %t", got.Fallback, want.Fallback)
+	}
+	if got.CacheSize != want.CacheSize {
+		t.Errorf("CacheSize = %d; want %d", got.CacheSize, want.CacheSize)
+	}
+	if !maps.Equal(got.TTL, want.TTL) {
+		t.Errorf("TTL = %v; want %v", got.TTL, want.TTL)
+	}
+	if !maps.Equal(got.MaxStale, want.MaxStale) {
+		t.Errorf("MaxStale = %v; want %v", got.MaxStale, want.MaxStale)
+	}
+	if !maps.Equal(got.Hedge, want.Hedge) {
+		t.Errorf("Hedge = %v; want %v", got.Hedge, want.Hedge)
+	}
+	if !maps.Equal(got.Breaker, want.Breaker) {
+		t.Errorf("Breaker = %v; want %v", got.Breaker, want.Breaker)
+	}
+	// A field added to Config but not to the comparisons above.
+	if !t.Failed() && !reflect.DeepEqual(got, want) {
+		t.Errorf("Config = %+v;\nwant %+v", got, want)
 	}
 }
 
@@ -106,20 +163,20 @@ func TestParse(t *testing.T) {
 		{name: "fail bounds", args: []string{"-fail", "banners=0,products=1"},
 			want: with(func(c *config.Config) { c.Fail = map[string]float64{"banners": 0, "products": 1} })},
 		{name: "tile-timeout", args: []string{"-tile-timeout", "250ms"},
-			want: with(func(c *config.Config) { c.TileTimeout = 250 * ms })},
+			want: with(func(c *config.Config) { c.TileTimeout, c.PageTimeout = 250*ms, 500*ms })},
 		{name: "test-delay", args: []string{"-test-delay=300ms"},
 			want: with(func(c *config.Config) { c.TestDelay = 300 * ms })},
 		{name: "test-delay zero", args: []string{"-test-delay", "0s"},
 			want: with(func(c *config.Config) { c.TestDelay = 0 })},
 		{name: "every flag", args: []string{
 			"-addr", ":1", "-latency", "banners=1ms", "-fail", "products=0.5", "-tile-timeout", "2s", "-test-delay", "3s"},
-			want: config.Config{
-				Addr:        ":1",
-				Latency:     withLatency(map[string]time.Duration{"banners": ms}),
-				Fail:        map[string]float64{"products": 0.5},
-				TileTimeout: 2 * time.Second,
-				TestDelay:   3 * time.Second,
-			}},
+			want: with(func(c *config.Config) {
+				c.Addr = ":1"
+				c.Latency = withLatency(map[string]time.Duration{"banners": ms})
+				c.Fail = map[string]float64{"products": 0.5}
+				c.TileTimeout, c.PageTimeout = 2*time.Second, 4*time.Second
+				c.TestDelay = 3 * time.Second
+			})},
 
 		// Each environment variable.
 		{name: "VITRINE_ADDR", env: map[string]string{"VITRINE_ADDR": "0.0.0.0:80"},
@@ -131,7 +188,7 @@ func TestParse(t *testing.T) {
 		{name: "VITRINE_FAIL", env: map[string]string{"VITRINE_FAIL": "products=0.1"},
 			want: with(func(c *config.Config) { c.Fail = map[string]float64{"products": 0.1} })},
 		{name: "VITRINE_TILE_TIMEOUT", env: map[string]string{"VITRINE_TILE_TIMEOUT": "1s"},
-			want: with(func(c *config.Config) { c.TileTimeout = time.Second })},
+			want: with(func(c *config.Config) { c.TileTimeout, c.PageTimeout = time.Second, 2*time.Second })},
 		{name: "VITRINE_TEST_DELAY", env: map[string]string{"VITRINE_TEST_DELAY": "10ms"},
 			want: with(func(c *config.Config) { c.TestDelay = 10 * ms })},
 		{name: "empty env value is unset", env: map[string]string{"VITRINE_TILE_TIMEOUT": "", "VITRINE_ADDR": ""},
@@ -144,7 +201,7 @@ func TestParse(t *testing.T) {
 			want: with(func(c *config.Config) { c.Addr = ":2" })},
 		{name: "flag overrides VITRINE_TILE_TIMEOUT", args: []string{"-tile-timeout", "2s"},
 			env:  map[string]string{"VITRINE_TILE_TIMEOUT": "1s"},
-			want: with(func(c *config.Config) { c.TileTimeout = 2 * time.Second })},
+			want: with(func(c *config.Config) { c.TileTimeout, c.PageTimeout = 2*time.Second, 4*time.Second })},
 		{name: "flag overrides VITRINE_TEST_DELAY", args: []string{"-test-delay", "2s"},
 			env:  map[string]string{"VITRINE_TEST_DELAY": "1s"},
 			want: with(func(c *config.Config) { c.TestDelay = 2 * time.Second })},
@@ -168,7 +225,13 @@ func TestParse(t *testing.T) {
 	}
 }
 
+// TestParseNilGetenv: a nil getenv reads no environment.
 func TestParseNilGetenv(t *testing.T) {
+	defer func() {
+		if r := recover(); r != nil {
+			t.Fatalf("Parse with nil getenv panicked: %v; want no environment read", r)
+		}
+	}()
 	got, err := config.Parse([]string{"-addr", ":3"}, nil)
 	if err != nil {
 		t.Fatalf("Parse with nil getenv: error = %v; want nil", err)
@@ -179,13 +242,18 @@ func TestParseNilGetenv(t *testing.T) {
 // TestParseDefaultsNotShared checks that a Config's maps are its own: a
 // caller changing one cannot change the next Parse's defaults.
 func TestParseDefaultsNotShared(t *testing.T) {
-	a, err := config.Parse(nil, nil)
+	a, err := config.Parse(nil, env(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
 	a.Latency["banners"] = time.Hour
 	a.Fail["banners"] = 1
-	b, err := config.Parse(nil, nil)
+	a.Tail["banners"] = config.Tail{Latency: time.Hour, Rate: 0.5}
+	a.TTL["banners"] = time.Hour
+	a.MaxStale["banners"] = time.Hour
+	a.Hedge["banners"] = config.Hedge{}
+	a.Breaker["banners"] = 1
+	b, err := config.Parse(nil, env(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,6 +316,11 @@ func TestParseErrors(t *testing.T) {
 		{name: "stray argument first", args: []string{"latency=1ms"},
 			flag: "arguments", says: []string{`"latency=1ms"`}},
 
+		{name: "addr without port", args: []string{"-addr", "nohost"},
+			flag: "-addr", says: []string{`"nohost" is not host:port`}},
+		{name: "addr port out of range", args: []string{"-addr=:65536"},
+			flag: "-addr", says: []string{`port "65536"`, "0 to 65535"}},
+
 		// Bad environment values name the variable.
 		{name: "bad VITRINE_LATENCY", env: map[string]string{"VITRINE_LATENCY": "products=slow"},
 			flag: "-latency", from: "VITRINE_LATENCY", says: []string{`"slow" is not a duration`}},
@@ -257,6 +330,8 @@ func TestParseErrors(t *testing.T) {
 			flag: "-tile-timeout", from: "VITRINE_TILE_TIMEOUT", says: []string{"more than zero"}},
 		{name: "bad VITRINE_TEST_DELAY", env: map[string]string{"VITRINE_TEST_DELAY": "5"},
 			flag: "-test-delay", from: "VITRINE_TEST_DELAY", says: []string{`"5" has no unit`}},
+		{name: "bad VITRINE_ADDR", env: map[string]string{"VITRINE_ADDR": "x:y"},
+			flag: "-addr", from: "VITRINE_ADDR", says: []string{`port "y" in "x:y"`}},
 		{name: "bad list env even when the flag is given (lists merge)", args: []string{"-latency", "banners=1ms"},
 			env:  map[string]string{"VITRINE_LATENCY": "products=soon"},
 			flag: "-latency", from: "VITRINE_LATENCY", says: []string{`"soon"`}},
@@ -272,6 +347,8 @@ func TestParseErrors(t *testing.T) {
 			says: []string{"unknown flag", "..."}},
 		{name: "newline in stray argument", args: []string{"a\nb"},
 			flag: "arguments", says: []string{`"a\nb"`}},
+		{name: "newline in addr", args: []string{"-addr", "a\nb"},
+			flag: "-addr", says: []string{`\n`}},
 		{name: "newline in env value", env: map[string]string{"VITRINE_FAIL": "x\ny=1"},
 			flag: "-fail", from: "VITRINE_FAIL", says: []string{`\n`}},
 	}
@@ -371,6 +448,95 @@ func TestUsage(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("Usage does not mention %q:\n%s", want, out)
 		}
+	}
+}
+
+// usageEntries splits config.Usage's output into each flag's entry (the
+// line naming the flag and its description), by flag name.
+func usageEntries(t *testing.T) map[string]string {
+	t.Helper()
+	var b strings.Builder
+	config.Usage(&b)
+	entries := map[string]string{}
+	name := ""
+	for _, line := range strings.Split(b.String(), "\n") {
+		if rest, ok := strings.CutPrefix(line, "  -"); ok {
+			name, _, _ = strings.Cut(strings.ReplaceAll(rest, "\t", " "), " ")
+			entries[name] = line
+			continue
+		}
+		if name != "" && strings.HasPrefix(line, "    ") {
+			entries[name] += "\n" + line
+		}
+	}
+	if len(entries) == 0 {
+		t.Fatalf("Usage lists no flag:\n%s", b.String())
+	}
+	return entries
+}
+
+var defaultShown = regexp.MustCompile(`\(default ([^\n]*)\)$`)
+
+// TestUsageDefaults: -h shows each flag's default once, written by the
+// flag package from the value the flag starts with (the defaults' one
+// source), as a value the flag accepts that gives that default again.
+func TestUsageDefaults(t *testing.T) {
+	entries := usageEntries(t)
+	tests := []struct {
+		flag  string
+		shows string // in the entry, "" for nothing in particular
+		none  bool   // no default shown: the flag is off by default
+		prose bool   // the default is a sentence, not a value of the flag
+	}{
+		{flag: "addr", shows: "(default localhost:8080)"},
+		{flag: "tile-timeout", shows: "(default 500ms)"},
+		{flag: "test-delay", shows: "(default 5s)"},
+		{flag: "page-timeout", shows: "twice -tile-timeout", prose: true},
+		{flag: "latency", shows: "(default banners=40ms,products=80ms,recommendations=120ms)"},
+		{flag: "fail", none: true},
+		{flag: "cache", shows: "(default true)"},
+		{flag: "fallback", shows: "(default true)"},
+		{flag: "cache-size", shows: "(default 10000)"},
+		{flag: "ttl", shows: "banners=30s"},
+		{flag: "max-stale"},
+		{flag: "hedge"},
+		{flag: "breaker", shows: "banners=5"},
+	}
+	if got, want := len(entries), len(tests); got != want {
+		t.Errorf("Usage lists %d flags; want %d", got, want)
+	}
+	for _, tt := range tests {
+		t.Run(tt.flag, func(t *testing.T) {
+			entry, ok := entries[tt.flag]
+			if !ok {
+				t.Fatalf("Usage has no entry for -%s", tt.flag)
+			}
+			n, want := strings.Count(entry, "(default "), 1
+			if tt.none {
+				want = 0
+			}
+			if n != want {
+				t.Errorf("-%s shows %d defaults; want %d:\n%s", tt.flag, n, want, entry)
+			}
+			if !strings.Contains(entry, tt.shows) {
+				t.Errorf("-%s entry does not contain %q:\n%s", tt.flag, tt.shows, entry)
+			}
+			m := defaultShown.FindStringSubmatch(entry)
+			if m == nil {
+				return
+			}
+			// The default shown, given back as the flag's value, must be
+			// accepted and change nothing.
+			args := []string{"-" + tt.flag + "=" + m[1]}
+			got, err := config.Parse(args, env(nil))
+			if err != nil {
+				if !tt.prose {
+					t.Errorf("-%s shows the default %q, which Parse refuses: %v", tt.flag, m[1], err)
+				}
+				return
+			}
+			checkConfig(t, got, defaults())
+		})
 	}
 }
 

@@ -98,6 +98,17 @@ func ParseHedge(s string) (Hedge, error) {
 	return Hedge{Delay: d}, nil
 }
 
+// String writes h as ParseHedge reads it.
+func (h Hedge) String() string {
+	switch {
+	case h.Adaptive:
+		return "p95"
+	case h.Delay > 0:
+		return h.Delay.String()
+	}
+	return "off"
+}
+
 // latency is one -latency value: a latency and its tail, if any.
 type latency struct {
 	d    time.Duration

@@ -20,7 +20,10 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"vitrine/aggregator"
+	"vitrine/catalogue"
+	"vitrine/sim"
 	"vitrine/tiles"
+	"vitrine/tiles/tilestest"
 	"vitrine/web"
 )
 
@@ -275,14 +278,14 @@ const tileDOM = `Array.from(document.querySelectorAll("main#main > [data-tile]")
 // not nil, may replace a tile's fetcher.
 func serve(t *testing.T, latency map[string]time.Duration, timeout time.Duration, wrap func(tiles.Fetcher) tiles.Fetcher) string {
 	t.Helper()
-	cat := tiles.DefaultCatalogue()
+	cat := catalogue.Default()
 	var fs []tiles.Fetcher
 	for _, d := range tiles.Builtins() {
 		l, ok := latency[d.Name]
 		if !ok {
 			l = d.Latency
 		}
-		var f tiles.Fetcher = tiles.Simulate(d, cat, l, 0)
+		var f tiles.Fetcher = simulate(t, d, cat, l)
 		if wrap != nil {
 			f = wrap(f)
 		}
@@ -298,22 +301,27 @@ func serve(t *testing.T, latency map[string]time.Duration, timeout time.Duration
 	return srv.URL
 }
 
-// recovering is a tile whose backend is slow on its first fetch and has
-// recovered by the next: what a retry should find.
-type recovering struct {
-	first, later tiles.Fetcher
-	calls        atomic.Int64
+// simulate is def's simulated backend over cat, answering after latency
+// and never failing.
+func simulate(t *testing.T, def tiles.Def, cat *catalogue.Catalogue, latency time.Duration) *sim.Simulated {
+	t.Helper()
+	s, err := sim.New(def, cat, sim.Backend{Latency: latency})
+	if err != nil {
+		t.Fatalf("sim.New(%s): %v", def.Name, err)
+	}
+	return s
 }
 
-var _ tiles.Fetcher = (*recovering)(nil)
-
-func (r *recovering) Name() string { return r.later.Name() }
-
-func (r *recovering) Fetch(ctx context.Context, req tiles.Request) (any, error) {
-	if r.calls.Add(1) == 1 {
-		return r.first.Fetch(ctx, req)
-	}
-	return r.later.Fetch(ctx, req)
+// recovering is a tile whose backend is slow (first) on its first fetch
+// and has recovered (later) by the next: what a retry should find.
+func recovering(first, later tiles.Fetcher) *tilestest.Fetcher {
+	var started atomic.Bool
+	return &tilestest.Fetcher{TileName: later.Name(), FetchFn: func(ctx context.Context, req tiles.Request) (tiles.Outcome, error) {
+		if started.CompareAndSwap(false, true) {
+			return first.Fetch(ctx, req)
+		}
+		return later.Fetch(ctx, req)
+	}}
 }
 
 func TestBrowser(t *testing.T) {
@@ -373,18 +381,15 @@ func TestBrowser(t *testing.T) {
 	})
 
 	t.Run("a timed-out tile shows a fallback and its retry works", func(t *testing.T) {
-		var recs *recovering
+		var recs *tilestest.Fetcher
 		url := serve(t, map[string]time.Duration{
 			"banners": 10 * time.Millisecond, "products": 300 * time.Millisecond,
 		}, 800*time.Millisecond, func(f tiles.Fetcher) tiles.Fetcher {
 			if f.Name() != "recommendations" {
 				return f
 			}
-			def := tiles.Builtins()[2]
-			recs = &recovering{
-				first: tiles.Simulate(def, tiles.DefaultCatalogue(), 2*time.Second, 0),
-				later: tiles.Simulate(def, tiles.DefaultCatalogue(), 20*time.Millisecond, 0),
-			}
+			def, cat := tiles.Builtins()[2], catalogue.Default()
+			recs = recovering(simulate(t, def, cat, 2*time.Second), simulate(t, def, cat, 20*time.Millisecond))
 			return recs
 		})
 		tb := openTab(t, browser)
@@ -421,7 +426,7 @@ func TestBrowser(t *testing.T) {
 		if got := eval[string](t, tb, `document.querySelector("#announcer p:last-child").textContent`); !strings.Contains(got, "loaded") {
 			t.Errorf("last announcement = %q; want the retried tile loaded", got)
 		}
-		if n := recs.calls.Load(); n != 2 {
+		if n := recs.Calls(); n != 2 {
 			t.Errorf("recommendations fetched %d times; want 2 (the page, then the retry)", n)
 		}
 		tb.waitImages(t)

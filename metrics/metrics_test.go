@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"vitrine/aggregator"
+	"vitrine/catalogue"
 	"vitrine/resilience"
+	"vitrine/sim"
 	"vitrine/tiles"
 )
 
@@ -57,6 +59,8 @@ func TestSeriesExposed(t *testing.T) {
 		`vitrine_hedges_started_total{tile="recommendations"}`,
 		`vitrine_hedges_won_total{tile="recommendations"}`,
 		`vitrine_backend_duration_seconds_count{tile="banners"}`,
+		`vitrine_detached_fetches{tile="banners"}`,
+		`vitrine_detached_capped_total{tile="recommendations"}`,
 		`vitrine_pages_in_flight`,
 		`vitrine_page_duration_seconds_count`,
 		`vitrine_pages_total{complete="true"}`,
@@ -76,9 +80,9 @@ func TestCountersMove(t *testing.T) {
 	m := New("banners")
 	m.PageStarted()
 	m.PageStarted()
-	m.PageDone(aggregator.Summary{ElapsedMS: 120, Complete: true})
-	m.TileDone(aggregator.Result{Name: "banners", Status: aggregator.StatusOK, ElapsedMS: 40})
-	m.TileDone(aggregator.Result{Name: "banners", Status: aggregator.StatusStale, ElapsedMS: 1})
+	m.PageDone(aggregator.Summary{Elapsed: 120 * time.Millisecond, Complete: true})
+	m.TileDone(aggregator.Result{Name: "banners", Outcome: tiles.Outcome{Status: tiles.StatusOK}, Elapsed: 40 * time.Millisecond})
+	m.TileDone(aggregator.Result{Name: "banners", Outcome: tiles.Outcome{Status: tiles.StatusStale}, Elapsed: 2 * time.Millisecond})
 	m.CacheHit("banners")
 	m.CacheHit("banners")
 	m.CacheMiss("banners")
@@ -92,6 +96,11 @@ func TestCountersMove(t *testing.T) {
 	m.BackendFetch("banners", 2*time.Second, context.DeadlineExceeded)
 	m.HedgeStarted("banners")
 	m.HedgeWon("banners")
+	m.Detached("banners", 1)
+	m.Detached("banners", 1)
+	m.Detached("banners", -1)
+	m.DetachedCapped("banners")
+	m.DetachedCapped("banners")
 	m.BreakerState("banners", resilience.BreakerOpen)
 	m.CacheHit("unknown") // a tile New was not told of still counts
 
@@ -103,6 +112,7 @@ func TestCountersMove(t *testing.T) {
 		`vitrine_tile_results_total{status="ok",tile="banners"}`:           "1",
 		`vitrine_tile_results_total{status="stale",tile="banners"}`:        "1",
 		`vitrine_tile_duration_seconds_count{tile="banners"}`:              "2",
+		`vitrine_tile_duration_seconds_sum{tile="banners"}`:                "0.042",
 		`vitrine_cache_hits_total{tile="banners"}`:                         "2",
 		`vitrine_cache_misses_total{tile="banners"}`:                       "1",
 		`vitrine_cache_stale_served_total{tile="banners"}`:                 "1",
@@ -116,6 +126,8 @@ func TestCountersMove(t *testing.T) {
 		`vitrine_backend_duration_seconds_count{tile="banners"}`:           "3",
 		`vitrine_hedges_started_total{tile="banners"}`:                     "1",
 		`vitrine_hedges_won_total{tile="banners"}`:                         "1",
+		`vitrine_detached_fetches{tile="banners"}`:                         "1",
+		`vitrine_detached_capped_total{tile="banners"}`:                    "2",
 		`vitrine_breaker_state{tile="banners"}`:                            "2",
 		`vitrine_cache_hits_total{tile="unknown"}`:                         "1",
 	} {
@@ -125,12 +137,15 @@ func TestCountersMove(t *testing.T) {
 	}
 
 	m.BreakerState("banners", resilience.BreakerHalfOpen)
-	m.PageDone(aggregator.Summary{ElapsedMS: 600})
+	m.Detached("banners", -1)
+	m.PageDone(aggregator.Summary{Elapsed: 600 * time.Millisecond})
 	body = scrape(t, m.Handler())
 	for series, want := range map[string]string{
-		`vitrine_breaker_state{tile="banners"}`: "1",
-		`vitrine_pages_in_flight`:               "0",
-		`vitrine_pages_total{complete="false"}`: "1",
+		`vitrine_breaker_state{tile="banners"}`:    "1",
+		`vitrine_detached_fetches{tile="banners"}`: "0",
+		`vitrine_pages_in_flight`:                  "0",
+		`vitrine_pages_total{complete="false"}`:    "1",
+		`vitrine_page_duration_seconds_sum`:        "0.72",
 	} {
 		if got := value(body, series); got != want {
 			t.Errorf("after more events, %s: got %q; want %q", series, got, want)
@@ -146,13 +161,43 @@ func TestRegistriesAreIndependent(t *testing.T) {
 	}
 }
 
+// TestRequestsInFlight counts requests by route while they are served.
+func TestRequestsInFlight(t *testing.T) {
+	m := New()
+	homeDone := m.RequestStarted("/home")
+	m.RequestStarted("/home")
+	tileDone := m.RequestStarted("/tiles/:name")
+
+	steps := []struct {
+		name string
+		do   func()
+		want map[string]string
+	}{
+		{"three started", func() {}, map[string]string{
+			`vitrine_http_requests_in_flight{route="/home"}`:        "2",
+			`vitrine_http_requests_in_flight{route="/tiles/:name"}`: "1",
+		}},
+		{"one of each done", func() { homeDone(); tileDone() }, map[string]string{
+			`vitrine_http_requests_in_flight{route="/home"}`:        "1",
+			`vitrine_http_requests_in_flight{route="/tiles/:name"}`: "0",
+		}},
+	}
+	for _, step := range steps {
+		step.do()
+		body := scrape(t, m.Handler())
+		for series, want := range step.want {
+			if got := value(body, series); got != want {
+				t.Errorf("%s: %s: got %q; want %q", step.name, series, got, want)
+			}
+		}
+	}
+}
+
 // TestWiredThroughAggregator runs pages through the aggregator with a
 // resilience-wrapped tile, as main.go wires them, and checks the figures.
 func TestWiredThroughAggregator(t *testing.T) {
 	m := New("banners")
-	cat := tiles.DefaultCatalogue()
-	def := tiles.Builtins()[0]
-	tile := resilience.Wrap(tiles.Simulate(def, cat, 0, 0), resilience.Policy{TTL: time.Hour}, resilience.Options{Recorder: m})
+	tile := resilience.Wrap(simulatedBanners(t), resilience.Policy{TTL: time.Hour}, resilience.Options{Recorder: m})
 	defer tile.Close()
 	agg, err := aggregator.New([]tiles.Fetcher{tile}, aggregator.Options{Observer: m})
 	if err != nil {
@@ -160,7 +205,7 @@ func TestWiredThroughAggregator(t *testing.T) {
 	}
 	for range 3 {
 		if p := agg.Page(t.Context(), tiles.Request{}); !p.Complete {
-			t.Fatalf("page incomplete: %+v", p.Tiles)
+			t.Fatalf("page incomplete: %+v", p.Results)
 		}
 	}
 	body := scrape(t, m.Handler())
@@ -171,11 +216,30 @@ func TestWiredThroughAggregator(t *testing.T) {
 		`vitrine_cache_hits_total{tile="banners"}`:                  "2",
 		`vitrine_backend_fetches_total{result="ok",tile="banners"}`: "1",
 		`vitrine_pages_in_flight`:                                   "0",
+		// The miss's shared fetch ran detached and gave its slot back
+		// before answering.
+		`vitrine_detached_fetches{tile="banners"}`:      "0",
+		`vitrine_detached_capped_total{tile="banners"}`: "0",
 	} {
 		if got := value(body, series); got != want {
 			t.Errorf("%s: got %q; want %q", series, got, want)
 		}
 	}
+}
+
+// simulatedBanners is the built-in banners tile on the shipped catalogue,
+// answering at once.
+func simulatedBanners(tb testing.TB) *sim.Simulated {
+	tb.Helper()
+	def := tiles.Builtins()[0]
+	if def.Name != "banners" {
+		tb.Fatalf("first built-in tile is %q; want banners", def.Name)
+	}
+	s, err := sim.New(def, catalogue.Default(), sim.Backend{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s
 }
 
 func TestResultLabel(t *testing.T) {
@@ -206,7 +270,7 @@ func BenchmarkRecorderHit(b *testing.B) {
 // BenchmarkObserveTile is what one tile of a page costs the metrics.
 func BenchmarkObserveTile(b *testing.B) {
 	m := New("banners")
-	r := aggregator.Result{Name: "banners", Status: aggregator.StatusOK, ElapsedMS: 40}
+	r := aggregator.Result{Name: "banners", Outcome: tiles.Outcome{Status: tiles.StatusOK}, Elapsed: 40 * time.Millisecond}
 	b.ReportAllocs()
 	for b.Loop() {
 		m.TileDone(r)
@@ -217,8 +281,7 @@ func BenchmarkObserveTile(b *testing.B) {
 // metrics recording it, as main.go wires them.
 func BenchmarkCachedFetchWithMetrics(b *testing.B) {
 	m := New("banners")
-	def := tiles.Builtins()[0]
-	tile := resilience.Wrap(tiles.Simulate(def, tiles.DefaultCatalogue(), 0, 0), resilience.Policy{TTL: time.Hour}, resilience.Options{Recorder: m})
+	tile := resilience.Wrap(simulatedBanners(b), resilience.Policy{TTL: time.Hour}, resilience.Options{Recorder: m})
 	defer tile.Close()
 	ctx, req := context.Background(), tiles.Request{}
 	if _, err := tile.Fetch(ctx, req); err != nil {

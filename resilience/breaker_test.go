@@ -1,7 +1,6 @@
 package resilience
 
 import (
-	"context"
 	"errors"
 	"slices"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"vitrine/tiles"
+	"vitrine/tiles/tilestest"
 )
 
 func TestBreaker(t *testing.T) {
@@ -130,14 +130,13 @@ func TestBreakerOpenServesStale(t *testing.T) {
 		time.Sleep(2 * time.Minute)
 		b.set(0, "", errBackend)
 		for range 2 { // stale-on-error, and the breaker opens
-			if got, err := tile.Fetch(t.Context(), tiles.Request{}); err != nil || got.(*tiles.Served).Status != "stale" {
-				t.Fatalf("got %#v, %v; want stale", got, err)
+			if got, err := tile.Fetch(t.Context(), tiles.Request{}); err != nil || got.Status != tiles.StatusStale {
+				t.Fatalf("got %s %s, %v; want stale", got.Status, got.Data, err)
 			}
 		}
 		got, err := tile.Fetch(t.Context(), tiles.Request{})
-		s, ok := got.(*tiles.Served)
-		if err != nil || !ok || s.Status != "stale" || s.Age != 2*time.Minute || !errors.Is(s.Cause, ErrCircuitOpen) {
-			t.Errorf("got %#v, %v; want stale aged 2m caused by the open circuit", got, err)
+		if err != nil || got.Status != tiles.StatusStale || string(got.Data) != text("v1/") || got.Age != 2*time.Minute || !errors.Is(got.Cause, ErrCircuitOpen) {
+			t.Errorf("got %s %s aged %s caused by %v, %v; want stale %s aged 2m caused by the open circuit", got.Status, got.Data, got.Age, got.Cause, err, text("v1/"))
 		}
 		if got, want := b.Calls(), 3; got != want {
 			t.Errorf("backend calls: got %d; want %d", got, want)
@@ -148,11 +147,7 @@ func TestBreakerOpenServesStale(t *testing.T) {
 func TestPanicBecomesError(t *testing.T) {
 	for _, hedge := range []time.Duration{0, time.Millisecond} {
 		t.Run("hedge "+hedge.String(), func(t *testing.T) {
-			f := &fakeFetcher{
-				NameFn:  func() string { return "banners" },
-				FetchFn: func(_ context.Context, _ tiles.Request) (any, error) { panic("boom") },
-			}
-			tile := Wrap(f, Policy{TTL: time.Minute, HedgeDelay: hedge, HedgeCap: 1}, Options{})
+			tile := Wrap(tilestest.Panicking("banners", "boom"), Policy{TTL: time.Minute, HedgeDelay: hedge, HedgeCap: 1}, Options{})
 			defer tile.Close()
 			_, err := tile.Fetch(t.Context(), tiles.Request{})
 			if err == nil || !strings.Contains(err.Error(), "panic: boom") || !strings.HasPrefix(err.Error(), "banners: ") {

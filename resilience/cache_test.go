@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"vitrine/tiles"
+	"vitrine/tiles/tilestest"
 )
 
 func TestFreshHit(t *testing.T) {
@@ -26,8 +27,8 @@ func TestFreshHit(t *testing.T) {
 			if err != nil {
 				t.Fatalf("fetch %d: %v", i, err)
 			}
-			if got != "v1/" {
-				t.Errorf("fetch %d: got %#v; want plain %q", i, got, "v1/")
+			if got.Status != tiles.StatusOK || string(got.Data) != text("v1/") || got.Age != 0 || got.Cause != nil {
+				t.Errorf("fetch %d: got %+v; want fresh %s", i, got, text("v1/"))
 			}
 			if d := time.Since(start); i == 1 && d != 0 {
 				t.Errorf("hit took %s; want 0 (no backend call)", d)
@@ -104,7 +105,7 @@ func TestStaleWhileRevalidate(t *testing.T) {
 		b.set(100*time.Millisecond, "v2", nil)
 		const readers = 500
 		var wg sync.WaitGroup
-		results := make([]any, readers)
+		results := make([]tiles.Outcome, readers)
 		took := make([]time.Duration, readers)
 		for i := range readers {
 			wg.Go(func() {
@@ -115,12 +116,8 @@ func TestStaleWhileRevalidate(t *testing.T) {
 		}
 		wg.Wait()
 		for i, r := range results {
-			s, ok := r.(*tiles.Served)
-			if !ok {
-				t.Fatalf("reader %d: got %#v; want *tiles.Served", i, r)
-			}
-			if s.Status != "stale" || s.Data != "v1/" || s.Age != 90*time.Second || s.Cause != nil {
-				t.Fatalf("reader %d: got %+v; want stale v1/ aged 90s without cause", i, *s)
+			if r.Status != tiles.StatusStale || string(r.Data) != text("v1/") || r.Age != 90*time.Second || r.Cause != nil {
+				t.Fatalf("reader %d: got %s %s aged %s, cause %v; want stale %s aged 90s without cause", i, r.Status, r.Data, r.Age, r.Cause, text("v1/"))
 			}
 			if took[i] != 0 {
 				t.Fatalf("reader %d waited %s; want 0: stale content is served at once", i, took[i])
@@ -139,8 +136,8 @@ func TestStaleWhileRevalidate(t *testing.T) {
 			t.Errorf("StaleServed: got %d; want %d", got, want)
 		}
 		got, err := tile.Fetch(t.Context(), tiles.Request{})
-		if err != nil || got != "v2/" {
-			t.Errorf("after refresh: got %#v, %v; want plain %q", got, err, "v2/")
+		if err != nil || got.Status != tiles.StatusOK || string(got.Data) != text("v2/") {
+			t.Errorf("after refresh: got %s %s, %v; want fresh %s", got.Status, got.Data, err, text("v2/"))
 		}
 		if got, want := b.Calls(), 2; got != want {
 			t.Errorf("backend calls: got %d; want %d", got, want)
@@ -188,15 +185,14 @@ func TestStaleOnFailure(t *testing.T) {
 				if err != nil {
 					t.Fatalf("got error %v; want stale content", err)
 				}
-				s, ok := got.(*tiles.Served)
-				if !ok || s.Status != "stale" || s.Data != "v1/" {
-					t.Fatalf("got %#v; want stale v1/", got)
+				if got.Status != tiles.StatusStale || string(got.Data) != text("v1/") {
+					t.Fatalf("got %s %s; want stale %s", got.Status, got.Data, text("v1/"))
 				}
-				if s.Age != tt.wantAge {
-					t.Errorf("age: got %s; want %s", s.Age, tt.wantAge)
+				if got.Age != tt.wantAge {
+					t.Errorf("age: got %s; want %s", got.Age, tt.wantAge)
 				}
-				if !errors.Is(s.Cause, tt.wantCause) {
-					t.Errorf("cause: got %v; want one wrapping %v", s.Cause, tt.wantCause)
+				if !errors.Is(got.Cause, tt.wantCause) {
+					t.Errorf("cause: got %v; want one wrapping %v", got.Cause, tt.wantCause)
 				}
 				if took := time.Since(start); tt.deadline > 0 && took != tt.deadline {
 					t.Errorf("answered after %s; want at the caller's deadline %s", took, tt.deadline)
@@ -208,8 +204,8 @@ func TestStaleOnFailure(t *testing.T) {
 				// The fetch the caller gave up on goes on and fills the cache.
 				tile.Wait()
 				got, err = tile.Fetch(t.Context(), tiles.Request{})
-				if tt.err == nil && (err != nil || got != "v2/") {
-					t.Errorf("after the slow fetch ended: got %#v, %v; want plain v2/", got, err)
+				if tt.err == nil && (err != nil || got.Status != tiles.StatusOK || string(got.Data) != text("v2/")) {
+					t.Errorf("after the slow fetch ended: got %s %s, %v; want fresh %s", got.Status, got.Data, err, text("v2/"))
 				}
 			})
 		})
@@ -235,7 +231,7 @@ func TestMaxStale(t *testing.T) {
 				// A revalidation window longer than MaxStale is capped by it.
 				p := Policy{TTL: time.Minute, StaleWhileRevalidate: time.Hour, MaxStale: 5 * time.Minute}
 				if tt.fallback {
-					p.Fallback = func(req tiles.Request) any { return "default/" + req.User }
+					p.Fallback = tilestest.String("default")
 				}
 				tile := Wrap(b.fetcher("products"), p, Options{})
 				defer tile.Close()
@@ -246,19 +242,18 @@ func TestMaxStale(t *testing.T) {
 				b.set(0, "", errBackend)
 
 				got, err := tile.Fetch(t.Context(), tiles.Request{})
-				s, _ := got.(*tiles.Served)
 				switch {
 				case tt.wantStale:
-					if err != nil || s == nil || s.Status != "stale" || s.Age != tt.age {
-						t.Errorf("got %#v, %v; want stale aged %s", got, err, tt.age)
+					if err != nil || got.Status != tiles.StatusStale || string(got.Data) != text("v1/") || got.Age != tt.age {
+						t.Errorf("got %s %s aged %s, %v; want stale %s aged %s", got.Status, got.Data, got.Age, err, text("v1/"), tt.age)
 					}
 				case tt.fallback:
-					if err != nil || s == nil || s.Status != "fallback" || s.Data != "default/" {
-						t.Errorf("got %#v, %v; want the fallback", got, err)
+					if err != nil || got.Status != tiles.StatusFallback || string(got.Data) != text("default") {
+						t.Errorf("got %s %s, %v; want the fallback %s", got.Status, got.Data, err, text("default"))
 					}
 				default:
-					if !errors.Is(err, errBackend) || got != nil {
-						t.Errorf("got %#v, %v; want the backend's error and no data", got, err)
+					if !errors.Is(err, errBackend) || got.Data != nil || got.Status != "" {
+						t.Errorf("got %s %s, %v; want the backend's error and no data", got.Status, got.Data, err)
 					}
 				}
 				tile.Wait()
@@ -285,7 +280,7 @@ func TestFallback(t *testing.T) {
 				rec := newRecorder()
 				p := Policy{
 					TTL: time.Minute, MaxStale: time.Hour, Personalised: true,
-					Fallback: func(req tiles.Request) any { return "bestsellers for " + req.User },
+					Fallback: tilestest.String("bestsellers"),
 				}
 				tile := Wrap(b.fetcher("recommendations"), p, Options{Recorder: rec})
 				defer tile.Close()
@@ -296,12 +291,11 @@ func TestFallback(t *testing.T) {
 				if err != nil {
 					t.Fatalf("got error %v; want the fallback", err)
 				}
-				s, ok := got.(*tiles.Served)
-				if !ok || s.Status != "fallback" || s.Data != "bestsellers for ann" || s.Age != 0 {
-					t.Fatalf("got %#v; want fallback %q", got, "bestsellers for ann")
+				if got.Status != tiles.StatusFallback || string(got.Data) != text("bestsellers") || got.Age != 0 {
+					t.Fatalf("got %s %s aged %s; want fallback %s", got.Status, got.Data, got.Age, text("bestsellers"))
 				}
-				if !errors.Is(s.Cause, tt.wantCause) {
-					t.Errorf("cause: got %v; want one wrapping %v", s.Cause, tt.wantCause)
+				if !errors.Is(got.Cause, tt.wantCause) {
+					t.Errorf("cause: got %v; want one wrapping %v", got.Cause, tt.wantCause)
 				}
 				if got, want := rec.Count("FallbackServed"), 1; got != want {
 					t.Errorf("FallbackServed: got %d; want %d", got, want)
@@ -334,8 +328,8 @@ func TestErrorWhenNothingToServe(t *testing.T) {
 				defer cancel()
 
 				got, err := tile.Fetch(ctx, tiles.Request{})
-				if got != nil || !errors.Is(err, tt.want) {
-					t.Fatalf("got %#v, %v; want no data and an error wrapping %v", got, err, tt.want)
+				if got.Data != nil || got.Status != "" || !errors.Is(err, tt.want) {
+					t.Fatalf("got %s %s, %v; want no data and an error wrapping %v", got.Status, got.Data, err, tt.want)
 				}
 				if !strings.HasPrefix(err.Error(), "products: ") || !strings.Contains(err.Error(), tt.wantMsg) {
 					t.Errorf("error %q: want it to start with the tile's name and say %q", err, tt.wantMsg)
@@ -389,7 +383,7 @@ func TestCoalescing(t *testing.T) {
 				defer tile.Close()
 
 				var wg sync.WaitGroup
-				got := make([]any, callers)
+				got := make([]tiles.Outcome, callers)
 				errs := make([]error, callers)
 				for i := range callers {
 					wg.Go(func() {
@@ -403,12 +397,12 @@ func TestCoalescing(t *testing.T) {
 				for i := range callers {
 					// A shared tile's content is the same for everyone: the
 					// one fetch made for the first caller's request.
-					want := got[0]
+					want := string(got[0].Data)
 					if tt.personalised {
-						want = "v/" + tt.users[i%len(tt.users)]
+						want = text("v/" + tt.users[i%len(tt.users)])
 					}
-					if got[i] != want {
-						t.Fatalf("caller %d: got %#v; want %#v", i, got[i], want)
+					if got[i].Status != tiles.StatusOK || string(got[i].Data) != want {
+						t.Fatalf("caller %d: got %s %s; want fresh %s", i, got[i].Status, got[i].Data, want)
 					}
 				}
 				if got := b.Calls(); got != tt.wantCalls {
@@ -440,7 +434,7 @@ func TestCancelledCallerDoesNotCancelSharedFetch(t *testing.T) {
 		}()
 		synctest.Wait() // A has started the shared fetch
 
-		var gotB any
+		var gotB tiles.Outcome
 		var errB error
 		doneB := make(chan struct{})
 		go func() {
@@ -455,8 +449,8 @@ func TestCancelledCallerDoesNotCancelSharedFetch(t *testing.T) {
 			t.Errorf("cancelled caller: got %v after %s; want context.Canceled after 10ms", errA, tookA)
 		}
 		<-doneB
-		if errB != nil || gotB != "v/" {
-			t.Errorf("other caller: got %#v, %v; want v/", gotB, errB)
+		if errB != nil || gotB.Status != tiles.StatusOK || string(gotB.Data) != text("v/") {
+			t.Errorf("other caller: got %s %s, %v; want fresh %s", gotB.Status, gotB.Data, errB, text("v/"))
 		}
 		if got := b.Cancelled(); len(got) != 0 {
 			t.Errorf("backend calls cancelled: %v; want none", got)
@@ -477,8 +471,8 @@ func TestCloseJoinsBackgroundWork(t *testing.T) {
 		}
 		time.Sleep(90 * time.Second)
 		b.set(time.Second, "v2", nil)
-		if got, _ := tile.Fetch(t.Context(), tiles.Request{}); got.(*tiles.Served).Status != "stale" {
-			t.Fatalf("got %#v; want stale", got)
+		if got, err := tile.Fetch(t.Context(), tiles.Request{}); err != nil || got.Status != tiles.StatusStale {
+			t.Fatalf("got %s %s, %v; want stale", got.Status, got.Data, err)
 		}
 
 		start := time.Now()
@@ -489,8 +483,8 @@ func TestCloseJoinsBackgroundWork(t *testing.T) {
 		// Closed: no new background fetch starts, what is cached is served.
 		time.Sleep(time.Minute)
 		got, err := tile.Fetch(t.Context(), tiles.Request{})
-		if s, ok := got.(*tiles.Served); err != nil || !ok || s.Status != "stale" || s.Data != "v2/" {
-			t.Errorf("after Close: got %#v, %v; want stale v2/", got, err)
+		if err != nil || got.Status != tiles.StatusStale || string(got.Data) != text("v2/") {
+			t.Errorf("after Close: got %s %s, %v; want stale %s", got.Status, got.Data, err, text("v2/"))
 		}
 		if got, want := b.Calls(), 2; got != want {
 			t.Errorf("backend calls: got %d; want %d (none after Close)", got, want)

@@ -2,12 +2,14 @@ package resilience
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"vitrine/tiles"
+	"vitrine/tiles/tilestest"
 )
 
 // TestDirect checks the cache-off mode: every request is its own backend
@@ -54,7 +56,7 @@ func TestDirect(t *testing.T) {
 func TestDirectFallback(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := newBackend(time.Second, "v")
-		p := Policy{Direct: true, Fallback: func(tiles.Request) any { return "default" }}
+		p := Policy{Direct: true, Fallback: tilestest.String("default")}
 		tile := Wrap(b.fetcher("t"), p, Options{})
 		defer tile.Close()
 		ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
@@ -63,9 +65,11 @@ func TestDirectFallback(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, ok := got.(*tiles.Served)
-		if !ok || s.Status != "fallback" || s.Data != "default" {
-			t.Errorf("got %#v; want the fallback", got)
+		if got.Status != tiles.StatusFallback || string(got.Data) != text("default") {
+			t.Errorf("got %s %s; want the fallback %s", got.Status, got.Data, text("default"))
+		}
+		if !errors.Is(got.Cause, context.DeadlineExceeded) {
+			t.Errorf("cause: got %v; want one wrapping the caller's deadline", got.Cause)
 		}
 	})
 }

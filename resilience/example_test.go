@@ -2,30 +2,46 @@ package resilience_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
+	"vitrine/catalogue"
 	"vitrine/resilience"
+	"vitrine/sim"
 	"vitrine/tiles"
 )
 
 // A recommendations backend that fails every fetch still gives the shopper
-// something: with the default policy and nothing cached, the bestsellers.
+// something: with the default policy, the bestsellers as its fallback and
+// nothing cached, the bestsellers.
 func ExampleWrap() {
-	cat := tiles.DefaultCatalogue()
+	cat := catalogue.Default()
 	var def tiles.Def
 	for _, d := range tiles.Builtins() {
 		if d.Name == "recommendations" {
 			def = d
 		}
 	}
-	failing := tiles.Simulate(def, cat, 0, 1) // fails every fetch, at once
-	tile := resilience.Wrap(failing, resilience.DefaultPolicy(def, cat), resilience.Options{})
+	failing, err := sim.New(def, cat, sim.Backend{Fail: 1}) // fails every fetch, at once
+	if err != nil {
+		panic(err)
+	}
+	bestsellers, err := def.Content(cat, tiles.Request{}) // what an anonymous visitor sees
+	if err != nil {
+		panic(err)
+	}
+	p := resilience.DefaultPolicy(def.Latency, def.Personalised)
+	p.Fallback = bestsellers
+	tile := resilience.Wrap(failing, p, resilience.Options{})
 	defer tile.Close()
 
-	data, err := tile.Fetch(context.Background(), tiles.Request{User: "ann"})
-	served := data.(*tiles.Served)
-	fmt.Println(served.Status, "-", served.Data.(tiles.RecommendationsData).Reason, "-", err)
-	fmt.Println("because:", served.Cause)
+	out, err := tile.Fetch(context.Background(), tiles.Request{User: "ann"})
+	var recs catalogue.Recommendations
+	if err := json.Unmarshal(out.Data, &recs); err != nil {
+		panic(err)
+	}
+	fmt.Println(out.Status, "-", recs.Reason, "-", err)
+	fmt.Println("because:", out.Cause)
 	// Output:
 	// fallback - Most loved by our customers - <nil>
 	// because: recommendations: backend unavailable (simulated failure)

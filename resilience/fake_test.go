@@ -8,27 +8,17 @@ import (
 	"time"
 
 	"vitrine/tiles"
+	"vitrine/tiles/tilestest"
 )
-
-// fakeFetcher is a tiles.Fetcher whose behaviour each test sets.
-type fakeFetcher struct {
-	NameFn  func() string
-	FetchFn func(ctx context.Context, req tiles.Request) (any, error)
-}
-
-var _ tiles.Fetcher = (*fakeFetcher)(nil)
-
-func (f *fakeFetcher) Name() string { return f.NameFn() }
-
-func (f *fakeFetcher) Fetch(ctx context.Context, req tiles.Request) (any, error) {
-	return f.FetchFn(ctx, req)
-}
 
 var errBackend = errors.New("backend unavailable")
 
+// text is s as the JSON data the fake backends answer.
+func text(s string) string { return string(tilestest.String(s)) }
+
 // backend is a scripted fake backend. Each call waits latency (or until its
-// context ends), then answers value+"/"+user or err. It counts the calls and
-// how many ended because their context was done.
+// context ends), then answers value+"/"+user (as a JSON string) or err. It
+// counts the calls and how many ended because their context was done.
 type backend struct {
 	mu        sync.Mutex
 	latency   time.Duration
@@ -61,34 +51,36 @@ func (b *backend) Cancelled() []error {
 	return append([]error(nil), b.cancelled...)
 }
 
-func (b *backend) fetcher(name string) *fakeFetcher {
-	return &fakeFetcher{
-		NameFn: func() string { return name },
-		FetchFn: func(ctx context.Context, req tiles.Request) (any, error) {
+// fetcher returns a tile named name served by b.
+func (b *backend) fetcher(name string) *tilestest.Fetcher {
+	return &tilestest.Fetcher{
+		TileName: name,
+		FetchFn: func(ctx context.Context, req tiles.Request) (tiles.Outcome, error) {
 			b.mu.Lock()
 			b.calls++
 			latency, value, err := b.latency, b.value, b.err
 			b.mu.Unlock()
-			if werr := tiles.Wait(ctx, latency); werr != nil {
+			if werr := tilestest.Wait(ctx, latency); werr != nil {
 				b.mu.Lock()
 				b.cancelled = append(b.cancelled, werr)
 				b.mu.Unlock()
-				return nil, fmt.Errorf("%s: %w", name, werr)
+				return tiles.Outcome{}, fmt.Errorf("%s: %w", name, werr)
 			}
 			if err != nil {
-				return nil, fmt.Errorf("%s: %w", name, err)
+				return tiles.Outcome{}, fmt.Errorf("%s: %w", name, err)
 			}
-			return value + "/" + req.User, nil
+			return tiles.Fresh(tilestest.String(value + "/" + req.User)), nil
 		},
 	}
 }
 
-// countingRecorder counts each Recorder call by method name and keeps the
-// breaker states in order.
+// countingRecorder counts each Recorder call by method name, keeps the
+// breaker states in order and how many detached fetches are running.
 type countingRecorder struct {
-	mu     sync.Mutex
-	n      map[string]int
-	states []BreakerState
+	mu       sync.Mutex
+	n        map[string]int
+	states   []BreakerState
+	detached int // Detached deltas summed: the detached fetches running
 }
 
 var _ Recorder = (*countingRecorder)(nil)
@@ -101,7 +93,8 @@ func (r *countingRecorder) inc(name string) {
 	r.mu.Unlock()
 }
 
-// Count returns how many times method was called.
+// Count returns how many times method was called. Detached is counted as
+// "DetachedStarted" (delta 1) and "DetachedEnded" (delta -1).
 func (r *countingRecorder) Count(method string) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -112,6 +105,14 @@ func (r *countingRecorder) States() []BreakerState {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]BreakerState(nil), r.states...)
+}
+
+// Detaching returns how many detached fetches are running, by the deltas
+// reported so far.
+func (r *countingRecorder) Detaching() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.detached
 }
 
 func (r *countingRecorder) CacheHit(string)       { r.inc("CacheHit") }
@@ -126,8 +127,20 @@ func (r *countingRecorder) Refreshed(_ string, err error) {
 	r.inc("Refreshed")
 }
 func (r *countingRecorder) BackendFetch(string, time.Duration, error) { r.inc("BackendFetch") }
-func (r *countingRecorder) HedgeStarted(string)                       { r.inc("HedgeStarted") }
-func (r *countingRecorder) HedgeWon(string)                           { r.inc("HedgeWon") }
+func (r *countingRecorder) Detached(_ string, delta int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case delta > 0:
+		r.n["DetachedStarted"]++
+	case delta < 0:
+		r.n["DetachedEnded"]++
+	}
+	r.detached += delta
+}
+func (r *countingRecorder) DetachedCapped(string) { r.inc("DetachedCapped") }
+func (r *countingRecorder) HedgeStarted(string)   { r.inc("HedgeStarted") }
+func (r *countingRecorder) HedgeWon(string)       { r.inc("HedgeWon") }
 func (r *countingRecorder) BreakerState(_ string, s BreakerState) {
 	r.mu.Lock()
 	r.states = append(r.states, s)

@@ -29,11 +29,9 @@ const (
 	// point is less than 1).
 	creditUnit = 1_000_000
 	// maxCreditHedges bounds the credit saved during calm periods, so a long
-	// healthy run cannot pay for a burst that hedges every fetch. It must
-	// still cover a wave of concurrent fetches: 256 pages starting together
-	// earn 25.6 hedges, and a bound of 10 threw most of that away before the
-	// wave's slow fetches could spend it (the load benchmark saw unhedged
-	// 1 s tails). Over any run hedges stay below HedgeCap of fetches.
+	// healthy run cannot pay for a burst that hedges every fetch, while
+	// still covering a wave of concurrent fetches (256 pages starting
+	// together earn 25.6 hedges). Hedges stay below HedgeCap of fetches.
 	maxCreditHedges = 100
 )
 

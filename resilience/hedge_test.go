@@ -4,17 +4,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"vitrine/tiles"
+	"vitrine/tiles/tilestest"
 )
 
 // scripted is a fake backend whose nth call (from 0) waits latencies[n]
-// (the last one repeating) and then answers "attempt n", or err if set. It
-// keeps how each call ended.
+// (the last one repeating) and then answers "attempt n" (a JSON string), or
+// err if set. It keeps how each call ended.
 type scripted struct {
 	mu        sync.Mutex
 	latencies []time.Duration
@@ -23,10 +26,10 @@ type scripted struct {
 	ended     []error // per call: nil, or the ctx error that cut it short
 }
 
-func (s *scripted) fetcher() *fakeFetcher {
-	return &fakeFetcher{
-		NameFn: func() string { return "recommendations" },
-		FetchFn: func(ctx context.Context, req tiles.Request) (any, error) {
+func (s *scripted) fetcher() *tilestest.Fetcher {
+	return &tilestest.Fetcher{
+		TileName: "recommendations",
+		FetchFn: func(ctx context.Context, req tiles.Request) (tiles.Outcome, error) {
 			s.mu.Lock()
 			n := s.calls
 			s.calls++
@@ -34,17 +37,17 @@ func (s *scripted) fetcher() *fakeFetcher {
 			latency := s.latencies[min(n, len(s.latencies)-1)]
 			fail := s.err
 			s.mu.Unlock()
-			err := tiles.Wait(ctx, latency)
+			err := tilestest.Wait(ctx, latency)
 			s.mu.Lock()
 			s.ended[n] = err
 			s.mu.Unlock()
 			if err != nil {
-				return nil, fmt.Errorf("recommendations: %w", err)
+				return tiles.Outcome{}, fmt.Errorf("recommendations: %w", err)
 			}
 			if fail != nil {
-				return nil, fail
+				return tiles.Outcome{}, fail
 			}
-			return fmt.Sprint("attempt ", n), nil
+			return tiles.Fresh(tilestest.String(fmt.Sprint("attempt ", n))), nil
 		},
 	}
 }
@@ -85,7 +88,7 @@ func TestHedge(t *testing.T) {
 				tile := Wrap(s.fetcher(), Policy{HedgeDelay: delay, HedgeCap: 1}, Options{Recorder: rec})
 				defer tile.Close()
 
-				var got any
+				var got tiles.Outcome
 				var err error
 				var took time.Duration
 				done := make(chan struct{})
@@ -101,8 +104,8 @@ func TestHedge(t *testing.T) {
 					t.Fatalf("calls just before the hedge delay: got %d; want 1", got)
 				}
 				<-done
-				if err != nil || got != tt.wantData {
-					t.Errorf("got %#v, %v; want %q", got, err, tt.wantData)
+				if err != nil || got.Status != tiles.StatusOK || string(got.Data) != text(tt.wantData) {
+					t.Errorf("got %s %s, %v; want fresh %s", got.Status, got.Data, err, text(tt.wantData))
 				}
 				if took != tt.wantTook {
 					t.Errorf("took %s; want %s", took, tt.wantTook)
@@ -238,8 +241,76 @@ func TestAdaptiveHedgeFollowsLatency(t *testing.T) {
 		start := time.Now()
 		got, err := tile.Fetch(t.Context(), tiles.Request{})
 		// p95 is 100ms, clamped up to 150ms; the hedge answers 20ms later.
-		if took := time.Since(start); err != nil || got != "attempt 31" || took != 170*time.Millisecond {
-			t.Errorf("got %#v, %v after %s; want attempt 31 after 170ms", got, err, took)
+		if took := time.Since(start); err != nil || string(got.Data) != text("attempt 31") || took != 170*time.Millisecond {
+			t.Errorf("got %s, %v after %s; want %s after 170ms", got.Data, err, took, text("attempt 31"))
+		}
+	})
+}
+
+// TestAdaptiveHedgeLearnsFromCancelledAttempts guards the adaptive delay
+// against a p95 biased low. When a hedge wins, the slow first attempt it
+// cancels had run at least until then, and the window must hold that time:
+// counting only successful attempts, it held nothing but the hedges' fast
+// answers, so the delay fell to HedgeMin although the backend's first
+// attempts took a second.
+func TestAdaptiveHedgeLearnsFromCancelledAttempts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const (
+			slow, fast = time.Second, 10 * time.Millisecond
+			lo, hi     = 50 * time.Millisecond, 400 * time.Millisecond
+			fetches    = 2 * minSamples
+		)
+		// The fetches run one after the other and each is hedged (HedgeCap
+		// 1): odd calls are first attempts, which are slow, even calls are
+		// hedges, which are fast.
+		var calls atomic.Int64
+		f := &tilestest.Fetcher{TileName: "recommendations", FetchFn: func(ctx context.Context, _ tiles.Request) (tiles.Outcome, error) {
+			d := slow
+			if calls.Add(1)%2 == 0 {
+				d = fast
+			}
+			if err := tilestest.Wait(ctx, d); err != nil {
+				return tiles.Outcome{}, fmt.Errorf("recommendations: %w", err)
+			}
+			return tiles.Fresh(tilestest.String("ok")), nil
+		}}
+		rec := newRecorder()
+		tile := Wrap(f, Policy{HedgeAdaptive: true, HedgeMin: lo, HedgeMax: hi, HedgeCap: 1}, Options{Recorder: rec})
+		defer tile.Close()
+		for i := range fetches {
+			start := time.Now()
+			if _, err := tile.Fetch(t.Context(), tiles.Request{}); err != nil {
+				t.Fatalf("fetch %d: %v", i, err)
+			}
+			// HedgeMax until minSamples, then the p95 of the window: the
+			// first attempts' hi+fast, clamped to hi. A window biased to
+			// the fast answers hedges at lo instead.
+			if got, want := time.Since(start), hi+fast; got != want {
+				t.Fatalf("fetch %d took %s; want %s (hedged at %s, answered %s later)", i, got, want, hi, fast)
+			}
+		}
+		if got := rec.Count("HedgeWon"); got != fetches {
+			t.Fatalf("HedgeWon: got %d; want %d", got, fetches)
+		}
+
+		h := tile.hedge
+		h.mu.Lock()
+		window := slices.Clone(h.window[:h.samples])
+		h.mu.Unlock()
+		var long int
+		for _, d := range window {
+			if d >= hi {
+				long++
+			}
+		}
+		if long != fetches {
+			t.Errorf("samples of at least the hedge delay %s: got %d of %d; want %d, one per cancelled first attempt", hi, long, len(window), fetches)
+		}
+		if got := percentile(window, 0.95); got < hi {
+			t.Errorf("p95 of the window: got %s; want at least the hedge delay %s", got, hi)
+		}
+		if got := h.delay(); got != hi {
+			t.Errorf("delay: got %s; want %s", got, hi)
 		}
 	})
 }

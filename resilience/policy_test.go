@@ -1,30 +1,31 @@
 package resilience
 
 import (
-	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"vitrine/catalogue"
+	"vitrine/sim"
 	"vitrine/tiles"
+	"vitrine/tiles/tilestest"
 )
 
+// TestDefaultPolicy checks the default policy of each built-in tile's
+// latency. Its fallback is the tile's content, which the caller (package
+// main) sets and tests.
 func TestDefaultPolicy(t *testing.T) {
-	cat := tiles.DefaultCatalogue()
 	for _, def := range tiles.Builtins() {
 		t.Run(def.Name, func(t *testing.T) {
-			p := DefaultPolicy(def, cat)
+			p := DefaultPolicy(def.Latency, def.Personalised)
 			if err := p.Validate(); err != nil {
 				t.Fatalf("default policy invalid: %v", err)
 			}
 			if p.Personalised != def.Personalised {
 				t.Errorf("Personalised: got %t; want %t", p.Personalised, def.Personalised)
 			}
-			if p.Fallback == nil {
-				t.Fatal("no fallback; want the tile's anonymous content")
-			}
-			if got, want := p.Fallback(tiles.Request{User: "ann"}), def.Content(cat, tiles.Request{}); !reflect.DeepEqual(got, want) {
-				t.Errorf("fallback: got %+v; want the anonymous content %+v", got, want)
+			if p.Fallback != nil {
+				t.Errorf("fallback: got %s; want none (the caller's to set)", p.Fallback)
 			}
 			if p.TTL <= 0 || p.MaxStale < p.StaleWhileRevalidate || p.FetchTimeout <= p.HedgeMax {
 				t.Errorf("incoherent durations: %+v", p)
@@ -32,20 +33,11 @@ func TestDefaultPolicy(t *testing.T) {
 			if p.HedgeMin <= def.Latency {
 				t.Errorf("HedgeMin %s: want above the backend's usual %s, so ordinary fetches are not hedged", p.HedgeMin, def.Latency)
 			}
+			if p.MaxDetached != DefaultMaxDetached {
+				t.Errorf("MaxDetached: got %d; want %d", p.MaxDetached, DefaultMaxDetached)
+			}
 		})
 	}
-	t.Run("recommendations fall back on the bestsellers", func(t *testing.T) {
-		var def tiles.Def
-		for _, d := range tiles.Builtins() {
-			if d.Name == "recommendations" {
-				def = d
-			}
-		}
-		p := DefaultPolicy(def, cat)
-		if got, want := p.Fallback(tiles.Request{User: "ann"}), tiles.Recommend(cat, ""); !reflect.DeepEqual(got, want) {
-			t.Errorf("fallback: got %+v; want %+v", got, want)
-		}
-	})
 }
 
 func TestValidate(t *testing.T) {
@@ -62,6 +54,7 @@ func TestValidate(t *testing.T) {
 		{"adaptive with max below min", Policy{HedgeAdaptive: true, HedgeMin: time.Second, HedgeMax: time.Millisecond}, "HedgeMin <= HedgeMax"},
 		{"negative breaker failures", Policy{BreakerFailures: -1}, "BreakerFailures"},
 		{"negative max entries", Policy{MaxEntries: -5}, "MaxEntries"},
+		{"negative max detached", Policy{MaxDetached: -1}, "MaxDetached must not be negative"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -91,23 +84,26 @@ func TestWithDefaults(t *testing.T) {
 		t.Errorf("StaleWhileRevalidate: got %s; want capped at MaxStale %s", p.StaleWhileRevalidate, time.Minute)
 	}
 	if p.MaxEntries != DefaultMaxEntries || p.FetchTimeout != DefaultFetchTimeout || p.HedgeCap != DefaultHedgeCap ||
-		p.BreakerOpen != DefaultBreakerOpen || p.BreakerProbes != 1 {
+		p.BreakerOpen != DefaultBreakerOpen || p.BreakerProbes != 1 || p.MaxDetached != DefaultMaxDetached {
 		t.Errorf("defaults not filled: %+v", p)
 	}
 }
 
 func TestDescribe(t *testing.T) {
-	cat := tiles.DefaultCatalogue()
 	def := tiles.Builtins()[0]
-	sim := tiles.Simulate(def, cat, 40*time.Millisecond, 0.25)
+	backend, err := sim.New(def, catalogue.Default(), sim.Backend{Latency: 40 * time.Millisecond, Fail: 0.25})
+	if err != nil {
+		t.Fatal(err)
+	}
 	p := Policy{TTL: 30 * time.Second, MaxStale: time.Minute, HedgeDelay: 200 * time.Millisecond, BreakerFailures: 5}
-	tile := Wrap(sim, p, Options{})
+	tile := Wrap(backend, p, Options{})
 	defer tile.Close()
-	got, inner := tile.Describe(), sim.Describe()
+	got, inner := tile.Describe(), backend.Describe()
 	if got.Policy == nil {
 		t.Fatal("Describe: no policy")
 	}
-	wantPolicy := tiles.PolicyInfo{CacheTTLMS: 30000, MaxStaleMS: 60000, Coalesced: true, Hedge: "after 200ms", BreakerFailures: 5}
+	wantPolicy := tiles.PolicyInfo{TTL: 30 * time.Second, MaxStale: time.Minute, Coalesced: true, Hedge: "after 200ms",
+		BreakerFailures: 5, MaxDetached: DefaultMaxDetached}
 	if *got.Policy != wantPolicy {
 		t.Errorf("Describe policy: got %+v; want %+v", *got.Policy, wantPolicy)
 	}
@@ -120,13 +116,13 @@ func TestDescribe(t *testing.T) {
 	}
 
 	plain := Wrap(newBackend(0, "").fetcher("x"), Policy{Personalised: true, Direct: true, HedgeAdaptive: true,
-		HedgeMin: 10 * time.Millisecond, HedgeMax: 40 * time.Millisecond, Fallback: func(tiles.Request) any { return nil }}, Options{})
+		HedgeMin: 10 * time.Millisecond, HedgeMax: 40 * time.Millisecond, MaxDetached: 7, Fallback: tilestest.String("default")}, Options{})
 	defer plain.Close()
 	info := plain.Describe()
 	if info.Policy == nil {
 		t.Fatal("Describe without a describer: no policy")
 	}
-	wantPolicy = tiles.PolicyInfo{Hedge: "p95, within 10ms to 40ms", Fallback: true, MaxStaleMS: 0}
+	wantPolicy = tiles.PolicyInfo{Hedge: "p95, within 10ms to 40ms", MaxDetached: 7, Fallback: true}
 	if *info.Policy != wantPolicy {
 		t.Errorf("Describe without a describer, policy: got %+v; want %+v", *info.Policy, wantPolicy)
 	}

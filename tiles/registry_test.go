@@ -1,12 +1,40 @@
 package tiles_test
 
 import (
+	"encoding/json"
 	"slices"
 	"testing"
 	"time"
 
+	"vitrine/catalogue"
 	"vitrine/tiles"
 )
+
+// content returns def's data for req, decoded into T, failing the test
+// unless it is valid JSON of T's shape.
+func content[T any](t *testing.T, def tiles.Def, c *catalogue.Catalogue, req tiles.Request) T {
+	t.Helper()
+	data, err := def.Content(c, req)
+	if err != nil {
+		t.Fatalf("%s: Content(%+v) error = %v; want nil", def.Name, req, err)
+	}
+	if !json.Valid(data) {
+		t.Fatalf("%s: Content(%+v) = %q; want valid JSON", def.Name, req, data)
+	}
+	var v T
+	if err := json.Unmarshal(data, &v); err != nil {
+		t.Fatalf("%s: Content(%+v) = %s; want a %T: %v", def.Name, req, data, v, err)
+	}
+	return v
+}
+
+func ids(ps []catalogue.Product) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.ID
+	}
+	return out
+}
 
 func TestBuiltins(t *testing.T) {
 	want := []struct {
@@ -22,7 +50,7 @@ func TestBuiltins(t *testing.T) {
 	if got := len(defs); got != len(want) {
 		t.Fatalf("len(Builtins()) = %d; want %d", got, len(want))
 	}
-	c := tiles.DefaultCatalogue()
+	c := catalogue.Default()
 	for i, w := range want {
 		d := defs[i]
 		t.Run(w.name, func(t *testing.T) {
@@ -35,8 +63,14 @@ func TestBuiltins(t *testing.T) {
 			if d.Personalised != w.personalised {
 				t.Errorf("Personalised = %v; want %v", d.Personalised, w.personalised)
 			}
-			if d.Content == nil || d.Content(c, tiles.Request{}) == nil {
-				t.Errorf("Content(anonymous) = nil; want data")
+			if d.Content == nil {
+				t.Fatalf("Content = nil; want a function")
+			}
+			for _, req := range []tiles.Request{{}, {User: "alice"}} {
+				data, err := d.Content(c, req)
+				if err != nil || !json.Valid(data) || len(data) < len("{}") {
+					t.Errorf("Content(%+v) = %q, %v; want a JSON value, nil", req, data, err)
+				}
 			}
 		})
 	}
@@ -51,27 +85,21 @@ func TestBuiltins(t *testing.T) {
 }
 
 func TestBuiltinContent(t *testing.T) {
-	c := tiles.DefaultCatalogue()
+	c := catalogue.Default()
 	defs := map[string]tiles.Def{}
 	for _, d := range tiles.Builtins() {
 		defs[d.Name] = d
 	}
 
 	t.Run("banners", func(t *testing.T) {
-		got, ok := defs["banners"].Content(c, tiles.Request{User: "alice"}).(tiles.BannersData)
-		if !ok {
-			t.Fatalf("Content is %T; want tiles.BannersData", got)
-		}
+		got := content[catalogue.Banners](t, defs["banners"], c, tiles.Request{User: "alice"})
 		if !slices.Equal(got.Items, c.Banners) {
 			t.Errorf("Items = %v; want the catalogue's banners %v", got.Items, c.Banners)
 		}
 	})
 
 	t.Run("products", func(t *testing.T) {
-		got, ok := defs["products"].Content(c, tiles.Request{}).(tiles.ProductsData)
-		if !ok {
-			t.Fatalf("Content is %T; want tiles.ProductsData", got)
-		}
+		got := content[catalogue.Products](t, defs["products"], c, tiles.Request{})
 		if n, want := len(got.Items), 12; n != want {
 			t.Fatalf("len(Items) = %d; want %d", n, want)
 		}
@@ -94,19 +122,24 @@ func TestBuiltinContent(t *testing.T) {
 				t.Errorf("category %q missing from the featured grid", cat)
 			}
 		}
-		again := defs["products"].Content(c, tiles.Request{User: "bob"}).(tiles.ProductsData)
+		for i, p := range got.Items {
+			if want := c.Featured().Items[i]; p != want {
+				t.Errorf("item %d = %+v; want Featured's %+v", i, p, want)
+			}
+		}
+		again := content[catalogue.Products](t, defs["products"], c, tiles.Request{User: "bob"})
 		if !slices.Equal(ids(again.Items), ids(got.Items)) {
 			t.Errorf("featured for bob = %v; want the same as anonymous %v", ids(again.Items), ids(got.Items))
 		}
 	})
 
 	t.Run("recommendations", func(t *testing.T) {
-		got, ok := defs["recommendations"].Content(c, tiles.Request{User: "alice"}).(tiles.RecommendationsData)
-		if !ok {
-			t.Fatalf("Content is %T; want tiles.RecommendationsData", got)
-		}
-		if want := tiles.Recommend(c, "alice"); !slices.Equal(ids(got.Items), ids(want.Items)) {
-			t.Errorf("Items = %v; want Recommend(alice) = %v", ids(got.Items), ids(want.Items))
+		for _, user := range []string{"alice", ""} {
+			got := content[catalogue.Recommendations](t, defs["recommendations"], c, tiles.Request{User: user})
+			want := c.Recommend(user)
+			if !slices.Equal(got.Items, want.Items) || got.User != want.User || got.Reason != want.Reason {
+				t.Errorf("Content(%q) = %+v; want Recommend(%q) = %+v", user, got, user, want)
+			}
 		}
 	})
 }

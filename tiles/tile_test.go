@@ -1,6 +1,7 @@
 package tiles_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -112,5 +113,13 @@ func TestErrorf(t *testing.T) {
 	}
 	if got, want := err.Error(), `no tile named "x"`; got != want {
 		t.Errorf("Error() = %q; want %q", got, want)
+	}
+}
+
+func TestFresh(t *testing.T) {
+	data := json.RawMessage(`{"items":[]}`)
+	got := tiles.Fresh(data)
+	if string(got.Data) != string(data) || got.Status != tiles.StatusOK || got.Age != 0 || got.Cause != nil {
+		t.Errorf("Fresh(%s) = %+v; want ok data with no age or cause", data, got)
 	}
 }

@@ -11,7 +11,7 @@ import (
 // GET /home through the whole Echo stack (routing, middleware, logging,
 // fan-out, merge, JSON) over the real tiles with no simulated latency.
 func BenchmarkHomeOverhead(b *testing.B) {
-	fs := builtins(0)
+	fs := builtins(b, 0)
 	// Logs are formatted as in main, then dropped.
 	s := newServer(b, opts{LogTo: io.Discard}, fs...)
 	req := httptest.NewRequest(http.MethodGet, "/home?user=alice", nil)

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"vitrine/tiles"
+	"vitrine/tiles/tilestest"
 )
 
 // The seeds of FuzzQuery run with go test; to search for new failures:
@@ -123,11 +124,12 @@ func FuzzQuery(f *testing.F) {
 	}
 
 	log := &userLog{}
-	var fakes []*Fetcher
+	var fakes []*tilestest.Fetcher
 	for _, name := range []string{"banners", "products", "recommendations"} {
-		fakes = append(fakes, &Fetcher{TileName: name, FetchFn: func(_ context.Context, req tiles.Request) (any, error) {
+		fakes = append(fakes, &tilestest.Fetcher{TileName: name, FetchFn: func(_ context.Context, req tiles.Request) (tiles.Outcome, error) {
 			log.add(req.User)
-			return map[string]string{"tile": name, "user": req.User}, nil
+			data, err := json.Marshal(map[string]string{"tile": name, "user": req.User})
+			return tiles.Fresh(data), err
 		}})
 	}
 	srv := newServer(f, opts{LogTo: io.Discard}, fetchers(fakes...)...)

@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"io"
 	"mime"
 	"net/http"
@@ -25,7 +26,10 @@ import (
 	"golang.org/x/net/html"
 
 	"vitrine/aggregator"
+	"vitrine/catalogue"
+	"vitrine/sim"
 	"vitrine/tiles"
+	"vitrine/tiles/tilestest"
 )
 
 // parseHTML parses a page or a fragment of one.
@@ -91,15 +95,15 @@ func textContent(n *html.Node) string {
 	return b.String()
 }
 
-// countingFakes returns instant fakes for the three built-in tiles, counting
-// the fetches that reach them.
-func countingFakes(t testing.TB, calls *atomic.Int64) []tiles.Fetcher {
-	cat := tiles.DefaultCatalogue()
+// countingTiles returns the three built-in tiles, instant, counting the
+// fetches that reach them.
+func countingTiles(t testing.TB, calls *atomic.Int64) []tiles.Fetcher {
+	t.Helper()
 	var fs []tiles.Fetcher
-	for _, d := range tiles.Builtins() {
-		fs = append(fs, &tileFake{TileName: d.Name, FetchFn: func(_ context.Context, req tiles.Request) (any, error) {
+	for _, f := range specTiles(t, catalogue.Default(), []tileSpec{{name: "banners"}, {name: "products"}, {name: "recommendations"}}) {
+		fs = append(fs, &tilestest.Fetcher{TileName: f.Name(), FetchFn: func(ctx context.Context, req tiles.Request) (tiles.Outcome, error) {
 			calls.Add(1)
-			return d.Content(cat, req), nil
+			return f.Fetch(ctx, req)
 		}})
 	}
 	return fs
@@ -135,7 +139,7 @@ func TestHomeFormat(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var calls atomic.Int64
-			e := newTestServer(t, time.Second, nil, countingFakes(t, &calls)...)
+			e := newTestServer(t, time.Second, nil, countingTiles(t, &calls)...)
 			req := httptest.NewRequest(http.MethodGet, tt.target, nil)
 			if tt.accept != "" {
 				req.Header.Set("Accept", tt.accept)
@@ -189,7 +193,7 @@ func TestHomeBadFormat(t *testing.T) {
 	} {
 		t.Run(target, func(t *testing.T) {
 			var calls atomic.Int64
-			e := newTestServer(t, time.Second, nil, countingFakes(t, &calls)...)
+			e := newTestServer(t, time.Second, nil, countingTiles(t, &calls)...)
 			req := httptest.NewRequest(http.MethodGet, target, nil)
 			req.Header.Set("Accept", "text/html")
 			rec := httptest.NewRecorder()
@@ -210,16 +214,16 @@ func TestHomeBadFormat(t *testing.T) {
 
 // hostileCatalogue has content that would run script if it were not
 // escaped.
-func hostileCatalogue() *tiles.Catalogue {
-	return &tiles.Catalogue{
-		Banners: []tiles.Banner{{
+func hostileCatalogue() *catalogue.Catalogue {
+	return &catalogue.Catalogue{
+		Banners: []catalogue.Banner{{
 			ID:       "b1",
 			Headline: `"><img src=x onerror=alert(1)>`,
 			Text:     `</span><script>alert(2)</script>`,
 			Link:     "javascript:alert(3)",
 			Theme:    `x" onmouseover="alert(4)`,
 		}},
-		Products: []tiles.Product{{
+		Products: []catalogue.Product{{
 			ID: "p01", Name: "<script>alert(1)</script>", Category: `<b onclick=alert(5)>kitchen</b>`,
 			PriceMinor: 4990, Currency: `EUR<i>`, Rating: 4.8, Image: "javascript:alert(6)",
 		}, {
@@ -289,10 +293,7 @@ func TestHTMLEscaping(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.target, func(t *testing.T) {
-			var fs []tiles.Fetcher
-			for _, d := range tiles.Builtins() {
-				fs = append(fs, tiles.Simulate(d, cat, 0, 0))
-			}
+			fs := specTiles(t, cat, []tileSpec{{name: "banners"}, {name: "products"}, {name: "recommendations"}})
 			e := newTestServer(t, time.Second, cat, fs...)
 			rec := httptest.NewRecorder()
 			e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, tt.target, nil))
@@ -352,6 +353,104 @@ func TestProductImageEscaping(t *testing.T) {
 	}
 }
 
+// TestTileViews renders single tiles: a tile with a view of its own decodes
+// its data for it, and one whose data its view cannot decode, or with no
+// view, shows the data as indented JSON; stale and fallback tiles say so.
+func TestTileViews(t *testing.T) {
+	cat := catalogue.Default()
+	content := func(name, user string) json.RawMessage {
+		t.Helper()
+		data, err := builtinDef(t, name).Content(cat, tiles.Request{User: user})
+		if err != nil {
+			t.Fatalf("%s content: %v", name, err)
+		}
+		return data
+	}
+	banners, products, bestsellers := content("banners", ""), content("products", ""), content("recommendations", "")
+	tests := []struct {
+		name    string
+		result  aggregator.Result
+		view    string // the class of the view's list, or "generic"
+		heading string
+		generic string // the text of the generic view
+		note    string // the text of the note, if any
+	}{
+		{"banners", aggregator.Result{Name: "banners", Outcome: tiles.Fresh(banners)},
+			"banners", "Offers", "", ""},
+		{"products", aggregator.Result{Name: "products", Outcome: tiles.Fresh(products)},
+			"grid", "Featured", "", ""},
+		{"recommendations for a user", aggregator.Result{Name: "recommendations", Outcome: tiles.Fresh(content("recommendations", "alice"))},
+			"row", "Picked for alice", "", ""},
+		{"banners data not banners", aggregator.Result{Name: "banners", Outcome: tiles.Fresh(tilestest.String("<b>hi</b>"))},
+			"generic", "banners", `"<b>hi</b>"`, ""},
+		{"products data of the wrong shape", aggregator.Result{Name: "products", Outcome: tiles.Fresh(json.RawMessage(`{"title":5}`))},
+			"generic", "products", "{\n  \"title\": 5\n}", ""},
+		{"a tile with no view", aggregator.Result{Name: "weather", Outcome: tiles.Fresh(json.RawMessage(`{"temp":[21,"<hot>"]}`))},
+			"generic", "weather", "{\n  \"temp\": [\n    21,\n    \"<hot>\"\n  ]\n}", ""},
+		{"an ok tile with no data", aggregator.Result{Name: "weather", Outcome: tiles.Outcome{Status: tiles.StatusOK}},
+			"generic", "weather", "null", ""},
+		{"stale", aggregator.Result{Name: "banners", Outcome: tiles.Outcome{Data: banners, Status: tiles.StatusStale, Age: 1500 * time.Millisecond}},
+			"banners", "Offers", "", "Last updated 1.5 s ago."},
+		{"stale of unknown age", aggregator.Result{Name: "banners", Outcome: tiles.Outcome{Data: banners, Status: tiles.StatusStale}},
+			"banners", "Offers", "", "Last updated a moment ago."},
+		{"stale with no view", aggregator.Result{Name: "weather", Outcome: tiles.Outcome{Data: json.RawMessage(`1`), Status: tiles.StatusStale, Age: 40 * time.Millisecond}},
+			"generic", "weather", "1", "Last updated 40.0 ms ago."},
+		{"fallback recommendations", aggregator.Result{Name: "recommendations", Outcome: tiles.Outcome{Data: bestsellers, Status: tiles.StatusFallback, Cause: errors.New("down")}},
+			"row", "Recommended for you", "", "Our popular picks while your personal ones load."},
+		{"fallback products", aggregator.Result{Name: "products", Outcome: tiles.Outcome{Data: products, Status: tiles.StatusFallback}},
+			"grid", "Featured", "", "Our standard selection: this part of the page could not be refreshed just now."},
+	}
+	rend := newRenderer()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := rend.tile(tt.result, "alice")
+			if err != nil {
+				t.Fatalf("tile: %v", err)
+			}
+			doc := parseHTML(t, string(b))
+			got := streamedTiles(t, string(b))
+			if len(got) != 1 {
+				t.Fatalf("got %d tiles; want 1 in %s", len(got), b)
+			}
+			if v, _ := attr(got[0], "data-status"); v != string(tt.result.Status) {
+				t.Errorf("data-status = %q; want %q", v, tt.result.Status)
+			}
+			h2 := findAll(doc, isElement("h2"))
+			if len(h2) != 1 || !strings.HasPrefix(textContent(h2[0]), tt.heading) {
+				t.Errorf("heading = %q; want it to start with %q", textContent(h2[0]), tt.heading)
+			}
+			pre := findAll(doc, hasClass("generic"))
+			if tt.view == "generic" {
+				if len(pre) != 1 || textContent(pre[0]) != tt.generic {
+					t.Errorf("generic view = %q; want %q", textContentOf(pre), tt.generic)
+				}
+			} else {
+				if len(pre) != 0 {
+					t.Errorf("generic view %q; want the tile's own view", textContentOf(pre))
+				}
+				if lists := findAll(doc, hasClass(tt.view)); len(lists) != 1 || len(findAll(lists[0], isElement("li"))) == 0 {
+					t.Errorf("no <ul class=%q> with items in %s", tt.view, b)
+				}
+			}
+			notes := findAll(doc, hasClass("note"))
+			switch {
+			case tt.note == "" && len(notes) != 0:
+				t.Errorf("note %q; want none", textContent(notes[0]))
+			case tt.note != "" && (len(notes) != 1 || textContent(notes[0]) != tt.note):
+				t.Errorf("note = %q; want %q", textContentOf(notes), tt.note)
+			}
+		})
+	}
+}
+
+// textContentOf is the text of the first node of ns, or "" if there is none.
+func textContentOf(ns []*html.Node) string {
+	if len(ns) == 0 {
+		return ""
+	}
+	return textContent(ns[0])
+}
+
 func TestTileFragment(t *testing.T) {
 	tests := []struct {
 		name, target string
@@ -370,17 +469,17 @@ func TestTileFragment(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				cat := tiles.DefaultCatalogue()
-				fs := specFakes(t, cat, []tileSpec{
+				cat := catalogue.Default()
+				fs := specTiles(t, cat, []tileSpec{
 					{name: "banners", latency: 40 * time.Millisecond},
 					{name: "products", latency: 5 * time.Second},
 					{name: "recommendations", latency: 80 * time.Millisecond},
 				})
-				fs = append(fs, &tileFake{TileName: "failing", FetchFn: func(ctx context.Context, _ tiles.Request) (any, error) {
-					if err := tiles.Wait(ctx, 10*time.Millisecond); err != nil {
-						return nil, err
+				fs = append(fs, &tilestest.Fetcher{TileName: "failing", FetchFn: func(ctx context.Context, _ tiles.Request) (tiles.Outcome, error) {
+					if err := tilestest.Wait(ctx, 10*time.Millisecond); err != nil {
+						return tiles.Outcome{}, err
 					}
-					return nil, tiles.ErrSimulated
+					return tiles.Outcome{}, sim.ErrSimulated
 				}})
 				e := newTestServer(t, 500*time.Millisecond, cat, fs...)
 				rec, took := serveAt(t.Context(), e, tt.target)
@@ -472,55 +571,66 @@ func TestFormatMS(t *testing.T) {
 	}
 }
 
+// timed is a tile's result with only what the waterfall draws.
+func timed(name string, status tiles.Status, start, elapsed time.Duration) aggregator.Result {
+	return aggregator.Result{Name: name, Outcome: tiles.Outcome{Status: status}, Start: start, Elapsed: elapsed}
+}
+
+// msOf is d in milliseconds, unrounded.
+func msOf(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
 func TestTimingView(t *testing.T) {
+	ms := time.Millisecond
 	tests := []struct {
 		name    string
 		results []aggregator.Result
-		totalMS float64
+		total   time.Duration
 	}{
 		{"defaults", []aggregator.Result{
-			{Name: "banners", Status: "ok", ElapsedMS: 40},
-			{Name: "products", Status: "ok", ElapsedMS: 80},
-			{Name: "recommendations", Status: "ok", ElapsedMS: 120},
-		}, 120.4},
+			timed("banners", tiles.StatusOK, 0, 40*ms),
+			timed("products", tiles.StatusOK, 0, 80*ms),
+			timed("recommendations", tiles.StatusOK, 0, 120*ms),
+		}, 120400 * time.Microsecond},
 		{"a timeout", []aggregator.Result{
-			{Name: "banners", Status: "ok", ElapsedMS: 10},
-			{Name: "products", Status: "error", ElapsedMS: 250},
-			{Name: "recommendations", Status: "timeout", ElapsedMS: 500},
-		}, 500.7},
+			timed("banners", tiles.StatusOK, 0, 10*ms),
+			timed("products", tiles.StatusError, 0, 250*ms),
+			timed("recommendations", tiles.StatusTimeout, 0, 500*ms),
+		}, 500700 * time.Microsecond},
 		{"late starts", []aggregator.Result{
-			{Name: "banners", Status: "ok", StartMS: 2, ElapsedMS: 40},
-			{Name: "products", Status: "ok", StartMS: 5, ElapsedMS: 300},
-		}, 305.5},
+			timed("banners", tiles.StatusOK, 2*ms, 40*ms),
+			timed("products", tiles.StatusOK, 5*ms, 300*ms),
+		}, 305500 * time.Microsecond},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v := newTimingView(tt.results, tt.totalMS)
+			v := newTimingView(tt.results, tt.total)
+			totalMS := msOf(tt.total)
 			if got, want := len(v.Bars), len(tt.results)+1; got != want {
 				t.Fatalf("got %d bars; want %d (one per tile and the total)", got, want)
 			}
 			total := v.Bars[len(v.Bars)-1]
-			if total.Label != "page total" || total.Status != "total" || total.ElapsedMS != tt.totalMS {
-				t.Errorf("last bar = %+v; want the page total", total)
+			if total.Label != "page total" || total.Status != "total" || total.ElapsedMS != totalMS {
+				t.Errorf("last bar = %+v; want the page total, %v ms", total, totalMS)
 			}
 			var sum, slowest float64
 			for i, r := range tt.results {
 				b := v.Bars[i]
-				if b.Label != r.Name || b.Status != string(r.Status) || b.ElapsedMS != r.ElapsedMS {
-					t.Errorf("bar %d = %s %s %v; want %s %s %v", i, b.Label, b.Status, b.ElapsedMS, r.Name, r.Status, r.ElapsedMS)
+				elapsedMS, startMS := msOf(r.Elapsed), msOf(r.Start)
+				if b.Label != r.Name || b.Status != string(r.Status) || b.ElapsedMS != elapsedMS {
+					t.Errorf("bar %d = %s %s %v; want %s %s %v", i, b.Label, b.Status, b.ElapsedMS, r.Name, r.Status, elapsedMS)
 				}
 				// Width and start are proportional to time, on one axis.
-				if got, want := b.W/total.W, r.ElapsedMS/tt.totalMS; !near(got, want, 0.002) {
+				if got, want := b.W/total.W, elapsedMS/totalMS; !near(got, want, 0.002) {
 					t.Errorf("bar %s: width %v is %.4f of the total's %v; want %.4f", r.Name, b.W, got, total.W, want)
 				}
-				if got, want := (b.X-total.X)/total.W, r.StartMS/tt.totalMS; !near(got, want, 0.002) {
+				if got, want := (b.X-total.X)/total.W, startMS/totalMS; !near(got, want, 0.002) {
 					t.Errorf("bar %s starts at %v; want %.4f of the axis", r.Name, b.X, want)
 				}
 				if i > 0 && b.Y <= v.Bars[i-1].Y {
 					t.Errorf("bar %s is not below bar %s", r.Name, v.Bars[i-1].Label)
 				}
-				sum += r.ElapsedMS
-				slowest = max(slowest, r.ElapsedMS)
+				sum += elapsedMS
+				slowest = max(slowest, elapsedMS)
 			}
 			if v.SumMS != sum || v.SlowestMS != slowest {
 				t.Errorf("sum, slowest = %v, %v; want %v, %v", v.SumMS, v.SlowestMS, sum, slowest)
@@ -534,7 +644,7 @@ func TestTimingView(t *testing.T) {
 		})
 	}
 	t.Run("a 0 ms tile still shows", func(t *testing.T) {
-		v := newTimingView([]aggregator.Result{{Name: "banners", Status: "ok"}}, 0)
+		v := newTimingView([]aggregator.Result{timed("banners", tiles.StatusOK, 0, 0)}, 0)
 		if w := v.Bars[0].W; w <= 0 {
 			t.Errorf("width = %v; want more than 0", w)
 		}
@@ -547,13 +657,13 @@ func near(a, b, tol float64) bool { return a-b <= tol && b-a <= tol }
 // in page order and the total, each as wide as its time.
 func TestTimingPanel(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		cat := tiles.DefaultCatalogue()
+		cat := catalogue.Default()
 		specs := []tileSpec{
 			{name: "banners", latency: 120 * time.Millisecond},
 			{name: "products", latency: 40 * time.Millisecond},
 			{name: "recommendations", latency: 5 * time.Second},
 		}
-		e := newTestServer(t, 500*time.Millisecond, cat, specFakes(t, cat, specs)...)
+		e := newTestServer(t, 500*time.Millisecond, cat, specTiles(t, cat, specs)...)
 		rec, _ := serveAt(t.Context(), e, "/home?format=html")
 		doc := parseHTML(t, rec.body.String())
 		panels := findAll(doc, func(n *html.Node) bool { v, _ := attr(n, "id"); return v == "timing" })
@@ -620,7 +730,7 @@ func TestProductImage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.target, func(t *testing.T) {
-			e := newTestServer(t, time.Second, tiles.DefaultCatalogue())
+			e := newTestServer(t, time.Second, catalogue.Default())
 			rec := httptest.NewRecorder()
 			e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, tt.target, nil))
 			if rec.Code != tt.wantCode {

@@ -16,7 +16,10 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"vitrine/catalogue"
+	"vitrine/sim"
 	"vitrine/tiles"
+	"vitrine/tiles/tilestest"
 )
 
 var tileNames = []string{"banners", "products", "recommendations"}
@@ -101,18 +104,18 @@ func containsToken(values []string, tok string) bool {
 func TestHomeTilesFail(t *testing.T) {
 	tests := []struct {
 		name      string
-		products  *Fetcher
+		products  *tilestest.Fetcher
 		status    string
 		errorHas  string
 		timingHas string
 	}{
-		{"error", failing("products", errors.New("products: database down")), "error", "products: database down", "error"},
-		{"error without the tile's name", failing("products", errors.New("database down")), "error", "products: database down", "error"},
-		{"panic", panicking("products", "boom"), "error", "products: internal error (panic: boom)", "error"},
-		{"nil-pointer panic", &Fetcher{TileName: "products", FetchFn: func(context.Context, tiles.Request) (any, error) {
+		{"error", tilestest.Failing("products", errors.New("products: database down")), "error", "products: database down", "error"},
+		{"error without the tile's name", tilestest.Failing("products", errors.New("database down")), "error", "products: database down", "error"},
+		{"panic", tilestest.Panicking("products", "boom"), "error", "products: internal error (panic: boom)", "error"},
+		{"nil-pointer panic", &tilestest.Fetcher{TileName: "products", FetchFn: func(context.Context, tiles.Request) (tiles.Outcome, error) {
 			var m map[string]int
 			m["x"]++ // panics
-			return nil, nil
+			return tiles.Outcome{}, nil
 		}}, "error", "products: internal error", "error"},
 	}
 	for _, tt := range tests {
@@ -153,6 +156,49 @@ func TestHomeTilesFail(t *testing.T) {
 	}
 }
 
+// TestHomePageOrder: a page whose order is not alphabetical keeps it in
+// every form: the JSON tiles object and Server-Timing in page order, the
+// NDJSON lines in completion order.
+func TestHomePageOrder(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ms := time.Millisecond
+		pageOrder := []string{"weather", "banners", "products"}
+		s := newServer(t, opts{}, fetchers(
+			tilestest.After("weather", 30*ms, tilestest.String("sunny")),
+			tilestest.After("banners", 20*ms, tilestest.String("sale")),
+			tilestest.After("products", 10*ms, tilestest.String("mugs")),
+		)...)
+
+		rec := s.do(http.MethodGet, "/home")
+		checkStatus(t, rec, http.StatusOK)
+		if got := tilesOrder(t, rec.Body.Bytes()); !slices.Equal(got, pageOrder) {
+			t.Errorf("JSON tiles = %v; want page order %v", got, pageOrder)
+		}
+		var timed []string
+		for entry := range strings.SplitSeq(rec.Header().Get("Server-Timing"), ",") {
+			name, _, _ := strings.Cut(strings.TrimSpace(entry), ";")
+			timed = append(timed, name)
+		}
+		if want := append(slices.Clone(pageOrder), "total"); !slices.Equal(timed, want) {
+			t.Errorf("Server-Timing names = %v; want %v", timed, want)
+		}
+
+		rec = s.do(http.MethodGet, "/home", "Accept: application/x-ndjson")
+		checkStatus(t, rec, http.StatusOK)
+		var lines []string
+		for line := range strings.Lines(rec.Body.String()) {
+			var tile tileJSON
+			if err := json.Unmarshal([]byte(line), &tile); err != nil {
+				t.Fatalf("line %q: %v", line, err)
+			}
+			lines = append(lines, tile.Name)
+		}
+		if want := []string{"products", "banners", "weather", ""}; !slices.Equal(lines, want) {
+			t.Errorf("NDJSON lines = %q; want completion order %q, then the summary", lines, want)
+		}
+	})
+}
+
 // TestHomeTiming runs /home through the handler on a fake clock: the page
 // takes as long as its slowest tile, not the sum, and a tile past its
 // timeout is reported as timed out without holding the page.
@@ -184,9 +230,9 @@ func TestHomeTiming(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				var fs []*Fetcher
+				var fs []*tilestest.Fetcher
 				for i, name := range tileNames {
-					fs = append(fs, okAfter(name, tt.latency[i], name))
+					fs = append(fs, tilestest.After(name, tt.latency[i], tilestest.String(name)))
 				}
 				s := newServer(t, opts{TileTimeout: tt.timeout}, fetchers(fs...)...)
 				start := time.Now()
@@ -238,10 +284,14 @@ func TestHomeTiming(t *testing.T) {
 
 func TestTileList(t *testing.T) {
 	// Real tiles describe their simulated latency and failure rate.
-	cat := tiles.DefaultCatalogue()
+	cat := catalogue.Default()
 	var fs []tiles.Fetcher
 	for _, d := range tiles.Builtins() {
-		fs = append(fs, tiles.Simulate(d, cat, d.Latency, 0.25))
+		s, err := sim.New(d, cat, sim.Backend{Latency: d.Latency, Fail: 0.25})
+		if err != nil {
+			t.Fatalf("sim.New(%s): %v", d.Name, err)
+		}
+		fs = append(fs, s)
 	}
 	s := newServer(t, opts{TileTimeout: 250 * time.Millisecond}, fs...)
 
@@ -298,26 +348,25 @@ func TestTileListFakes(t *testing.T) {
 func TestTile(t *testing.T) {
 	tests := []struct {
 		name       string
-		fetcher    *Fetcher
+		fetcher    *tilestest.Fetcher
 		timeout    time.Duration
 		wantCode   int
 		wantStatus string
 		wantError  string
 		wantData   string
+		wantAgeMS  float64 // -1: no age_ms
 	}{
-		{"ok", okAfter("products", 80*time.Millisecond, []int{1, 2}), 0, http.StatusOK, "ok", "", "[1,2]"},
-		{"timeout", okAfter("products", 5*time.Second, []int{1}), 300 * time.Millisecond,
-			http.StatusGatewayTimeout, "timeout", "products: no answer within 300ms", ""},
-		{"error", failing("products", errors.New("backend unavailable")), 0,
-			http.StatusBadGateway, "error", "products: backend unavailable", ""},
-		{"panic", panicking("products", "boom"), 0,
-			http.StatusBadGateway, "error", "products: internal error (panic: boom)", ""},
-		{"stale", &Fetcher{TileName: "products", FetchFn: func(context.Context, tiles.Request) (any, error) {
-			return &tiles.Served{Data: "old", Status: "stale", Age: time.Second}, nil
-		}}, 0, http.StatusOK, "stale", "", `"old"`},
-		{"fallback", &Fetcher{TileName: "products", FetchFn: func(context.Context, tiles.Request) (any, error) {
-			return &tiles.Served{Data: "default", Status: "fallback", Cause: errors.New("down")}, nil
-		}}, 0, http.StatusOK, "fallback", "products: down", `"default"`},
+		{"ok", tilestest.After("products", 80*time.Millisecond, json.RawMessage(`[1,2]`)), 0, http.StatusOK, "ok", "", "[1,2]", -1},
+		{"timeout", tilestest.After("products", 5*time.Second, json.RawMessage(`[1]`)), 300 * time.Millisecond,
+			http.StatusGatewayTimeout, "timeout", "products: no answer within 300ms", "", -1},
+		{"error", tilestest.Failing("products", errors.New("backend unavailable")), 0,
+			http.StatusBadGateway, "error", "products: backend unavailable", "", -1},
+		{"panic", tilestest.Panicking("products", "boom"), 0,
+			http.StatusBadGateway, "error", "products: internal error (panic: boom)", "", -1},
+		{"stale", tilestest.Serving("products", tiles.Outcome{Data: tilestest.String("old"), Status: tiles.StatusStale, Age: 1500 * time.Millisecond}),
+			0, http.StatusOK, "stale", "", `"old"`, 1500},
+		{"fallback", tilestest.Serving("products", tiles.Outcome{Data: tilestest.String("default"), Status: tiles.StatusFallback, Cause: errors.New("down")}),
+			0, http.StatusOK, "fallback", "products: down", `"default"`, -1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -344,11 +393,17 @@ func TestTile(t *testing.T) {
 				if tile.ElapsedMS == nil {
 					t.Errorf("elapsed_ms is missing")
 				}
+				switch {
+				case tt.wantAgeMS < 0 && tile.AgeMS != nil:
+					t.Errorf("age_ms = %v; want none", *tile.AgeMS)
+				case tt.wantAgeMS >= 0 && (tile.AgeMS == nil || *tile.AgeMS != tt.wantAgeMS):
+					t.Errorf("age_ms = %v; want %v", tile.AgeMS, tt.wantAgeMS)
+				}
 				st := serverTiming(t, rec.Header().Get("Server-Timing"))
 				if got, want := keys(st), []string{"products", "total"}; !slices.Equal(got, want) {
 					t.Errorf("Server-Timing names = %v; want %v", got, want)
 				}
-				for _, other := range []*Fetcher{fs[0], fs[2]} {
+				for _, other := range []*tilestest.Fetcher{fs[0], fs[2]} {
 					if got := other.Calls(); got != 0 {
 						t.Errorf("%s was fetched %d times; want 0", other.TileName, got)
 					}
@@ -361,7 +416,7 @@ func TestTile(t *testing.T) {
 // TestUser checks that user reaches the tiles that depend on it, on the
 // real built-in tiles, and that equal requests give equal data.
 func TestUser(t *testing.T) {
-	s := newServer(t, opts{}, builtins(0)...)
+	s := newServer(t, opts{}, builtins(t, 0)...)
 	home := func(t *testing.T, query string) map[string]json.RawMessage {
 		t.Helper()
 		rec := s.do(http.MethodGet, "/home"+query)

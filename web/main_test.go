@@ -1,9 +1,9 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"mime"
@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,7 +19,10 @@ import (
 	"go.uber.org/goleak"
 
 	"vitrine/aggregator"
+	"vitrine/catalogue"
+	"vitrine/sim"
 	"vitrine/tiles"
+	"vitrine/tiles/tilestest"
 	"vitrine/web"
 )
 
@@ -28,64 +30,21 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// Fetcher is an in-memory tiles.Fetcher: FetchFn says what each fetch does,
-// and Calls counts the fetches that reached it.
-type Fetcher struct {
-	TileName string
-	FetchFn  func(ctx context.Context, req tiles.Request) (any, error)
-	calls    atomic.Int64
-}
-
-var _ tiles.Fetcher = (*Fetcher)(nil)
-
-func (f *Fetcher) Name() string { return f.TileName }
-
-func (f *Fetcher) Fetch(ctx context.Context, req tiles.Request) (any, error) {
-	f.calls.Add(1)
-	return f.FetchFn(ctx, req)
-}
-
-// Calls is how many fetches reached f.
-func (f *Fetcher) Calls() int64 { return f.calls.Load() }
-
-// okAfter is a tile that answers data after d, or gives up when ctx ends
-// (as tiles.Fetcher requires).
-func okAfter(name string, d time.Duration, data any) *Fetcher {
-	return &Fetcher{TileName: name, FetchFn: func(ctx context.Context, req tiles.Request) (any, error) {
-		if err := tiles.Wait(ctx, d); err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-		return data, nil
-	}}
-}
-
-// failing is a tile whose backend answers err at once.
-func failing(name string, err error) *Fetcher {
-	return &Fetcher{TileName: name, FetchFn: func(context.Context, tiles.Request) (any, error) {
-		return nil, err
-	}}
-}
-
-// panicking is a tile whose fetch panics with v.
-func panicking(name string, v any) *Fetcher {
-	return &Fetcher{TileName: name, FetchFn: func(context.Context, tiles.Request) (any, error) {
-		panic(v)
-	}}
-}
-
 // echoUser is a tile answering the user it was asked for.
-func echoUser(name string) *Fetcher {
-	return &Fetcher{TileName: name, FetchFn: func(_ context.Context, req tiles.Request) (any, error) {
-		return map[string]string{"user": req.User}, nil
+func echoUser(name string) *tilestest.Fetcher {
+	return &tilestest.Fetcher{TileName: name, FetchFn: func(_ context.Context, req tiles.Request) (tiles.Outcome, error) {
+		data, err := json.Marshal(map[string]string{"user": req.User})
+		return tiles.Fresh(data), err
 	}}
 }
 
-// threeOK returns the three built-in tile names as instant, healthy fakes.
-func threeOK() []*Fetcher {
-	return []*Fetcher{
-		okAfter("banners", 0, map[string]string{"tile": "banners"}),
-		okAfter("products", 0, map[string]string{"tile": "products"}),
-		okAfter("recommendations", 0, map[string]string{"tile": "recommendations"}),
+// threeOK returns the three built-in tile names as instant, healthy fakes,
+// each answering {"tile": NAME}.
+func threeOK() []*tilestest.Fetcher {
+	return []*tilestest.Fetcher{
+		tilestest.After("banners", 0, json.RawMessage(`{"tile":"banners"}`)),
+		tilestest.After("products", 0, json.RawMessage(`{"tile":"products"}`)),
+		tilestest.After("recommendations", 0, json.RawMessage(`{"tile":"recommendations"}`)),
 	}
 }
 
@@ -138,7 +97,7 @@ func newServer(t testing.TB, o opts, fs ...tiles.Fetcher) *server {
 }
 
 // fetchers converts fakes to the interface for newServer.
-func fetchers(fs ...*Fetcher) []tiles.Fetcher {
+func fetchers(fs ...*tilestest.Fetcher) []tiles.Fetcher {
 	out := make([]tiles.Fetcher, len(fs))
 	for i, f := range fs {
 		out[i] = f
@@ -146,13 +105,18 @@ func fetchers(fs ...*Fetcher) []tiles.Fetcher {
 	return out
 }
 
-// builtins returns the real built-in tiles over the embedded catalogue, with
-// the given latency and no failures.
-func builtins(latency time.Duration) []tiles.Fetcher {
-	cat := tiles.DefaultCatalogue()
+// builtins returns the built-in tiles' simulated backends over the embedded
+// catalogue, with the given latency and no failures.
+func builtins(t testing.TB, latency time.Duration) []tiles.Fetcher {
+	t.Helper()
+	cat := catalogue.Default()
 	var fs []tiles.Fetcher
 	for _, d := range tiles.Builtins() {
-		fs = append(fs, tiles.Simulate(d, cat, latency, 0))
+		s, err := sim.New(d, cat, sim.Backend{Latency: latency})
+		if err != nil {
+			t.Fatalf("sim.New(%s): %v", d.Name, err)
+		}
+		fs = append(fs, s)
 	}
 	return fs
 }
@@ -180,6 +144,7 @@ type tileJSON struct {
 	Status    string          `json:"status"`
 	StartMS   *float64        `json:"start_ms"`
 	ElapsedMS *float64        `json:"elapsed_ms"`
+	AgeMS     *float64        `json:"age_ms"`
 	Error     string          `json:"error"`
 	Data      json.RawMessage `json:"data"`
 }
@@ -189,6 +154,35 @@ type pageJSON struct {
 	Tiles     map[string]tileJSON `json:"tiles"`
 	ElapsedMS *float64            `json:"elapsed_ms"`
 	Complete  *bool               `json:"complete"`
+}
+
+// tilesOrder returns the names of the tiles object of a JSON page, in the
+// order written.
+func tilesOrder(t *testing.T, body []byte) []string {
+	t.Helper()
+	var page struct {
+		Tiles json.RawMessage `json:"tiles"`
+	}
+	if err := json.Unmarshal(body, &page); err != nil {
+		t.Fatalf("body %q: %v; want JSON", body, err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(page.Tiles))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		t.Fatalf("tiles = %s; want an object", page.Tiles)
+	}
+	var names []string
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, tok.(string))
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return names
 }
 
 // decodeJSON checks that rec holds a JSON body and decodes it into v.

@@ -37,6 +37,9 @@ func newRenderer() *renderer {
 		"price": formatPrice,
 		"ms":    formatMS,
 		"json": func(raw json.RawMessage) (string, error) {
+			if len(raw) == 0 {
+				return "null", nil // an ok tile may have no data (a 204)
+			}
 			var b bytes.Buffer
 			err := json.Indent(&b, raw, "", "  ")
 			return b.String(), err

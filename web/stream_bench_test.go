@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"vitrine/aggregator"
+	"vitrine/catalogue"
+	"vitrine/sim"
 	"vitrine/tiles"
 )
 
@@ -70,10 +72,14 @@ func readStream(tb testing.TB, client *http.Client, url, accept string, marker [
 // go out at once), to the first tile (about the fastest tile) and to the
 // last tile (about the slowest, not the sum).
 func BenchmarkStream(b *testing.B) {
-	cat := tiles.DefaultCatalogue()
+	cat := catalogue.Default()
 	var fs []tiles.Fetcher
 	for _, d := range tiles.Builtins() {
-		fs = append(fs, tiles.Simulate(d, cat, d.Latency, 0))
+		f, err := sim.New(d, cat, sim.Backend{Latency: d.Latency})
+		if err != nil {
+			b.Fatalf("sim.New(%s): %v", d.Name, err)
+		}
+		fs = append(fs, f)
 	}
 	for _, bc := range []struct {
 		name, accept string

@@ -34,22 +34,11 @@ import (
 	"golang.org/x/net/html"
 
 	"vitrine/aggregator"
+	"vitrine/catalogue"
+	"vitrine/sim"
 	"vitrine/tiles"
+	"vitrine/tiles/tilestest"
 )
-
-// tileFake is an in-memory tiles.Fetcher: FetchFn says what each fetch does.
-type tileFake struct {
-	TileName string
-	FetchFn  func(ctx context.Context, req tiles.Request) (any, error)
-}
-
-var _ tiles.Fetcher = (*tileFake)(nil)
-
-func (f *tileFake) Name() string { return f.TileName }
-
-func (f *tileFake) Fetch(ctx context.Context, req tiles.Request) (any, error) {
-	return f.FetchFn(ctx, req)
-}
 
 // tileSpec says how one built-in tile behaves in a test: it answers its
 // real content after latency, or fails with a backend error after latency.
@@ -71,22 +60,21 @@ func builtinDef(t testing.TB, name string) tiles.Def {
 	return tiles.Def{}
 }
 
-// specFakes returns one fake per spec, in the order given (the page order),
-// serving the built-in tile's real content over cat.
-func specFakes(t testing.TB, cat *tiles.Catalogue, specs []tileSpec) []tiles.Fetcher {
+// specTiles returns one simulated backend per spec, in the order given (the
+// page order), serving the built-in tile's real content over cat.
+func specTiles(t testing.TB, cat *catalogue.Catalogue, specs []tileSpec) []tiles.Fetcher {
 	t.Helper()
 	fs := make([]tiles.Fetcher, len(specs))
 	for i, s := range specs {
-		def := builtinDef(t, s.name)
-		fs[i] = &tileFake{TileName: s.name, FetchFn: func(ctx context.Context, req tiles.Request) (any, error) {
-			if err := tiles.Wait(ctx, s.latency); err != nil {
-				return nil, fmt.Errorf("%s: %w", s.name, err)
-			}
-			if s.fail {
-				return nil, fmt.Errorf("%s: backend said 503", s.name)
-			}
-			return def.Content(cat, req), nil
-		}}
+		b := sim.Backend{Latency: s.latency}
+		if s.fail {
+			b.Fail = 1
+		}
+		f, err := sim.New(builtinDef(t, s.name), cat, b)
+		if err != nil {
+			t.Fatalf("sim.New(%s): %v", s.name, err)
+		}
+		fs[i] = f
 	}
 	return fs
 }
@@ -117,7 +105,7 @@ func arrivals(specs []tileSpec, timeout time.Duration) []arrival {
 }
 
 // newTestServer builds Vitrine's handler over fs the way main does.
-func newTestServer(t testing.TB, timeout time.Duration, cat *tiles.Catalogue, fs ...tiles.Fetcher) *echo.Echo {
+func newTestServer(t testing.TB, timeout time.Duration, cat *catalogue.Catalogue, fs ...tiles.Fetcher) *echo.Echo {
 	t.Helper()
 	agg, err := aggregator.New(fs, aggregator.Options{TileTimeout: timeout})
 	if err != nil {
@@ -288,9 +276,9 @@ var latencySets = []struct {
 
 func TestStreamHTMLShellFirst(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		cat := tiles.DefaultCatalogue()
+		cat := catalogue.Default()
 		specs := latencySets[0].specs
-		e := newTestServer(t, 500*time.Millisecond, cat, specFakes(t, cat, specs)...)
+		e := newTestServer(t, 500*time.Millisecond, cat, specTiles(t, cat, specs)...)
 		rec, _ := serveAt(t.Context(), e, "/home?user=alice", "Accept: text/html")
 
 		if got, want := rec.code, http.StatusOK; got != want {
@@ -344,8 +332,8 @@ func TestStreamHTMLCompletionOrder(t *testing.T) {
 	for _, tt := range latencySets {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				cat := tiles.DefaultCatalogue()
-				e := newTestServer(t, tt.timeout, cat, specFakes(t, cat, tt.specs)...)
+				cat := catalogue.Default()
+				e := newTestServer(t, tt.timeout, cat, specTiles(t, cat, tt.specs)...)
 				rec, took := serveAt(t.Context(), e, "/home", "Accept: text/html")
 				want := arrivals(tt.specs, tt.timeout)
 
@@ -421,7 +409,7 @@ func TestStreamHTMLFallback(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				cat := tiles.DefaultCatalogue()
+				cat := catalogue.Default()
 				timeout := 500 * time.Millisecond
 				specs := []tileSpec{
 					{name: "banners", latency: 40 * time.Millisecond},
@@ -432,7 +420,7 @@ func TestStreamHTMLFallback(t *testing.T) {
 					specs[2].latency, timeout = 200*time.Millisecond, 10*time.Second
 					tt.wantAt = 200 * time.Millisecond
 				}
-				e := newTestServer(t, timeout, cat, specFakes(t, cat, specs)...)
+				e := newTestServer(t, timeout, cat, specTiles(t, cat, specs)...)
 				rec, took := serveAt(t.Context(), e, tt.target, "Accept: text/html")
 				if took != tt.wantAt {
 					t.Errorf("page took %v; want %v", took, tt.wantAt)
@@ -485,8 +473,8 @@ func TestStreamNDJSON(t *testing.T) {
 	for _, tt := range latencySets {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				cat := tiles.DefaultCatalogue()
-				e := newTestServer(t, tt.timeout, cat, specFakes(t, cat, tt.specs)...)
+				cat := catalogue.Default()
+				e := newTestServer(t, tt.timeout, cat, specTiles(t, cat, tt.specs)...)
 				rec, took := serveAt(t.Context(), e, "/home", "Accept: application/x-ndjson")
 				want := arrivals(tt.specs, tt.timeout)
 				last := want[len(want)-1].at
@@ -572,9 +560,9 @@ func TestStreamGzip(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				cat := tiles.DefaultCatalogue()
+				cat := catalogue.Default()
 				specs := latencySets[1].specs // recommendations 40, products 80, banners 120
-				e := newTestServer(t, 500*time.Millisecond, cat, specFakes(t, cat, specs)...)
+				e := newTestServer(t, 500*time.Millisecond, cat, specTiles(t, cat, specs)...)
 				rec, _ := serveAt(t.Context(), e, "/home", "Accept: "+tt.accept, "Accept-Encoding: gzip")
 				if got := rec.header.Get(echo.HeaderContentEncoding); got != "gzip" {
 					t.Fatalf("Content-Encoding = %q; want gzip", got)
@@ -635,7 +623,7 @@ func gunzipPrefix(t testing.TB, b []byte) string {
 // compression unless the test sets Accept-Encoding itself.
 func realServer(t testing.TB, timeout time.Duration, fs ...tiles.Fetcher) (*httptest.Server, *http.Client) {
 	t.Helper()
-	srv := httptest.NewServer(newTestServer(t, timeout, tiles.DefaultCatalogue(), fs...))
+	srv := httptest.NewServer(newTestServer(t, timeout, catalogue.Default(), fs...))
 	t.Cleanup(srv.Close)
 	client := srv.Client()
 	client.Transport.(*http.Transport).DisableCompression = true
@@ -654,8 +642,8 @@ func TestStreamTrailer(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cat := tiles.DefaultCatalogue()
-			srv, client := realServer(t, 500*time.Millisecond, specFakes(t, cat, []tileSpec{
+			cat := catalogue.Default()
+			srv, client := realServer(t, 500*time.Millisecond, specTiles(t, cat, []tileSpec{
 				{name: "banners", latency: 5 * time.Millisecond},
 				{name: "products", latency: 10 * time.Millisecond},
 				{name: "recommendations", latency: 15 * time.Millisecond},
@@ -701,8 +689,8 @@ func TestStreamGzipRealServer(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			const slow = 600 * time.Millisecond
-			cat := tiles.DefaultCatalogue()
-			srv, client := realServer(t, 2*time.Second, specFakes(t, cat, []tileSpec{
+			cat := catalogue.Default()
+			srv, client := realServer(t, 2*time.Second, specTiles(t, cat, []tileSpec{
 				{name: "banners", latency: 10 * time.Millisecond},
 				{name: "products", latency: slow},
 				{name: "recommendations", latency: slow},
@@ -763,8 +751,8 @@ func TestStreamHeaders(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				cat := tiles.DefaultCatalogue()
-				e := newTestServer(t, 500*time.Millisecond, cat, specFakes(t, cat, latencySets[0].specs)...)
+				cat := catalogue.Default()
+				e := newTestServer(t, 500*time.Millisecond, cat, specTiles(t, cat, latencySets[0].specs)...)
 				rec, _ := serveAt(t.Context(), e, "/home", "Accept: "+tt.accept)
 				h := rec.sent // as sent, before any tile
 				for _, c := range []struct{ key, want string }{
@@ -862,8 +850,8 @@ func checkCSP(t *testing.T, csp, page string) {
 }
 
 func TestStreamNonceIsFresh(t *testing.T) {
-	cat := tiles.DefaultCatalogue()
-	e := newTestServer(t, time.Second, cat, specFakes(t, cat, []tileSpec{{name: "banners"}})...)
+	cat := catalogue.Default()
+	e := newTestServer(t, time.Second, cat, specTiles(t, cat, []tileSpec{{name: "banners"}})...)
 	seen := map[string]bool{}
 	for range 5 {
 		rec := httptest.NewRecorder()
@@ -891,22 +879,20 @@ func TestStreamClientGone(t *testing.T) {
 				var mu sync.Mutex
 				ended := map[string]time.Duration{}
 				start := time.Now()
-				slow := func(name string) *tileFake {
-					return &tileFake{TileName: name, FetchFn: func(ctx context.Context, _ tiles.Request) (any, error) {
+				slow := func(name string) *tilestest.Fetcher {
+					return &tilestest.Fetcher{TileName: name, FetchFn: func(ctx context.Context, _ tiles.Request) (tiles.Outcome, error) {
 						select {
 						case <-ctx.Done():
 							mu.Lock()
 							ended[name] = time.Since(start)
 							mu.Unlock()
-							return nil, fmt.Errorf("%s: %w", name, ctx.Err())
+							return tiles.Outcome{}, fmt.Errorf("%s: %w", name, ctx.Err())
 						case <-time.After(time.Hour):
-							return "too late", nil
+							return tiles.Fresh(tilestest.String("too late")), nil
 						}
 					}}
 				}
-				fast := &tileFake{TileName: "banners", FetchFn: func(ctx context.Context, _ tiles.Request) (any, error) {
-					return map[string]string{"hello": "world"}, tiles.Wait(ctx, first)
-				}}
+				fast := tilestest.After("banners", first, json.RawMessage(`{"hello":"world"}`))
 				e := newTestServer(t, 2*time.Hour, nil, fast, slow("products"), slow("recommendations"))
 
 				ctx, cancel := context.WithCancel(t.Context())
@@ -949,20 +935,18 @@ func TestStreamClientGoneRealServer(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			cancelled := make(chan string, 2)
-			slow := func(name string) *tileFake {
-				return &tileFake{TileName: name, FetchFn: func(ctx context.Context, _ tiles.Request) (any, error) {
+			slow := func(name string) *tilestest.Fetcher {
+				return &tilestest.Fetcher{TileName: name, FetchFn: func(ctx context.Context, _ tiles.Request) (tiles.Outcome, error) {
 					select {
 					case <-ctx.Done():
 						cancelled <- name
-						return nil, ctx.Err()
+						return tiles.Outcome{}, ctx.Err()
 					case <-time.After(30 * time.Second):
-						return "too late", nil
+						return tiles.Fresh(tilestest.String("too late")), nil
 					}
 				}}
 			}
-			fast := &tileFake{TileName: "banners", FetchFn: func(ctx context.Context, _ tiles.Request) (any, error) {
-				return map[string]string{"hello": "world"}, tiles.Wait(ctx, 10*time.Millisecond)
-			}}
+			fast := tilestest.After("banners", 10*time.Millisecond, json.RawMessage(`{"hello":"world"}`))
 			srv, client := realServer(t, time.Minute, fast, slow("products"), slow("recommendations"))
 
 			ctx, cancel := context.WithCancel(t.Context())

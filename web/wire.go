@@ -62,7 +62,7 @@ func appendTile(b []byte, r aggregator.Result) []byte {
 		b = append(b, `,"age_ms":`...)
 		b = appendMillis(b, r.Age)
 	}
-	if r.Cause != nil {
+	if r.Cause != nil && r.Cause.Error() != "" {
 		b = append(b, `,"error":`...)
 		b = appendString(b, r.Cause.Error())
 	}

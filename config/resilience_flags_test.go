@@ -2,7 +2,6 @@ package config_test
 
 import (
 	"errors"
-	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -10,64 +9,9 @@ import (
 	"vitrine/config"
 )
 
-// The flags of issue 5 (resilience): each is tested given as a flag and as
+// The resilience flags (the page deadline, the cache, the fallback,
+// hedging, the breaker, heavy tails): each is tested given as a flag and as
 // its VITRINE_* variable.
-
-// defaults5 is the Config that no flag and no environment give, with the
-// resilience fields.
-func defaults5() config.Config {
-	c := defaults()
-	c.Tail = map[string]config.Tail{}
-	c.PageTimeout = time.Second
-	c.Cache = true
-	c.Fallback = true
-	c.CacheSize = 10_000
-	c.TTL = map[string]time.Duration{}
-	c.MaxStale = map[string]time.Duration{}
-	c.Hedge = map[string]config.Hedge{}
-	c.Breaker = map[string]int{}
-	return c
-}
-
-// with5 returns defaults5 changed by f.
-func with5(f func(*config.Config)) config.Config {
-	c := defaults5()
-	f(&c)
-	return c
-}
-
-// checkConfig5Equal compares every field, those of issue 5 included.
-func checkConfig5Equal(t *testing.T, got, want config.Config) {
-	t.Helper()
-	checkConfig(t, got, want)
-	if !maps.Equal(got.Tail, want.Tail) {
-		t.Errorf("Tail = %v; want %v", got.Tail, want.Tail)
-	}
-	if got.PageTimeout != want.PageTimeout {
-		t.Errorf("PageTimeout = %v; want %v", got.PageTimeout, want.PageTimeout)
-	}
-	if got.Cache != want.Cache {
-		t.Errorf("Cache = %t; want %t", got.Cache, want.Cache)
-	}
-	if got.Fallback != want.Fallback {
-		t.Errorf("Fallback = %t; want %t", got.Fallback, want.Fallback)
-	}
-	if got.CacheSize != want.CacheSize {
-		t.Errorf("CacheSize = %d; want %d", got.CacheSize, want.CacheSize)
-	}
-	if !maps.Equal(got.TTL, want.TTL) {
-		t.Errorf("TTL = %v; want %v", got.TTL, want.TTL)
-	}
-	if !maps.Equal(got.MaxStale, want.MaxStale) {
-		t.Errorf("MaxStale = %v; want %v", got.MaxStale, want.MaxStale)
-	}
-	if !maps.Equal(got.Hedge, want.Hedge) {
-		t.Errorf("Hedge = %v; want %v", got.Hedge, want.Hedge)
-	}
-	if !maps.Equal(got.Breaker, want.Breaker) {
-		t.Errorf("Breaker = %v; want %v", got.Breaker, want.Breaker)
-	}
-}
 
 // viaFlagAndEnv runs check twice: with -name=value on the command line and
 // with VITRINE_NAME=value in the environment.
@@ -90,89 +34,97 @@ func TestParseResilienceFlags(t *testing.T) {
 		want              config.Config
 	}{
 		{name: "page-timeout", flag: "page-timeout", value: "2s",
-			want: with5(func(c *config.Config) { c.PageTimeout = 2 * time.Second })},
+			want: with(func(c *config.Config) { c.PageTimeout = 2 * time.Second })},
 		{name: "page-timeout 0 is none", flag: "page-timeout", value: "0",
-			want: with5(func(c *config.Config) { c.PageTimeout = 0 })},
+			want: with(func(c *config.Config) { c.PageTimeout = 0 })},
 		{name: "page-timeout 0s", flag: "page-timeout", value: "0s",
-			want: with5(func(c *config.Config) { c.PageTimeout = 0 })},
+			want: with(func(c *config.Config) { c.PageTimeout = 0 })},
 
 		{name: "cache false", flag: "cache", value: "false",
-			want: with5(func(c *config.Config) { c.Cache = false })},
+			want: with(func(c *config.Config) { c.Cache = false })},
 		{name: "cache 0", flag: "cache", value: "0",
-			want: with5(func(c *config.Config) { c.Cache = false })},
-		{name: "cache true", flag: "cache", value: "true", want: defaults5()},
+			want: with(func(c *config.Config) { c.Cache = false })},
+		{name: "cache true", flag: "cache", value: "true", want: defaults()},
 
 		{name: "fallback false", flag: "fallback", value: "false",
-			want: with5(func(c *config.Config) { c.Fallback = false })},
-		{name: "fallback true", flag: "fallback", value: "true", want: defaults5()},
+			want: with(func(c *config.Config) { c.Fallback = false })},
+		{name: "fallback true", flag: "fallback", value: "true", want: defaults()},
 
 		{name: "cache-size", flag: "cache-size", value: "500",
-			want: with5(func(c *config.Config) { c.CacheSize = 500 })},
+			want: with(func(c *config.Config) { c.CacheSize = 500 })},
 		{name: "cache-size 1", flag: "cache-size", value: "1",
-			want: with5(func(c *config.Config) { c.CacheSize = 1 })},
+			want: with(func(c *config.Config) { c.CacheSize = 1 })},
 
 		{name: "ttl one tile", flag: "ttl", value: "banners=1s",
-			want: with5(func(c *config.Config) { c.TTL = map[string]time.Duration{"banners": time.Second} })},
+			want: with(func(c *config.Config) { c.TTL = withEntries(c.TTL, map[string]time.Duration{"banners": time.Second}) })},
 		{name: "ttl 0 and several", flag: "ttl", value: "banners=0s, recommendations=2m",
-			want: with5(func(c *config.Config) {
-				c.TTL = map[string]time.Duration{"banners": 0, "recommendations": 2 * time.Minute}
+			want: with(func(c *config.Config) {
+				c.TTL = withEntries(c.TTL, map[string]time.Duration{"banners": 0, "recommendations": 2 * time.Minute})
 			})},
 
 		{name: "max-stale", flag: "max-stale", value: "products=1h",
-			want: with5(func(c *config.Config) { c.MaxStale = map[string]time.Duration{"products": time.Hour} })},
+			want: with(func(c *config.Config) {
+				c.MaxStale = withEntries(c.MaxStale, map[string]time.Duration{"products": time.Hour})
+			})},
 		{name: "max-stale 0", flag: "max-stale", value: "products=0s",
-			want: with5(func(c *config.Config) { c.MaxStale = map[string]time.Duration{"products": 0} })},
+			want: with(func(c *config.Config) { c.MaxStale = withEntries(c.MaxStale, map[string]time.Duration{"products": 0}) })},
 
 		{name: "hedge off", flag: "hedge", value: "banners=off",
-			want: with5(func(c *config.Config) { c.Hedge = map[string]config.Hedge{"banners": {Off: true}} })},
+			want: with(func(c *config.Config) { c.Hedge = withEntries(c.Hedge, map[string]config.Hedge{"banners": {}}) })},
 		{name: "hedge 0 is off", flag: "hedge", value: "banners=0",
-			want: with5(func(c *config.Config) { c.Hedge = map[string]config.Hedge{"banners": {Off: true}} })},
+			want: with(func(c *config.Config) { c.Hedge = withEntries(c.Hedge, map[string]config.Hedge{"banners": {}}) })},
 		{name: "hedge p95", flag: "hedge", value: "products=p95",
-			want: with5(func(c *config.Config) { c.Hedge = map[string]config.Hedge{"products": {Adaptive: true}} })},
+			want: with(func(c *config.Config) {
+				c.Hedge = withEntries(c.Hedge, map[string]config.Hedge{"products": {Adaptive: true}})
+			})},
 		{name: "hedge auto", flag: "hedge", value: "products=auto",
-			want: with5(func(c *config.Config) { c.Hedge = map[string]config.Hedge{"products": {Adaptive: true}} })},
+			want: with(func(c *config.Config) {
+				c.Hedge = withEntries(c.Hedge, map[string]config.Hedge{"products": {Adaptive: true}})
+			})},
 		{name: "hedge 150ms", flag: "hedge", value: "recommendations=150ms",
-			want: with5(func(c *config.Config) {
-				c.Hedge = map[string]config.Hedge{"recommendations": {Delay: 150 * ms}}
+			want: with(func(c *config.Config) {
+				c.Hedge = withEntries(c.Hedge, map[string]config.Hedge{"recommendations": {Delay: 150 * ms}})
 			})},
 		{name: "hedge every tile", flag: "hedge", value: "banners=off,products=p95,recommendations=150ms",
-			want: with5(func(c *config.Config) {
-				c.Hedge = map[string]config.Hedge{
-					"banners": {Off: true}, "products": {Adaptive: true}, "recommendations": {Delay: 150 * ms},
-				}
+			want: with(func(c *config.Config) {
+				c.Hedge = withEntries(c.Hedge, map[string]config.Hedge{
+					"banners": {}, "products": {Adaptive: true}, "recommendations": {Delay: 150 * ms},
+				})
 			})},
 
 		{name: "breaker 0 is none", flag: "breaker", value: "banners=0",
-			want: with5(func(c *config.Config) { c.Breaker = map[string]int{"banners": 0} })},
+			want: with(func(c *config.Config) { c.Breaker = withEntries(c.Breaker, map[string]int{"banners": 0}) })},
 		{name: "breaker", flag: "breaker", value: "products=3,recommendations=10",
-			want: with5(func(c *config.Config) { c.Breaker = map[string]int{"products": 3, "recommendations": 10} })},
+			want: with(func(c *config.Config) {
+				c.Breaker = withEntries(c.Breaker, map[string]int{"products": 3, "recommendations": 10})
+			})},
 
 		{name: "latency p99 tail", flag: "latency", value: "recommendations=120ms/p99=1s",
-			want: with5(func(c *config.Config) {
+			want: with(func(c *config.Config) {
 				c.Latency = withLatency(map[string]time.Duration{"recommendations": 120 * ms})
 				c.Tail = map[string]config.Tail{"recommendations": {Latency: time.Second, Rate: 0.01}}
 			})},
 		{name: "latency p95 tail", flag: "latency", value: "products=80ms/p95=500ms",
-			want: with5(func(c *config.Config) {
+			want: with(func(c *config.Config) {
 				c.Tail = map[string]config.Tail{"products": {Latency: 500 * ms, Rate: 0.05}}
 			})},
 		{name: "latency p999 tail", flag: "latency", value: "banners=10ms/p999=2s",
-			want: with5(func(c *config.Config) {
+			want: with(func(c *config.Config) {
 				c.Latency = withLatency(map[string]time.Duration{"banners": 10 * ms})
 				c.Tail = map[string]config.Tail{"banners": {Latency: 2 * time.Second, Rate: 0.001}}
 			})},
 		{name: "latency p990 is p99", flag: "latency", value: "banners=10ms/p990=2s",
-			want: with5(func(c *config.Config) {
+			want: with(func(c *config.Config) {
 				c.Latency = withLatency(map[string]time.Duration{"banners": 10 * ms})
 				c.Tail = map[string]config.Tail{"banners": {Latency: 2 * time.Second, Rate: 0.01}}
 			})},
 		{name: "latency tail with spaces", flag: "latency", value: "banners=10ms / p99=2s ",
-			want: with5(func(c *config.Config) {
+			want: with(func(c *config.Config) {
 				c.Latency = withLatency(map[string]time.Duration{"banners": 10 * ms})
 				c.Tail = map[string]config.Tail{"banners": {Latency: 2 * time.Second, Rate: 0.01}}
 			})},
 		{name: "latency zero tail is none", flag: "latency", value: "banners=10ms/p99=0s",
-			want: with5(func(c *config.Config) {
+			want: with(func(c *config.Config) {
 				c.Latency = withLatency(map[string]time.Duration{"banners": 10 * ms})
 			})},
 	}
@@ -182,7 +134,7 @@ func TestParseResilienceFlags(t *testing.T) {
 				if err != nil {
 					t.Fatalf("Parse error = %v; want nil", err)
 				}
-				checkConfig5Equal(t, got, tt.want)
+				checkConfig(t, got, tt.want)
 			})
 		})
 	}
@@ -193,7 +145,7 @@ func TestParseResilienceDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Parse error = %v; want nil", err)
 	}
-	checkConfig5Equal(t, got, defaults5())
+	checkConfig(t, got, defaults())
 }
 
 func TestParseResilienceOverrides(t *testing.T) {
@@ -204,49 +156,62 @@ func TestParseResilienceOverrides(t *testing.T) {
 		want config.Config
 	}{
 		{name: "bare -cache is true", args: []string{"-cache"}, env: map[string]string{"VITRINE_CACHE": "false"},
-			want: defaults5()},
+			want: defaults()},
 		{name: "flag overrides VITRINE_CACHE_SIZE", args: []string{"-cache-size", "7"},
 			env:  map[string]string{"VITRINE_CACHE_SIZE": "3"},
-			want: with5(func(c *config.Config) { c.CacheSize = 7 })},
+			want: with(func(c *config.Config) { c.CacheSize = 7 })},
 		{name: "flag overrides VITRINE_PAGE_TIMEOUT", args: []string{"-page-timeout", "3s"},
 			env:  map[string]string{"VITRINE_PAGE_TIMEOUT": "0s"},
-			want: with5(func(c *config.Config) { c.PageTimeout = 3 * time.Second })},
+			want: with(func(c *config.Config) { c.PageTimeout = 3 * time.Second })},
 		{name: "flag overrides VITRINE_HEDGE per tile", args: []string{"-hedge", "banners=off"},
 			env: map[string]string{"VITRINE_HEDGE": "banners=10ms,products=20ms"},
-			want: with5(func(c *config.Config) {
-				c.Hedge = map[string]config.Hedge{"banners": {Off: true}, "products": {Delay: 20 * time.Millisecond}}
+			want: with(func(c *config.Config) {
+				c.Hedge = withEntries(c.Hedge, map[string]config.Hedge{"banners": {}, "products": {Delay: 20 * time.Millisecond}})
 			})},
+		{name: "flag p95 overrides VITRINE_HEDGE per tile", args: []string{"-hedge", "products=p95"},
+			env: map[string]string{"VITRINE_HEDGE": "products=20ms,banners=off"},
+			want: with(func(c *config.Config) {
+				c.Hedge = withEntries(c.Hedge, map[string]config.Hedge{"banners": {}, "products": {Adaptive: true}})
+			})},
+		{name: "bare -fallback is true", args: []string{"-fallback"}, env: map[string]string{"VITRINE_FALLBACK": "false"},
+			want: defaults()},
+		{name: "VITRINE_FALLBACK", env: map[string]string{"VITRINE_FALLBACK": "false"},
+			want: with(func(c *config.Config) { c.Fallback = false })},
 		{name: "flag overrides VITRINE_BREAKER per tile", args: []string{"-breaker", "banners=1"},
-			env:  map[string]string{"VITRINE_BREAKER": "banners=0,products=2"},
-			want: with5(func(c *config.Config) { c.Breaker = map[string]int{"banners": 1, "products": 2} })},
+			env: map[string]string{"VITRINE_BREAKER": "banners=0,products=2"},
+			want: with(func(c *config.Config) {
+				c.Breaker = withEntries(c.Breaker, map[string]int{"banners": 1, "products": 2})
+			})},
 		{name: "flag overrides VITRINE_TTL per tile", args: []string{"-ttl", "products=1s"},
 			env: map[string]string{"VITRINE_TTL": "products=5s,banners=6s"},
-			want: with5(func(c *config.Config) {
-				c.TTL = map[string]time.Duration{"products": time.Second, "banners": 6 * time.Second}
+			want: with(func(c *config.Config) {
+				c.TTL = withEntries(c.TTL, map[string]time.Duration{"products": time.Second, "banners": 6 * time.Second})
 			})},
 		{name: "flag overrides VITRINE_MAX_STALE", args: []string{"-max-stale", "products=1m"},
-			env:  map[string]string{"VITRINE_MAX_STALE": "products=5m"},
-			want: with5(func(c *config.Config) { c.MaxStale = map[string]time.Duration{"products": time.Minute} })},
+			env: map[string]string{"VITRINE_MAX_STALE": "products=5m"},
+			want: with(func(c *config.Config) {
+				c.MaxStale = withEntries(c.MaxStale, map[string]time.Duration{"products": time.Minute})
+			})},
 		{name: "latency without a tail drops the env's tail", args: []string{"-latency", "recommendations=50ms"},
 			env: map[string]string{"VITRINE_LATENCY": "recommendations=120ms/p99=1s"},
-			want: with5(func(c *config.Config) {
+			want: with(func(c *config.Config) {
 				c.Latency = withLatency(map[string]time.Duration{"recommendations": 50 * time.Millisecond})
 			})},
 		{name: "latency tail replaced", args: []string{"-latency", "recommendations=120ms/p95=2s"},
 			env: map[string]string{"VITRINE_LATENCY": "recommendations=120ms/p99=1s"},
-			want: with5(func(c *config.Config) {
+			want: with(func(c *config.Config) {
 				c.Tail = map[string]config.Tail{"recommendations": {Latency: 2 * time.Second, Rate: 0.05}}
 			})},
 		{name: "every resilience flag", args: []string{
 			"-page-timeout", "0", "-cache=false", "-cache-size", "9", "-ttl", "banners=1s",
 			"-max-stale", "banners=2s", "-hedge", "banners=5ms", "-breaker", "banners=4",
 			"-latency", "banners=1ms/p99=3ms"},
-			want: with5(func(c *config.Config) {
+			want: with(func(c *config.Config) {
 				c.PageTimeout, c.Cache, c.CacheSize = 0, false, 9
-				c.TTL = map[string]time.Duration{"banners": time.Second}
-				c.MaxStale = map[string]time.Duration{"banners": 2 * time.Second}
-				c.Hedge = map[string]config.Hedge{"banners": {Delay: 5 * time.Millisecond}}
-				c.Breaker = map[string]int{"banners": 4}
+				c.TTL = withEntries(c.TTL, map[string]time.Duration{"banners": time.Second})
+				c.MaxStale = withEntries(c.MaxStale, map[string]time.Duration{"banners": 2 * time.Second})
+				c.Hedge = withEntries(c.Hedge, map[string]config.Hedge{"banners": {Delay: 5 * time.Millisecond}})
+				c.Breaker = withEntries(c.Breaker, map[string]int{"banners": 4})
 				c.Latency = withLatency(map[string]time.Duration{"banners": time.Millisecond})
 				c.Tail = map[string]config.Tail{"banners": {Latency: 3 * time.Millisecond, Rate: 0.01}}
 			})},
@@ -257,7 +222,7 @@ func TestParseResilienceOverrides(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Parse(%q) error = %v; want nil", tt.args, err)
 			}
-			checkConfig5Equal(t, got, tt.want)
+			checkConfig(t, got, tt.want)
 		})
 	}
 }

@@ -1,13 +1,14 @@
-package tiles_test
+package catalogue_test
 
 import (
-	"math"
+	"encoding/json"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
-	"vitrine/tiles"
+	"vitrine/catalogue"
 )
 
 func TestDefaultCatalogue(t *testing.T) {
@@ -15,10 +16,10 @@ func TestDefaultCatalogue(t *testing.T) {
 	if err != nil {
 		t.Fatalf("reading the embedded file: %v", err)
 	}
-	if _, err := tiles.ParseCatalogue(raw); err != nil {
+	if _, err := catalogue.Parse(raw); err != nil {
 		t.Fatalf("ParseCatalogue(catalogue.json) = %v; want nil", err)
 	}
-	c := tiles.DefaultCatalogue() // panics if the embedded copy is broken
+	c := catalogue.Default() // panics if the embedded copy is broken
 
 	if got, want := len(c.Products), 24; got < want {
 		t.Errorf("len(Products) = %d; want >= %d", got, want)
@@ -48,11 +49,8 @@ func TestDefaultCatalogue(t *testing.T) {
 			if !currency.MatchString(p.Currency) {
 				t.Errorf("Currency = %q; want an ISO 4217 code", p.Currency)
 			}
-			if p.Price <= 0 || p.PriceMinor <= 0 {
-				t.Errorf("Price = %v (minor %d); want > 0", p.Price, p.PriceMinor)
-			}
-			if got, want := p.Price, float64(p.PriceMinor)/math.Pow10(tiles.MinorDigits(p.Currency)); got != want {
-				t.Errorf("Price = %v; want %v (from price_minor %d %s)", got, want, p.PriceMinor, p.Currency)
+			if p.PriceMinor <= 0 {
+				t.Errorf("PriceMinor = %d; want > 0", p.PriceMinor)
 			}
 			if p.Rating < 0 || p.Rating > 5 {
 				t.Errorf("Rating = %v; want in [0, 5]", p.Rating)
@@ -78,7 +76,7 @@ func TestParseCatalogue(t *testing.T) {
 	const ok = `{"id": "p1", "name": "Pan", "category": "kitchen", "price_minor": 4990, "currency": "EUR", "rating": 4.5, "image": "/p1.svg"}`
 
 	t.Run("valid", func(t *testing.T) {
-		c, err := tiles.ParseCatalogue([]byte(product(ok + `,
+		c, err := catalogue.Parse([]byte(product(ok + `,
 			{"id": "p2", "name": "Tea", "category": "kitchen", "price_minor": 1500, "currency": "JPY", "rating": 3}`)))
 		if err != nil {
 			t.Fatalf("ParseCatalogue = %v; want nil", err)
@@ -86,11 +84,11 @@ func TestParseCatalogue(t *testing.T) {
 		if got, want := len(c.Products), 2; got != want {
 			t.Fatalf("len(Products) = %d; want %d", got, want)
 		}
-		if got, want := c.Products[0].Price, 49.9; got != want {
-			t.Errorf("EUR price = %v; want %v", got, want)
+		if got, want := c.Products[0].PriceMinor, int64(4990); got != want {
+			t.Errorf("EUR PriceMinor = %d; want %d", got, want)
 		}
-		if got, want := c.Products[1].Price, 1500.0; got != want {
-			t.Errorf("JPY price = %v; want %v", got, want)
+		if got, want := c.Products[1].PriceMinor, int64(1500); got != want {
+			t.Errorf("JPY PriceMinor = %d; want %d", got, want)
 		}
 		if got, want := c.Banners[0].Headline, "Sale"; got != want {
 			t.Errorf("banner headline = %q; want %q", got, want)
@@ -117,7 +115,7 @@ func TestParseCatalogue(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := tiles.ParseCatalogue([]byte(tt.in))
+			c, err := catalogue.Parse([]byte(tt.in))
 			if err == nil {
 				t.Fatalf("ParseCatalogue(%q) = %+v, nil; want an error", tt.in, c)
 			}
@@ -131,6 +129,30 @@ func TestParseCatalogue(t *testing.T) {
 	}
 }
 
+// TestProductJSON: a product is encoded with its exact price in minor
+// units only, never as a float that would round.
+func TestProductJSON(t *testing.T) {
+	p := catalogue.Product{ID: "p1", Name: "Pan", Category: "kitchen", PriceMinor: 4990, Currency: "EUR", Rating: 4.5, Image: "/p1.svg"}
+	b, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fields map[string]any
+	if err := json.Unmarshal(b, &fields); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := fields["price"]; ok {
+		t.Errorf("Product JSON = %s; want no float \"price\"", b)
+	}
+	if got, want := fields["price_minor"], 4990.0; got != want {
+		t.Errorf("price_minor = %v; want %v", got, want)
+	}
+	var back catalogue.Product
+	if err := json.Unmarshal(b, &back); err != nil || back != p {
+		t.Errorf("decoding %s = %+v, %v; want %+v", b, back, err, p)
+	}
+}
+
 func TestMinorDigits(t *testing.T) {
 	tests := []struct {
 		currency string
@@ -140,9 +162,63 @@ func TestMinorDigits(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.currency, func(t *testing.T) {
-			if got := tiles.MinorDigits(tt.currency); got != tt.want {
+			if got := catalogue.MinorDigits(tt.currency); got != tt.want {
 				t.Errorf("MinorDigits(%q) = %d; want %d", tt.currency, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestAllBanners(t *testing.T) {
+	c := catalogue.Default()
+	got := c.AllBanners()
+	if len(got.Items) != len(c.Banners) {
+		t.Fatalf("len(Items) = %d; want the catalogue's %d banners", len(got.Items), len(c.Banners))
+	}
+	for i, b := range got.Items {
+		if b != c.Banners[i] {
+			t.Errorf("item %d = %+v; want %+v", i, b, c.Banners[i])
+		}
+	}
+}
+
+// TestFeatured: twelve distinct products covering every category, the
+// best-rated of each category first.
+func TestFeatured(t *testing.T) {
+	c := catalogue.Default()
+	before := ids(c.Products)
+	got := c.Featured()
+	if got.Title == "" {
+		t.Error("Title is empty")
+	}
+	if n, want := len(got.Items), 12; n != want {
+		t.Fatalf("len(Items) = %d; want %d", n, want)
+	}
+	best := map[string]catalogue.Product{} // the best-rated of each category
+	for _, p := range c.Products {
+		if b, ok := best[p.Category]; !ok || p.Rating > b.Rating {
+			best[p.Category] = p
+		}
+	}
+	seen := map[string]bool{}
+	for i, p := range got.Items {
+		if seen[p.ID] {
+			t.Errorf("product %s featured twice", p.ID)
+		}
+		seen[p.ID] = true
+		if i < len(best) && p.Rating != best[p.Category].Rating {
+			t.Errorf("item %d is %s rated %v; want the best of %q, rated %v", i, p.ID, p.Rating, p.Category, best[p.Category].Rating)
+		}
+	}
+	for cat := range best {
+		if !slices.ContainsFunc(got.Items[:len(best)], func(p catalogue.Product) bool { return p.Category == cat }) {
+			t.Errorf("category %q missing from the first round of the featured grid %v", cat, ids(got.Items))
+		}
+	}
+	if again := c.Featured(); !slices.Equal(ids(again.Items), ids(got.Items)) {
+		t.Errorf("second call = %v; want %v: not deterministic", ids(again.Items), ids(got.Items))
+	}
+	if got := ids(c.Products); !slices.Equal(got, before) {
+		t.Errorf("catalogue order after Featured = %v; want %v", got, before)
 	}
 }

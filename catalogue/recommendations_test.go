@@ -1,4 +1,4 @@
-package tiles_test
+package catalogue_test
 
 import (
 	"fmt"
@@ -6,10 +6,10 @@ import (
 	"strings"
 	"testing"
 
-	"vitrine/tiles"
+	"vitrine/catalogue"
 )
 
-func ids(ps []tiles.Product) []string {
+func ids(ps []catalogue.Product) []string {
 	out := make([]string, len(ps))
 	for i, p := range ps {
 		out[i] = p.ID
@@ -18,15 +18,15 @@ func ids(ps []tiles.Product) []string {
 }
 
 func TestRecommend(t *testing.T) {
-	c := tiles.DefaultCatalogue()
-	byID := map[string]tiles.Product{}
+	c := catalogue.Default()
+	byID := map[string]catalogue.Product{}
 	for _, p := range c.Products {
 		byID[p.ID] = p
 	}
 	users := []string{"", "alice", "bob", "carol", "dave", "eve", "mallory", "a", "b", "A", "user_1", "user-2", strings.Repeat("z", 64)}
 	for _, user := range users {
 		t.Run("user="+user, func(t *testing.T) {
-			got := tiles.Recommend(c, user)
+			got := c.Recommend(user)
 			if n, want := len(got.Items), 6; n != want {
 				t.Fatalf("len(Items) = %d; want %d", n, want)
 			}
@@ -46,7 +46,7 @@ func TestRecommend(t *testing.T) {
 					t.Errorf("item %+v is not the catalogue's product %+v", p, want)
 				}
 			}
-			again := tiles.Recommend(c, user)
+			again := c.Recommend(user)
 			if g, w := ids(again.Items), ids(got.Items); !slices.Equal(g, w) || again.Reason != got.Reason {
 				t.Errorf("second call = %v (%q); want %v (%q): not deterministic", g, again.Reason, w, got.Reason)
 			}
@@ -54,9 +54,9 @@ func TestRecommend(t *testing.T) {
 	}
 
 	t.Run("anonymous gets the best rated", func(t *testing.T) {
-		got := tiles.Recommend(c, "")
+		got := c.Recommend("")
 		byRating := slices.Clone(c.Products)
-		slices.SortStableFunc(byRating, func(a, b tiles.Product) int {
+		slices.SortStableFunc(byRating, func(a, b catalogue.Product) int {
 			switch {
 			case a.Rating > b.Rating:
 				return -1
@@ -75,7 +75,7 @@ func TestRecommend(t *testing.T) {
 
 	t.Run("favourite category first", func(t *testing.T) {
 		for _, user := range users[1:] {
-			got := tiles.Recommend(c, user)
+			got := c.Recommend(user)
 			fav := strings.TrimPrefix(got.Reason, "Because you like ")
 			if fav == got.Reason {
 				t.Fatalf("%s: Reason = %q; want it to name a category", user, got.Reason)
@@ -99,7 +99,7 @@ func TestRecommend(t *testing.T) {
 			{"a", "b"}, {"a", "A"}, {"user_1", "user-2"}, {"", "alice"},
 		}
 		for _, p := range pairs {
-			a, b := tiles.Recommend(c, p[0]), tiles.Recommend(c, p[1])
+			a, b := c.Recommend(p[0]), c.Recommend(p[1])
 			if slices.Equal(ids(a.Items), ids(b.Items)) {
 				t.Errorf("Recommend(%q) and Recommend(%q) both = %v; want different picks", p[0], p[1], ids(a.Items))
 			}
@@ -108,8 +108,8 @@ func TestRecommend(t *testing.T) {
 
 	t.Run("does not reorder the catalogue", func(t *testing.T) {
 		before := ids(c.Products)
-		tiles.Recommend(c, "")
-		tiles.Recommend(c, "alice")
+		c.Recommend("")
+		c.Recommend("alice")
 		if got := ids(c.Products); !slices.Equal(got, before) {
 			t.Errorf("catalogue order after Recommend = %v; want %v", got, before)
 		}
@@ -117,28 +117,28 @@ func TestRecommend(t *testing.T) {
 }
 
 func TestRecommendSmallCatalogues(t *testing.T) {
-	catalogue := func(cats ...string) *tiles.Catalogue {
-		c := &tiles.Catalogue{}
+	small := func(cats ...string) *catalogue.Catalogue {
+		c := &catalogue.Catalogue{}
 		for i, cat := range cats {
-			c.Products = append(c.Products, tiles.Product{ID: fmt.Sprint("p", i), Category: cat, Rating: float64(i%5) + 0.5})
+			c.Products = append(c.Products, catalogue.Product{ID: fmt.Sprint("p", i), Category: cat, Rating: float64(i%5) + 0.5})
 		}
 		return c
 	}
 	tests := []struct {
 		name string
-		c    *tiles.Catalogue
+		c    *catalogue.Catalogue
 		want int // items
 	}{
-		{"empty", catalogue(), 0},
-		{"one product", catalogue("books"), 1},
-		{"fewer than six", catalogue("books", "home", "books", "audio"), 4},
-		{"one category", catalogue("books", "books", "books", "books", "books", "books", "books", "books"), 6},
-		{"two categories, one small", catalogue("books", "books", "books", "books", "books", "books", "books", "home"), 6},
+		{"empty", small(), 0},
+		{"one product", small("books"), 1},
+		{"fewer than six", small("books", "home", "books", "audio"), 4},
+		{"one category", small("books", "books", "books", "books", "books", "books", "books", "books"), 6},
+		{"two categories, one small", small("books", "books", "books", "books", "books", "books", "books", "home"), 6},
 	}
 	for _, tt := range tests {
 		for _, user := range []string{"", "alice", "bob", "carol"} {
 			t.Run(tt.name+"/user="+user, func(t *testing.T) {
-				got := tiles.Recommend(tt.c, user)
+				got := tt.c.Recommend(user)
 				if n := len(got.Items); n != tt.want {
 					t.Errorf("len(Items) = %d (%v); want %d", n, ids(got.Items), tt.want)
 				}
