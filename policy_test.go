@@ -15,6 +15,7 @@ import (
 	"vitrine/resilience"
 	"vitrine/sim"
 	"vitrine/tiles"
+	"vitrine/tiles/tilestest"
 )
 
 // parsedConfig is the Config that args and env give, failing the test on
@@ -26,18 +27,6 @@ func parsedConfig(t *testing.T, args []string, env map[string]string) config.Con
 		t.Fatalf("config.Parse(%q) error = %v; want nil", args, err)
 	}
 	return cfg
-}
-
-// builtinDef returns the built-in tile definition named name.
-func builtinDef(t *testing.T, name string) tiles.Def {
-	t.Helper()
-	for _, d := range tiles.Builtins() {
-		if d.Name == name {
-			return d
-		}
-	}
-	t.Fatalf("no built-in tile %q", name)
-	return tiles.Def{}
 }
 
 // anonymousContent is def's content for an anonymous visitor: the fallback
@@ -133,7 +122,7 @@ func TestPolicy(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := parsedConfig(t, tt.args, tt.env)
-			def := builtinDef(t, tt.tile)
+			def := tilestest.Builtin(t, tt.tile)
 			fallback := anonymousContent(t, def, cat)
 			got := policy(cfg, def, fallback)
 			if err := got.Validate(); err != nil {
@@ -185,7 +174,7 @@ func TestPolicyHedgeBounds(t *testing.T) {
 		{"no latency", []string{"-latency", "banners=0s"}, "banners", 10 * time.Millisecond, 40 * time.Millisecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := policy(parsedConfig(t, tc.args, nil), builtinDef(t, tc.tile), nil)
+			p := policy(parsedConfig(t, tc.args, nil), tilestest.Builtin(t, tc.tile), nil)
 			if !p.HedgeAdaptive {
 				t.Errorf("HedgeAdaptive = false; want true")
 			}
@@ -210,7 +199,7 @@ func TestPolicyFetchTimeout(t *testing.T) {
 		{[]string{"-tile-timeout", "2s"}, 2500 * time.Millisecond},
 		{[]string{"-tile-timeout", "5s"}, 6250 * time.Millisecond},
 	} {
-		p := policy(parsedConfig(t, tc.args, nil), builtinDef(t, "recommendations"), nil)
+		p := policy(parsedConfig(t, tc.args, nil), tilestest.Builtin(t, "recommendations"), nil)
 		if got := p.FetchTimeout; got != tc.want {
 			t.Errorf("%q: FetchTimeout = %v; want %v", tc.args, got, tc.want)
 		}
@@ -228,7 +217,7 @@ func TestPolicyFallback(t *testing.T) {
 		{[]string{"-cache=false", "-hedge", "recommendations=off", "-breaker", "recommendations=0"}, fallback},
 		{[]string{"-fallback=false"}, nil},
 	} {
-		p := policy(parsedConfig(t, tc.args, nil), builtinDef(t, "recommendations"), fallback)
+		p := policy(parsedConfig(t, tc.args, nil), tilestest.Builtin(t, "recommendations"), fallback)
 		if got := p.Fallback; string(got) != string(tc.want) || (got == nil) != (tc.want == nil) {
 			t.Errorf("%q: Fallback = %s; want %s", tc.args, got, tc.want)
 		}

@@ -218,47 +218,24 @@ func (m *Metrics) TileDone(r aggregator.Result) {
 	m.tileResults.WithLabelValues(r.Name, string(r.Status)).Inc()
 }
 
-// CacheHit implements resilience.Recorder.
-func (m *Metrics) CacheHit(tile string) { m.tile(tile).cacheHits.Inc() }
+// The methods below implement resilience.Recorder.
 
-// CacheMiss implements resilience.Recorder.
-func (m *Metrics) CacheMiss(tile string) { m.tile(tile).cacheMisses.Inc() }
-
-// StaleServed implements resilience.Recorder.
-func (m *Metrics) StaleServed(tile string) { m.tile(tile).staleServed.Inc() }
-
-// FallbackServed implements resilience.Recorder.
+func (m *Metrics) CacheHit(tile string)       { m.tile(tile).cacheHits.Inc() }
+func (m *Metrics) CacheMiss(tile string)      { m.tile(tile).cacheMisses.Inc() }
+func (m *Metrics) StaleServed(tile string)    { m.tile(tile).staleServed.Inc() }
 func (m *Metrics) FallbackServed(tile string) { m.tile(tile).fallbacks.Inc() }
-
-// Coalesced implements resilience.Recorder.
-func (m *Metrics) Coalesced(tile string) { m.tile(tile).coalesced.Inc() }
-
-// Refreshed implements resilience.Recorder.
+func (m *Metrics) Coalesced(tile string)      { m.tile(tile).coalesced.Inc() }
 func (m *Metrics) Refreshed(tile string, err error) {
 	m.refreshes.WithLabelValues(tile, result(err)).Inc()
 }
-
-// BackendFetch implements resilience.Recorder.
 func (m *Metrics) BackendFetch(tile string, elapsed time.Duration, err error) {
 	m.tile(tile).backendDur.Observe(elapsed.Seconds())
 	m.backendFetches.WithLabelValues(tile, result(err)).Inc()
 }
-
-// Detached implements resilience.Recorder.
-func (m *Metrics) Detached(tile string, delta int) {
-	m.detached.WithLabelValues(tile).Add(float64(delta))
-}
-
-// DetachedCapped implements resilience.Recorder.
-func (m *Metrics) DetachedCapped(tile string) { m.detachedCapped.WithLabelValues(tile).Inc() }
-
-// HedgeStarted implements resilience.Recorder.
-func (m *Metrics) HedgeStarted(tile string) { m.tile(tile).hedgesStart.Inc() }
-
-// HedgeWon implements resilience.Recorder.
-func (m *Metrics) HedgeWon(tile string) { m.tile(tile).hedgesWon.Inc() }
-
-// BreakerState implements resilience.Recorder.
+func (m *Metrics) Detached(tile string, delta int) { m.tile(tile).detached.Add(float64(delta)) }
+func (m *Metrics) DetachedCapped(tile string)      { m.detachedCapped.WithLabelValues(tile).Inc() }
+func (m *Metrics) HedgeStarted(tile string)        { m.tile(tile).hedgesStart.Inc() }
+func (m *Metrics) HedgeWon(tile string)            { m.tile(tile).hedgesWon.Inc() }
 func (m *Metrics) BreakerState(tile string, s resilience.BreakerState) {
 	v := 0.0
 	switch s {

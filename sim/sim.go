@@ -77,7 +77,7 @@ func (s *Simulated) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome
 	if s.b.Tail > 0 && s.b.Rand() < s.b.TailRate {
 		d = s.b.Tail
 	}
-	if err := wait(ctx, d); err != nil {
+	if err := Wait(ctx, d); err != nil {
 		return tiles.Outcome{}, fmt.Errorf("%s: %w", s.def.Name, err)
 	}
 	if s.b.Fail > 0 && s.b.Rand() < s.b.Fail {
@@ -93,10 +93,10 @@ func (s *Simulated) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome
 	return tiles.Fresh(data), nil
 }
 
-// wait blocks for d or until ctx is done, whichever comes first, and
+// Wait blocks for d or until ctx is done, whichever comes first, and
 // returns ctx.Err() in the latter case: unlike time.Sleep it never outlasts
-// its request.
-func wait(ctx context.Context, d time.Duration) error {
+// its request. It is how a simulated backend, or endpoint, takes its time.
+func Wait(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()
 	}

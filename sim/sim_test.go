@@ -15,21 +15,10 @@ import (
 	"vitrine/catalogue"
 	"vitrine/sim"
 	"vitrine/tiles"
+	"vitrine/tiles/tilestest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-// builtin returns the built-in tile definition named name.
-func builtin(t *testing.T, name string) tiles.Def {
-	t.Helper()
-	for _, d := range tiles.Builtins() {
-		if d.Name == name {
-			return d
-		}
-	}
-	t.Fatalf("no built-in tile %q", name)
-	return tiles.Def{}
-}
 
 // newSim is sim.New, failing the test on an error.
 func newSim(t *testing.T, def tiles.Def, cat *catalogue.Catalogue, b sim.Backend) *sim.Simulated {
@@ -67,7 +56,7 @@ func randSequence(t *testing.T, vs ...float64) func() float64 {
 
 func TestFetch(t *testing.T) {
 	c := catalogue.Default()
-	def := builtin(t, "recommendations") // personalised
+	def := tilestest.Builtin(t, "recommendations") // personalised
 	req := tiles.Request{User: "alice"}
 
 	tests := []struct {
@@ -221,7 +210,7 @@ func TestContentErrors(t *testing.T) {
 // TestFetchTail: a share TailRate of fetches take Tail instead of Latency.
 func TestFetchTail(t *testing.T) {
 	c := catalogue.Default()
-	def := builtin(t, "products")
+	def := tilestest.Builtin(t, "products")
 	tests := []struct {
 		name string
 		b    sim.Backend // Rand from rand
@@ -262,7 +251,7 @@ func TestFetchTail(t *testing.T) {
 // requires.
 func TestFetchCancelled(t *testing.T) {
 	c := catalogue.Default()
-	def := builtin(t, "banners")
+	def := tilestest.Builtin(t, "banners")
 	cancelAfter := func(d time.Duration) func(context.Context) (context.Context, context.CancelFunc) {
 		return func(p context.Context) (context.Context, context.CancelFunc) {
 			ctx, cancel := context.WithCancel(p)
@@ -346,7 +335,7 @@ func TestDescribe(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := newSim(t, builtin(t, tt.tile), c, tt.b)
+			s := newSim(t, tilestest.Builtin(t, tt.tile), c, tt.b)
 			if got, want := s.Name(), tt.tile; got != want {
 				t.Errorf("Name() = %q; want %q", got, want)
 			}

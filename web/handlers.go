@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"vitrine/aggregator"
+	"vitrine/sim"
 	"vitrine/tiles"
 )
 
@@ -130,13 +131,9 @@ func handleHealth() echo.HandlerFunc {
 // the wait.
 func handleTest(delay time.Duration) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		t := time.NewTimer(delay)
-		defer t.Stop()
-		select {
-		case <-t.C:
-			return c.JSON(http.StatusOK, map[string]int{"result": 1})
-		case <-c.Request().Context().Done():
+		if err := sim.Wait(c.Request().Context(), delay); err != nil {
 			return nil // the client has gone: there is no one to answer
 		}
+		return c.JSON(http.StatusOK, map[string]int{"result": 1})
 	}
 }

@@ -360,7 +360,7 @@ func TestTileViews(t *testing.T) {
 	cat := catalogue.Default()
 	content := func(name, user string) json.RawMessage {
 		t.Helper()
-		data, err := builtinDef(t, name).Content(cat, tiles.Request{User: user})
+		data, err := tilestest.Builtin(t, name).Content(cat, tiles.Request{User: user})
 		if err != nil {
 			t.Fatalf("%s content: %v", name, err)
 		}

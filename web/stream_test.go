@@ -48,18 +48,6 @@ type tileSpec struct {
 	fail    bool
 }
 
-// builtinDef returns the built-in tile definition named name.
-func builtinDef(t testing.TB, name string) tiles.Def {
-	t.Helper()
-	for _, d := range tiles.Builtins() {
-		if d.Name == name {
-			return d
-		}
-	}
-	t.Fatalf("no built-in tile %q", name)
-	return tiles.Def{}
-}
-
 // specTiles returns one simulated backend per spec, in the order given (the
 // page order), serving the built-in tile's real content over cat.
 func specTiles(t testing.TB, cat *catalogue.Catalogue, specs []tileSpec) []tiles.Fetcher {
@@ -70,7 +58,7 @@ func specTiles(t testing.TB, cat *catalogue.Catalogue, specs []tileSpec) []tiles
 		if s.fail {
 			b.Fail = 1
 		}
-		f, err := sim.New(builtinDef(t, s.name), cat, b)
+		f, err := sim.New(tilestest.Builtin(t, s.name), cat, b)
 		if err != nil {
 			t.Fatalf("sim.New(%s): %v", s.name, err)
 		}

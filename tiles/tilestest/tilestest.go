@@ -10,8 +10,10 @@ import (
 	"fmt"
 	"strconv"
 	"sync/atomic"
+	"testing"
 	"time"
 
+	"vitrine/sim"
 	"vitrine/tiles"
 )
 
@@ -72,14 +74,18 @@ func Panicking(name string, v any) *Fetcher {
 	}}
 }
 
-// Wait blocks for d or until ctx is done, and then returns ctx.Err().
-func Wait(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+// Wait is sim.Wait: it blocks for d or until ctx is done.
+var Wait = sim.Wait
+
+// Builtin returns the built-in tile definition named name, failing t if
+// there is none.
+func Builtin(t testing.TB, name string) tiles.Def {
+	t.Helper()
+	for _, d := range tiles.Builtins() {
+		if d.Name == name {
+			return d
+		}
 	}
+	t.Fatalf("no built-in tile %q", name)
+	return tiles.Def{}
 }
