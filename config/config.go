@@ -2,7 +2,8 @@
 // variables into a typed Config: the flags of the contract and the parsers
 // of their values (durations, probabilities, name=value lists). Defaults
 // come from the packages that own them (the built-in tiles' latencies,
-// resilience's default policy) and are written nowhere else.
+// resilience's default policy, the aggregator's tile timeout) and are written
+// nowhere else.
 package config
 
 import (
@@ -17,6 +18,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"vitrine/aggregator"
 	"vitrine/resilience"
 	"vitrine/tiles"
 )
@@ -127,7 +129,7 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 func defaults() Config {
 	cfg := Config{
 		Addr:        "localhost:8080",
-		TileTimeout: 500 * time.Millisecond,
+		TileTimeout: aggregator.DefaultTileTimeout,
 		PageTimeout: time.Second, // twice TileTimeout: see Parse
 		TestDelay:   5 * time.Second,
 		Latency:     map[string]time.Duration{},
