@@ -20,6 +20,7 @@ import (
 	"vitrine/aggregator"
 	"vitrine/catalogue"
 	"vitrine/config"
+	"vitrine/graceful"
 	"vitrine/metrics"
 	"vitrine/resilience"
 	"vitrine/sim"
@@ -52,7 +53,8 @@ func main() {
 }
 
 // run wires Vitrine together and serves until ctx is cancelled, then shuts
-// down gracefully: it returns only once requests in flight have finished.
+// down gracefully: it returns once the requests in flight have finished, or
+// been cut at the end of the drain (-shutdown-timeout).
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, err := config.Parse(args, getenv)
 	if err != nil {
@@ -79,24 +81,71 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{
+	srv, admin := newServers(cfg, logger, agg, cat, m)
+	ln, adminLn, err := listen(cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "vitrine: serving http://%s/home\n", ln.Addr())
+	ln = web.WatchWrites(srv, ln) // counts the writes its deadlines cut
+	if admin == nil {
+		return graceful.Serve(ctx, srv, ln, cfg.ShutdownTimeout, logger)
+	}
+	fmt.Fprintf(stdout, "vitrine: admin on http://%s/metrics\n", adminLn.Addr())
+	return graceful.ServeWithAdmin(ctx, srv, ln, admin, adminLn, cfg.ShutdownTimeout, logger)
+}
+
+// newServers returns the public server and, with -admin-addr, the admin
+// server (else nil). With an admin server, /metrics (and pprof) are served
+// only there: the public one has no route for them.
+func newServers(cfg config.Config, logger *slog.Logger, agg *aggregator.Aggregator, cat *catalogue.Catalogue, m *metrics.Metrics) (srv, admin *http.Server) {
+	publicMetrics := m.Handler()
+	if cfg.AdminAddr != "" {
+		publicMetrics = nil
+	}
+	srv = &http.Server{
 		Handler: web.NewServer(logger, agg, web.Options{
-			TestDelay: cfg.TestDelay, Catalogue: cat, Metrics: m.Handler(), InFlight: m.RequestStarted,
+			TestDelay: cfg.TestDelay, Catalogue: cat, Metrics: publicMetrics,
+			InFlight: m.RequestStarted, WriteCut: m.WriteCut,
 		}),
 		ReadHeaderTimeout: 5 * time.Second, // a slow client cannot hold a connection open
 		ReadTimeout:       10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
-		// No WriteTimeout: streamed pages and /test end by their own deadlines.
+		// No WriteTimeout, which would cut streams and /test that are long on
+		// purpose: each write has its own deadline instead (web/deadline.go).
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
+	if cfg.AdminAddr == "" {
+		return srv, nil
 	}
-	fmt.Fprintf(stdout, "vitrine: serving http://%s/home\n", ln.Addr())
-	// Long enough for a /test in flight to finish.
-	return serve(ctx, srv, ln, cfg.TestDelay+10*time.Second, logger)
+	admin = &http.Server{
+		Handler:           web.NewAdmin(m.Handler()),
+		ReadHeaderTimeout: srv.ReadHeaderTimeout,
+		ReadTimeout:       srv.ReadTimeout,
+		IdleTimeout:       srv.IdleTimeout,
+		MaxHeaderBytes:    srv.MaxHeaderBytes,
+		// No WriteTimeout: a CPU profile or trace takes ?seconds=N.
+		ErrorLog: srv.ErrorLog,
+	}
+	return srv, admin
+}
+
+// listen opens the public listener and, with -admin-addr, the admin one,
+// both before either is announced: a busy admin address stops the program
+// as a busy -addr does.
+func listen(cfg config.Config) (ln, adminLn net.Listener, err error) {
+	if ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+		return nil, nil, fmt.Errorf("listen: %w", err)
+	}
+	if cfg.AdminAddr == "" {
+		return ln, nil, nil
+	}
+	if adminLn, err = net.Listen("tcp", cfg.AdminAddr); err != nil {
+		ln.Close()
+		return nil, nil, fmt.Errorf("listen on -admin-addr: %w", err)
+	}
+	return ln, adminLn, nil
 }
 
 // buildTiles wraps each built-in tile's simulated backend in its
@@ -147,27 +196,4 @@ func policy(cfg config.Config, def tiles.Def, fallback []byte) resilience.Policy
 		p.Fallback = fallback
 	}
 	return p
-}
-
-// serve serves ln until ctx is cancelled, then shuts srv down, giving the
-// requests in flight up to drain to finish.
-func serve(ctx context.Context, srv *http.Server, ln net.Listener, drain time.Duration, logger *slog.Logger) error {
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	select {
-	case err := <-served:
-		return fmt.Errorf("serve: %w", err)
-	case <-ctx.Done():
-	}
-	logger.Info("shutting down: waiting for requests in flight")
-	// A fresh context: ctx is already cancelled.
-	sctx, cancel := context.WithTimeout(context.Background(), drain)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serve: %w", err)
-	}
-	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -28,9 +29,13 @@ import (
 // fail or have a tail.
 type Config struct {
 	Addr        string
+	AdminAddr   string // the operator port (/metrics, pprof); "" for none
 	TileTimeout time.Duration
 	PageTimeout time.Duration // the whole fan-out; 0 means none
 	TestDelay   time.Duration
+	// ShutdownTimeout is how long a shutdown waits for the requests in
+	// flight before it closes their connections.
+	ShutdownTimeout time.Duration
 
 	Latency map[string]time.Duration // the simulated backends
 	Fail    map[string]float64
@@ -98,6 +103,7 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 	}
 	given := map[string]bool{} // on the command line
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	adminFromEnv := !given["admin-addr"]
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
 		env := EnvName(f.Name)
@@ -116,6 +122,14 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 	})
 	if envErr != nil {
 		return Config{}, envErr
+	}
+	if cfg.AdminAddr != "" && sameListener(cfg.Addr, cfg.AdminAddr) {
+		e := &Error{Flag: "-admin-addr", Msg: fmt.Sprintf("%q would listen where -addr %q does; the admin port must be another one",
+			tiles.Clip(cfg.AdminAddr, 64), tiles.Clip(cfg.Addr, 64))}
+		if adminFromEnv {
+			e.Env = EnvName("admin-addr")
+		}
+		return Config{}, e
 	}
 	if !given["page-timeout"] {
 		// The page deadline backs up the tiles' own: it must not cut a
@@ -142,6 +156,10 @@ func defaults() Config {
 		MaxStale:    map[string]time.Duration{},
 		Hedge:       map[string]Hedge{},
 		Breaker:     map[string]int{},
+
+		// The default -test-delay and 10s more: long enough for a /test
+		// in flight, within the 30s a container is given to stop.
+		ShutdownTimeout: 15 * time.Second,
 	}
 	for _, d := range tiles.Builtins() {
 		p := resilience.DefaultPolicy(d.Latency, d.Personalised)
@@ -176,10 +194,12 @@ func newFlagSet(cfg *Config) *flag.FlagSet {
 	fs.SetOutput(io.Discard) // errors are reported by the caller, on one line
 	known := tiles.Names()
 	fs.Var(scalar(&cfg.Addr, checkedAddr), "addr", "listen `address` (host:port; port 0 picks a free one)")
+	fs.Var(scalar(&cfg.AdminAddr, optionalAddr), "admin-addr", "listen `address` of the operator port, which serves /metrics, /debug/pprof/ and /healthz; when set, the public port serves neither /metrics nor pprof (unset: /metrics is on the public port, pprof nowhere)")
 	fs.Var(list(known, parseLatency, cfg.setLatency, cfg.Latency), "latency", "simulated latency per tile, `name=duration` pairs, each optionally with a heavy tail as in recommendations=120ms/p99=1s (1 fetch in 100 takes 1s)")
 	fs.Var(list(known, ParseProbability, set(cfg.Fail), cfg.Fail), "fail", "simulated failure probability per tile, `name=p` pairs with 0 <= p <= 1")
 	fs.Var(scalar(&cfg.TileTimeout, positive(ParseDuration)), "tile-timeout", "how long one tile may take before it is reported as timed out")
 	fs.Var(scalar(&cfg.TestDelay, ParseDuration), "test-delay", "how long GET /test waits before answering")
+	fs.Var(scalar(&cfg.ShutdownTimeout, positive(ParseDuration)), "shutdown-timeout", "how long a shutdown (SIGTERM, SIGINT) waits for the requests in flight before it closes their connections")
 	fs.Var(scalar(&cfg.PageTimeout, ParseDuration), "page-timeout", "deadline of a whole page over all its tiles, twice -tile-timeout unless set; 0 for none")
 	fs.Var(boolFlag{scalar(&cfg.Cache, parseBool)}, "cache", "cache tiles and coalesce concurrent fetches; -cache=false fetches every tile for every page")
 	fs.Var(boolFlag{scalar(&cfg.Fallback, parseBool)}, "fallback", "serve a tile's static default (its anonymous content from the catalogue in the binary; for recommendations, the bestsellers) when nothing fresh or stale can be; -fallback=false reports the timeout or error instead")
@@ -212,6 +232,44 @@ func checkedAddr(addr string) (string, error) {
 		return "", fmt.Errorf("port %q in %q is not a number from 0 to 65535", tiles.Clip(port, 16), tiles.Clip(addr, 64))
 	}
 	return addr, nil
+}
+
+// optionalAddr is checkedAddr, except that "" is allowed and means unset.
+func optionalAddr(addr string) (string, error) {
+	if addr == "" {
+		return "", nil
+	}
+	return checkedAddr(addr)
+}
+
+// sameListener reports whether listening on a and on b (both checked
+// addresses) would collide: the same fixed port on the same host, or on
+// any host when either is a wildcard (":8080" and "0.0.0.0:8080" listen on
+// every interface). localhost is the loopback address. Port 0 picks a free
+// port, so it never collides.
+func sameListener(a, b string) bool {
+	ha, pa, errA := net.SplitHostPort(a)
+	hb, pb, errB := net.SplitHostPort(b)
+	na, _ := strconv.Atoi(pa)
+	nb, _ := strconv.Atoi(pb)
+	if errA != nil || errB != nil || na != nb || na == 0 {
+		return false
+	}
+	ipA, errA := netip.ParseAddr(ha)
+	ipB, errB := netip.ParseAddr(hb)
+	wildcard := func(h string, ip netip.Addr, err error) bool { return h == "" || err == nil && ip.IsUnspecified() }
+	loopback := func(h string, ip netip.Addr, err error) bool {
+		return strings.EqualFold(h, "localhost") || err == nil && ip.IsLoopback()
+	}
+	switch {
+	case wildcard(ha, ipA, errA) || wildcard(hb, ipB, errB):
+		return true
+	case errA == nil && errB == nil:
+		return ipA.Unmap() == ipB.Unmap()
+	case strings.EqualFold(ha, "localhost") || strings.EqualFold(hb, "localhost"):
+		return loopback(ha, ipA, errA) && loopback(hb, ipB, errB)
+	}
+	return strings.EqualFold(ha, hb)
 }
 
 // flagError turns the flag package's messages ("invalid value "x" for flag

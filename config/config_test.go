@@ -66,6 +66,8 @@ func defaults() config.Config {
 		MaxStale:    perTile(10*time.Minute, 10*time.Minute),
 		Hedge:       perTile(config.Hedge{Adaptive: true}, config.Hedge{Adaptive: true}),
 		Breaker:     perTile(5, 5),
+
+		ShutdownTimeout: 15 * time.Second,
 	}
 }
 
@@ -82,6 +84,9 @@ func checkConfig(t *testing.T, got, want config.Config) {
 	if got.Addr != want.Addr {
 		t.Errorf("Addr = %q; want %q", got.Addr, want.Addr)
 	}
+	if got.AdminAddr != want.AdminAddr {
+		t.Errorf("AdminAddr = %q; want %q", got.AdminAddr, want.AdminAddr)
+	}
 	if got.TileTimeout != want.TileTimeout {
 		t.Errorf("TileTimeout = %v; want %v", got.TileTimeout, want.TileTimeout)
 	}
@@ -90,6 +95,9 @@ func checkConfig(t *testing.T, got, want config.Config) {
 	}
 	if got.TestDelay != want.TestDelay {
 		t.Errorf("TestDelay = %v; want %v", got.TestDelay, want.TestDelay)
+	}
+	if got.ShutdownTimeout != want.ShutdownTimeout {
+		t.Errorf("ShutdownTimeout = %v; want %v", got.ShutdownTimeout, want.ShutdownTimeout)
 	}
 	if !maps.Equal(got.Latency, want.Latency) {
 		t.Errorf("Latency = %v; want %v", got.Latency, want.Latency)
@@ -489,8 +497,10 @@ func TestUsageDefaults(t *testing.T) {
 		prose bool   // the default is a sentence, not a value of the flag
 	}{
 		{flag: "addr", shows: "(default localhost:8080)"},
+		{flag: "admin-addr", shows: "/metrics", none: true},
 		{flag: "tile-timeout", shows: "(default 500ms)"},
 		{flag: "test-delay", shows: "(default 5s)"},
+		{flag: "shutdown-timeout", shows: "(default 15s)"},
 		{flag: "page-timeout", shows: "twice -tile-timeout", prose: true},
 		{flag: "latency", shows: "(default banners=40ms,products=80ms,recommendations=120ms)"},
 		{flag: "fail", none: true},

@@ -204,7 +204,7 @@ func FuzzParseLatency(f *testing.F) {
 	for _, s := range []string{
 		"120ms", "0s", "120ms/p99=1s", "120ms/p95=1s", "120ms/p999=1s", "1ms/p50=0s",
 		"120ms / p99 = 1s ", "120ms/p999999=1s", "120ms/p9999999=1s", "120ms/p990=1s",
-		"120ms/p0=1s", "120ms/p000=1s", "120ms/p=1s", "120ms/p99", "120ms/p99=x", "120ms/q99=1s",
+		"120ms/p0=1s", "120ms/p000=1s", "120ms/p100=1s", "120ms/p1000=1s", "120ms/p5=1s", "120ms/p05=1s", "120ms/p10=1s", "120ms/p=1s", "120ms/p99", "120ms/p99=x", "120ms/q99=1s",
 		"120ms/P99=1s", "120ms/p-1=1s", "120ms/p1.5=1s", "120ms/p99=-1s", "120ms/p99=1s/p95=2s",
 		"120ms/", "/p99=1s", "120/p99=1s", "-1ms/p99=1s", "120ms/p99=1s\n",
 		"120ms/p99=" + long, "120ms/" + long, long + "/p99=1s", "120ms/p" + long + "=1s",
@@ -239,7 +239,7 @@ func FuzzParseLatency(f *testing.F) {
 
 func FuzzParseHedge(f *testing.F) {
 	for _, s := range []string{
-		"off", "0", "p95", "auto", " off ", "150ms", "0s", "1h",
+		"off", "0", "p95", "auto", " off ", "150ms", "0s", "0ms", "-0s", "0.0001ns", "1ns", "1h",
 		"Off", "OFF", "p99", "p", "on", "", "-1ms", "150", "off,p95", "p95\n", long,
 	} {
 		f.Add(s)
@@ -249,7 +249,7 @@ func FuzzParseHedge(f *testing.F) {
 		h, err := config.ParseHedge(s)
 		d, derr := config.ParseDuration(s)
 		switch strings.TrimSpace(s) {
-		case "off", "0":
+		case "off":
 			if err != nil || h != (config.Hedge{}) {
 				t.Errorf("%s = %+v, %v; want off", call, h, err)
 			}
@@ -262,7 +262,7 @@ func FuzzParseHedge(f *testing.F) {
 		}
 		if err != nil {
 			checkMessage(t, call, err.Error())
-			if derr == nil {
+			if derr == nil && d > 0 {
 				t.Errorf("%s error = %v; want a delay of %v", clip(call), err, d)
 			}
 			if !strings.Contains(err.Error(), "off or p95") {
@@ -270,8 +270,9 @@ func FuzzParseHedge(f *testing.F) {
 			}
 			return
 		}
-		if h.Adaptive || h.Delay < 0 || derr != nil || h.Delay != d {
-			t.Errorf("%s = %+v; want a delay of %v (%v)", clip(call), h, d, derr)
+		// Only "off" turns hedging off: a delay given is above zero.
+		if h.Adaptive || h.Delay <= 0 || derr != nil || h.Delay != d {
+			t.Errorf("%s = %+v; want a delay above zero of %v (%v)", clip(call), h, d, derr)
 		}
 	})
 }

@@ -83,10 +83,13 @@ func ParseList[T any](s string, known []string, parse func(string) (T, error)) (
 	return out, nil
 }
 
-// ParseHedge parses a hedge setting: "off", "p95" (adaptive) or a delay.
+// ParseHedge parses a hedge setting: "off", "p95" (adaptive) or a delay
+// above zero. A zero delay is refused rather than read as off: hedging at
+// once would double every fetch, and a "0ms" that silently turns hedging
+// off hides a typo. Off is said as "off".
 func ParseHedge(s string) (Hedge, error) {
 	switch s = strings.TrimSpace(s); s {
-	case "off", "0":
+	case "off":
 		return Hedge{}, nil
 	case "p95", "auto":
 		return Hedge{Adaptive: true}, nil
@@ -94,6 +97,9 @@ func ParseHedge(s string) (Hedge, error) {
 	d, err := ParseDuration(s)
 	if err != nil {
 		return Hedge{}, fmt.Errorf("%w, off or p95", err)
+	}
+	if d == 0 {
+		return Hedge{}, fmt.Errorf("%q is a zero delay; give a delay above zero (e.g. 150ms), off or p95", clip(s))
 	}
 	return Hedge{Delay: d}, nil
 }
@@ -123,6 +129,13 @@ func parseLatency(s string) (latency, error) {
 // ParseLatency parses a simulated latency, optionally with a heavy tail:
 // "120ms", or "120ms/p99=1s" where 1 fetch in 100 takes 1s instead
 // (p95: 1 in 20, p999: 1 in 1000).
+//
+// pNN names a percentile strictly between 0 and 100 in the usual short
+// form: the first two digits are whole percents, the rest decimals (p50,
+// p95, p99, p999 = 99.9, p9999 = 99.99, p05 = 5). Only that one spelling is
+// read: a single digit (p5: 5 or 50?), a trailing zero past the second
+// digit (p100 would read as 10.0 and looks like 100; p990 is p99) and p00
+// are errors, so no spelling can mean a percentile of 0 or 100 or more.
 func ParseLatency(s string) (time.Duration, Tail, error) {
 	base, tail, hasTail := strings.Cut(s, "/")
 	d, err := ParseDuration(base)
@@ -134,12 +147,24 @@ func ParseLatency(s string) (time.Duration, Tail, error) {
 	if !ok || !isP || digits == "" || strings.Trim(digits, "0123456789") != "" || len(digits) > 6 {
 		return 0, Tail{}, fmt.Errorf("tail %q is not pNN=duration (e.g. p99=1s)", tiles.Clip(tail, 32))
 	}
+	const rule = "a tail is pNN, two digits of whole percents and any more as decimals " +
+		"(p50, p95, p99, p999 = 99.9), strictly between 0 and 100"
+	switch canonical := strings.TrimRight(digits, "0"); {
+	case canonical == "":
+		return 0, Tail{}, fmt.Errorf("tail %q: p%s is the 0th percentile; %s", tiles.Clip(tail, 32), digits, rule)
+	case len(digits) == 1:
+		return 0, Tail{}, fmt.Errorf("tail %q: p%s has one digit: the %sth or the %s0th percentile? write p0%s or p%s0; %s",
+			tiles.Clip(tail, 32), digits, digits, digits, digits, digits, rule)
+	case len(digits) > 2 && strings.HasSuffix(digits, "0"):
+		if len(canonical) < 2 {
+			canonical += "0"
+		}
+		return 0, Tail{}, fmt.Errorf("tail %q: p%s ends in a zero past two digits, which changes nothing (0.%s = 0.%s) but reads like %s%%: write p%s; %s",
+			tiles.Clip(tail, 32), digits, digits, canonical, digits, canonical, rule)
+	}
 	// pNN is the quantile 0.NN; the tail is the rest, (10^len - NN) / 10^len,
 	// computed in integers so that p99 gives exactly 0.01, not 1 - 0.99.
 	n, _ := strconv.Atoi(digits)
-	if n == 0 {
-		return 0, Tail{}, fmt.Errorf("tail %q: the quantile must be above p0", tiles.Clip(tail, 32))
-	}
 	scale := 1
 	for range digits {
 		scale *= 10

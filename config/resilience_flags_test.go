@@ -71,8 +71,6 @@ func TestParseResilienceFlags(t *testing.T) {
 
 		{name: "hedge off", flag: "hedge", value: "banners=off",
 			want: with(func(c *config.Config) { c.Hedge = withEntries(c.Hedge, map[string]config.Hedge{"banners": {}}) })},
-		{name: "hedge 0 is off", flag: "hedge", value: "banners=0",
-			want: with(func(c *config.Config) { c.Hedge = withEntries(c.Hedge, map[string]config.Hedge{"banners": {}}) })},
 		{name: "hedge p95", flag: "hedge", value: "products=p95",
 			want: with(func(c *config.Config) {
 				c.Hedge = withEntries(c.Hedge, map[string]config.Hedge{"products": {Adaptive: true}})
@@ -113,10 +111,25 @@ func TestParseResilienceFlags(t *testing.T) {
 				c.Latency = withLatency(map[string]time.Duration{"banners": 10 * ms})
 				c.Tail = map[string]config.Tail{"banners": {Latency: 2 * time.Second, Rate: 0.001}}
 			})},
-		{name: "latency p990 is p99", flag: "latency", value: "banners=10ms/p990=2s",
+		{name: "latency p10 tail", flag: "latency", value: "banners=10ms/p10=2s",
 			want: with(func(c *config.Config) {
 				c.Latency = withLatency(map[string]time.Duration{"banners": 10 * ms})
-				c.Tail = map[string]config.Tail{"banners": {Latency: 2 * time.Second, Rate: 0.01}}
+				c.Tail = map[string]config.Tail{"banners": {Latency: 2 * time.Second, Rate: 0.9}}
+			})},
+		{name: "latency p05 tail", flag: "latency", value: "banners=10ms/p05=2s",
+			want: with(func(c *config.Config) {
+				c.Latency = withLatency(map[string]time.Duration{"banners": 10 * ms})
+				c.Tail = map[string]config.Tail{"banners": {Latency: 2 * time.Second, Rate: 0.95}}
+			})},
+		{name: "latency p001 tail", flag: "latency", value: "banners=10ms/p001=2s",
+			want: with(func(c *config.Config) {
+				c.Latency = withLatency(map[string]time.Duration{"banners": 10 * ms})
+				c.Tail = map[string]config.Tail{"banners": {Latency: 2 * time.Second, Rate: 0.999}}
+			})},
+		{name: "latency p999999 tail", flag: "latency", value: "banners=10ms/p999999=2s",
+			want: with(func(c *config.Config) {
+				c.Latency = withLatency(map[string]time.Duration{"banners": 10 * ms})
+				c.Tail = map[string]config.Tail{"banners": {Latency: 2 * time.Second, Rate: 1e-6}}
 			})},
 		{name: "latency tail with spaces", flag: "latency", value: "banners=10ms / p99=2s ",
 			want: with(func(c *config.Config) {
@@ -258,6 +271,10 @@ func TestParseResilienceErrors(t *testing.T) {
 		{"hedge negative", "hedge", "banners=-1ms", []string{`"-1ms" is negative`}},
 		{"hedge empty", "hedge", "banners=", []string{`"" is not a duration`}},
 		{"hedge for every tile", "hedge", "off", []string{`"off" is not a name=value pair`}},
+		{"hedge 0ms", "hedge", "banners=0ms", []string{"banners", `"0ms" is a zero delay`, "above zero", "off or p95"}},
+		{"hedge 0s", "hedge", "products=0s", []string{"products", `"0s" is a zero delay`}},
+		{"hedge 0", "hedge", "banners=0", []string{`"0" is a zero delay`, "off or p95"}},
+		{"hedge -0s", "hedge", "banners=-0s", []string{`"-0s" is a zero delay`}},
 
 		{"breaker negative", "breaker", "banners=-1", []string{"banners", `"-1" is not a whole number >= 0`}},
 		{"breaker not a number", "breaker", "banners=x", []string{`"x" is not a whole number`}},
@@ -267,8 +284,15 @@ func TestParseResilienceErrors(t *testing.T) {
 		{"latency tail without value", "latency", "recommendations=120ms/p99", []string{`tail "p99" is not pNN=duration`}},
 		{"latency tail bad value", "latency", "recommendations=120ms/p99=x", []string{"tail", `"x" is not a duration`}},
 		{"latency tail q", "latency", "recommendations=120ms/q99=1s", []string{`tail "q99=1s" is not pNN=duration`}},
-		{"latency tail p0", "latency", "recommendations=120ms/p0=1s", []string{`tail "p0=1s"`, "above p0"}},
-		{"latency tail p00", "latency", "recommendations=120ms/p00=1s", []string{"above p0"}},
+		{"latency tail p0", "latency", "recommendations=120ms/p0=1s", []string{`tail "p0=1s"`, "0th percentile", "strictly between 0 and 100"}},
+		{"latency tail p00", "latency", "recommendations=120ms/p00=1s", []string{"p00 is the 0th percentile"}},
+		{"latency tail p000", "latency", "recommendations=120ms/p000=1s", []string{"p000 is the 0th percentile"}},
+		{"latency tail p100", "latency", "recommendations=120ms/p100=1s", []string{`tail "p100=1s"`, "reads like 100%", "write p10", "strictly between 0 and 100"}},
+		{"latency tail p1000", "latency", "recommendations=120ms/p1000=1s", []string{"reads like 1000%", "write p10"}},
+		{"latency tail p990", "latency", "recommendations=120ms/p990=1s", []string{"(0.990 = 0.99)", "write p99"}},
+		{"latency tail p5", "latency", "recommendations=120ms/p5=1s", []string{"one digit", "p05 or p50"}},
+		{"latency tail p9", "latency", "recommendations=120ms/p9=1s", []string{"one digit", "p09 or p90"}},
+		{"latency tail seven digits", "latency", "recommendations=120ms/p9999999=1s", []string{"is not pNN=duration"}},
 		{"latency tail negative", "latency", "recommendations=120ms/p99=-1s", []string{`"-1s" is negative`}},
 		{"latency tail fraction", "latency", "recommendations=120ms/p99.9=1s", []string{"is not pNN=duration"}},
 		{"latency two tails", "latency", "recommendations=120ms/p99=1s/p95=2s", []string{"tail"}},

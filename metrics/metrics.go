@@ -57,7 +57,9 @@ type Metrics struct {
 	breakerState    *prometheus.GaugeVec
 	detached        *prometheus.GaugeVec
 	detachedCapped  *prometheus.CounterVec
+	abandoned       *prometheus.CounterVec
 	requests        *prometheus.GaugeVec
+	writesCut       *prometheus.CounterVec
 
 	// known holds each known tile's label-free series, resolved once: the
 	// hit path then skips the label hashing of WithLabelValues. It is
@@ -98,6 +100,7 @@ func New(names ...string) *Metrics {
 	for _, name := range names {
 		m.known[name] = m.resolve(name)
 		m.detachedCapped.WithLabelValues(name)
+		m.abandoned.WithLabelValues(name)
 		for _, s := range []tiles.Status{tiles.StatusOK, tiles.StatusTimeout, tiles.StatusError, tiles.StatusStale, tiles.StatusFallback} {
 			m.tileResults.WithLabelValues(name, string(s))
 		}
@@ -146,12 +149,14 @@ func (m *Metrics) register() {
 	m.breakerState = gauge("breaker_state", "State of the tile's circuit breaker: 0 closed, 1 half-open, 2 open.", tile...)
 	m.detached = gauge("detached_fetches", "Backend fetches running detached from their callers (shared fetches, background refreshes).", tile...)
 	m.detachedCapped = counter("detached_capped_total", "Fetches that could not run detached because the tile's cap was reached: run under the caller's context, or a refresh skipped.", tile...)
+	m.abandoned = counter("abandoned_fetches_total", "Shared fetches cancelled because their last waiter left and nobody else would read the result (a personalised key, or no cache).", tile...)
 	m.requests = gauge("http_requests_in_flight", "HTTP requests being served now, by route.", "route")
+	m.writesCut = counter("http_writes_cut_total", "Responses cut by the server, by route: a write the client left waiting past the write stall (it stopped reading), or one on a connection closed at the end of a shutdown's drain. Clients that hang up are not counted.", "route")
 	m.reg.MustRegister(
 		m.tileDuration, m.tileResults, m.pageDuration, m.pagesInFlight, m.pages,
 		m.cacheHits, m.cacheMisses, m.staleServed, m.fallbacks, m.coalesced, m.refreshes,
 		m.backendFetches, m.backendDuration, m.hedgesStarted, m.hedgesWon, m.breakerState,
-		m.detached, m.detachedCapped, m.requests,
+		m.detached, m.detachedCapped, m.abandoned, m.requests, m.writesCut,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -198,6 +203,10 @@ func (m *Metrics) RequestStarted(route string) (done func()) {
 	return g.Dec
 }
 
+// WriteCut counts a response to route cut by the server (see
+// web.Options.WriteCut).
+func (m *Metrics) WriteCut(route string) { m.writesCut.WithLabelValues(route).Inc() }
+
 // PageStarted implements aggregator.Observer.
 func (m *Metrics) PageStarted() { m.pagesInFlight.Inc() }
 
@@ -234,6 +243,7 @@ func (m *Metrics) BackendFetch(tile string, elapsed time.Duration, err error) {
 }
 func (m *Metrics) Detached(tile string, delta int) { m.tile(tile).detached.Add(float64(delta)) }
 func (m *Metrics) DetachedCapped(tile string)      { m.detachedCapped.WithLabelValues(tile).Inc() }
+func (m *Metrics) Abandoned(tile string)           { m.abandoned.WithLabelValues(tile).Inc() }
 func (m *Metrics) HedgeStarted(tile string)        { m.tile(tile).hedgesStart.Inc() }
 func (m *Metrics) HedgeWon(tile string)            { m.tile(tile).hedgesWon.Inc() }
 func (m *Metrics) BreakerState(tile string, s resilience.BreakerState) {

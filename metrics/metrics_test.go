@@ -193,6 +193,23 @@ func TestRequestsInFlight(t *testing.T) {
 	}
 }
 
+// TestWritesCut counts the responses the web layer cut, by route.
+func TestWritesCut(t *testing.T) {
+	m := New()
+	m.WriteCut("/home")
+	m.WriteCut("/home")
+	m.WriteCut("/test")
+	body := scrape(t, m.Handler())
+	for series, want := range map[string]string{
+		`vitrine_http_writes_cut_total{route="/home"}`: "2",
+		`vitrine_http_writes_cut_total{route="/test"}`: "1",
+	} {
+		if got := value(body, series); got != want {
+			t.Errorf("%s: got %q; want %q", series, got, want)
+		}
+	}
+}
+
 // TestWiredThroughAggregator runs pages through the aggregator with a
 // resilience-wrapped tile, as main.go wires them, and checks the figures.
 func TestWiredThroughAggregator(t *testing.T) {

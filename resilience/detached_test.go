@@ -14,9 +14,14 @@ import (
 // callers (Policy.MaxDetached). Without it every miss for a new user starts
 // a fetch cut off from its caller, and a flood of unique users piles up
 // backend calls that nobody waits for. With one slot, the first miss's fetch
-// is detached: its caller leaving does not cancel it, and it fills the
-// cache. The second, past the cap, runs under its caller's context: when
-// that caller leaves, the backend sees the cancellation.
+// is detached: the caller that started it leaving does not cancel it for a
+// second caller of the same user, and it fills the cache. The second user's
+// fetch, past the cap, runs under the context of the caller that started
+// it: when that caller leaves, the backend sees the cancellation even
+// though another caller still waits. Each user has a second caller that
+// stays because a personalised fetch whose last waiter leaves is cancelled
+// anyway (TestLastWaiterLeaving): with one caller each, ann's fetch would
+// be cancelled too and the test could not tell detached from capped.
 func TestDetachedFetchesAreCapped(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := newBackend(time.Second, "v")
@@ -37,10 +42,13 @@ func TestDetachedFetchesAreCapped(t *testing.T) {
 		defer cancelAnn()
 		ann := fetch(ctxAnn, "ann")
 		synctest.Wait() // ann's fetch holds the one slot, blocked in the backend
+		annStays := fetch(t.Context(), "ann")
 		ctxBob, cancelBob := context.WithCancel(t.Context())
 		defer cancelBob()
 		bob := fetch(ctxBob, "bob")
 		synctest.Wait() // bob's fetch found no slot, blocked in the backend
+		bobStays := fetch(t.Context(), "bob")
+		synctest.Wait() // the callers who stay joined the two fetches
 		if got, want := b.Calls(), 2; got != want {
 			t.Fatalf("backend calls for two users' misses: got %d; want %d", got, want)
 		}
@@ -58,38 +66,42 @@ func TestDetachedFetchesAreCapped(t *testing.T) {
 		}
 		synctest.Wait()
 		if got := b.Cancelled(); len(got) != 0 {
-			t.Errorf("backend calls cancelled once ann's caller left: %v; want none (ann's fetch is detached)", got)
+			t.Errorf("backend calls cancelled once ann's first caller left: %v; want none (ann's fetch is detached)", got)
 		}
 
 		cancelBob()
 		if err := <-bob; !errors.Is(err, context.Canceled) {
 			t.Errorf("bob, whose caller left: got %v; want context.Canceled", err)
 		}
+		if err := <-bobStays; !errors.Is(err, context.Canceled) {
+			t.Errorf("bob's second caller: got %v; want context.Canceled (the capped fetch ran under the first caller's context)", err)
+		}
 		synctest.Wait()
 		if got := b.Cancelled(); len(got) != 1 || !errors.Is(got[0], context.Canceled) {
-			t.Errorf("backend calls cancelled once bob's caller left: %v; want bob's, with context.Canceled", got)
+			t.Errorf("backend calls cancelled once bob's first caller left: %v; want bob's, with context.Canceled", got)
 		}
 
-		// ann's detached fetch ran to its end and filled the cache.
+		// ann's detached fetch ran to its end, answered the caller who
+		// stayed and filled the cache.
+		if err := <-annStays; err != nil {
+			t.Errorf("ann's second caller: %v", err)
+		}
 		tile.Wait()
 		got, err := tile.Fetch(t.Context(), tiles.Request{User: "ann"})
 		if err != nil || got.Status != tiles.StatusOK || string(got.Data) != text("v/ann") {
 			t.Errorf("ann after the detached fetch: got %s %s, %v; want fresh %s", got.Status, got.Data, err, text("v/ann"))
 		}
-		if got, want := rec.Count("CacheHit"), 1; got != want {
-			t.Errorf("CacheHit: got %d; want %d", got, want)
-		}
-		if got, want := b.Calls(), 2; got != want {
-			t.Errorf("backend calls: got %d; want %d", got, want)
-		}
 		for _, c := range []struct {
 			name      string
 			got, want int
 		}{
+			{"CacheHit", rec.Count("CacheHit"), 1},
+			{"backend calls", b.Calls(), 2},
 			{"DetachedCapped", rec.Count("DetachedCapped"), 1},
 			{"Detached(1)", rec.Count("DetachedStarted"), 1},
 			{"Detached(-1)", rec.Count("DetachedEnded"), 1},
 			{"detached fetches running", rec.Detaching(), 0},
+			{"Abandoned (a caller stayed for each user)", rec.Count("Abandoned"), 0},
 		} {
 			if c.got != c.want {
 				t.Errorf("%s at the end: got %d; want %d", c.name, c.got, c.want)

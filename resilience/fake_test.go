@@ -17,11 +17,13 @@ var errBackend = errors.New("backend unavailable")
 func text(s string) string { return string(tilestest.String(s)) }
 
 // backend is a scripted fake backend. Each call waits latency (or until its
-// context ends), then answers value+"/"+user (as a JSON string) or err. It
-// counts the calls and how many ended because their context was done.
+// context ends, and then linger more), then answers value+"/"+user (as a
+// JSON string) or err. It counts the calls and how many ended because their
+// context was done.
 type backend struct {
 	mu        sync.Mutex
 	latency   time.Duration
+	linger    time.Duration // how long a cancelled call takes to return
 	value     string
 	err       error
 	calls     int
@@ -37,6 +39,14 @@ func (b *backend) set(latency time.Duration, value string, err error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.latency, b.value, b.err = latency, value, err
+}
+
+// lingerOnCancel makes the following calls return linger after their
+// context ends, as a backend slow to notice would.
+func (b *backend) lingerOnCancel(linger time.Duration) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.linger = linger
 }
 
 func (b *backend) Calls() int {
@@ -58,12 +68,13 @@ func (b *backend) fetcher(name string) *tilestest.Fetcher {
 		FetchFn: func(ctx context.Context, req tiles.Request) (tiles.Outcome, error) {
 			b.mu.Lock()
 			b.calls++
-			latency, value, err := b.latency, b.value, b.err
+			latency, linger, value, err := b.latency, b.linger, b.value, b.err
 			b.mu.Unlock()
 			if werr := tilestest.Wait(ctx, latency); werr != nil {
 				b.mu.Lock()
 				b.cancelled = append(b.cancelled, werr)
 				b.mu.Unlock()
+				time.Sleep(linger)
 				return tiles.Outcome{}, fmt.Errorf("%s: %w", name, werr)
 			}
 			if err != nil {
@@ -139,6 +150,7 @@ func (r *countingRecorder) Detached(_ string, delta int) {
 	r.detached += delta
 }
 func (r *countingRecorder) DetachedCapped(string) { r.inc("DetachedCapped") }
+func (r *countingRecorder) Abandoned(string)      { r.inc("Abandoned") }
 func (r *countingRecorder) HedgeStarted(string)   { r.inc("HedgeStarted") }
 func (r *countingRecorder) HedgeWon(string)       { r.inc("HedgeWon") }
 func (r *countingRecorder) BreakerState(_ string, s BreakerState) {

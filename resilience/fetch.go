@@ -4,8 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync/atomic"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 
 	"vitrine/tiles"
 )
@@ -13,21 +14,21 @@ import (
 // miss waits for a fresh fetch, shared with every concurrent miss of key,
 // and rescues the request if it fails or ctx ends first.
 func (t *Tile) miss(ctx context.Context, key string, req tiles.Request) (tiles.Outcome, error) {
-	var led atomic.Bool // set if this caller's function ran: it started the fetch
-	ch := t.flights.DoChan(key, func() (any, error) {
-		led.Store(true)
+	f, ch, led := t.fly(ctx, key, true, func(fctx context.Context) (any, error) {
 		// Registered only once singleflight's goroutine runs: until then a
 		// Close may pass, and then the fetch is refused rather than joined.
 		if !t.work.start() {
 			return nil, fmt.Errorf("%s: %w", t.name, ErrClosed)
 		}
 		defer t.work.done()
-		return t.load(ctx, key, req)
+		return t.load(ctx, fctx, key, req)
 	})
 	var cause error
 	select {
 	case r := <-ch:
-		if !led.Load() {
+		// The flight has landed and left t.flying: its count of waiters
+		// no longer matters.
+		if !led {
 			t.rec.Coalesced(t.name)
 		}
 		if r.Err == nil {
@@ -35,10 +36,85 @@ func (t *Tile) miss(ctx context.Context, key string, req tiles.Request) (tiles.O
 		}
 		cause = r.Err
 	case <-ctx.Done():
-		// The shared fetch goes on for the others and for the cache.
+		// The shared fetch goes on for the others and for the cache, unless
+		// this was its last waiter and nobody else will read it.
+		t.leave(key, f)
 		cause = fmt.Errorf("%s: no fresh answer in time: %w", t.name, ctx.Err())
 	}
 	return t.rescue(key, cause)
+}
+
+// flight is the tile's record of one singleflight call: who still waits
+// for it and how to stop it. Every call is started or joined under t.mu
+// together with its record, and a record leaves t.flying (with a Forget)
+// under t.mu too. So a record is in t.flying exactly while singleflight
+// would let a new caller join its call: whoever finds none starts a fresh
+// fetch, never one that was abandoned.
+type flight struct {
+	ctx     context.Context    // the fetch's own context, detached from every caller's
+	cancel  context.CancelFunc // cancels ctx
+	waiters int                // misses waiting for the result
+	kept    bool               // a background refresh waits too: never abandoned
+}
+
+// fly joins the flight of key, or starts one that runs run with the
+// flight's context, and reports whether it started it. A miss (waiter)
+// joins as one of its waiters; a refresh marks the flight kept, since what
+// it fetches is for whoever reads the cached key.
+func (t *Tile) fly(ctx context.Context, key string, waiter bool, run func(context.Context) (any, error)) (f *flight, ch <-chan singleflight.Result, led bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	f, joined := t.flying[key]
+	if !joined {
+		// WithoutCancel keeps the request's values (trace IDs and the like)
+		// but not its cancellation or deadline.
+		fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		f = &flight{ctx: fctx, cancel: cancel}
+		t.flying[key] = f
+	}
+	if waiter {
+		f.waiters++
+	} else {
+		f.kept = true
+	}
+	// Under t.mu with the record: DoChan joins f's call if joined, else it
+	// starts this function (no other call for key can be in singleflight).
+	ch = t.flights.DoChan(key, func() (any, error) {
+		defer t.landed(key, f)
+		return run(f.ctx)
+	})
+	return f, ch, !joined
+}
+
+// landed retires f once its fetch has returned, unless it was abandoned
+// (and maybe replaced by a fresh flight) already.
+func (t *Tile) landed(key string, f *flight) {
+	t.mu.Lock()
+	if t.flying[key] == f {
+		delete(t.flying, key)
+		t.flights.Forget(key)
+	}
+	t.mu.Unlock()
+	f.cancel()
+}
+
+// leave takes a miss that stopped waiting off f. If it was the last waiter,
+// no refresh waits either, and nobody else will read the result (a
+// personalised key, or no cache to keep it in), the fetch is cancelled and
+// forgotten: a later miss of key starts afresh rather than joining it.
+func (t *Tile) leave(key string, f *flight) {
+	t.mu.Lock()
+	f.waiters--
+	abandon := f.waiters == 0 && !f.kept && t.flying[key] == f && (t.p.Personalised || t.cache == nil)
+	if abandon {
+		delete(t.flying, key)
+		t.flights.Forget(key)
+	}
+	t.mu.Unlock()
+	if abandon {
+		f.cancel()
+		t.rec.Abandoned(t.name)
+	}
 }
 
 // direct fetches on the caller's goroutine under its context (Policy.Direct).
@@ -82,15 +158,17 @@ func (t *Tile) refresh(ctx context.Context, key string, req tiles.Request) {
 		defer t.work.done()
 		defer t.refreshed(key)
 		defer t.undetach()
-		// Do, not DoChan: the fetch runs on this goroutine, already counted
-		// as background work, and a miss of the same key in flight is
-		// joined rather than duplicated.
-		_, err, _ := t.flights.Do(key, func() (any, error) {
-			return t.fetchAndStore(context.WithoutCancel(ctx), key, req)
+		// A miss of the same key in flight is joined rather than
+		// duplicated, and kept from being abandoned. The fetch runs on
+		// singleflight's goroutine while this one, counted as background
+		// work, waits for it.
+		_, ch, _ := t.fly(ctx, key, false, func(fctx context.Context) (any, error) {
+			return t.fetchAndStore(fctx, key, req)
 		})
-		t.rec.Refreshed(t.name, err)
-		if err != nil {
-			t.logger.Debug("background refresh failed", "tile", t.name, "err", err)
+		r := <-ch
+		t.rec.Refreshed(t.name, r.Err)
+		if r.Err != nil {
+			t.logger.Debug("background refresh failed", "tile", t.name, "err", r.Err)
 		}
 	}()
 }
@@ -144,20 +222,20 @@ func (t *Tile) rescue(key string, cause error) (tiles.Outcome, error) {
 	return tiles.Outcome{}, cause
 }
 
-// load runs the fetch that concurrent misses of key share. It is detached
-// from every caller (so that one caller leaving does not cancel it for the
-// others, and a late answer still fills the cache) while a detached slot is
-// free; past MaxDetached it runs under the context of the caller that
-// started it, so that a flood of new keys cannot pile up fetches nobody
-// waits for.
-func (t *Tile) load(parent context.Context, key string, req tiles.Request) (*entry, error) {
+// load runs the fetch that concurrent misses of key share. It runs under
+// detached, the flight's own context, while a detached slot is free: so
+// one caller leaving does not cancel it for the others, and a late answer
+// still fills the cache (it is cancelled only when its last waiter leaves
+// and nobody else will read it; see leave). Past MaxDetached it runs under
+// caller, the context of the miss that started it, so that a flood of new
+// keys cannot pile up fetches nobody waits for.
+func (t *Tile) load(caller, detached context.Context, key string, req tiles.Request) (*entry, error) {
+	ctx := caller
 	if t.detach() {
 		defer t.undetach()
-		// WithoutCancel keeps the request's values (trace IDs and the like)
-		// but not its cancellation or deadline.
-		parent = context.WithoutCancel(parent)
+		ctx = detached
 	}
-	return t.fetchAndStore(parent, key, req)
+	return t.fetchAndStore(ctx, key, req)
 }
 
 // fetchAndStore fetches key from the backend under ctx, bounded by

@@ -45,8 +45,10 @@ type Policy struct {
 	// coalesced fetch shared by several callers, or a background refresh.
 	// It is detached from the callers' contexts so that one caller leaving
 	// does not cancel it for the others, and so that a fetch that outlives
-	// a caller's deadline still fills the cache. Zero means
-	// DefaultFetchTimeout; it should exceed the aggregator's tile timeout.
+	// a caller's deadline still fills the cache; it is cancelled when its
+	// last waiter leaves and nobody else would read it (a personalised key,
+	// or TTL 0). Zero means DefaultFetchTimeout; it should exceed the
+	// aggregator's tile timeout.
 	FetchTimeout time.Duration
 
 	// HedgeDelay is how long a backend fetch may go unanswered before a

@@ -37,6 +37,10 @@ type Recorder interface {
 	// DetachedCapped: MaxDetached such fetches were running, so a shared
 	// fetch ran under its caller's context, or a refresh was skipped.
 	DetachedCapped(tile string)
+	// Abandoned: a shared fetch was cancelled because its last waiter left
+	// and nobody else would read its result (a personalised key, or a tile
+	// without a cache).
+	Abandoned(tile string)
 	// HedgeStarted: a second attempt was started because the first was slow.
 	HedgeStarted(tile string)
 	// HedgeWon: the hedged attempt answered first.
@@ -72,6 +76,7 @@ func (NopRecorder) Refreshed(string, error)                   {}
 func (NopRecorder) BackendFetch(string, time.Duration, error) {}
 func (NopRecorder) Detached(string, int)                      {}
 func (NopRecorder) DetachedCapped(string)                     {}
+func (NopRecorder) Abandoned(string)                          {}
 func (NopRecorder) HedgeStarted(string)                       {}
 func (NopRecorder) HedgeWon(string)                           {}
 func (NopRecorder) BreakerState(string, BreakerState)         {}

@@ -8,8 +8,10 @@
 //     them as a last resort when a fetch fails (stale-on-error);
 //   - coalescing (golang.org/x/sync/singleflight): concurrent misses of one
 //     key share one backend fetch, detached from every caller's context so
-//     that one caller leaving does not cancel it for the others; at most
-//     MaxDetached such fetches run at once per tile;
+//     that one caller leaving does not cancel it for the others, and a late
+//     answer still fills the cache; it is cancelled when its last waiter
+//     leaves and nobody else will read it (a personalised key, or no
+//     cache); at most MaxDetached such fetches run at once per tile;
 //   - a circuit breaker (github.com/sony/gobreaker/v2) that stops calling a
 //     failing backend for a while and answers at once;
 //   - hedging ("The Tail at Scale"): a fetch still unanswered after the
@@ -75,6 +77,7 @@ type Tile struct {
 
 	mu         sync.Mutex
 	refreshing map[string]struct{} // keys with a background refresh running
+	flying     map[string]*flight  // keys with a call in flights, and who waits
 }
 
 var (
@@ -102,6 +105,7 @@ func Wrap(f tiles.Fetcher, p Policy, opts Options) *Tile {
 		logger:     opts.Logger,
 		work:       newTracker(),
 		refreshing: map[string]struct{}{},
+		flying:     map[string]*flight{},
 	}
 	t.detached = make(chan struct{}, t.p.MaxDetached)
 	if t.rec == nil {

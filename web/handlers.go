@@ -3,7 +3,6 @@ package web
 import (
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -34,8 +33,12 @@ func tileRequest(c echo.Context) (tiles.Request, error) {
 
 // parseRequest reads what every tile-serving route takes: the response's
 // form and the tiles' request. Both routes have three forms under one URL,
-// hence Vary: Accept.
+// hence Vary: Accept. Every response of theirs, in every form and errors
+// included, is no-cache, private: a page or tile is fresh content, and
+// with ?user= it is one person's, which a shared cache must never store
+// (one rule for all is simpler to keep true than one per form and user).
 func parseRequest(c echo.Context) (format, tiles.Request, error) {
+	c.Response().Header().Set("Cache-Control", "no-cache, private")
 	f, err := negotiate(c.Request())
 	if err != nil {
 		return "", tiles.Request{}, err
@@ -48,7 +51,9 @@ func parseRequest(c echo.Context) (format, tiles.Request, error) {
 	return f, req, nil
 }
 
-func handleHome(agg *aggregator.Aggregator, rend *renderer) echo.HandlerFunc {
+// handleHome serves the page. stall is the write stall that a stream's
+// deadline is moved by before each tile (deadline.go).
+func handleHome(agg *aggregator.Aggregator, rend *renderer, stall time.Duration) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		format, req, err := parseRequest(c)
 		if err != nil {
@@ -56,9 +61,9 @@ func handleHome(agg *aggregator.Aggregator, rend *renderer) echo.HandlerFunc {
 		}
 		switch format {
 		case formatHTML:
-			return streamHTML(c, agg, rend, req)
+			return streamHTML(c, agg, rend, req, stall)
 		case formatNDJSON:
-			return streamNDJSON(c, agg, req)
+			return streamNDJSON(c, agg, req, stall)
 		default:
 			page := agg.Page(c.Request().Context(), req)
 			c.Response().Header().Set("Server-Timing", serverTiming(page.Results, page.Elapsed))
@@ -74,6 +79,8 @@ func handleTileList(agg *aggregator.Aggregator) echo.HandlerFunc {
 		for i, info := range infos {
 			list[i] = newTileInfo(info)
 		}
+		// The same for everyone, but it changes with the flags of a restart.
+		c.Response().Header().Set("Cache-Control", "no-cache")
 		return c.JSON(http.StatusOK, list)
 	}
 }
@@ -94,9 +101,7 @@ func handleTile(agg *aggregator.Aggregator, rend *renderer) echo.HandlerFunc {
 			return err
 		}
 		start := time.Now()
-		// The name as net/http decoded the path, once: Echo routes on the
-		// raw path and leaves the parameter escaped when it has escapes.
-		name := strings.TrimPrefix(c.Request().URL.Path, "/tiles/")
+		name := pathParam(c, "/tiles/") // decoded once, as every route's
 		r, err := agg.Tile(c.Request().Context(), name, req)
 		if err != nil {
 			return err
@@ -113,7 +118,6 @@ func handleTile(agg *aggregator.Aggregator, rend *renderer) echo.HandlerFunc {
 				return err
 			}
 			c.Response().Header().Set("Content-Security-Policy", contentSecurityPolicy(""))
-			c.Response().Header().Set("Cache-Control", "no-cache, private")
 			return c.HTMLBlob(status, b)
 		}
 		return c.JSONBlob(status, append(appendTile(make([]byte, 0, 4<<10), r), '\n'))
@@ -122,6 +126,8 @@ func handleTile(agg *aggregator.Aggregator, rend *renderer) echo.HandlerFunc {
 
 func handleHealth() echo.HandlerFunc {
 	return func(c echo.Context) error {
+		// A probe answered by a cache would report a process that has gone.
+		c.Response().Header().Set("Cache-Control", "no-store")
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 	}
 }
@@ -134,6 +140,7 @@ func handleTest(delay time.Duration) echo.HandlerFunc {
 		if err := sim.Wait(c.Request().Context(), delay); err != nil {
 			return nil // the client has gone: there is no one to answer
 		}
+		c.Response().Header().Set("Cache-Control", "no-store") // the wait is the point
 		return c.JSON(http.StatusOK, map[string]int{"result": 1})
 	}
 }

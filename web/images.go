@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"html"
+	"io"
 	"io/fs"
 	"net/http"
 	"strings"
@@ -48,10 +49,11 @@ func handleProductImage(cat *catalogue.Catalogue) echo.HandlerFunc {
 		}
 	}
 	return func(c echo.Context) error {
-		id := strings.TrimSuffix(c.Param("file"), ".svg")
+		file := pathParam(c, "/img/products/")
+		id, isSVG := strings.CutSuffix(file, ".svg")
 		p, ok := byID[id]
-		if !ok {
-			return tiles.Errorf(tiles.ENOTFOUND, "no product image %q; pictures are /img/products/ID.svg for a product ID from /tiles/products, e.g. /img/products/p01.svg", tiles.Clip(c.Param("file"), 64))
+		if !isSVG || !ok {
+			return tiles.Errorf(tiles.ENOTFOUND, "no product image %q; pictures are /img/products/ID.svg for a product ID from /tiles/products, e.g. /img/products/p01.svg", tiles.Clip(file, 64))
 		}
 		c.Response().Header().Set("Cache-Control", "public, max-age=86400")
 		return c.Blob(http.StatusOK, "image/svg+xml", []byte(productSVG(p)))
@@ -61,18 +63,79 @@ func handleProductImage(cat *catalogue.Catalogue) echo.HandlerFunc {
 // handleStatic serves the embedded CSS and script with a short cache life:
 // they change with each release and carry no version in their names. A
 // missing file or a directory is the contract's JSON 404, not a listing.
+// http.ServeContent answers Range (206), HEAD and conditional requests; the
+// errors it would write as text/plain (416 for a range outside the file,
+// 412 for an If-Match) are caught and answered as JSON.
 func handleStatic(fsys fs.FS) echo.HandlerFunc {
-	files := http.StripPrefix("/static/", http.FileServerFS(fsys))
 	return func(c echo.Context) error {
-		name := c.Param("*")
-		if fi, err := fs.Stat(fsys, name); err != nil || fi.IsDir() {
-			return tiles.Errorf(tiles.ENOTFOUND, "no static file %q; there are %s", tiles.Clip(name, 64), strings.Join(staticFiles(fsys), ", "))
+		name := pathParam(c, "/static/")
+		f, err := fsys.Open(name) // refuses "", ".." and the like: fs.ValidPath
+		if err != nil {
+			return noStaticFile(fsys, name)
+		}
+		defer f.Close()
+		fi, err := f.Stat()
+		if err != nil || fi.IsDir() {
+			return noStaticFile(fsys, name)
+		}
+		content, ok := f.(io.ReadSeeker)
+		if !ok {
+			return fmt.Errorf("static file %s cannot seek", name)
 		}
 		c.Response().Header().Set("Cache-Control", "public, max-age=300")
-		files.ServeHTTP(c.Response(), c.Request())
-		return nil
+		w := &errorCatcher{ResponseWriter: c.Response()}
+		http.ServeContent(w, c.Request(), name, fi.ModTime(), content)
+		switch r := c.Request(); w.status {
+		case 0:
+			return nil
+		case http.StatusRequestedRangeNotSatisfiable:
+			// ServeContent has set Content-Range: bytes */SIZE, as RFC 9110 asks.
+			return echo.NewHTTPError(w.status, fmt.Sprintf("range %q cannot be served from /static/%s, which is %d bytes: ask for bytes within 0-%d, or send no Range for the whole file",
+				tiles.Clip(r.Header.Get("Range"), 64), name, fi.Size(), fi.Size()-1))
+		case http.StatusPreconditionFailed:
+			return echo.NewHTTPError(w.status, fmt.Sprintf("If-Match %q does not match /static/%s, which has no ETag; send the request without If-Match",
+				tiles.Clip(r.Header.Get("If-Match"), 64), name))
+		default:
+			if w.status >= 500 {
+				return fmt.Errorf("serving static file %s: status %d", name, w.status)
+			}
+			return echo.NewHTTPError(w.status, strings.ToLower(http.StatusText(w.status)))
+		}
 	}
 }
+
+func noStaticFile(fsys fs.FS, name string) error {
+	return tiles.Errorf(tiles.ENOTFOUND, "no static file %q; there are %s", tiles.Clip(name, 64), strings.Join(staticFiles(fsys), ", "))
+}
+
+// errorCatcher passes a response through unless its status is an error
+// (400 or more): then it keeps the status, sends nothing, and drops the
+// text/plain body net/http writes and the file's Cache-Control (which
+// ServeContent leaves on a 412), so that the handler can answer the error
+// as JSON through the error handler.
+type errorCatcher struct {
+	http.ResponseWriter
+	status int // the error status held back; 0 if none
+}
+
+func (w *errorCatcher) WriteHeader(code int) {
+	if code >= 400 {
+		w.status = code
+		w.Header().Del("Content-Type") // http.Error's text/plain
+		w.Header().Del("Cache-Control")
+		return
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *errorCatcher) Write(b []byte) (int, error) {
+	if w.status != 0 {
+		return len(b), nil
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *errorCatcher) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // staticFiles lists the embedded static files, for a 404 to suggest.
 func staticFiles(fsys fs.FS) []string {

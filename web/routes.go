@@ -2,14 +2,28 @@ package web
 
 import (
 	"io/fs"
+	"net/http"
 
 	"github.com/labstack/echo/v4"
 
 	"vitrine/aggregator"
 )
 
-// publicPaths is what a 404 suggests.
-var publicPaths = []string{"/home", "/tiles", "/tiles/NAME", "/healthz", "/test", "/metrics"}
+// publicPaths is what a 404 suggests, with /metrics where it is served
+// (see suggestedPaths).
+var publicPaths = []string{"/home", "/tiles", "/tiles/NAME", "/healthz", "/test"}
+
+// suggestedPaths is what a 404 from e suggests: the public paths, and
+// /metrics only if e serves it. With -admin-addr it is on the admin port,
+// and the public port must not point anyone at it.
+func suggestedPaths(e *echo.Echo) []string {
+	for _, r := range e.Routes() {
+		if r.Path == "/metrics" && r.Method == http.MethodGet {
+			return append(publicPaths[:len(publicPaths):len(publicPaths)], "/metrics")
+		}
+	}
+	return publicPaths
+}
 
 // addRoutes lists Vitrine's whole HTTP surface.
 // Every route but /test answers HEAD as well as GET (RFC 9110 asks it of
@@ -20,7 +34,7 @@ func addRoutes(e *echo.Echo, agg *aggregator.Aggregator, rend *renderer, opts Op
 		e.GET(path, h)
 		e.HEAD(path, h)
 	}
-	get("/home", handleHome(agg, rend))
+	get("/home", handleHome(agg, rend, opts.writeStall()))
 	get("/tiles", handleTileList(agg))
 	get("/tiles/:name", handleTile(agg, rend))
 	get("/healthz", handleHealth())
@@ -28,6 +42,9 @@ func addRoutes(e *echo.Echo, agg *aggregator.Aggregator, rend *renderer, opts Op
 	get("/img/products/:file", handleProductImage(opts.Catalogue))
 	static, _ := fs.Sub(staticFS, "static")
 	get("/static/*", handleStatic(static))
+	// Nil when -admin-addr serves it on a private port instead: then the
+	// public port answers 404 for /metrics, as for /debug/pprof/, which
+	// it never serves.
 	if opts.Metrics != nil {
 		get("/metrics", echo.WrapHandler(opts.Metrics))
 	}

@@ -8,11 +8,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+
+	"vitrine/aggregator"
+	"vitrine/catalogue"
+	"vitrine/web"
 )
 
 // TestHEAD: every route but /test answers HEAD like GET, without a body.
@@ -53,9 +59,11 @@ var tileNameCases = []struct {
 	{"/tiles/banners", http.StatusOK, "banners"},
 	{"/tiles/%62anners", http.StatusOK, "banners"},
 	{"/tiles/%62%61nners", http.StatusOK, "banners"},
+	{"/%74iles/banners", http.StatusOK, "banners"},
 	{"/tiles/%2562anners", http.StatusNotFound, `no tile named "%62anners"`},
 	{"/tiles/%25zz", http.StatusNotFound, `no tile named "%zz"`},
 	{"/tiles/%25", http.StatusNotFound, `no tile named "%"`},
+	{"/tiles/100%25", http.StatusNotFound, `no tile named "100%"`},
 	{"/tiles/a%2Fb", http.StatusNotFound, `no tile named "a/b"`},
 }
 
@@ -136,4 +144,129 @@ func TestNotFoundHints(t *testing.T) {
 			t.Errorf("GET %s: status %d, body %s; want 404 mentioning %s", path, rec.Code, rec.Body, want)
 		}
 	}
+}
+
+// fileNameCases are file names in the path of /static/* and
+// /img/products/:file, which are read as the tiles' names are: decoded
+// once, by net/http. A valid encoding of a real file serves it; a name that
+// names nothing after that one decoding is the contract's JSON 404.
+var fileNameCases = []struct {
+	path     string
+	wantCode int
+	// wantSays is, for a 200, a piece of the file served; for a 404, what
+	// the error message says: the name looked up, quoted.
+	wantSays string
+}{
+	{"/static/vitrine.css", http.StatusOK, "--"},
+	{"/static/%76itrine.css", http.StatusOK, "--"},
+	{"/static/vitrine%2ecss", http.StatusOK, "--"},
+	{"/static/vitrine%2Ecss", http.StatusOK, "--"},
+	{"/static/vitrine.js", http.StatusOK, "function"},
+	{"/%73tatic/vitrine.css", http.StatusOK, "--"},
+	{"/img/%70roducts/p01.svg", http.StatusOK, "<svg"},
+	{"/static/%2576itrine.css", http.StatusNotFound, `no static file "%76itrine.css"`},
+	{"/static/vitrine", http.StatusNotFound, `no static file "vitrine"`},
+	{"/static/100%25", http.StatusNotFound, `no static file "100%"`},
+	{"/static/%2e%2e/render.go", http.StatusNotFound, `no static file "../render.go"`},
+	{"/static/a%2Fvitrine.css", http.StatusNotFound, `no static file "a/vitrine.css"`},
+	{"/static/", http.StatusNotFound, `no static file ""`},
+	{"/img/products/p01.svg", http.StatusOK, "<svg"},
+	{"/img/products/p01%2esvg", http.StatusOK, "<svg"},
+	{"/img/products/%70%30%31.svg", http.StatusOK, "<svg"},
+	{"/img/products/p01", http.StatusNotFound, `no product image "p01"`},
+	{"/img/products/p01.png", http.StatusNotFound, `no product image "p01.png"`},
+	{"/img/products/p01%252esvg", http.StatusNotFound, `no product image "p01%2esvg"`},
+	{"/img/products/nope.svg", http.StatusNotFound, `no product image "nope.svg"`},
+	{"/img/products/p01.svg%2F", http.StatusNotFound, `no product image "p01.svg/"`},
+}
+
+// checkFileNameResponse checks one response to a fileNameCases path.
+func checkFileNameResponse(t *testing.T, path string, code int, header http.Header, body []byte, wantCode int, wantSays string) {
+	t.Helper()
+	if code != wantCode {
+		t.Fatalf("GET %s: status %d (body %.160s); want %d", path, code, body, wantCode)
+	}
+	if wantCode == http.StatusOK {
+		if !strings.Contains(string(body), wantSays) {
+			t.Errorf("GET %s: body %.80s; want the file, holding %q", path, body, wantSays)
+		}
+		return
+	}
+	if ct := header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		t.Errorf("GET %s: Content-Type %q; want JSON", path, ct)
+	}
+	var v struct{ Error string }
+	if err := json.Unmarshal(body, &v); err != nil {
+		t.Fatalf("GET %s: body %.160s: %v; want JSON", path, body, err)
+	}
+	if !strings.Contains(v.Error, wantSays) {
+		t.Errorf("GET %s: error %q; want it to say %s", path, v.Error, wantSays)
+	}
+}
+
+// pictureServer is the Echo handler with the embedded catalogue, whose
+// products have pictures.
+func pictureServer(t *testing.T) http.Handler {
+	t.Helper()
+	agg, err := aggregator.New(fetchers(threeOK()...), aggregator.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return web.NewServer(slog.New(slog.DiscardHandler), agg, web.Options{Catalogue: catalogue.Default()})
+}
+
+// TestFileNameDecodedOnce serves each path through the router.
+func TestFileNameDecodedOnce(t *testing.T) {
+	h := pictureServer(t)
+	for _, tc := range fileNameCases {
+		t.Run(tc.path, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodGet, tc.path, nil)
+			if got := req.URL.EscapedPath(); got != tc.path {
+				t.Fatalf("request path = %q; want %q as sent", got, tc.path)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			checkFileNameResponse(t, tc.path, rec.Code, rec.Header(), rec.Body.Bytes(), tc.wantCode, tc.wantSays)
+		})
+	}
+}
+
+// TestFileNameDecodedOnceRealServer sends each path as a raw request line.
+func TestFileNameDecodedOnceRealServer(t *testing.T) {
+	srv := httptest.NewServer(pictureServer(t))
+	defer srv.Close()
+	for _, tc := range fileNameCases {
+		t.Run(tc.path, func(t *testing.T) {
+			resp, body := rawRequest(t, srv.Listener.Addr().String(), "GET "+tc.path+" HTTP/1.1\r\nHost: vitrine\r\n")
+			checkFileNameResponse(t, tc.path, resp.StatusCode, resp.Header, body, tc.wantCode, tc.wantSays)
+		})
+	}
+}
+
+// rawRequest writes head (a request line and header lines, each ending in
+// CRLF) and Connection: close to a new connection to addr, as sent, and
+// reads the response whole.
+func rawRequest(t *testing.T, addr, head string) (*http.Response, []byte) {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := conn.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(conn, head+"Connection: close\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, body
 }

@@ -25,11 +25,21 @@ type Options struct {
 	TestDelay time.Duration
 	// Catalogue gives the HTML page its product pictures; nil means none.
 	Catalogue *catalogue.Catalogue
-	// Metrics, if set, is served at GET /metrics (Prometheus).
+	// Metrics, if set, is served at GET /metrics (Prometheus); nil when
+	// the admin port (NewAdmin) serves it instead.
 	Metrics http.Handler
 	// InFlight, if set, is told of every request as it starts, by route
 	// pattern ("/tiles/:name"), and the function it returns when it ends.
 	InFlight func(route string) (done func())
+	// WriteStall is how long a write may wait on a client that does not
+	// read before its connection is cut (deadline.go); 0 means
+	// DefaultWriteStall.
+	WriteStall time.Duration
+	// WriteCut, if set, is told of every response cut by the server, by
+	// route: a write past its deadline, or on a connection closed at the
+	// end of a shutdown's drain. It counts only on a server whose listener
+	// went through WatchWrites.
+	WriteCut func(route string)
 }
 
 // NewServer returns the Echo instance serving Vitrine's routes.
@@ -38,6 +48,7 @@ func NewServer(logger *slog.Logger, agg *aggregator.Aggregator, opts Options) *e
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(logger)
 	// The logger is outermost so that it sees (and logs) recovered panics.
+	e.Pre(routeOnDecodedPath)
 	e.Use(requestLogger(logger))
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
 		DisableStackAll: true, // this goroutine's stack is enough
@@ -54,10 +65,11 @@ func NewServer(logger *slog.Logger, agg *aggregator.Aggregator, opts Options) *e
 			}
 		})
 	}
+	e.Use(writeDeadlines(opts.writeStall(), opts.WriteCut))
 	e.Use(securityHeaders)
-	// Compress when the client accepts gzip; streamed pages still flush per
-	// tile (the gzip writer flushes through).
-	e.Use(middleware.Gzip())
+	// Compress when the client's Accept-Encoding weighs gzip above zero
+	// (gzip.go); streamed pages still flush per tile.
+	e.Use(gzipByWeight())
 	addRoutes(e, agg, newRenderer(), opts)
 	return e
 }
@@ -151,7 +163,7 @@ func httpErrorMessage(c echo.Context, he *echo.HTTPError) string {
 	r := c.Request()
 	switch he.Code {
 	case http.StatusNotFound:
-		return fmt.Sprintf("no such path %s; try %s", r.URL.Path, strings.Join(publicPaths, ", "))
+		return fmt.Sprintf("no such path %s; try %s", r.URL.Path, strings.Join(suggestedPaths(c.Echo()), ", "))
 	case http.StatusMethodNotAllowed:
 		// Echo's Allow lists OPTIONS too, which no one needs to be told.
 		allow := strings.TrimPrefix(c.Response().Header().Get(echo.HeaderAllow), "OPTIONS, ")
@@ -172,6 +184,19 @@ func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 		h := c.Response().Header()
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "same-origin")
+		return next(c)
+	}
+}
+
+// routeOnDecodedPath makes Echo route on the path as net/http decoded it,
+// once, as the handlers read names from it (pathParam): Echo routes on the
+// raw path when a request has escapes, so /%73tatic/vitrine.css would miss
+// /static/*. An escaped slash (%2F) stays raw: it belongs inside its segment.
+func routeOnDecodedPath(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if u := c.Request().URL; u.RawPath != "" && !strings.Contains(strings.ToUpper(u.RawPath), "%2F") {
+			u.RawPath = ""
+		}
 		return next(c)
 	}
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -12,6 +13,12 @@ import (
 // startStream sends the header of a streamed response. Server-Timing cannot
 // be known yet, so it is announced as a trailer; X-Accel-Buffering tells a
 // buffering proxy (nginx) to pass each tile on at once.
+//
+// The response's write deadline starts with its header (writeDeadlines);
+// a stream moves it before each tile it sends (extendWriteDeadline), so a
+// stream whose client reads lives as long as its page, and one whose
+// client stopped reading is cut a write stall after its last progress: the
+// failed write ends the stream, which cancels the tiles still running.
 func startStream(c echo.Context, contentType string) *http.ResponseController {
 	res := c.Response()
 	h := res.Header()
@@ -25,7 +32,7 @@ func startStream(c echo.Context, contentType string) *http.ResponseController {
 
 // streamNDJSON writes one JSON line per tile, in completion order, each
 // flushed as it finishes, then the summary line.
-func streamNDJSON(c echo.Context, agg *aggregator.Aggregator, req tiles.Request) error {
+func streamNDJSON(c echo.Context, agg *aggregator.Aggregator, req tiles.Request, stall time.Duration) error {
 	rc := startStream(c, "application/x-ndjson")
 	// Send the header at once, as the HTML page sends its shell: the client
 	// knows the page is coming before the first tile is done.
@@ -40,6 +47,9 @@ func streamNDJSON(c echo.Context, agg *aggregator.Aggregator, req tiles.Request)
 			return err // the client has gone: send nothing more
 		}
 		line = append(appendTile(line[:0], r), '\n')
+		if err := extendWriteDeadline(rc, stall); err != nil {
+			return err
+		}
 		if _, err := res.Write(line); err != nil {
 			return err
 		}
@@ -47,6 +57,9 @@ func streamNDJSON(c echo.Context, agg *aggregator.Aggregator, req tiles.Request)
 	})
 	if err != nil {
 		return err // the client went away; logged, nothing more to send
+	}
+	if err := extendWriteDeadline(rc, stall); err != nil {
+		return err
 	}
 	if _, err := res.Write(append(appendSummary(line[:0], page.Summary), '\n')); err != nil {
 		return err
@@ -58,7 +71,7 @@ func streamNDJSON(c echo.Context, agg *aggregator.Aggregator, req tiles.Request)
 // streamHTML sends the page shell at once, then each tile as it finishes
 // followed by a one-line nonce'd script that moves it into its slot, then
 // the timing waterfall.
-func streamHTML(c echo.Context, agg *aggregator.Aggregator, rend *renderer, req tiles.Request) error {
+func streamHTML(c echo.Context, agg *aggregator.Aggregator, rend *renderer, req tiles.Request, stall time.Duration) error {
 	nonce := newNonce()
 	c.Response().Header().Set("Content-Security-Policy", contentSecurityPolicy(nonce))
 	rc := startStream(c, echo.MIMETextHTMLCharsetUTF8)
@@ -79,6 +92,9 @@ func streamHTML(c echo.Context, agg *aggregator.Aggregator, rend *renderer, req 
 		if err != nil {
 			return err
 		}
+		if err := extendWriteDeadline(rc, stall); err != nil {
+			return err
+		}
 		if _, err := res.Write(b); err != nil {
 			return err
 		}
@@ -88,6 +104,9 @@ func streamHTML(c echo.Context, agg *aggregator.Aggregator, rend *renderer, req 
 		return rc.Flush()
 	})
 	if err != nil {
+		return err
+	}
+	if err := extendWriteDeadline(rc, stall); err != nil {
 		return err
 	}
 	if err := rend.timing(res, page.Results, page.Elapsed); err != nil {

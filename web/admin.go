@@ -1,0 +1,78 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/pprof"
+	"strings"
+
+	"vitrine/tiles"
+)
+
+// adminPaths is what a 404 on the admin port suggests.
+var adminPaths = []string{"/metrics", "/healthz", "/debug/pprof/"}
+
+// NewAdmin returns the handler of the operator port (-admin-addr): metrics
+// (if not nil) at /metrics, /healthz for a load balancer's probe, and the
+// standard net/http/pprof handlers under /debug/pprof/. They are mounted
+// here, on a private mux, and never on http.DefaultServeMux, which
+// importing net/http/pprof fills but nothing in Vitrine serves: the public
+// port must not expose a profiler. Errors are JSON, as on the public port,
+// except those pprof's own handlers write (an unknown profile name).
+func NewAdmin(metrics http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	if metrics != nil {
+		mux.Handle("/metrics", adminReadOnly(metrics))
+	}
+	mux.Handle("/healthz", adminReadOnly(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		adminJSON(w, http.StatusOK, `{"status":"ok"}`)
+	})))
+	// pprof.Index also serves the named profiles: /debug/pprof/heap,
+	// goroutine, allocs, block, mutex, threadcreate.
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol) // go tool pprof POSTs here
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		adminError(w, http.StatusNotFound, fmt.Sprintf("no such path %s on the admin port; try %s",
+			tiles.Clip(r.URL.Path, 128), strings.Join(adminPaths, ", ")))
+	})
+	return adminNosniff(mux)
+}
+
+// adminReadOnly answers GET and HEAD with h, and any other method with the
+// contract's JSON 405.
+func adminReadOnly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			adminError(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s is not allowed on %s; use GET",
+				tiles.Clip(r.Method, 32), r.URL.Path))
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// adminNosniff sets the header that every Vitrine response carries against
+// content sniffing.
+func adminNosniff(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		h.ServeHTTP(w, r)
+	})
+}
+
+// adminError writes the contract's error shape, {"error": msg}.
+func adminError(w http.ResponseWriter, status int, msg string) {
+	b := appendString([]byte(`{"error":`), msg)
+	adminJSON(w, status, string(append(b, '}')))
+}
+
+// adminJSON writes body, a JSON document, with status.
+func adminJSON(w http.ResponseWriter, status int, body string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = fmt.Fprintln(w, body) // a client that left is not an error to report
+}
