@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -21,6 +20,7 @@ import (
 	"vitrine/catalogue"
 	"vitrine/config"
 	"vitrine/graceful"
+	"vitrine/memory"
 	"vitrine/metrics"
 	"vitrine/resilience"
 	"vitrine/sim"
@@ -29,14 +29,10 @@ import (
 )
 
 func main() {
-	if os.Getenv("GOGC") == "" {
-		// A page makes only short-lived garbage over a live heap of a few
-		// MB, so collecting less often buys throughput (README, Benchmarks).
-		// A process-wide choice, hence here and not in run.
-		debug.SetGCPercent(400)
-	}
+	memory.Tune(os.Getenv) // process-wide, hence here and not in run
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go memory.Reclaim(ctx, memory.ReclaimEvery)
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	var cfgErr *config.Error
 	switch {

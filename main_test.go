@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"vitrine/config"
+	"vitrine/memory"
 )
 
 // syncBuffer is an io.Writer that run may write to while the test reads.
@@ -453,20 +454,21 @@ func TestBinary(t *testing.T) {
 
 	// main sets the GC percent (run does not: see TestRunLeavesGCPercent);
 	// the Go collector exposes it.
-	t.Run("gc percent", func(t *testing.T) {
+	t.Run("gc percent and memory limit", func(t *testing.T) {
 		tests := []struct {
-			name string
-			env  []string
-			want float64
+			name              string
+			env               []string
+			percent, limitMiB float64
 		}{
-			{"default", nil, 400},
-			{"GOGC wins", []string{"GOGC=150"}, 150},
+			{"default", nil, memory.GCPercent, memory.Limit >> 20},
+			{"GOGC wins", []string{"GOGC=150"}, 150, memory.Limit >> 20},
+			{"GOMEMLIMIT wins", []string{"GOMEMLIMIT=300MiB"}, memory.GCPercent, 300},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				var env []string
 				for _, kv := range cleanEnv() {
-					if !strings.HasPrefix(kv, "GOGC=") {
+					if !strings.HasPrefix(kv, "GOGC=") && !strings.HasPrefix(kv, "GOMEMLIMIT=") {
 						env = append(env, kv)
 					}
 				}
@@ -475,12 +477,20 @@ func TestBinary(t *testing.T) {
 				if err != nil {
 					t.Fatalf("scraping /metrics: %v", err)
 				}
-				got, found := m.lookup("go_gc_gogc_percent")
-				if !found {
-					t.Fatalf("go_gc_gogc_percent missing from /metrics")
-				}
-				if got != tt.want {
-					t.Errorf("go_gc_gogc_percent = %v with %q; want %v", got, tt.env, tt.want)
+				for _, g := range []struct {
+					name string
+					want float64
+				}{
+					{"go_gc_gogc_percent", tt.percent},
+					{"go_gc_gomemlimit_bytes", tt.limitMiB * (1 << 20)},
+				} {
+					got, found := m.lookup(g.name)
+					if !found {
+						t.Fatalf("%s missing from /metrics", g.name)
+					}
+					if got != g.want {
+						t.Errorf("%s = %v with %q; want %v", g.name, got, tt.env, g.want)
+					}
 				}
 			})
 		}
