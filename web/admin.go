@@ -25,6 +25,7 @@ func NewAdmin(metrics http.Handler) http.Handler {
 		mux.Handle("/metrics", adminReadOnly(metrics))
 	}
 	mux.Handle("/healthz", adminReadOnly(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Cache-Control", "no-store") // as on the public port
 		adminJSON(w, http.StatusOK, `{"status":"ok"}`)
 	})))
 	// pprof.Index also serves the named profiles: /debug/pprof/heap,

@@ -87,6 +87,9 @@ func TestAdminServes(t *testing.T) {
 			if got := rec.Header().Get("X-Content-Type-Options"); got != "nosniff" {
 				t.Errorf("%s %s: X-Content-Type-Options = %q; want nosniff", method, tt.target, got)
 			}
+			if got := rec.Header().Get("Cache-Control"); strings.HasPrefix(tt.target, "/healthz") && got != "no-store" {
+				t.Errorf("%s %s: Cache-Control = %q; want no-store, as on the public port", method, tt.target, got)
+			}
 		})
 	}
 }
