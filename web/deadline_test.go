@@ -106,7 +106,10 @@ func watchedServer(t *testing.T, opts web.Options, fs []tiles.Fetcher) (*httptes
 		t.Fatalf("aggregator.New: %v", err)
 	}
 	counts := newRouteCounts()
-	opts.WriteStall, opts.InFlight, opts.WriteCut = testStall, counts.started, counts.writeCut
+	if opts.WriteStall == 0 {
+		opts.WriteStall = testStall
+	}
+	opts.InFlight, opts.WriteCut = counts.started, counts.writeCut
 	ts := httptest.NewUnstartedServer(web.NewServer(logger, agg, opts))
 	ts.Listener = web.WatchWrites(ts.Config, smallSendBuffers{ts.Listener})
 	ts.Start()
@@ -206,7 +209,12 @@ func TestNonReadingClientIsCut(t *testing.T) {
 // that waits for a slow tile) or a stream's tiles come further apart;
 // compressed or not (the deadline is reached through the gzip writer).
 func TestReadingClientIsNotCut(t *testing.T) {
-	const slow = 2 * testStall
+	// A stall wider than testStall: this client reads, but through small
+	// send buffers, and a busy machine under the race detector once kept
+	// it from reading for 100ms. The meaning stays: every answer starts
+	// later than the stall, and tiles come further apart than it.
+	const stall = 400 * time.Millisecond
+	const slow = 2 * stall
 	cat := catalogue.Default()
 	var fs []tiles.Fetcher
 	for i, name := range tiles.Names() {
@@ -216,7 +224,7 @@ func TestReadingClientIsNotCut(t *testing.T) {
 		}
 		fs = append(fs, f)
 	}
-	ts, counts := watchedServer(t, web.Options{TestDelay: slow}, fs)
+	ts, counts := watchedServer(t, web.Options{TestDelay: slow, WriteStall: stall}, fs)
 	tests := []struct {
 		name, target, wantEnd string
 	}{
@@ -225,38 +233,43 @@ func TestReadingClientIsNotCut(t *testing.T) {
 		{"HTML stream", "/home?format=html&user=alice", "</html>"},
 		{"NDJSON stream", "/home?format=ndjson&user=alice", `"complete":true}`},
 	}
-	for _, gzip := range []bool{true, false} {
-		// Go's client asks for gzip and inflates it unless told not to.
-		tr := &http.Transport{DisableCompression: !gzip}
-		t.Cleanup(tr.CloseIdleConnections)
-		client := &http.Client{Transport: tr}
-		for _, tt := range tests {
-			t.Run(fmt.Sprintf("%s, gzip %v", tt.name, gzip), func(t *testing.T) {
-				start := time.Now()
-				resp, err := client.Get(ts.URL + tt.target)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer resp.Body.Close()
-				body, err := io.ReadAll(resp.Body)
-				if err != nil {
-					t.Fatalf("reading the answer: %v; want it whole", err)
-				}
-				if resp.StatusCode != http.StatusOK {
-					t.Errorf("status = %d; want 200", resp.StatusCode)
-				}
-				if resp.Uncompressed != gzip {
-					t.Errorf("answer was gzipped: %v; want %v", resp.Uncompressed, gzip)
-				}
-				if got := strings.TrimSpace(string(body)); !strings.HasSuffix(got, tt.wantEnd) {
-					t.Errorf("answer ends %q; want it whole, ending %q", tail(got, 80), tt.wantEnd)
-				}
-				if el := time.Since(start); el < slow {
-					t.Errorf("answered in %v; the test wants an answer slower than the write stall %v", el, testStall)
-				}
-			})
+	// The answers run side by side (each on its own connection); the group
+	// returns once all have, before the count of cuts is read.
+	t.Run("answers", func(t *testing.T) {
+		for _, gzip := range []bool{true, false} {
+			// Go's client asks for gzip and inflates it unless told not to.
+			tr := &http.Transport{DisableCompression: !gzip}
+			t.Cleanup(tr.CloseIdleConnections)
+			client := &http.Client{Transport: tr}
+			for _, tt := range tests {
+				t.Run(fmt.Sprintf("%s, gzip %v", tt.name, gzip), func(t *testing.T) {
+					t.Parallel()
+					start := time.Now()
+					resp, err := client.Get(ts.URL + tt.target)
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer resp.Body.Close()
+					body, err := io.ReadAll(resp.Body)
+					if err != nil {
+						t.Fatalf("reading the answer: %v; want it whole", err)
+					}
+					if resp.StatusCode != http.StatusOK {
+						t.Errorf("status = %d; want 200", resp.StatusCode)
+					}
+					if resp.Uncompressed != gzip {
+						t.Errorf("answer was gzipped: %v; want %v", resp.Uncompressed, gzip)
+					}
+					if got := strings.TrimSpace(string(body)); !strings.HasSuffix(got, tt.wantEnd) {
+						t.Errorf("answer ends %q; want it whole, ending %q", tail(got, 80), tt.wantEnd)
+					}
+					if el := time.Since(start); el < slow {
+						t.Errorf("answered in %v; the test wants an answer slower than the write stall %v", el, stall)
+					}
+				})
+			}
 		}
-	}
+	})
 	counts.mu.Lock()
 	defer counts.mu.Unlock()
 	if len(counts.cut) != 0 {
