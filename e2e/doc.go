@@ -4,11 +4,20 @@
 // browser can show. The page frame appears before any tile, tiles appear
 // as they finish and take their places in the layout, a timed-out tile
 // offers a retry that works, and the page logs no error and breaks no
-// Content-Security-Policy rule. The tests save a screenshot of the finished
-// page (to VITRINE_SCREENSHOT when set).
+// Content-Security-Policy rule. The screen tests lay the page out on
+// phones (with mobile emulation), a tablet and a laptop, in light and dark
+// mode: nothing wider than the screen, two product columns on a phone, and
+// Web Vitals measured while the tiles stream in (layout shift, first
+// contentful paint). The tests save screenshots of the finished page (to
+// VITRINE_SCREENSHOT and, on a phone, VITRINE_SCREENSHOT_PHONE when set).
+// The accessibility tests audit the page with axe-core in every state,
+// width and colour scheme, and walk it with the Tab key to every product
+// and retry link.
 //
 // The tests need a Chromium: $CHROMIUM, /usr/bin/chromium or chromium in
-// PATH. Without one they skip, or fail when CI=true.
+// PATH. Without one they skip, or fail when CI=true. The axe-core audit
+// also needs axe.min.js, named by VITRINE_AXE (.ci/run installs axe-core
+// from npm); without it, it skips, or fails when CI=true.
 package e2e
 
 import (

@@ -37,11 +37,15 @@ window.vitrine = (function (queued) {
       : label(el) + " could not be loaded; a retry link is in its place");
   }
 
-  // Retrying one tile fetches its HTML fragment and swaps it in.
+  // Retrying one tile fetches its HTML fragment and swaps it in. A retry
+  // link that had the focus hands it on to the fresh tile (its own retry
+  // link, or the tile itself), so that a keyboard user is not sent back to
+  // the top of the page.
   document.addEventListener("click", function (ev) {
     var link = ev.target.closest && ev.target.closest("a[data-retry]");
     if (!link) return;
     ev.preventDefault();
+    var focused = document.activeElement === link;
     var tile = link.closest("[data-tile]");
     tile.setAttribute("aria-busy", "true");
     link.textContent = "Loading…";
@@ -53,6 +57,11 @@ window.vitrine = (function (queued) {
         var fresh = tpl.content.querySelector("[data-tile]");
         if (!fresh) throw new Error("no tile in answer");
         tile.replaceWith(fresh);
+        if (focused) {
+          var again = fresh.querySelector("a[data-retry]");
+          if (!again) fresh.tabIndex = -1; // focusable by script, not a Tab stop
+          (again || fresh).focus();
+        }
         announce(label(fresh) + (fresh.dataset.status === "ok" ? " loaded" : " could not be loaded"));
       })
       .catch(function () {
