@@ -1,8 +1,6 @@
 package config_test
 
 import (
-	"errors"
-	"strings"
 	"testing"
 
 	"vitrine/config"
@@ -11,12 +9,7 @@ import (
 // TestParseAdminAddr: -admin-addr and VITRINE_ADMIN_ADDR set the operator
 // port; unset (the default) or empty, there is none.
 func TestParseAdminAddr(t *testing.T) {
-	tests := []struct {
-		name string
-		args []string
-		env  map[string]string
-		want config.Config
-	}{
+	tests := []parseCase{
 		{name: "unset by default", want: defaults()},
 		{name: "flag", args: []string{"-admin-addr", "127.0.0.1:9090"},
 			want: with(func(c *config.Config) { c.AdminAddr = "127.0.0.1:9090" })},
@@ -42,27 +35,13 @@ func TestParseAdminAddr(t *testing.T) {
 		{name: "same port, other name", args: []string{"-addr", "shop.example:8080", "-admin-addr", "localhost:8080"},
 			want: with(func(c *config.Config) { c.Addr, c.AdminAddr = "shop.example:8080", "localhost:8080" })},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := config.Parse(tt.args, env(tt.env))
-			if err != nil {
-				t.Fatalf("Parse(%q) error = %v; want nil", tt.args, err)
-			}
-			checkConfig(t, got, tt.want)
-		})
-	}
+	checkParse(t, tests)
 }
 
 // TestParseAdminAddrErrors: a bad operator address, or one where -addr
 // already listens, stops the program before it listens, naming the flag.
 func TestParseAdminAddrErrors(t *testing.T) {
-	tests := []struct {
-		name string
-		args []string
-		env  map[string]string
-		from string   // want Error.Env
-		says []string // the message names these
-	}{
+	tests := []errorCase{
 		{name: "not host:port", args: []string{"-admin-addr", "9090"}, says: []string{`"9090" is not host:port`}},
 		{name: "port out of range", args: []string{"-admin-addr=:70000"}, says: []string{`port "70000"`, "0 to 65535"}},
 		{name: "port not a number", args: []string{"-admin-addr", "localhost:metrics"}, says: []string{`port "metrics"`}},
@@ -90,28 +69,5 @@ func TestParseAdminAddrErrors(t *testing.T) {
 		{name: "same as -addr, from the variables", env: map[string]string{"VITRINE_ADDR": ":7000", "VITRINE_ADMIN_ADDR": ":7000"},
 			from: "VITRINE_ADMIN_ADDR", says: []string{`":7000"`}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := config.Parse(tt.args, env(tt.env))
-			var ce *config.Error
-			if !errors.As(err, &ce) {
-				t.Fatalf("Parse(%q) error = %v; want a *config.Error", tt.args, err)
-			}
-			if got, want := ce.Flag, "-admin-addr"; got != want {
-				t.Errorf("Flag = %q; want %q", got, want)
-			}
-			if ce.Env != tt.from {
-				t.Errorf("Env = %q; want %q", ce.Env, tt.from)
-			}
-			msg := err.Error()
-			if strings.ContainsAny(msg, "\r\n") {
-				t.Errorf("Error() = %q; want one line", msg)
-			}
-			for _, s := range tt.says {
-				if !strings.Contains(msg, s) {
-					t.Errorf("Error() = %q; want it to contain %q", msg, s)
-				}
-			}
-		})
-	}
+	checkParseErrors(t, "-admin-addr", tests)
 }

@@ -137,12 +137,7 @@ func checkConfig(t *testing.T, got, want config.Config) {
 
 func TestParse(t *testing.T) {
 	ms := time.Millisecond
-	tests := []struct {
-		name string
-		args []string
-		env  map[string]string
-		want config.Config
-	}{
+	tests := []parseCase{
 		{name: "defaults", want: defaults()},
 		{name: "nil args and empty env", args: []string{}, env: map[string]string{}, want: defaults()},
 
@@ -222,15 +217,7 @@ func TestParse(t *testing.T) {
 			env:  map[string]string{"VITRINE_FAIL": "banners=1,products=0.5"},
 			want: with(func(c *config.Config) { c.Fail = map[string]float64{"banners": 0, "products": 0.5} })},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := config.Parse(tt.args, env(tt.env))
-			if err != nil {
-				t.Fatalf("Parse(%q) error = %v; want nil", tt.args, err)
-			}
-			checkConfig(t, got, tt.want)
-		})
-	}
+	checkParse(t, tests)
 }
 
 // TestParseNilGetenv: a nil getenv reads no environment.
@@ -269,14 +256,7 @@ func TestParseDefaultsNotShared(t *testing.T) {
 }
 
 func TestParseErrors(t *testing.T) {
-	tests := []struct {
-		name string
-		args []string
-		env  map[string]string
-		flag string   // want Error.Flag
-		from string   // want Error.Env
-		says []string // the message names these (the bad part)
-	}{
+	tests := []errorCase{
 		{name: "unknown tile in latency", args: []string{"-latency", "nope=10ms"},
 			flag: "-latency", says: []string{`unknown tile "nope"`, "banners, products, recommendations"}},
 		{name: "unknown tile in fail", args: []string{"-fail", "Banners=0.5"},
@@ -360,42 +340,7 @@ func TestParseErrors(t *testing.T) {
 		{name: "newline in env value", env: map[string]string{"VITRINE_FAIL": "x\ny=1"},
 			flag: "-fail", from: "VITRINE_FAIL", says: []string{`\n`}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := config.Parse(tt.args, env(tt.env))
-			if err == nil {
-				t.Fatalf("Parse(%q) error = nil; want a *config.Error", tt.args)
-			}
-			var ce *config.Error
-			if !errors.As(err, &ce) {
-				t.Fatalf("Parse(%q) error = %T %v; want a *config.Error", tt.args, err, err)
-			}
-			msg := err.Error()
-			if strings.ContainsAny(msg, "\r\n") {
-				t.Errorf("Error() = %q; want one line", msg)
-			}
-			if len(msg) > 300 {
-				t.Errorf("Error() is %d bytes long; want a short line", len(msg))
-			}
-			if tt.flag != "" && ce.Flag != tt.flag {
-				t.Errorf("Flag = %q; want %q", ce.Flag, tt.flag)
-			}
-			if tt.flag != "" && !strings.HasPrefix(msg, tt.flag) {
-				t.Errorf("Error() = %q; want it to start with the flag %q", msg, tt.flag)
-			}
-			if ce.Env != tt.from {
-				t.Errorf("Env = %q; want %q", ce.Env, tt.from)
-			}
-			if tt.from != "" && !strings.Contains(msg, tt.from) {
-				t.Errorf("Error() = %q; want it to name %s", msg, tt.from)
-			}
-			for _, s := range tt.says {
-				if !strings.Contains(msg, s) {
-					t.Errorf("Error() = %q; want it to contain %q", msg, s)
-				}
-			}
-		})
-	}
+	checkParseErrors(t, "", tests)
 }
 
 func TestParseHelp(t *testing.T) {
@@ -738,6 +683,84 @@ func TestParseDerived(t *testing.T) {
 			}
 			if got := cfg.PageTimeout; got != tc.page {
 				t.Errorf("PageTimeout = %v; want %v", got, tc.page)
+			}
+		})
+	}
+}
+
+// parseCase is a command line and an environment, and the Config they give.
+type parseCase struct {
+	name string
+	args []string
+	env  map[string]string
+	want config.Config
+}
+
+// checkParse parses each case and compares the whole Config.
+func checkParse(t *testing.T, tests []parseCase) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := config.Parse(tt.args, env(tt.env))
+			if err != nil {
+				t.Fatalf("Parse(%q) error = %v; want nil", tt.args, err)
+			}
+			checkConfig(t, got, tt.want)
+		})
+	}
+}
+
+// errorCase is a command line and an environment that Parse refuses.
+type errorCase struct {
+	name string
+	args []string
+	env  map[string]string
+	flag string   // want Error.Flag ("": checkParseErrors's flag, if any)
+	from string   // want Error.Env
+	says []string // the message names these (the bad part)
+}
+
+// checkParseErrors parses each case and wants a one-line *config.Error
+// naming the flag (tt.flag, else flag when not empty), the variable the
+// value came from, and the bad part.
+func checkParseErrors(t *testing.T, flag string, tests []errorCase) {
+	t.Helper()
+	for _, tt := range tests {
+		if tt.flag == "" {
+			tt.flag = flag
+		}
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := config.Parse(tt.args, env(tt.env))
+			if err == nil {
+				t.Fatalf("Parse(%q) error = nil; want a *config.Error", tt.args)
+			}
+			var ce *config.Error
+			if !errors.As(err, &ce) {
+				t.Fatalf("Parse(%q) error = %T %v; want a *config.Error", tt.args, err, err)
+			}
+			msg := err.Error()
+			if strings.ContainsAny(msg, "\r\n") {
+				t.Errorf("Error() = %q; want one line", msg)
+			}
+			if len(msg) > 300 {
+				t.Errorf("Error() is %d bytes long; want a short line", len(msg))
+			}
+			if tt.flag != "" && ce.Flag != tt.flag {
+				t.Errorf("Flag = %q; want %q", ce.Flag, tt.flag)
+			}
+			if tt.flag != "" && !strings.HasPrefix(msg, tt.flag) {
+				t.Errorf("Error() = %q; want it to start with the flag %q", msg, tt.flag)
+			}
+			if ce.Env != tt.from {
+				t.Errorf("Env = %q; want %q", ce.Env, tt.from)
+			}
+			if tt.from != "" && !strings.Contains(msg, tt.from) {
+				t.Errorf("Error() = %q; want it to name %s", msg, tt.from)
+			}
+			for _, s := range tt.says {
+				if !strings.Contains(msg, s) {
+					t.Errorf("Error() = %q; want it to contain %q", msg, s)
+				}
 			}
 		})
 	}

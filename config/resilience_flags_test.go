@@ -162,12 +162,7 @@ func TestParseResilienceDefaults(t *testing.T) {
 }
 
 func TestParseResilienceOverrides(t *testing.T) {
-	tests := []struct {
-		name string
-		args []string
-		env  map[string]string
-		want config.Config
-	}{
+	tests := []parseCase{
 		{name: "bare -cache is true", args: []string{"-cache"}, env: map[string]string{"VITRINE_CACHE": "false"},
 			want: defaults()},
 		{name: "flag overrides VITRINE_CACHE_SIZE", args: []string{"-cache-size", "7"},
@@ -229,15 +224,7 @@ func TestParseResilienceOverrides(t *testing.T) {
 				c.Tail = map[string]config.Tail{"banners": {Latency: 3 * time.Millisecond, Rate: 0.01}}
 			})},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := config.Parse(tt.args, env(tt.env))
-			if err != nil {
-				t.Fatalf("Parse(%q) error = %v; want nil", tt.args, err)
-			}
-			checkConfig(t, got, tt.want)
-		})
-	}
+	checkParse(t, tests)
 }
 
 func TestParseResilienceErrors(t *testing.T) {

@@ -1,8 +1,6 @@
 package config_test
 
 import (
-	"errors"
-	"strings"
 	"testing"
 	"time"
 
@@ -41,37 +39,12 @@ func TestParseShutdownTimeout(t *testing.T) {
 
 // TestParseShutdownTimeoutErrors: a drain must be a positive duration.
 func TestParseShutdownTimeoutErrors(t *testing.T) {
-	tests := []struct {
-		name string
-		args []string
-		env  map[string]string
-		from string   // want Error.Env
-		says []string // the message names these
-	}{
+	tests := []errorCase{
 		{name: "zero", args: []string{"-shutdown-timeout", "0s"}, says: []string{`"0s" must be more than zero`}},
 		{name: "negative", args: []string{"-shutdown-timeout", "-1s"}, says: []string{`"-1s" is negative`}},
 		{name: "no unit", args: []string{"-shutdown-timeout", "15"}, says: []string{`"15" has no unit`}},
 		{name: "bad VITRINE_SHUTDOWN_TIMEOUT", env: map[string]string{"VITRINE_SHUTDOWN_TIMEOUT": "soon"},
 			from: "VITRINE_SHUTDOWN_TIMEOUT", says: []string{`"soon"`}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := config.Parse(tt.args, env(tt.env))
-			var ce *config.Error
-			if !errors.As(err, &ce) {
-				t.Fatalf("Parse(%q) error = %v; want a *config.Error", tt.args, err)
-			}
-			if got, want := ce.Flag, "-shutdown-timeout"; got != want {
-				t.Errorf("Flag = %q; want %q", got, want)
-			}
-			if ce.Env != tt.from {
-				t.Errorf("Env = %q; want %q", ce.Env, tt.from)
-			}
-			for _, s := range tt.says {
-				if !strings.Contains(err.Error(), s) {
-					t.Errorf("Error() = %q; want it to contain %q", err, s)
-				}
-			}
-		})
-	}
+	checkParseErrors(t, "-shutdown-timeout", tests)
 }
