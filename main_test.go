@@ -58,9 +58,26 @@ type instance struct {
 // on stdout and for /healthz to answer 200.
 func start(t *testing.T, args ...string) *instance {
 	t.Helper()
+	in, lines, deadline := launch(t, args, 1)
+	addr, found := strings.CutPrefix(lines[0], "vitrine: serving http://")
+	addr, found2 := strings.CutSuffix(addr, "/home")
+	if len(lines) != 1 || !found || !found2 {
+		t.Fatalf("stdout = %q; want one line \"vitrine: serving http://ADDR/home\"", lines)
+	}
+	in.base = "http://" + addr
+	waitHealthy(t, in.base, deadline)
+	return in
+}
+
+// launch runs Vitrine with args until the test ends (then cancels it and
+// waits for run to return) and waits, 10s at most, for n lines on its
+// stdout. It returns them and that deadline, for what the caller waits for
+// next.
+func launch(t *testing.T, args []string, n int) (in *instance, lines []string, deadline time.Time) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	stdout, stderr := &syncBuffer{}, &syncBuffer{}
-	in := &instance{cancel: cancel, done: make(chan error, 1), stderr: stderr}
+	in = &instance{cancel: cancel, done: make(chan error, 1), stderr: stderr}
 	go func() { in.done <- run(ctx, args, noEnv, stdout, stderr) }()
 	t.Cleanup(func() {
 		cancel()
@@ -73,42 +90,37 @@ func start(t *testing.T, args ...string) *instance {
 			t.Logf("stderr:\n%s", stderr)
 		}
 	})
-
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		line, ok := strings.CutSuffix(stdout.String(), "\n")
-		if ok {
-			addr, found := strings.CutPrefix(line, "vitrine: serving http://")
-			addr, found2 := strings.CutSuffix(addr, "/home")
-			if !found || !found2 || strings.Contains(line, "\n") {
-				t.Fatalf("stdout = %q; want one line \"vitrine: serving http://ADDR/home\"", stdout)
-			}
-			in.base = "http://" + addr
-			break
-		}
+	deadline = time.Now().Add(10 * time.Second)
+	for strings.Count(stdout.String(), "\n") < n {
 		select {
 		case err := <-in.done:
-			t.Fatalf("run returned %v before serving", err)
+			t.Fatalf("run returned %v before serving; stdout = %q", err, stdout)
 		case <-time.After(5 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no address on stdout after 10s; stdout = %q", stdout)
+			t.Fatalf("fewer than %d lines on stdout after 10s; stdout = %q", n, stdout)
 		}
 	}
+	return in, strings.Split(strings.TrimSuffix(stdout.String(), "\n"), "\n"), deadline
+}
+
+// waitHealthy polls base's /healthz until it answers 200, failing the test
+// at deadline.
+func waitHealthy(t *testing.T, base string, deadline time.Time) {
+	t.Helper()
 	for {
-		resp, err := http.Get(in.base + "/healthz")
+		resp, err := http.Get(base + "/healthz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				break
+				return
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("GET /healthz: %v, %v; want 200 within 10s", resp, err)
+			t.Fatalf("GET %s/healthz: %v, %v; want 200 within 10s", base, resp, err)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	return in
 }
 
 // stop cancels run's context and returns what run returned.

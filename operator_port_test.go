@@ -18,58 +18,18 @@ import (
 // and for both /healthz to answer 200, and returns the admin port's base.
 func startAdmin(t *testing.T, args ...string) (in *instance, admin string) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	stdout, stderr := &syncBuffer{}, &syncBuffer{}
-	in = &instance{cancel: cancel, done: make(chan error, 1), stderr: stderr}
 	args = append(append([]string{}, args...), "-admin-addr", "127.0.0.1:0")
-	go func() { in.done <- run(ctx, args, noEnv, stdout, stderr) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-in.done:
-		case <-time.After(10 * time.Second):
-			t.Errorf("run did not return within 10s of its context ending")
-		}
-		if t.Failed() {
-			t.Logf("stderr:\n%s", stderr)
-		}
-	})
-
-	deadline := time.Now().Add(10 * time.Second)
-	for strings.Count(stdout.String(), "\n") < 2 {
-		select {
-		case err := <-in.done:
-			t.Fatalf("run returned %v before serving; stdout = %q", err, stdout)
-		case <-time.After(5 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no addresses on stdout after 10s; stdout = %q", stdout)
-		}
-	}
-	lines := strings.Split(strings.TrimSuffix(stdout.String(), "\n"), "\n")
+	in, lines, deadline := launch(t, args, 2)
 	public, ok1 := strings.CutPrefix(lines[0], "vitrine: serving http://")
 	public, ok2 := strings.CutSuffix(public, "/home")
 	adminAddr, ok3 := strings.CutPrefix(lines[len(lines)-1], "vitrine: admin on http://")
 	adminAddr, ok4 := strings.CutSuffix(adminAddr, "/metrics")
 	if len(lines) != 2 || !ok1 || !ok2 || !ok3 || !ok4 {
-		t.Fatalf("stdout = %q; want \"vitrine: serving http://ADDR/home\" then \"vitrine: admin on http://ADDR/metrics\"", stdout)
+		t.Fatalf("stdout = %q; want \"vitrine: serving http://ADDR/home\" then \"vitrine: admin on http://ADDR/metrics\"", lines)
 	}
 	in.base, admin = "http://"+public, "http://"+adminAddr
-	for _, base := range []string{in.base, admin} {
-		for {
-			resp, err := http.Get(base + "/healthz")
-			if err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusOK {
-					break
-				}
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("GET %s/healthz: %v, %v; want 200 within 10s", base, resp, err)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-	}
+	waitHealthy(t, in.base, deadline)
+	waitHealthy(t, admin, deadline)
 	return in, admin
 }
 
