@@ -45,17 +45,21 @@ func TestHEAD(t *testing.T) {
 	}
 }
 
+// pathCase is a path as sent and what it must answer.
+type pathCase struct {
+	path     string
+	wantCode int
+	// wantSays is, for a 200, what was served (a tile's name, a piece of a
+	// file); for a 404, what the error message says: the name looked up,
+	// quoted.
+	wantSays string
+}
+
 // tileNameCases are tile names in the path: net/http decodes the path once,
 // and that decoded name is the tile's. A name that still holds a % after
 // that one decoding is looked up as it is (and is no tile), never decoded
 // a second time.
-var tileNameCases = []struct {
-	path     string
-	wantCode int
-	// wantSays is, for a 200, the name of the tile served; for a 404, what
-	// the error message says: the name looked up, quoted.
-	wantSays string
-}{
+var tileNameCases = []pathCase{
 	{"/tiles/banners", http.StatusOK, "banners"},
 	{"/tiles/%62anners", http.StatusOK, "banners"},
 	{"/tiles/%62%61nners", http.StatusOK, "banners"},
@@ -150,13 +154,7 @@ func TestNotFoundHints(t *testing.T) {
 // /img/products/:file, which are read as the tiles' names are: decoded
 // once, by net/http. A valid encoding of a real file serves it; a name that
 // names nothing after that one decoding is the contract's JSON 404.
-var fileNameCases = []struct {
-	path     string
-	wantCode int
-	// wantSays is, for a 200, a piece of the file served; for a 404, what
-	// the error message says: the name looked up, quoted.
-	wantSays string
-}{
+var fileNameCases = []pathCase{
 	{"/static/vitrine.css", http.StatusOK, "--"},
 	{"/static/%76itrine.css", http.StatusOK, "--"},
 	{"/static/vitrine%2ecss", http.StatusOK, "--"},
