@@ -45,6 +45,8 @@ type Page struct {
 type Options struct {
 	// TileTimeout bounds each tile's fetch; zero means DefaultTileTimeout.
 	TileTimeout time.Duration
+	// Timeouts overrides TileTimeout for the tiles it names.
+	Timeouts map[string]time.Duration
 	// PageTimeout bounds a whole page on top of the tile timeouts; zero
 	// means none.
 	PageTimeout time.Duration
@@ -71,6 +73,7 @@ type Aggregator struct {
 	fetchers []tiles.Fetcher
 	index    map[string]int
 	timeout  time.Duration
+	timeouts []time.Duration // per tile, in page order
 	pageTO   time.Duration
 	logger   *slog.Logger
 	observer Observer
@@ -105,6 +108,16 @@ func New(fetchers []tiles.Fetcher, opts Options) (*Aggregator, error) {
 			return nil, fmt.Errorf("aggregator: two tiles named %q", name)
 		}
 		a.index[name] = i
+		to := a.timeout
+		if d, ok := opts.Timeouts[name]; ok && d > 0 {
+			to = d
+		}
+		a.timeouts = append(a.timeouts, to)
+	}
+	for name := range opts.Timeouts {
+		if _, ok := a.index[name]; !ok {
+			return nil, fmt.Errorf("aggregator: a timeout for %q, which is not a tile", name)
+		}
 	}
 	return a, nil
 }
@@ -126,7 +139,7 @@ func (a *Aggregator) Tiles() []tiles.Info {
 		if d, ok := f.(tiles.Describer); ok {
 			info = d.Describe()
 		}
-		info.Timeout = a.timeout
+		info.Timeout = a.timeouts[i]
 		infos[i] = info
 	}
 	return infos
@@ -162,10 +175,10 @@ func (a *Aggregator) Stream(ctx context.Context, req tiles.Request, emit func(Re
 	var wg sync.WaitGroup
 	results := make([]Result, len(a.fetchers))
 	done := make(chan int, len(a.fetchers)) // buffered: a finished tile never waits for emit
-	for i, f := range a.fetchers {
+	for i := range a.fetchers {
 		wg.Go(func() {
 			// Each goroutine writes only its own slot.
-			results[i] = a.fetch(ctx, f, req, start)
+			results[i] = a.fetch(ctx, i, req, start)
 			done <- i
 		})
 	}
@@ -197,15 +210,16 @@ func (a *Aggregator) Tile(ctx context.Context, name string, req tiles.Request) (
 	if !ok {
 		return Result{}, tiles.Errorf(tiles.ENOTFOUND, "no tile named %q; known tiles: %s", tiles.Clip(name, 64), strings.Join(a.Names(), ", "))
 	}
-	return a.fetch(ctx, a.fetchers[i], req, time.Now()), nil
+	return a.fetch(ctx, i, req, time.Now()), nil
 }
 
 // fetch runs one tile under its own deadline and turns every outcome,
 // including a panic, into a Result.
-func (a *Aggregator) fetch(ctx context.Context, f tiles.Fetcher, req tiles.Request, pageStart time.Time) (r Result) {
+func (a *Aggregator) fetch(ctx context.Context, i int, req tiles.Request, pageStart time.Time) (r Result) {
+	f, timeout := a.fetchers[i], a.timeouts[i]
 	start := time.Now()
 	r = Result{Name: f.Name(), Start: start.Sub(pageStart)}
-	tctx, cancel := context.WithTimeout(ctx, a.timeout)
+	tctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	defer func() {
 		if p := recover(); p != nil {
@@ -218,7 +232,7 @@ func (a *Aggregator) fetch(ctx context.Context, f tiles.Fetcher, req tiles.Reque
 		}
 	}()
 	out, err := f.Fetch(tctx, req)
-	late := a.deadline(r.Name, ctx, tctx)
+	late := a.deadline(r.Name, timeout, ctx, tctx)
 	switch {
 	case err == nil:
 		r.Outcome = out
@@ -244,10 +258,10 @@ func (a *Aggregator) fetch(ctx context.Context, f tiles.Fetcher, req tiles.Reque
 
 // deadline says which deadline ended the tile's fetch, if one did: its own
 // (ctx still live) or the page's.
-func (a *Aggregator) deadline(name string, ctx, tctx context.Context) error {
+func (a *Aggregator) deadline(name string, timeout time.Duration, ctx, tctx context.Context) error {
 	switch {
 	case ctx.Err() == nil && errors.Is(tctx.Err(), context.DeadlineExceeded):
-		return fmt.Errorf("%s: no answer within %s", name, a.timeout)
+		return fmt.Errorf("%s: no answer within %s", name, timeout)
 	case errors.Is(context.Cause(ctx), errPageDeadline):
 		return fmt.Errorf("%s: no answer within the page deadline of %s", name, a.pageTO)
 	}

@@ -60,6 +60,9 @@ type Metrics struct {
 	abandoned       *prometheus.CounterVec
 	requests        *prometheus.GaugeVec
 	writesCut       *prometheus.CounterVec
+	bulkheadFull    *prometheus.CounterVec
+	revalidated     *prometheus.CounterVec
+	upstream        *prometheus.CounterVec
 
 	// known holds each known tile's label-free series, resolved once: the
 	// hit path then skips the label hashing of WithLabelValues. It is
@@ -101,6 +104,8 @@ func New(names ...string) *Metrics {
 		m.known[name] = m.resolve(name)
 		m.detachedCapped.WithLabelValues(name)
 		m.abandoned.WithLabelValues(name)
+		m.bulkheadFull.WithLabelValues(name)
+		m.revalidated.WithLabelValues(name)
 		for _, s := range []tiles.Status{tiles.StatusOK, tiles.StatusTimeout, tiles.StatusError, tiles.StatusStale, tiles.StatusFallback} {
 			m.tileResults.WithLabelValues(name, string(s))
 		}
@@ -152,7 +157,11 @@ func (m *Metrics) register() {
 	m.abandoned = counter("abandoned_fetches_total", "Shared fetches cancelled because their last waiter left and nobody else would read the result (a personalised key, or no cache).", tile...)
 	m.requests = gauge("http_requests_in_flight", "HTTP requests being served now, by route.", "route")
 	m.writesCut = counter("http_writes_cut_total", "Responses cut by the server, by route: a write the client left waiting past the write stall (it stopped reading), or one on a connection closed at the end of a shutdown's drain. Clients that hang up are not counted.", "route")
+	m.bulkheadFull = counter("bulkhead_refused_total", "Backend requests refused at once because the tile's bulkhead was full (the tile answered from stale content or its fallback).", tile...)
+	m.revalidated = counter("revalidated_total", "Cached entries renewed by a backend's 304 Not Modified.", tile...)
+	m.upstream = counter("upstream_responses_total", "Answers of HTTP tile backends, by tile, backend host and result (the HTTP status, or what went wrong: timeout, refused, reset, too_large, bad_json, ...).", "tile", "host", "result")
 	m.reg.MustRegister(
+		m.bulkheadFull, m.revalidated, m.upstream,
 		m.tileDuration, m.tileResults, m.pageDuration, m.pagesInFlight, m.pages,
 		m.cacheHits, m.cacheMisses, m.staleServed, m.fallbacks, m.coalesced, m.refreshes,
 		m.backendFetches, m.backendDuration, m.hedgesStarted, m.hedgesWon, m.breakerState,
@@ -246,6 +255,14 @@ func (m *Metrics) DetachedCapped(tile string)      { m.detachedCapped.WithLabelV
 func (m *Metrics) Abandoned(tile string)           { m.abandoned.WithLabelValues(tile).Inc() }
 func (m *Metrics) HedgeStarted(tile string)        { m.tile(tile).hedgesStart.Inc() }
 func (m *Metrics) HedgeWon(tile string)            { m.tile(tile).hedgesWon.Inc() }
+func (m *Metrics) BulkheadFull(tile string)        { m.bulkheadFull.WithLabelValues(tile).Inc() }
+func (m *Metrics) Revalidated(tile string)         { m.revalidated.WithLabelValues(tile).Inc() }
+
+// Upstream counts one answer of an HTTP backend (upstream.Options.Observe):
+// the host goes into a label here, and never into what clients see.
+func (m *Metrics) Upstream(tile, host, result string) {
+	m.upstream.WithLabelValues(tile, host, result).Inc()
+}
 func (m *Metrics) BreakerState(tile string, s resilience.BreakerState) {
 	v := 0.0
 	switch s {

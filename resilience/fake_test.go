@@ -153,6 +153,8 @@ func (r *countingRecorder) DetachedCapped(string) { r.inc("DetachedCapped") }
 func (r *countingRecorder) Abandoned(string)      { r.inc("Abandoned") }
 func (r *countingRecorder) HedgeStarted(string)   { r.inc("HedgeStarted") }
 func (r *countingRecorder) HedgeWon(string)       { r.inc("HedgeWon") }
+func (r *countingRecorder) BulkheadFull(string)   { r.inc("BulkheadFull") }
+func (r *countingRecorder) Revalidated(string)    { r.inc("Revalidated") }
 func (r *countingRecorder) BreakerState(_ string, s BreakerState) {
 	r.mu.Lock()
 	r.states = append(r.states, s)

@@ -119,17 +119,63 @@ func (t *Tile) leave(key string, f *flight) {
 
 // direct fetches on the caller's goroutine under its context (Policy.Direct).
 func (t *Tile) direct(ctx context.Context, key string, req tiles.Request) (tiles.Outcome, error) {
-	data, err := t.guarded(ctx, req)
+	prior := t.prior(key, &req)
+	out, err := t.guarded(ctx, req)
 	if err == nil {
-		if t.cache != nil {
-			t.cache.Set(key, &entry{data: data, at: time.Now()})
+		var e *entry
+		if e, err = t.settle(key, prior, out); err == nil {
+			return tiles.Fresh(e.data), nil
 		}
-		return tiles.Fresh(data), nil
 	}
 	if ctx.Err() != nil {
 		err = fmt.Errorf("%s: no fresh answer in time: %w", t.name, ctx.Err())
 	}
 	return t.rescue(key, err)
+}
+
+// prior returns the cached entry of key, whatever its age, and sets req's
+// validators from it, so that the backend may answer "not modified"
+// instead of sending the content again.
+func (t *Tile) prior(key string, req *tiles.Request) *entry {
+	if t.cache == nil {
+		return nil
+	}
+	e, ok := t.cache.GetIfPresent(key)
+	if !ok {
+		return nil
+	}
+	req.Validators = e.Validators
+	return e
+}
+
+// settle turns a backend's answer to a fetch of key into the entry to serve,
+// and caches it for as long as the policy, or the backend when the policy
+// lets it (BackendTTL), says. prior is the entry the fetch revalidated, if
+// any: a "not modified" answer renews its content.
+func (t *Tile) settle(key string, prior *entry, out tiles.Outcome) (*entry, error) {
+	e := &entry{data: out.Data, at: time.Now(), ttl: t.p.TTL, Validators: out.Cache.Validators}
+	if out.NotModified {
+		if prior == nil {
+			return nil, fmt.Errorf("%s: the backend answered 304 Not Modified to a request that had nothing to revalidate", t.name)
+		}
+		t.rec.Revalidated(t.name)
+		e.data = prior.data
+		if e.Validators == (tiles.Validators{}) {
+			e.Validators = prior.Validators
+		}
+	}
+	if t.cache == nil {
+		return e, nil
+	}
+	if t.p.BackendTTL && out.Cache.Set {
+		if out.Cache.NoStore {
+			t.cache.Invalidate(key) // an older copy must not be served either
+			return e, nil
+		}
+		e.ttl = out.Cache.MaxAge
+	}
+	t.cache.Set(key, e)
+	return e, nil
 }
 
 // refresh starts a background fetch of key unless one is already running
@@ -205,11 +251,11 @@ func (t *Tile) rescue(key string, cause error) (tiles.Outcome, error) {
 	if t.cache != nil {
 		if e, ok := t.cache.GetIfPresent(key); ok {
 			switch age := time.Since(e.at); {
-			case age < t.p.TTL:
+			case age < e.ttl:
 				// A fetch (maybe the very one we stopped waiting for)
 				// filled the cache meanwhile.
 				return tiles.Fresh(e.data), nil
-			case age < t.p.TTL+t.p.MaxStale:
+			case age < e.ttl+t.p.MaxStale:
 				t.rec.StaleServed(t.name)
 				return tiles.Outcome{Data: e.data, Status: tiles.StatusStale, Age: age, Cause: cause}, nil
 			}
@@ -241,25 +287,20 @@ func (t *Tile) load(caller, detached context.Context, key string, req tiles.Requ
 // fetchAndStore fetches key from the backend under ctx, bounded by
 // FetchTimeout, and caches the result.
 func (t *Tile) fetchAndStore(ctx context.Context, key string, req tiles.Request) (*entry, error) {
-	if t.cache != nil {
-		// A fetch that ended just before this one started may have filled
-		// the cache: do not fetch twice.
-		if e, ok := t.cache.GetIfPresent(key); ok && time.Since(e.at) < t.p.TTL {
-			return e, nil
-		}
+	prior := t.prior(key, &req)
+	// A fetch that ended just before this one started may have filled the
+	// cache: do not fetch twice.
+	if prior != nil && time.Since(prior.at) < prior.ttl {
+		return prior, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, t.p.FetchTimeout)
 	defer cancel()
-	data, err := t.guarded(ctx, req)
+	out, err := t.guarded(ctx, req)
 	if err != nil {
 		if ctx.Err() != nil && errors.Is(err, context.DeadlineExceeded) {
 			return nil, fmt.Errorf("%s: no answer within the fetch timeout of %s: %w", t.name, t.p.FetchTimeout, ctx.Err())
 		}
 		return nil, err
 	}
-	e := &entry{data: data, at: time.Now()}
-	if t.cache != nil {
-		t.cache.Set(key, e)
-	}
-	return e, nil
+	return t.settle(key, prior, out)
 }

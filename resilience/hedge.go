@@ -2,7 +2,6 @@ package resilience
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -119,7 +118,7 @@ func percentile(ds []time.Duration, q float64) time.Duration {
 
 // attemptResult is the outcome of one attempt at the backend.
 type attemptResult struct {
-	data    json.RawMessage
+	out     tiles.Outcome
 	elapsed time.Duration
 	err     error
 }
@@ -129,10 +128,10 @@ type attemptResult struct {
 // success wins; the other attempt is cancelled, and hedged waits for it to
 // stop (promptly, as fetchers honour cancellation) so that no attempt
 // outlives the fetch.
-func (t *Tile) hedged(ctx context.Context, req tiles.Request) (json.RawMessage, error) {
+func (t *Tile) hedged(ctx context.Context, req tiles.Request) (tiles.Outcome, error) {
 	if t.hedge == nil {
-		data, _, err := t.attempt(ctx, req)
-		return data, err
+		out, _, err := t.attempt(ctx, req)
+		return out, err
 	}
 	// The first attempt runs on the caller's goroutine and a timer starts
 	// the hedge only if the delay passes: a fetch that answers in time, the
@@ -141,7 +140,7 @@ func (t *Tile) hedged(ctx context.Context, req tiles.Request) (json.RawMessage, 
 	defer cancelFirst()
 	h := &hedge{}
 	h.timer = time.AfterFunc(t.hedge.delay(), func() { h.launch(ctx, t, req, cancelFirst) })
-	data, elapsed, err := t.attempt(first, req)
+	out, elapsed, err := t.attempt(first, req)
 	second := h.stop()
 	if err == nil {
 		t.hedge.observe(elapsed)
@@ -149,13 +148,13 @@ func (t *Tile) hedged(ctx context.Context, req tiles.Request) (json.RawMessage, 
 			h.cancel()
 			<-second
 		}
-		return data, nil
+		return out, nil
 	}
 	if second == nil { // no hedge was launched, and none will be
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("%s: %w", t.name, ctx.Err())
+			return tiles.Outcome{}, fmt.Errorf("%s: %w", t.name, ctx.Err())
 		}
-		return nil, err
+		return tiles.Outcome{}, err
 	}
 	// The first attempt failed: on its own, or because the hedge won and
 	// cancelled it. Either way the hedge's answer decides.
@@ -171,11 +170,11 @@ func (t *Tile) hedged(ctx context.Context, req tiles.Request) (json.RawMessage, 
 			t.hedge.observe(elapsed)
 		}
 		t.rec.HedgeWon(t.name)
-		return r.data, nil
+		return r.out, nil
 	case ctx.Err() != nil:
-		return nil, fmt.Errorf("%s: %w", t.name, ctx.Err())
+		return tiles.Outcome{}, fmt.Errorf("%s: %w", t.name, ctx.Err())
 	}
-	return nil, err
+	return tiles.Outcome{}, err
 }
 
 // hedge is the second attempt of one fetch, launched by a timer.
@@ -200,11 +199,11 @@ func (h *hedge) launch(ctx context.Context, t *Tile, req tiles.Request, cancelFi
 	second, h.cancel = context.WithCancel(ctx)
 	h.result = make(chan attemptResult, 1)
 	go func() {
-		data, elapsed, err := t.attempt(second, req)
+		out, elapsed, err := t.attempt(second, req)
 		if err == nil {
 			cancelFirst()
 		}
-		h.result <- attemptResult{data, elapsed, err}
+		h.result <- attemptResult{out, elapsed, err}
 	}()
 }
 

@@ -87,6 +87,19 @@ type Policy struct {
 	// a refresh is skipped. Zero means DefaultMaxDetached.
 	MaxDetached int
 
+	// Bulkhead bounds the requests in flight to the tile's backend, hedges
+	// and refreshes included: past it a request is refused at once (and
+	// the tile answers from stale content or its fallback), so a slow
+	// backend cannot tie up every connection and goroutine. Zero means
+	// DefaultBulkhead.
+	Bulkhead int
+
+	// BackendTTL lets the backend's Cache-Control set each entry's
+	// freshness (max-age; no-store is never cached) in place of TTL, which
+	// then applies only to answers that say nothing. It needs TTL > 0: a
+	// tile whose cache is off stays off.
+	BackendTTL bool
+
 	// Fallback, if set, is the tile's last resort when there is nothing
 	// fresh or stale enough to serve: a static default (for
 	// recommendations, the bestsellers), served with status "fallback".
@@ -100,6 +113,7 @@ const (
 	DefaultHedgeCap     = 0.10
 	DefaultBreakerOpen  = 5 * time.Second
 	DefaultMaxDetached  = 100
+	DefaultBulkhead     = 1024
 )
 
 // DefaultPolicy returns the policy that suits a tile whose backend answers
@@ -151,6 +165,8 @@ func (p Policy) describe() tiles.PolicyInfo {
 		Hedge:           "off",
 		BreakerFailures: p.BreakerFailures,
 		MaxDetached:     p.MaxDetached,
+		Bulkhead:        p.Bulkhead,
+		BackendTTL:      p.BackendTTL,
 		Fallback:        p.Fallback != nil,
 	}
 	switch {
@@ -180,8 +196,13 @@ func (p Policy) Validate() error {
 			errs = append(errs, fmt.Errorf("%s must not be negative; got %s", d.name, d.v))
 		}
 	}
-	if p.MaxEntries < 0 || p.MaxDetached < 0 {
-		errs = append(errs, fmt.Errorf("MaxEntries and MaxDetached must not be negative; got %d and %d", p.MaxEntries, p.MaxDetached))
+	for _, n := range []struct {
+		name string
+		v    int
+	}{{"MaxEntries", p.MaxEntries}, {"MaxDetached", p.MaxDetached}, {"Bulkhead", p.Bulkhead}} {
+		if n.v < 0 {
+			errs = append(errs, fmt.Errorf("%s must not be negative; got %d", n.name, n.v))
+		}
 	}
 	if p.HedgeCap < 0 || p.HedgeCap > 1 {
 		errs = append(errs, fmt.Errorf("HedgeCap must be in [0, 1]; got %g", p.HedgeCap))
@@ -202,6 +223,9 @@ func (p Policy) withDefaults() Policy {
 	}
 	if p.MaxDetached == 0 {
 		p.MaxDetached = DefaultMaxDetached
+	}
+	if p.Bulkhead == 0 {
+		p.Bulkhead = DefaultBulkhead
 	}
 	if p.FetchTimeout == 0 {
 		p.FetchTimeout = DefaultFetchTimeout

@@ -84,7 +84,7 @@ func TestWithDefaults(t *testing.T) {
 		t.Errorf("StaleWhileRevalidate: got %s; want capped at MaxStale %s", p.StaleWhileRevalidate, time.Minute)
 	}
 	if p.MaxEntries != DefaultMaxEntries || p.FetchTimeout != DefaultFetchTimeout || p.HedgeCap != DefaultHedgeCap ||
-		p.BreakerOpen != DefaultBreakerOpen || p.BreakerProbes != 1 || p.MaxDetached != DefaultMaxDetached {
+		p.BreakerOpen != DefaultBreakerOpen || p.BreakerProbes != 1 || p.MaxDetached != DefaultMaxDetached || p.Bulkhead != DefaultBulkhead {
 		t.Errorf("defaults not filled: %+v", p)
 	}
 }
@@ -103,7 +103,7 @@ func TestDescribe(t *testing.T) {
 		t.Fatal("Describe: no policy")
 	}
 	wantPolicy := tiles.PolicyInfo{TTL: 30 * time.Second, MaxStale: time.Minute, Coalesced: true, Hedge: "after 200ms",
-		BreakerFailures: 5, MaxDetached: DefaultMaxDetached}
+		BreakerFailures: 5, MaxDetached: DefaultMaxDetached, Bulkhead: DefaultBulkhead}
 	if *got.Policy != wantPolicy {
 		t.Errorf("Describe policy: got %+v; want %+v", *got.Policy, wantPolicy)
 	}
@@ -122,7 +122,7 @@ func TestDescribe(t *testing.T) {
 	if info.Policy == nil {
 		t.Fatal("Describe without a describer: no policy")
 	}
-	wantPolicy = tiles.PolicyInfo{Hedge: "p95, within 10ms to 40ms", MaxDetached: 7, Fallback: true}
+	wantPolicy = tiles.PolicyInfo{Hedge: "p95, within 10ms to 40ms", MaxDetached: 7, Bulkhead: DefaultBulkhead, Fallback: true}
 	if *info.Policy != wantPolicy {
 		t.Errorf("Describe without a describer, policy: got %+v; want %+v", *info.Policy, wantPolicy)
 	}

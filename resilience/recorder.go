@@ -41,6 +41,12 @@ type Recorder interface {
 	// and nobody else would read its result (a personalised key, or a tile
 	// without a cache).
 	Abandoned(tile string)
+	// BulkheadFull: a request to the backend was refused because
+	// Policy.Bulkhead were in flight.
+	BulkheadFull(tile string)
+	// Revalidated: the backend confirmed cached content unchanged (HTTP
+	// 304), which renewed the entry without a body.
+	Revalidated(tile string)
 	// HedgeStarted: a second attempt was started because the first was slow.
 	HedgeStarted(tile string)
 	// HedgeWon: the hedged attempt answered first.
@@ -78,5 +84,7 @@ func (NopRecorder) Detached(string, int)                      {}
 func (NopRecorder) DetachedCapped(string)                     {}
 func (NopRecorder) Abandoned(string)                          {}
 func (NopRecorder) HedgeStarted(string)                       {}
+func (NopRecorder) BulkheadFull(string)                       {}
+func (NopRecorder) Revalidated(string)                        {}
 func (NopRecorder) HedgeWon(string)                           {}
 func (NopRecorder) BreakerState(string, BreakerState)         {}

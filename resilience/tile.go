@@ -44,6 +44,10 @@ import (
 // breaker is open (or half-open with its probes already in flight).
 var ErrCircuitOpen = errors.New("circuit open: the backend failed repeatedly and is not called for a while")
 
+// ErrBulkheadFull is the error of a backend request refused because the
+// tile already has Policy.Bulkhead requests in flight to its backend.
+var ErrBulkheadFull = errors.New("too many requests to the backend in flight")
+
 // ErrClosed is the error of a fetch that would have started after Close.
 var ErrClosed = errors.New("resilience: tile closed")
 
@@ -74,6 +78,7 @@ type Tile struct {
 	hedge    *hedger                                    // nil when disabled
 	work     *tracker
 	detached chan struct{} // a slot per fetch that may outlive its callers
+	bulkhead chan struct{} // a slot per request in flight to the backend
 
 	mu         sync.Mutex
 	refreshing map[string]struct{} // keys with a background refresh running
@@ -85,10 +90,14 @@ var (
 	_ tiles.Describer = (*Tile)(nil)
 )
 
-// entry is one cached fetch: the content and when it was fetched.
+// entry is one cached fetch: the content, when it was fetched, how long it
+// is fresh (the policy's TTL, or what the backend said), and the
+// validators to revalidate it with.
 type entry struct {
 	data json.RawMessage
 	at   time.Time
+	ttl  time.Duration
+	tiles.Validators
 }
 
 // Wrap returns f with policy p. It panics if p.Validate fails: policies are
@@ -108,6 +117,7 @@ func Wrap(f tiles.Fetcher, p Policy, opts Options) *Tile {
 		flying:     map[string]*flight{},
 	}
 	t.detached = make(chan struct{}, t.p.MaxDetached)
+	t.bulkhead = make(chan struct{}, t.p.Bulkhead)
 	if t.rec == nil {
 		t.rec = NopRecorder{}
 	}
@@ -145,8 +155,13 @@ func newBreaker(name string, p Policy, rec Recorder) *gobreaker.TwoStepCircuitBr
 			return c.ConsecutiveFailures >= uint32(p.BreakerFailures)
 		},
 		// A caller that left (the client went away) says nothing about the
-		// backend: such a fetch counts neither way.
-		IsExcluded: func(err error) bool { return errors.Is(err, context.Canceled) },
+		// backend, nor does a request the bulkhead refused, nor a backend's
+		// "no such content" (404, 410), which is an answer: such a fetch
+		// counts neither way.
+		IsExcluded: func(err error) bool {
+			var be *tiles.BackendError
+			return errors.Is(err, context.Canceled) || errors.Is(err, ErrBulkheadFull) || errors.As(err, &be) && be.Gone()
+		},
 		OnStateChange: func(_ string, _, to gobreaker.State) {
 			rec.BreakerState(name, breakerState(to))
 		},
@@ -191,11 +206,13 @@ func (t *Tile) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, err
 	key := t.key(req)
 	if t.cache != nil {
 		if e, ok := t.cache.GetIfPresent(key); ok {
+			// An entry the backend gave no freshness (max-age=0, no-cache)
+			// is revalidated before it is served, not served stale.
 			switch age := time.Since(e.at); {
-			case age < t.p.TTL:
+			case age < e.ttl:
 				t.rec.CacheHit(t.name)
 				return tiles.Fresh(e.data), nil
-			case age < t.p.TTL+t.p.StaleWhileRevalidate:
+			case e.ttl > 0 && age < e.ttl+t.p.StaleWhileRevalidate:
 				t.rec.StaleServed(t.name)
 				t.refresh(ctx, key, req)
 				return tiles.Outcome{Data: e.data, Status: tiles.StatusStale, Age: age}, nil
@@ -219,34 +236,43 @@ func (t *Tile) key(req tiles.Request) string {
 
 // guarded fetches through the circuit breaker, which refuses at once while
 // open and counts the outcome otherwise.
-func (t *Tile) guarded(ctx context.Context, req tiles.Request) (json.RawMessage, error) {
+func (t *Tile) guarded(ctx context.Context, req tiles.Request) (tiles.Outcome, error) {
 	if t.breaker == nil {
 		return t.hedged(ctx, req)
 	}
 	done, err := t.breaker.Allow()
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", t.name, ErrCircuitOpen)
+		return tiles.Outcome{}, fmt.Errorf("%s: %w", t.name, ErrCircuitOpen)
 	}
-	data, err := t.hedged(ctx, req)
+	out, err := t.hedged(ctx, req)
 	done(err)
-	return data, err
+	return out, err
 }
 
 // attempt calls the backend once, timing it and turning a panic into an
 // error: it runs on goroutines of this package, where a panic would
 // otherwise kill the process instead of reaching the aggregator's recover.
-func (t *Tile) attempt(ctx context.Context, req tiles.Request) (data json.RawMessage, elapsed time.Duration, err error) {
+// It takes a bulkhead slot for the call, or refuses at once if none is free
+// (first attempts, hedges and refreshes alike).
+func (t *Tile) attempt(ctx context.Context, req tiles.Request) (out tiles.Outcome, elapsed time.Duration, err error) {
+	select {
+	case t.bulkhead <- struct{}{}:
+		defer func() { <-t.bulkhead }()
+	default:
+		t.rec.BulkheadFull(t.name)
+		return tiles.Outcome{}, 0, fmt.Errorf("%s: %w", t.name, ErrBulkheadFull)
+	}
 	start := time.Now()
 	defer func() {
 		if p := recover(); p != nil {
 			t.logger.Error("tile panicked", "tile", t.name, "panic", p, "stack", string(debug.Stack()))
-			data, err = nil, fmt.Errorf("%s: internal error (panic: %v)", t.name, p)
+			out, err = tiles.Outcome{}, fmt.Errorf("%s: internal error (panic: %v)", t.name, p)
 		}
 		elapsed = time.Since(start)
 		t.rec.BackendFetch(t.name, elapsed, err)
 	}()
-	out, err := t.inner.Fetch(ctx, req)
-	return out.Data, 0, err
+	out, err = t.inner.Fetch(ctx, req)
+	return out, 0, err
 }
 
 // execute runs the cache's maintenance tasks on goroutines counted as

@@ -40,7 +40,47 @@ type Outcome struct {
 	Status Status        // ok, stale or fallback
 	Age    time.Duration // how old stale content is
 	Cause  error         // why fresh content was not served, if it was not
+
+	// Set by a backend that speaks HTTP caching: how its answer may be
+	// cached and how to revalidate it.
+	Cache Caching
+	// NotModified says the backend confirmed that the content behind
+	// Request.Validators is unchanged (an HTTP 304): Data is empty and the
+	// cached content stays, renewed for Cache.
+	NotModified bool
 }
+
+// Caching is what a backend said of how long its answer stays fresh, and
+// the validators that let a refresh ask "has it changed?".
+type Caching struct {
+	// Set says the backend gave a freshness (Cache-Control max-age or
+	// no-store); otherwise the tile's configured TTL applies.
+	Set     bool
+	MaxAge  time.Duration
+	NoStore bool // never cache this answer
+	Validators
+}
+
+// Validators identify one version of a backend's content (HTTP ETag and
+// Last-Modified, as the backend sent them).
+type Validators struct {
+	ETag, LastModified string
+}
+
+// BackendError is the error of a backend that answered with a status other
+// than 2xx. A primary tile's 404 or 410 makes the page a 404 or 410.
+type BackendError struct {
+	Tile string
+	Code int
+}
+
+func (e *BackendError) Error() string {
+	return fmt.Sprintf("%s: backend answered %d", e.Tile, e.Code)
+}
+
+// Gone reports whether the backend said the content does not exist (404 or
+// 410): an answer, not a failure of the backend.
+func (e *BackendError) Gone() bool { return e.Code == 404 || e.Code == 410 }
 
 // Fresh is the Outcome of a successful fetch of data.
 func Fresh(data json.RawMessage) Outcome { return Outcome{Data: data, Status: StatusOK} }
@@ -50,6 +90,12 @@ func Fresh(data json.RawMessage) Outcome { return Outcome{Data: data, Status: St
 type Request struct {
 	// User personalises tiles such as recommendations; "" means anonymous.
 	User string
+	// ID identifies the client request (X-Request-Id) to every backend it
+	// reaches. It is not part of what a tile's content depends on.
+	ID string
+	// Validators, set by the cache layer when it refreshes content it
+	// holds, let a backend answer NotModified instead of the content.
+	Validators Validators
 }
 
 var userPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
@@ -70,6 +116,9 @@ type Info struct {
 	Name         string
 	Personalised bool
 	Timeout      time.Duration
+	// Source is where the content comes from: "simulator", or the HTTP
+	// backend's host (never its full URL).
+	Source string
 	// The simulated backend: its latency, failure rate, and a heavy tail
 	// (a share TailRate of fetches take Tail).
 	Latency  time.Duration
@@ -86,6 +135,8 @@ type PolicyInfo struct {
 	Hedge           string // "off", "after 200ms", "p95, within ..."
 	BreakerFailures int    // 0: no breaker
 	MaxDetached     int    // fetches that may outlive their callers at once
+	Bulkhead        int    // requests in flight to the backend at once
+	BackendTTL      bool   // the backend's Cache-Control sets freshness
 	Fallback        bool
 }
 
