@@ -858,3 +858,34 @@ func TestConcurrentPages(t *testing.T) {
 		}
 	})
 }
+
+// TestPerTileTimeouts: Options.Timeouts gives a tile its own deadline, longer
+// or shorter than TileTimeout, said in its timeout message and in Tiles();
+// a timeout for a tile that does not exist is refused.
+func TestPerTileTimeouts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := mustNew(t, aggregator.Options{TileTimeout: 500 * time.Millisecond,
+			Timeouts: map[string]time.Duration{"patient": 2 * time.Second, "hasty": 50 * time.Millisecond}},
+			after("patient", time.Second), after("hasty", 100*time.Millisecond), after("plain", 600*time.Millisecond))
+		p := a.Page(t.Context(), tiles.Request{})
+		want := []resultView{
+			{Name: "patient", Status: tiles.StatusOK, Data: string(dataOf("patient")), Elapsed: time.Second},
+			{Name: "hasty", Status: tiles.StatusTimeout, Cause: "hasty: no answer within 50ms", Elapsed: 50 * time.Millisecond},
+			{Name: "plain", Status: tiles.StatusTimeout, Cause: "plain: no answer within 500ms", Elapsed: 500 * time.Millisecond},
+		}
+		if got := viewsOf(p.Results); !slices.Equal(got, want) {
+			t.Errorf("Results =\n%+v\nwant\n%+v", got, want)
+		}
+		var got []time.Duration
+		for _, info := range a.Tiles() {
+			got = append(got, info.Timeout)
+		}
+		if want := []time.Duration{2 * time.Second, 50 * time.Millisecond, 500 * time.Millisecond}; !slices.Equal(got, want) {
+			t.Errorf("Tiles() timeouts = %v; want %v", got, want)
+		}
+	})
+	_, err := aggregator.New([]tiles.Fetcher{after("a", 0)}, aggregator.Options{Timeouts: map[string]time.Duration{"b": time.Second}})
+	if err == nil || !strings.Contains(err.Error(), `"b"`) {
+		t.Errorf("a timeout for an unknown tile: New error = %v; want one naming it", err)
+	}
+}

@@ -1,0 +1,233 @@
+package sim
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"vitrine/tiles"
+)
+
+// Handler serves the simulated backends over HTTP, as the services that
+// Vitrine fronts with -backend or a config file (`vitrine backends`):
+// GET /NAME answers that tile's data as JSON (?user= personalises it),
+// after the simulated latency, or a 503 when the simulator fails it.
+//
+// It sends a strong ETag and answers If-None-Match with 304, so that
+// revalidation runs end to end, and no Cache-Control, so that Vitrine's
+// configured TTL applies. GET /healthz says it serves; GET /stats counts
+// the requests that reached each tile, per user, for tests that prove how
+// often Vitrine fetches. Backend names must be distinct and must not be
+// healthz or stats; Handler panics otherwise, as http.ServeMux does.
+func Handler(backends []*Simulated, logger *slog.Logger) http.Handler {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	names := make([]string, len(backends))
+	for i, b := range backends {
+		names[i] = b.Name()
+	}
+	s := &server{logger: logger, routes: map[string]http.HandlerFunc{}, stats: newStats(names)}
+	for _, b := range backends {
+		s.add("/"+b.Name(), s.serveTile(b))
+	}
+	s.add("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, r, http.StatusOK, []byte(`{"status":"ok"}`))
+	})
+	s.add("/stats", s.serveStats)
+	return s
+}
+
+// server routes by exact path: the error bodies must be JSON, which
+// http.ServeMux's 404 and 405 are not.
+type server struct {
+	logger *slog.Logger
+	routes map[string]http.HandlerFunc
+	paths  []string // in the order they were added, for the 404 message
+	stats  *stats
+}
+
+func (s *server) add(path string, h http.HandlerFunc) {
+	if _, dup := s.routes[path]; dup || path == "/" {
+		panic(fmt.Sprintf("sim: Handler: route %q given twice or empty", path))
+	}
+	s.routes[path] = h
+	s.paths = append(s.paths, path)
+}
+
+func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h, ok := s.routes[r.URL.Path]
+	if !ok {
+		writeError(w, r, http.StatusNotFound, fmt.Sprintf("no route %q; the routes are %s",
+			tiles.Clip(r.URL.Path, 64), strings.Join(s.paths, ", ")))
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		writeError(w, r, http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed on %s; use GET or HEAD",
+			tiles.Clip(r.Method, 16), r.URL.Path))
+		return
+	}
+	h(w, r)
+}
+
+// serveTile answers b's content for the request's user. Every request
+// with a valid user counts as one that reached the tile, whatever its
+// answer (a 304 or a failure included).
+func (s *server) serveTile(b *Simulated) http.HandlerFunc {
+	name := b.Name()
+	return func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := tiles.Clip(r.Header.Get("X-Request-Id"), 128)
+		req, err := tiles.NewRequest(r.URL.Query().Get("user"))
+		code := http.StatusBadRequest
+		if err == nil {
+			req.ID = id
+			s.stats.counter(name, req.User).Add(1)
+			out, ferr := b.Fetch(r.Context(), req)
+			code = answer(w, r, out, ferr)
+		} else {
+			writeError(w, r, code, err.Error())
+		}
+		s.logger.DebugContext(r.Context(), "backend request", "tile", name, "user", req.User,
+			"request_id", id, "status", code, "elapsed", time.Since(start))
+	}
+}
+
+// answer writes the outcome of a fetch and returns its status.
+func answer(w http.ResponseWriter, r *http.Request, out tiles.Outcome, err error) int {
+	switch {
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		// The client left (or the server is shutting down): nobody reads
+		// this, but a connection still open gets a well-formed answer.
+		writeError(w, r, http.StatusServiceUnavailable, "request cancelled before the tile was ready")
+		return http.StatusServiceUnavailable
+	case errors.Is(err, ErrSimulated):
+		writeError(w, r, http.StatusServiceUnavailable, err.Error())
+		return http.StatusServiceUnavailable
+	case err != nil:
+		writeError(w, r, http.StatusInternalServerError, err.Error())
+		return http.StatusInternalServerError
+	}
+	tag := etag(out.Data)
+	w.Header().Set("ETag", tag)
+	if etagMatches(r.Header.Values("If-None-Match"), tag) {
+		w.WriteHeader(http.StatusNotModified)
+		return http.StatusNotModified
+	}
+	writeJSON(w, r, http.StatusOK, out.Data)
+	return http.StatusOK
+}
+
+// etag is a strong entity tag for body: equal content gets an equal tag on
+// every replica and across restarts, since content is a pure function of
+// the catalogue and the request.
+func etag(body []byte) string {
+	h := fnv.New64a()
+	h.Write(body) // a hash.Hash never fails to write
+	return `"` + hex.EncodeToString(h.Sum(nil)) + `"`
+}
+
+// etagMatches reports whether If-None-Match values name tag, by the weak
+// comparison RFC 9110 (13.1.2) prescribes for it: W/ is ignored, and *
+// matches any current content.
+func etagMatches(ifNoneMatch []string, tag string) bool {
+	for _, v := range ifNoneMatch {
+		for c := range strings.SplitSeq(v, ",") {
+			c = strings.TrimSpace(c)
+			if c == "*" || strings.TrimPrefix(c, "W/") == tag {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (s *server) serveStats(w http.ResponseWriter, r *http.Request) {
+	body, err := json.Marshal(s.stats.snapshot())
+	if err != nil { // maps of strings to numbers always encode
+		writeError(w, r, http.StatusInternalServerError, "stats: "+err.Error())
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store") // it changes with every request
+	writeJSON(w, r, http.StatusOK, body)
+}
+
+// writeJSON writes body, which is JSON, with its status; HEAD gets the
+// headers alone.
+func writeJSON(w http.ResponseWriter, r *http.Request, code int, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(code)
+	if r.Method != http.MethodHead {
+		w.Write(body) // a write error means the client left: nothing to do
+	}
+}
+
+// writeError writes {"error": msg} with its status.
+func writeError(w http.ResponseWriter, r *http.Request, code int, msg string) {
+	body, _ := json.Marshal(map[string]string{"error": msg}) // a string map always encodes
+	writeJSON(w, r, code, body)
+}
+
+// maxStatKeys bounds the (tile, user) pairs that /stats counts one by
+// one, so that a load with many users cannot grow the map without end;
+// past it, new users are counted together under otherUsers.
+const (
+	maxStatKeys = 10_000
+	otherUsers  = "*" // never a valid user
+)
+
+// stats counts requests per tile and user. A sync.Map of atomic counters:
+// once a pair has been seen, counting it takes no lock.
+type stats struct {
+	tiles  []string
+	counts sync.Map // statKey → *atomic.Int64
+	keys   atomic.Int64
+}
+
+type statKey struct{ tile, user string }
+
+func newStats(tiles []string) *stats { return &stats{tiles: tiles} }
+
+// counter returns the counter of tile and user.
+func (s *stats) counter(tile, user string) *atomic.Int64 {
+	k := statKey{tile, user}
+	if c, ok := s.counts.Load(k); ok {
+		return c.(*atomic.Int64)
+	}
+	if s.keys.Load() >= maxStatKeys {
+		k.user = otherUsers
+	}
+	c, loaded := s.counts.LoadOrStore(k, new(atomic.Int64))
+	if !loaded {
+		s.keys.Add(1)
+	}
+	return c.(*atomic.Int64)
+}
+
+// snapshot returns the counts by tile, then user ("" for anonymous); every
+// tile is there, with no users if nothing reached it.
+func (s *stats) snapshot() map[string]map[string]int64 {
+	out := make(map[string]map[string]int64, len(s.tiles))
+	for _, t := range s.tiles {
+		out[t] = map[string]int64{}
+	}
+	s.counts.Range(func(k, c any) bool {
+		key := k.(statKey)
+		out[key.tile][key.user] = c.(*atomic.Int64).Load()
+		return true
+	})
+	return out
+}

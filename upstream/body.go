@@ -1,0 +1,111 @@
+package upstream
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// errTooLarge is readBody's answer to a body over the limit.
+var errTooLarge = errors.New("body over the limit")
+
+// readData reads and checks a 2xx answer's body. A failure says why the
+// answer is unusable; an error is the transport's, while reading.
+// JSON tiles require a JSON media type (application/json or any
+// application/*+json): a backend that does not say it answers JSON is
+// misconfigured, even if its body happens to parse. HTML tiles require
+// text/html, and their body becomes a JSON string.
+func (f *Fetcher) readData(resp *http.Response) (json.RawMessage, failure, error) {
+	if fail := f.checkType(resp.Header.Get("Content-Type")); fail.result != "" {
+		drain(resp.Body)
+		return nil, fail, nil
+	}
+	body, err := readBody(resp.Body, resp.ContentLength, f.maxBody)
+	if errors.Is(err, errTooLarge) {
+		return nil, failure{"body over " + size(f.maxBody), "too_large"}, nil
+	}
+	if err != nil {
+		return nil, failure{}, err
+	}
+	if !f.html {
+		if !json.Valid(body) || !utf8.Valid(body) {
+			return nil, failure{"body is not valid JSON", "bad_json"}, nil
+		}
+		return body, failure{}, nil
+	}
+	if !utf8.Valid(body) {
+		return nil, failure{"HTML body is not valid UTF-8", "bad_html"}, nil
+	}
+	data, err := json.Marshal(string(body))
+	if err != nil {
+		return nil, failure{"HTML body cannot be carried as JSON", "bad_html"}, nil
+	}
+	return data, failure{}, nil
+}
+
+// checkType checks the answer's media type against what the tile expects.
+// The words quote the media type, which is the backend's but parsed to a
+// short type/subtype, never a URL.
+func (f *Fetcher) checkType(contentType string) failure {
+	want := "JSON"
+	if f.html {
+		want = "HTML"
+	}
+	if contentType == "" {
+		return failure{"answered without a content type, not " + want, "bad_content_type"}
+	}
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return failure{"answered a malformed content type, not " + want, "bad_content_type"}
+	}
+	ok := mt == "text/html"
+	if !f.html {
+		ok = mt == "application/json" || strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")
+	}
+	if !ok {
+		return failure{fmt.Sprintf("answered %.60s, not %s", mt, want), "bad_content_type"}
+	}
+	return failure{}
+}
+
+// readBody reads at most limit bytes of body, or errTooLarge. A declared
+// length over the limit fails before reading; a known length sizes the
+// buffer once.
+func readBody(body io.Reader, length, limit int64) ([]byte, error) {
+	if length > limit {
+		return nil, errTooLarge
+	}
+	var buf bytes.Buffer
+	if length >= 0 {
+		buf.Grow(int(length) + bytes.MinRead) // room to see EOF without growing
+	}
+	if _, err := buf.ReadFrom(io.LimitReader(body, limit+1)); err != nil {
+		return nil, err
+	}
+	if int64(buf.Len()) > limit {
+		return nil, errTooLarge
+	}
+	return buf.Bytes(), nil
+}
+
+// size writes a byte count for people: "1 MiB", "1.5 MiB", "64 KiB", "100 bytes".
+func size(n int64) string {
+	for _, u := range []struct {
+		unit string
+		n    int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if n >= u.n {
+			x := math.Round(float64(n)/float64(u.n)*10) / 10
+			return strconv.FormatFloat(x, 'f', -1, 64) + " " + u.unit
+		}
+	}
+	return strconv.FormatInt(n, 10) + " bytes"
+}

@@ -1,0 +1,72 @@
+package upstream
+
+import (
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"vitrine/tiles"
+)
+
+// maxAgeCap is where a delta-seconds value saturates (RFC 9111 section
+// 1.2.2): larger values mean "practically forever", not an overflow.
+const maxAgeCap = math.MaxInt32
+
+// caching reads how an answer may be cached from its headers. Vitrine is a
+// shared cache, so s-maxage wins over max-age; no-store means never cache
+// and no-cache means stale at once (revalidate on every use). private is
+// ignored: personalised tiles are already cached per user. Expires is not
+// read. A max-age that does not parse leaves the freshness unset, and the
+// tile's configured TTL applies.
+func caching(h http.Header) tiles.Caching {
+	c := tiles.Caching{Validators: tiles.Validators{
+		ETag:         h.Get("ETag"),
+		LastModified: h.Get("Last-Modified"),
+	}}
+	var (
+		maxAge, sMaxAge  = -1, -1
+		noStore, noCache bool
+	)
+	for _, line := range h.Values("Cache-Control") {
+		for d := range strings.SplitSeq(line, ",") {
+			name, value, _ := strings.Cut(strings.TrimSpace(d), "=")
+			switch strings.ToLower(strings.TrimSpace(name)) {
+			case "no-store":
+				noStore = true
+			case "no-cache":
+				noCache = true
+			case "max-age":
+				maxAge = deltaSeconds(value)
+			case "s-maxage":
+				sMaxAge = deltaSeconds(value)
+			}
+		}
+	}
+	switch {
+	case noStore:
+		c.Set, c.NoStore = true, true
+	case noCache:
+		c.Set = true
+	case sMaxAge >= 0:
+		c.Set, c.MaxAge = true, time.Duration(sMaxAge)*time.Second
+	case maxAge >= 0:
+		c.Set, c.MaxAge = true, time.Duration(maxAge)*time.Second
+	}
+	return c
+}
+
+// deltaSeconds parses a directive's non-negative number of seconds, quoted
+// or not; -1 means it does not parse.
+func deltaSeconds(v string) int {
+	v = strings.Trim(strings.TrimSpace(v), `"`)
+	if v == "" || strings.TrimLeft(v, "0123456789") != "" {
+		return -1
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n > maxAgeCap {
+		return maxAgeCap // only digits: too large to parse is still "forever"
+	}
+	return int(n)
+}

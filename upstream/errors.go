@@ -1,0 +1,89 @@
+package upstream
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"io"
+	"net"
+	"syscall"
+)
+
+// failure is why a request got no usable answer, in two forms: words for
+// the tile's error, which clients see and which therefore never name a URL,
+// host or address, and a short label for Observe.
+type failure struct {
+	reason string
+	result string
+}
+
+// The transport failures, tried in order: the first whose test matches names
+// the error. net/http's errors carry the URL (*url.Error) and net's carry
+// addresses (*net.OpError), so the words come from this table, never from
+// err.Error().
+var failures = []struct {
+	is func(error) bool
+	failure
+}{
+	{isErr(errOffHost), failure{errOffHost.Error(), "redirect_off_host"}},
+	{isErr(errRedirectLoop), failure{errRedirectLoop.Error(), "redirect_loop"}},
+	{isErr(errManyRedirects), failure{errManyRedirects.Error(), "too_many_redirects"}},
+	{isErr(syscall.ECONNREFUSED), failure{"connection refused", "refused"}},
+	{isErr(syscall.ECONNRESET), failure{"connection reset", "reset"}},
+	{isErr(syscall.EPIPE), failure{"connection reset", "reset"}},
+	{isErr(syscall.EHOSTUNREACH), failure{"host unreachable", "unreachable"}},
+	{isErr(syscall.ENETUNREACH), failure{"network unreachable", "unreachable"}},
+	{isErr(io.ErrUnexpectedEOF), failure{"answer cut short", "truncated"}},
+	{isErr(io.EOF), failure{"connection closed without an answer", "closed"}},
+	{isDNS, failure{"host name not resolved", "dns"}},
+	{isTLS, failure{"TLS handshake failed", "tls"}},
+	{isTimeout, failure{"connection timed out", "timeout"}},
+}
+
+// classify names a transport or body-read error. When ctx has ended, that is
+// the cause whatever the transport said, and the error wraps ctx.Err() so
+// that callers can tell a timeout (context.DeadlineExceeded) from a caller
+// that left (context.Canceled).
+func classify(ctx context.Context, err error) (failure, error) {
+	if cerr := ctx.Err(); cerr != nil {
+		result := "canceled"
+		if errors.Is(cerr, context.DeadlineExceeded) {
+			result = "timeout"
+		}
+		return failure{"no answer", result}, cerr
+	}
+	for _, f := range failures {
+		if f.is(err) {
+			return f.failure, nil
+		}
+	}
+	return failure{"transport error", "error"}, nil
+}
+
+func isErr(target error) func(error) bool {
+	return func(err error) bool { return errors.Is(err, target) }
+}
+
+func isDNS(err error) bool {
+	var dns *net.DNSError
+	return errors.As(err, &dns)
+}
+
+func isTLS(err error) bool {
+	var (
+		rec     tls.RecordHeaderError
+		verify  *tls.CertificateVerificationError
+		alert   tls.AlertError
+		unknown x509.UnknownAuthorityError
+		name    x509.HostnameError
+		invalid x509.CertificateInvalidError
+	)
+	return errors.As(err, &rec) || errors.As(err, &verify) || errors.As(err, &alert) ||
+		errors.As(err, &unknown) || errors.As(err, &name) || errors.As(err, &invalid)
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}

@@ -1,0 +1,260 @@
+// Package upstream fetches a tile's content from an HTTP service, as a
+// careful gateway does: one shared, tuned client; the user forwarded only to
+// personalised tiles; conditional requests and Cache-Control honoured;
+// redirects kept on the backend's host; a bounded body that must be JSON
+// (or an HTML fragment); and errors that say what went wrong in words,
+// never with the backend's URL, host or address, which go to the log and to
+// Observe only.
+package upstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"vitrine/tiles"
+)
+
+// DefaultMaxBody is the body size limit of a tile that does not set one.
+const DefaultMaxBody = 1 << 20
+
+// Options configure one HTTP tile.
+type Options struct {
+	Name         string // the tile's name, prefix of every error ("products: ...")
+	URL          string // absolute http or https URL, without user or password
+	Personalised bool   // forward Request.User as the user query parameter
+	MaxBody      int64  // body size limit; 0 means DefaultMaxBody
+	// HTML says the backend answers a text/html fragment rather than JSON;
+	// the tile's data is then that fragment as a JSON string.
+	HTML bool
+	// Client is shared by every tile; nil means the package's own, made by
+	// NewClient. Whatever the client, redirects are kept on the backend's
+	// host (its CheckRedirect is replaced in a copy).
+	Client *http.Client
+	Logger *slog.Logger // nil discards
+	// Observe, when set, is called once per fetch that reached for the
+	// backend, with the tile, the backend's host and the result: the
+	// status code ("200", "304", "503") or a failure ("timeout",
+	// "canceled", "refused", "reset", "truncated", "closed", "dns", "tls",
+	// "unreachable", "redirect_off_host", "redirect_loop",
+	// "too_many_redirects", "too_large", "bad_json", "bad_html",
+	// "bad_content_type", "error").
+	Observe func(tile, host, result string)
+}
+
+// Fetcher is a tiles.Fetcher whose content comes from an HTTP service.
+type Fetcher struct {
+	name, host   string
+	base         string     // the URL without its query
+	rawURL       string     // the URL as configured, for requests without a user
+	query        url.Values // the URL's own query, merged with user
+	personalised bool
+	html         bool
+	accept       string
+	maxBody      int64
+	client       *http.Client
+	log          *slog.Logger
+	observe      func(tile, host, result string)
+}
+
+var (
+	_ tiles.Fetcher   = (*Fetcher)(nil)
+	_ tiles.Describer = (*Fetcher)(nil)
+)
+
+// New returns the fetcher for o, or an error if o.URL is not an absolute
+// http(s) URL with a host and no user information.
+func New(o Options) (*Fetcher, error) {
+	if o.Name == "" {
+		return nil, errors.New("upstream: a tile needs a name")
+	}
+	u, err := parseURL(o.URL)
+	if err != nil {
+		return nil, fmt.Errorf("%s: url: %w", o.Name, err)
+	}
+	if o.MaxBody < 0 {
+		return nil, fmt.Errorf("%s: body size limit must not be negative; got %d", o.Name, o.MaxBody)
+	}
+	f := &Fetcher{
+		name: o.Name, host: u.Host, rawURL: u.String(), query: u.Query(),
+		personalised: o.Personalised, html: o.HTML, accept: "application/json",
+		maxBody: o.MaxBody, log: o.Logger, observe: o.Observe,
+	}
+	u.RawQuery, u.ForceQuery = "", false
+	f.base = u.String()
+	if f.maxBody == 0 {
+		f.maxBody = DefaultMaxBody
+	}
+	if f.html {
+		f.accept = "text/html"
+	}
+	if f.log == nil {
+		f.log = slog.New(slog.DiscardHandler)
+	}
+	c := o.Client
+	if c == nil {
+		c = defaultClient()
+	}
+	cc := *c
+	cc.CheckRedirect = checkRedirect
+	f.client = &cc
+	return f, nil
+}
+
+// parseURL accepts an absolute http or https URL with a host and no user
+// information (credentials belong in headers, not in a URL that is logged).
+// Its errors do not quote the URL, which may hold a secret: the caller
+// points at where it was configured.
+func parseURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, errors.New("not a valid URL")
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, fmt.Errorf("must be an absolute http or https URL; got scheme %q", tiles.Clip(u.Scheme, 20))
+	case u.User != nil:
+		return nil, errors.New("must not carry a user or password")
+	case u.Hostname() == "":
+		return nil, errors.New("has no host")
+	case u.Fragment != "":
+		return nil, errors.New("must not have a fragment (#...)")
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Errorf("port must be 1 to 65535; got %q", tiles.Clip(p, 20))
+		}
+	}
+	return u, nil
+}
+
+// Name returns the tile's name.
+func (f *Fetcher) Name() string { return f.name }
+
+// Describe names the tile's source by the URL's host (and port), never by
+// its path or query, which may be private.
+func (f *Fetcher) Describe() tiles.Info {
+	return tiles.Info{Name: f.name, Personalised: f.personalised, Source: f.host}
+}
+
+// Fetch asks the backend for the tile's content. It returns when the answer
+// is complete or ctx ends, whichever is first: a body still trickling in
+// at the deadline is a timeout, whose error wraps ctx.Err().
+func (f *Fetcher) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, error) {
+	hreq, err := f.newRequest(ctx, req)
+	if err != nil {
+		return tiles.Outcome{}, fmt.Errorf("%s: %w", f.name, err)
+	}
+	resp, err := f.client.Do(hreq)
+	if err != nil {
+		return tiles.Outcome{}, f.transportError(ctx, req, err)
+	}
+	defer resp.Body.Close()
+	switch code := resp.StatusCode; {
+	case code == http.StatusNotModified && req.Validators != (tiles.Validators{}):
+		drain(resp.Body)
+		f.report("304")
+		return tiles.Outcome{NotModified: true, Cache: caching(resp.Header)}, nil
+	case code < 200 || code > 299:
+		// A 304 to a request that was not conditional lands here too: it
+		// has nothing to show.
+		drain(resp.Body)
+		level := slog.LevelDebug // 404 and the like are answers
+		if code >= 500 {
+			level = slog.LevelWarn
+		}
+		f.logFailure(ctx, req, level, strconv.Itoa(code), "non-2xx answer")
+		return tiles.Outcome{}, &tiles.BackendError{Tile: f.name, Code: code}
+	}
+	data, fail, err := f.readData(resp)
+	if err != nil {
+		return tiles.Outcome{}, f.transportError(ctx, req, err)
+	}
+	if fail.result != "" {
+		f.logFailure(ctx, req, slog.LevelWarn, fail.result, fail.reason)
+		return tiles.Outcome{}, fmt.Errorf("%s: %s", f.name, fail.reason)
+	}
+	f.report(strconv.Itoa(resp.StatusCode))
+	return tiles.Outcome{Data: data, Status: tiles.StatusOK, Cache: caching(resp.Header)}, nil
+}
+
+// newRequest builds the GET for req: the user only for a personalised tile,
+// the request id, and the validators of content the cache holds.
+func (f *Fetcher) newRequest(ctx context.Context, req tiles.Request) (*http.Request, error) {
+	target := f.rawURL
+	if f.personalised && req.User != "" {
+		q := maps.Clone(f.query)
+		if q == nil {
+			q = url.Values{}
+		}
+		q.Set("user", req.User)
+		target = f.base + "?" + q.Encode()
+	}
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return nil, errors.New("cannot build the request") // New validated the URL
+	}
+	h := hreq.Header
+	h.Set("Accept", f.accept)
+	h.Set("User-Agent", "vitrine")
+	if req.ID != "" {
+		h.Set("X-Request-Id", req.ID)
+	}
+	if v := req.Validators.ETag; v != "" {
+		h.Set("If-None-Match", v)
+	}
+	if v := req.Validators.LastModified; v != "" {
+		h.Set("If-Modified-Since", v)
+	}
+	return hreq, nil
+}
+
+// transportError turns a failure to get a complete answer into the tile's
+// error: a short reason, ctx.Err() wrapped when ctx ended. The detail,
+// which names the backend, goes to the log.
+func (f *Fetcher) transportError(ctx context.Context, req tiles.Request, err error) error {
+	fail, cerr := classify(ctx, err)
+	level := slog.LevelWarn
+	if cerr != nil {
+		level = slog.LevelDebug // the caller's deadline, not the backend's fault alone
+	}
+	// *url.Error repeats the URL, user query included: log only its cause.
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		err = uerr.Err
+	}
+	f.logFailure(ctx, req, level, fail.result, err.Error())
+	if cerr != nil {
+		return fmt.Errorf("%s: %s: %w", f.name, fail.reason, cerr)
+	}
+	return fmt.Errorf("%s: %s", f.name, fail.reason)
+}
+
+// logFailure logs and reports one failed fetch.
+func (f *Fetcher) logFailure(ctx context.Context, req tiles.Request, level slog.Level, result, detail string) {
+	f.report(result)
+	f.log.LogAttrs(ctx, level, "backend fetch failed",
+		slog.String("tile", f.name), slog.String("url", f.rawURL),
+		slog.String("request_id", req.ID), slog.String("result", result),
+		slog.String("error", detail))
+}
+
+func (f *Fetcher) report(result string) {
+	if f.observe != nil {
+		f.observe(f.name, f.host, result)
+	}
+}
+
+// drainLimit bounds how much of an unwanted body is read so that its
+// connection can be reused; a longer body costs the connection instead.
+const drainLimit = 64 << 10
+
+func drain(body io.Reader) {
+	_, _ = io.CopyN(io.Discard, body, drainLimit)
+}
