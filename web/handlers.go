@@ -32,13 +32,16 @@ func tileRequest(c echo.Context) (tiles.Request, error) {
 }
 
 // parseRequest reads what every tile-serving route takes: the response's
-// form and the tiles' request. Both routes have three forms under one URL,
-// hence Vary: Accept. Every response of theirs, in every form and errors
-// included, is no-cache, private: a page or tile is fresh content, and
+// form and the tiles' request, which carries the request's id (requestID,
+// given first so that a refused request has one too). Both routes have
+// three forms under one URL, hence Vary: Accept. Every response of theirs,
+// in every form and errors included, is no-cache, private: a page or tile
+// is fresh content, and
 // with ?user= it is one person's, which a shared cache must never store
 // (one rule for all is simpler to keep true than one per form and user).
 func parseRequest(c echo.Context) (format, tiles.Request, error) {
 	c.Response().Header().Set("Cache-Control", "no-cache, private")
+	id := requestID(c)
 	f, err := negotiate(c.Request())
 	if err != nil {
 		return "", tiles.Request{}, err
@@ -48,12 +51,14 @@ func parseRequest(c echo.Context) (format, tiles.Request, error) {
 		return "", tiles.Request{}, err
 	}
 	c.Response().Header().Add(echo.HeaderVary, echo.HeaderAccept)
+	req.ID = id
 	return f, req, nil
 }
 
-// handleHome serves the page. stall is the write stall that a stream's
-// deadline is moved by before each tile (deadline.go).
-func handleHome(agg *aggregator.Aggregator, rend *renderer, stall time.Duration) echo.HandlerFunc {
+// handleHome serves the page. primary is the tile that decides its status
+// ("" none: always 200); stall is the write stall that a stream's deadline
+// is moved by before each tile (deadline.go).
+func handleHome(agg *aggregator.Aggregator, rend *renderer, primary string, stall time.Duration) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		format, req, err := parseRequest(c)
 		if err != nil {
@@ -61,23 +66,23 @@ func handleHome(agg *aggregator.Aggregator, rend *renderer, stall time.Duration)
 		}
 		switch format {
 		case formatHTML:
-			return streamHTML(c, agg, rend, req, stall)
+			return streamHTML(c, agg, rend, req, primary, stall)
 		case formatNDJSON:
-			return streamNDJSON(c, agg, req, stall)
+			return streamNDJSON(c, agg, req, primary, stall)
 		default:
 			page := agg.Page(c.Request().Context(), req)
 			c.Response().Header().Set("Server-Timing", serverTiming(page.Results, page.Elapsed))
-			return c.JSONBlob(http.StatusOK, append(appendPage(make([]byte, 0, 8<<10), page), '\n'))
+			return c.JSONBlob(pageStatus(page.Results, primary), append(appendPage(make([]byte, 0, 8<<10), page), '\n'))
 		}
 	}
 }
 
-func handleTileList(agg *aggregator.Aggregator) echo.HandlerFunc {
+func handleTileList(agg *aggregator.Aggregator, opts Options) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		infos := agg.Tiles()
 		list := make([]tileInfo, len(infos))
 		for i, info := range infos {
-			list[i] = newTileInfo(info)
+			list[i] = newTileInfo(info, viewOf(opts.Views, info.Name), info.Name == opts.Primary)
 		}
 		// The same for everyone, but it changes with the flags of a restart.
 		c.Response().Header().Set("Cache-Control", "no-cache")

@@ -355,7 +355,7 @@ func TestProductImageEscaping(t *testing.T) {
 
 // TestTileViews renders single tiles: a tile with a view of its own decodes
 // its data for it, and one whose data its view cannot decode, or with no
-// view, shows the data as indented JSON; stale and fallback tiles say so.
+// view, shows the data in the generic view; stale and fallback tiles say so.
 func TestTileViews(t *testing.T) {
 	cat := catalogue.Default()
 	content := func(name, user string) json.RawMessage {
@@ -382,11 +382,11 @@ func TestTileViews(t *testing.T) {
 		{"recommendations for a user", aggregator.Result{Name: "recommendations", Outcome: tiles.Fresh(content("recommendations", "alice"))},
 			"row", "Picked for alice", "", ""},
 		{"banners data not banners", aggregator.Result{Name: "banners", Outcome: tiles.Fresh(tilestest.String("<b>hi</b>"))},
-			"generic", "banners", `"<b>hi</b>"`, ""},
+			"generic", "banners", `<b>hi</b>`, ""},
 		{"products data of the wrong shape", aggregator.Result{Name: "products", Outcome: tiles.Fresh(json.RawMessage(`{"title":5}`))},
-			"generic", "products", "{\n  \"title\": 5\n}", ""},
+			"generic", "products", "title 5", ""},
 		{"a tile with no view", aggregator.Result{Name: "weather", Outcome: tiles.Fresh(json.RawMessage(`{"temp":[21,"<hot>"]}`))},
-			"generic", "weather", "{\n  \"temp\": [\n    21,\n    \"<hot>\"\n  ]\n}", ""},
+			"generic", "weather", "temp 21 <hot>", ""},
 		{"an ok tile with no data", aggregator.Result{Name: "weather", Outcome: tiles.Outcome{Status: tiles.StatusOK}},
 			"generic", "weather", "null", ""},
 		{"stale", aggregator.Result{Name: "banners", Outcome: tiles.Outcome{Data: banners, Status: tiles.StatusStale, Age: 1500 * time.Millisecond}},
@@ -400,7 +400,7 @@ func TestTileViews(t *testing.T) {
 		{"fallback products", aggregator.Result{Name: "products", Outcome: tiles.Outcome{Data: products, Status: tiles.StatusFallback}},
 			"grid", "Featured", "", "Our standard selection: this part of the page could not be refreshed just now."},
 	}
-	rend := newRenderer()
+	rend := newRenderer(nil)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			b, err := rend.tile(tt.result, "alice")
@@ -421,7 +421,7 @@ func TestTileViews(t *testing.T) {
 			}
 			pre := findAll(doc, hasClass("generic"))
 			if tt.view == "generic" {
-				if len(pre) != 1 || textContent(pre[0]) != tt.generic {
+				if len(pre) != 1 || strings.Join(strings.Fields(textContent(pre[0])), " ") != tt.generic {
 					t.Errorf("generic view = %q; want %q", textContentOf(pre), tt.generic)
 				}
 			} else {

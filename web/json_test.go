@@ -345,6 +345,33 @@ func TestTileListFakes(t *testing.T) {
 	}
 }
 
+// TestTileListViewAndPrimary: GET /tiles says how each tile is drawn and
+// which one is the primary.
+func TestTileListViewAndPrimary(t *testing.T) {
+	fs := append(threeOK(), tilestest.After("weather", 0, json.RawMessage(`{}`)), tilestest.After("promo", 0, json.RawMessage(`""`)))
+	s := newServer(t, opts{Primary: "products", Views: map[string]string{"banners": "json", "promo": "html"}}, fetchers(fs...)...)
+	rec := s.do(http.MethodGet, "/tiles")
+	checkStatus(t, rec, http.StatusOK)
+	var list []struct {
+		Name    string `json:"name"`
+		View    string `json:"view"`
+		Primary bool   `json:"primary"`
+	}
+	decodeJSON(t, rec, &list)
+	want := map[string]string{"banners": "json", "products": "products", "recommendations": "recommendations", "weather": "json", "promo": "html"}
+	if len(list) != len(want) {
+		t.Fatalf("listed %d tiles; want %d", len(list), len(want))
+	}
+	for _, l := range list {
+		if l.View != want[l.Name] {
+			t.Errorf("%s: view = %q; want %q", l.Name, l.View, want[l.Name])
+		}
+		if l.Primary != (l.Name == "products") {
+			t.Errorf("%s: primary = %v; want %v", l.Name, l.Primary, l.Name == "products")
+		}
+	}
+}
+
 func TestTile(t *testing.T) {
 	tests := []struct {
 		name       string

@@ -78,6 +78,9 @@ type opts struct {
 	TestDelay   time.Duration
 	// LogTo receives the log lines instead of server.logs, if set.
 	LogTo io.Writer
+	// Primary and Views are web.Options'.
+	Primary string
+	Views   map[string]string
 }
 
 // newServer builds the Echo handler the way main does, over fs.
@@ -93,7 +96,7 @@ func newServer(t testing.TB, o opts, fs ...tiles.Fetcher) *server {
 	if err != nil {
 		t.Fatalf("aggregator.New: %v", err)
 	}
-	return &server{e: web.NewServer(logger, agg, web.Options{TestDelay: o.TestDelay}), logs: logs}
+	return &server{e: web.NewServer(logger, agg, web.Options{TestDelay: o.TestDelay, Primary: o.Primary, Views: o.Views}), logs: logs}
 }
 
 // fetchers converts fakes to the interface for newServer.

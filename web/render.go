@@ -29,29 +29,37 @@ var staticFS embed.FS
 // renderer renders the HTML homepage in pieces, so that each can be flushed
 // as soon as it is ready.
 type renderer struct {
-	t *template.Template
+	t     *template.Template
+	views map[string]string // Options.Views
 }
 
-func newRenderer() *renderer {
+// newRenderer returns a renderer drawing each tile with its view of views
+// (see viewOf; nil gives every tile its default view).
+func newRenderer(views map[string]string) *renderer {
 	t := template.Must(template.New("").Funcs(template.FuncMap{
 		"price": formatPrice,
 		"ms":    formatMS,
-		"json": func(raw json.RawMessage) (string, error) {
-			if len(raw) == 0 {
-				return "null", nil // an ok tile may have no data (a 204)
-			}
-			var b bytes.Buffer
-			err := json.Indent(&b, raw, "", "  ")
-			return b.String(), err
-		},
 	}).ParseFS(templateFS, "templates/*.html"))
-	return &renderer{t: t}
+	return &renderer{t: t, views: views}
 }
 
 type shellView struct {
 	Nonce string
 	User  string
-	Tiles []string
+	Tiles []slotView
+}
+
+// slotView is a tile's place in the shell: its name and view, which sizes
+// its placeholder as the tile will be.
+type slotView struct{ Name, View string }
+
+// slots returns the shell's slots for the tiles named names, in page order.
+func (r *renderer) slots(names []string) []slotView {
+	out := make([]slotView, len(names))
+	for i, n := range names {
+		out[i] = slotView{Name: n, View: viewOf(r.views, n)}
+	}
+	return out
 }
 
 func (r *renderer) shell(w io.Writer, v shellView) error {
@@ -61,18 +69,21 @@ func (r *renderer) shell(w io.Writer, v shellView) error {
 // tileView is what a tile template sees.
 type tileView struct {
 	Name             string
+	View             string // the view it is drawn with (viewOf)
 	Status           tiles.Status
 	ElapsedMS, AgeMS float64
-	Raw              json.RawMessage // the tile's data, for the generic view
-	Data             any             // the same, decoded for the tile's own view
-	RetryURL         string
+	// Data is the tile's data as its view takes it: decoded for a
+	// built-in view, a jsonNode for the generic view, template.HTML for
+	// the html view.
+	Data     any
+	RetryURL string
 }
 
-// views decode the data of the tiles that have a view of their own.
-var views = map[string]func(json.RawMessage) (any, error){
-	"banners":         decode[catalogue.Banners],
-	"products":        decode[catalogue.Products],
-	"recommendations": decode[catalogue.Recommendations],
+// builtinViews decode the data of the built-in views.
+var builtinViews = map[string]func(json.RawMessage) (any, error){
+	ViewBanners:         decode[catalogue.Banners],
+	ViewProducts:        decode[catalogue.Products],
+	ViewRecommendations: decode[catalogue.Recommendations],
 }
 
 func decode[T any](raw json.RawMessage) (any, error) {
@@ -82,33 +93,51 @@ func decode[T any](raw json.RawMessage) (any, error) {
 }
 
 // tile renders one tile into a buffer (a template that fails half-way must
-// not leave half a tile in the stream) and falls back to the generic
-// template when the tile's own view cannot decode or render its data.
+// not leave half a tile in the stream) with its view, falling back to the
+// generic view when the tile's own view cannot take or render its data.
 func (r *renderer) tile(res aggregator.Result, user string) ([]byte, error) {
-	v := tileView{Name: res.Name, Status: res.Status, ElapsedMS: millis(res.Elapsed), Raw: res.Data, RetryURL: retryURL(res.Name, user)}
+	v := tileView{Name: res.Name, View: viewOf(r.views, res.Name), Status: res.Status, ElapsedMS: millis(res.Elapsed), RetryURL: retryURL(res.Name, user)}
 	if res.Status == tiles.StatusStale {
 		v.AgeMS = millis(res.Age)
 	}
 	name := "tile-failed"
 	switch res.Status {
 	case tiles.StatusOK, tiles.StatusStale, tiles.StatusFallback:
-		name = "tile-generic"
-		if view, ok := views[res.Name]; ok && len(res.Data) > 0 {
-			if data, err := view(res.Data); err == nil {
-				name, v.Data = "tile-"+res.Name, data
-			}
-		}
+		name = viewTemplate(&v, res.Data)
 	}
 	var buf bytes.Buffer
 	err := r.t.ExecuteTemplate(&buf, name, v)
 	if err != nil && name != "tile-generic" && name != "tile-failed" {
 		buf.Reset()
-		err = r.t.ExecuteTemplate(&buf, "tile-generic", v)
+		name, v.Data = "tile-generic", jsonView(res.Data)
+		err = r.t.ExecuteTemplate(&buf, name, v)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("render %s: %w", res.Name, err)
 	}
 	return buf.Bytes(), nil
+}
+
+// viewTemplate sets v.Data to what the tile's view takes of data and
+// returns the view's template: the generic one when the view cannot take
+// the data.
+func viewTemplate(v *tileView, data json.RawMessage) string {
+	if len(data) > 0 {
+		if decode, ok := builtinViews[v.View]; ok {
+			if d, err := decode(data); err == nil {
+				v.Data = d
+				return "tile-" + v.View
+			}
+		}
+		if v.View == ViewHTML {
+			if frag, err := htmlFragment(data); err == nil {
+				v.Data = frag
+				return "tile-html"
+			}
+		}
+	}
+	v.Data = jsonView(data)
+	return "tile-generic"
 }
 
 func (r *renderer) place(w io.Writer, name, nonce string) error {

@@ -34,8 +34,8 @@ func addRoutes(e *echo.Echo, agg *aggregator.Aggregator, rend *renderer, opts Op
 		e.GET(path, h)
 		e.HEAD(path, h)
 	}
-	get("/home", handleHome(agg, rend, opts.writeStall()))
-	get("/tiles", handleTileList(agg))
+	get("/home", handleHome(agg, rend, opts.Primary, opts.writeStall()))
+	get("/tiles", handleTileList(agg, opts))
 	get("/tiles/:name", handleTile(agg, rend))
 	get("/healthz", handleHealth())
 	e.GET("/test", handleTest(opts.TestDelay))

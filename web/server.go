@@ -40,10 +40,22 @@ type Options struct {
 	// end of a shutdown's drain. It counts only on a server whose listener
 	// went through WatchWrites.
 	WriteCut func(route string)
+	// Primary names the tile that decides /home's HTTP status ("" none):
+	// the response header waits for it (primary.go).
+	Primary string
+	// Views says how the HTML page draws each tile: one of ViewNames. A
+	// tile it does not name is drawn with its own name's view if that is
+	// a built-in one, else with the generic view of its JSON.
+	Views map[string]string
 }
 
-// NewServer returns the Echo instance serving Vitrine's routes.
+// NewServer returns the Echo instance serving Vitrine's routes. It panics
+// if opts do not fit agg's tiles (Options.Check): a wiring mistake, which
+// a caller reading options from a file checks for first.
 func NewServer(logger *slog.Logger, agg *aggregator.Aggregator, opts Options) *echo.Echo {
+	if err := opts.Check(agg.Names()); err != nil {
+		panic(err)
+	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(logger)
@@ -70,7 +82,7 @@ func NewServer(logger *slog.Logger, agg *aggregator.Aggregator, opts Options) *e
 	// Compress when the client's Accept-Encoding weighs gzip above zero
 	// (gzip.go); streamed pages still flush per tile.
 	e.Use(gzipByWeight())
-	addRoutes(e, agg, newRenderer(), opts)
+	addRoutes(e, agg, newRenderer(opts.Views), opts)
 	return e
 }
 
@@ -91,6 +103,9 @@ func requestLogger(logger *slog.Logger) echo.MiddlewareFunc {
 				slog.String("uri", v.URI),
 				slog.Int("status", v.Status),
 				slog.Duration("latency", v.Latency),
+			}
+			if id := loggedRequestID(c); id != "" {
+				attrs = append(attrs, slog.String("request_id", id))
 			}
 			level := slog.LevelInfo
 			if v.Error != nil {
@@ -125,7 +140,7 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
 			// A streamed page has already sent its status: log only.
-			logger.Warn("error after response started", "path", c.Request().URL.Path, "err", err)
+			logger.Warn("error after response started", "path", c.Request().URL.Path, "request_id", loggedRequestID(c), "err", err)
 			return
 		}
 		status, msg := http.StatusInternalServerError, "internal error"
@@ -144,7 +159,7 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 			msg = httpErrorMessage(c, he)
 		}
 		if status >= 500 {
-			logger.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
+			logger.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "request_id", loggedRequestID(c), "err", err)
 		}
 		if c.Request().Method == http.MethodHead {
 			err = c.NoContent(status)

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"net/http"
 	"time"
 
@@ -10,36 +11,105 @@ import (
 	"vitrine/tiles"
 )
 
-// startStream sends the header of a streamed response. Server-Timing cannot
-// be known yet, so it is announced as a trailer; X-Accel-Buffering tells a
-// buffering proxy (nginx) to pass each tile on at once.
+// streamOut is where a streamed response goes. Without a primary tile its
+// header is sent at once and each tile is flushed as it finishes. With one,
+// the header waits for the primary tile's result, which decides the status
+// (primary.go): until then what the stream writes (the shell, the tiles
+// done before the primary, in completion order) is held in memory, a page
+// at most, and then sent at once after the header.
+//
+// Server-Timing cannot be known when the header goes, so it is announced as
+// a trailer; X-Accel-Buffering tells a buffering proxy (nginx) to pass each
+// tile on at once.
 //
 // The response's write deadline starts with its header (writeDeadlines);
 // a stream moves it before each tile it sends (extendWriteDeadline), so a
 // stream whose client reads lives as long as its page, and one whose
 // client stopped reading is cut a write stall after its last progress: the
 // failed write ends the stream, which cancels the tiles still running.
-func startStream(c echo.Context, contentType string) *http.ResponseController {
+type streamOut struct {
+	res     *echo.Response
+	rc      *http.ResponseController
+	stall   time.Duration
+	primary string
+	held    *bytes.Buffer // nil once the header is sent
+}
+
+// startStream prepares the header of a streamed response and sends it,
+// unless primary names a tile to wait for.
+func startStream(c echo.Context, contentType, primary string, stall time.Duration) *streamOut {
 	res := c.Response()
 	h := res.Header()
 	h.Set(echo.HeaderContentType, contentType)
 	h.Set("X-Accel-Buffering", "no")
 	h.Set("Cache-Control", "no-cache, private")
 	h.Set("Trailer", "Server-Timing")
-	res.WriteHeader(http.StatusOK)
-	return http.NewResponseController(res.Writer)
+	out := &streamOut{res: res, rc: http.NewResponseController(res.Writer), stall: stall, primary: primary}
+	if primary == "" {
+		res.WriteHeader(http.StatusOK)
+	} else {
+		out.held = new(bytes.Buffer)
+	}
+	return out
+}
+
+func (s *streamOut) Write(p []byte) (int, error) {
+	if s.held != nil {
+		return s.held.Write(p)
+	}
+	return s.res.Write(p)
+}
+
+// extend moves the write deadline before a write that reaches the client.
+func (s *streamOut) extend() error {
+	if s.held != nil {
+		return nil // nothing reaches the client yet; its header will start the clock
+	}
+	return extendWriteDeadline(s.rc, s.stall)
+}
+
+// flush sends what was written, unless it is held.
+func (s *streamOut) flush() error {
+	if s.held != nil {
+		return nil
+	}
+	return s.rc.Flush()
+}
+
+// tileDone ends the writing of tile r: it flushes it, or, if it is the
+// primary tile, sends the header with the status r decides and everything
+// held so far.
+func (s *streamOut) tileDone(r aggregator.Result) error {
+	if s.held != nil && r.Name == s.primary {
+		return s.release(primaryStatus(r))
+	}
+	return s.flush()
+}
+
+// release sends the header with status, then what was held, and flushes.
+// It does nothing once the header is sent.
+func (s *streamOut) release(status int) error {
+	if s.held == nil {
+		return nil
+	}
+	held := s.held
+	s.held = nil
+	s.res.WriteHeader(status) // starts the write deadline (writeDeadlines)
+	if _, err := s.res.Write(held.Bytes()); err != nil {
+		return err
+	}
+	return s.rc.Flush()
 }
 
 // streamNDJSON writes one JSON line per tile, in completion order, each
 // flushed as it finishes, then the summary line.
-func streamNDJSON(c echo.Context, agg *aggregator.Aggregator, req tiles.Request, stall time.Duration) error {
-	rc := startStream(c, "application/x-ndjson")
+func streamNDJSON(c echo.Context, agg *aggregator.Aggregator, req tiles.Request, primary string, stall time.Duration) error {
+	out := startStream(c, "application/x-ndjson", primary, stall)
 	// Send the header at once, as the HTML page sends its shell: the client
 	// knows the page is coming before the first tile is done.
-	if err := rc.Flush(); err != nil {
+	if err := out.flush(); err != nil {
 		return err
 	}
-	res := c.Response()
 	ctx := c.Request().Context()
 	var line []byte
 	page, err := agg.Stream(ctx, req, func(r aggregator.Result) error {
@@ -47,40 +117,57 @@ func streamNDJSON(c echo.Context, agg *aggregator.Aggregator, req tiles.Request,
 			return err // the client has gone: send nothing more
 		}
 		line = append(appendTile(line[:0], r), '\n')
-		if err := extendWriteDeadline(rc, stall); err != nil {
+		if err := out.extend(); err != nil {
 			return err
 		}
-		if _, err := res.Write(line); err != nil {
+		if _, err := out.Write(line); err != nil {
 			return err
 		}
-		return rc.Flush()
+		return out.tileDone(r)
 	})
 	if err != nil {
-		return err // the client went away; logged, nothing more to send
+		return out.failed(ctx.Err(), err)
 	}
-	if err := extendWriteDeadline(rc, stall); err != nil {
+	if err := out.extend(); err != nil {
 		return err
 	}
-	if _, err := res.Write(append(appendSummary(line[:0], page.Summary), '\n')); err != nil {
+	if _, err := out.Write(append(appendSummary(line[:0], page.Summary), '\n')); err != nil {
 		return err
 	}
-	res.Header().Set("Server-Timing", serverTiming(page.Results, page.Elapsed))
-	return nil
+	return out.end(page)
+}
+
+// failed is what a stream returns when it stopped early with err. If the
+// client went away (gone) before the header was sent, there is no one to
+// answer (as for /test); otherwise the error handler logs err, or answers
+// it if nothing was sent.
+func (s *streamOut) failed(gone, err error) error {
+	if s.held != nil && gone != nil {
+		return nil
+	}
+	return err // logged; after the header, nothing more can be sent
+}
+
+// end completes a stream: the Server-Timing trailer, and the header if it
+// is still held, which only a primary tile missing from the page would
+// leave (Options.Check refuses one).
+func (s *streamOut) end(page aggregator.Page) error {
+	s.res.Header().Set("Server-Timing", serverTiming(page.Results, page.Elapsed))
+	return s.release(http.StatusOK)
 }
 
 // streamHTML sends the page shell at once, then each tile as it finishes
 // followed by a one-line nonce'd script that moves it into its slot, then
 // the timing waterfall.
-func streamHTML(c echo.Context, agg *aggregator.Aggregator, rend *renderer, req tiles.Request, stall time.Duration) error {
+func streamHTML(c echo.Context, agg *aggregator.Aggregator, rend *renderer, req tiles.Request, primary string, stall time.Duration) error {
 	nonce := newNonce()
 	c.Response().Header().Set("Content-Security-Policy", contentSecurityPolicy(nonce))
-	rc := startStream(c, echo.MIMETextHTMLCharsetUTF8)
-	res := c.Response()
-	err := rend.shell(res, shellView{Nonce: nonce, User: req.User, Tiles: agg.Names()})
+	out := startStream(c, echo.MIMETextHTMLCharsetUTF8, primary, stall)
+	err := rend.shell(out, shellView{Nonce: nonce, User: req.User, Tiles: rend.slots(agg.Names())})
 	if err != nil {
 		return err
 	}
-	if err := rc.Flush(); err != nil {
+	if err := out.flush(); err != nil {
 		return err
 	}
 	ctx := c.Request().Context()
@@ -92,32 +179,31 @@ func streamHTML(c echo.Context, agg *aggregator.Aggregator, rend *renderer, req 
 		if err != nil {
 			return err
 		}
-		if err := extendWriteDeadline(rc, stall); err != nil {
+		if err := out.extend(); err != nil {
 			return err
 		}
-		if _, err := res.Write(b); err != nil {
+		if _, err := out.Write(b); err != nil {
 			return err
 		}
-		if err := rend.place(res, r.Name, nonce); err != nil {
+		if err := rend.place(out, r.Name, nonce); err != nil {
 			return err
 		}
-		return rc.Flush()
+		return out.tileDone(r)
 	})
 	if err != nil {
+		return out.failed(ctx.Err(), err)
+	}
+	if err := out.extend(); err != nil {
 		return err
 	}
-	if err := extendWriteDeadline(rc, stall); err != nil {
+	if err := rend.timing(out, page.Results, page.Elapsed); err != nil {
 		return err
 	}
-	if err := rend.timing(res, page.Results, page.Elapsed); err != nil {
+	if err := rend.place(out, "timing", nonce); err != nil {
 		return err
 	}
-	if err := rend.place(res, "timing", nonce); err != nil {
+	if err := rend.end(out); err != nil {
 		return err
 	}
-	if err := rend.end(res); err != nil {
-		return err
-	}
-	res.Header().Set("Server-Timing", serverTiming(page.Results, page.Elapsed))
-	return nil
+	return out.end(page)
 }

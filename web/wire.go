@@ -170,12 +170,18 @@ type tileInfo struct {
 	LatencyMS float64 `json:"latency_ms"`
 	FailRate  float64 `json:"fail_rate"`
 	// TailMS is the heavy-tail latency a share TailRate of fetches take.
-	TailMS       float64     `json:"tail_ms,omitempty"`
-	TailRate     float64     `json:"tail_rate,omitempty"`
-	TimeoutMS    float64     `json:"timeout_ms"`
-	Personalised bool        `json:"personalised"`
-	URL          string      `json:"url"`
-	Policy       *policyInfo `json:"policy,omitempty"`
+	TailMS       float64 `json:"tail_ms,omitempty"`
+	TailRate     float64 `json:"tail_rate,omitempty"`
+	TimeoutMS    float64 `json:"timeout_ms"`
+	Personalised bool    `json:"personalised"`
+	URL          string  `json:"url"`
+	// Source is "simulator" or the backend's host, never its URL.
+	Source string `json:"source"`
+	// View is how the HTML page draws the tile; Primary, whether the tile
+	// decides the page's HTTP status.
+	View    string      `json:"view"`
+	Primary bool        `json:"primary"`
+	Policy  *policyInfo `json:"policy,omitempty"`
 }
 
 type policyInfo struct {
@@ -188,11 +194,12 @@ type policyInfo struct {
 	Fallback        bool    `json:"fallback"`
 }
 
-func newTileInfo(t tiles.Info) tileInfo {
+func newTileInfo(t tiles.Info, view string, primary bool) tileInfo {
 	info := tileInfo{
 		Name: t.Name, LatencyMS: millis(t.Latency), FailRate: t.FailRate,
 		TailMS: millis(t.Tail), TailRate: t.TailRate, TimeoutMS: millis(t.Timeout),
 		Personalised: t.Personalised, URL: "/tiles/" + url.PathEscape(t.Name),
+		Source: t.Source, View: view, Primary: primary,
 	}
 	if p := t.Policy; p != nil {
 		info.Policy = &policyInfo{

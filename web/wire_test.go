@@ -403,34 +403,40 @@ func FuzzAppendTile(f *testing.F) {
 }
 
 // TestTileInfoJSON: GET /tiles describes each tile with its durations in
-// milliseconds, its URL escaped, the tail only when there is one and the
-// policy only when the tile has one.
+// milliseconds, its URL escaped, its source, view and whether it is the
+// primary tile, the tail only when there is one and the policy only when
+// the tile has one.
 func TestTileInfoJSON(t *testing.T) {
 	ms := time.Millisecond
 	for _, tc := range []struct {
-		name string
-		info tiles.Info
-		want string
+		name    string
+		info    tiles.Info
+		view    string
+		primary bool
+		want    string
 	}{
-		{"bare", tiles.Info{Name: "banners", Timeout: 500 * ms},
-			`{"name":"banners","latency_ms":0,"fail_rate":0,"timeout_ms":500,"personalised":false,"url":"/tiles/banners"}`},
+		{"bare", tiles.Info{Name: "banners", Timeout: 500 * ms}, "banners", false,
+			`{"name":"banners","latency_ms":0,"fail_rate":0,"timeout_ms":500,"personalised":false,"url":"/tiles/banners","source":"","view":"banners","primary":false}`},
 		{"simulated with a tail and a policy", tiles.Info{
-			Name: "recommendations", Personalised: true, Timeout: 250 * ms,
+			Name: "recommendations", Personalised: true, Timeout: 250 * ms, Source: "simulator",
 			Latency: 120 * ms, FailRate: 0.25, Tail: time.Second, TailRate: 0.01,
 			Policy: &tiles.PolicyInfo{
 				TTL: 30 * time.Second, MaxStale: 5 * time.Minute, Coalesced: true, Hedge: "after 200ms",
 				BreakerFailures: 5, MaxDetached: 100, Fallback: true,
 			},
-		}, `{"name":"recommendations","latency_ms":120,"fail_rate":0.25,"tail_ms":1000,"tail_rate":0.01,"timeout_ms":250,"personalised":true,"url":"/tiles/recommendations",` +
-			`"policy":{"cache_ttl_ms":30000,"max_stale_ms":300000,"coalesced":true,"max_detached":100,"hedge":"after 200ms","breaker_failures":5,"fallback":true}}`},
-		{"uncached policy", tiles.Info{Name: "products", Latency: 80*ms + 449*time.Microsecond, Policy: &tiles.PolicyInfo{Hedge: "off"}},
-			`{"name":"products","latency_ms":80.4,"fail_rate":0,"timeout_ms":0,"personalised":false,"url":"/tiles/products",` +
+		}, "recommendations", false,
+			`{"name":"recommendations","latency_ms":120,"fail_rate":0.25,"tail_ms":1000,"tail_rate":0.01,"timeout_ms":250,"personalised":true,"url":"/tiles/recommendations","source":"simulator","view":"recommendations","primary":false,` +
+				`"policy":{"cache_ttl_ms":30000,"max_stale_ms":300000,"coalesced":true,"max_detached":100,"hedge":"after 200ms","breaker_failures":5,"fallback":true}}`},
+		{"uncached policy", tiles.Info{Name: "products", Latency: 80*ms + 449*time.Microsecond, Policy: &tiles.PolicyInfo{Hedge: "off"}}, "products", false,
+			`{"name":"products","latency_ms":80.4,"fail_rate":0,"timeout_ms":0,"personalised":false,"url":"/tiles/products","source":"","view":"products","primary":false,` +
 				`"policy":{"cache_ttl_ms":0,"max_stale_ms":0,"coalesced":false,"max_detached":0,"hedge":"off","breaker_failures":0,"fallback":false}}`},
-		{"a name to escape", tiles.Info{Name: "a b/c?<d>"},
-			`{"name":"a b/c?\u003cd\u003e","latency_ms":0,"fail_rate":0,"timeout_ms":0,"personalised":false,"url":"/tiles/a%20b%2Fc%3F%3Cd%3E"}`},
+		{"an HTTP backend, primary", tiles.Info{Name: "weather", Timeout: 300 * ms, Source: "weather.internal:9100"}, "json", true,
+			`{"name":"weather","latency_ms":0,"fail_rate":0,"timeout_ms":300,"personalised":false,"url":"/tiles/weather","source":"weather.internal:9100","view":"json","primary":true}`},
+		{"a name to escape", tiles.Info{Name: "a b/c?<d>"}, "json", false,
+			`{"name":"a b/c?\u003cd\u003e","latency_ms":0,"fail_rate":0,"timeout_ms":0,"personalised":false,"url":"/tiles/a%20b%2Fc%3F%3Cd%3E","source":"","view":"json","primary":false}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := marshalRef(t, newTileInfo(tc.info)); string(got) != tc.want {
+			if got := marshalRef(t, newTileInfo(tc.info, tc.view, tc.primary)); string(got) != tc.want {
 				t.Errorf("newTileInfo:\n got %s\nwant %s", got, tc.want)
 			}
 		})

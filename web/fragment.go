@@ -1,0 +1,60 @@
+package web
+
+import (
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"strings"
+
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
+)
+
+// htmlFragment returns the markup of a tile drawn with the "html" view: its
+// data is a JSON string holding an HTML fragment, which the page inserts
+// unescaped. That is acceptable because the operator chose, in the page's
+// configuration, to trust that backend with the page's markup, as a CMS
+// fragment is trusted; it still cannot run script, as the page's CSP
+// (contentSecurityPolicy) allows no inline script but ours, which carries a
+// nonce fresh for each page that no backend can know.
+//
+// Trust is not a licence to break the page, though: the fragment is parsed
+// and written back as the browser would read it, so an unclosed element, a
+// stray </section> or an unterminated attribute cannot close the tile's
+// slot, swallow the markup that follows (a dangling attribute could read
+// our nonce into itself) or take the rest of the page with <plaintext>.
+func htmlFragment(raw json.RawMessage) (template.HTML, error) {
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", fmt.Errorf("html view: data is not a JSON string: %w", err)
+	}
+	slot := &html.Node{Type: html.ElementNode, Data: "div", DataAtom: atom.Div}
+	nodes, err := html.ParseFragment(strings.NewReader(s), slot)
+	if err != nil {
+		return "", fmt.Errorf("html view: %w", err)
+	}
+	var b strings.Builder
+	for _, n := range nodes {
+		if dropPlaintext(n) {
+			continue
+		}
+		if err := html.Render(&b, n); err != nil {
+			return "", fmt.Errorf("html view: %w", err)
+		}
+	}
+	return template.HTML(b.String()), nil
+}
+
+// dropPlaintext removes the <plaintext> elements under n and reports
+// whether n is one: html.Render leaves one open, and it would turn the rest
+// of the page into text.
+func dropPlaintext(n *html.Node) bool {
+	for c := n.FirstChild; c != nil; {
+		next := c.NextSibling
+		if dropPlaintext(c) {
+			n.RemoveChild(c)
+		}
+		c = next
+	}
+	return n.Type == html.ElementNode && n.DataAtom == atom.Plaintext
+}
