@@ -25,6 +25,7 @@ import (
 	"vitrine/resilience"
 	"vitrine/sim"
 	"vitrine/tiles"
+	"vitrine/upstream"
 	"vitrine/web"
 )
 
@@ -33,12 +34,17 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go memory.Reclaim(ctx, memory.ReclaimEvery)
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	// `vitrine backends` serves the simulated tiles over HTTP instead.
+	args, runner, usage := os.Args[1:], run, config.Usage
+	if len(args) > 0 && args[0] == "backends" {
+		args, runner, usage = args[1:], runBackends, config.BackendsUsage
+	}
+	err := runner(ctx, args, os.Getenv, os.Stdout, os.Stderr)
 	var cfgErr *config.Error
 	switch {
 	case err == nil:
 	case errors.Is(err, config.ErrHelp):
-		config.Usage(os.Stdout)
+		usage(os.Stdout)
 	case errors.As(err, &cfgErr):
 		fmt.Fprintf(os.Stderr, "vitrine: %v\n", err)
 		os.Exit(2)
@@ -58,7 +64,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	cat := catalogue.Default()
-	m := metrics.New(tiles.Names()...)
+	names := make([]string, len(cfg.Tiles))
+	timeouts := map[string]time.Duration{}
+	for i, tc := range cfg.Tiles {
+		names[i] = tc.Name
+		if tc.Timeout > 0 {
+			timeouts[tc.Name] = tc.Timeout
+		}
+	}
+	m := metrics.New(names...)
 	wrapped, err := buildTiles(cfg, cat, m, logger)
 	if err != nil {
 		return err
@@ -70,12 +84,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	agg, err := aggregator.New(fetchers, aggregator.Options{
 		TileTimeout: cfg.TileTimeout,
+		Timeouts:    timeouts,
 		PageTimeout: cfg.PageTimeout,
 		Logger:      logger,
 		Observer:    m,
 	})
 	if err != nil {
 		return err
+	}
+	if cfg.Check {
+		return nil // -check: the configuration is valid, and nothing listens
 	}
 	srv, admin := newServers(cfg, logger, agg, cat, m)
 	ln, adminLn, err := listen(cfg)
@@ -100,10 +118,7 @@ func newServers(cfg config.Config, logger *slog.Logger, agg *aggregator.Aggregat
 		publicMetrics = nil
 	}
 	srv = &http.Server{
-		Handler: web.NewServer(logger, agg, web.Options{
-			TestDelay: cfg.TestDelay, Catalogue: cat, Metrics: publicMetrics,
-			InFlight: m.RequestStarted, WriteCut: m.WriteCut,
-		}),
+		Handler:           web.NewServer(logger, agg, webOptions(cfg, cat, publicMetrics, m)),
 		ReadHeaderTimeout: 5 * time.Second, // a slow client cannot hold a connection open
 		ReadTimeout:       10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
@@ -127,6 +142,23 @@ func newServers(cfg config.Config, logger *slog.Logger, agg *aggregator.Aggregat
 	return srv, admin
 }
 
+// webOptions are the web layer's options: the page's primary tile and how
+// each tile is drawn come from the configuration.
+func webOptions(cfg config.Config, cat *catalogue.Catalogue, publicMetrics http.Handler, m *metrics.Metrics) web.Options {
+	opts := web.Options{
+		TestDelay: cfg.TestDelay, Catalogue: cat, Metrics: publicMetrics,
+		InFlight: m.RequestStarted, WriteCut: m.WriteCut,
+		Views: map[string]string{},
+	}
+	for _, tc := range cfg.Tiles {
+		opts.Views[tc.Name] = tc.View
+		if tc.Primary {
+			opts.Primary = tc.Name
+		}
+	}
+	return opts
+}
+
 // listen opens the public listener and, with -admin-addr, the admin one,
 // both before either is announced: a busy admin address stops the program
 // as a busy -addr does.
@@ -144,46 +176,79 @@ func listen(cfg config.Config) (ln, adminLn net.Listener, err error) {
 	return ln, adminLn, nil
 }
 
-// buildTiles wraps each built-in tile's simulated backend in its
-// resilience policy.
-func buildTiles(cfg config.Config, cat *catalogue.Catalogue, rec resilience.Recorder, logger *slog.Logger) ([]*resilience.Tile, error) {
+// buildTiles builds each configured tile's backend (its HTTP service, or
+// the built-in simulator) and wraps it in its resilience policy. Every HTTP
+// tile shares one client, so one pool of keep-alive connections.
+func buildTiles(cfg config.Config, cat *catalogue.Catalogue, m *metrics.Metrics, logger *slog.Logger) ([]*resilience.Tile, error) {
+	client := upstream.NewClient()
+	defs := map[string]tiles.Def{}
+	for _, d := range tiles.Builtins() {
+		defs[d.Name] = d
+	}
 	var wrapped []*resilience.Tile
-	for _, def := range tiles.Builtins() {
-		tail := cfg.Tail[def.Name]
-		backend, err := sim.New(def, cat, sim.Backend{
-			Latency: cfg.Latency[def.Name], Fail: cfg.Fail[def.Name], Tail: tail.Latency, TailRate: tail.Rate,
-		})
+	for _, tc := range cfg.Tiles {
+		backend, err := newBackend(cfg, tc, defs[tc.Name], cat, client, m, logger)
 		if err != nil {
 			return nil, err
 		}
-		fallback, err := def.Content(cat, tiles.Request{})
-		if err != nil {
-			return nil, err
+		fallback := tc.Fallback
+		if def, ok := defs[tc.Name]; ok && fallback == nil {
+			if fallback, err = def.Content(cat, tiles.Request{}); err != nil {
+				return nil, err
+			}
 		}
-		p := policy(cfg, def, fallback)
+		p := policy(cfg, tc, fallback)
 		if err := p.Validate(); err != nil {
-			return nil, &config.Error{Flag: "flags", Msg: def.Name + ": " + strings.ReplaceAll(err.Error(), "\n", "; ")}
+			return nil, &config.Error{Flag: "flags", Msg: tc.Name + ": " + strings.ReplaceAll(err.Error(), "\n", "; ")}
 		}
-		wrapped = append(wrapped, resilience.Wrap(backend, p, resilience.Options{Recorder: rec, Logger: logger}))
+		wrapped = append(wrapped, resilience.Wrap(backend, p, resilience.Options{Recorder: m, Logger: logger}))
 	}
 	return wrapped, nil
+}
+
+// newBackend returns tc's backend: its HTTP service when it has a URL, else
+// def's simulator.
+func newBackend(cfg config.Config, tc config.Tile, def tiles.Def, cat *catalogue.Catalogue, client *http.Client, m *metrics.Metrics, logger *slog.Logger) (tiles.Fetcher, error) {
+	if tc.URL != "" {
+		f, err := upstream.New(upstream.Options{
+			Name: tc.Name, URL: tc.URL, Personalised: tc.Personalised, MaxBody: tc.MaxBody,
+			HTML: tc.View == web.ViewHTML, Client: client, Logger: logger, Observe: m.Upstream,
+		})
+		if err != nil {
+			return nil, &config.Error{Flag: "tiles", Msg: err.Error()}
+		}
+		return f, nil
+	}
+	tail := cfg.Tail[tc.Name]
+	return sim.New(def, cat, sim.Backend{
+		Latency: cfg.Latency[tc.Name], Fail: cfg.Fail[tc.Name], Tail: tail.Latency, TailRate: tail.Rate,
+	})
 }
 
 // policy is resilience's default policy for def at its configured latency,
 // with the configuration applied. fallback is the tile's anonymous content
 // from the catalogue shipped in the binary: what the shopper sees rather
 // than a hole when nothing fresh or stale can be served.
-func policy(cfg config.Config, def tiles.Def, fallback []byte) resilience.Policy {
-	p := resilience.DefaultPolicy(cfg.Latency[def.Name], def.Personalised)
+func policy(cfg config.Config, tc config.Tile, fallback []byte) resilience.Policy {
+	name := tc.Name
+	p := resilience.DefaultPolicy(cfg.Latency[name], tc.Personalised)
 	p.MaxEntries = cfg.CacheSize
 	// A fetch shared by several callers (or refreshing the cache) must be
 	// allowed at least as long as a caller waits for it, or a tile slower
 	// than the default could never be fresh however long -tile-timeout is.
-	p.FetchTimeout = max(resilience.DefaultFetchTimeout, cfg.TileTimeout+cfg.TileTimeout/4)
-	p.TTL, p.StaleWhileRevalidate = cfg.TTL[def.Name], cfg.TTL[def.Name]
-	p.MaxStale = cfg.MaxStale[def.Name]
-	p.HedgeAdaptive, p.HedgeDelay = cfg.Hedge[def.Name].Adaptive, cfg.Hedge[def.Name].Delay
-	p.BreakerFailures = cfg.Breaker[def.Name]
+	timeout := cfg.TileTimeout
+	if tc.Timeout > 0 {
+		timeout = tc.Timeout
+	}
+	p.FetchTimeout = max(resilience.DefaultFetchTimeout, timeout+timeout/4)
+	p.TTL, p.StaleWhileRevalidate = cfg.TTL[name], cfg.TTL[name]
+	p.MaxStale = cfg.MaxStale[name]
+	p.HedgeAdaptive, p.HedgeDelay = cfg.Hedge[name].Adaptive, cfg.Hedge[name].Delay
+	p.BreakerFailures = cfg.Breaker[name]
+	p.Bulkhead = tc.Bulkhead
+	// An HTTP backend's Cache-Control sets freshness unless a TTL was
+	// given for the tile.
+	p.BackendTTL = tc.URL != "" && !cfg.PinnedTTL[name]
 	if !cfg.Cache {
 		// Every page fetches every tile itself, as a plain fan-out does.
 		p.TTL, p.StaleWhileRevalidate, p.Direct = 0, 0, true

@@ -75,6 +75,12 @@ func start(t *testing.T, args ...string) *instance {
 // next.
 func launch(t *testing.T, args []string, n int) (in *instance, lines []string, deadline time.Time) {
 	t.Helper()
+	return launchWith(t, run, args, n)
+}
+
+// launchWith is launch with another command than run (runBackends).
+func launchWith(t *testing.T, run func(context.Context, []string, func(string) string, io.Writer, io.Writer) error, args []string, n int) (in *instance, lines []string, deadline time.Time) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	stdout, stderr := &syncBuffer{}, &syncBuffer{}
 	in = &instance{cancel: cancel, done: make(chan error, 1), stderr: stderr}

@@ -12,6 +12,7 @@ import (
 
 	"vitrine/catalogue"
 	"vitrine/config"
+	"vitrine/metrics"
 	"vitrine/resilience"
 	"vitrine/sim"
 	"vitrine/tiles"
@@ -124,7 +125,7 @@ func TestPolicy(t *testing.T) {
 			cfg := parsedConfig(t, tt.args, tt.env)
 			def := tilestest.Builtin(t, tt.tile)
 			fallback := anonymousContent(t, def, cat)
-			got := policy(cfg, def, fallback)
+			got := policy(cfg, configTile(t, cfg, def.Name), fallback)
 			if err := got.Validate(); err != nil {
 				t.Errorf("policy(%s) is invalid: %v", tt.tile, err)
 			}
@@ -147,7 +148,7 @@ func TestPolicyDefaultsAreResilienceDefaults(t *testing.T) {
 	for _, def := range tiles.Builtins() {
 		t.Run(def.Name, func(t *testing.T) {
 			fallback := anonymousContent(t, def, cat)
-			got := policy(cfg, def, fallback)
+			got := policy(cfg, configTile(t, cfg, def.Name), fallback)
 			want := resilience.DefaultPolicy(cfg.Latency[def.Name], def.Personalised)
 			want.Fallback = fallback
 			checkPolicy(t, got, want)
@@ -174,7 +175,8 @@ func TestPolicyHedgeBounds(t *testing.T) {
 		{"no latency", []string{"-latency", "banners=0s"}, "banners", 10 * time.Millisecond, 40 * time.Millisecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := policy(parsedConfig(t, tc.args, nil), tilestest.Builtin(t, tc.tile), nil)
+			cfg := parsedConfig(t, tc.args, nil)
+			p := policy(cfg, configTile(t, cfg, tc.tile), nil)
 			if !p.HedgeAdaptive {
 				t.Errorf("HedgeAdaptive = false; want true")
 			}
@@ -199,7 +201,8 @@ func TestPolicyFetchTimeout(t *testing.T) {
 		{[]string{"-tile-timeout", "2s"}, 2500 * time.Millisecond},
 		{[]string{"-tile-timeout", "5s"}, 6250 * time.Millisecond},
 	} {
-		p := policy(parsedConfig(t, tc.args, nil), tilestest.Builtin(t, "recommendations"), nil)
+		cfg := parsedConfig(t, tc.args, nil)
+		p := policy(cfg, configTile(t, cfg, "recommendations"), nil)
 		if got := p.FetchTimeout; got != tc.want {
 			t.Errorf("%q: FetchTimeout = %v; want %v", tc.args, got, tc.want)
 		}
@@ -217,7 +220,8 @@ func TestPolicyFallback(t *testing.T) {
 		{[]string{"-cache=false", "-hedge", "recommendations=off", "-breaker", "recommendations=0"}, fallback},
 		{[]string{"-fallback=false"}, nil},
 	} {
-		p := policy(parsedConfig(t, tc.args, nil), tilestest.Builtin(t, "recommendations"), fallback)
+		cfg := parsedConfig(t, tc.args, nil)
+		p := policy(cfg, configTile(t, cfg, "recommendations"), fallback)
 		if got := p.Fallback; string(got) != string(tc.want) || (got == nil) != (tc.want == nil) {
 			t.Errorf("%q: Fallback = %s; want %s", tc.args, got, tc.want)
 		}
@@ -248,22 +252,22 @@ func TestBuildTiles(t *testing.T) {
 		"-ttl", "banners=5s", "-max-stale", "products=1m", "-hedge", "products=150ms,recommendations=off",
 		"-breaker", "recommendations=2",
 	}, nil)
-	wrapped, err := buildTiles(cfg, cat, nil, nil)
+	wrapped, err := buildTiles(cfg, cat, metrics.New(), nil)
 	if err != nil {
 		t.Fatalf("buildTiles error = %v; want nil", err)
 	}
 	closeAll(t, wrapped)
 	want := []tiles.Info{
-		{Name: "banners", Latency: 5 * time.Millisecond, Policy: &tiles.PolicyInfo{
+		{Name: "banners", Source: "simulator", Latency: 5 * time.Millisecond, Policy: &tiles.PolicyInfo{
 			TTL: 5 * time.Second, MaxStale: 10 * time.Minute, Coalesced: true, Hedge: "p95, within 10ms to 40ms",
-			BreakerFailures: 5, MaxDetached: resilience.DefaultMaxDetached, Fallback: true}},
-		{Name: "products", Latency: 80 * time.Millisecond, FailRate: 0.25, Policy: &tiles.PolicyInfo{
+			BreakerFailures: 5, MaxDetached: resilience.DefaultMaxDetached, Bulkhead: resilience.DefaultBulkhead, Fallback: true}},
+		{Name: "products", Source: "simulator", Latency: 80 * time.Millisecond, FailRate: 0.25, Policy: &tiles.PolicyInfo{
 			TTL: 30 * time.Second, MaxStale: time.Minute, Coalesced: true, Hedge: "after 150ms",
-			BreakerFailures: 5, MaxDetached: resilience.DefaultMaxDetached, Fallback: true}},
-		{Name: "recommendations", Personalised: true, Latency: 50 * time.Millisecond, Tail: 2 * time.Second, TailRate: 0.01,
+			BreakerFailures: 5, MaxDetached: resilience.DefaultMaxDetached, Bulkhead: resilience.DefaultBulkhead, Fallback: true}},
+		{Name: "recommendations", Source: "simulator", Personalised: true, Latency: 50 * time.Millisecond, Tail: 2 * time.Second, TailRate: 0.01,
 			Policy: &tiles.PolicyInfo{
 				TTL: time.Minute, MaxStale: 10 * time.Minute, Coalesced: true, Hedge: "off",
-				BreakerFailures: 2, MaxDetached: resilience.DefaultMaxDetached, Fallback: true}},
+				BreakerFailures: 2, MaxDetached: resilience.DefaultMaxDetached, Bulkhead: resilience.DefaultBulkhead, Fallback: true}},
 	}
 	if got, want := len(wrapped), len(want); got != want {
 		t.Fatalf("buildTiles made %d tiles; want %d", got, want)
@@ -279,7 +283,7 @@ func TestBuildTiles(t *testing.T) {
 // TestBuildTilesCacheOff: -cache=false makes every tile direct, with a TTL
 // of 0.
 func TestBuildTilesCacheOff(t *testing.T) {
-	wrapped, err := buildTiles(parsedConfig(t, []string{"-cache=false", "-ttl", "banners=5s"}, nil), catalogue.Default(), nil, nil)
+	wrapped, err := buildTiles(parsedConfig(t, []string{"-cache=false", "-ttl", "banners=5s"}, nil), catalogue.Default(), metrics.New(), nil)
 	if err != nil {
 		t.Fatalf("buildTiles error = %v; want nil", err)
 	}
@@ -313,7 +317,7 @@ func TestBuildTilesFallback(t *testing.T) {
 	failing := []string{"-latency", "banners=0s,products=0s,recommendations=0s", "-fail", "banners=1,products=1,recommendations=1"}
 
 	t.Run("fallback", func(t *testing.T) {
-		wrapped, err := buildTiles(parsedConfig(t, failing, nil), cat, nil, nil)
+		wrapped, err := buildTiles(parsedConfig(t, failing, nil), cat, metrics.New(), nil)
 		if err != nil {
 			t.Fatalf("buildTiles error = %v; want nil", err)
 		}
@@ -336,7 +340,7 @@ func TestBuildTilesFallback(t *testing.T) {
 	})
 
 	t.Run("no fallback", func(t *testing.T) {
-		wrapped, err := buildTiles(parsedConfig(t, append(failing, "-fallback=false"), nil), cat, nil, nil)
+		wrapped, err := buildTiles(parsedConfig(t, append(failing, "-fallback=false"), nil), cat, metrics.New(), nil)
 		if err != nil {
 			t.Fatalf("buildTiles error = %v; want nil", err)
 		}
@@ -358,7 +362,7 @@ func TestBuildTilesFallback(t *testing.T) {
 func TestBuildTilesError(t *testing.T) {
 	cfg := parsedConfig(t, nil, nil)
 	cfg.Breaker["products"] = -1 // no flag gives this
-	wrapped, err := buildTiles(cfg, catalogue.Default(), nil, nil)
+	wrapped, err := buildTiles(cfg, catalogue.Default(), metrics.New(), nil)
 	closeAll(t, wrapped)
 	var ce *config.Error
 	if !errors.As(err, &ce) {
@@ -408,10 +412,22 @@ func FuzzPolicy(f *testing.F) {
 		if err != nil {
 			return // config's own tests check its errors
 		}
-		for _, def := range tiles.Builtins() {
-			if err := policy(cfg, def, fallbacks[def.Name]).Validate(); err != nil {
-				t.Errorf("Parse(%q) accepted; policy(%s) is invalid: %v", tiles.Clip(line, 200), def.Name, err)
+		for _, tc := range cfg.Tiles {
+			if err := policy(cfg, tc, fallbacks[tc.Name]).Validate(); err != nil {
+				t.Errorf("Parse(%q) accepted; policy(%s) is invalid: %v", tiles.Clip(line, 200), tc.Name, err)
 			}
 		}
 	})
+}
+
+// configTile returns cfg's tile called name, failing t if there is none.
+func configTile(t testing.TB, cfg config.Config, name string) config.Tile {
+	t.Helper()
+	for _, tc := range cfg.Tiles {
+		if tc.Name == name {
+			return tc
+		}
+	}
+	t.Fatalf("no tile %q in the configuration", name)
+	return config.Tile{}
 }

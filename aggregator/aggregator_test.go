@@ -788,7 +788,7 @@ func TestTiles(t *testing.T) {
 	)
 	want := []tiles.Info{
 		{Name: "plain", Timeout: 300 * time.Millisecond},
-		{Name: def.Name, Latency: 120 * time.Millisecond, FailRate: 0.5, Tail: time.Second, TailRate: 0.01,
+		{Name: def.Name, Source: "simulator", Latency: 120 * time.Millisecond, FailRate: 0.5, Tail: time.Second, TailRate: 0.01,
 			Timeout: 300 * time.Millisecond, Personalised: true},
 	}
 	if got := a.Tiles(); !slices.Equal(got, want) {

@@ -1,6 +1,8 @@
-// Package config turns Vitrine's command line and VITRINE_* environment
-// variables into a typed Config: the flags of the contract and the parsers
-// of their values (durations, probabilities, name=value lists). Defaults
+// Package config turns Vitrine's config file (-config, YAML), command line
+// and VITRINE_* environment variables into a typed Config: the page's tiles,
+// the flags of the contract and the parsers of their values (durations,
+// probabilities, name=value lists). Flags override the environment's
+// variables, which override the file, which overrides the defaults. Defaults
 // come from the packages that own them (the built-in tiles' latencies,
 // resilience's default policy, the aggregator's tile timeout) and are written
 // nowhere else.
@@ -24,10 +26,16 @@ import (
 	"vitrine/tiles"
 )
 
-// Config is the parsed command line. Every per-tile map has an entry for
-// every built-in tile, except Fail and Tail, which hold only the tiles that
-// fail or have a tail.
+// Config is the parsed configuration. Every per-tile map has an entry for
+// every tile of Tiles, except Fail and Tail, which hold only the simulated
+// tiles that fail or have a tail, and PinnedTTL.
 type Config struct {
+	File  string // the config file (-config); "" for none
+	Check bool   // -check: validate the configuration and exit
+	// Tiles are the page's tiles in page order: the file's, else the
+	// built-in ones.
+	Tiles []Tile
+
 	Addr        string
 	AdminAddr   string // the operator port (/metrics, pprof); "" for none
 	TileTimeout time.Duration
@@ -48,6 +56,9 @@ type Config struct {
 	MaxStale  map[string]time.Duration
 	Hedge     map[string]Hedge
 	Breaker   map[string]int // consecutive failures that open it; 0 = none
+	// PinnedTTL holds the tiles whose TTL the file or a flag set: it wins
+	// over the Cache-Control of their HTTP backend.
+	PinnedTTL map[string]bool
 }
 
 // Tail is a heavy latency tail: a share Rate of fetches take Latency.
@@ -63,16 +74,25 @@ type Hedge struct {
 	Delay    time.Duration
 }
 
-// Error is a malformed flag or environment value. main prints it on one
-// line and exits with status 2.
+// Error is a malformed flag, environment value or config file. main prints
+// it on one line and exits with status 2.
 type Error struct {
 	Flag string // e.g. "-latency"
 	Env  string // the variable it came from, if any
 	Msg  string
+	// File, Line and Column place a problem in the config file; Line is 0
+	// for a problem of the whole file.
+	File         string
+	Line, Column int
 }
 
 func (e *Error) Error() string {
-	if e.Env != "" {
+	switch {
+	case e.File != "" && e.Line > 0:
+		return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Column, e.Msg)
+	case e.File != "":
+		return fmt.Sprintf("%s: %s", e.File, e.Msg)
+	case e.Env != "":
 		return fmt.Sprintf("%s (from %s): %s", e.Flag, e.Env, e.Msg)
 	}
 	return fmt.Sprintf("%s: %s", e.Flag, e.Msg)
@@ -81,17 +101,23 @@ func (e *Error) Error() string {
 // ErrHelp is returned when -h or -help was asked for; Usage says what to print.
 var ErrHelp = flag.ErrHelp
 
-// Parse reads the flags in args (without the program name) over the
-// VITRINE_* variables from getenv, over the defaults. A single-valued flag
-// on the command line wins and its variable is not read at all, so a bad
-// one cannot stop a good flag; a name=value list merges with its variable,
-// the command line winning tile by tile.
+// Parse reads the config file named by -config or VITRINE_CONFIG, if any,
+// then the flags in args (without the program name) over the VITRINE_*
+// variables from getenv, over the file, over the defaults. A single-valued
+// flag on the command line wins and its variable is not read at all, so a
+// bad one cannot stop a good flag; a name=value list merges with its
+// variable, the command line winning tile by tile. The file names the
+// page's tiles, and so the tiles that the lists accept.
 func Parse(args []string, getenv func(string) string) (Config, error) {
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}
 	cfg := defaults()
-	fs := newFlagSet(&cfg)
+	fromFile, err := cfg.loadConfig(args, getenv)
+	if err != nil {
+		return Config{}, err
+	}
+	fs := newFlagSet(&cfg, cfg.tileNames())
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return Config{}, ErrHelp
@@ -103,7 +129,31 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 	}
 	given := map[string]bool{} // on the command line
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	adminFromEnv := !given["admin-addr"]
+	adminFromEnv := !given["admin-addr"] && getenv(EnvName("admin-addr")) != ""
+	if err := applyEnv(fs, given, getenv); err != nil {
+		return Config{}, err
+	}
+	if cfg.AdminAddr != "" && sameListener(cfg.Addr, cfg.AdminAddr) {
+		e := &Error{Flag: "-admin-addr", Msg: fmt.Sprintf("%q would listen where -addr %q does; the admin port must be another one",
+			tiles.Clip(cfg.AdminAddr, 64), tiles.Clip(cfg.Addr, 64))}
+		if adminFromEnv {
+			e.Env = EnvName("admin-addr")
+		}
+		return Config{}, e
+	}
+	cfg.dropSimulatorSettings()
+	if !given["page-timeout"] && !fromFile["page-timeout"] {
+		// The page deadline backs up the tiles' own: it must not cut a
+		// tile that is still within its timeout.
+		cfg.PageTimeout = 2 * cfg.longestTileTimeout()
+	}
+	return cfg, nil
+}
+
+// applyEnv sets each flag from its VITRINE_* variable, unless the command
+// line gave it; given gains the flags set. A list merges with its variable
+// instead, the command line winning tile by tile.
+func applyEnv(fs *flag.FlagSet, given map[string]bool, getenv func(string) string) error {
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
 		env := EnvName(f.Name)
@@ -120,63 +170,60 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 		}
 		given[f.Name] = true
 	})
-	if envErr != nil {
-		return Config{}, envErr
-	}
-	if cfg.AdminAddr != "" && sameListener(cfg.Addr, cfg.AdminAddr) {
-		e := &Error{Flag: "-admin-addr", Msg: fmt.Sprintf("%q would listen where -addr %q does; the admin port must be another one",
-			tiles.Clip(cfg.AdminAddr, 64), tiles.Clip(cfg.Addr, 64))}
-		if adminFromEnv {
-			e.Env = EnvName("admin-addr")
-		}
-		return Config{}, e
-	}
-	if !given["page-timeout"] {
-		// The page deadline backs up the tiles' own: it must not cut a
-		// tile that is still within -tile-timeout.
-		cfg.PageTimeout = 2 * cfg.TileTimeout
-	}
-	return cfg, nil
+	return envErr
 }
 
-// defaults returns the configuration before any flag or variable.
+// longestTileTimeout is the longest time a tile of the page may take.
+func (c *Config) longestTileTimeout() time.Duration {
+	d := c.TileTimeout
+	for _, t := range c.Tiles {
+		d = max(d, t.Timeout)
+	}
+	return d
+}
+
+// defaults returns the configuration before any file, flag or variable:
+// the built-in tiles, simulated.
 func defaults() Config {
 	cfg := Config{
 		Addr:        "localhost:8080",
 		TileTimeout: aggregator.DefaultTileTimeout,
 		PageTimeout: time.Second, // twice TileTimeout: see Parse
 		TestDelay:   5 * time.Second,
-		Latency:     map[string]time.Duration{},
-		Fail:        map[string]float64{},
-		Tail:        map[string]Tail{},
 		Cache:       true,
 		Fallback:    true,
 		CacheSize:   resilience.DefaultMaxEntries,
-		TTL:         map[string]time.Duration{},
-		MaxStale:    map[string]time.Duration{},
-		Hedge:       map[string]Hedge{},
-		Breaker:     map[string]int{},
 
 		// The default -test-delay and 10s more: long enough for a /test
 		// in flight, within the 30s a container is given to stop.
 		ShutdownTimeout: 15 * time.Second,
 	}
+	cfg.clearTiles()
 	for _, d := range tiles.Builtins() {
-		p := resilience.DefaultPolicy(d.Latency, d.Personalised)
-		cfg.Latency[d.Name] = d.Latency
-		cfg.TTL[d.Name] = p.TTL
-		cfg.MaxStale[d.Name] = p.MaxStale
-		cfg.Hedge[d.Name] = Hedge{Adaptive: p.HedgeAdaptive, Delay: p.HedgeDelay}
-		cfg.Breaker[d.Name] = p.BreakerFailures
+		cfg.addTile(newTile(d.Name), d.Latency)
 	}
 	return cfg
+}
+
+// clearTiles empties the page's tiles and every per-tile map.
+func (c *Config) clearTiles() {
+	c.Tiles = []Tile{}
+	c.Latency = map[string]time.Duration{}
+	c.Fail = map[string]float64{}
+	c.Tail = map[string]Tail{}
+	c.TTL = map[string]time.Duration{}
+	c.MaxStale = map[string]time.Duration{}
+	c.Hedge = map[string]Hedge{}
+	c.Breaker = map[string]int{}
+	c.PinnedTTL = map[string]bool{}
 }
 
 // Usage writes the flags and their defaults to w.
 func Usage(w io.Writer) {
 	cfg := defaults()
-	fs := newFlagSet(&cfg)
-	fmt.Fprintf(w, "Usage: vitrine [flags]\n\nServes the homepage at /home. Every flag may also be set with VITRINE_<FLAG>, e.g. VITRINE_TILE_TIMEOUT=1s.\n\n")
+	fs := newFlagSet(&cfg, cfg.tileNames())
+	fmt.Fprintf(w, "Usage: vitrine [flags]\n\nServes the homepage at /home. Every flag may also be set with VITRINE_<FLAG>, e.g. VITRINE_TILE_TIMEOUT=1s; "+
+		"flags override the variables, which override the -config file.\n\n")
 	fs.SetOutput(w)
 	fs.PrintDefaults()
 }
@@ -188,15 +235,20 @@ func EnvName(flagName string) string {
 }
 
 // newFlagSet defines every flag over cfg, whose values at this point are
-// the defaults that -h shows.
-func newFlagSet(cfg *Config) *flag.FlagSet {
+// the defaults that -h shows. The name=value lists accept the tiles in
+// known.
+func newFlagSet(cfg *Config, known []string) *flag.FlagSet {
 	fs := flag.NewFlagSet("vitrine", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are reported by the caller, on one line
-	known := tiles.Names()
+	fs.Var(scalar(&cfg.File, func(s string) (string, error) { return s, nil }), "config",
+		"a YAML `file` describing the page: its tiles in page order, their sources and policies, page-wide settings; flags override it")
+	fs.Var(boolFlag{scalar(&cfg.Check, parseBool)}, "check", "validate the configuration (the -config file and the flags), print nothing and exit 0, or print the problem and exit 2")
+	fs.Var(list(known, ParseBackendURL, cfg.setBackend, cfg.backendURLs()), "backend",
+		"fetch a tile from an HTTP service instead of the simulator, `name=url` pairs (absolute http or https urls)")
 	fs.Var(scalar(&cfg.Addr, checkedAddr), "addr", "listen `address` (host:port; port 0 picks a free one)")
 	fs.Var(scalar(&cfg.AdminAddr, optionalAddr), "admin-addr", "listen `address` of the operator port, which serves /metrics, /debug/pprof/ and /healthz; when set, the public port serves neither /metrics nor pprof (unset: /metrics is on the public port, pprof nowhere)")
-	fs.Var(list(known, parseLatency, cfg.setLatency, cfg.Latency), "latency", "simulated latency per tile, `name=duration` pairs, each optionally with a heavy tail as in recommendations=120ms/p99=1s (1 fetch in 100 takes 1s)")
-	fs.Var(list(known, ParseProbability, set(cfg.Fail), cfg.Fail), "fail", "simulated failure probability per tile, `name=p` pairs with 0 <= p <= 1")
+	fs.Var(list(known, parseLatency, cfg.setLatency, cfg.Latency), "latency", "simulated latency per tile, `name=duration` pairs, each optionally with a heavy tail as in recommendations=120ms/p99=1s (1 fetch in 100 takes 1s); for a tile with a url, the latency expected of its backend, which bounds its hedging")
+	fs.Var(list(known, ParseProbability, set(cfg.Fail), cfg.Fail), "fail", "simulated failure probability per tile, `name=p` pairs with 0 <= p <= 1; ignored for a tile with a url")
 	fs.Var(scalar(&cfg.TileTimeout, positive(ParseDuration)), "tile-timeout", "how long (a `duration`) one tile may take before it is reported as timed out")
 	fs.Var(scalar(&cfg.TestDelay, ParseDuration), "test-delay", "how long (a `duration`) GET /test waits before answering")
 	fs.Var(scalar(&cfg.ShutdownTimeout, positive(ParseDuration)), "shutdown-timeout", "how long (a `duration`) a shutdown (SIGTERM, SIGINT) waits for the requests in flight before it closes their connections")
@@ -204,11 +256,18 @@ func newFlagSet(cfg *Config) *flag.FlagSet {
 	fs.Var(boolFlag{scalar(&cfg.Cache, parseBool)}, "cache", "cache tiles and coalesce concurrent fetches; -cache=false fetches every tile for every page")
 	fs.Var(boolFlag{scalar(&cfg.Fallback, parseBool)}, "fallback", "serve a tile's static default (its anonymous content from the catalogue in the binary; for recommendations, the bestsellers) when nothing fresh or stale can be; -fallback=false reports the timeout or error instead")
 	fs.Var(scalar(&cfg.CacheSize, positive(parseCount)), "cache-size", "most `entries` each tile's cache holds")
-	fs.Var(list(known, ParseDuration, set(cfg.TTL), cfg.TTL), "ttl", "how long a tile's cached content is fresh, `name=duration` pairs; 0 turns that tile's cache off")
+	fs.Var(list(known, ParseDuration, cfg.pinTTL, cfg.TTL), "ttl", "how long a tile's cached content is fresh, `name=duration` pairs, even if its backend's Cache-Control says otherwise; 0 turns that tile's cache off")
 	fs.Var(list(known, ParseDuration, set(cfg.MaxStale), cfg.MaxStale), "max-stale", "how long past its TTL cached content may still be served when the backend fails, `name=duration` pairs")
 	fs.Var(list(known, ParseHedge, set(cfg.Hedge), cfg.Hedge), "hedge", "when to send a second, hedged request, `name=off|p95|duration` pairs; p95 follows the tile's observed p95")
 	fs.Var(list(known, parseCount, set(cfg.Breaker), cfg.Breaker), "breaker", "consecutive failures that open a tile's circuit breaker, `name=n` pairs; 0 for no breaker")
 	return fs
+}
+
+// pinTTL records a -ttl pair: the TTL, which the backend's Cache-Control
+// no longer changes.
+func (c *Config) pinTTL(name string, d time.Duration) {
+	c.TTL[name] = d
+	c.PinnedTTL[name] = true
 }
 
 // setLatency records a -latency pair: the latency, and the tail if any.

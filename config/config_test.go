@@ -66,6 +66,12 @@ func defaults() config.Config {
 		MaxStale:    perTile(10*time.Minute, 10*time.Minute),
 		Hedge:       perTile(config.Hedge{Adaptive: true}, config.Hedge{Adaptive: true}),
 		Breaker:     perTile(5, 5),
+		PinnedTTL:   map[string]bool{},
+		Tiles: []config.Tile{
+			{Name: "banners", View: "banners"},
+			{Name: "products", View: "products"},
+			{Name: "recommendations", View: "recommendations", Personalised: true},
+		},
 
 		ShutdownTimeout: 15 * time.Second,
 	}
@@ -128,6 +134,15 @@ func checkConfig(t *testing.T, got, want config.Config) {
 	}
 	if !maps.Equal(got.Breaker, want.Breaker) {
 		t.Errorf("Breaker = %v; want %v", got.Breaker, want.Breaker)
+	}
+	if !maps.Equal(got.PinnedTTL, want.PinnedTTL) {
+		t.Errorf("PinnedTTL = %v; want %v", got.PinnedTTL, want.PinnedTTL)
+	}
+	if got.File != want.File || got.Check != want.Check {
+		t.Errorf("File, Check = %q, %t; want %q, %t", got.File, got.Check, want.File, want.Check)
+	}
+	if !reflect.DeepEqual(got.Tiles, want.Tiles) {
+		t.Errorf("Tiles = %+v;\nwant %+v", got.Tiles, want.Tiles)
 	}
 	// A field added to Config but not to the comparisons above.
 	if !t.Failed() && !reflect.DeepEqual(got, want) {
@@ -248,6 +263,8 @@ func TestParseDefaultsNotShared(t *testing.T) {
 	a.MaxStale["banners"] = time.Hour
 	a.Hedge["banners"] = config.Hedge{}
 	a.Breaker["banners"] = 1
+	a.PinnedTTL["banners"] = true
+	a.Tiles[0].URL = "http://x"
 	b, err := config.Parse(nil, env(nil))
 	if err != nil {
 		t.Fatal(err)
@@ -440,6 +457,7 @@ func TestUsageDefaults(t *testing.T) {
 		shows string // in the entry, "" for nothing in particular
 		none  bool   // no default shown: the flag is off by default
 		prose bool   // the default is a sentence, not a value of the flag
+		pins  bool   // given, the default pins the tiles' TTL
 	}{
 		{flag: "addr", shows: "(default localhost:8080)"},
 		{flag: "admin-addr", shows: "/metrics", none: true},
@@ -452,10 +470,13 @@ func TestUsageDefaults(t *testing.T) {
 		{flag: "cache", shows: "(default true)"},
 		{flag: "fallback", shows: "(default true)"},
 		{flag: "cache-size", shows: "(default 10000)"},
-		{flag: "ttl", shows: "banners=30s"},
+		{flag: "ttl", shows: "banners=30s", pins: true},
 		{flag: "max-stale"},
 		{flag: "hedge"},
 		{flag: "breaker", shows: "banners=5"},
+		{flag: "config", shows: "flags override it", none: true},
+		{flag: "check", shows: "(default false)"},
+		{flag: "backend", shows: "name=url", none: true},
 	}
 	if got, want := len(entries), len(tests); got != want {
 		t.Errorf("Usage lists %d flags; want %d", got, want)
@@ -490,7 +511,11 @@ func TestUsageDefaults(t *testing.T) {
 				}
 				return
 			}
-			checkConfig(t, got, defaults())
+			unchanged := defaults()
+			if tt.pins {
+				unchanged.PinnedTTL = perTile(true, true)
+			}
+			checkConfig(t, got, unchanged)
 		})
 	}
 }

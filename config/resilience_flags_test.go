@@ -56,10 +56,14 @@ func TestParseResilienceFlags(t *testing.T) {
 			want: with(func(c *config.Config) { c.CacheSize = 1 })},
 
 		{name: "ttl one tile", flag: "ttl", value: "banners=1s",
-			want: with(func(c *config.Config) { c.TTL = withEntries(c.TTL, map[string]time.Duration{"banners": time.Second}) })},
+			want: with(func(c *config.Config) {
+				c.TTL = withEntries(c.TTL, map[string]time.Duration{"banners": time.Second})
+				c.PinnedTTL = map[string]bool{"banners": true}
+			})},
 		{name: "ttl 0 and several", flag: "ttl", value: "banners=0s, recommendations=2m",
 			want: with(func(c *config.Config) {
 				c.TTL = withEntries(c.TTL, map[string]time.Duration{"banners": 0, "recommendations": 2 * time.Minute})
+				c.PinnedTTL = map[string]bool{"banners": true, "recommendations": true}
 			})},
 
 		{name: "max-stale", flag: "max-stale", value: "products=1h",
@@ -194,6 +198,7 @@ func TestParseResilienceOverrides(t *testing.T) {
 			env: map[string]string{"VITRINE_TTL": "products=5s,banners=6s"},
 			want: with(func(c *config.Config) {
 				c.TTL = withEntries(c.TTL, map[string]time.Duration{"products": time.Second, "banners": 6 * time.Second})
+				c.PinnedTTL = map[string]bool{"products": true, "banners": true}
 			})},
 		{name: "flag overrides VITRINE_MAX_STALE", args: []string{"-max-stale", "products=1m"},
 			env: map[string]string{"VITRINE_MAX_STALE": "products=5m"},
@@ -217,6 +222,7 @@ func TestParseResilienceOverrides(t *testing.T) {
 			want: with(func(c *config.Config) {
 				c.PageTimeout, c.Cache, c.CacheSize = 0, false, 9
 				c.TTL = withEntries(c.TTL, map[string]time.Duration{"banners": time.Second})
+				c.PinnedTTL = map[string]bool{"banners": true}
 				c.MaxStale = withEntries(c.MaxStale, map[string]time.Duration{"banners": 2 * time.Second})
 				c.Hedge = withEntries(c.Hedge, map[string]config.Hedge{"banners": {Delay: 5 * time.Millisecond}})
 				c.Breaker = withEntries(c.Breaker, map[string]int{"banners": 4})

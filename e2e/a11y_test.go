@@ -2,8 +2,9 @@ package e2e
 
 // Accessibility of the finished page, in every state a shopper can meet it
 // (every tile ok; a fallback tile beside an error tile with its retry
-// link), at a desktop and a phone width, in light and dark mode: audited by
-// axe-core, and walked through with the Tab key.
+// link; a fourth tile over HTTP, in the generic view), at a desktop and a
+// phone width, in light and dark mode: audited by axe-core, and walked
+// through with the Tab key.
 
 import (
 	"context"
@@ -27,6 +28,7 @@ import (
 type a11yState struct {
 	name  string
 	wrap  func(tiles.Fetcher) tiles.Fetcher // nil: the real tiles
+	page  func(t *testing.T) string         // nil: serve the built-in tiles, wrapped; else starts the page, returns its URL
 	tiles []string                          // tileDOM of the finished page
 	cards int                               // product cards
 	retry []string                          // data-retry of the retry links
@@ -53,6 +55,24 @@ var a11yStates = []a11yState{
 		cards: 12,
 		retry: []string{"recommendations"},
 	},
+	{
+		name: "a fourth tile over HTTP",
+		page: func(t *testing.T) string {
+			url, _ := serveAnyTile(t, a11yLatency, 2*time.Second, nil)
+			return url
+		},
+		tiles: []string{"banners:ok", "products:ok", "recommendations:ok", "notice:ok"},
+		cards: 12 + 6,
+	},
+}
+
+// start starts the page of st and returns its URL.
+func (st a11yState) start(t *testing.T) string {
+	t.Helper()
+	if st.page != nil {
+		return st.page(t)
+	}
+	return serve(t, a11yLatency, 2*time.Second, st.wrap)
 }
 
 // servingFallback is f, whose content is served as the tile's fallback,
@@ -252,7 +272,7 @@ func TestAxeAudit(t *testing.T) {
 	browser := startBrowser(t)
 	for _, st := range a11yStates {
 		t.Run(st.name, func(t *testing.T) {
-			url := serve(t, a11yLatency, 2*time.Second, st.wrap)
+			url := st.start(t)
 			for _, vp := range a11yViewports {
 				t.Run(vp.name, func(t *testing.T) {
 					tb := openTab(t, browser)
@@ -393,7 +413,7 @@ func TestKeyboardReachesEveryProduct(t *testing.T) {
 	browser := startBrowser(t)
 	for _, st := range a11yStates {
 		t.Run(st.name, func(t *testing.T) {
-			url := serve(t, a11yLatency, 2*time.Second, st.wrap)
+			url := st.start(t)
 			for _, vp := range a11yViewports {
 				for _, scheme := range colorSchemes {
 					t.Run(vp.name+"/"+scheme, func(t *testing.T) {

@@ -307,12 +307,26 @@ func serve(t *testing.T, latency map[string]time.Duration, timeout time.Duration
 		}
 		fs = append(fs, f)
 	}
+	return serveTiles(t, fs, timeout, web.Options{})
+}
+
+// serveTiles starts Vitrine over the tiles fs, in page order, with the
+// given tile timeout and web options (the default catalogue's pictures and
+// a short /test delay unless opts say otherwise), and returns its URL.
+func serveTiles(t *testing.T, fs []tiles.Fetcher, timeout time.Duration, opts web.Options) string {
+	t.Helper()
+	if opts.TestDelay == 0 {
+		opts.TestDelay = time.Second
+	}
+	if opts.Catalogue == nil {
+		opts.Catalogue = catalogue.Default()
+	}
 	logger := slog.New(slog.DiscardHandler)
 	agg, err := aggregator.New(fs, aggregator.Options{TileTimeout: timeout, Logger: logger})
 	if err != nil {
 		t.Fatalf("aggregator.New: %v", err)
 	}
-	srv := httptest.NewServer(web.NewServer(logger, agg, web.Options{TestDelay: time.Second, Catalogue: cat}))
+	srv := httptest.NewServer(web.NewServer(logger, agg, opts))
 	t.Cleanup(srv.Close)
 	return srv.URL
 }

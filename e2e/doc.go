@@ -9,7 +9,12 @@
 // mode: nothing wider than the screen, two product columns on a phone, and
 // Web Vitals measured while the tiles stream in (layout shift, first
 // contentful paint). The tests save screenshots of the finished page (to
-// VITRINE_SCREENSHOT and, on a phone, VITRINE_SCREENSHOT_PHONE when set).
+// VITRINE_SCREENSHOT and, on a phone, VITRINE_SCREENSHOT_PHONE when set;
+// the page with a fourth tile over HTTP to VITRINE_SCREENSHOT_FOURTH).
+// With real HTTP backends (sim.Handler, as `vitrine backends` serves
+// them), the built-in tiles draw as from the in-process simulator, a tile
+// Vitrine does not know shows in the generic view of its JSON, and a
+// trusted HTML fragment shows its markup while the CSP blocks its script.
 // The accessibility tests audit the page with axe-core in every state,
 // width and colour scheme, and walk it with the Tab key to every product
 // and retry link.

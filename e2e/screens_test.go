@@ -356,6 +356,12 @@ var spaced = map[string]time.Duration{
 	"banners": 250 * time.Millisecond, "recommendations": 550 * time.Millisecond, "products": 850 * time.Millisecond,
 }
 
+// spacedHTTP are spaced with the fourth tile, notice, arriving between
+// recommendations and products.
+var spacedHTTP = map[string]time.Duration{
+	"banners": 250 * time.Millisecond, "recommendations": 550 * time.Millisecond, "notice": 700 * time.Millisecond, "products": 850 * time.Millisecond,
+}
+
 // failed is f's tile failing: after f's answer (its latency), an error.
 func failed(f tiles.Fetcher) *tilestest.Fetcher {
 	return &tilestest.Fetcher{TileName: f.Name(), FetchFn: func(ctx context.Context, req tiles.Request) (tiles.Outcome, error) {
@@ -382,8 +388,9 @@ func fallback(f tiles.Fetcher) *tilestest.Fetcher {
 func TestScreens(t *testing.T) {
 	browser := startBrowser(t)
 
-	// The two pages checked at every width: every tile ok, and a failed
-	// banners tile above a fallback products tile. Their tiles are far
+	// The pages checked at every width: every tile ok, a failed banners
+	// tile above a fallback products tile, and every tile over HTTP with a
+	// fourth in the generic view (serveAnyTile). Their tiles are far
 	// apart (spaced), and each also waits, after its latency, until the
 	// browser has had its first contentful paint, as TestBrowser's tiles
 	// wait for the part of the page before them: every tile then lands on
@@ -395,9 +402,10 @@ func TestScreens(t *testing.T) {
 		name, state string // state names the page in the vitals line
 		wrap        func(tiles.Fetcher) tiles.Fetcher
 		want        []string
+		overHTTP    bool // the page of serveAnyTile: every tile over HTTP, and a fourth
 	}{
 		{"every tile ok", "ok", func(f tiles.Fetcher) tiles.Fetcher { return f },
-			[]string{"banners:ok", "products:ok", "recommendations:ok"}},
+			[]string{"banners:ok", "products:ok", "recommendations:ok"}, false},
 		{"a fallback tile and an error tile", "fallback+error", func(f tiles.Fetcher) tiles.Fetcher {
 			switch f.Name() {
 			case "banners":
@@ -406,7 +414,9 @@ func TestScreens(t *testing.T) {
 				return fallback(f)
 			}
 			return f
-		}, []string{"banners:error", "products:fallback", "recommendations:ok"}},
+		}, []string{"banners:error", "products:fallback", "recommendations:ok"}, false},
+		{"a fourth tile over HTTP", "fourth-tile", func(f tiles.Fetcher) tiles.Fetcher { return f },
+			[]string{"banners:ok", "products:ok", "recommendations:ok", "notice:ok"}, true},
 	}
 
 	for _, s := range screens {
@@ -414,9 +424,15 @@ func TestScreens(t *testing.T) {
 			for _, pg := range pages {
 				t.Run(pg.name, func(t *testing.T) {
 					seen := newSightings("first-contentful-paint")
-					url := serve(t, spaced, tileTimeout, func(f tiles.Fetcher) tiles.Fetcher {
+					held := func(f tiles.Fetcher) tiles.Fetcher {
 						return pg.wrap(heldUntil(f, seen.of("first-contentful-paint")))
-					})
+					}
+					var url string
+					if pg.overHTTP {
+						url, _ = serveAnyTile(t, spacedHTTP, tileTimeout, held)
+					} else {
+						url = serve(t, spaced, tileTimeout, held)
+					}
 					tb := openScreen(t, browser, s)
 					tb.do(t, "exposing __vitrineShown", chromedp.ExposeFunc("__vitrineShown", seen.see))
 					rec := tb.open(t, url+"/home")
@@ -431,7 +447,10 @@ func TestScreens(t *testing.T) {
 						t.Errorf("first contentful paint at %v ms, first tile at %.0f ms; want the shell painted before any tile", v.FCP, first)
 					}
 					l := checkLayout(t, tb, s)
-					if pg.state != "ok" && len(l.Messages) < 3 {
+					if pg.overHTTP {
+						checkNotice(t, tb)
+					}
+					if pg.state == "fallback+error" && len(l.Messages) < 3 {
 						t.Errorf("messages %+v; want the error tile's two and the fallback tile's note", l.Messages)
 					}
 					checkShades(t, tb, false)

@@ -327,11 +327,11 @@ func TestDescribe(t *testing.T) {
 		want tiles.Info
 	}{
 		{"personalised", "recommendations", sim.Backend{Latency: 120 * time.Millisecond, Fail: 0.25},
-			tiles.Info{Name: "recommendations", Latency: 120 * time.Millisecond, FailRate: 0.25, Personalised: true}},
+			tiles.Info{Name: "recommendations", Source: "simulator", Latency: 120 * time.Millisecond, FailRate: 0.25, Personalised: true}},
 		{"with a tail", "products", sim.Backend{Latency: 80 * time.Millisecond, Tail: time.Second, TailRate: 0.01},
-			tiles.Info{Name: "products", Latency: 80 * time.Millisecond, Tail: time.Second, TailRate: 0.01}},
+			tiles.Info{Name: "products", Source: "simulator", Latency: 80 * time.Millisecond, Tail: time.Second, TailRate: 0.01}},
 		{"a rate without a tail is none", "banners", sim.Backend{Latency: 40 * time.Millisecond, TailRate: 0.01},
-			tiles.Info{Name: "banners", Latency: 40 * time.Millisecond}},
+			tiles.Info{Name: "banners", Source: "simulator", Latency: 40 * time.Millisecond}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"vitrine/catalogue"
+	"vitrine/config"
+	"vitrine/graceful"
+	"vitrine/sim"
+	"vitrine/tiles"
+)
+
+// runBackends serves the built-in tiles' simulated backends over HTTP
+// (`vitrine backends`) until ctx is cancelled, then shuts down gracefully.
+func runBackends(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := config.ParseBackends(args, getenv)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	cat := catalogue.Default()
+	var sims []*sim.Simulated
+	for _, def := range append(tiles.Builtins(), sim.Extra()...) {
+		if _, ok := cfg.Latency[def.Name]; !ok {
+			cfg.Latency[def.Name] = def.Latency // not a -latency tile
+		}
+		tail := cfg.Tail[def.Name]
+		s, err := sim.New(def, cat, sim.Backend{
+			Latency: cfg.Latency[def.Name], Fail: cfg.Fail[def.Name], Tail: tail.Latency, TailRate: tail.Rate,
+		})
+		if err != nil {
+			return err
+		}
+		sims = append(sims, s)
+	}
+	srv := &http.Server{
+		Handler:           sim.Handler(sims, logger),
+		ReadHeaderTimeout: 5 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	names := make([]string, len(sims))
+	for i, s := range sims {
+		names[i] = s.Name()
+	}
+	fmt.Fprintf(stdout, "vitrine backends: serving http://%s/{%s}\n", ln.Addr(), strings.Join(names, ","))
+	return graceful.Serve(ctx, srv, ln, 5*time.Second, logger)
+}

@@ -1,0 +1,438 @@
+package config_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"vitrine/config"
+)
+
+// writeConfig writes a config file holding text and returns its path.
+func writeConfig(t *testing.T, text string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "vitrine.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// everyKey is a file that gives every key, top-level and per tile.
+const everyKey = `
+addr: 127.0.0.1:0
+admin-addr: 127.0.0.1:9999
+tile-timeout: 300ms
+page-timeout: 2s
+shutdown-timeout: 1s
+test-delay: 10ms
+cache: false
+fallback: false
+cache-size: 50
+tiles:
+  - name: products
+    url: https://shop.example/api/products?x=1
+    timeout: 1s
+    ttl: 10s
+    max-stale: 1m
+    hedge: 150ms
+    breaker: 3
+    bulkhead: 8
+    primary: true
+    max-body: 2MiB
+  - name: banners
+    latency: 5ms/p99=50ms
+    fail: 0.25
+    hedge: "off"
+    personalised: false
+    fallback: [{title: Sale, url: /sale}]
+  - name: weather
+    url: http://localhost:9100/weather
+    personalised: true
+    view: html
+    max-body: 4096
+`
+
+// everyKeyConfig is the Config of everyKey.
+func everyKeyConfig(path string) config.Config {
+	ms := time.Millisecond
+	return config.Config{
+		File: path,
+		Tiles: []config.Tile{
+			{Name: "products", URL: "https://shop.example/api/products?x=1", Timeout: time.Second, Primary: true,
+				View: "products", Bulkhead: 8, MaxBody: 2 << 20},
+			{Name: "banners", View: "banners", Fallback: []byte(`[{"title":"Sale","url":"/sale"}]`)},
+			{Name: "weather", URL: "http://localhost:9100/weather", Personalised: true, View: "html", MaxBody: 4096},
+		},
+		Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:9999",
+		TileTimeout: 300 * ms, PageTimeout: 2 * time.Second, TestDelay: 10 * ms, ShutdownTimeout: time.Second,
+		Latency:   map[string]time.Duration{"products": 80 * ms, "banners": 5 * ms, "weather": config.DefaultHTTPLatency},
+		Fail:      map[string]float64{"banners": 0.25},
+		Tail:      map[string]config.Tail{"banners": {Latency: 50 * ms, Rate: 0.01}},
+		CacheSize: 50,
+		TTL:       map[string]time.Duration{"products": 10 * time.Second, "banners": 30 * time.Second, "weather": time.Minute},
+		MaxStale:  map[string]time.Duration{"products": time.Minute, "banners": 10 * time.Minute, "weather": 10 * time.Minute},
+		Hedge: map[string]config.Hedge{"products": {Delay: 150 * ms}, "banners": {},
+			"weather": {Adaptive: true}},
+		Breaker:   map[string]int{"products": 3, "banners": 5, "weather": 5},
+		PinnedTTL: map[string]bool{"products": true},
+	}
+}
+
+// TestParseFile: a file's values land in the Config, over the defaults,
+// its tiles replacing the built-in ones.
+func TestParseFile(t *testing.T) {
+	path := writeConfig(t, everyKey)
+	for _, args := range [][]string{{"-config", path}, {"--config=" + path}, {"-config=" + path}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			got, err := config.Parse(args, env(nil))
+			if err != nil {
+				t.Fatalf("Parse(%q) error = %v; want nil", args, err)
+			}
+			checkConfig(t, got, everyKeyConfig(path))
+		})
+	}
+	t.Run("VITRINE_CONFIG", func(t *testing.T) {
+		got, err := config.Parse(nil, env(map[string]string{"VITRINE_CONFIG": path}))
+		if err != nil {
+			t.Fatalf("Parse error = %v; want nil", err)
+		}
+		checkConfig(t, got, everyKeyConfig(path))
+	})
+}
+
+// TestParseFileDefaults: what a file leaves out keeps its default.
+func TestParseFileDefaults(t *testing.T) {
+	tests := []struct {
+		name, file string
+		check      func(t *testing.T, c config.Config)
+	}{
+		{name: "only the tiles: page-wide defaults", file: "tiles: [{name: banners}]",
+			check: func(t *testing.T, c config.Config) {
+				want := defaults()
+				if c.Addr != want.Addr || c.TileTimeout != want.TileTimeout || c.CacheSize != want.CacheSize || !c.Cache {
+					t.Errorf("Addr, TileTimeout, CacheSize, Cache = %q, %v, %d, %t; want the defaults", c.Addr, c.TileTimeout, c.CacheSize, c.Cache)
+				}
+				if got := c.Tiles; !reflect.DeepEqual(got, []config.Tile{{Name: "banners", View: "banners"}}) {
+					t.Errorf("Tiles = %+v; want banners alone, simulated", got)
+				}
+			}},
+		{name: "a built-in keeps its view and personalisation", file: "tiles: [{name: recommendations, url: 'http://r:1/r'}]",
+			check: func(t *testing.T, c config.Config) {
+				if got := c.Tiles[0]; got.View != "recommendations" || !got.Personalised {
+					t.Errorf("Tiles[0] = %+v; want view recommendations, personalised", got)
+				}
+				if got, want := c.TTL["recommendations"], time.Minute; got != want || c.PinnedTTL["recommendations"] {
+					t.Errorf("TTL = %v, pinned %t; want %v, not pinned", got, c.PinnedTTL["recommendations"], want)
+				}
+			}},
+		{name: "another tile: generic view, 100ms, not personalised", file: "tiles: [{name: weather, url: 'http://w:1/'}]",
+			check: func(t *testing.T, c config.Config) {
+				if got := c.Tiles[0]; got.View != "json" || got.Personalised {
+					t.Errorf("Tiles[0] = %+v; want view json, not personalised", got)
+				}
+				if got, want := c.Latency["weather"], 100*time.Millisecond; got != want {
+					t.Errorf("Latency = %v; want %v", got, want)
+				}
+				if c.TTL["weather"] != 30*time.Second || c.MaxStale["weather"] != 10*time.Minute ||
+					c.Hedge["weather"] != (config.Hedge{Adaptive: true}) || c.Breaker["weather"] != 5 {
+					t.Errorf("TTL, MaxStale, Hedge, Breaker = %v, %v, %v, %d; want resilience's defaults",
+						c.TTL["weather"], c.MaxStale["weather"], c.Hedge["weather"], c.Breaker["weather"])
+				}
+			}},
+		{name: "page timeout covers the longest tile timeout", file: "tiles: [{name: banners, timeout: 2s}, {name: products}]",
+			check: func(t *testing.T, c config.Config) {
+				if got, want := c.PageTimeout, 4*time.Second; got != want {
+					t.Errorf("PageTimeout = %v; want %v", got, want)
+				}
+			}},
+		{name: "page timeout given is kept", file: "page-timeout: 0s\ntiles: [{name: banners, timeout: 2s}]",
+			check: func(t *testing.T, c config.Config) {
+				if c.PageTimeout != 0 {
+					t.Errorf("PageTimeout = %v; want 0", c.PageTimeout)
+				}
+			}},
+		{name: "merge keys", file: "tiles:\n  - &b {name: banners, ttl: 7s}\n  - <<: *b\n    name: products\n",
+			check: func(t *testing.T, c config.Config) {
+				if got := c.TTL["products"]; got != 7*time.Second || len(c.Tiles) != 2 {
+					t.Errorf("TTL[products] = %v, %d tiles; want 7s, 2", got, len(c.Tiles))
+				}
+			}},
+		{name: "no fallback given is nil", file: "tiles: [{name: banners}]",
+			check: func(t *testing.T, c config.Config) {
+				if c.Tiles[0].Fallback != nil {
+					t.Errorf("Fallback = %s; want nil", c.Tiles[0].Fallback)
+				}
+			}},
+		{name: "fallback scalar", file: "tiles: [{name: banners, fallback: closed today}]",
+			check: func(t *testing.T, c config.Config) {
+				if got, want := string(c.Tiles[0].Fallback), `"closed today"`; got != want {
+					t.Errorf("Fallback = %s; want %s", got, want)
+				}
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := writeConfig(t, tt.file)
+			got, err := config.Parse([]string{"-config", path}, env(nil))
+			if err != nil {
+				t.Fatalf("Parse error = %v; want nil", err)
+			}
+			tt.check(t, got)
+		})
+	}
+}
+
+// TestParseFilePrecedence: flags override the environment, which
+// overrides the file, a list tile by tile; the file's tiles are the ones
+// the lists accept.
+func TestParseFilePrecedence(t *testing.T) {
+	const file = `
+addr: ":1"
+tile-timeout: 1s
+tiles:
+  - name: banners
+    url: http://file/banners
+    ttl: 10s
+  - name: weather
+    url: http://file/weather
+    ttl: 20s
+`
+	tests := []struct {
+		name  string
+		args  []string
+		last  bool // -config FILE after args, not before
+		env   map[string]string
+		check func(t *testing.T, c config.Config)
+	}{
+		{name: "flag over file", args: []string{"-addr", ":2"},
+			check: func(t *testing.T, c config.Config) { wantAddr(t, c, ":2") }},
+		{name: "flag before -config", args: []string{"-cache", "-addr", ":2"},
+			check: func(t *testing.T, c config.Config) { wantAddr(t, c, ":2") }},
+		{name: "env over file", env: map[string]string{"VITRINE_ADDR": ":3"},
+			check: func(t *testing.T, c config.Config) { wantAddr(t, c, ":3") }},
+		{name: "flag over env over file", args: []string{"-addr", ":2"}, env: map[string]string{"VITRINE_ADDR": ":3"},
+			check: func(t *testing.T, c config.Config) { wantAddr(t, c, ":2") }},
+		{name: "page timeout from the tile timeout of the env", env: map[string]string{"VITRINE_TILE_TIMEOUT": "3s"},
+			check: func(t *testing.T, c config.Config) {
+				if got, want := c.PageTimeout, 6*time.Second; got != want {
+					t.Errorf("PageTimeout = %v; want %v", got, want)
+				}
+			}},
+		{name: "lists tile by tile", args: []string{"-ttl", "banners=1s"},
+			env: map[string]string{"VITRINE_TTL": "banners=2s,weather=3s"},
+			check: func(t *testing.T, c config.Config) {
+				if c.TTL["banners"] != time.Second || c.TTL["weather"] != 3*time.Second {
+					t.Errorf("TTL = %v; want banners from the flag (1s), weather from the env (3s)", c.TTL)
+				}
+			}},
+		{name: "backend over url", args: []string{"-backend", "weather=http://flag/weather"},
+			env: map[string]string{"VITRINE_BACKEND": "weather=http://env/weather,banners=http://env/banners"},
+			check: func(t *testing.T, c config.Config) {
+				if got := [2]string{c.Tiles[0].URL, c.Tiles[1].URL}; got != [2]string{"http://env/banners", "http://flag/weather"} {
+					t.Errorf("URLs = %q; want banners from the env, weather from the flag", got)
+				}
+			}},
+		{name: "flags with values before -config", args: []string{"-addr", ":2", "-cache", "-ttl", "weather=1s"}, last: true,
+			check: func(t *testing.T, c config.Config) {
+				wantAddr(t, c, ":2")
+				if len(c.Tiles) != 2 || c.TTL["weather"] != time.Second {
+					t.Errorf("%d tiles, TTL[weather] %v; want the file's 2, 1s", len(c.Tiles), c.TTL["weather"])
+				}
+			}},
+		{name: "the last -config wins", args: []string{"-config", "missing.yaml"}, last: true,
+			check: func(t *testing.T, c config.Config) { wantAddr(t, c, ":1") }},
+		{name: "the command line's -config wins over VITRINE_CONFIG", env: map[string]string{"VITRINE_CONFIG": "missing.yaml"},
+			check: func(t *testing.T, c config.Config) { wantAddr(t, c, ":1") }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := writeConfig(t, file)
+			args := append([]string{"-config", path}, tt.args...)
+			if tt.last {
+				args = append(tt.args, "-config", path)
+			}
+			got, err := config.Parse(args, env(tt.env))
+			if err != nil {
+				t.Fatalf("Parse(%q) error = %v; want nil", args, err)
+			}
+			tt.check(t, got)
+		})
+	}
+}
+
+func wantAddr(t *testing.T, c config.Config, want string) {
+	t.Helper()
+	if c.Addr != want {
+		t.Errorf("Addr = %q; want %q", c.Addr, want)
+	}
+}
+
+// TestParseFileErrors: a bad file stops Parse with one line that places
+// the problem: FILE:LINE:COL, then what is wrong.
+func TestParseFileErrors(t *testing.T) {
+	tests := []struct {
+		name, file string
+		args       []string // after -config FILE
+		want       string   // FILE stands for the file's path
+	}{
+		{name: "unknown tile key", file: "tiles:\n  - name: banners\n    ttls: 3s\n",
+			want: `FILE:3:5: tiles[0].ttls: unknown key (a tile's keys: name, url, latency, fail, timeout, ttl, max-stale, hedge, breaker, bulkhead, personalised, primary, fallback, view, max-body)`},
+		{name: "unknown top-level key", file: "tile-timeuot: 1s\ntiles: [{name: banners}]\n",
+			want: `FILE:1:1: tile-timeuot: unknown key (the file's keys: addr, admin-addr, tile-timeout, page-timeout, shutdown-timeout, test-delay, cache, fallback, cache-size, tiles)`},
+		{name: "bad duration", file: "tiles:\n  - name: banners\n  - name: products\n    ttl: 3x\n",
+			want: `FILE:4:10: tiles[1].ttl: "3x" is not a duration (e.g. 40ms, 1.5s)`},
+		{name: "duration without unit", file: "tile-timeout: 300\ntiles: [{name: banners}]\n",
+			want: `FILE:1:15: tile-timeout: "300" has no unit; write e.g. 300ms or 300s`},
+		{name: "bad probability", file: "tiles:\n  - name: banners\n    fail: 1.5\n",
+			want: `FILE:3:11: tiles[0].fail: 1.5 is outside [0, 1]`},
+		{name: "bad tail", file: "tiles:\n  - name: banners\n    latency: 5ms/q\n",
+			want: `FILE:3:14: tiles[0].latency: tail "q" is not pNN=duration (e.g. p99=1s)`},
+		{name: "duplicate tile", file: "tiles:\n  - name: banners\n  - name: banners\n",
+			want: `FILE:3:11: tiles[1].name: "banners" names an earlier tile too; names are unique`},
+		{name: "duplicate key", file: "tiles:\n  - name: banners\n    ttl: 1s\n    ttl: 2s\n",
+			want: `FILE:4:5: mapping key "ttl" already defined at [3:5]`},
+		{name: "url not http", file: "tiles:\n  - name: banners\n    url: ftp://x/y\n",
+			want: `FILE:3:10: tiles[0].url: "ftp://x/y" is not an http or https url`},
+		{name: "url without host", file: "tiles:\n  - name: banners\n    url: 'http:///y'\n",
+			want: `FILE:3:10: tiles[0].url: "http:///y" has no host`},
+		{name: "url with credentials", file: "tiles:\n  - name: banners\n    url: http://me:secret@x/y\n",
+			want: `FILE:3:10: tiles[0].url: "http://me:xxxxx@x/y" holds credentials; a backend url may not`},
+		{name: "tile not built in without url", file: "tiles:\n  - name: banners\n  - name: weather\n",
+			want: `FILE:3:5: tiles[1]: "weather" is not a built-in tile (banners, products, recommendations), so it needs the url of its backend`},
+		{name: "two primary tiles", file: "tiles:\n  - name: banners\n    primary: true\n  - name: products\n    primary: true\n",
+			want: `FILE:5:14: tiles[1].primary: tiles[0] (banners) is already the primary tile; at most one tile may be`},
+		{name: "unknown view", file: "tiles:\n  - name: banners\n    view: fancy\n",
+			want: `FILE:3:11: tiles[0].view: "fancy" is not a view (one of banners, products, recommendations, json, html)`},
+		{name: "html without url", file: "tiles:\n  - name: banners\n    view: html\n",
+			want: `FILE:3:11: tiles[0].view: html is a fragment from an HTTP backend, but this tile has no url`},
+		{name: "latency with url", file: "tiles:\n  - name: banners\n    url: http://x/b\n    latency: 1s\n",
+			want: `FILE:4:14: tiles[0].latency: simulates a built-in tile's backend, but this tile has a url`},
+		{name: "fail with url", file: "tiles:\n  - name: banners\n    fail: 0.5\n    url: http://x/b\n",
+			want: `FILE:3:11: tiles[0].fail: simulates a built-in tile's backend, but this tile has a url`},
+		{name: "empty tiles", file: "addr: ':1'\ntiles: []\n",
+			want: `FILE:2:8: tiles: the file lists no tiles; list the page's tiles, in page order, under tiles:`},
+		{name: "no tiles", file: "addr: ':1'\n",
+			want: `FILE:1:1: tiles: the file lists no tiles; list the page's tiles, in page order, under tiles:`},
+		{name: "empty file", file: "# nothing\n",
+			want: `FILE: the file is empty; list the page's tiles under tiles:`},
+		{name: "syntax error", file: "tiles:\n  - name: [banners\n",
+			want: `FILE:2:11: sequence end token ']' not found`},
+		{name: "tab indentation", file: "tiles:\n\t- name: banners\n",
+			want: `FILE:2:1: found character '\t' that cannot start any token`},
+		{name: "tiles not a list", file: "tiles: banners\n",
+			want: `FILE:1:8: string was used where sequence is expected`},
+		{name: "a list for a duration", file: "tiles:\n  - name: banners\n    ttl: [1s]\n",
+			want: `FILE:3:10: tiles[0].ttl: wants a single value, not a sequence`},
+		{name: "no name", file: "tiles:\n  - ttl: 1s\n",
+			want: `FILE:2:5: tiles[0]: no name; every tile needs one`},
+		{name: "bad name", file: "tiles:\n  - name: Banners!\n",
+			want: `FILE:2:11: tiles[0].name: "Banners!" is not a tile name (1 to 32 of a-z, 0-9, _ and -, starting with a letter or digit)`},
+		{name: "zero timeout", file: "tiles:\n  - name: banners\n    timeout: 0s\n",
+			want: `FILE:3:14: tiles[0].timeout: "0s" must be more than zero`},
+		{name: "max-body too big", file: "tiles:\n  - name: w\n    url: http://x/\n    max-body: 2048MiB\n",
+			want: `FILE:4:15: tiles[0].max-body: "2048MiB" is not a size from 1 byte to 1024MiB (bytes, or e.g. 512KiB, 2MiB)`},
+		{name: "bad bool", file: "cache: maybe\ntiles: [{name: banners}]\n",
+			want: `FILE:1:8: cache: "maybe" is not true or false`},
+		{name: "bad address", file: "addr: nope\ntiles: [{name: banners}]\n",
+			want: `FILE:1:7: addr: "nope" is not host:port (e.g. localhost:8080 or :8080)`},
+		{name: "a tag", file: "tiles: !00000 00000\n",
+			want: `FILE:1:8: the YAML tag !00000: a config file has no tags`},
+		{name: "two documents", file: "tiles: [{name: banners}]\n---\ntiles: [{name: products}]\n",
+			want: `FILE:2:1: a second YAML document: the file holds one`},
+		{name: "admin port on the file's address", file: "addr: ':8080'\nadmin-addr: ':8080'\ntiles: [{name: banners}]\n",
+			want: `-admin-addr: ":8080" would listen where -addr ":8080" does; the admin port must be another one`},
+		{name: "a list flag naming a tile the file lacks", file: "tiles: [{name: banners}]\n",
+			args: []string{"-ttl", "weather=1s"},
+			want: `-ttl: unknown tile "weather" in "weather=1s" (known: banners)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := writeConfig(t, tt.file)
+			args := append([]string{"-config", path}, tt.args...)
+			_, err := config.Parse(args, env(nil))
+			var ce *config.Error
+			if !errors.As(err, &ce) {
+				t.Fatalf("Parse error = %T %v; want a *config.Error", err, err)
+			}
+			if got, want := err.Error(), strings.ReplaceAll(tt.want, "FILE", path); got != want {
+				t.Errorf("Error() = %q;\nwant      %q", got, want)
+			}
+		})
+	}
+}
+
+// TestParseFileUnreadable: a file that cannot be read names -config and
+// where its name came from.
+func TestParseFileUnreadable(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing.yaml")
+	big := writeConfig(t, "tiles: [{name: banners}]\n"+strings.Repeat("#", 1<<20))
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{name: "missing", args: []string{"-config", missing},
+			want: "-config: open " + missing + ": no such file or directory"},
+		{name: "missing from VITRINE_CONFIG", env: map[string]string{"VITRINE_CONFIG": missing},
+			want: "-config (from VITRINE_CONFIG): open " + missing + ": no such file or directory"},
+		{name: "a directory", args: []string{"-config", dir},
+			want: "-config: read " + dir + ": is a directory"},
+		{name: "too big", args: []string{"-config", big},
+			want: "-config: " + big + " is over 1024 KiB: not a config file"},
+		{name: "no value", args: []string{"-config"}, want: "-config: needs a value"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := config.Parse(tt.args, env(tt.env))
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("Parse(%q) error = %v; want %s", tt.args, err, tt.want)
+			}
+		})
+	}
+}
+
+// TestParseHelpWithConfig: -h asks for help, whatever the file.
+func TestParseHelpWithConfig(t *testing.T) {
+	bad := writeConfig(t, "nope: 1\n")
+	for _, args := range [][]string{{"-h", "-config", bad}, {"-h"}} {
+		_, err := config.Parse(args, env(map[string]string{"VITRINE_CONFIG": bad}))
+		if !errors.Is(err, config.ErrHelp) {
+			t.Errorf("Parse(%q) error = %v; want ErrHelp", args, err)
+		}
+	}
+}
+
+// TestParseCheck: -check, with a file or without, only sets Check.
+func TestParseCheck(t *testing.T) {
+	path := writeConfig(t, "tiles: [{name: banners}]\n")
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want bool
+	}{
+		{name: "unset", want: false},
+		{name: "flag", args: []string{"-check"}, want: true},
+		{name: "with a file", args: []string{"-config", path, "-check"}, want: true},
+		{name: "before the file", args: []string{"-check", "-config", path}, want: true},
+		{name: "VITRINE_CHECK", env: map[string]string{"VITRINE_CHECK": "true"}, want: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := config.Parse(tt.args, env(tt.env))
+			if err != nil {
+				t.Fatalf("Parse(%q) error = %v; want nil", tt.args, err)
+			}
+			if got.Check != tt.want {
+				t.Errorf("Check = %t; want %t", got.Check, tt.want)
+			}
+		})
+	}
+}
