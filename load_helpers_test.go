@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"bytes"
 	"cmp"
 	"context"
@@ -41,12 +42,26 @@ type loadServer struct {
 // the latest when tb ends.
 func startLoadServer(tb testing.TB, args ...string) *loadServer {
 	tb.Helper()
+	return startLoadProcess(tb, run, "vitrine: serving http://", "/home", args)
+}
+
+// startLoadBackends runs `vitrine backends` with args as startLoadServer
+// runs Vitrine.
+func startLoadBackends(tb testing.TB, args ...string) *loadServer {
+	tb.Helper()
+	return startLoadProcess(tb, runBackends, "vitrine backends: serving http://", "/{banners,products,recommendations,notice}", args)
+}
+
+// startLoadProcess runs cmd with args on a free loopback port and waits for
+// the line prefix+ADDR+suffix on its stdout.
+func startLoadProcess(tb testing.TB, cmd func(context.Context, []string, func(string) string, io.Writer, io.Writer) error, prefix, suffix string, args []string) *loadServer {
+	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	stdout := &cappedBuffer{max: 4 << 10}
 	s := &loadServer{cancel: cancel, done: make(chan error, 1), logs: &cappedBuffer{max: 256 << 10}}
 	args = append([]string{"-addr", "127.0.0.1:0"}, args...)
 	noVars := func(string) string { return "" }
-	go func() { s.done <- run(ctx, args, noVars, stdout, s.logs) }()
+	go func() { s.done <- cmd(ctx, args, noVars, stdout, s.logs) }()
 	tb.Cleanup(func() {
 		if err := s.stop(); err != nil {
 			tb.Errorf("stopping vitrine: %v", err)
@@ -56,10 +71,10 @@ func startLoadServer(tb testing.TB, args ...string) *loadServer {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if line, ok := strings.CutSuffix(stdout.String(), "\n"); ok {
-			addr, found := strings.CutPrefix(line, "vitrine: serving http://")
-			addr, found2 := strings.CutSuffix(addr, "/home")
+			addr, found := strings.CutPrefix(line, prefix)
+			addr, found2 := strings.CutSuffix(addr, suffix)
 			if !found || !found2 {
-				tb.Fatalf("stdout = %q; want \"vitrine: serving http://ADDR/home\"", line)
+				tb.Fatalf("stdout = %q; want %q", line, prefix+"ADDR"+suffix)
 			}
 			s.base = "http://" + addr
 			return s

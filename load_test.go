@@ -20,6 +20,9 @@ import (
 //
 //	cache-off            default tiles (40/80/120ms), -cache=false
 //	cache-on             the same with the cache (the default)
+//	http-cache-off       cache-off with every tile over HTTP from `vitrine
+//	                     backends` (in the same process, default latencies)
+//	http-cache-on        the same with the cache
 //	tail-hedge-off       recommendations=120ms/p99=1s (1 fetch in 100 takes
 //	                     1s), cache off, recommendations not hedged
 //	tail-hedge-on        the same with the default adaptive hedging (p95)
@@ -69,6 +72,10 @@ import (
 //	fetches/tile            cache-on: backend fetches over the server's life
 //	                        (warm-up included) by the tile that made the most
 //	                        (vitrine_backend_fetches_total, all results)
+//	upstream/page           http: HTTP requests to the backends per page over
+//	                        the server's life (vitrine_upstream_responses_total
+//	                        over vitrine_pages_total)
+//	complete-%              http: pages answered 200 with every tile ok
 //	p999-ms, slow-%         tail: p99.9, and the share of pages over 500ms
 //	hedged-%                tail: recommendations' hedges started over its
 //	                        backend fetches, hedges included
@@ -89,6 +96,8 @@ func BenchmarkLoad(b *testing.B) {
 	scenarios := []loadScenario{
 		{name: "cache-off", args: []string{"-cache=false"}},
 		{name: "cache-on", fetches: true},
+		{name: "http-cache-off", args: []string{"-cache=false"}, http: true},
+		{name: "http-cache-on", fetches: true, http: true},
 		{name: "tail-hedge-off", args: tailArgs("p99=1s", "-hedge", "recommendations=off"), tail: "p99"},
 		{name: "tail-hedge-on", args: tailArgs("p99=1s"), tail: "p99", hedged: true},
 		{name: "tail-hedge-200ms", args: tailArgs("p99=1s", "-hedge", "recommendations=200ms"), tail: "p99", hedged: true},
@@ -138,6 +147,11 @@ func BenchmarkLoad(b *testing.B) {
 				if most != 1 {
 					b.Errorf("a tile's backend was fetched %v times for %d pages; want 1 per tile per TTL", most, len(ls))
 				}
+			}
+			if sc.http {
+				// Over the server's life, warm-up included.
+				b.ReportMetric(m.sum("vitrine_upstream_responses_total")/max(m.sum("vitrine_pages_total"), 1), "upstream/page")
+				b.ReportMetric(res.share(func(p pageRecord) bool { return p.code == http.StatusOK && int(p.status[stOK]) == p.tiles }), "complete-%")
 			}
 			if sc.tail != "" {
 				b.ReportMetric(millis(p999), "p999-ms")
@@ -222,6 +236,7 @@ type loadScenario struct {
 	tail    string // the heavy tail, e.g. "p99": report the tail figures
 	hedged  bool   // the tail is hedged: report the ratios to the unhedged run
 	storm   bool   // warm the shared tiles up first; report the tile statuses
+	http    bool   // every tile over HTTP from `vitrine backends`: report upstream/page
 }
 
 // runLoad starts Vitrine for sc, warms it up, serves pages measured pages,
@@ -230,7 +245,15 @@ type loadScenario struct {
 func runLoad(b *testing.B, sc loadScenario, pages int) (loadResult, metricSamples) {
 	b.StopTimer()
 	leaks := goleak.IgnoreCurrent()
-	s := startLoadServer(b, sc.args...)
+	args := sc.args
+	var be *loadServer
+	if sc.http {
+		// Every tile over HTTP from `vitrine backends` (default latencies),
+		// as the shared bench's project-http runs it.
+		be = startLoadBackends(b)
+		args = append(slices.Clone(args), "-backend", fmt.Sprintf("banners=%[1]s/banners,products=%[1]s/products,recommendations=%[1]s/recommendations", be.base))
+	}
+	s := startLoadServer(b, args...)
 	client := newLoadClient(loadWorkers)
 	ctx := context.Background()
 	path := func(int) string { return "/home" }
@@ -272,6 +295,11 @@ func runLoad(b *testing.B, sc loadScenario, pages int) (loadResult, metricSample
 	}
 	if err := s.stop(); err != nil {
 		b.Errorf("run returned %v after its context ended; want nil", err)
+	}
+	if be != nil {
+		if err := be.stop(); err != nil {
+			b.Errorf("vitrine backends returned %v after its context ended; want nil", err)
+		}
 	}
 	client.CloseIdleConnections()
 	if err := goleak.Find(leaks); err != nil {
