@@ -1,12 +1,12 @@
 package main
 
 import (
-	"io"
 	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"math"
 	"net"
