@@ -63,6 +63,7 @@ type Metrics struct {
 	bulkheadFull    *prometheus.CounterVec
 	revalidated     *prometheus.CounterVec
 	upstream        *prometheus.CounterVec
+	upstreamSeen    sync.Map // upstreamKey -> prometheus.Counter, resolved once
 
 	// known holds each known tile's label-free series, resolved once: the
 	// hit path then skips the label hashing of WithLabelValues. It is
@@ -83,6 +84,7 @@ type tileSeries struct {
 	hedgesWon   prometheus.Counter
 	backendDur  prometheus.Observer
 	detached    prometheus.Gauge
+	results     map[tiles.Status]prometheus.Counter // tile_results_total by status
 }
 
 var (
@@ -101,14 +103,11 @@ func New(names ...string) *Metrics {
 		m.pages.WithLabelValues(complete)
 	}
 	for _, name := range names {
-		m.known[name] = m.resolve(name)
+		m.known[name] = m.resolve(name) // creates tile_results_total's series too
 		m.detachedCapped.WithLabelValues(name)
 		m.abandoned.WithLabelValues(name)
 		m.bulkheadFull.WithLabelValues(name)
 		m.revalidated.WithLabelValues(name)
-		for _, s := range []tiles.Status{tiles.StatusOK, tiles.StatusTimeout, tiles.StatusError, tiles.StatusStale, tiles.StatusFallback} {
-			m.tileResults.WithLabelValues(name, string(s))
-		}
 	}
 	m.handler = promhttp.InstrumentMetricHandler(m.reg, promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
 		Registry: m.reg, // counts its own errors in promhttp_metric_handler_errors_total
@@ -173,6 +172,10 @@ func (m *Metrics) register() {
 
 // resolve creates name's label-free series.
 func (m *Metrics) resolve(name string) *tileSeries {
+	results := map[tiles.Status]prometheus.Counter{}
+	for _, st := range []tiles.Status{tiles.StatusOK, tiles.StatusTimeout, tiles.StatusError, tiles.StatusStale, tiles.StatusFallback} {
+		results[st] = m.tileResults.WithLabelValues(name, string(st))
+	}
 	return &tileSeries{
 		duration:    m.tileDuration.WithLabelValues(name),
 		cacheHits:   m.cacheHits.WithLabelValues(name),
@@ -184,6 +187,7 @@ func (m *Metrics) resolve(name string) *tileSeries {
 		hedgesWon:   m.hedgesWon.WithLabelValues(name),
 		backendDur:  m.backendDuration.WithLabelValues(name),
 		detached:    m.detached.WithLabelValues(name),
+		results:     results,
 	}
 }
 
@@ -232,8 +236,13 @@ func (m *Metrics) PageDone(s aggregator.Summary) {
 
 // TileDone implements aggregator.Observer.
 func (m *Metrics) TileDone(r aggregator.Result) {
-	m.tile(r.Name).duration.Observe(r.Elapsed.Seconds())
-	m.tileResults.WithLabelValues(r.Name, string(r.Status)).Inc()
+	s := m.tile(r.Name)
+	s.duration.Observe(r.Elapsed.Seconds())
+	if c, ok := s.results[r.Status]; ok {
+		c.Inc()
+	} else {
+		m.tileResults.WithLabelValues(r.Name, string(r.Status)).Inc()
+	}
 }
 
 // The methods below implement resilience.Recorder.
@@ -261,8 +270,17 @@ func (m *Metrics) Revalidated(tile string)         { m.revalidated.WithLabelValu
 // Upstream counts one answer of an HTTP backend (upstream.Options.Observe):
 // the host goes into a label here, and never into what clients see.
 func (m *Metrics) Upstream(tile, host, result string) {
-	m.upstream.WithLabelValues(tile, host, result).Inc()
+	k := upstreamKey{tile, host, result}
+	c, ok := m.upstreamSeen.Load(k)
+	if !ok {
+		// Few series (tiles x hosts x results): resolve each once rather
+		// than hash three labels on every backend answer.
+		c, _ = m.upstreamSeen.LoadOrStore(k, m.upstream.WithLabelValues(tile, host, result))
+	}
+	c.(prometheus.Counter).Inc()
 }
+
+type upstreamKey struct{ tile, host, result string }
 func (m *Metrics) BreakerState(tile string, s resilience.BreakerState) {
 	v := 0.0
 	switch s {

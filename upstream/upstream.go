@@ -51,8 +51,8 @@ type Options struct {
 // Fetcher is a tiles.Fetcher whose content comes from an HTTP service.
 type Fetcher struct {
 	name, host   string
-	base         string     // the URL without its query
 	rawURL       string     // the URL as configured, for requests without a user
+	url          url.URL    // rawURL parsed once: each request copies it
 	query        url.Values // the URL's own query, merged with user
 	personalised bool
 	html         bool
@@ -82,12 +82,10 @@ func New(o Options) (*Fetcher, error) {
 		return nil, fmt.Errorf("%s: body size limit must not be negative; got %d", o.Name, o.MaxBody)
 	}
 	f := &Fetcher{
-		name: o.Name, host: u.Host, rawURL: u.String(), query: u.Query(),
+		name: o.Name, host: u.Host, rawURL: u.String(), url: *u, query: u.Query(),
 		personalised: o.Personalised, html: o.HTML, accept: "application/json",
 		maxBody: o.MaxBody, log: o.Logger, observe: o.Observe,
 	}
-	u.RawQuery, u.ForceQuery = "", false
-	f.base = u.String()
 	if f.maxBody == 0 {
 		f.maxBody = DefaultMaxBody
 	}
@@ -147,11 +145,7 @@ func (f *Fetcher) Describe() tiles.Info {
 // is complete or ctx ends, whichever is first: a body still trickling in
 // at the deadline is a timeout, whose error wraps ctx.Err().
 func (f *Fetcher) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, error) {
-	hreq, err := f.newRequest(ctx, req)
-	if err != nil {
-		return tiles.Outcome{}, fmt.Errorf("%s: %w", f.name, err)
-	}
-	resp, err := f.client.Do(hreq)
+	resp, err := f.client.Do(f.newRequest(ctx, req))
 	if err != nil {
 		return tiles.Outcome{}, f.transportError(ctx, req, err)
 	}
@@ -186,20 +180,22 @@ func (f *Fetcher) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, 
 
 // newRequest builds the GET for req: the user only for a personalised tile,
 // the request id, and the validators of content the cache holds.
-func (f *Fetcher) newRequest(ctx context.Context, req tiles.Request) (*http.Request, error) {
-	target := f.rawURL
+func (f *Fetcher) newRequest(ctx context.Context, req tiles.Request) *http.Request {
+	// Built from the URL parsed once by New rather than by parsing it again
+	// (http.NewRequest) on every fetch.
+	u := f.url
 	if f.personalised && req.User != "" {
 		q := maps.Clone(f.query)
 		if q == nil {
 			q = url.Values{}
 		}
 		q.Set("user", req.User)
-		target = f.base + "?" + q.Encode()
+		u.RawQuery, u.ForceQuery = q.Encode(), false
 	}
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
-	if err != nil {
-		return nil, errors.New("cannot build the request") // New validated the URL
-	}
+	hreq := (&http.Request{
+		Method: http.MethodGet, URL: &u, Host: u.Host, Header: make(http.Header, 6),
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+	}).WithContext(ctx)
 	h := hreq.Header
 	h.Set("Accept", f.accept)
 	h.Set("User-Agent", "vitrine")
@@ -212,7 +208,7 @@ func (f *Fetcher) newRequest(ctx context.Context, req tiles.Request) (*http.Requ
 	if v := req.Validators.LastModified; v != "" {
 		h.Set("If-Modified-Since", v)
 	}
-	return hreq, nil
+	return hreq
 }
 
 // transportError turns a failure to get a complete answer into the tile's
