@@ -281,6 +281,7 @@ func (m *Metrics) Upstream(tile, host, result string) {
 }
 
 type upstreamKey struct{ tile, host, result string }
+
 func (m *Metrics) BreakerState(tile string, s resilience.BreakerState) {
 	v := 0.0
 	switch s {
