@@ -364,6 +364,10 @@ func TestBinary(t *testing.T) {
 	bin := buildBinary(t)
 
 	t.Run("bad flags", func(t *testing.T) {
+		bad := filepath.Join(t.TempDir(), "bad.yaml")
+		if err := os.WriteFile(bad, []byte("tiles:\n  - name: banners\n    ttl: 3x\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
 		tests := []struct {
 			name    string
 			args    []string
@@ -379,11 +383,21 @@ func TestBinary(t *testing.T) {
 			{"stray argument", []string{"serve"}, nil, []string{`"serve"`}},
 			{"bad env", nil, []string{"VITRINE_FAIL=products=x"}, []string{"-fail", "VITRINE_FAIL"}},
 			{"newline in flag name", []string{"-a\nb"}, nil, []string{"unknown flag"}},
+			{"bad config file", []string{"-config", bad}, nil, []string{bad + ":3:10: ", "ttl"}},
+			{"bad config file, -check", []string{"-config", bad, "-check"}, nil, []string{bad + ":3:10: "}},
+			{"bad config from the environment", nil, []string{"VITRINE_CONFIG=" + bad}, []string{bad + ":3:10: "}},
+			{"backend for an unknown tile", []string{"-backend", "weather=http://localhost:9100/w"}, nil, []string{"-backend", "weather"}},
+			{"backend not http", []string{"-backend", "products=ftp://x/p"}, nil, []string{"-backend", "ftp"}},
+			{"backends subcommand", []string{"backends", "-latency", "weather=1s"}, nil, []string{"-latency", "weather"}},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				// Would serve on a free port if the flags were accepted.
-				cmd := exec.Command(bin, append([]string{"-addr", "127.0.0.1:0"}, tt.args...)...)
+				args := append([]string{"-addr", "127.0.0.1:0"}, tt.args...)
+				if len(tt.args) > 0 && tt.args[0] == "backends" { // a subcommand comes first
+					args = append([]string{"backends", "-addr", "127.0.0.1:0"}, tt.args[1:]...)
+				}
+				cmd := exec.Command(bin, args...)
 				cmd.Env = cleanEnv(tt.env...)
 				var stdout, stderr syncBuffer
 				cmd.Stdout, cmd.Stderr = &stdout, &stderr
