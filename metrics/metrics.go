@@ -44,6 +44,7 @@ type Metrics struct {
 	pageDuration    prometheus.Histogram
 	pagesInFlight   prometheus.Gauge
 	pages           *prometheus.CounterVec
+	pagesBy         [2]prometheus.Counter // pages by complete: false, true
 	cacheHits       *prometheus.CounterVec
 	cacheMisses     *prometheus.CounterVec
 	staleServed     *prometheus.CounterVec
@@ -85,6 +86,7 @@ type tileSeries struct {
 	backendDur  prometheus.Observer
 	detached    prometheus.Gauge
 	results     map[tiles.Status]prometheus.Counter // tile_results_total by status
+	fetches     map[string]prometheus.Counter       // backend_fetches_total by result
 }
 
 var (
@@ -99,9 +101,7 @@ var (
 func New(names ...string) *Metrics {
 	m := &Metrics{reg: prometheus.NewRegistry(), known: make(map[string]*tileSeries, len(names))}
 	m.register()
-	for _, complete := range []string{"true", "false"} {
-		m.pages.WithLabelValues(complete)
-	}
+	m.pagesBy = [2]prometheus.Counter{m.pages.WithLabelValues("false"), m.pages.WithLabelValues("true")}
 	for _, name := range names {
 		m.known[name] = m.resolve(name) // creates tile_results_total's series too
 		m.detachedCapped.WithLabelValues(name)
@@ -176,6 +176,10 @@ func (m *Metrics) resolve(name string) *tileSeries {
 	for _, st := range []tiles.Status{tiles.StatusOK, tiles.StatusTimeout, tiles.StatusError, tiles.StatusStale, tiles.StatusFallback} {
 		results[st] = m.tileResults.WithLabelValues(name, string(st))
 	}
+	fetches := map[string]prometheus.Counter{}
+	for _, r := range []string{"ok", "error", "timeout", "cancelled"} {
+		fetches[r] = m.backendFetches.WithLabelValues(name, r)
+	}
 	return &tileSeries{
 		duration:    m.tileDuration.WithLabelValues(name),
 		cacheHits:   m.cacheHits.WithLabelValues(name),
@@ -188,6 +192,7 @@ func (m *Metrics) resolve(name string) *tileSeries {
 		backendDur:  m.backendDuration.WithLabelValues(name),
 		detached:    m.detached.WithLabelValues(name),
 		results:     results,
+		fetches:     fetches,
 	}
 }
 
@@ -227,11 +232,11 @@ func (m *Metrics) PageStarted() { m.pagesInFlight.Inc() }
 func (m *Metrics) PageDone(s aggregator.Summary) {
 	m.pagesInFlight.Dec()
 	m.pageDuration.Observe(s.Elapsed.Seconds())
-	complete := "false"
+	complete := 0
 	if s.Complete {
-		complete = "true"
+		complete = 1
 	}
-	m.pages.WithLabelValues(complete).Inc()
+	m.pagesBy[complete].Inc()
 }
 
 // TileDone implements aggregator.Observer.
@@ -256,8 +261,9 @@ func (m *Metrics) Refreshed(tile string, err error) {
 	m.refreshes.WithLabelValues(tile, result(err)).Inc()
 }
 func (m *Metrics) BackendFetch(tile string, elapsed time.Duration, err error) {
-	m.tile(tile).backendDur.Observe(elapsed.Seconds())
-	m.backendFetches.WithLabelValues(tile, result(err)).Inc()
+	s := m.tile(tile)
+	s.backendDur.Observe(elapsed.Seconds())
+	s.fetches[result(err)].Inc()
 }
 func (m *Metrics) Detached(tile string, delta int) { m.tile(tile).detached.Add(float64(delta)) }
 func (m *Metrics) DetachedCapped(tile string)      { m.detachedCapped.WithLabelValues(tile).Inc() }

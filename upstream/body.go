@@ -62,6 +62,17 @@ func (f *Fetcher) checkType(contentType string) failure {
 	if contentType == "" {
 		return failure{"answered without a content type, not " + want, "bad_content_type"}
 	}
+	// The usual answers, without mime.ParseMediaType's allocations.
+	switch contentType {
+	case "application/json", "application/json; charset=utf-8":
+		if !f.html {
+			return failure{}
+		}
+	case "text/html", "text/html; charset=utf-8":
+		if f.html {
+			return failure{}
+		}
+	}
 	mt, _, err := mime.ParseMediaType(contentType)
 	if err != nil {
 		return failure{"answered a malformed content type, not " + want, "bad_content_type"}
