@@ -79,20 +79,3 @@ func origin(scheme, hostport string) string {
 	return scheme + "://" + strings.ToLower(host) + ":" + port
 }
 
-// growStack grows the calling goroutine's stack to at least 32 KiB in one
-// step, while the stack is still shallow. A tile's fetch runs on a fresh
-// goroutine whose small stack net/http's client would otherwise outgrow
-// several times, each time copying an ever deeper stack: measured, that
-// was a tenth of the CPU of a page fetched over HTTP. (CockroachDB's
-// growstack does the same.)
-//
-//go:noinline
-func growStack() {
-	var pad [8 << 10]byte
-	keep(pad[:])
-}
-
-// keep stops the compiler from dropping growStack's array.
-//
-//go:noinline
-func keep(b []byte) { _ = b[len(b)-1] }

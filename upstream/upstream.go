@@ -145,7 +145,6 @@ func (f *Fetcher) Describe() tiles.Info {
 // is complete or ctx ends, whichever is first: a body still trickling in
 // at the deadline is a timeout, whose error wraps ctx.Err().
 func (f *Fetcher) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, error) {
-	growStack()
 	resp, err := f.client.Do(f.newRequest(ctx, req))
 	if err != nil {
 		return tiles.Outcome{}, f.transportError(ctx, req, err)
