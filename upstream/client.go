@@ -78,4 +78,3 @@ func origin(scheme, hostport string) string {
 	}
 	return scheme + "://" + strings.ToLower(host) + ":" + port
 }
-
