@@ -2,7 +2,7 @@ package config_test
 
 import (
 	"errors"
-	"maps"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -72,20 +72,8 @@ func TestParseBackends(t *testing.T) {
 
 func checkBackends(t *testing.T, got, want config.Backends) {
 	t.Helper()
-	if got.Addr != want.Addr {
-		t.Errorf("Addr = %q; want %q", got.Addr, want.Addr)
-	}
-	if !maps.Equal(got.Latency, want.Latency) {
-		t.Errorf("Latency = %v; want %v", got.Latency, want.Latency)
-	}
-	if !maps.Equal(got.Fail, want.Fail) {
-		t.Errorf("Fail = %v; want %v", got.Fail, want.Fail)
-	}
-	if !maps.Equal(got.Tail, want.Tail) {
-		t.Errorf("Tail = %v; want %v", got.Tail, want.Tail)
-	}
-	if got.Trace != want.Trace {
-		t.Errorf("Trace = %q; want %q", got.Trace, want.Trace)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("ParseBackends =\n%+v\nwant\n%+v", got, want)
 	}
 }
 
