@@ -314,3 +314,58 @@ func TestAdaptiveHedgeLearnsFromCancelledAttempts(t *testing.T) {
 		}
 	})
 }
+
+// TestHedgeBacksOffWhenFutile: when fewer than one in ten of the last 20
+// hedges won, the adaptive delay falls back to HedgeMax, so hedges stop
+// adding load to a saturated backend; a fetch slower than HedgeMax is
+// still hedged, and hedges that win turn hedging at the p95 back on.
+func TestHedgeBacksOffWhenFutile(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ms := time.Millisecond
+		var script []time.Duration
+		for range outcomeWindow {
+			script = append(script, 150*ms, 300*ms) // first attempt, then a slower hedge
+		}
+		script = append(script, 150*ms)                                     // futile: not hedged
+		script = append(script, 2*time.Second, 10*ms, 2*time.Second, 10*ms) // hedged at HedgeMax, and won
+		script = append(script, 150*ms, 300*ms)                             // hedged at the p95 again
+		s := &scripted{latencies: script}
+		rec := newRecorder()
+		tile := Wrap(s.fetcher(), Policy{HedgeAdaptive: true, HedgeMin: 50 * ms, HedgeMax: time.Second, HedgeCap: 1},
+			Options{Recorder: rec})
+		defer tile.Close()
+		fetch := func(want time.Duration) {
+			t.Helper()
+			// A window of 100ms answers: the p95 delay is 100ms.
+			for range windowSize {
+				tile.hedge.observe(100 * ms)
+			}
+			start := time.Now()
+			if _, err := tile.Fetch(t.Context(), tiles.Request{}); err != nil {
+				t.Fatal(err)
+			}
+			if took := time.Since(start); took != want {
+				t.Errorf("fetch took %s; want %s", took, want)
+			}
+		}
+		for range outcomeWindow {
+			fetch(150 * ms)
+		}
+		if got := rec.Count("HedgeStarted"); got != outcomeWindow {
+			t.Fatalf("hedges while they could still win: %d; want %d", got, outcomeWindow)
+		}
+		fetch(150 * ms)
+		if got := rec.Count("HedgeStarted"); got != outcomeWindow {
+			t.Errorf("after %d lost hedges: %d hedges; want no more", outcomeWindow, got)
+		}
+		fetch(time.Second + 10*ms) // hedged at HedgeMax, the hedge wins
+		fetch(time.Second + 10*ms)
+		if got := rec.Count("HedgeWon"); got != 2 {
+			t.Errorf("hedges won at HedgeMax: %d; want 2", got)
+		}
+		fetch(150 * ms)
+		if got := rec.Count("HedgeStarted"); got != outcomeWindow+3 {
+			t.Errorf("after 2 wins: %d hedges; want %d (hedging at the p95 again)", got, outcomeWindow+3)
+		}
+	})
+}
