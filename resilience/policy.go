@@ -57,8 +57,8 @@ type Policy struct {
 	HedgeDelay time.Duration
 	// HedgeAdaptive makes the hedge delay follow the tile's own p95 latency
 	// over its recent successful fetches, clamped to [HedgeMin, HedgeMax]
-	// (HedgeMax until enough fetches have been seen). It overrides
-	// HedgeDelay.
+	// (HedgeMax until enough fetches have been seen, and while fewer than
+	// 2 of the last 20 hedges won). It overrides HedgeDelay.
 	HedgeAdaptive bool
 	HedgeMin      time.Duration
 	HedgeMax      time.Duration
@@ -126,7 +126,9 @@ const (
 //     10,000 entries.
 //   - Shared fetches bounded by 2s, at most 100 of them detached at once.
 //   - Adaptive hedging at the tile's observed p95, clamped to 1.25x to 4x
-//     latency (at least 10ms), on at most 10% of fetches.
+//     latency (at least 10ms), on at most 10% of fetches, at 4x while
+//     hedges rarely win.
+//   - At most 1,024 requests in flight to the backend (the bulkhead).
 //   - A breaker that opens after 5 consecutive failures, for 5s, then lets
 //     1 probe through.
 //
