@@ -80,20 +80,10 @@ func newBackendsFlagSet(b *Backends) *flag.FlagSet {
 	fs.SetOutput(io.Discard) // errors are reported by the caller, on one line
 	known := tiles.Names()
 	fs.Var(scalar(&b.Addr, checkedAddr), "addr", "listen `address` (host:port; port 0 picks a free one)")
-	fs.Var(list(known, parseLatency, b.setLatency, b.Latency), "latency", "simulated latency per tile, `name=duration` pairs, each optionally with a heavy tail as in recommendations=120ms/p99=1s (1 fetch in 100 takes 1s); names not given keep their default")
+	fs.Var(list(known, parseLatency, latencySetter(b.Latency, b.Tail), b.Latency), "latency", "simulated latency per tile, `name=duration` pairs, each optionally with a heavy tail as in recommendations=120ms/p99=1s (1 fetch in 100 takes 1s); names not given keep their default")
 	fs.Var(list(known, ParseProbability, set(b.Fail), b.Fail), "fail", "simulated failure probability per tile, `name=p` pairs with 0 <= p <= 1; a failure answers 503")
 	fs.Var(scalar(&b.Trace, parseTrace), "trace", "OpenTelemetry tracing: only `off` in this version")
 	return fs
-}
-
-// setLatency records a -latency pair: the latency, and the tail if any.
-func (b *Backends) setLatency(name string, l latency) {
-	b.Latency[name] = l.d
-	if l.tail.Latency > 0 {
-		b.Tail[name] = l.tail
-	} else {
-		delete(b.Tail, name)
-	}
 }
 
 // parseTrace accepts the one tracing mode this version has.

@@ -271,12 +271,18 @@ func (c *Config) pinTTL(name string, d time.Duration) {
 }
 
 // setLatency records a -latency pair: the latency, and the tail if any.
-func (c *Config) setLatency(name string, l latency) {
-	c.Latency[name] = l.d
-	if l.tail.Latency > 0 {
-		c.Tail[name] = l.tail
-	} else {
-		delete(c.Tail, name)
+func (c *Config) setLatency(name string, l latency) { latencySetter(c.Latency, c.Tail)(name, l) }
+
+// latencySetter records -latency pairs in lat and tails: the latency, and
+// the tail if any (a pair without one removes an earlier tail).
+func latencySetter(lat map[string]time.Duration, tails map[string]Tail) func(string, latency) {
+	return func(name string, l latency) {
+		lat[name] = l.d
+		if l.tail.Latency > 0 {
+			tails[name] = l.tail
+		} else {
+			delete(tails, name)
+		}
 	}
 }
 
