@@ -166,9 +166,11 @@ func serverTiming(results []aggregator.Result, total time.Duration) string {
 
 // tileInfo is one tile as GET /tiles lists it.
 type tileInfo struct {
-	Name      string  `json:"name"`
-	LatencyMS float64 `json:"latency_ms"`
-	FailRate  float64 `json:"fail_rate"`
+	Name string `json:"name"`
+	// LatencyMS and FailRate describe a simulated backend; nil for an HTTP
+	// tile, whose latency is its backend's.
+	LatencyMS *float64 `json:"latency_ms,omitempty"`
+	FailRate  *float64 `json:"fail_rate,omitempty"`
 	// TailMS is the heavy-tail latency a share TailRate of fetches take.
 	TailMS       float64 `json:"tail_ms,omitempty"`
 	TailRate     float64 `json:"tail_rate,omitempty"`
@@ -192,19 +194,28 @@ type policyInfo struct {
 	Hedge           string  `json:"hedge"`
 	BreakerFailures int     `json:"breaker_failures"` // 0: no breaker
 	Fallback        bool    `json:"fallback"`
+	// Bulkhead is the most requests in flight to the backend; BackendTTL,
+	// whether its Cache-Control sets the freshness (an HTTP tile whose TTL
+	// was not pinned).
+	Bulkhead   int  `json:"bulkhead,omitempty"`
+	BackendTTL bool `json:"backend_ttl,omitempty"`
 }
 
 func newTileInfo(t tiles.Info, view string, primary bool) tileInfo {
 	info := tileInfo{
-		Name: t.Name, LatencyMS: millis(t.Latency), FailRate: t.FailRate,
-		TailMS: millis(t.Tail), TailRate: t.TailRate, TimeoutMS: millis(t.Timeout),
+		Name: t.Name, TailMS: millis(t.Tail), TailRate: t.TailRate, TimeoutMS: millis(t.Timeout),
 		Personalised: t.Personalised, URL: "/tiles/" + url.PathEscape(t.Name),
 		Source: t.Source, View: view, Primary: primary,
+	}
+	if t.Source == "" || t.Source == "simulator" {
+		latency, fail := millis(t.Latency), t.FailRate
+		info.LatencyMS, info.FailRate = &latency, &fail
 	}
 	if p := t.Policy; p != nil {
 		info.Policy = &policyInfo{
 			CacheTTLMS: millis(p.TTL), MaxStaleMS: millis(p.MaxStale), Coalesced: p.Coalesced,
 			MaxDetached: p.MaxDetached, Hedge: p.Hedge, BreakerFailures: p.BreakerFailures, Fallback: p.Fallback,
+			Bulkhead: p.Bulkhead, BackendTTL: p.BackendTTL,
 		}
 	}
 	return info
