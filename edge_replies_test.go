@@ -5,14 +5,11 @@ package main
 // list true of the server main builds (its MaxHeaderBytes included).
 
 import (
-	"bufio"
 	"encoding/json"
-	"io"
-	"net"
-	"net/http"
 	"strings"
 	"testing"
-	"time"
+
+	"vitrine/web/webtest"
 )
 
 // Who answers a raw request.
@@ -58,7 +55,7 @@ func TestNetHTTPPlainReplies(t *testing.T) {
 	addr := strings.TrimPrefix(in.base, "http://")
 	for _, tc := range netHTTPReplies {
 		t.Run(tc.name, func(t *testing.T) {
-			resp, body := rawRoundTrip(t, addr, tc.raw)
+			resp, body := webtest.RawRequest(t, addr, tc.raw)
 			if resp.StatusCode != tc.status {
 				t.Fatalf("status %q (body %.80q); want %d", resp.Status, body, tc.status)
 			}
@@ -79,31 +76,4 @@ func TestNetHTTPPlainReplies(t *testing.T) {
 			}
 		})
 	}
-}
-
-// rawRoundTrip sends raw, then Connection: close and the blank line, on a
-// new connection to addr, and reads the response whole.
-func rawRoundTrip(t *testing.T, addr, raw string) (*http.Response, []byte) {
-	t.Helper()
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if err := conn.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.WriteString(conn, raw+"Connection: close\r\n\r\n"); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, body
 }

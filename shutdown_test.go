@@ -1,43 +1,15 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
-)
 
-// nonReader connects to addr and pipelines n GET requests for target (a
-// format with %d, given 0 to n-1), and never reads an answer: the server's
-// writes to it block once the socket's buffers are full. The requests are
-// sent from a goroutine, since the server stops reading them once it is
-// stuck. The connection is closed when the test ends.
-func nonReader(t *testing.T, addr, target string, n int) {
-	t.Helper()
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A small receive window, so that the server's writes block early.
-	conn.(*net.TCPConn).SetReadBuffer(4 << 10)
-	sent := make(chan struct{})
-	go func() {
-		defer close(sent)
-		w := bufio.NewWriter(conn)
-		for i := range n {
-			fmt.Fprintf(w, "GET "+target+" HTTP/1.1\r\nHost: vitrine\r\n\r\n", i)
-		}
-		w.Flush() // fails once the connection is closed: nothing to do
-	}()
-	t.Cleanup(func() {
-		conn.Close()
-		<-sent
-	})
-}
+	"vitrine/web/webtest"
+)
 
 // awaitStuck polls base's /metrics until want requests to route are in
 // flight and no page has been assembled for a while: each is stuck on a
@@ -81,7 +53,7 @@ func TestBinaryShutdownCutsNonReaders(t *testing.T) {
 	p := startBinary(t, bin, cleanEnv(), append(fastArgs, "-shutdown-timeout", drain.String())...)
 	const clients = 2
 	for range clients {
-		nonReader(t, strings.TrimPrefix(p.base, "http://"), "/home?format=html&user=w%d", 2000)
+		webtest.NonReader(t, strings.TrimPrefix(p.base, "http://"), "/home?format=html&user=w%d", 2000)
 	}
 	awaitStuck(t, p.base, "/home", clients)
 

@@ -7,7 +7,6 @@ package web_test
 // only a server that never cuts fails them.
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -27,6 +26,7 @@ import (
 	"vitrine/tiles"
 	"vitrine/tiles/tilestest"
 	"vitrine/web"
+	"vitrine/web/webtest"
 )
 
 // testStall is the write stall of the servers in these tests.
@@ -117,43 +117,6 @@ func watchedServer(t *testing.T, opts web.Options, fs []tiles.Fetcher) (*httptes
 	return ts, counts
 }
 
-// nonReader connects to addr and pipelines n GET requests for target (a
-// format with %d, given 0 to n-1), with the extra header lines, and never
-// reads an answer. Its requests are sent from a goroutine, since the
-// server stops reading them once it is stuck on a write. The connection is
-// closed when the test ends.
-func nonReader(t *testing.T, addr, target string, n int, header ...string) net.Conn {
-	t.Helper()
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A small receive window, so that the server's writes block early.
-	conn.(*net.TCPConn).SetReadBuffer(4 << 10)
-	sent := make(chan struct{})
-	go func() {
-		defer close(sent)
-		w := bufio.NewWriter(conn)
-		for i := range n {
-			if !strings.Contains(target, "%d") {
-				fmt.Fprintf(w, "GET %s HTTP/1.1\r\nHost: vitrine\r\n", target)
-			} else {
-				fmt.Fprintf(w, "GET "+target+" HTTP/1.1\r\nHost: vitrine\r\n", i)
-			}
-			for _, h := range header {
-				fmt.Fprintf(w, "%s\r\n", h)
-			}
-			w.WriteString("\r\n")
-		}
-		w.Flush() // fails once the connection is closed: nothing to do
-	}()
-	t.Cleanup(func() {
-		conn.Close()
-		<-sent
-	})
-	return conn
-}
-
 // awaitClosed reads what conn holds until the server's end of it is
 // closed, failing the test if it is still open after 10s.
 func awaitClosed(t *testing.T, conn net.Conn) {
@@ -190,7 +153,7 @@ func TestNonReadingClientIsCut(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ts, counts := watchedServer(t, web.Options{}, builtins(t, 0))
-			conn := nonReader(t, ts.Listener.Addr().String(), tt.target, tt.n, tt.header...)
+			conn := webtest.NonReader(t, ts.Listener.Addr().String(), tt.target, tt.n, tt.header...)
 			counts.await(t, "a write cut on "+tt.route, func(r *routeCounts) bool { return r.cut[tt.route] > 0 })
 			counts.await(t, "no request in flight", func(r *routeCounts) bool { return r.inFlight[tt.route] == 0 })
 			awaitClosed(t, conn)

@@ -4,21 +4,17 @@ package web_test
 // read from the path, and what a 404 suggests.
 
 import (
-	"bufio"
 	"encoding/json"
-	"fmt"
-	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"vitrine/aggregator"
 	"vitrine/catalogue"
 	"vitrine/web"
+	"vitrine/web/webtest"
 )
 
 // TestHEAD: every route but /test answers HEAD like GET, without a body.
@@ -114,23 +110,7 @@ func TestTileNameDecodedOnceRealServer(t *testing.T) {
 	defer srv.Close()
 	for _, tc := range tileNameCases {
 		t.Run(tc.path, func(t *testing.T) {
-			conn, err := net.Dial("tcp", srv.Listener.Addr().String())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
-			if _, err := fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: vitrine\r\nConnection: close\r\n\r\n", tc.path); err != nil {
-				t.Fatal(err)
-			}
-			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			body, err := io.ReadAll(resp.Body)
-			if err != nil {
-				t.Fatal(err)
-			}
+			resp, body := webtest.RawRequest(t, srv.Listener.Addr().String(), "GET "+tc.path+" HTTP/1.1\r\nHost: vitrine\r\n")
 			checkTileNameResponse(t, tc.path, resp.StatusCode, body, tc.wantCode, tc.wantSays)
 		})
 	}
@@ -235,36 +215,8 @@ func TestFileNameDecodedOnceRealServer(t *testing.T) {
 	defer srv.Close()
 	for _, tc := range fileNameCases {
 		t.Run(tc.path, func(t *testing.T) {
-			resp, body := rawRequest(t, srv.Listener.Addr().String(), "GET "+tc.path+" HTTP/1.1\r\nHost: vitrine\r\n")
+			resp, body := webtest.RawRequest(t, srv.Listener.Addr().String(), "GET "+tc.path+" HTTP/1.1\r\nHost: vitrine\r\n")
 			checkFileNameResponse(t, tc.path, resp.StatusCode, resp.Header, body, tc.wantCode, tc.wantSays)
 		})
 	}
-}
-
-// rawRequest writes head (a request line and header lines, each ending in
-// CRLF) and Connection: close to a new connection to addr, as sent, and
-// reads the response whole.
-func rawRequest(t *testing.T, addr, head string) (*http.Response, []byte) {
-	t.Helper()
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if err := conn.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.WriteString(conn, head+"Connection: close\r\n\r\n"); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, body
 }

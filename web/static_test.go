@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"vitrine/web/webtest"
 )
 
 func TestStaticRange(t *testing.T) {
@@ -106,7 +108,7 @@ func TestStaticRange(t *testing.T) {
 func TestStaticRangeRealServer(t *testing.T) {
 	srv := httptest.NewServer(pictureServer(t))
 	defer srv.Close()
-	resp, body := rawRequest(t, srv.Listener.Addr().String(), "GET /static/vitrine.css HTTP/1.1\r\nHost: vitrine\r\nRange: bytes=999999-\r\n")
+	resp, body := webtest.RawRequest(t, srv.Listener.Addr().String(), "GET /static/vitrine.css HTTP/1.1\r\nHost: vitrine\r\nRange: bytes=999999-\r\n")
 	if resp.StatusCode != http.StatusRequestedRangeNotSatisfiable {
 		t.Fatalf("status %d; want 416", resp.StatusCode)
 	}
