@@ -84,69 +84,15 @@ func with(f func(*config.Config)) config.Config {
 	return c
 }
 
-// checkConfig compares every field of got and want.
+// checkConfig compares every field of got and want, each by itself so that
+// a failure names the field; a field added to Config is compared too.
 func checkConfig(t *testing.T, got, want config.Config) {
 	t.Helper()
-	if got.Addr != want.Addr {
-		t.Errorf("Addr = %q; want %q", got.Addr, want.Addr)
-	}
-	if got.AdminAddr != want.AdminAddr {
-		t.Errorf("AdminAddr = %q; want %q", got.AdminAddr, want.AdminAddr)
-	}
-	if got.TileTimeout != want.TileTimeout {
-		t.Errorf("TileTimeout = %v; want %v", got.TileTimeout, want.TileTimeout)
-	}
-	if got.PageTimeout != want.PageTimeout {
-		t.Errorf("PageTimeout = %v; want %v", got.PageTimeout, want.PageTimeout)
-	}
-	if got.TestDelay != want.TestDelay {
-		t.Errorf("TestDelay = %v; want %v", got.TestDelay, want.TestDelay)
-	}
-	if got.ShutdownTimeout != want.ShutdownTimeout {
-		t.Errorf("ShutdownTimeout = %v; want %v", got.ShutdownTimeout, want.ShutdownTimeout)
-	}
-	if !maps.Equal(got.Latency, want.Latency) {
-		t.Errorf("Latency = %v; want %v", got.Latency, want.Latency)
-	}
-	if !maps.Equal(got.Fail, want.Fail) {
-		t.Errorf("Fail = %v; want %v", got.Fail, want.Fail)
-	}
-	if !maps.Equal(got.Tail, want.Tail) {
-		t.Errorf("Tail = %v; want %v", got.Tail, want.Tail)
-	}
-	if got.Cache != want.Cache {
-		t.Errorf("Cache = %t; want %t", got.Cache, want.Cache)
-	}
-	if got.Fallback != want.Fallback {
-		t.Errorf("Fallback = %t; want %t", got.Fallback, want.Fallback)
-	}
-	if got.CacheSize != want.CacheSize {
-		t.Errorf("CacheSize = %d; want %d", got.CacheSize, want.CacheSize)
-	}
-	if !maps.Equal(got.TTL, want.TTL) {
-		t.Errorf("TTL = %v; want %v", got.TTL, want.TTL)
-	}
-	if !maps.Equal(got.MaxStale, want.MaxStale) {
-		t.Errorf("MaxStale = %v; want %v", got.MaxStale, want.MaxStale)
-	}
-	if !maps.Equal(got.Hedge, want.Hedge) {
-		t.Errorf("Hedge = %v; want %v", got.Hedge, want.Hedge)
-	}
-	if !maps.Equal(got.Breaker, want.Breaker) {
-		t.Errorf("Breaker = %v; want %v", got.Breaker, want.Breaker)
-	}
-	if !maps.Equal(got.PinnedTTL, want.PinnedTTL) {
-		t.Errorf("PinnedTTL = %v; want %v", got.PinnedTTL, want.PinnedTTL)
-	}
-	if got.File != want.File || got.Check != want.Check {
-		t.Errorf("File, Check = %q, %t; want %q, %t", got.File, got.Check, want.File, want.Check)
-	}
-	if !reflect.DeepEqual(got.Tiles, want.Tiles) {
-		t.Errorf("Tiles = %+v;\nwant %+v", got.Tiles, want.Tiles)
-	}
-	// A field added to Config but not to the comparisons above.
-	if !t.Failed() && !reflect.DeepEqual(got, want) {
-		t.Errorf("Config = %+v;\nwant %+v", got, want)
+	g, w := reflect.ValueOf(got), reflect.ValueOf(want)
+	for i := range g.NumField() {
+		if gf, wf := g.Field(i).Interface(), w.Field(i).Interface(); !reflect.DeepEqual(gf, wf) {
+			t.Errorf("%s = %+v;\nwant %+v", g.Type().Field(i).Name, gf, wf)
+		}
 	}
 }
 
