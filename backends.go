@@ -31,10 +31,7 @@ func runBackends(ctx context.Context, args []string, getenv func(string) string,
 		if _, ok := cfg.Latency[def.Name]; !ok {
 			cfg.Latency[def.Name] = def.Latency // not a -latency tile
 		}
-		tail := cfg.Tail[def.Name]
-		s, err := sim.New(def, cat, sim.Backend{
-			Latency: cfg.Latency[def.Name], Fail: cfg.Fail[def.Name], Tail: tail.Latency, TailRate: tail.Rate,
-		})
+		s, err := simulate(def, cat, cfg.Latency, cfg.Fail, cfg.Tail)
 		if err != nil {
 			return err
 		}

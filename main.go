@@ -67,10 +67,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	names := make([]string, len(cfg.Tiles))
 	timeouts := map[string]time.Duration{}
 	for i, tc := range cfg.Tiles {
-		names[i] = tc.Name
-		if tc.Timeout > 0 {
-			timeouts[tc.Name] = tc.Timeout
-		}
+		names[i], timeouts[tc.Name] = tc.Name, cfg.Timeout(tc)
 	}
 	m := metrics.New(names...)
 	wrapped, err := buildTiles(cfg, cat, m, logger)
@@ -219,16 +216,23 @@ func newBackend(cfg config.Config, tc config.Tile, def tiles.Def, cat *catalogue
 		}
 		return f, nil
 	}
-	tail := cfg.Tail[tc.Name]
+	return simulate(def, cat, cfg.Latency, cfg.Fail, cfg.Tail)
+}
+
+// simulate returns def's simulated backend with its settings from the
+// -latency and -fail maps (the server's and `vitrine backends`' alike).
+func simulate(def tiles.Def, cat *catalogue.Catalogue, latency map[string]time.Duration, fail map[string]float64, tails map[string]config.Tail) (*sim.Simulated, error) {
+	tail := tails[def.Name]
 	return sim.New(def, cat, sim.Backend{
-		Latency: cfg.Latency[tc.Name], Fail: cfg.Fail[tc.Name], Tail: tail.Latency, TailRate: tail.Rate,
+		Latency: latency[def.Name], Fail: fail[def.Name], Tail: tail.Latency, TailRate: tail.Rate,
 	})
 }
 
-// policy is resilience's default policy for def at its configured latency,
-// with the configuration applied. fallback is the tile's anonymous content
-// from the catalogue shipped in the binary: what the shopper sees rather
-// than a hole when nothing fresh or stale can be served.
+// policy is resilience's default policy for tile tc at its configured
+// latency, with the configuration applied. fallback is the tile's static
+// default (the file's, or a built-in tile's anonymous content from the
+// catalogue shipped in the binary): what the shopper sees rather than a
+// hole when nothing fresh or stale can be served.
 func policy(cfg config.Config, tc config.Tile, fallback []byte) resilience.Policy {
 	name := tc.Name
 	p := resilience.DefaultPolicy(cfg.Latency[name], tc.Personalised)
@@ -236,10 +240,7 @@ func policy(cfg config.Config, tc config.Tile, fallback []byte) resilience.Polic
 	// A fetch shared by several callers (or refreshing the cache) must be
 	// allowed at least as long as a caller waits for it, or a tile slower
 	// than the default could never be fresh however long -tile-timeout is.
-	timeout := cfg.TileTimeout
-	if tc.Timeout > 0 {
-		timeout = tc.Timeout
-	}
+	timeout := cfg.Timeout(tc)
 	p.FetchTimeout = max(resilience.DefaultFetchTimeout, timeout+timeout/4)
 	p.TTL, p.StaleWhileRevalidate = cfg.TTL[name], cfg.TTL[name]
 	p.MaxStale = cfg.MaxStale[name]

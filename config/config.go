@@ -173,6 +173,14 @@ func applyEnv(fs *flag.FlagSet, given map[string]bool, getenv func(string) strin
 	return envErr
 }
 
+// Timeout is tile t's deadline: its own timeout, else TileTimeout.
+func (c Config) Timeout(t Tile) time.Duration {
+	if t.Timeout > 0 {
+		return t.Timeout
+	}
+	return c.TileTimeout
+}
+
 // longestTileTimeout is the longest time a tile of the page may take.
 func (c *Config) longestTileTimeout() time.Duration {
 	d := c.TileTimeout

@@ -90,13 +90,16 @@ func handleTileList(agg *aggregator.Aggregator, opts Options) echo.HandlerFunc {
 	}
 }
 
-// tileStatus is the HTTP status of GET /tiles/NAME for each tile status.
-var tileStatus = map[tiles.Status]int{
-	tiles.StatusOK:       http.StatusOK,
-	tiles.StatusStale:    http.StatusOK,
-	tiles.StatusFallback: http.StatusOK,
-	tiles.StatusTimeout:  http.StatusGatewayTimeout,
-	tiles.StatusError:    http.StatusBadGateway,
+// tileStatus is the HTTP status of GET /tiles/NAME for a tile status: 200
+// for content to show, 504 for a timeout, 502 for an error (or any other).
+func tileStatus(s tiles.Status) int {
+	switch s {
+	case tiles.StatusOK, tiles.StatusStale, tiles.StatusFallback:
+		return http.StatusOK
+	case tiles.StatusTimeout:
+		return http.StatusGatewayTimeout
+	}
+	return http.StatusBadGateway
 }
 
 func handleTile(agg *aggregator.Aggregator, rend *renderer) echo.HandlerFunc {
@@ -112,10 +115,7 @@ func handleTile(agg *aggregator.Aggregator, rend *renderer) echo.HandlerFunc {
 			return err
 		}
 		c.Response().Header().Set("Server-Timing", serverTiming([]aggregator.Result{r}, time.Since(start)))
-		status, ok := tileStatus[r.Status]
-		if !ok {
-			status = http.StatusBadGateway
-		}
+		status := tileStatus(r.Status)
 		if format == formatHTML {
 			// One tile as an HTML fragment: what the page's retry link loads.
 			b, err := rend.tile(r, req.User)

@@ -38,8 +38,5 @@ func primaryStatus(r aggregator.Result) int {
 	if errors.As(r.Cause, &be) && be.Gone() {
 		return be.Code
 	}
-	if status, ok := tileStatus[r.Status]; ok {
-		return status
-	}
-	return http.StatusBadGateway
+	return tileStatus(r.Status)
 }
