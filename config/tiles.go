@@ -11,6 +11,7 @@ import (
 
 	"vitrine/resilience"
 	"vitrine/tiles"
+	"vitrine/upstream"
 )
 
 // Tile is one tile of the page: where its content comes from and how the
@@ -130,22 +131,21 @@ func (c *Config) dropSimulatorSettings() {
 	}
 }
 
-// ParseBackendURL checks a backend's URL: absolute http or https with a
-// host and without credentials (they would end up in logs).
+// ParseBackendURL checks a backend's URL by the HTTP client's own rules
+// (upstream.CheckURL: absolute http or https with a host, no credentials,
+// which would end up in logs), so that a URL it would refuse is refused
+// here, where the flag or file line can be named.
 func ParseBackendURL(s string) (string, error) {
 	s = strings.TrimSpace(s)
-	u, err := url.Parse(s)
-	switch {
-	case s == "":
+	if s == "" {
 		return "", fmt.Errorf("no url given")
-	case err != nil:
-		return "", fmt.Errorf("%q is not a url", clip(s))
-	case u.Scheme != "http" && u.Scheme != "https":
-		return "", fmt.Errorf("%q is not an http or https url", clip(s))
-	case u.Host == "" || u.Hostname() == "":
-		return "", fmt.Errorf("%q has no host", clip(s))
-	case u.User != nil:
-		return "", fmt.Errorf("%q holds credentials; a backend url may not", clip(u.Redacted()))
+	}
+	if err := upstream.CheckURL(s); err != nil {
+		shown := s
+		if u, perr := url.Parse(s); perr == nil {
+			shown = u.Redacted()
+		}
+		return "", fmt.Errorf("%q %v", clip(shown), err)
 	}
 	return s, nil
 }

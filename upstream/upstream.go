@@ -105,10 +105,16 @@ func New(o Options) (*Fetcher, error) {
 	return f, nil
 }
 
+// CheckURL reports whether raw is a URL New accepts, so that configuration
+// can refuse any other where it was given. Its errors do not quote the URL,
+// which may hold a secret: the caller points at where it was configured.
+func CheckURL(raw string) error {
+	_, err := parseURL(raw)
+	return err
+}
+
 // parseURL accepts an absolute http or https URL with a host and no user
 // information (credentials belong in headers, not in a URL that is logged).
-// Its errors do not quote the URL, which may hold a secret: the caller
-// points at where it was configured.
 func parseURL(raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
