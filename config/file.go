@@ -18,6 +18,7 @@ import (
 	"github.com/goccy/go-yaml/token"
 
 	"vitrine/tiles"
+	"vitrine/web"
 )
 
 // maxFileSize bounds the config file: anything larger is not one.
@@ -501,7 +502,7 @@ func (l *loader) checkSource(path string, ft fileTile, t Tile, at ast.Node) {
 	case t.URL == "" && !simulated:
 		l.fail(at, path, fmt.Errorf("%q is not a built-in tile (%s), so it needs the url of its backend",
 			t.Name, strings.Join(tiles.Names(), ", ")))
-	case t.URL == "" && t.View == "html":
+	case t.URL == "" && t.View == web.ViewHTML:
 		l.fail(ft.View.Node, path+".view", errors.New("html is a fragment from an HTTP backend, but this tile has no url"))
 	}
 }

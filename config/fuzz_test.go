@@ -16,6 +16,7 @@ import (
 
 	"vitrine/config"
 	"vitrine/tiles"
+	"vitrine/web"
 )
 
 // The fuzz targets below check invariants of every flag parser. Their seeds
@@ -430,8 +431,8 @@ func checkTiles(t *testing.T, call string, cfg config.Config) {
 		if tile.Primary {
 			primary++
 		}
-		if !slices.Contains(config.Views, tile.View) {
-			t.Errorf("%s: tile %q has view %q; want one of %q", clip(call), tile.Name, tile.View, config.Views)
+		if !slices.Contains(web.ViewNames(), tile.View) {
+			t.Errorf("%s: tile %q has view %q; want one of %q", clip(call), tile.Name, tile.View, web.ViewNames())
 		}
 		if tile.URL == "" && !slices.Contains(tiles.Names(), tile.Name) {
 			t.Errorf("%s: tile %q has no url and is not built in", clip(call), tile.Name)

@@ -12,6 +12,7 @@ import (
 	"vitrine/resilience"
 	"vitrine/tiles"
 	"vitrine/upstream"
+	"vitrine/web"
 )
 
 // Tile is one tile of the page: where its content comes from and how the
@@ -25,7 +26,7 @@ type Tile struct {
 	Timeout      time.Duration // 0: Config.TileTimeout
 	Personalised bool          // forward the user and cache per user
 	Primary      bool          // decides the page's HTTP status; at most one tile
-	// View is how the HTML page draws the tile: one of Views.
+	// View is how the HTML page draws the tile: one of web.ViewNames().
 	View string
 	// Fallback is the tile's static default from the file, as JSON; nil
 	// when none was given.
@@ -33,12 +34,6 @@ type Tile struct {
 	Bulkhead int   // most concurrent backend requests; 0: resilience's default
 	MaxBody  int64 // largest backend body in bytes; 0: the HTTP client's default
 }
-
-// Views are the ways the HTML page can draw a tile: the built-in tiles'
-// own views, "json" (a generic, escaped view of any JSON, the default of a
-// tile that is not built in) and "html" (a trusted HTML fragment the
-// backend answers as text/html).
-var Views = []string{"banners", "products", "recommendations", "json", "html"}
 
 // DefaultHTTPLatency is the latency assumed of an HTTP tile that is not
 // built in, to size its hedging bounds until its own p95 is known.
@@ -52,7 +47,7 @@ var tileName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
 // newTile returns the tile called name with its defaults: a built-in
 // tile's own view and personalisation, else the generic view.
 func newTile(name string) Tile {
-	t := Tile{Name: name, View: "json"}
+	t := Tile{Name: name, View: web.ViewJSON}
 	if d, ok := builtin(name); ok {
 		t.View, t.Personalised = d.Name, d.Personalised
 	}
@@ -152,8 +147,8 @@ func ParseBackendURL(s string) (string, error) {
 
 // parseView checks a view's name.
 func parseView(s string) (string, error) {
-	if s = strings.TrimSpace(s); !slices.Contains(Views, s) {
-		return "", fmt.Errorf("%q is not a view (one of %s)", clip(s), strings.Join(Views, ", "))
+	if s = strings.TrimSpace(s); !slices.Contains(web.ViewNames(), s) {
+		return "", fmt.Errorf("%q is not a view (one of %s)", clip(s), strings.Join(web.ViewNames(), ", "))
 	}
 	return s, nil
 }
