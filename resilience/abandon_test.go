@@ -103,19 +103,12 @@ func TestLastWaiterLeaving(t *testing.T) {
 				if tt.abandoned {
 					wantAbandoned = 1
 				}
-				for _, c := range []struct {
-					name      string
-					got, want int
-				}{
+				checkCounts(t, "", []count{
 					{"backend calls", b.Calls(), 1},
 					{"Abandoned", rec.Count("Abandoned"), wantAbandoned},
 					{"Detached(1)", rec.Count("DetachedStarted"), 1},
 					{"Detached(-1)", rec.Count("DetachedEnded"), 1},
-				} {
-					if c.got != c.want {
-						t.Errorf("%s: got %d; want %d", c.name, c.got, c.want)
-					}
-				}
+				})
 			})
 		})
 	}
@@ -156,19 +149,12 @@ func TestMissAfterAbandonStartsAfresh(t *testing.T) {
 			t.Errorf("next caller: got %s %s, %v after %s; want fresh %s after 1s, from a fetch of its own", got.Status, got.Data, err, took, text("v2/ann"))
 		}
 		tile.Wait()
-		for _, c := range []struct {
-			name      string
-			got, want int
-		}{
+		checkCounts(t, "", []count{
 			{"backend calls", b.Calls(), 2},
 			{"Coalesced", rec.Count("Coalesced"), 0},
 			{"Abandoned", rec.Count("Abandoned"), 1},
 			{"detached fetches running", rec.Detaching(), 0},
-		} {
-			if c.got != c.want {
-				t.Errorf("%s: got %d; want %d", c.name, c.got, c.want)
-			}
-		}
+		})
 	})
 }
 
@@ -219,19 +205,12 @@ func TestRefreshIsNeverAbandoned(t *testing.T) {
 		if got := b.Cancelled(); len(got) != 0 {
 			t.Errorf("backend calls cancelled: %v; want none", got)
 		}
-		for _, c := range []struct {
-			name      string
-			got, want int
-		}{
+		checkCounts(t, "", []count{
 			{"backend calls", b.Calls(), 2},
 			{"CacheMiss", rec.Count("CacheMiss"), 2},
 			{"Refreshed", rec.Count("Refreshed"), 1},
 			{"RefreshFailed", rec.Count("RefreshFailed"), 0},
 			{"Abandoned", rec.Count("Abandoned"), 0},
-		} {
-			if c.got != c.want {
-				t.Errorf("%s: got %d; want %d", c.name, c.got, c.want)
-			}
-		}
+		})
 	})
 }

@@ -91,10 +91,7 @@ func TestDetachedFetchesAreCapped(t *testing.T) {
 		if err != nil || got.Status != tiles.StatusOK || string(got.Data) != text("v/ann") {
 			t.Errorf("ann after the detached fetch: got %s %s, %v; want fresh %s", got.Status, got.Data, err, text("v/ann"))
 		}
-		for _, c := range []struct {
-			name      string
-			got, want int
-		}{
+		checkCounts(t, "at the end", []count{
 			{"CacheHit", rec.Count("CacheHit"), 1},
 			{"backend calls", b.Calls(), 2},
 			{"DetachedCapped", rec.Count("DetachedCapped"), 1},
@@ -102,11 +99,7 @@ func TestDetachedFetchesAreCapped(t *testing.T) {
 			{"Detached(-1)", rec.Count("DetachedEnded"), 1},
 			{"detached fetches running", rec.Detaching(), 0},
 			{"Abandoned (a caller stayed for each user)", rec.Count("Abandoned"), 0},
-		} {
-			if c.got != c.want {
-				t.Errorf("%s at the end: got %d; want %d", c.name, c.got, c.want)
-			}
-		}
+		})
 	})
 }
 
@@ -167,20 +160,13 @@ func TestRefreshSkippedPastMaxDetached(t *testing.T) {
 		if err != nil || got.Status != tiles.StatusOK || string(got.Data) != text("v2/ann") {
 			t.Errorf("ann after the refresh: got %s %s, %v; want fresh %s", got.Status, got.Data, err, text("v2/ann"))
 		}
-		for _, c := range []struct {
-			name      string
-			got, want int
-		}{
+		checkCounts(t, "at the end", []count{
 			{"backend calls", b.Calls(), 3},
 			{"Refreshed", rec.Count("Refreshed"), 1},
 			{"DetachedCapped", rec.Count("DetachedCapped"), 1},
 			{"Detached(1)", rec.Count("DetachedStarted"), 3},
 			{"Detached(-1)", rec.Count("DetachedEnded"), 3},
 			{"detached fetches running", rec.Detaching(), 0},
-		} {
-			if c.got != c.want {
-				t.Errorf("%s at the end: got %d; want %d", c.name, c.got, c.want)
-			}
-		}
+		})
 	})
 }

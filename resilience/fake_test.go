@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"testing"
 	"time"
 
 	"vitrine/tiles"
@@ -159,4 +160,25 @@ func (r *countingRecorder) BreakerState(_ string, s BreakerState) {
 	r.mu.Lock()
 	r.states = append(r.states, s)
 	r.mu.Unlock()
+}
+
+// count is one counter a test checks: its name, the value got, the value
+// wanted.
+type count struct {
+	name      string
+	got, want int
+}
+
+// checkCounts fails t for each count that is off, saying when (where, e.g.
+// "at the end") it was read.
+func checkCounts(t *testing.T, where string, counts []count) {
+	t.Helper()
+	if where != "" {
+		where = " " + where
+	}
+	for _, c := range counts {
+		if c.got != c.want {
+			t.Errorf("%s%s: got %d; want %d", c.name, where, c.got, c.want)
+		}
+	}
 }
