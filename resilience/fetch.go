@@ -32,7 +32,7 @@ func (t *Tile) miss(ctx context.Context, key string, req tiles.Request) (tiles.O
 			t.rec.Coalesced(t.name)
 		}
 		if r.Err == nil {
-			return tiles.Fresh(r.Val.(*entry).data), nil
+			return t.serve(ctx, key, req, r.Val.(landing))
 		}
 		cause = r.Err
 	case <-ctx.Done():
@@ -42,6 +42,22 @@ func (t *Tile) miss(ctx context.Context, key string, req tiles.Request) (tiles.O
 		cause = fmt.Errorf("%s: no fresh answer in time: %w", t.name, ctx.Err())
 	}
 	return t.rescue(key, cause)
+}
+
+// serve answers a miss from what its shared fetch brought back: content
+// the shared tier had but which is past its TTL is served stale while a
+// refresh runs, as a memory entry would be, or rescued if older still.
+func (t *Tile) serve(ctx context.Context, key string, req tiles.Request, l landing) (tiles.Outcome, error) {
+	age := time.Since(l.e.at)
+	switch {
+	case !l.adopted || age < l.e.ttl:
+		return tiles.Fresh(l.e.data), nil
+	case age < l.e.ttl+t.p.StaleWhileRevalidate:
+		t.rec.StaleServed(t.name)
+		t.refresh(ctx, key, req)
+		return tiles.Outcome{Data: l.e.data, Status: tiles.StatusStale, Age: age}, nil
+	}
+	return t.rescue(key, fmt.Errorf("%s: no fresh answer: another replica is fetching it", t.name))
 }
 
 // flight is the tile's record of one singleflight call: who still waits
@@ -209,7 +225,7 @@ func (t *Tile) refresh(ctx context.Context, key string, req tiles.Request) {
 		// singleflight's goroutine while this one, counted as background
 		// work, waits for it.
 		_, ch, _ := t.fly(ctx, key, false, func(fctx context.Context) (any, error) {
-			return t.fetchAndStore(fctx, key, req)
+			return t.fetchAndStore(fctx, key, req, 0)
 		})
 		r := <-ch
 		t.rec.Refreshed(t.name, r.Err)
@@ -275,32 +291,58 @@ func (t *Tile) rescue(key string, cause error) (tiles.Outcome, error) {
 // and nobody else will read it; see leave). Past MaxDetached it runs under
 // caller, the context of the miss that started it, so that a flood of new
 // keys cannot pile up fetches nobody waits for.
-func (t *Tile) load(caller, detached context.Context, key string, req tiles.Request) (*entry, error) {
+func (t *Tile) load(caller, detached context.Context, key string, req tiles.Request) (landing, error) {
 	ctx := caller
 	if t.detach() {
 		defer t.undetach()
 		ctx = detached
 	}
-	return t.fetchAndStore(ctx, key, req)
+	return t.fetchAndStore(ctx, key, req, t.p.StaleWhileRevalidate)
+}
+
+// landing is what a shared fetch of a key brings back: the entry to serve,
+// and whether it came from the shared tier (then it may be stale).
+type landing struct {
+	e       *entry
+	adopted bool
 }
 
 // fetchAndStore fetches key from the backend under ctx, bounded by
-// FetchTimeout, and caches the result.
-func (t *Tile) fetchAndStore(ctx context.Context, key string, req tiles.Request) (*entry, error) {
+// FetchTimeout, and caches the result. With a shared tier it first looks
+// there: an entry no older than staleOK past its TTL is taken as it is
+// (staleOK is 0 for a refresh, which wants fresh content), and a replica
+// that lost the key's lease waits for the holder's answer (shared.go).
+func (t *Tile) fetchAndStore(ctx context.Context, key string, req tiles.Request, staleOK time.Duration) (landing, error) {
 	prior := t.prior(key, &req)
 	// A fetch that ended just before this one started may have filled the
 	// cache: do not fetch twice.
 	if prior != nil && time.Since(prior.at) < prior.ttl {
-		return prior, nil
+		return landing{e: prior}, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, t.p.FetchTimeout)
 	defer cancel()
+	var lease string
+	if t.shared != nil {
+		var l landing
+		var done bool
+		if l, lease, done = t.fromShared(ctx, key, staleOK); done {
+			return l, nil
+		}
+		prior = t.prior(key, &req) // the shared tier's entry, if it was newer
+	}
 	out, err := t.guarded(ctx, req)
 	if err != nil {
+		t.release(ctx, key, lease)
 		if ctx.Err() != nil && errors.Is(err, context.DeadlineExceeded) {
-			return nil, fmt.Errorf("%s: no answer within the fetch timeout of %s: %w", t.name, t.p.FetchTimeout, ctx.Err())
+			return landing{}, fmt.Errorf("%s: no answer within the fetch timeout of %s: %w", t.name, t.p.FetchTimeout, ctx.Err())
 		}
-		return nil, err
+		return landing{}, err
 	}
-	return t.settle(key, prior, out)
+	e, err := t.settle(key, prior, out)
+	if err != nil {
+		t.release(ctx, key, lease)
+		return landing{}, err
+	}
+	t.share(ctx, key, e, t.p.BackendTTL && out.Cache.Set && out.Cache.NoStore, lease)
+	return landing{e: e}, nil
 }

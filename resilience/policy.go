@@ -100,6 +100,12 @@ type Policy struct {
 	// tile whose cache is off stays off.
 	BackendTTL bool
 
+	// SharedWait is how long a miss that finds another replica fetching
+	// the key (it holds the shared tier's lease) waits for that replica's
+	// answer before fetching itself. Zero means a quarter of FetchTimeout.
+	// Only with Options.Shared.
+	SharedWait time.Duration
+
 	// Fallback, if set, is the tile's last resort when there is nothing
 	// fresh or stale enough to serve: a static default (for
 	// recommendations, the bestsellers), served with status "fallback".
@@ -193,6 +199,7 @@ func (p Policy) Validate() error {
 		{"MaxStale", p.MaxStale}, {"FetchTimeout", p.FetchTimeout},
 		{"HedgeDelay", p.HedgeDelay}, {"HedgeMin", p.HedgeMin},
 		{"HedgeMax", p.HedgeMax}, {"BreakerOpen", p.BreakerOpen},
+		{"SharedWait", p.SharedWait},
 	} {
 		if d.v < 0 {
 			errs = append(errs, fmt.Errorf("%s must not be negative; got %s", d.name, d.v))
@@ -240,6 +247,9 @@ func (p Policy) withDefaults() Policy {
 	}
 	if p.BreakerProbes == 0 {
 		p.BreakerProbes = 1
+	}
+	if p.SharedWait == 0 {
+		p.SharedWait = p.FetchTimeout / 4
 	}
 	p.StaleWhileRevalidate = min(p.StaleWhileRevalidate, p.MaxStale)
 	return p

@@ -18,6 +18,11 @@
 //     hedge delay gets a second attempt, the first answer wins and the
 //     other is cancelled, on a capped share of fetches.
 //
+// With Options.Shared, a cache tier shared by several replicas (Redis)
+// sits between the memory cache and the backend: a memory miss or refresh
+// reads it first, and its leases make one replica fetch a key for all of
+// them (shared.go).
+//
 // When nothing fresh can be had, a Tile answers with an Outcome marked stale
 // (with its age) or fallback (the policy's static default), or else with
 // the error. Everything the layer does is reported to a Recorder.
@@ -59,6 +64,9 @@ type Options struct {
 	// Logger receives panics recovered from the inner fetcher and failed
 	// background refreshes; nil discards them.
 	Logger *slog.Logger
+	// Shared, if set, is the cache tier under the memory cache that other
+	// replicas share. It is used only by tiles with a cache (TTL > 0).
+	Shared Shared
 }
 
 // Tile is a tiles.Fetcher that adds caching, coalescing, circuit breaking
@@ -73,6 +81,7 @@ type Tile struct {
 	logger *slog.Logger
 
 	cache    *otter.Cache[string, *entry] // nil when TTL is 0
+	shared   Shared                       // nil without a shared tier, or without cache
 	flights  singleflight.Group
 	breaker  *gobreaker.TwoStepCircuitBreaker[struct{}] // nil when disabled
 	hedge    *hedger                                    // nil when disabled
@@ -135,6 +144,9 @@ func Wrap(f tiles.Fetcher, p Policy, opts Options) *Tile {
 			Executor:    t.execute,
 		})
 	}
+	if t.cache != nil {
+		t.shared = opts.Shared
+	}
 	if t.p.BreakerFailures > 0 {
 		t.breaker = newBreaker(t.name, t.p, t.rec)
 	}
@@ -168,6 +180,15 @@ func newBreaker(name string, p Policy, rec Recorder) *gobreaker.TwoStepCircuitBr
 	})
 	rec.BreakerState(name, BreakerClosed)
 	return b
+}
+
+// Breaker returns the state of the tile's circuit breaker, and false if it
+// has none.
+func (t *Tile) Breaker() (BreakerState, bool) {
+	if t.breaker == nil {
+		return BreakerClosed, false
+	}
+	return breakerState(t.breaker.State()), true
 }
 
 // Name returns the inner fetcher's name.
