@@ -22,6 +22,7 @@ import (
 	"vitrine/graceful"
 	"vitrine/memory"
 	"vitrine/metrics"
+	"vitrine/rediscache"
 	"vitrine/resilience"
 	"vitrine/sim"
 	"vitrine/tiles"
@@ -70,7 +71,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		names[i], timeouts[tc.Name] = tc.Name, cfg.Timeout(tc)
 	}
 	m := metrics.New(names...)
-	wrapped, err := buildTiles(cfg, cat, m, logger)
+	shared, err := connectShared(cfg.Redis, m, logger)
+	if err != nil {
+		return err
+	}
+	if shared != nil {
+		defer shared.Close() // after the tiles' Close: their refreshes write to it
+	}
+	wrapped, err := buildTiles(cfg, cat, m, logger, shared)
 	if err != nil {
 		return err
 	}
@@ -92,7 +100,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cfg.Check {
 		return nil // -check: the configuration is valid, and nothing listens
 	}
-	srv, admin := newServers(cfg, logger, agg, cat, m)
+	srv, admin := newServers(cfg, logger, agg, cat, m, readiness(wrapped, shared))
 	ln, adminLn, err := listen(cfg)
 	if err != nil {
 		return err
@@ -109,13 +117,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 // newServers returns the public server and, with -admin-addr, the admin
 // server (else nil). With an admin server, /metrics (and pprof) are served
 // only there: the public one has no route for them.
-func newServers(cfg config.Config, logger *slog.Logger, agg *aggregator.Aggregator, cat *catalogue.Catalogue, m *metrics.Metrics) (srv, admin *http.Server) {
+func newServers(cfg config.Config, logger *slog.Logger, agg *aggregator.Aggregator, cat *catalogue.Catalogue, m *metrics.Metrics, ready func() web.Readiness) (srv, admin *http.Server) {
 	publicMetrics := m.Handler()
 	if cfg.AdminAddr != "" {
 		publicMetrics = nil
 	}
 	srv = &http.Server{
-		Handler:           web.NewServer(logger, agg, webOptions(cfg, cat, publicMetrics, m)),
+		Handler:           web.NewServer(logger, agg, webOptions(cfg, cat, publicMetrics, m, ready)),
 		ReadHeaderTimeout: 5 * time.Second, // a slow client cannot hold a connection open
 		ReadTimeout:       10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
@@ -128,7 +136,7 @@ func newServers(cfg config.Config, logger *slog.Logger, agg *aggregator.Aggregat
 		return srv, nil
 	}
 	admin = &http.Server{
-		Handler:           web.NewAdmin(m.Handler()),
+		Handler:           web.NewAdmin(m.Handler(), ready),
 		ReadHeaderTimeout: srv.ReadHeaderTimeout,
 		ReadTimeout:       srv.ReadTimeout,
 		IdleTimeout:       srv.IdleTimeout,
@@ -141,11 +149,11 @@ func newServers(cfg config.Config, logger *slog.Logger, agg *aggregator.Aggregat
 
 // webOptions are the web layer's options: the page's primary tile and how
 // each tile is drawn come from the configuration.
-func webOptions(cfg config.Config, cat *catalogue.Catalogue, publicMetrics http.Handler, m *metrics.Metrics) web.Options {
+func webOptions(cfg config.Config, cat *catalogue.Catalogue, publicMetrics http.Handler, m *metrics.Metrics, ready func() web.Readiness) web.Options {
 	opts := web.Options{
 		TestDelay: cfg.TestDelay, Catalogue: cat, Metrics: publicMetrics,
 		InFlight: m.RequestStarted, WriteCut: m.WriteCut,
-		Views: map[string]string{},
+		Views: map[string]string{}, Readiness: ready,
 	}
 	for _, tc := range cfg.Tiles {
 		opts.Views[tc.Name] = tc.View
@@ -176,7 +184,11 @@ func listen(cfg config.Config) (ln, adminLn net.Listener, err error) {
 // buildTiles builds each configured tile's backend (its HTTP service, or
 // the built-in simulator) and wraps it in its resilience policy. Every HTTP
 // tile shares one client, so one pool of keep-alive connections.
-func buildTiles(cfg config.Config, cat *catalogue.Catalogue, m *metrics.Metrics, logger *slog.Logger) ([]*resilience.Tile, error) {
+func buildTiles(cfg config.Config, cat *catalogue.Catalogue, m *metrics.Metrics, logger *slog.Logger, shared *rediscache.Cache) ([]*resilience.Tile, error) {
+	opts := resilience.Options{Recorder: m, Logger: logger}
+	if shared != nil { // a nil *Cache in the interface would not be nil
+		opts.Shared = shared
+	}
 	client := upstream.NewClient()
 	defs := map[string]tiles.Def{}
 	for _, d := range tiles.Builtins() {
@@ -198,9 +210,58 @@ func buildTiles(cfg config.Config, cat *catalogue.Catalogue, m *metrics.Metrics,
 		if err := p.Validate(); err != nil {
 			return nil, &config.Error{Flag: "flags", Msg: tc.Name + ": " + strings.ReplaceAll(err.Error(), "\n", "; ")}
 		}
-		wrapped = append(wrapped, resilience.Wrap(backend, p, resilience.Options{Recorder: m, Logger: logger}))
+		wrapped = append(wrapped, resilience.Wrap(backend, p, opts))
 	}
 	return wrapped, nil
+}
+
+// connectShared returns the shared Redis tier of -redis, or nil without
+// one. It does not dial: Redis may be down at start-up, and the tier then
+// starts down and comes up on its own.
+func connectShared(r config.Redis, m *metrics.Metrics, logger *slog.Logger) (*rediscache.Cache, error) {
+	if !r.Enabled() {
+		return nil, nil
+	}
+	client, err := rediscache.Connect(rediscache.Settings{
+		URL: r.URL, Addrs: r.Addrs, MasterName: r.MasterName, Prefix: r.Prefix, Timeout: r.Timeout,
+	})
+	if err != nil {
+		return nil, &config.Error{Flag: "redis", Msg: err.Error()}
+	}
+	return rediscache.New(rediscache.Options{
+		Client: client, Prefix: r.Prefix, Timeout: r.Timeout, Recorder: m, Logger: logger,
+	}), nil
+}
+
+// readiness reports, for /readyz, the shared tier's state and each tile's
+// breaker. The replica is ready unless a tile's breaker is open and the
+// tile has no fallback: its pages would then have a hole.
+func readiness(wrapped []*resilience.Tile, shared *rediscache.Cache) func() web.Readiness {
+	fallback := map[string]bool{}
+	for _, t := range wrapped {
+		fallback[t.Name()] = t.Describe().Policy.Fallback
+	}
+	return func() web.Readiness {
+		r := web.Readiness{Ready: true}
+		for _, t := range wrapped {
+			state, ok := t.Breaker()
+			if !ok {
+				continue
+			}
+			r.Tiles = append(r.Tiles, web.TileState{Name: t.Name(), Breaker: string(state)})
+			if state == resilience.BreakerOpen && !fallback[t.Name()] {
+				r.Ready = false
+			}
+		}
+		if shared != nil {
+			st := shared.State()
+			r.Redis = &web.DependencyState{State: "up", Since: st.Since, Error: st.Err}
+			if !st.Up {
+				r.Redis.State = "down"
+			}
+		}
+		return r
+	}
 }
 
 // newBackend returns tc's backend: its HTTP service when it has a URL, else

@@ -59,6 +59,10 @@ type Config struct {
 	// PinnedTTL holds the tiles whose TTL the file or a flag set: it wins
 	// over the Cache-Control of their HTTP backend.
 	PinnedTTL map[string]bool
+
+	// Redis is the shared cache tier under the in-memory one; off unless
+	// Redis.Enabled.
+	Redis Redis
 }
 
 // Tail is a heavy latency tail: a share Rate of fetches take Latency.
@@ -201,6 +205,7 @@ func defaults() Config {
 		Cache:       true,
 		Fallback:    true,
 		CacheSize:   resilience.DefaultMaxEntries,
+		Redis:       Redis{Prefix: DefaultRedisPrefix, Timeout: DefaultRedisTimeout},
 
 		// The default -test-delay and 10s more: long enough for a /test
 		// in flight, within the 30s a container is given to stop.
@@ -268,6 +273,9 @@ func newFlagSet(cfg *Config, known []string) *flag.FlagSet {
 	fs.Var(list(known, ParseDuration, set(cfg.MaxStale), cfg.MaxStale), "max-stale", "how long past its TTL cached content may still be served when the backend fails, `name=duration` pairs")
 	fs.Var(list(known, ParseHedge, set(cfg.Hedge), cfg.Hedge), "hedge", "when to send a second, hedged request, `name=off|p95|duration` pairs; p95 follows the tile's observed p95")
 	fs.Var(list(known, parseCount, set(cfg.Breaker), cfg.Breaker), "breaker", "consecutive failures that open a tile's circuit breaker, `name=n` pairs; 0 for no breaker")
+	fs.Var(redisURLFlag{&cfg.Redis}, "redis", "a shared Redis cache tier under the in-memory one, as a `url`: redis://[:password@]host:port/db, or rediss:// for TLS; it replaces the -config file's redis nodes, and an empty url turns the tier off")
+	fs.Var(scalar(&cfg.Redis.Prefix, parseRedisPrefix), "redis-prefix", "the `prefix` of every key Vitrine writes in Redis (no spaces or braces)")
+	fs.Var(scalar(&cfg.Redis.Timeout, positive(ParseDuration)), "redis-timeout", "deadline (a `duration`) of each Redis call; a slower Redis is skipped, as if it were down")
 	return fs
 }
 

@@ -67,6 +67,7 @@ func defaults() config.Config {
 		Hedge:       perTile(config.Hedge{Adaptive: true}, config.Hedge{Adaptive: true}),
 		Breaker:     perTile(5, 5),
 		PinnedTTL:   map[string]bool{},
+		Redis:       config.Redis{Prefix: "vitrine:", Timeout: 100 * time.Millisecond},
 		Tiles: []config.Tile{
 			{Name: "banners", View: "banners"},
 			{Name: "products", View: "products"},
@@ -423,6 +424,9 @@ func TestUsageDefaults(t *testing.T) {
 		{flag: "config", shows: "flags override it", none: true},
 		{flag: "check", shows: "(default false)"},
 		{flag: "backend", shows: "name=url", none: true},
+		{flag: "redis", shows: "rediss://", none: true},
+		{flag: "redis-prefix", shows: "(default vitrine:)"},
+		{flag: "redis-timeout", shows: "(default 100ms)"},
 	}
 	if got, want := len(entries), len(tests); got != want {
 		t.Errorf("Usage lists %d flags; want %d", got, want)

@@ -37,6 +37,7 @@ type fileConfig struct {
 	Cache           node       `yaml:"cache"`
 	Fallback        node       `yaml:"fallback"`
 	CacheSize       node       `yaml:"cache-size"`
+	Redis           node       `yaml:"redis"` // a URL, or a mapping: fileRedis
 	Tiles           []fileTile `yaml:"tiles"`
 }
 
@@ -152,6 +153,7 @@ func (c *Config) loadFile(path string, data []byte) (map[string]bool, error) {
 		return nil, l.yamlError(err, body)
 	}
 	given := l.page(raw)
+	l.redis(raw.Redis, body)
 	l.tiles(raw.Tiles, body)
 	return given, l.err
 }
@@ -359,8 +361,11 @@ func unknownKey(body ast.Node, tk *token.Token) string {
 		}
 	}), body)
 	known, where := yamlKeys(fileConfig{}), "the file's"
-	if strings.HasPrefix(path, "tiles[") {
+	switch {
+	case strings.HasPrefix(path, "tiles["):
 		known, where = yamlKeys(fileTile{}), "a tile's"
+	case strings.HasPrefix(path, "redis."):
+		known, where = yamlKeys(fileRedis{}), "redis's"
 	}
 	if path == "" {
 		path = tk.Value

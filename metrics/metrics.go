@@ -1,7 +1,8 @@
 // Package metrics provides Vitrine's Prometheus metrics: per-tile latency and
 // status, pages in flight and page latency (as an aggregator.Observer), the
 // resilience layer's cache, coalescing, hedging and breaker activity (as a
-// resilience.Recorder), and the Go runtime and process collectors. Each
+// resilience.Recorder), the shared Redis tier's hits, leases, errors and
+// round trips (as a rediscache.Recorder), and the Go runtime and process collectors. Each
 // Metrics has its own prometheus.Registry, never the global one, so that
 // tests and several servers in one process do not collide; Handler serves it
 // in the Prometheus exposition format.
@@ -30,8 +31,8 @@ const namespace = "vitrine"
 // default): fine around the usual figures, coarse in the tail.
 var latencyBuckets = []float64{.001, .005, .01, .025, .05, .075, .1, .125, .15, .2, .25, .3, .4, .5, .75, 1, 2, 5}
 
-// Metrics records Vitrine's metrics. It implements aggregator.Observer and
-// resilience.Recorder; its methods are safe for concurrent use. For the
+// Metrics records Vitrine's metrics. It implements aggregator.Observer,
+// resilience.Recorder and rediscache.Recorder; its methods are safe for concurrent use. For the
 // tiles New was told of, the hot-path series are resolved once, so that a
 // cache hit costs a map lookup and an atomic add rather than the label
 // hashing of WithLabelValues.
@@ -71,6 +72,9 @@ type Metrics struct {
 	// written only by New, so reads need no lock.
 	known  map[string]*tileSeries
 	others sync.Map // tile name -> *tileSeries, for tiles New was not told of
+	names  []string // the tiles New was told of
+
+	redisTier *redisMetrics // the shared tier's (redis.go)
 }
 
 // tileSeries are one tile's series without labels left to fill.
@@ -99,7 +103,8 @@ var (
 // work before the first event) and are updated without label lookups.
 // Other tile names still work, on a slower path.
 func New(names ...string) *Metrics {
-	m := &Metrics{reg: prometheus.NewRegistry(), known: make(map[string]*tileSeries, len(names))}
+	m := &Metrics{reg: prometheus.NewRegistry(), known: make(map[string]*tileSeries, len(names)),
+		names: names, redisTier: newRedisMetrics()}
 	m.register()
 	m.pagesBy = [2]prometheus.Counter{m.pages.WithLabelValues("false"), m.pages.WithLabelValues("true")}
 	for _, name := range names {
@@ -165,6 +170,9 @@ func (m *Metrics) register() {
 		m.cacheHits, m.cacheMisses, m.staleServed, m.fallbacks, m.coalesced, m.refreshes,
 		m.backendFetches, m.backendDuration, m.hedgesStarted, m.hedgesWon, m.breakerState,
 		m.detached, m.detachedCapped, m.abandoned, m.requests, m.writesCut,
+	)
+	m.reg.MustRegister(m.redisTier.collectors()...)
+	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

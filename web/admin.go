@@ -10,16 +10,17 @@ import (
 )
 
 // adminPaths is what a 404 on the admin port suggests.
-var adminPaths = []string{"/metrics", "/healthz", "/debug/pprof/"}
+var adminPaths = []string{"/metrics", "/healthz", "/readyz", "/debug/pprof/"}
 
 // NewAdmin returns the handler of the operator port (-admin-addr): metrics
-// (if not nil) at /metrics, /healthz for a load balancer's probe, and the
+// (if not nil) at /metrics, /healthz for a load balancer's probe, /readyz
+// as readiness reports it (nil: always ready), and the
 // standard net/http/pprof handlers under /debug/pprof/. They are mounted
 // here, on a private mux, and never on http.DefaultServeMux, which
 // importing net/http/pprof fills but nothing in Vitrine serves: the public
 // port must not expose a profiler. Errors are JSON, as on the public port,
 // except those pprof's own handlers write (an unknown profile name).
-func NewAdmin(metrics http.Handler) http.Handler {
+func NewAdmin(metrics http.Handler, readiness func() Readiness) http.Handler {
 	mux := http.NewServeMux()
 	if metrics != nil {
 		mux.Handle("/metrics", adminReadOnly(metrics))
@@ -28,6 +29,7 @@ func NewAdmin(metrics http.Handler) http.Handler {
 		w.Header().Set("Cache-Control", "no-store") // as on the public port
 		adminJSON(w, http.StatusOK, `{"status":"ok"}`)
 	})))
+	mux.Handle("/readyz", adminReadOnly(adminReady(readiness)))
 	// pprof.Index also serves the named profiles: /debug/pprof/heap,
 	// goroutine, allocs, block, mutex, threadcreate.
 	mux.HandleFunc("/debug/pprof/", pprof.Index)

@@ -42,7 +42,7 @@ func errorBody(t *testing.T, rec *httptest.ResponseRecorder, status int) string 
 }
 
 func TestAdminServes(t *testing.T) {
-	admin := web.NewAdmin(fakeMetrics)
+	admin := web.NewAdmin(fakeMetrics, nil)
 	// A profile or trace ends when its request does: with the context
 	// already done, each is taken over no time at all.
 	done, cancel := context.WithCancel(context.Background())
@@ -114,7 +114,7 @@ func TestAdminErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rec := serveAdmin(context.Background(), web.NewAdmin(tt.metrics), tt.method, tt.target)
+			rec := serveAdmin(context.Background(), web.NewAdmin(tt.metrics, nil), tt.method, tt.target)
 			msg := errorBody(t, rec, tt.status)
 			for _, s := range tt.says {
 				if !strings.Contains(msg, s) {

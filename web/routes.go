@@ -11,7 +11,7 @@ import (
 
 // publicPaths is what a 404 suggests, with /metrics where it is served
 // (see suggestedPaths).
-var publicPaths = []string{"/home", "/tiles", "/tiles/NAME", "/healthz", "/test"}
+var publicPaths = []string{"/home", "/tiles", "/tiles/NAME", "/healthz", "/readyz", "/test"}
 
 // suggestedPaths is what a 404 from e suggests: the public paths, and
 // /metrics only if e serves it. With -admin-addr it is on the admin port,
@@ -38,6 +38,7 @@ func addRoutes(e *echo.Echo, agg *aggregator.Aggregator, rend *renderer, opts Op
 	get("/tiles", handleTileList(agg, opts))
 	get("/tiles/:name", handleTile(agg, rend))
 	get("/healthz", handleHealth())
+	get("/readyz", handleReady(opts.Readiness))
 	e.GET("/test", handleTest(opts.TestDelay))
 	get("/img/products/:file", handleProductImage(opts.Catalogue))
 	static, _ := fs.Sub(staticFS, "static")

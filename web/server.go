@@ -43,6 +43,10 @@ type Options struct {
 	// Primary names the tile that decides /home's HTTP status ("" none):
 	// the response header waits for it (primary.go).
 	Primary string
+	// Readiness, if set, says what GET /readyz reports (readyz.go); it is
+	// called on every probe, so it reads states kept up to date elsewhere
+	// and makes no round trip. Nil: always ready.
+	Readiness func() Readiness
 	// Views says how the HTML page draws each tile: one of ViewNames. A
 	// tile it does not name is drawn with its own name's view if that is
 	// a built-in one, else with the generic view of its JSON.

@@ -1,0 +1,245 @@
+// Package rediscache is Vitrine's shared cache tier: resilience.Shared over
+// Redis (a single node, a Cluster or Sentinels, through go-redis's
+// UniversalClient). Each operation is one Lua script, so one round trip
+// with its own tight deadline; a tier that keeps failing is skipped
+// without round trips until a probe finds it back.
+package rediscache
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"vitrine/resilience"
+)
+
+// Options configure a Cache. Client is required; the rest have defaults.
+type Options struct {
+	Client   redis.UniversalClient // closed by Cache.Close
+	Prefix   string                // "" means DefaultPrefix
+	Timeout  time.Duration         // per call, on top of the caller's ctx; 0 means DefaultTimeout
+	Recorder Recorder              // nil records nothing
+	Logger   *slog.Logger          // nil logs nothing
+}
+
+// Cache is the Redis tier. It is safe for concurrent use.
+type Cache struct {
+	client  redis.UniversalClient
+	prefix  string
+	timeout time.Duration
+	rec     Recorder
+	log     *slog.Logger
+	now     func() time.Time // tests replace it
+	health  health
+
+	mu     sync.Mutex
+	warned map[string]time.Time // tile -> last "does not decode" log
+}
+
+var _ resilience.Shared = (*Cache)(nil)
+
+// New returns a Cache over o.Client. It makes no round trip: the tier
+// starts up and learns otherwise from its first calls.
+func New(o Options) *Cache {
+	c := &Cache{
+		client: o.Client, prefix: o.Prefix, timeout: o.Timeout,
+		rec: o.Recorder, log: o.Logger, now: time.Now,
+		warned: map[string]time.Time{},
+	}
+	if c.prefix == "" {
+		c.prefix = DefaultPrefix
+	}
+	if c.timeout <= 0 {
+		c.timeout = DefaultTimeout
+	}
+	if c.rec == nil {
+		c.rec = NopRecorder{}
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	c.health = health{now: func() time.Time { return c.now() }, rec: c.rec, log: c.log}
+	c.health.state = State{Up: true, Since: c.now()}
+	c.rec.Up(true)
+	return c
+}
+
+// State is the tier's health as last observed, without a round trip.
+func (c *Cache) State() State { return c.health.get() }
+
+// Close closes the client.
+func (c *Cache) Close() error {
+	if err := c.client.Close(); err != nil {
+		return fmt.Errorf("rediscache: close: %w", err)
+	}
+	return nil
+}
+
+// Claim implements resilience.Shared.
+func (c *Cache) Claim(ctx context.Context, tile, key string, servable time.Time, lease time.Duration) (resilience.Claim, error) {
+	token := newToken()
+	entry, leaseKey := c.keys(tile, key)
+	var reply []any
+	err := c.do(ctx, "claim", func(ctx context.Context) error {
+		var err error
+		reply, err = claimScript.Run(ctx, c.client, []string{entry, leaseKey},
+			servable.UnixMilli(), token, max(lease.Milliseconds(), 1)).Slice()
+		return err
+	})
+	if err != nil {
+		return resilience.Claim{}, fmt.Errorf("rediscache: claim %s: %w", tile, err)
+	}
+	if len(reply) != 3 {
+		return resilience.Claim{}, fmt.Errorf("rediscache: claim %s: unexpected reply %v", tile, reply)
+	}
+	cl := c.found(tile, entry, reply[1], reply[2])
+	if cl.Found && cl.Entry.FreshUntil.UnixMilli() > servable.UnixMilli() {
+		c.rec.Hit(tile)
+		return cl, nil
+	}
+	won := reply[0] == int64(1)
+	c.rec.Miss(tile)
+	c.rec.Lock(tile, won)
+	if won {
+		cl.Token = token
+	}
+	return cl, nil
+}
+
+// found decodes the entry the claim script read, if any. A value that does
+// not decode is a miss: the caller fetches and its Store replaces it.
+func (c *Cache) found(tile, redisKey string, kind, fields any) resilience.Claim {
+	var err error
+	switch kind {
+	case "none":
+		return resilience.Claim{}
+	case "hash":
+		var e resilience.SharedEntry
+		if e, err = decodeEntry(fields); err == nil {
+			return resilience.Claim{Entry: e, Found: true}
+		}
+	default:
+		err = fmt.Errorf("a %v, not a hash", kind)
+	}
+	c.undecodable(tile, redisKey, err)
+	return resilience.Claim{}
+}
+
+// undecodable counts a bad value, and logs it at most once a minute per
+// tile so that a bad key read by every page cannot flood the log.
+func (c *Cache) undecodable(tile, redisKey string, err error) {
+	c.rec.Undecodable(tile)
+	now := c.now()
+	c.mu.Lock()
+	last, seen := c.warned[tile]
+	quiet := seen && now.Sub(last) < time.Minute
+	if !quiet {
+		c.warned[tile] = now
+	}
+	c.mu.Unlock()
+	if !quiet {
+		c.log.Warn("redis value does not decode; treated as a miss", "tile", tile, "key", redisKey, "err", err)
+	}
+}
+
+// Store implements resilience.Shared.
+func (c *Cache) Store(ctx context.Context, tile, key string, e resilience.SharedEntry, token string) error {
+	entry, lease := c.keys(tile, key)
+	if !e.StaleUntil.After(c.now()) {
+		err := c.do(ctx, "store", func(ctx context.Context) error {
+			return dropScript.Run(ctx, c.client, []string{entry, lease}, token).Err()
+		})
+		if err != nil {
+			return fmt.Errorf("rediscache: store %s: %w", tile, err)
+		}
+		return nil
+	}
+	if !json.Valid(e.Data) {
+		return fmt.Errorf("rediscache: store %s: data is not JSON", tile)
+	}
+	err := c.do(ctx, "store", func(ctx context.Context) error {
+		args := append([]any{token}, storeArgs(e)...)
+		return storeScript.Run(ctx, c.client, []string{entry, lease}, args...).Err()
+	})
+	if err != nil {
+		return fmt.Errorf("rediscache: store %s: %w", tile, err)
+	}
+	c.rec.Write(tile)
+	return nil
+}
+
+// Drop implements resilience.Shared.
+func (c *Cache) Drop(ctx context.Context, tile, key, token string) error {
+	entry, lease := c.keys(tile, key)
+	err := c.do(ctx, "drop", func(ctx context.Context) error {
+		return dropScript.Run(ctx, c.client, []string{entry, lease}, token).Err()
+	})
+	if err != nil {
+		return fmt.Errorf("rediscache: drop %s: %w", tile, err)
+	}
+	return nil
+}
+
+// Release implements resilience.Shared.
+func (c *Cache) Release(ctx context.Context, tile, key, token string) error {
+	if token == "" {
+		return nil
+	}
+	_, lease := c.keys(tile, key)
+	err := c.do(ctx, "release", func(ctx context.Context) error {
+		return releaseScript.Run(ctx, c.client, []string{lease}, token).Err()
+	})
+	if err != nil {
+		return fmt.Errorf("rediscache: release %s: %w", tile, err)
+	}
+	return nil
+}
+
+// Ping is one round trip to Redis, for a readiness check that wants a
+// fresh answer rather than State.
+func (c *Cache) Ping(ctx context.Context) error {
+	err := c.do(ctx, "ping", func(ctx context.Context) error {
+		return c.client.Ping(ctx).Err()
+	})
+	if err != nil {
+		return fmt.Errorf("rediscache: ping: %w", err)
+	}
+	return nil
+}
+
+// do runs one round trip under the tier's health and the call's own
+// deadline, and records it.
+func (c *Cache) do(ctx context.Context, op string, call func(context.Context) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := c.health.admit(); err != nil {
+		return err
+	}
+	cctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	start := time.Now()
+	err := call(cctx)
+	if errors.Is(err, redis.Nil) {
+		err = nil
+	}
+	c.rec.Call(op, time.Since(start), err)
+	c.health.report(ctx, err)
+	return err
+}
+
+// newToken returns a lease token: 16 random bytes, so that no other caller
+// can release a lease it does not hold.
+func newToken() string {
+	var b [16]byte
+	rand.Read(b[:]) // never fails (Go 1.24+)
+	return hex.EncodeToString(b[:])
+}

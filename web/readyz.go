@@ -1,0 +1,130 @@
+package web
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+// Readiness is what GET /readyz reports, for a load balancer: whether this
+// replica can serve, and the state of what it depends on. Unlike /healthz,
+// which says only that the process serves, it may answer 503 while the
+// process is up.
+type Readiness struct {
+	// Ready is whether this replica can serve pages: 200 when true, 503
+	// when not (starting, or draining for a shutdown). A shared tier down
+	// or a breaker open does not make it unready: pages are still served,
+	// from memory, stale content or fallbacks; the status says degraded.
+	Ready bool
+	Redis *DependencyState // the shared tier; nil without -redis
+	Tiles []TileState      // in page order
+}
+
+// DependencyState is the state of something a replica talks to.
+type DependencyState struct {
+	State string    // "up" or "down"
+	Since time.Time // when it entered State; zero if not known
+	// Error says why it is down. Only the admin port shows it: it may
+	// name a host or an address, which the public port never reveals.
+	Error string
+}
+
+// TileState is a tile's circuit breaker: "closed", "open" or
+// "half-open", or "" for a tile without a breaker (shown as "none").
+type TileState struct {
+	Name    string
+	Breaker string
+}
+
+// Readiness statuses.
+const (
+	statusReady    = "ready"
+	statusDegraded = "degraded" // ready, but the shared tier is down or a breaker is not closed
+	statusUnready  = "unready"
+)
+
+// status says how ready r is.
+func (r Readiness) status() string {
+	if !r.Ready {
+		return statusUnready
+	}
+	if r.Redis != nil && r.Redis.State != "up" {
+		return statusDegraded
+	}
+	for _, t := range r.Tiles {
+		if t.Breaker != "" && t.Breaker != "closed" {
+			return statusDegraded
+		}
+	}
+	return statusReady
+}
+
+// readyz is /readyz's status and body as readiness (nil: always ready)
+// says; detail adds the shared tier's error, for the admin port.
+func readyz(readiness func() Readiness, detail bool) (int, []byte) {
+	r := Readiness{Ready: true}
+	if readiness != nil {
+		r = readiness()
+	}
+	code := http.StatusOK
+	if !r.Ready {
+		code = http.StatusServiceUnavailable
+	}
+	return code, append(appendReadiness(make([]byte, 0, 256), r, detail), '\n')
+}
+
+// appendReadiness writes r as /readyz's JSON:
+// {"status":"ready","redis":{"state":"up","since":"RFC3339"},"tiles":{"banners":{"breaker":"closed"}}},
+// the tiles in page order.
+func appendReadiness(b []byte, r Readiness, detail bool) []byte {
+	b = append(b, `{"status":`...)
+	b = appendString(b, r.status())
+	if d := r.Redis; d != nil {
+		b = append(b, `,"redis":{"state":`...)
+		b = appendString(b, d.State)
+		if !d.Since.IsZero() {
+			b = append(b, `,"since":`...)
+			b = appendString(b, d.Since.UTC().Format(time.RFC3339))
+		}
+		if detail && d.Error != "" {
+			b = append(b, `,"error":`...)
+			b = appendString(b, d.Error)
+		}
+		b = append(b, '}')
+	}
+	b = append(b, `,"tiles":{`...)
+	for i, t := range r.Tiles {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		breaker := t.Breaker
+		if breaker == "" {
+			breaker = "none"
+		}
+		b = appendString(b, t.Name)
+		b = append(b, `:{"breaker":`...)
+		b = appendString(b, breaker)
+		b = append(b, '}')
+	}
+	return append(b, "}}"...)
+}
+
+// handleReady serves /readyz on the public port.
+func handleReady(readiness func() Readiness) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		code, body := readyz(readiness, false)
+		// A probe answered by a cache would report a state that has passed.
+		c.Response().Header().Set("Cache-Control", "no-store")
+		return c.JSONBlob(code, body)
+	}
+}
+
+// adminReady serves /readyz on the admin port, with the shared tier's error.
+func adminReady(readiness func() Readiness) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		code, body := readyz(readiness, true)
+		w.Header().Set("Cache-Control", "no-store")
+		adminJSON(w, code, string(body[:len(body)-1])) // adminJSON ends the line
+	})
+}
