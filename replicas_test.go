@@ -62,10 +62,19 @@ func (rs *replicaSet) addReplica(t *testing.T, args ...string) *instance {
 		// backends' counts are fetches.
 		"-hedge", "banners=off,products=off,recommendations=off",
 	}
+	base = append(base, sturdyArgs...)
 	in := start(t, append(base, args...)...)
 	rs.replicas = append(rs.replicas, in)
 	return in
 }
+
+// sturdyArgs keep these tests about coordination, not deadlines: on a
+// machine busy with the rest of the test suite (CI runs the packages in
+// parallel on two cores) a Redis call can take longer than the 100ms
+// default and a tile longer than its 500ms, and the tier or the tile would
+// then rightly carry on without, which is TestReplicasCarryOnWithoutRedis's
+// subject, not these tests'.
+var sturdyArgs = []string{"-redis-timeout", "2s", "-tile-timeout", "5s", "-page-timeout", "10s"}
 
 // nginxSite is examples/nginx.conf listening on a free port, in front of
 // the two replicas at base URLs a and b.
@@ -240,17 +249,33 @@ func TestReplicasCarryOnWithoutRedis(t *testing.T) {
 	if got := writes(); got != before {
 		t.Errorf("Redis writes while it was down: %g; want none", got-before)
 	}
+	checkReady(t, client, rs.replicas, "degraded", "down")
 	rs.redis.Start()
 	phase("Redis back", 2*time.Second)
 	if got := writes(); got <= before {
 		t.Errorf("no Redis writes after Redis came back; want the tier used again")
 	}
+	checkReady(t, client, rs.replicas, "ready", "up")
+	// Each replica said so once each way, not once per failed call.
 	for i, in := range rs.replicas {
-		var ready struct {
-			Redis struct{ State string }
+		logs := in.stderr.String()
+		if down, up := strings.Count(logs, "redis unreachable"), strings.Count(logs, "redis reachable again"); down != 1 || up != 1 {
+			t.Errorf("replica %d logged \"redis unreachable\" %d times and \"redis reachable again\" %d times; want once each:\n%s", i, down, up, logs)
 		}
-		if code := getJSON(t, client, in.base+"/readyz", &ready); code != http.StatusOK || ready.Redis.State != "up" {
-			t.Errorf("replica %d /readyz after Redis came back: %d, redis %q; want 200, up", i, code, ready.Redis.State)
+	}
+}
+
+// checkReady fails the test unless every replica's /readyz answers 200
+// with status and the Redis state given.
+func checkReady(t *testing.T, client *http.Client, replicas []*instance, status, redis string) {
+	t.Helper()
+	for i, in := range replicas {
+		var ready struct {
+			Status string
+			Redis  struct{ State string }
+		}
+		if code := getJSON(t, client, in.base+"/readyz", &ready); code != http.StatusOK || ready.Status != status || ready.Redis.State != redis {
+			t.Errorf("replica %d /readyz: %d, %q, redis %q; want 200, %q, redis %q", i, code, ready.Status, ready.Redis.State, status, redis)
 		}
 	}
 }
@@ -329,8 +354,9 @@ func TestReplicaSIGTERMBehindNginx(t *testing.T) {
 		"VITRINE_REDIS="+redis.URL(),
 		fmt.Sprintf("VITRINE_BACKEND=banners=%[1]s/banners,products=%[1]s/products,recommendations=%[1]s/recommendations", backends),
 	)
-	a := startBinary(t, bin, env, "-addr", "127.0.0.1:0")
-	b := startBinary(t, bin, env, "-addr", "127.0.0.1:0")
+	args := append([]string{"-addr", "127.0.0.1:0"}, sturdyArgs...)
+	a := startBinary(t, bin, env, args...)
+	b := startBinary(t, bin, env, args...)
 	proxy := servertest.Nginx(t, nginxSite(t, a.base, b.base))
 
 	client := newLoadClient(32)
