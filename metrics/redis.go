@@ -13,7 +13,7 @@ import (
 var redisCallBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25}
 
 // redisOps are the shared tier's round trips (rediscache.Recorder.Call).
-var redisOps = []string{"claim", "store", "drop", "release", "ping"}
+var redisOps = []string{"claim", "store", "drop", "release"}
 
 // redisMetrics are the shared tier's families. They are registered with
 // the rest but hold no series until the tier first reports (rediscache

@@ -31,7 +31,6 @@ func TestRedisSeriesAbsentUntilUp(t *testing.T) {
 		`vitrine_redis_leases_total{result="lost",tile="banners"}`:  "0",
 		`vitrine_redis_undecodable_total{tile="products"}`:          "0",
 		`vitrine_redis_errors_total{op="claim"}`:                    "0",
-		`vitrine_redis_errors_total{op="ping"}`:                     "0",
 		`vitrine_redis_call_seconds_count{op="store"}`:              "0",
 		`vitrine_redis_call_seconds_bucket{op="claim",le="0.0005"}`: "0",
 		`vitrine_redis_call_seconds_bucket{op="claim",le="0.1"}`:    "0",

@@ -203,18 +203,6 @@ func (c *Cache) Release(ctx context.Context, tile, key, token string) error {
 	return nil
 }
 
-// Ping is one round trip to Redis, for a readiness check that wants a
-// fresh answer rather than State.
-func (c *Cache) Ping(ctx context.Context) error {
-	err := c.do(ctx, "ping", func(ctx context.Context) error {
-		return c.client.Ping(ctx).Err()
-	})
-	if err != nil {
-		return fmt.Errorf("rediscache: ping: %w", err)
-	}
-	return nil
-}
-
 // do runs one round trip under the tier's health and the call's own
 // deadline, and records it.
 func (c *Cache) do(ctx context.Context, op string, call func(context.Context) error) error {

@@ -10,7 +10,7 @@ type Recorder interface {
 	Miss(tile string)                           // Claim found none (or one too old)
 	Write(tile string)                          // Store wrote an entry
 	Lock(tile string, won bool)                 // on a Miss: whether this caller took the lease
-	Call(op string, d time.Duration, err error) // every round trip: op is claim|store|drop|release|ping; err nil on success
+	Call(op string, d time.Duration, err error) // every round trip: op is claim|store|drop|release; err nil on success
 	Undecodable(tile string)                    // a stored value that did not decode (treated as a miss)
 	Up(up bool)                                 // the tier's state changed (also called once at New with true)
 }
