@@ -34,7 +34,15 @@ import (
 //	                 per key per TTL across the replicas
 //	redis-rt/page    Redis round trips per page (every replica's
 //	                 vitrine_redis_call_seconds count over the pages served)
-//	redis-rt/miss    the same per memory miss
+//	redis-rt/miss    the same per memory miss (vitrine_cache_misses_total,
+//	                 which counts every request that missed, coalesced
+//	                 ones included)
+//	claims/key/replica  Redis claims (the read, with the lease when
+//	                 nothing servable is there) per key and replica: 1 when
+//	                 each replica asks once per key, more when a replica
+//	                 that lost a lease polls for the holder's entry
+//	writes/key       Redis writes per key across the replicas: 1 when
+//	                 only the lease holder writes
 //
 //	go test -run XXX -bench Replicas -benchtime 20000x -count 3 .
 //
@@ -94,13 +102,15 @@ func BenchmarkReplicas(b *testing.B) {
 			}
 			b.ReportMetric(res.share(func(p pageRecord) bool { return p.code == http.StatusOK && int(p.status[stOK]) == p.tiles }), "complete-%")
 
-			var rt, misses, served, hedges float64
+			var rt, claims, stores, misses, served, hedges float64
 			for _, base := range bases {
 				m, err := scrapeMetrics(client, base)
 				if err != nil {
 					b.Fatal(err)
 				}
 				rt += m.sum("vitrine_redis_call_seconds_count")
+				claims += m.sum("vitrine_redis_call_seconds_count", "op", "claim")
+				stores += m.sum("vitrine_redis_call_seconds_count", "op", "store")
 				misses += m.sum("vitrine_cache_misses_total")
 				served += m.sum("vitrine_pages_total")
 				hedges += m.sum("vitrine_hedges_started_total")
@@ -125,6 +135,10 @@ func BenchmarkReplicas(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(fetches)/float64(max(keys, 1)), "requests/key")
+			if sc.replicas > 1 {
+				b.ReportMetric(claims/float64(max(keys, 1))/float64(sc.replicas), "claims/key/replica")
+				b.ReportMetric(stores/float64(max(keys, 1)), "writes/key")
+			}
 			b.ReportMetric((float64(fetches)-hedges)/float64(max(keys, 1)), "fetches/key")
 			if testing.Verbose() {
 				b.Logf("%d pages in %v (lag %v); tiles: %s", len(ls), res.elapsed.Round(time.Millisecond), res.lag, res.tileSummary())
