@@ -244,12 +244,12 @@ func readiness(wrapped []*resilience.Tile, shared *rediscache.Cache) func() web.
 	return func() web.Readiness {
 		r := web.Readiness{Ready: true}
 		for _, t := range wrapped {
-			state, ok := t.Breaker()
-			if !ok {
-				continue
+			ts := web.TileState{Name: t.Name()} // no Breaker: the tile has none
+			if state, ok := t.Breaker(); ok {
+				ts.Breaker = string(state)
 			}
-			r.Tiles = append(r.Tiles, web.TileState{Name: t.Name(), Breaker: string(state)})
-			if state == resilience.BreakerOpen && !fallback[t.Name()] {
+			r.Tiles = append(r.Tiles, ts)
+			if ts.Breaker == string(resilience.BreakerOpen) && !fallback[t.Name()] {
 				r.Ready = false
 			}
 		}

@@ -12,10 +12,12 @@ import (
 // which says only that the process serves, it may answer 503 while the
 // process is up.
 type Readiness struct {
-	// Ready is whether this replica can serve pages: 200 when true, 503
-	// when not (starting, or draining for a shutdown). A shared tier down
-	// or a breaker open does not make it unready: pages are still served,
-	// from memory, stale content or fallbacks; the status says degraded.
+	// Ready is whether this replica can serve whole pages: 200 when true,
+	// 503 when not. The caller decides (main: not while a tile without a
+	// fallback has its breaker open). A shared tier down, or a breaker
+	// open on a tile that has a fallback, does not make it unready: pages
+	// are still served, from memory, stale content or fallbacks; the
+	// status says degraded.
 	Ready bool
 	Redis *DependencyState // the shared tier; nil without -redis
 	Tiles []TileState      // in page order
