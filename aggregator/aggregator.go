@@ -57,11 +57,13 @@ type Options struct {
 }
 
 // Observer watches pages and tiles go by. Its methods are called
-// concurrently and must be quick.
+// concurrently and must be quick. The context of PageDone is the page's,
+// that of TileDone the tile's: with tracing, they carry its span (for
+// exemplars).
 type Observer interface {
 	PageStarted()
-	PageDone(Summary)
-	TileDone(Result)
+	PageDone(context.Context, Summary)
+	TileDone(context.Context, Result)
 }
 
 // errPageDeadline is the cause of a page's context when PageTimeout ends it.
@@ -212,7 +214,7 @@ func (a *Aggregator) Stream(ctx context.Context, req tiles.Request, emit func(Re
 		sum.Complete = sum.Complete && r.Status == tiles.StatusOK
 	}
 	if a.observer != nil {
-		a.observer.PageDone(sum)
+		a.observer.PageDone(ctx, sum)
 	}
 	return Page{Results: results, Summary: sum}, emitErr
 }
@@ -243,7 +245,7 @@ func (a *Aggregator) fetch(ctx context.Context, i int, req tiles.Request, pageSt
 		}
 		r.Elapsed = time.Since(start)
 		if a.observer != nil {
-			a.observer.TileDone(r)
+			a.observer.TileDone(tctx, r)
 		}
 	}()
 	out, err := f.Fetch(tctx, req)

@@ -94,13 +94,13 @@ func (o *fakeObserver) PageStarted() {
 	o.started++
 }
 
-func (o *fakeObserver) PageDone(s aggregator.Summary) {
+func (o *fakeObserver) PageDone(_ context.Context, s aggregator.Summary) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.pages = append(o.pages, s)
 }
 
-func (o *fakeObserver) TileDone(r aggregator.Result) {
+func (o *fakeObserver) TileDone(_ context.Context, r aggregator.Result) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.tiles = append(o.tiles, r)

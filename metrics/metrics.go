@@ -237,7 +237,7 @@ func (m *Metrics) WriteCut(route string) { m.writesCut.WithLabelValues(route).In
 func (m *Metrics) PageStarted() { m.pagesInFlight.Inc() }
 
 // PageDone implements aggregator.Observer.
-func (m *Metrics) PageDone(s aggregator.Summary) {
+func (m *Metrics) PageDone(_ context.Context, s aggregator.Summary) {
 	m.pagesInFlight.Dec()
 	m.pageDuration.Observe(s.Elapsed.Seconds())
 	complete := 0
@@ -248,7 +248,7 @@ func (m *Metrics) PageDone(s aggregator.Summary) {
 }
 
 // TileDone implements aggregator.Observer.
-func (m *Metrics) TileDone(r aggregator.Result) {
+func (m *Metrics) TileDone(_ context.Context, r aggregator.Result) {
 	s := m.tile(r.Name)
 	s.duration.Observe(r.Elapsed.Seconds())
 	if c, ok := s.results[r.Status]; ok {

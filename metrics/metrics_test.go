@@ -80,9 +80,9 @@ func TestCountersMove(t *testing.T) {
 	m := New("banners")
 	m.PageStarted()
 	m.PageStarted()
-	m.PageDone(aggregator.Summary{Elapsed: 120 * time.Millisecond, Complete: true})
-	m.TileDone(aggregator.Result{Name: "banners", Outcome: tiles.Outcome{Status: tiles.StatusOK}, Elapsed: 40 * time.Millisecond})
-	m.TileDone(aggregator.Result{Name: "banners", Outcome: tiles.Outcome{Status: tiles.StatusStale}, Elapsed: 2 * time.Millisecond})
+	m.PageDone(context.Background(), aggregator.Summary{Elapsed: 120 * time.Millisecond, Complete: true})
+	m.TileDone(context.Background(), aggregator.Result{Name: "banners", Outcome: tiles.Outcome{Status: tiles.StatusOK}, Elapsed: 40 * time.Millisecond})
+	m.TileDone(context.Background(), aggregator.Result{Name: "banners", Outcome: tiles.Outcome{Status: tiles.StatusStale}, Elapsed: 2 * time.Millisecond})
 	m.CacheHit("banners")
 	m.CacheHit("banners")
 	m.CacheMiss("banners")
@@ -138,7 +138,7 @@ func TestCountersMove(t *testing.T) {
 
 	m.BreakerState("banners", resilience.BreakerHalfOpen)
 	m.Detached("banners", -1)
-	m.PageDone(aggregator.Summary{Elapsed: 600 * time.Millisecond})
+	m.PageDone(context.Background(), aggregator.Summary{Elapsed: 600 * time.Millisecond})
 	body = scrape(t, m.Handler())
 	for series, want := range map[string]string{
 		`vitrine_breaker_state{tile="banners"}`:    "1",
@@ -290,7 +290,7 @@ func BenchmarkObserveTile(b *testing.B) {
 	r := aggregator.Result{Name: "banners", Outcome: tiles.Outcome{Status: tiles.StatusOK}, Elapsed: 40 * time.Millisecond}
 	b.ReportAllocs()
 	for b.Loop() {
-		m.TileDone(r)
+		m.TileDone(context.Background(), r)
 	}
 }
 
