@@ -63,6 +63,12 @@ type Config struct {
 	// Redis is the shared cache tier under the in-memory one; off unless
 	// Redis.Enabled.
 	Redis Redis
+	// Trace is the tracing mode (TraceModes): "off" by default.
+	Trace string
+	// TraceSample is the share of traces kept when tracing, if given
+	// (-trace-sample); nil leaves it to OTEL_TRACES_SAMPLER, else 1. Errors
+	// are kept whatever it says.
+	TraceSample *float64
 }
 
 // Tail is a heavy latency tail: a share Rate of fetches take Latency.
@@ -206,6 +212,7 @@ func defaults() Config {
 		Fallback:    true,
 		CacheSize:   resilience.DefaultMaxEntries,
 		Redis:       Redis{Prefix: DefaultRedisPrefix, Timeout: DefaultRedisTimeout},
+		Trace:       "off",
 
 		// The default -test-delay and 10s more: long enough for a /test
 		// in flight, within the 30s a container is given to stop.
@@ -275,6 +282,8 @@ func newFlagSet(cfg *Config, known []string) *flag.FlagSet {
 	fs.Var(list(known, parseCount, set(cfg.Breaker), cfg.Breaker), "breaker", "consecutive failures that open a tile's circuit breaker, `name=n` pairs; 0 for no breaker")
 	fs.Var(redisURLFlag{&cfg.Redis}, "redis", "a shared Redis cache tier under the in-memory one, as a `url`: redis://[:password@]host:port/db, or rediss:// for TLS; it replaces the -config file's redis nodes, and an empty url turns the tier off")
 	fs.Var(scalar(&cfg.Redis.Prefix, parseRedisPrefix), "redis-prefix", "the `prefix` of every key Vitrine writes in Redis (no spaces or braces)")
+	fs.Var(scalar(&cfg.Trace, ParseTraceMode), "trace", "OpenTelemetry tracing: off, stdout (spans as JSON lines) or otlp (OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT); the standard OTEL_* variables apply")
+	fs.Var(sampleFlag{&cfg.TraceSample}, "trace-sample", "share of traces kept when tracing, a `ratio` in [0, 1]; unset, OTEL_TRACES_SAMPLER says, else 1; spans that end in error are kept whatever it says")
 	fs.Var(scalar(&cfg.Redis.Timeout, positive(ParseDuration)), "redis-timeout", "deadline (a `duration`) of each Redis call; a slower Redis is skipped, as if it were down")
 	return fs
 }

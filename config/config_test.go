@@ -68,6 +68,7 @@ func defaults() config.Config {
 		Breaker:     perTile(5, 5),
 		PinnedTTL:   map[string]bool{},
 		Redis:       config.Redis{Prefix: "vitrine:", Timeout: 100 * time.Millisecond},
+		Trace:       "off",
 		Tiles: []config.Tile{
 			{Name: "banners", View: "banners"},
 			{Name: "products", View: "products"},
@@ -427,6 +428,8 @@ func TestUsageDefaults(t *testing.T) {
 		{flag: "redis", shows: "rediss://", none: true},
 		{flag: "redis-prefix", shows: "(default vitrine:)"},
 		{flag: "redis-timeout", shows: "(default 100ms)"},
+		{flag: "trace", shows: "(default off)"},
+		{flag: "trace-sample", shows: "OTEL_TRACES_SAMPLER", none: true},
 	}
 	if got, want := len(entries), len(tests); got != want {
 		t.Errorf("Usage lists %d flags; want %d", got, want)

@@ -87,6 +87,7 @@ func everyKeyConfig(path string) config.Config {
 		PinnedTTL: map[string]bool{"products": true},
 		Redis: config.Redis{Addrs: []string{"10.0.0.1:26379", "sentinel-2:26379"}, MasterName: "shop",
 			Prefix: "shop:", Timeout: 50 * ms},
+		Trace: "off",
 	}
 }
 

@@ -1,0 +1,194 @@
+// Package tracing sets up OpenTelemetry tracing: off (the default: no
+// provider, so instrumented code creates no span at all), stdout (spans as
+// JSON lines) or otlp (OTLP/HTTP to the endpoint in the standard
+// OTEL_EXPORTER_OTLP_ENDPOINT variable). Traces are sampled at a ratio, and
+// a span that ends in error is exported whatever the sampling decided, so
+// errors and timeouts are always kept. LogHandler puts the trace id on
+// every log line written with a traced context.
+package tracing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/exporters/stdout/stdouttrace"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// The modes of -trace.
+const (
+	Off    = "off"
+	Stdout = "stdout"
+	OTLP   = "otlp"
+)
+
+// Modes lists the values -trace accepts.
+var Modes = []string{Off, Stdout, OTLP}
+
+// Settings say how to trace.
+type Settings struct {
+	Mode string // Off, Stdout or OTLP
+	// Sample is the share of traces kept, in [0, 1], when SampleSet;
+	// otherwise OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG say, and
+	// without them every trace is kept. A trace whose parent (a client's
+	// traceparent) says sampled or not is followed.
+	Sample    float64
+	SampleSet bool
+	Service   string              // service.name unless OTEL_SERVICE_NAME says otherwise
+	Stdout    io.Writer           // where Stdout mode writes
+	Getenv    func(string) string // the environment (os.Getenv)
+}
+
+// Provider is the tracer provider of a run, or nothing when tracing is off.
+type Provider struct {
+	tp *sdktrace.TracerProvider // nil when off
+}
+
+// Setup returns the Provider s asks for. Off costs nothing: its
+// TracerProvider and Tracers are nil.
+func Setup(ctx context.Context, s Settings) (*Provider, error) {
+	if s.Mode == "" || s.Mode == Off {
+		return &Provider{}, nil
+	}
+	sampler, err := newSampler(s)
+	if err != nil {
+		return nil, err
+	}
+	var exp sdktrace.SpanExporter
+	switch s.Mode {
+	case Stdout:
+		exp, err = stdouttrace.New(stdouttrace.WithWriter(s.Stdout))
+	case OTLP:
+		// Reads OTEL_EXPORTER_OTLP_ENDPOINT, _HEADERS, _TIMEOUT and the
+		// rest from the process environment.
+		exp, err = otlptracehttp.New(ctx)
+	default:
+		return nil, fmt.Errorf("tracing: unknown mode %q (want %s)", s.Mode, strings.Join(Modes, ", "))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("tracing: %s exporter: %w", s.Mode, err)
+	}
+	// The default service name first, then OTEL_SERVICE_NAME and
+	// OTEL_RESOURCE_ATTRIBUTES, which win.
+	res, err := resource.New(ctx,
+		resource.WithAttributes(semconv.ServiceName(s.Service)),
+		resource.WithFromEnv(), resource.WithTelemetrySDK())
+	if err != nil && !errors.Is(err, resource.ErrPartialResource) {
+		return nil, fmt.Errorf("tracing: resource: %w", err)
+	}
+	tp := sdktrace.NewTracerProvider(
+		sdktrace.WithResource(res),
+		sdktrace.WithSampler(sampler),
+		sdktrace.WithSpanProcessor(keepErrors{sdktrace.NewBatchSpanProcessor(exp)}),
+	)
+	return &Provider{tp: tp}, nil
+}
+
+// TracerProvider returns the provider, or nil when tracing is off.
+func (p *Provider) TracerProvider() trace.TracerProvider {
+	if p.tp == nil {
+		return nil
+	}
+	return p.tp
+}
+
+// Tracer returns the named tracer, or nil when tracing is off.
+func (p *Provider) Tracer(name string) trace.Tracer {
+	if p.tp == nil {
+		return nil
+	}
+	return p.tp.Tracer(name)
+}
+
+// Shutdown exports the spans still buffered and stops the exporter.
+func (p *Provider) Shutdown(ctx context.Context) error {
+	if p.tp == nil {
+		return nil
+	}
+	return p.tp.Shutdown(ctx)
+}
+
+// newSampler is the head sampler s asks for, recording what it does not
+// sample so that keepErrors can still export its errors.
+func newSampler(s Settings) (sdktrace.Sampler, error) {
+	ratio := 1.0
+	switch {
+	case s.SampleSet:
+		ratio = s.Sample
+	case s.Getenv != nil && s.Getenv("OTEL_TRACES_SAMPLER") != "":
+		var err error
+		if ratio, err = envRatio(s.Getenv("OTEL_TRACES_SAMPLER"), s.Getenv("OTEL_TRACES_SAMPLER_ARG")); err != nil {
+			return nil, err
+		}
+	}
+	if ratio < 0 || ratio > 1 {
+		return nil, fmt.Errorf("tracing: sample ratio %g is not in [0, 1]", ratio)
+	}
+	return recordAll{sdktrace.ParentBased(sdktrace.TraceIDRatioBased(ratio))}, nil
+}
+
+// envRatio reads the standard sampler variables. Every sampler Vitrine
+// builds follows its parent, so the parentbased_ forms and the plain ones
+// mean the same here.
+func envRatio(name, arg string) (float64, error) {
+	switch strings.TrimPrefix(name, "parentbased_") {
+	case "always_on":
+		return 1, nil
+	case "always_off":
+		return 0, nil
+	case "traceidratio":
+		if arg == "" {
+			return 1, nil
+		}
+		r, err := strconv.ParseFloat(arg, 64)
+		if err != nil || r < 0 || r > 1 {
+			return 0, fmt.Errorf("tracing: OTEL_TRACES_SAMPLER_ARG=%q is not a ratio in [0, 1]", arg)
+		}
+		return r, nil
+	}
+	return 0, fmt.Errorf("tracing: OTEL_TRACES_SAMPLER=%q is not supported (always_on, always_off, traceidratio, and their parentbased_ forms are)", name)
+}
+
+// recordAll records the spans its sampler drops instead of dropping them:
+// they are not sampled (nor propagated as sampled), but keepErrors sees
+// how they end.
+type recordAll struct{ sdktrace.Sampler }
+
+func (r recordAll) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
+	res := r.Sampler.ShouldSample(p)
+	if res.Decision == sdktrace.Drop {
+		res.Decision = sdktrace.RecordOnly
+	}
+	return res
+}
+
+func (r recordAll) Description() string { return "RecordAll{" + r.Sampler.Description() + "}" }
+
+// keepErrors hands the exporter's processor the sampled spans, and the
+// unsampled ones that ended in error, marked sampled so that it takes them.
+type keepErrors struct{ sdktrace.SpanProcessor }
+
+func (k keepErrors) OnEnd(s sdktrace.ReadOnlySpan) {
+	switch {
+	case s.SpanContext().IsSampled():
+		k.SpanProcessor.OnEnd(s)
+	case s.Status().Code == codesError:
+		k.SpanProcessor.OnEnd(kept{s})
+	}
+}
+
+// kept is an unsampled span exported because it ended in error.
+type kept struct{ sdktrace.ReadOnlySpan }
+
+func (k kept) SpanContext() trace.SpanContext {
+	sc := k.ReadOnlySpan.SpanContext()
+	return sc.WithTraceFlags(sc.TraceFlags().WithSampled(true))
+}

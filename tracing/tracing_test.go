@@ -1,0 +1,234 @@
+package tracing
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	"google.golang.org/protobuf/proto"
+)
+
+func env(kv ...string) func(string) string {
+	m := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return func(k string) string { return m[k] }
+}
+
+func TestOffIsNothing(t *testing.T) {
+	p, err := Setup(t.Context(), Settings{Mode: Off})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.TracerProvider() != nil || p.Tracer("x") != nil {
+		t.Error("tracing off returned a provider or a tracer; want nil, so that nothing is traced")
+	}
+	if err := p.Shutdown(t.Context()); err != nil {
+		t.Error(err)
+	}
+}
+
+// stdoutSpan is what the stdout exporter writes of a span, in part.
+type stdoutSpan struct {
+	Name        string
+	SpanContext struct{ TraceID string }
+	Status      struct{ Code string }
+	Resource    []struct {
+		Key   string
+		Value struct{ Value any }
+	}
+}
+
+// spansOf runs fn with a tracer of s writing to stdout, shuts down, and
+// returns the spans written, one JSON object per line.
+func spansOf(t *testing.T, s Settings, fn func(trace.Tracer)) []stdoutSpan {
+	t.Helper()
+	var out bytes.Buffer
+	s.Mode, s.Stdout, s.Service = Stdout, &out, "vitrine"
+	p, err := Setup(t.Context(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn(p.Tracer("test"))
+	if err := p.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	var spans []stdoutSpan
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		if line == "" {
+			continue
+		}
+		var s stdoutSpan
+		if err := json.Unmarshal([]byte(line), &s); err != nil {
+			t.Fatalf("stdout line is not one JSON span: %v\n%s", err, line)
+		}
+		spans = append(spans, s)
+	}
+	return spans
+}
+
+func names(spans []stdoutSpan) string {
+	var n []string
+	for _, s := range spans {
+		n = append(n, s.Name)
+	}
+	return strings.Join(n, ",")
+}
+
+func TestSamplingKeepsErrors(t *testing.T) {
+	// Ten traces of one ok span and ten of one failed span.
+	run := func(tr trace.Tracer) {
+		for range 10 {
+			_, ok := tr.Start(context.Background(), "ok")
+			ok.End()
+			_, bad := tr.Start(context.Background(), "failed")
+			bad.SetStatus(codes.Error, "timeout")
+			bad.End()
+		}
+	}
+	for _, tc := range []struct {
+		name     string
+		s        Settings
+		ok, fail int
+	}{
+		{"every trace by default", Settings{}, 10, 10},
+		{"ratio 0 keeps only errors", Settings{Sample: 0, SampleSet: true}, 0, 10},
+		{"OTEL_TRACES_SAMPLER=always_off keeps only errors", Settings{Getenv: env("OTEL_TRACES_SAMPLER", "always_off")}, 0, 10},
+		{"traceidratio 0 from the environment", Settings{Getenv: env("OTEL_TRACES_SAMPLER", "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG", "0")}, 0, 10},
+		{"the flag wins over the environment", Settings{Sample: 1, SampleSet: true, Getenv: env("OTEL_TRACES_SAMPLER", "always_off")}, 10, 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			spans := spansOf(t, tc.s, run)
+			if got := strings.Count(names(spans), "ok"); got != tc.ok {
+				t.Errorf("ok spans exported: %d; want %d", got, tc.ok)
+			}
+			if got := strings.Count(names(spans), "failed"); got != tc.fail {
+				t.Errorf("failed spans exported: %d; want %d", got, tc.fail)
+			}
+		})
+	}
+}
+
+func TestSamplingFollowsTheParent(t *testing.T) {
+	parent := func(sampled bool) context.Context {
+		sc := trace.NewSpanContext(trace.SpanContextConfig{
+			TraceID: trace.TraceID{1}, SpanID: trace.SpanID{2}, Remote: true,
+			TraceFlags: trace.TraceFlags(0).WithSampled(sampled),
+		})
+		return trace.ContextWithRemoteSpanContext(context.Background(), sc)
+	}
+	spans := spansOf(t, Settings{Sample: 0, SampleSet: true}, func(tr trace.Tracer) {
+		_, s := tr.Start(parent(true), "child of sampled")
+		s.End()
+		_, s = tr.Start(parent(false), "child of unsampled")
+		s.End()
+	})
+	if got := names(spans); got != "child of sampled" {
+		t.Errorf("exported %q; want only the child of a sampled parent", got)
+	}
+	if want := (trace.TraceID{1}).String(); spans[0].SpanContext.TraceID != want {
+		t.Errorf("trace id %s; want the parent's", spans[0].SpanContext.TraceID)
+	}
+}
+
+func TestServiceName(t *testing.T) {
+	service := func(spans []stdoutSpan) any {
+		for _, kv := range spans[0].Resource {
+			if kv.Key == "service.name" {
+				return kv.Value.Value
+			}
+		}
+		return nil
+	}
+	one := func(tr trace.Tracer) { _, s := tr.Start(context.Background(), "x"); s.End() }
+	if got := service(spansOf(t, Settings{}, one)); got != "vitrine" {
+		t.Errorf("service.name %v; want vitrine", got)
+	}
+	t.Setenv("OTEL_SERVICE_NAME", "shop-front")
+	if got := service(spansOf(t, Settings{}, one)); got != "shop-front" {
+		t.Errorf("service.name with OTEL_SERVICE_NAME %v; want shop-front", got)
+	}
+}
+
+func TestBadSettings(t *testing.T) {
+	for _, s := range []Settings{
+		{Mode: "jaeger"},
+		{Mode: Stdout, Sample: 1.5, SampleSet: true},
+		{Mode: Stdout, Getenv: env("OTEL_TRACES_SAMPLER", "jaeger_remote")},
+		{Mode: Stdout, Getenv: env("OTEL_TRACES_SAMPLER", "traceidratio", "OTEL_TRACES_SAMPLER_ARG", "half")},
+	} {
+		if _, err := Setup(t.Context(), s); err == nil {
+			t.Errorf("Setup(%+v) = nil error; want one", s)
+		}
+	}
+}
+
+// TestOTLPExport runs an OTLP/HTTP receiver in the test: the exporter
+// posts protobuf to OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces.
+func TestOTLPExport(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var req collectortrace.ExportTraceServiceRequest
+		if r.URL.Path != "/v1/traces" || r.Header.Get("Content-Type") != "application/x-protobuf" || proto.Unmarshal(body, &req) != nil {
+			t.Errorf("receiver: %s %s %s: not an OTLP/HTTP protobuf export", r.Method, r.URL.Path, r.Header.Get("Content-Type"))
+			http.Error(w, "bad", http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for _, rs := range req.ResourceSpans {
+			for _, ss := range rs.ScopeSpans {
+				for _, s := range ss.Spans {
+					got = append(got, s.Name)
+				}
+			}
+		}
+		w.Header().Set("Content-Type", "application/x-protobuf")
+		out, _ := proto.Marshal(&collectortrace.ExportTraceServiceResponse{})
+		w.Write(out)
+	}))
+	defer recv.Close()
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", recv.URL)
+	p, err := Setup(t.Context(), Settings{Mode: OTLP, Service: "vitrine"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, s := p.Tracer("test").Start(context.Background(), "page")
+	s.End()
+	if err := p.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Join(got, ",") != "page" {
+		t.Errorf("the receiver got spans %q; want [page]", got)
+	}
+}
+
+func TestLogHandler(t *testing.T) {
+	var buf bytes.Buffer
+	logger := slog.New(LogHandler(slog.NewTextHandler(&buf, nil))).With("app", "vitrine")
+	sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{0xab}, SpanID: trace.SpanID{0xcd}})
+	logger.InfoContext(trace.ContextWithSpanContext(context.Background(), sc), "traced")
+	logger.InfoContext(context.Background(), "untraced")
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if !strings.Contains(lines[0], "trace_id="+sc.TraceID().String()) || !strings.Contains(lines[0], "span_id="+sc.SpanID().String()) {
+		t.Errorf("traced line %q; want its trace_id and span_id", lines[0])
+	}
+	if strings.Contains(lines[1], "trace_id") {
+		t.Errorf("untraced line %q; want no trace_id", lines[1])
+	}
+}
