@@ -17,6 +17,10 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
 	"vitrine/tiles"
 )
 
@@ -54,6 +58,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Observer, if set, is told of every page and tile (for metrics).
 	Observer Observer
+	// Tracer, if set, traces each tile's fetch as a span "tile NAME", a
+	// child of the span in the page's context; nil means tracing off, at
+	// no cost.
+	Tracer trace.Tracer
 }
 
 // Observer watches pages and tiles go by. Its methods are called
@@ -79,6 +87,8 @@ type Aggregator struct {
 	pageTO   time.Duration
 	logger   *slog.Logger
 	observer Observer
+	tracer   trace.Tracer // nil: tracing off
+	spans    []string     // per tile, in page order: its span's name (with a tracer)
 }
 
 // DefaultTileTimeout is the tile deadline when Options leave it unset.
@@ -94,6 +104,7 @@ func New(fetchers []tiles.Fetcher, opts Options) (*Aggregator, error) {
 		pageTO:   opts.PageTimeout,
 		logger:   opts.Logger,
 		observer: opts.Observer,
+		tracer:   opts.Tracer,
 	}
 	if a.timeout <= 0 {
 		a.timeout = DefaultTileTimeout
@@ -115,6 +126,9 @@ func New(fetchers []tiles.Fetcher, opts Options) (*Aggregator, error) {
 			to = d
 		}
 		a.timeouts = append(a.timeouts, to)
+		if a.tracer != nil {
+			a.spans = append(a.spans, "tile "+name)
+		}
 	}
 	for name := range opts.Timeouts {
 		if _, ok := a.index[name]; !ok {
@@ -238,12 +252,19 @@ func (a *Aggregator) fetch(ctx context.Context, i int, req tiles.Request, pageSt
 	r = Result{Name: f.Name(), Start: start.Sub(pageStart)}
 	tctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	var span trace.Span
+	if a.tracer != nil {
+		tctx, span = a.tracer.Start(tctx, a.spans[i], trace.WithAttributes(attrTile.String(r.Name)))
+	}
 	defer func() {
 		if p := recover(); p != nil {
-			a.logger.Error("tile panicked", "tile", r.Name, "panic", p, "stack", string(debug.Stack()))
+			a.logger.ErrorContext(tctx, "tile panicked", "tile", r.Name, "panic", p, "stack", string(debug.Stack()))
 			r.Outcome = tiles.Outcome{Status: tiles.StatusError, Cause: fmt.Errorf("%s: internal error (panic: %v)", r.Name, p)}
 		}
 		r.Elapsed = time.Since(start)
+		if span != nil {
+			endTileSpan(span, r)
+		}
 		if a.observer != nil {
 			a.observer.TileDone(tctx, r)
 		}
@@ -271,6 +292,30 @@ func (a *Aggregator) fetch(ctx context.Context, i int, req tiles.Request, pageSt
 		r.Cause = fmt.Errorf("%s: %w", r.Name, r.Cause)
 	}
 	return r
+}
+
+// Attributes of a tile's span.
+const (
+	attrTile   = attribute.Key("vitrine.tile")
+	attrStatus = attribute.Key("vitrine.status") // ok | stale | fallback | timeout | error
+	attrAgeMS  = attribute.Key("vitrine.age_ms") // stale only
+)
+
+// endTileSpan ends a tile's span with what became of the tile: a tile that
+// timed out or failed (panics included) is an error, with its cause.
+func endTileSpan(span trace.Span, r Result) {
+	span.SetAttributes(attrStatus.String(string(r.Status)))
+	switch r.Status {
+	case tiles.StatusStale:
+		span.SetAttributes(attrAgeMS.Int64(r.Age.Milliseconds()))
+	case tiles.StatusTimeout, tiles.StatusError:
+		desc := string(r.Status)
+		if r.Cause != nil {
+			desc = r.Cause.Error()
+		}
+		span.SetStatus(codes.Error, desc)
+	}
+	span.End()
 }
 
 // deadline says which deadline ended the tile's fetch, if one did: its own

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/goleak"
 
 	"vitrine/aggregator"
@@ -84,6 +85,8 @@ type fakeObserver struct {
 	started int
 	pages   []aggregator.Summary
 	tiles   []aggregator.Result
+	// tileSpans holds, for each of tiles, the span in TileDone's context.
+	tileSpans []trace.SpanContext
 }
 
 var _ aggregator.Observer = (*fakeObserver)(nil)
@@ -100,8 +103,9 @@ func (o *fakeObserver) PageDone(_ context.Context, s aggregator.Summary) {
 	o.pages = append(o.pages, s)
 }
 
-func (o *fakeObserver) TileDone(_ context.Context, r aggregator.Result) {
+func (o *fakeObserver) TileDone(ctx context.Context, r aggregator.Result) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.tiles = append(o.tiles, r)
+	o.tileSpans = append(o.tileSpans, trace.SpanContextFromContext(ctx))
 }

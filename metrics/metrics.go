@@ -5,7 +5,9 @@
 // round trips (as a rediscache.Recorder), and the Go runtime and process collectors. Each
 // Metrics has its own prometheus.Registry, never the global one, so that
 // tests and several servers in one process do not collide; Handler serves it
-// in the Prometheus exposition format.
+// in the Prometheus text format, or in OpenMetrics to a scraper that asks for
+// it: only OpenMetrics carries the exemplars (the trace id of a sampled
+// request) that the page and tile latency histograms keep.
 package metrics
 
 import (
@@ -18,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/trace"
 
 	"vitrine/aggregator"
 	"vitrine/resilience"
@@ -42,7 +45,7 @@ type Metrics struct {
 
 	tileDuration    *prometheus.HistogramVec
 	tileResults     *prometheus.CounterVec
-	pageDuration    prometheus.Histogram
+	pageDuration    exemplarObserver
 	pagesInFlight   prometheus.Gauge
 	pages           *prometheus.CounterVec
 	pagesBy         [2]prometheus.Counter // pages by complete: false, true
@@ -79,7 +82,7 @@ type Metrics struct {
 
 // tileSeries are one tile's series without labels left to fill.
 type tileSeries struct {
-	duration    prometheus.Observer
+	duration    exemplarObserver
 	cacheHits   prometheus.Counter
 	cacheMisses prometheus.Counter
 	staleServed prometheus.Counter
@@ -121,6 +124,9 @@ func New(names ...string) *Metrics {
 		// The web layer compresses every response; compressing here too
 		// would send gzip inside gzip.
 		DisableCompression: true,
+		// Exemplars exist only in OpenMetrics; a scraper that does not
+		// ask for it (Accept) still gets the Prometheus text format.
+		EnableOpenMetrics: true,
 	}))
 	return m
 }
@@ -140,9 +146,10 @@ func (m *Metrics) register() {
 	}
 	m.tileDuration = histogram("tile_duration_seconds", "Time to answer a tile, as the aggregator saw it, whatever its status.", tile...)
 	m.tileResults = counter("tile_results_total", "Tiles answered, by status (ok, timeout, error, stale, fallback).", "tile", "status")
-	m.pageDuration = prometheus.NewHistogram(prometheus.HistogramOpts{
+	pageDuration := prometheus.NewHistogram(prometheus.HistogramOpts{
 		Namespace: namespace, Name: "page_duration_seconds", Help: "Time to assemble a whole page.", Buckets: latencyBuckets,
 	})
+	m.pageDuration = pageDuration.(exemplarObserver)
 	m.pagesInFlight = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "pages_in_flight", Help: "Pages being assembled now."})
 	m.pages = counter("pages_total", "Pages assembled, by whether every tile was ok.", "complete")
 	m.cacheHits = counter("cache_hits_total", "Fetches answered with fresh content from the cache.", tile...)
@@ -166,7 +173,7 @@ func (m *Metrics) register() {
 	m.upstream = counter("upstream_responses_total", "Answers of HTTP tile backends, by tile, backend host and result (the HTTP status, or what went wrong: timeout, refused, reset, too_large, bad_json, ...).", "tile", "host", "result")
 	m.reg.MustRegister(
 		m.bulkheadFull, m.revalidated, m.upstream,
-		m.tileDuration, m.tileResults, m.pageDuration, m.pagesInFlight, m.pages,
+		m.tileDuration, m.tileResults, pageDuration, m.pagesInFlight, m.pages,
 		m.cacheHits, m.cacheMisses, m.staleServed, m.fallbacks, m.coalesced, m.refreshes,
 		m.backendFetches, m.backendDuration, m.hedgesStarted, m.hedgesWon, m.breakerState,
 		m.detached, m.detachedCapped, m.abandoned, m.requests, m.writesCut,
@@ -189,7 +196,7 @@ func (m *Metrics) resolve(name string) *tileSeries {
 		fetches[r] = m.backendFetches.WithLabelValues(name, r)
 	}
 	return &tileSeries{
-		duration:    m.tileDuration.WithLabelValues(name),
+		duration:    m.tileDuration.WithLabelValues(name).(exemplarObserver),
 		cacheHits:   m.cacheHits.WithLabelValues(name),
 		cacheMisses: m.cacheMisses.WithLabelValues(name),
 		staleServed: m.staleServed.WithLabelValues(name),
@@ -217,8 +224,9 @@ func (m *Metrics) tile(name string) *tileSeries {
 	return s.(*tileSeries)
 }
 
-// Handler serves the registry in the Prometheus exposition format; mount it
-// at GET /metrics.
+// Handler serves the registry in the Prometheus text format, or in
+// OpenMetrics (with exemplars) when the request's Accept asks for
+// application/openmetrics-text; mount it at GET /metrics.
 func (m *Metrics) Handler() http.Handler { return m.handler }
 
 // RequestStarted counts an HTTP request to route in flight until the
@@ -237,9 +245,9 @@ func (m *Metrics) WriteCut(route string) { m.writesCut.WithLabelValues(route).In
 func (m *Metrics) PageStarted() { m.pagesInFlight.Inc() }
 
 // PageDone implements aggregator.Observer.
-func (m *Metrics) PageDone(_ context.Context, s aggregator.Summary) {
+func (m *Metrics) PageDone(ctx context.Context, s aggregator.Summary) {
 	m.pagesInFlight.Dec()
-	m.pageDuration.Observe(s.Elapsed.Seconds())
+	observe(ctx, m.pageDuration, s.Elapsed.Seconds())
 	complete := 0
 	if s.Complete {
 		complete = 1
@@ -248,14 +256,34 @@ func (m *Metrics) PageDone(_ context.Context, s aggregator.Summary) {
 }
 
 // TileDone implements aggregator.Observer.
-func (m *Metrics) TileDone(_ context.Context, r aggregator.Result) {
+func (m *Metrics) TileDone(ctx context.Context, r aggregator.Result) {
 	s := m.tile(r.Name)
-	s.duration.Observe(r.Elapsed.Seconds())
+	observe(ctx, s.duration, r.Elapsed.Seconds())
 	if c, ok := s.results[r.Status]; ok {
 		c.Inc()
 	} else {
 		m.tileResults.WithLabelValues(r.Name, string(r.Status)).Inc()
 	}
+}
+
+// observe records v in o, with the trace id of ctx's span as the
+// exemplar of v's bucket when that span is sampled, so that a slow bucket
+// leads to a trace that exists. Without one it is a plain Observe, which
+// allocates nothing.
+func observe(ctx context.Context, o exemplarObserver, v float64) {
+	sc := trace.SpanContextFromContext(ctx)
+	if !sc.IsSampled() || !sc.IsValid() {
+		o.Observe(v)
+		return
+	}
+	o.ObserveWithExemplar(v, prometheus.Labels{"trace_id": sc.TraceID().String()})
+}
+
+// exemplarObserver is a histogram's series: client_golang's histograms
+// implement both, asserted once when the series is resolved.
+type exemplarObserver interface {
+	prometheus.Observer
+	prometheus.ExemplarObserver
 }
 
 // The methods below implement resilience.Recorder.

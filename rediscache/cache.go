@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 
 	"vitrine/resilience"
 )
@@ -28,6 +29,9 @@ type Options struct {
 	Timeout  time.Duration         // per call, on top of the caller's ctx; 0 means DefaultTimeout
 	Recorder Recorder              // nil records nothing
 	Logger   *slog.Logger          // nil logs nothing
+	// Tracer makes a "redis OP" span per round trip; nil (tracing off)
+	// makes none and costs nothing.
+	Tracer trace.Tracer
 }
 
 // Cache is the Redis tier. It is safe for concurrent use.
@@ -37,6 +41,7 @@ type Cache struct {
 	timeout time.Duration
 	rec     Recorder
 	log     *slog.Logger
+	tracer  trace.Tracer     // nil: no spans
 	now     func() time.Time // tests replace it
 	health  health
 
@@ -51,7 +56,7 @@ var _ resilience.Shared = (*Cache)(nil)
 func New(o Options) *Cache {
 	c := &Cache{
 		client: o.Client, prefix: o.Prefix, timeout: o.Timeout,
-		rec: o.Recorder, log: o.Logger, now: time.Now,
+		rec: o.Recorder, log: o.Logger, tracer: o.Tracer, now: time.Now,
 		warned: map[string]time.Time{},
 	}
 	if c.prefix == "" {
@@ -88,7 +93,7 @@ func (c *Cache) Claim(ctx context.Context, tile, key string, servable time.Time,
 	token := newToken()
 	entry, leaseKey := c.keys(tile, key)
 	var reply []any
-	err := c.do(ctx, "claim", func(ctx context.Context) error {
+	err := c.do(ctx, "claim", tile, func(ctx context.Context) error {
 		var err error
 		reply, err = claimScript.Run(ctx, c.client, []string{entry, leaseKey},
 			servable.UnixMilli(), token, max(lease.Milliseconds(), 1)).Slice()
@@ -154,7 +159,7 @@ func (c *Cache) undecodable(tile, redisKey string, err error) {
 func (c *Cache) Store(ctx context.Context, tile, key string, e resilience.SharedEntry, token string) error {
 	entry, lease := c.keys(tile, key)
 	if !e.StaleUntil.After(c.now()) {
-		err := c.do(ctx, "store", func(ctx context.Context) error {
+		err := c.do(ctx, "store", tile, func(ctx context.Context) error {
 			return dropScript.Run(ctx, c.client, []string{entry, lease}, token).Err()
 		})
 		if err != nil {
@@ -165,7 +170,7 @@ func (c *Cache) Store(ctx context.Context, tile, key string, e resilience.Shared
 	if !json.Valid(e.Data) {
 		return fmt.Errorf("rediscache: store %s: data is not JSON", tile)
 	}
-	err := c.do(ctx, "store", func(ctx context.Context) error {
+	err := c.do(ctx, "store", tile, func(ctx context.Context) error {
 		args := append([]any{token}, storeArgs(e)...)
 		return storeScript.Run(ctx, c.client, []string{entry, lease}, args...).Err()
 	})
@@ -179,7 +184,7 @@ func (c *Cache) Store(ctx context.Context, tile, key string, e resilience.Shared
 // Drop implements resilience.Shared.
 func (c *Cache) Drop(ctx context.Context, tile, key, token string) error {
 	entry, lease := c.keys(tile, key)
-	err := c.do(ctx, "drop", func(ctx context.Context) error {
+	err := c.do(ctx, "drop", tile, func(ctx context.Context) error {
 		return dropScript.Run(ctx, c.client, []string{entry, lease}, token).Err()
 	})
 	if err != nil {
@@ -194,7 +199,7 @@ func (c *Cache) Release(ctx context.Context, tile, key, token string) error {
 		return nil
 	}
 	_, lease := c.keys(tile, key)
-	err := c.do(ctx, "release", func(ctx context.Context) error {
+	err := c.do(ctx, "release", tile, func(ctx context.Context) error {
 		return releaseScript.Run(ctx, c.client, []string{lease}, token).Err()
 	})
 	if err != nil {
@@ -203,16 +208,24 @@ func (c *Cache) Release(ctx context.Context, tile, key, token string) error {
 	return nil
 }
 
-// do runs one round trip under the tier's health and the call's own
-// deadline, and records it.
-func (c *Cache) do(ctx context.Context, op string, call func(context.Context) error) error {
+// do runs one round trip of op for tile under the tier's health and the
+// call's own deadline, and records it (and traces it, with a tracer).
+func (c *Cache) do(ctx context.Context, op, tile string, call func(context.Context) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	if err := c.health.admit(); err != nil {
+		if c.tracer != nil {
+			downEvent(ctx, op)
+		}
 		return err
 	}
-	cctx, cancel := context.WithTimeout(ctx, c.timeout)
+	cctx := ctx
+	var span trace.Span
+	if c.tracer != nil {
+		cctx, span = c.startSpan(ctx, op, tile)
+	}
+	cctx, cancel := context.WithTimeout(cctx, c.timeout)
 	defer cancel()
 	start := time.Now()
 	err := call(cctx)
@@ -220,6 +233,9 @@ func (c *Cache) do(ctx context.Context, op string, call func(context.Context) er
 		err = nil
 	}
 	c.rec.Call(op, time.Since(start), err)
+	if span != nil {
+		endSpan(span, err)
+	}
 	c.health.report(ctx, err)
 	return err
 }

@@ -30,6 +30,7 @@ func (t *Tile) miss(ctx context.Context, key string, req tiles.Request) (tiles.O
 		// no longer matters.
 		if !led {
 			t.rec.Coalesced(t.name)
+			t.noteCache(ctx, cacheCoalesced)
 		}
 		if r.Err == nil {
 			return t.serve(ctx, key, req, r.Val.(landing))
@@ -41,7 +42,7 @@ func (t *Tile) miss(ctx context.Context, key string, req tiles.Request) (tiles.O
 		t.leave(key, f)
 		cause = fmt.Errorf("%s: no fresh answer in time: %w", t.name, ctx.Err())
 	}
-	return t.rescue(key, cause)
+	return t.rescue(ctx, key, cause)
 }
 
 // serve answers a miss from what its shared fetch brought back: content
@@ -54,10 +55,11 @@ func (t *Tile) serve(ctx context.Context, key string, req tiles.Request, l landi
 		return tiles.Fresh(l.e.data), nil
 	case age < l.e.ttl+t.p.StaleWhileRevalidate:
 		t.rec.StaleServed(t.name)
+		t.noteCache(ctx, cacheStale)
 		t.refresh(ctx, key, req)
 		return tiles.Outcome{Data: l.e.data, Status: tiles.StatusStale, Age: age}, nil
 	}
-	return t.rescue(key, fmt.Errorf("%s: no fresh answer: another replica is fetching it", t.name))
+	return t.rescue(ctx, key, fmt.Errorf("%s: no fresh answer: another replica is fetching it", t.name))
 }
 
 // flight is the tile's record of one singleflight call: who still waits
@@ -146,7 +148,7 @@ func (t *Tile) direct(ctx context.Context, key string, req tiles.Request) (tiles
 	if ctx.Err() != nil {
 		err = fmt.Errorf("%s: no fresh answer in time: %w", t.name, ctx.Err())
 	}
-	return t.rescue(key, err)
+	return t.rescue(ctx, key, err)
 }
 
 // prior returns the cached entry of key, whatever its age, and sets req's
@@ -220,17 +222,20 @@ func (t *Tile) refresh(ctx context.Context, key string, req tiles.Request) {
 		defer t.work.done()
 		defer t.refreshed(key)
 		defer t.undetach()
+		ctx, span := t.startRefresh(ctx)
 		// A miss of the same key in flight is joined rather than
-		// duplicated, and kept from being abandoned. The fetch runs on
-		// singleflight's goroutine while this one, counted as background
-		// work, waits for it.
+		// duplicated, and kept from being abandoned (its attempts are then
+		// under that miss's span). The fetch runs on singleflight's
+		// goroutine while this one, counted as background work, waits for
+		// it.
 		_, ch, _ := t.fly(ctx, key, false, func(fctx context.Context) (any, error) {
 			return t.fetchAndStore(fctx, key, req, 0)
 		})
 		r := <-ch
+		endRefresh(span, r.Err)
 		t.rec.Refreshed(t.name, r.Err)
 		if r.Err != nil {
-			t.logger.Debug("background refresh failed", "tile", t.name, "err", r.Err)
+			t.logger.DebugContext(ctx, "background refresh failed", "tile", t.name, "err", r.Err)
 		}
 	}()
 }
@@ -262,8 +267,8 @@ func (t *Tile) undetach() {
 
 // rescue answers a request whose fresh fetch failed with cause: from a
 // cache entry no older than MaxStale past its TTL, else with the fallback,
-// else with cause itself.
-func (t *Tile) rescue(key string, cause error) (tiles.Outcome, error) {
+// else with cause itself. ctx is the request's, for its span.
+func (t *Tile) rescue(ctx context.Context, key string, cause error) (tiles.Outcome, error) {
 	if t.cache != nil {
 		if e, ok := t.cache.GetIfPresent(key); ok {
 			switch age := time.Since(e.at); {
@@ -273,12 +278,14 @@ func (t *Tile) rescue(key string, cause error) (tiles.Outcome, error) {
 				return tiles.Fresh(e.data), nil
 			case age < e.ttl+t.p.MaxStale:
 				t.rec.StaleServed(t.name)
+				t.noteCache(ctx, cacheStale)
 				return tiles.Outcome{Data: e.data, Status: tiles.StatusStale, Age: age, Cause: cause}, nil
 			}
 		}
 	}
 	if t.p.Fallback != nil {
 		t.rec.FallbackServed(t.name)
+		t.noteCache(ctx, cacheFallback)
 		return tiles.Outcome{Data: t.p.Fallback, Status: tiles.StatusFallback, Cause: cause}, nil
 	}
 	return tiles.Outcome{}, cause

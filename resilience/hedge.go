@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"vitrine/tiles"
 )
 
@@ -158,6 +160,7 @@ type attemptResult struct {
 	out     tiles.Outcome
 	elapsed time.Duration
 	err     error
+	span    trace.Span // the attempt's, still open; nil without a tracer
 }
 
 // hedged fetches from the backend and, if no answer has come within the
@@ -167,8 +170,9 @@ type attemptResult struct {
 // outlives the fetch.
 func (t *Tile) hedged(ctx context.Context, req tiles.Request) (tiles.Outcome, error) {
 	if t.hedge == nil {
-		out, _, err := t.attempt(ctx, req)
-		return out, err
+		r := t.attempt(ctx, req, attemptFirst)
+		r.endAttempt(r.err == nil)
+		return r.out, r.err
 	}
 	// The first attempt runs on the caller's goroutine and a timer starts
 	// the hedge only if the delay passes: a fetch that answers in time, the
@@ -177,43 +181,47 @@ func (t *Tile) hedged(ctx context.Context, req tiles.Request) (tiles.Outcome, er
 	defer cancelFirst()
 	h := &hedge{}
 	h.timer = time.AfterFunc(t.hedge.delay(), func() { h.launch(ctx, t, req, cancelFirst) })
-	out, elapsed, err := t.attempt(first, req)
+	r1 := t.attempt(first, req, attemptFirst)
 	second := h.stop()
-	if err == nil {
-		t.hedge.observe(elapsed)
+	if r1.err == nil {
+		r1.endAttempt(true)
+		t.hedge.observe(r1.elapsed)
 		if second != nil { // the first attempt won: stop the hedge, and wait for it
 			h.cancel()
-			<-second
+			(<-second).endAttempt(false)
 			t.hedge.settled(false)
 		}
-		return out, nil
+		return r1.out, nil
 	}
 	if second == nil { // no hedge was launched, and none will be
+		r1.endAttempt(false)
 		if ctx.Err() != nil {
 			return tiles.Outcome{}, fmt.Errorf("%s: %w", t.name, ctx.Err())
 		}
-		return tiles.Outcome{}, err
+		return tiles.Outcome{}, r1.err
 	}
 	// The first attempt failed: on its own, or because the hedge won and
 	// cancelled it. Either way the hedge's answer decides.
-	r := <-second
+	r2 := <-second
 	h.cancel()
+	r1.endAttempt(false)
+	r2.endAttempt(r2.err == nil)
 	switch {
-	case r.err == nil:
-		t.hedge.observe(r.elapsed)
-		if ctx.Err() == nil && errors.Is(err, context.Canceled) {
+	case r2.err == nil:
+		t.hedge.observe(r2.elapsed)
+		if ctx.Err() == nil && errors.Is(r1.err, context.Canceled) {
 			// The first attempt was cut short by the winner: count how long
 			// it had run, or the window would see only the fast answers and
 			// its p95 would be biased low.
-			t.hedge.observe(elapsed)
+			t.hedge.observe(r1.elapsed)
 		}
 		t.rec.HedgeWon(t.name)
 		t.hedge.settled(true)
-		return r.out, nil
+		return r2.out, nil
 	case ctx.Err() != nil:
 		return tiles.Outcome{}, fmt.Errorf("%s: %w", t.name, ctx.Err())
 	}
-	return tiles.Outcome{}, err
+	return tiles.Outcome{}, r1.err
 }
 
 // hedge is the second attempt of one fetch, launched by a timer.
@@ -238,11 +246,11 @@ func (h *hedge) launch(ctx context.Context, t *Tile, req tiles.Request, cancelFi
 	second, h.cancel = context.WithCancel(ctx)
 	h.result = make(chan attemptResult, 1)
 	go func() {
-		out, elapsed, err := t.attempt(second, req)
-		if err == nil {
+		r := t.attempt(second, req, attemptHedge)
+		if r.err == nil {
 			cancelFirst()
 		}
-		h.result <- attemptResult{out, elapsed, err}
+		h.result <- r
 	}()
 }
 

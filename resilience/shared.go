@@ -78,7 +78,7 @@ func (t *Tile) fromShared(ctx context.Context, key string, staleOK time.Duration
 		now := time.Now()
 		c, err := t.shared.Claim(ctx, t.name, key, now.Add(-staleOK), t.p.FetchTimeout)
 		if err != nil {
-			t.logger.Debug("shared cache tier unavailable", "tile", t.name, "err", err)
+			t.logger.DebugContext(ctx, "shared cache tier unavailable", "tile", t.name, "err", err)
 			return landing{}, "", false
 		}
 		var e *entry
@@ -134,7 +134,7 @@ func (t *Tile) share(ctx context.Context, key string, e *entry, noStore bool, le
 		}, lease)
 	}
 	if err != nil {
-		t.logger.Debug("shared cache tier write failed", "tile", t.name, "err", err)
+		t.logger.DebugContext(ctx, "shared cache tier write failed", "tile", t.name, "err", err)
 	}
 }
 
@@ -145,7 +145,7 @@ func (t *Tile) release(ctx context.Context, key, lease string) {
 		return
 	}
 	if err := t.shared.Release(context.WithoutCancel(ctx), t.name, key, lease); err != nil {
-		t.logger.Debug("shared cache tier release failed", "tile", t.name, "err", err)
+		t.logger.DebugContext(ctx, "shared cache tier release failed", "tile", t.name, "err", err)
 	}
 }
 

@@ -25,7 +25,9 @@
 //
 // When nothing fresh can be had, a Tile answers with an Outcome marked stale
 // (with its age) or fallback (the policy's static default), or else with
-// the error. Everything the layer does is reported to a Recorder.
+// the error. Everything the layer does is reported to a Recorder, and with
+// Options.Tracer traced: on the caller's tile span and in spans of its own
+// (trace.go).
 package resilience
 
 import (
@@ -40,6 +42,7 @@ import (
 
 	"github.com/maypok86/otter/v2"
 	"github.com/sony/gobreaker/v2"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/singleflight"
 
 	"vitrine/tiles"
@@ -67,6 +70,9 @@ type Options struct {
 	// Shared, if set, is the cache tier under the memory cache that other
 	// replicas share. It is used only by tiles with a cache (TTL > 0).
 	Shared Shared
+	// Tracer, if set, traces the layer's work (see trace.go); nil means
+	// tracing off, at no cost.
+	Tracer trace.Tracer
 }
 
 // Tile is a tiles.Fetcher that adds caching, coalescing, circuit breaking
@@ -79,6 +85,9 @@ type Tile struct {
 	p      Policy
 	rec    Recorder
 	logger *slog.Logger
+	tracer trace.Tracer // nil: tracing off
+
+	refreshName string // the span name of a refresh, built once
 
 	cache    *otter.Cache[string, *entry] // nil when TTL is 0
 	shared   Shared                       // nil without a shared tier, or without cache
@@ -121,6 +130,7 @@ func Wrap(f tiles.Fetcher, p Policy, opts Options) *Tile {
 		p:          p.withDefaults(),
 		rec:        opts.Recorder,
 		logger:     opts.Logger,
+		tracer:     opts.Tracer,
 		work:       newTracker(),
 		refreshing: map[string]struct{}{},
 		flying:     map[string]*flight{},
@@ -132,6 +142,9 @@ func Wrap(f tiles.Fetcher, p Policy, opts Options) *Tile {
 	}
 	if t.logger == nil {
 		t.logger = slog.New(slog.DiscardHandler)
+	}
+	if t.tracer != nil {
+		t.refreshName = "refresh " + t.name
 	}
 	if t.p.TTL > 0 {
 		// No ExpiryCalculator: freshness is judged from entry.at, because an
@@ -232,14 +245,17 @@ func (t *Tile) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, err
 			switch age := time.Since(e.at); {
 			case age < e.ttl:
 				t.rec.CacheHit(t.name)
+				t.noteCache(ctx, cacheHit)
 				return tiles.Fresh(e.data), nil
 			case e.ttl > 0 && age < e.ttl+t.p.StaleWhileRevalidate:
 				t.rec.StaleServed(t.name)
+				t.noteCache(ctx, cacheStale)
 				t.refresh(ctx, key, req)
 				return tiles.Outcome{Data: e.data, Status: tiles.StatusStale, Age: age}, nil
 			}
 		}
 		t.rec.CacheMiss(t.name)
+		t.noteCache(ctx, cacheMiss)
 	}
 	if t.p.Direct {
 		return t.direct(ctx, key, req)
@@ -262,6 +278,7 @@ func (t *Tile) guarded(ctx context.Context, req tiles.Request) (tiles.Outcome, e
 		return t.hedged(ctx, req)
 	}
 	done, err := t.breaker.Allow()
+	t.noteBreaker(ctx, err != nil)
 	if err != nil {
 		return tiles.Outcome{}, fmt.Errorf("%s: %w", t.name, ErrCircuitOpen)
 	}
@@ -274,26 +291,30 @@ func (t *Tile) guarded(ctx context.Context, req tiles.Request) (tiles.Outcome, e
 // error: it runs on goroutines of this package, where a panic would
 // otherwise kill the process instead of reaching the aggregator's recover.
 // It takes a bulkhead slot for the call, or refuses at once if none is free
-// (first attempts, hedges and refreshes alike).
-func (t *Tile) attempt(ctx context.Context, req tiles.Request) (out tiles.Outcome, elapsed time.Duration, err error) {
+// (first attempts, hedges and refreshes alike). kind (first or hedge) names
+// the attempt's span, which the caller ends once it knows whether the
+// attempt won (attemptResult.endAttempt).
+func (t *Tile) attempt(ctx context.Context, req tiles.Request, kind string) (r attemptResult) {
+	ctx, r.span = t.startAttempt(ctx, kind)
 	select {
 	case t.bulkhead <- struct{}{}:
 		defer func() { <-t.bulkhead }()
 	default:
 		t.rec.BulkheadFull(t.name)
-		return tiles.Outcome{}, 0, fmt.Errorf("%s: %w", t.name, ErrBulkheadFull)
+		refuseAttempt(r.span)
+		return attemptResult{err: fmt.Errorf("%s: %w", t.name, ErrBulkheadFull)}
 	}
 	start := time.Now()
 	defer func() {
 		if p := recover(); p != nil {
-			t.logger.Error("tile panicked", "tile", t.name, "panic", p, "stack", string(debug.Stack()))
-			out, err = tiles.Outcome{}, fmt.Errorf("%s: internal error (panic: %v)", t.name, p)
+			t.logger.ErrorContext(ctx, "tile panicked", "tile", t.name, "panic", p, "stack", string(debug.Stack()))
+			r.out, r.err = tiles.Outcome{}, fmt.Errorf("%s: internal error (panic: %v)", t.name, p)
 		}
-		elapsed = time.Since(start)
-		t.rec.BackendFetch(t.name, elapsed, err)
+		r.elapsed = time.Since(start)
+		t.rec.BackendFetch(t.name, r.elapsed, r.err)
 	}()
-	out, err = t.inner.Fetch(ctx, req)
-	return out, 0, err
+	r.out, r.err = t.inner.Fetch(ctx, req)
+	return r
 }
 
 // execute runs the cache's maintenance tasks on goroutines counted as
