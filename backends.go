@@ -24,7 +24,12 @@ func runBackends(ctx context.Context, args []string, getenv func(string) string,
 	if err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	prov, err := startTracing(ctx, cfg.Trace, nil, "vitrine-backends", getenv, stdout)
+	if err != nil {
+		return err
+	}
+	defer shutdownTracing(prov, stderr)
+	logger := newLogger(stderr, prov)
 	cat := catalogue.Default()
 	var sims []*sim.Simulated
 	for _, def := range append(tiles.Builtins(), sim.Extra()...) {
@@ -38,7 +43,7 @@ func runBackends(ctx context.Context, args []string, getenv func(string) string,
 		sims = append(sims, s)
 	}
 	srv := &http.Server{
-		Handler:           sim.Handler(sims, logger),
+		Handler:           sim.TracedHandler(sims, logger, prov.TracerProvider()),
 		ReadHeaderTimeout: 5 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,

@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"vitrine/aggregator"
 	"vitrine/catalogue"
 	"vitrine/config"
@@ -26,6 +28,7 @@ import (
 	"vitrine/resilience"
 	"vitrine/sim"
 	"vitrine/tiles"
+	"vitrine/tracing"
 	"vitrine/upstream"
 	"vitrine/web"
 )
@@ -63,7 +66,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	prov, err := startTracing(ctx, cfg.Trace, cfg.TraceSample, "vitrine", getenv, stdout)
+	if err != nil {
+		return err
+	}
+	defer shutdownTracing(prov, stderr) // last: after the tiles' refreshes and the server
+	logger := newLogger(stderr, prov)
 	cat := catalogue.Default()
 	names := make([]string, len(cfg.Tiles))
 	timeouts := map[string]time.Duration{}
@@ -71,14 +79,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		names[i], timeouts[tc.Name] = tc.Name, cfg.Timeout(tc)
 	}
 	m := metrics.New(names...)
-	shared, err := connectShared(cfg.Redis, m, logger)
+	shared, err := connectShared(cfg.Redis, m, logger, prov)
 	if err != nil {
 		return err
 	}
 	if shared != nil {
 		defer shared.Close() // after the tiles' Close: their refreshes write to it
 	}
-	wrapped, err := buildTiles(cfg, cat, m, logger, shared)
+	wrapped, err := buildTiles(cfg, cat, m, logger, shared, prov)
 	if err != nil {
 		return err
 	}
@@ -93,6 +101,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		PageTimeout: cfg.PageTimeout,
 		Logger:      logger,
 		Observer:    m,
+		Tracer:      prov.Tracer("vitrine/aggregator"),
 	})
 	if err != nil {
 		return err
@@ -100,7 +109,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cfg.Check {
 		return nil // -check: the configuration is valid, and nothing listens
 	}
-	srv, admin := newServers(cfg, logger, agg, cat, m, readiness(wrapped, shared))
+	srv, admin := newServers(cfg, logger, agg, cat, m, readiness(wrapped, shared), prov.TracerProvider())
 	ln, adminLn, err := listen(cfg)
 	if err != nil {
 		return err
@@ -117,13 +126,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 // newServers returns the public server and, with -admin-addr, the admin
 // server (else nil). With an admin server, /metrics (and pprof) are served
 // only there: the public one has no route for them.
-func newServers(cfg config.Config, logger *slog.Logger, agg *aggregator.Aggregator, cat *catalogue.Catalogue, m *metrics.Metrics, ready func() web.Readiness) (srv, admin *http.Server) {
+func newServers(cfg config.Config, logger *slog.Logger, agg *aggregator.Aggregator, cat *catalogue.Catalogue, m *metrics.Metrics, ready func() web.Readiness, tp trace.TracerProvider) (srv, admin *http.Server) {
 	publicMetrics := m.Handler()
 	if cfg.AdminAddr != "" {
 		publicMetrics = nil
 	}
 	srv = &http.Server{
-		Handler:           web.NewServer(logger, agg, webOptions(cfg, cat, publicMetrics, m, ready)),
+		Handler:           web.NewServer(logger, agg, webOptions(cfg, cat, publicMetrics, m, ready, tp)),
 		ReadHeaderTimeout: 5 * time.Second, // a slow client cannot hold a connection open
 		ReadTimeout:       10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
@@ -149,11 +158,11 @@ func newServers(cfg config.Config, logger *slog.Logger, agg *aggregator.Aggregat
 
 // webOptions are the web layer's options: the page's primary tile and how
 // each tile is drawn come from the configuration.
-func webOptions(cfg config.Config, cat *catalogue.Catalogue, publicMetrics http.Handler, m *metrics.Metrics, ready func() web.Readiness) web.Options {
+func webOptions(cfg config.Config, cat *catalogue.Catalogue, publicMetrics http.Handler, m *metrics.Metrics, ready func() web.Readiness, tp trace.TracerProvider) web.Options {
 	opts := web.Options{
 		TestDelay: cfg.TestDelay, Catalogue: cat, Metrics: publicMetrics,
 		InFlight: m.RequestStarted, WriteCut: m.WriteCut,
-		Views: map[string]string{}, Readiness: ready,
+		Views: map[string]string{}, Readiness: ready, TracerProvider: tp,
 	}
 	for _, tc := range cfg.Tiles {
 		opts.Views[tc.Name] = tc.View
@@ -184,12 +193,12 @@ func listen(cfg config.Config) (ln, adminLn net.Listener, err error) {
 // buildTiles builds each configured tile's backend (its HTTP service, or
 // the built-in simulator) and wraps it in its resilience policy. Every HTTP
 // tile shares one client, so one pool of keep-alive connections.
-func buildTiles(cfg config.Config, cat *catalogue.Catalogue, m *metrics.Metrics, logger *slog.Logger, shared *rediscache.Cache) ([]*resilience.Tile, error) {
-	opts := resilience.Options{Recorder: m, Logger: logger}
+func buildTiles(cfg config.Config, cat *catalogue.Catalogue, m *metrics.Metrics, logger *slog.Logger, shared *rediscache.Cache, prov *tracing.Provider) ([]*resilience.Tile, error) {
+	opts := resilience.Options{Recorder: m, Logger: logger, Tracer: prov.Tracer("vitrine/resilience")}
 	if shared != nil { // a nil *Cache in the interface would not be nil
 		opts.Shared = shared
 	}
-	client := upstream.NewClient()
+	client := upstream.NewTracedClient(prov.TracerProvider()) // untraced when off
 	defs := map[string]tiles.Def{}
 	for _, d := range tiles.Builtins() {
 		defs[d.Name] = d
@@ -218,7 +227,7 @@ func buildTiles(cfg config.Config, cat *catalogue.Catalogue, m *metrics.Metrics,
 // connectShared returns the shared Redis tier of -redis, or nil without
 // one. It does not dial: Redis may be down at start-up, and the tier then
 // starts down and comes up on its own.
-func connectShared(r config.Redis, m *metrics.Metrics, logger *slog.Logger) (*rediscache.Cache, error) {
+func connectShared(r config.Redis, m *metrics.Metrics, logger *slog.Logger, prov *tracing.Provider) (*rediscache.Cache, error) {
 	if !r.Enabled() {
 		return nil, nil
 	}
@@ -230,6 +239,7 @@ func connectShared(r config.Redis, m *metrics.Metrics, logger *slog.Logger) (*re
 	}
 	return rediscache.New(rediscache.Options{
 		Client: client, Prefix: r.Prefix, Timeout: r.Timeout, Recorder: m, Logger: logger,
+		Tracer: prov.Tracer("vitrine/rediscache"),
 	}), nil
 }
 
@@ -319,4 +329,36 @@ func policy(cfg config.Config, tc config.Tile, fallback []byte) resilience.Polic
 		p.Fallback = fallback
 	}
 	return p
+}
+
+// startTracing sets up -trace (nothing at all when off). A bad sampler in
+// the OTEL_* variables is a configuration error.
+func startTracing(ctx context.Context, mode string, sample *float64, service string, getenv func(string) string, stdout io.Writer) (*tracing.Provider, error) {
+	s := tracing.Settings{Mode: mode, Service: service, Stdout: stdout, Getenv: getenv}
+	if sample != nil {
+		s.Sample, s.SampleSet = *sample, true
+	}
+	prov, err := tracing.Setup(ctx, s)
+	if err != nil {
+		return nil, &config.Error{Flag: "trace", Msg: err.Error()}
+	}
+	return prov, nil
+}
+
+// shutdownTracing exports the spans still buffered, for at most 5s.
+func shutdownTracing(prov *tracing.Provider, stderr io.Writer) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := prov.Shutdown(ctx); err != nil {
+		fmt.Fprintf(stderr, "vitrine: tracing: %v\n", err)
+	}
+}
+
+// newLogger logs text to stderr, with each request's trace id when tracing.
+func newLogger(stderr io.Writer, prov *tracing.Provider) *slog.Logger {
+	h := slog.NewTextHandler(stderr, nil)
+	if prov.TracerProvider() == nil {
+		return slog.New(h)
+	}
+	return slog.New(tracing.LogHandler(h))
 }

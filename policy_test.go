@@ -252,7 +252,7 @@ func TestBuildTiles(t *testing.T) {
 		"-ttl", "banners=5s", "-max-stale", "products=1m", "-hedge", "products=150ms,recommendations=off",
 		"-breaker", "recommendations=2",
 	}, nil)
-	wrapped, err := buildTiles(cfg, cat, metrics.New(), nil, nil)
+	wrapped, err := buildTiles(cfg, cat, metrics.New(), nil, nil, nil)
 	if err != nil {
 		t.Fatalf("buildTiles error = %v; want nil", err)
 	}
@@ -283,7 +283,7 @@ func TestBuildTiles(t *testing.T) {
 // TestBuildTilesCacheOff: -cache=false makes every tile direct, with a TTL
 // of 0.
 func TestBuildTilesCacheOff(t *testing.T) {
-	wrapped, err := buildTiles(parsedConfig(t, []string{"-cache=false", "-ttl", "banners=5s"}, nil), catalogue.Default(), metrics.New(), nil, nil)
+	wrapped, err := buildTiles(parsedConfig(t, []string{"-cache=false", "-ttl", "banners=5s"}, nil), catalogue.Default(), metrics.New(), nil, nil, nil)
 	if err != nil {
 		t.Fatalf("buildTiles error = %v; want nil", err)
 	}
@@ -317,7 +317,7 @@ func TestBuildTilesFallback(t *testing.T) {
 	failing := []string{"-latency", "banners=0s,products=0s,recommendations=0s", "-fail", "banners=1,products=1,recommendations=1"}
 
 	t.Run("fallback", func(t *testing.T) {
-		wrapped, err := buildTiles(parsedConfig(t, failing, nil), cat, metrics.New(), nil, nil)
+		wrapped, err := buildTiles(parsedConfig(t, failing, nil), cat, metrics.New(), nil, nil, nil)
 		if err != nil {
 			t.Fatalf("buildTiles error = %v; want nil", err)
 		}
@@ -340,7 +340,7 @@ func TestBuildTilesFallback(t *testing.T) {
 	})
 
 	t.Run("no fallback", func(t *testing.T) {
-		wrapped, err := buildTiles(parsedConfig(t, append(failing, "-fallback=false"), nil), cat, metrics.New(), nil, nil)
+		wrapped, err := buildTiles(parsedConfig(t, append(failing, "-fallback=false"), nil), cat, metrics.New(), nil, nil, nil)
 		if err != nil {
 			t.Fatalf("buildTiles error = %v; want nil", err)
 		}
@@ -362,7 +362,7 @@ func TestBuildTilesFallback(t *testing.T) {
 func TestBuildTilesError(t *testing.T) {
 	cfg := parsedConfig(t, nil, nil)
 	cfg.Breaker["products"] = -1 // no flag gives this
-	wrapped, err := buildTiles(cfg, catalogue.Default(), metrics.New(), nil, nil)
+	wrapped, err := buildTiles(cfg, catalogue.Default(), metrics.New(), nil, nil, nil)
 	closeAll(t, wrapped)
 	var ce *config.Error
 	if !errors.As(err, &ce) {

@@ -20,7 +20,10 @@ type Backends struct {
 	Latency map[string]time.Duration
 	Fail    map[string]float64
 	Tail    map[string]Tail
-	Trace   string // "off": the only value this version supports
+	// Trace is how the backends trace their requests: one of TraceModes.
+	// With stdout or otlp each request is a server span that continues
+	// the trace of its traceparent.
+	Trace string
 }
 
 // ParseBackends reads the flags of `vitrine backends` in args (after the
@@ -82,14 +85,12 @@ func newBackendsFlagSet(b *Backends) *flag.FlagSet {
 	fs.Var(scalar(&b.Addr, checkedAddr), "addr", "listen `address` (host:port; port 0 picks a free one)")
 	fs.Var(list(known, parseLatency, latencySetter(b.Latency, b.Tail), b.Latency), "latency", "simulated latency per tile, `name=duration` pairs, each optionally with a heavy tail as in recommendations=120ms/p99=1s (1 fetch in 100 takes 1s); names not given keep their default")
 	fs.Var(list(known, ParseProbability, set(b.Fail), b.Fail), "fail", "simulated failure probability per tile, `name=p` pairs with 0 <= p <= 1; a failure answers 503")
-	fs.Var(scalar(&b.Trace, parseTrace), "trace", "OpenTelemetry tracing: only `off` in this version")
+	fs.Var(scalar(&b.Trace, parseTrace), "trace", "OpenTelemetry tracing: `off|stdout|otlp`; stdout prints spans as JSON lines, otlp sends them over OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT (the standard OTEL_* variables apply); each request continues the trace of its traceparent")
 	return fs
 }
 
-// parseTrace accepts the one tracing mode this version has.
+// parseTrace reads the backends' -trace value, spaces around it ignored
+// as they always were.
 func parseTrace(s string) (string, error) {
-	if s = strings.TrimSpace(s); s != "off" {
-		return "", fmt.Errorf("%q: only off is supported in this version", clip(s))
-	}
-	return s, nil
+	return ParseTraceMode(strings.TrimSpace(s))
 }

@@ -52,6 +52,8 @@ func TestParseBackends(t *testing.T) {
 		{name: "fail", args: []string{"-fail", "recommendations=1,products=0.25"},
 			want: with(func(b *config.Backends) { b.Fail = map[string]float64{"recommendations": 1, "products": 0.25} })},
 		{name: "trace off", args: []string{"-trace", " off"}, want: backendsDefaults()},
+		{name: "trace stdout", args: []string{"-trace", "stdout"}, want: with(func(b *config.Backends) { b.Trace = "stdout" })},
+		{name: "trace otlp", args: []string{"-trace=otlp"}, want: with(func(b *config.Backends) { b.Trace = "otlp" })},
 		{name: "every flag", args: []string{"-addr", "localhost:0", "-latency", "banners=1ms", "-fail", "banners=0.5", "-trace", "off"},
 			want: config.Backends{Addr: "localhost:0", Latency: withLatency(map[string]time.Duration{"banners": time.Millisecond}),
 				Fail: map[string]float64{"banners": 0.5}, Tail: map[string]config.Tail{}, Trace: "off"}},
@@ -104,8 +106,8 @@ func TestParseBackendsErrors(t *testing.T) {
 		{"tile given twice", []string{"-fail", "banners=0,banners=1"}, "-fail", []string{`tile "banners" is given twice`}},
 		{"addr without port", []string{"-addr", "nohost"}, "-addr", []string{`"nohost" is not host:port`}},
 		{"addr port out of range", []string{"-addr", ":70000"}, "-addr", []string{`port "70000"`}},
-		{"trace stdout", []string{"-trace", "stdout"}, "-trace", []string{`"stdout"`, "only off is supported in this version"}},
-		{"trace empty", []string{"-trace="}, "-trace", []string{`""`, "only off"}},
+		{"trace unknown mode", []string{"-trace", "jaeger"}, "-trace", []string{`"jaeger" is not a tracing mode`, "off, stdout, otlp"}},
+		{"trace empty", []string{"-trace="}, "-trace", []string{`""`, "off, stdout, otlp"}},
 		{"a server flag", []string{"-cache=false"}, "-cache", []string{"unknown flag"}},
 		{"flag without value", []string{"-latency"}, "-latency", []string{"needs a value"}},
 		{"stray argument", []string{"-addr", ":0", "serve"}, "arguments", []string{`"serve"`, "vitrine backends takes only flags"}},
@@ -162,7 +164,7 @@ func TestBackendsUsage(t *testing.T) {
 		"-addr address", "(default localhost:9000)",
 		"-latency name=duration", "(default banners=40ms,products=80ms,recommendations=120ms)",
 		"-fail name=p",
-		"-trace off", "(default off)",
+		"-trace off|stdout|otlp", "(default off)",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("BackendsUsage lacks %q:\n%s", want, out)

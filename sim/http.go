@@ -15,6 +15,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
 	"vitrine/tiles"
 )
 
@@ -30,6 +35,43 @@ import (
 // often Vitrine fetches. Backend names must be distinct and must not be
 // healthz or stats; Handler panics otherwise, as http.ServeMux does.
 func Handler(backends []*Simulated, logger *slog.Logger) http.Handler {
+	return TracedHandler(backends, logger, nil)
+}
+
+// TracedHandler is Handler with a server span per request when tp is set
+// (`vitrine backends -trace`): a request carrying a W3C traceparent (as
+// Vitrine's traced client sends) continues its caller's trace, so one
+// trace shows a page across both processes. The span is named by route,
+// "GET /banners", or "GET unrouted" for a path that is none. A nil tp
+// (tracing off) gives Handler's plain handler: no span, nothing parsed.
+func TracedHandler(backends []*Simulated, logger *slog.Logger, tp trace.TracerProvider) http.Handler {
+	s := newServer(backends, logger)
+	if tp == nil {
+		return s
+	}
+	return otelhttp.NewHandler(s, "vitrine backends",
+		otelhttp.WithTracerProvider(tp),
+		otelhttp.WithPropagators(propagation.TraceContext{}),
+		otelhttp.WithMeterProvider(noop.NewMeterProvider()), // no metrics through otel's globals
+		otelhttp.WithSpanNameFormatter(s.spanName))
+}
+
+// spanName names a request's server span from the routes alone: a name
+// taken from whatever path or method a client sends would make every
+// stray request a span name of its own.
+func (s *server) spanName(_ string, r *http.Request) string {
+	method := r.Method
+	if method != http.MethodGet && method != http.MethodHead {
+		method = "HTTP" // answered 405 anyway
+	}
+	if _, ok := s.routes[r.URL.Path]; ok {
+		return method + " " + r.URL.Path
+	}
+	return method + " unrouted"
+}
+
+// newServer builds Handler's routes.
+func newServer(backends []*Simulated, logger *slog.Logger) *server {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}

@@ -12,8 +12,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/exporters/stdout/stdouttrace"
@@ -47,9 +49,11 @@ type Settings struct {
 	Getenv    func(string) string // the environment (os.Getenv)
 }
 
-// Provider is the tracer provider of a run, or nothing when tracing is off.
+// Provider is the tracer provider of a run, or nothing when tracing is off
+// (a nil *Provider is off too).
 type Provider struct {
-	tp *sdktrace.TracerProvider // nil when off
+	tp     *sdktrace.TracerProvider // nil when off
+	client *http.Client             // the OTLP exporter's, if Vitrine made it
 }
 
 // Setup returns the Provider s asks for. Off costs nothing: its
@@ -63,13 +67,14 @@ func Setup(ctx context.Context, s Settings) (*Provider, error) {
 		return nil, err
 	}
 	var exp sdktrace.SpanExporter
+	var client *http.Client // the OTLP exporter's, if Vitrine made it
 	switch s.Mode {
 	case Stdout:
 		exp, err = stdouttrace.New(stdouttrace.WithWriter(s.Stdout))
 	case OTLP:
-		// Reads OTEL_EXPORTER_OTLP_ENDPOINT, _HEADERS, _TIMEOUT and the
-		// rest from the process environment.
-		exp, err = otlptracehttp.New(ctx)
+		// Reads OTEL_EXPORTER_OTLP_ENDPOINT, _HEADERS and the rest from the
+		// process environment.
+		exp, client, err = otlpExporter(ctx, s.Getenv)
 	default:
 		return nil, fmt.Errorf("tracing: unknown mode %q (want %s)", s.Mode, strings.Join(Modes, ", "))
 	}
@@ -89,12 +94,32 @@ func Setup(ctx context.Context, s Settings) (*Provider, error) {
 		sdktrace.WithSampler(sampler),
 		sdktrace.WithSpanProcessor(keepErrors{sdktrace.NewBatchSpanProcessor(exp)}),
 	)
-	return &Provider{tp: tp}, nil
+	return &Provider{tp: tp, client: client}, nil
+}
+
+// otlpExporter is the OTLP/HTTP exporter, with an HTTP client of Vitrine's
+// own so that Shutdown can close its idle connection: a run then leaves
+// no goroutine behind. With certificate variables set, the exporter makes
+// its own client, which reads them.
+func otlpExporter(ctx context.Context, getenv func(string) string) (sdktrace.SpanExporter, *http.Client, error) {
+	for _, v := range []string{"OTEL_EXPORTER_OTLP_CERTIFICATE", "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
+		"OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE"} {
+		if getenv != nil && getenv(v) != "" {
+			exp, err := otlptracehttp.New(ctx)
+			return exp, nil, err
+		}
+	}
+	client := &http.Client{
+		Transport: http.DefaultTransport.(*http.Transport).Clone(),
+		Timeout:   10 * time.Second, // the exporter's default timeout
+	}
+	exp, err := otlptracehttp.New(ctx, otlptracehttp.WithHTTPClient(client))
+	return exp, client, err
 }
 
 // TracerProvider returns the provider, or nil when tracing is off.
 func (p *Provider) TracerProvider() trace.TracerProvider {
-	if p.tp == nil {
+	if p == nil || p.tp == nil {
 		return nil
 	}
 	return p.tp
@@ -102,7 +127,7 @@ func (p *Provider) TracerProvider() trace.TracerProvider {
 
 // Tracer returns the named tracer, or nil when tracing is off.
 func (p *Provider) Tracer(name string) trace.Tracer {
-	if p.tp == nil {
+	if p == nil || p.tp == nil {
 		return nil
 	}
 	return p.tp.Tracer(name)
@@ -110,10 +135,14 @@ func (p *Provider) Tracer(name string) trace.Tracer {
 
 // Shutdown exports the spans still buffered and stops the exporter.
 func (p *Provider) Shutdown(ctx context.Context) error {
-	if p.tp == nil {
+	if p == nil || p.tp == nil {
 		return nil
 	}
-	return p.tp.Shutdown(ctx)
+	err := p.tp.Shutdown(ctx)
+	if p.client != nil {
+		p.client.CloseIdleConnections()
+	}
+	return err
 }
 
 // newSampler is the head sampler s asks for, recording what it does not

@@ -7,6 +7,11 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // maxRedirects is how many redirects one fetch follows: enough for a moved
@@ -31,6 +36,40 @@ var (
 // body size limit then applies to the decoded body). Redirects are followed
 // only to the original URL's scheme, host and port, at most 5 times.
 func NewClient() *http.Client {
+	return NewTracedClient(nil)
+}
+
+// NewTracedClient is NewClient whose requests are traced with tp: each
+// round trip is a client span, child of the span in the request's context
+// (the attempt), and carries that span's W3C traceparent to the backend.
+// A nil tp (tracing off) gives NewClient's plain transport, which creates
+// no span and sends no traceparent.
+func NewTracedClient(tp trace.TracerProvider) *http.Client {
+	base := newTransport()
+	c := &http.Client{Transport: base, CheckRedirect: checkRedirect}
+	if tp != nil {
+		c.Transport = tracedTransport{otelhttp.NewTransport(base,
+			otelhttp.WithTracerProvider(tp),
+			otelhttp.WithPropagators(propagation.TraceContext{}),
+			// Vitrine's metrics are Prometheus'; the explicit no-op keeps
+			// otelhttp from recording through the global meter provider.
+			otelhttp.WithMeterProvider(noop.NewMeterProvider())), base}
+	}
+	return c
+}
+
+// tracedTransport is otelhttp's transport, which does not pass
+// CloseIdleConnections on: without it Client.CloseIdleConnections would
+// leave the pool's connections (and their goroutines) open.
+type tracedTransport struct {
+	*otelhttp.Transport
+	base *http.Transport
+}
+
+func (t tracedTransport) CloseIdleConnections() { t.base.CloseIdleConnections() }
+
+// newTransport is the shared client's tuned transport (see NewClient).
+func newTransport() *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConns = 4096
 	t.MaxIdleConnsPerHost = 1024
@@ -41,7 +80,7 @@ func NewClient() *http.Client {
 	t.TLSHandshakeTimeout = 3 * time.Second
 	t.ResponseHeaderTimeout = 0
 	t.DisableCompression = false
-	return &http.Client{Transport: t, CheckRedirect: checkRedirect}
+	return t
 }
 
 // defaultClient is the client of every Fetcher built without one.

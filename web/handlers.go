@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"go.opentelemetry.io/otel/trace"
 
 	"vitrine/aggregator"
 	"vitrine/sim"
@@ -55,24 +56,29 @@ func parseRequest(c echo.Context) (format, tiles.Request, error) {
 	return f, req, nil
 }
 
-// handleHome serves the page. primary is the tile that decides its status
-// ("" none: always 200); stall is the write stall that a stream's deadline
-// is moved by before each tile (deadline.go).
-func handleHome(agg *aggregator.Aggregator, rend *renderer, primary string, stall time.Duration) echo.HandlerFunc {
+// handleHome serves the page. tracer, if set, traces it as a "page" span
+// (trace.go); primary is the tile that decides its status ("" none: always
+// 200); stall is the write stall that a stream's deadline is moved by
+// before each tile (deadline.go).
+func handleHome(agg *aggregator.Aggregator, rend *renderer, tracer trace.Tracer, primary string, stall time.Duration) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		format, req, err := parseRequest(c)
 		if err != nil {
 			return err
 		}
+		pt := startPage(c.Request().Context(), tracer, format, req, len(agg.Names()))
+		defer pt.close() // a stream that fails before its tiles run
 		switch format {
 		case formatHTML:
-			return streamHTML(c, agg, rend, req, primary, stall)
+			return streamHTML(c, pt, agg, rend, req, primary, stall)
 		case formatNDJSON:
-			return streamNDJSON(c, agg, req, primary, stall)
+			return streamNDJSON(c, pt, agg, req, primary, stall)
 		default:
-			page := agg.Page(c.Request().Context(), req)
+			page := agg.Page(pt.ctx, req)
+			pt.end(page, nil)
 			c.Response().Header().Set("Server-Timing", serverTiming(page.Results, page.Elapsed))
-			return c.JSONBlob(pageStatus(page.Results, primary), append(appendPage(make([]byte, 0, 8<<10), page), '\n'))
+			b := appendTraceID(appendPage(make([]byte, 0, 8<<10), page), pt.traceID(page))
+			return c.JSONBlob(pageStatus(page.Results, primary), append(b, '\n'))
 		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/goleak"
 
 	"vitrine/aggregator"
@@ -23,6 +24,7 @@ import (
 	"vitrine/sim"
 	"vitrine/tiles"
 	"vitrine/tiles/tilestest"
+	"vitrine/tracing"
 	"vitrine/web"
 )
 
@@ -78,9 +80,10 @@ type opts struct {
 	TestDelay   time.Duration
 	// LogTo receives the log lines instead of server.logs, if set.
 	LogTo io.Writer
-	// Primary and Views are web.Options'.
-	Primary string
-	Views   map[string]string
+	// Primary, Views and TracerProvider are web.Options'.
+	Primary        string
+	Views          map[string]string
+	TracerProvider trace.TracerProvider
 }
 
 // newServer builds the Echo handler the way main does, over fs.
@@ -91,12 +94,13 @@ func newServer(t testing.TB, o opts, fs ...tiles.Fetcher) *server {
 	if o.LogTo != nil {
 		w = o.LogTo
 	}
-	logger := slog.New(slog.NewTextHandler(w, nil))
+	// Log lines carry the trace id of a traced request, as main's do.
+	logger := slog.New(tracing.LogHandler(slog.NewTextHandler(w, nil)))
 	agg, err := aggregator.New(fs, aggregator.Options{TileTimeout: o.TileTimeout, Logger: logger})
 	if err != nil {
 		t.Fatalf("aggregator.New: %v", err)
 	}
-	return &server{e: web.NewServer(logger, agg, web.Options{TestDelay: o.TestDelay, Primary: o.Primary, Views: o.Views}), logs: logs}
+	return &server{e: web.NewServer(logger, agg, web.Options{TestDelay: o.TestDelay, Primary: o.Primary, Views: o.Views, TracerProvider: o.TracerProvider}), logs: logs}
 }
 
 // fetchers converts fakes to the interface for newServer.

@@ -144,8 +144,12 @@ func (r *renderer) place(w io.Writer, name, nonce string) error {
 	return r.t.ExecuteTemplate(w, "place", struct{ Name, Nonce string }{name, nonce})
 }
 
-func (r *renderer) timing(w io.Writer, results []aggregator.Result, total time.Duration) error {
-	return r.t.ExecuteTemplate(w, "timing", newTimingView(results, total))
+// timing renders the waterfall, with the page's trace id when it has one
+// to look up ("" none).
+func (r *renderer) timing(w io.Writer, results []aggregator.Result, total time.Duration, traceID string) error {
+	v := newTimingView(results, total)
+	v.TraceID = traceID
+	return r.t.ExecuteTemplate(w, "timing", v)
 }
 
 func (r *renderer) end(w io.Writer) error {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
+	"go.opentelemetry.io/otel/trace"
 
 	"vitrine/aggregator"
 )
@@ -34,7 +35,11 @@ func addRoutes(e *echo.Echo, agg *aggregator.Aggregator, rend *renderer, opts Op
 		e.GET(path, h)
 		e.HEAD(path, h)
 	}
-	get("/home", handleHome(agg, rend, opts.Primary, opts.writeStall()))
+	var tracer trace.Tracer // nil: no page spans
+	if opts.TracerProvider != nil {
+		tracer = opts.TracerProvider.Tracer(tracerName)
+	}
+	get("/home", handleHome(agg, rend, tracer, opts.Primary, opts.writeStall()))
 	get("/tiles", handleTileList(agg, opts))
 	get("/tiles/:name", handleTile(agg, rend))
 	get("/healthz", handleHealth())

@@ -13,6 +13,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"go.opentelemetry.io/otel/trace"
 
 	"vitrine/aggregator"
 	"vitrine/catalogue"
@@ -51,6 +52,10 @@ type Options struct {
 	// tile it does not name is drawn with its own name's view if that is
 	// a built-in one, else with the generic view of its JSON.
 	Views map[string]string
+	// TracerProvider, if set, traces every request (trace.go): a server
+	// span continuing the client's traceparent, named by route, and a
+	// "page" span around /home's tiles. Nil: tracing off, at no cost.
+	TracerProvider trace.TracerProvider
 }
 
 // NewServer returns the Echo instance serving Vitrine's routes. It panics
@@ -63,13 +68,18 @@ func NewServer(logger *slog.Logger, agg *aggregator.Aggregator, opts Options) *e
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(logger)
+	routes := map[string]bool{} // filled below, once the routes are added
+	if opts.TracerProvider != nil {
+		e.Pre(serverSpans(opts.TracerProvider)) // first: the span covers the rest
+		e.Use(nameServerSpans(routes))
+	}
 	// The logger is outermost so that it sees (and logs) recovered panics.
 	e.Pre(routeOnDecodedPath)
 	e.Use(requestLogger(logger))
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
 		DisableStackAll: true, // this goroutine's stack is enough
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
-			logger.Error("handler panicked", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err, "stack", string(stack))
+			logger.ErrorContext(c.Request().Context(), "handler panicked", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err, "stack", string(stack))
 			return err
 		},
 	}))
@@ -87,6 +97,7 @@ func NewServer(logger *slog.Logger, agg *aggregator.Aggregator, opts Options) *e
 	// (gzip.go); streamed pages still flush per tile.
 	e.Use(gzipByWeight())
 	addRoutes(e, agg, newRenderer(opts.Views), opts)
+	routeSet(e, routes)
 	return e
 }
 
@@ -144,7 +155,7 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
 			// A streamed page has already sent its status: log only.
-			logger.Warn("error after response started", "path", c.Request().URL.Path, "request_id", loggedRequestID(c), "err", err)
+			logger.WarnContext(c.Request().Context(), "error after response started", "path", c.Request().URL.Path, "request_id", loggedRequestID(c), "err", err)
 			return
 		}
 		status, msg := http.StatusInternalServerError, "internal error"
@@ -163,7 +174,7 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 			msg = httpErrorMessage(c, he)
 		}
 		if status >= 500 {
-			logger.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "request_id", loggedRequestID(c), "err", err)
+			logger.ErrorContext(c.Request().Context(), "request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "request_id", loggedRequestID(c), "err", err)
 		}
 		if c.Request().Method == http.MethodHead {
 			err = c.NoContent(status)
@@ -171,7 +182,7 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 			err = c.JSON(status, map[string]string{"error": msg})
 		}
 		if err != nil {
-			logger.Warn("writing error response", "err", err)
+			logger.WarnContext(c.Request().Context(), "writing error response", "err", err)
 		}
 	}
 }

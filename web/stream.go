@@ -102,15 +102,15 @@ func (s *streamOut) release(status int) error {
 }
 
 // streamNDJSON writes one JSON line per tile, in completion order, each
-// flushed as it finishes, then the summary line.
-func streamNDJSON(c echo.Context, agg *aggregator.Aggregator, req tiles.Request, primary string, stall time.Duration) error {
+// flushed as it finishes, then the summary line. The tiles run under pt.
+func streamNDJSON(c echo.Context, pt pageTrace, agg *aggregator.Aggregator, req tiles.Request, primary string, stall time.Duration) error {
 	out := startStream(c, "application/x-ndjson", primary, stall)
 	// Send the header at once, as the HTML page sends its shell: the client
 	// knows the page is coming before the first tile is done.
 	if err := out.flush(); err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
+	ctx := pt.ctx
 	var line []byte
 	page, err := agg.Stream(ctx, req, func(r aggregator.Result) error {
 		if err := ctx.Err(); err != nil {
@@ -125,13 +125,14 @@ func streamNDJSON(c echo.Context, agg *aggregator.Aggregator, req tiles.Request,
 		}
 		return out.tileDone(r)
 	})
+	pt.end(page, err)
 	if err != nil {
 		return out.failed(ctx.Err(), err)
 	}
 	if err := out.extend(); err != nil {
 		return err
 	}
-	if _, err := out.Write(append(appendSummary(line[:0], page.Summary), '\n')); err != nil {
+	if _, err := out.Write(append(appendTraceID(appendSummary(line[:0], page.Summary), pt.traceID(page)), '\n')); err != nil {
 		return err
 	}
 	return out.end(page)
@@ -158,8 +159,8 @@ func (s *streamOut) end(page aggregator.Page) error {
 
 // streamHTML sends the page shell at once, then each tile as it finishes
 // followed by a one-line nonce'd script that moves it into its slot, then
-// the timing waterfall.
-func streamHTML(c echo.Context, agg *aggregator.Aggregator, rend *renderer, req tiles.Request, primary string, stall time.Duration) error {
+// the timing waterfall. The tiles run under pt.
+func streamHTML(c echo.Context, pt pageTrace, agg *aggregator.Aggregator, rend *renderer, req tiles.Request, primary string, stall time.Duration) error {
 	nonce := newNonce()
 	c.Response().Header().Set("Content-Security-Policy", contentSecurityPolicy(nonce))
 	out := startStream(c, echo.MIMETextHTMLCharsetUTF8, primary, stall)
@@ -170,7 +171,7 @@ func streamHTML(c echo.Context, agg *aggregator.Aggregator, rend *renderer, req 
 	if err := out.flush(); err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
+	ctx := pt.ctx
 	page, err := agg.Stream(ctx, req, func(r aggregator.Result) error {
 		if err := ctx.Err(); err != nil {
 			return err // the client has gone: send nothing more
@@ -190,13 +191,14 @@ func streamHTML(c echo.Context, agg *aggregator.Aggregator, rend *renderer, req 
 		}
 		return out.tileDone(r)
 	})
+	pt.end(page, err)
 	if err != nil {
 		return out.failed(ctx.Err(), err)
 	}
 	if err := out.extend(); err != nil {
 		return err
 	}
-	if err := rend.timing(out, page.Results, page.Elapsed); err != nil {
+	if err := rend.timing(out, page.Results, page.Elapsed, pt.traceID(page)); err != nil {
 		return err
 	}
 	if err := rend.place(out, "timing", nonce); err != nil {

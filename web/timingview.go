@@ -13,6 +13,8 @@ type timingView struct {
 	TotalMS, SlowestMS, SumMS float64
 	Width, Height, AxisX      float64
 	Bars                      []timingBar
+	// TraceID is the page's trace, for a person to find it; "" untraced.
+	TraceID string
 }
 
 type timingBar struct {

@@ -48,6 +48,18 @@ func appendSummary(b []byte, s aggregator.Summary) []byte {
 	return append(b, '}')
 }
 
+// appendTraceID adds "trace_id" to the JSON object that ends b (a page, or
+// the summary line of a stream), unless id is "" (untraced). An id is 32
+// hex digits: nothing to escape.
+func appendTraceID(b []byte, id string) []byte {
+	if id == "" {
+		return b
+	}
+	b = append(b[:len(b)-1], `,"trace_id":"`...)
+	b = append(b, id...)
+	return append(b, `"}`...)
+}
+
 // appendTile appends one tile: name, status, timing, age_ms when stale,
 // error when there is a cause, data when there is some.
 func appendTile(b []byte, r aggregator.Result) []byte {

@@ -29,6 +29,7 @@ type tileRef struct {
 type summaryRef struct {
 	ElapsedMS float64 `json:"elapsed_ms"`
 	Complete  bool    `json:"complete"`
+	TraceID   string  `json:"trace_id,omitempty"` // only when traced
 }
 
 // pageRef is GET /home as JSON: the tiles object, then the summary's fields.

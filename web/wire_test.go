@@ -277,6 +277,21 @@ var extremeDurations = []time.Duration{
 	math.MaxInt64, math.MaxInt64 - 1, math.MinInt64, math.MinInt64 + 1,
 }
 
+// traceID is a trace id as the page shows it: 32 hex digits.
+const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+
+func tracedSummaryRef(s aggregator.Summary, id string) summaryRef {
+	r := newSummaryRef(s)
+	r.TraceID = id
+	return r
+}
+
+func tracedPageRef(p aggregator.Page, id string) pageRef {
+	r := newPageRef(p)
+	r.TraceID = id
+	return r
+}
+
 // TestAppendPageValidJSON: whatever the durations, every writer writes
 // valid JSON, finite numbers that read back as the milliseconds given, and
 // what encoding/json writes.
@@ -296,6 +311,9 @@ func TestAppendPageValidJSON(t *testing.T) {
 				{"appendPage", appendPage(nil, page), marshalRef(t, newPageRef(page))},
 				{"appendTile", appendTile(nil, r), marshalRef(t, newTileRef(r))},
 				{"appendSummary", appendSummary(nil, page.Summary), marshalRef(t, newSummaryRef(page.Summary))},
+				{"appendTraceID(appendPage)", appendTraceID(appendPage(nil, page), traceID), marshalRef(t, tracedPageRef(page, traceID))},
+				{"appendTraceID(appendSummary)", appendTraceID(appendSummary(nil, page.Summary), traceID), marshalRef(t, tracedSummaryRef(page.Summary, traceID))},
+				{"appendTraceID untraced", appendTraceID(appendSummary(nil, page.Summary), ""), marshalRef(t, newSummaryRef(page.Summary))},
 			} {
 				if !json.Valid(w.got) {
 					t.Errorf("%s = %s; want valid JSON", w.name, w.got)

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestTraceAcrossProcesses follows one page across Vitrine and `vitrine
+// backends`, both exporting over OTLP/HTTP to a receiver in the test: the
+// client's traceparent is continued by Vitrine's server span, under it the
+// page, its tiles, each tile's backend attempt and HTTP request, and the
+// backends' server spans, all in the client's trace.
+func TestTraceAcrossProcesses(t *testing.T) {
+	recv := startOTLPReceiver(t, true)
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", recv.URL)
+	be, lines, deadline := launchWith(t, runBackends, []string{"-addr", "127.0.0.1:0", "-trace", "otlp",
+		"-latency", "banners=1ms,products=2ms,recommendations=3ms"}, 1)
+	rest, _ := strings.CutPrefix(lines[0], "vitrine backends: serving http://")
+	addr, _, _ := strings.Cut(rest, "/")
+	backends := "http://" + addr
+	waitHealthy(t, backends, deadline)
+	vitrine := start(t, "-addr", "127.0.0.1:0", "-trace", "otlp", "-cache=false", "-hedge", "banners=off,products=off,recommendations=off",
+		"-backend", fmt.Sprintf("banners=%[1]s/banners,products=%[1]s/products,recommendations=%[1]s/recommendations", backends))
+
+	const traceID, clientSpan = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+	req, _ := http.NewRequest(http.MethodGet, vitrine.base+"/home?user=alice", nil)
+	req.Header.Set("traceparent", "00-"+traceID+"-"+clientSpan+"-01")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	// Stopping flushes both exporters.
+	if err := vitrine.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	if err := be.stop(t); err != nil {
+		t.Fatal(err)
+	}
+
+	byID := map[string]receivedSpan{}
+	children := map[string][]receivedSpan{}
+	for _, s := range recv.Spans() {
+		if s.TraceID != traceID {
+			continue // the test's own /healthz polls, each a trace
+		}
+		byID[s.SpanID] = s
+		children[s.Parent] = append(children[s.Parent], s)
+	}
+	one := func(parent, name string) receivedSpan {
+		t.Helper()
+		var found []receivedSpan
+		for _, s := range children[parent] {
+			if s.Name == name {
+				found = append(found, s)
+			}
+		}
+		if len(found) != 1 {
+			t.Fatalf("%d spans %q under %s (%q); want 1; children: %v", len(found), name, parent, byID[parent].Name, children[parent])
+		}
+		return found[0]
+	}
+	server := one(clientSpan, "GET /home")
+	page := one(server.SpanID, "page")
+	if page.Attrs["vitrine.user"] != "true" || page.Attrs["vitrine.tiles"] != "3" || page.Attrs["vitrine.complete"] != "true" || page.Attrs["vitrine.format"] != "json" {
+		t.Errorf("page attributes %v; want user true, tiles 3, complete true, format json", page.Attrs)
+	}
+	for _, name := range []string{"banners", "products", "recommendations"} {
+		tile := one(page.SpanID, "tile "+name)
+		if tile.Attrs["vitrine.status"] != "ok" || tile.Service != "vitrine" {
+			t.Errorf("tile %s: %v from %s; want status ok from vitrine", name, tile.Attrs, tile.Service)
+		}
+		attempt := one(tile.SpanID, "attempt")
+		if attempt.Attrs["vitrine.attempt"] != "first" || attempt.Attrs["vitrine.result"] != "won" {
+			t.Errorf("%s attempt %v; want first, won", name, attempt.Attrs)
+		}
+		if len(children[attempt.SpanID]) != 1 {
+			t.Fatalf("%s attempt has %d children; want its HTTP request", name, len(children[attempt.SpanID]))
+		}
+		client := children[attempt.SpanID][0]
+		backend := one(client.SpanID, "GET /"+name)
+		if backend.Service != "vitrine-backends" {
+			t.Errorf("%s backend span from %q; want vitrine-backends", name, backend.Service)
+		}
+	}
+	if !strings.Contains(vitrine.stderr.String(), "trace_id="+traceID) {
+		t.Errorf("Vitrine's log has no line with trace_id=%s:\n%s", traceID, vitrine.stderr)
+	}
+}
