@@ -235,7 +235,7 @@ func connectShared(r config.Redis, m *metrics.Metrics, logger *slog.Logger, prov
 		URL: r.URL, Addrs: r.Addrs, MasterName: r.MasterName, Prefix: r.Prefix, Timeout: r.Timeout,
 	})
 	if err != nil {
-		return nil, &config.Error{Flag: "redis", Msg: err.Error()}
+		return nil, &config.Error{Flag: "-redis", Msg: err.Error()}
 	}
 	return rediscache.New(rediscache.Options{
 		Client: client, Prefix: r.Prefix, Timeout: r.Timeout, Recorder: m, Logger: logger,
@@ -340,7 +340,7 @@ func startTracing(ctx context.Context, mode string, sample *float64, service str
 	}
 	prov, err := tracing.Setup(ctx, s)
 	if err != nil {
-		return nil, &config.Error{Flag: "trace", Msg: err.Error()}
+		return nil, &config.Error{Flag: "-trace", Msg: strings.TrimPrefix(err.Error(), "tracing: ")}
 	}
 	return prov, nil
 }
