@@ -18,6 +18,7 @@ import (
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"vitrine/tiles"
 	"vitrine/tiles/tilestest"
@@ -32,6 +33,7 @@ type a11yState struct {
 	tiles []string                          // tileDOM of the finished page
 	cards int                               // product cards
 	retry []string                          // data-retry of the retry links
+	trace bool                              // the waterfall shows a trace id
 }
 
 var a11yStates = []a11yState{
@@ -54,6 +56,18 @@ var a11yStates = []a11yState{
 		tiles: []string{"banners:ok", "products:fallback", "recommendations:error"},
 		cards: 12,
 		retry: []string{"recommendations"},
+	},
+	{
+		// With tracing, the timing waterfall adds the page's trace id.
+		name: "a traced page",
+		page: func(t *testing.T) string {
+			tp := sdktrace.NewTracerProvider() // samples every trace, exports nowhere
+			t.Cleanup(func() { tp.Shutdown(context.Background()) })
+			return serveTraced(t, tp)
+		},
+		tiles: []string{"banners:ok", "products:ok", "recommendations:ok"},
+		cards: 12 + 6,
+		trace: true,
 	},
 	{
 		name: "a fourth tile over HTTP",
@@ -277,6 +291,9 @@ func TestAxeAudit(t *testing.T) {
 				t.Run(vp.name, func(t *testing.T) {
 					tb := openTab(t, browser)
 					tb.openA11y(t, url, st, vp)
+					if id := eval[string](t, tb, `document.querySelector(".trace-id code")?.textContent ?? ""`); (len(id) == 32) != st.trace {
+						t.Errorf("the waterfall's trace id is %q; want one (32 hex digits): %v", id, st.trace)
+					}
 					tb.injectAxe(t, src)
 					for _, scheme := range colorSchemes {
 						t.Run(scheme, func(t *testing.T) {

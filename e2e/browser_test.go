@@ -19,6 +19,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"go.opentelemetry.io/otel/trace"
 
 	"vitrine/aggregator"
 	"vitrine/catalogue"
@@ -308,6 +309,18 @@ func serve(t *testing.T, latency map[string]time.Duration, timeout time.Duration
 		fs = append(fs, f)
 	}
 	return serveTiles(t, fs, timeout, web.Options{})
+}
+
+// serveTraced is serve with the default latencies and tracing on, with
+// tp's tracers for the web layer and the aggregator.
+func serveTraced(t *testing.T, tp trace.TracerProvider) string {
+	t.Helper()
+	cat := catalogue.Default()
+	var fs []tiles.Fetcher
+	for _, d := range tiles.Builtins() {
+		fs = append(fs, simulate(t, d, cat, a11yLatency[d.Name]))
+	}
+	return serveTiles(t, fs, 2*time.Second, web.Options{TracerProvider: tp})
 }
 
 // serveTiles starts Vitrine over the tiles fs, in page order, with the
