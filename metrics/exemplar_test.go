@@ -35,7 +35,8 @@ func scrapeOpenMetrics(t *testing.T, h http.Handler) string {
 	return string(body)
 }
 
-// TestExemplarsCarryTraceID: the page and tile latency histograms keep the
+// TestExemplarsCarryTraceID: the latency histograms (page, tile, backend
+// attempt, Redis round trip) keep the
 // trace id of a sampled request as the exemplar of the bucket it fell in,
 // shown in OpenMetrics; an unsampled span or none leaves no exemplar, and
 // the default text format never shows one.
@@ -63,11 +64,16 @@ func TestExemplarsCarryTraceID(t *testing.T) {
 			m.PageStarted()
 			m.PageDone(ctx, aggregator.Summary{Elapsed: 120 * time.Millisecond, Complete: true})
 			m.TileDone(ctx, aggregator.Result{Name: "banners", Outcome: tiles.Outcome{Status: tiles.StatusOK}, Elapsed: 40 * time.Millisecond})
+			m.BackendFetch(ctx, "banners", 30*time.Millisecond, nil)
+			m.Up(true)
+			m.Call(ctx, "claim", 300*time.Microsecond, nil)
 
 			body := scrapeOpenMetrics(t, m.Handler())
 			for _, bucket := range []struct{ series, value string }{
 				{`vitrine_page_duration_seconds_bucket{le="0.125"}`, "0.12"},
 				{`vitrine_tile_duration_seconds_bucket{tile="banners",le="0.05"}`, "0.04"},
+				{`vitrine_backend_duration_seconds_bucket{tile="banners",le="0.05"}`, "0.03"},
+				{`vitrine_redis_call_seconds_bucket{op="claim",le="0.0005"}`, "0.0003"},
 			} {
 				line := lineOf(body, bucket.series)
 				if line == "" {

@@ -90,7 +90,7 @@ type tileSeries struct {
 	coalesced   prometheus.Counter
 	hedgesStart prometheus.Counter
 	hedgesWon   prometheus.Counter
-	backendDur  prometheus.Observer
+	backendDur  exemplarObserver
 	detached    prometheus.Gauge
 	results     map[tiles.Status]prometheus.Counter // tile_results_total by status
 	fetches     map[string]prometheus.Counter       // backend_fetches_total by result
@@ -204,7 +204,7 @@ func (m *Metrics) resolve(name string) *tileSeries {
 		coalesced:   m.coalesced.WithLabelValues(name),
 		hedgesStart: m.hedgesStarted.WithLabelValues(name),
 		hedgesWon:   m.hedgesWon.WithLabelValues(name),
-		backendDur:  m.backendDuration.WithLabelValues(name),
+		backendDur:  m.backendDuration.WithLabelValues(name).(exemplarObserver),
 		detached:    m.detached.WithLabelValues(name),
 		results:     results,
 		fetches:     fetches,
@@ -296,9 +296,9 @@ func (m *Metrics) Coalesced(tile string)      { m.tile(tile).coalesced.Inc() }
 func (m *Metrics) Refreshed(tile string, err error) {
 	m.refreshes.WithLabelValues(tile, result(err)).Inc()
 }
-func (m *Metrics) BackendFetch(tile string, elapsed time.Duration, err error) {
+func (m *Metrics) BackendFetch(ctx context.Context, tile string, elapsed time.Duration, err error) {
 	s := m.tile(tile)
-	s.backendDur.Observe(elapsed.Seconds())
+	observe(ctx, s.backendDur, elapsed.Seconds())
 	s.fetches[result(err)].Inc()
 }
 func (m *Metrics) Detached(tile string, delta int) { m.tile(tile).detached.Add(float64(delta)) }

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"context"
 	"sync"
 	"time"
 
@@ -43,7 +44,7 @@ type redisTileSeries struct {
 }
 
 type redisOpSeries struct {
-	duration prometheus.Observer
+	duration exemplarObserver
 	errors   prometheus.Counter
 }
 
@@ -83,7 +84,7 @@ func (r *redisMetrics) start(names []string) {
 	}
 	r.ops = make(map[string]redisOpSeries, len(redisOps))
 	for _, op := range redisOps {
-		r.ops[op] = redisOpSeries{r.calls.WithLabelValues(op), r.errors.WithLabelValues(op)}
+		r.ops[op] = redisOpSeries{r.calls.WithLabelValues(op).(exemplarObserver), r.errors.WithLabelValues(op)}
 	}
 	r.upValue = r.up.WithLabelValues()
 }
@@ -144,13 +145,13 @@ func (m *Metrics) Undecodable(tile string) { m.redisTile(tile).undecodable.Inc()
 
 // Call records one round trip of op, and counts it as an error if err is
 // not nil. The error's text never becomes a label.
-func (m *Metrics) Call(op string, d time.Duration, err error) {
+func (m *Metrics) Call(ctx context.Context, op string, d time.Duration, err error) {
 	r := m.redis()
 	s, ok := r.ops[op]
 	if !ok {
-		s = redisOpSeries{r.calls.WithLabelValues(op), r.errors.WithLabelValues(op)}
+		s = redisOpSeries{r.calls.WithLabelValues(op).(exemplarObserver), r.errors.WithLabelValues(op)}
 	}
-	s.duration.Observe(d.Seconds())
+	observe(ctx, s.duration, d.Seconds())
 	if err != nil {
 		s.errors.Inc()
 	}

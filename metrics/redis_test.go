@@ -55,10 +55,10 @@ func TestRedisCountersMove(t *testing.T) {
 	m.Lock("banners", false)
 	m.Undecodable("banners")
 	m.Hit("weather") // a tile New was not told of still counts
-	m.Call("claim", 300*time.Microsecond, nil)
-	m.Call("claim", 100*time.Millisecond, context.DeadlineExceeded)
-	m.Call("store", 2*time.Millisecond, errors.New("connection refused"))
-	m.Call("flush", time.Millisecond, errors.New("boom")) // an operation not listed still counts
+	m.Call(context.Background(), "claim", 300*time.Microsecond, nil)
+	m.Call(context.Background(), "claim", 100*time.Millisecond, context.DeadlineExceeded)
+	m.Call(context.Background(), "store", 2*time.Millisecond, errors.New("connection refused"))
+	m.Call(context.Background(), "flush", time.Millisecond, errors.New("boom")) // an operation not listed still counts
 	m.Up(false)
 
 	body := scrape(t, m.Handler())
@@ -120,6 +120,6 @@ func BenchmarkRedisCall(b *testing.B) {
 	m.Up(true)
 	b.ReportAllocs()
 	for b.Loop() {
-		m.Call("claim", time.Millisecond, nil)
+		m.Call(context.Background(), "claim", time.Millisecond, nil)
 	}
 }

@@ -232,7 +232,7 @@ func (c *Cache) do(ctx context.Context, op, tile string, call func(context.Conte
 	if errors.Is(err, redis.Nil) {
 		err = nil
 	}
-	c.rec.Call(op, time.Since(start), err)
+	c.rec.Call(cctx, op, time.Since(start), err)
 	if span != nil {
 		endSpan(span, err)
 	}

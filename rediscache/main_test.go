@@ -2,6 +2,7 @@ package rediscache
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -51,7 +52,7 @@ func (r *recorder) Lock(tile string, won bool) {
 		r.add("lock lost %s", tile)
 	}
 }
-func (r *recorder) Call(op string, _ time.Duration, err error) {
+func (r *recorder) Call(_ context.Context, op string, _ time.Duration, err error) {
 	r.add("call %s", op)
 	if err != nil {
 		r.add("call error %s", op)

@@ -138,7 +138,9 @@ func (r *countingRecorder) Refreshed(_ string, err error) {
 	}
 	r.inc("Refreshed")
 }
-func (r *countingRecorder) BackendFetch(string, time.Duration, error) { r.inc("BackendFetch") }
+func (r *countingRecorder) BackendFetch(context.Context, string, time.Duration, error) {
+	r.inc("BackendFetch")
+}
 func (r *countingRecorder) Detached(_ string, delta int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

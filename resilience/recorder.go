@@ -1,6 +1,9 @@
 package resilience
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // Recorder is told what the resilience layer does, for metrics. Its methods
 // are called concurrently, some on the hot path of a cache hit or under the
@@ -29,8 +32,9 @@ type Recorder interface {
 	// err nil on success.
 	Refreshed(tile string, err error)
 	// BackendFetch: one attempt at the backend ended after elapsed, with err
-	// nil on success (a hedge's loser ends with a cancellation error).
-	BackendFetch(tile string, elapsed time.Duration, err error)
+	// nil on success (a hedge's loser ends with a cancellation error). ctx
+	// is the attempt's: with tracing it carries its span (for exemplars).
+	BackendFetch(ctx context.Context, tile string, elapsed time.Duration, err error)
 	// Detached: a fetch that may outlive its callers started (delta 1) or
 	// ended (delta -1).
 	Detached(tile string, delta int)
@@ -73,18 +77,18 @@ type NopRecorder struct{}
 
 var _ Recorder = NopRecorder{}
 
-func (NopRecorder) CacheHit(string)                           {}
-func (NopRecorder) CacheMiss(string)                          {}
-func (NopRecorder) StaleServed(string)                        {}
-func (NopRecorder) FallbackServed(string)                     {}
-func (NopRecorder) Coalesced(string)                          {}
-func (NopRecorder) Refreshed(string, error)                   {}
-func (NopRecorder) BackendFetch(string, time.Duration, error) {}
-func (NopRecorder) Detached(string, int)                      {}
-func (NopRecorder) DetachedCapped(string)                     {}
-func (NopRecorder) Abandoned(string)                          {}
-func (NopRecorder) HedgeStarted(string)                       {}
-func (NopRecorder) BulkheadFull(string)                       {}
-func (NopRecorder) Revalidated(string)                        {}
-func (NopRecorder) HedgeWon(string)                           {}
-func (NopRecorder) BreakerState(string, BreakerState)         {}
+func (NopRecorder) CacheHit(string)                                            {}
+func (NopRecorder) CacheMiss(string)                                           {}
+func (NopRecorder) StaleServed(string)                                         {}
+func (NopRecorder) FallbackServed(string)                                      {}
+func (NopRecorder) Coalesced(string)                                           {}
+func (NopRecorder) Refreshed(string, error)                                    {}
+func (NopRecorder) BackendFetch(context.Context, string, time.Duration, error) {}
+func (NopRecorder) Detached(string, int)                                       {}
+func (NopRecorder) DetachedCapped(string)                                      {}
+func (NopRecorder) Abandoned(string)                                           {}
+func (NopRecorder) HedgeStarted(string)                                        {}
+func (NopRecorder) BulkheadFull(string)                                        {}
+func (NopRecorder) Revalidated(string)                                         {}
+func (NopRecorder) HedgeWon(string)                                            {}
+func (NopRecorder) BreakerState(string, BreakerState)                          {}

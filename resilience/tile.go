@@ -311,7 +311,7 @@ func (t *Tile) attempt(ctx context.Context, req tiles.Request, kind string) (r a
 			r.out, r.err = tiles.Outcome{}, fmt.Errorf("%s: internal error (panic: %v)", t.name, p)
 		}
 		r.elapsed = time.Since(start)
-		t.rec.BackendFetch(t.name, r.elapsed, r.err)
+		t.rec.BackendFetch(ctx, t.name, r.elapsed, r.err)
 	}()
 	r.out, r.err = t.inner.Fetch(ctx, req)
 	return r
