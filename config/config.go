@@ -22,6 +22,7 @@ import (
 	"unicode/utf8"
 
 	"vitrine/aggregator"
+	"vitrine/rediscache"
 	"vitrine/resilience"
 	"vitrine/tiles"
 )
@@ -211,7 +212,7 @@ func defaults() Config {
 		Cache:       true,
 		Fallback:    true,
 		CacheSize:   resilience.DefaultMaxEntries,
-		Redis:       Redis{Prefix: DefaultRedisPrefix, Timeout: DefaultRedisTimeout},
+		Redis:       Redis{Prefix: rediscache.DefaultPrefix, Timeout: rediscache.DefaultTimeout},
 		Trace:       "off",
 
 		// The default -test-delay and 10s more: long enough for a /test

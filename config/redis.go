@@ -14,17 +14,9 @@ import (
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
-	"github.com/redis/go-redis/v9"
 
+	"vitrine/rediscache"
 	"vitrine/tiles"
-)
-
-// The shared tier's defaults. They are rediscache's DefaultPrefix and
-// DefaultTimeout, written here too so that config depends on no Redis
-// client package of Vitrine's own.
-const (
-	DefaultRedisPrefix  = "vitrine:"
-	DefaultRedisTimeout = 100 * time.Millisecond
 )
 
 // Redis is the shared cache tier (-redis and the file's redis:): one node
@@ -60,54 +52,17 @@ func (f redisURLFlag) Set(s string) error {
 	return err
 }
 
-// ParseRedisURL checks a -redis URL as the Redis client reads it
-// (redis.ParseURL): redis:// or rediss:// (TLS), a host, a port from 1 to
-// 65535 if given, a database number of 0 or more. "" is no tier. The
-// messages show the URL with its password replaced by xxxxx, or not at all
-// when it does not parse: a password must not reach a log or a terminal.
+// ParseRedisURL checks a -redis URL by the Redis client's own rules
+// (rediscache.ParseURL), so that a URL the client would refuse is refused
+// where it was given. "" is no tier. Its messages never show the password.
 func ParseRedisURL(s string) (string, error) {
 	if s == "" {
 		return "", nil
 	}
-	u, err := url.Parse(s)
-	if err != nil {
-		return "", errors.New("is not a URL (e.g. redis://localhost:6379/0); escape special characters of a password as %XX")
-	}
-	if err := checkRedisURL(s, u); err != nil {
-		if pw, ok := u.User.Password(); ok && pw != "" {
-			// Redacted hides the password where it belongs; a message
-			// may still quote the path or query, which could hold it.
-			return "", errors.New(strings.ReplaceAll(err.Error(), pw, "xxxxx"))
-		}
-		return "", err
+	if _, err := rediscache.ParseURL(s); err != nil {
+		return "", errors.New(oneLine(err.Error(), 256))
 	}
 	return s, nil
-}
-
-// checkRedisURL checks s, parsed as u, as ParseRedisURL says.
-func checkRedisURL(s string, u *url.URL) error {
-	shown := strconv.Quote(tiles.Clip(u.Redacted(), 96))
-	switch {
-	case u.Scheme != "redis" && u.Scheme != "rediss":
-		return fmt.Errorf("%s must be a redis:// or rediss:// (TLS) URL (e.g. redis://localhost:6379/0); got scheme %q", shown, tiles.Clip(u.Scheme, 20))
-	case u.Hostname() == "":
-		return fmt.Errorf("%s has no host (e.g. redis://localhost:6379/0)", shown)
-	case u.Fragment != "":
-		return fmt.Errorf("%s must not have a fragment (#...); write a # of a password as %%23", shown)
-	}
-	if p := u.Port(); p != "" {
-		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
-			return fmt.Errorf("%s port must be 1 to 65535; got %q", shown, tiles.Clip(p, 20))
-		}
-	}
-	opts, err := redis.ParseURL(s)
-	if err != nil {
-		return fmt.Errorf("%s: %s", shown, oneLine(strings.TrimPrefix(err.Error(), "redis: "), 128))
-	}
-	if opts.DB < 0 {
-		return fmt.Errorf("%s: database number %d must be 0 or more", shown, opts.DB)
-	}
-	return nil
 }
 
 // redacted is s with its password, if any, replaced by xxxxx.

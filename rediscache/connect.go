@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/maintnotifications"
+
+	"vitrine/tiles"
 )
 
 // Defaults for Settings and Options.
@@ -34,11 +37,54 @@ type Settings struct {
 	Timeout    time.Duration // per call; 0 means DefaultTimeout
 }
 
-// ParseURL checks a -redis value. Its error never contains the URL's
-// password, so that it can be printed and logged.
-func ParseURL(s string) error {
-	_, err := parseURL(s)
-	return err
+// ParseURL reads a -redis URL as the client will use it: redis:// or
+// rediss:// (TLS), a host, a port from 1 to 65535 if given, a database
+// number of 0 or more, no fragment. Its errors show the URL with its
+// password replaced by xxxxx, or not at all when it does not parse, so that
+// they can be printed and logged; they may quote the client's own message
+// as it is (config makes it one line).
+func ParseURL(s string) (*redis.Options, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return nil, errors.New("is not a URL (e.g. redis://localhost:6379/0); escape special characters of a password as %XX")
+	}
+	o, err := checkURL(s, u)
+	if err != nil {
+		if pw, ok := u.User.Password(); ok && pw != "" {
+			// Redacted hides the password where it belongs; the client's
+			// message may still quote the path or query, which could hold it.
+			return nil, errors.New(strings.ReplaceAll(err.Error(), pw, "xxxxx"))
+		}
+		return nil, err
+	}
+	return o, nil
+}
+
+// checkURL checks s, parsed as u, as ParseURL says, and returns the
+// client's options for it.
+func checkURL(s string, u *url.URL) (*redis.Options, error) {
+	shown := strconv.Quote(tiles.Clip(u.Redacted(), 96))
+	switch {
+	case u.Scheme != "redis" && u.Scheme != "rediss":
+		return nil, fmt.Errorf("%s must be a redis:// or rediss:// (TLS) URL (e.g. redis://localhost:6379/0); got scheme %q", shown, tiles.Clip(u.Scheme, 20))
+	case u.Hostname() == "":
+		return nil, fmt.Errorf("%s has no host (e.g. redis://localhost:6379/0)", shown)
+	case u.Fragment != "":
+		return nil, fmt.Errorf("%s must not have a fragment (#...); write a # of a password as %%23", shown)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Errorf("%s port must be 1 to 65535; got %q", shown, tiles.Clip(p, 20))
+		}
+	}
+	o, err := redis.ParseURL(s)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s", shown, tiles.Clip(strings.TrimPrefix(err.Error(), "redis: "), 128))
+	}
+	if o.DB < 0 {
+		return nil, fmt.Errorf("%s: database number %d must be 0 or more", shown, o.DB)
+	}
+	return o, nil
 }
 
 // Connect returns a client for s, tuned so that no call outlives
@@ -69,8 +115,8 @@ func universalOptions(s Settings) (*redis.UniversalOptions, error) {
 	o := &redis.Options{}
 	if s.URL != "" {
 		var err error
-		if o, err = parseURL(s.URL); err != nil {
-			return nil, err
+		if o, err = ParseURL(s.URL); err != nil {
+			return nil, fmt.Errorf("redis URL %w", err)
 		}
 	}
 	u := &redis.UniversalOptions{
@@ -115,51 +161,4 @@ func tune(u *redis.UniversalOptions, timeout time.Duration) {
 	if u.Protocol == 0 {
 		u.Protocol = 2 // Vitrine uses no RESP3 feature
 	}
-}
-
-// parseURL is redis.ParseURL restricted to TCP, with its errors scrubbed of
-// the URL's credentials.
-func parseURL(s string) (*redis.Options, error) {
-	u, err := url.Parse(s)
-	if err != nil {
-		var uerr *url.Error
-		if errors.As(err, &uerr) {
-			err = uerr.Err // url.Error quotes the whole URL
-		}
-		return nil, fmt.Errorf("redis URL: %s", scrub(err.Error(), s))
-	}
-	if u.Scheme != "redis" && u.Scheme != "rediss" {
-		return nil, fmt.Errorf("redis URL: scheme must be redis:// or rediss://; got %q", scrub(u.Scheme, s))
-	}
-	o, err := redis.ParseURL(s)
-	if err != nil {
-		msg := strings.TrimPrefix(err.Error(), "redis: ")
-		return nil, fmt.Errorf("redis URL: %s", scrub(msg, s))
-	}
-	return o, nil
-}
-
-// scrub replaces the user-info part of raw (user:password before the host)
-// wherever it appears in msg.
-func scrub(msg, raw string) string {
-	rest := raw
-	if i := strings.Index(rest, "://"); i >= 0 {
-		rest = rest[i+3:]
-	}
-	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
-		rest = rest[:i]
-	}
-	at := strings.LastIndex(rest, "@")
-	if at <= 0 {
-		return msg
-	}
-	info := rest[:at]
-	msg = strings.ReplaceAll(msg, info, "xxxxx")
-	if _, pw, ok := strings.Cut(info, ":"); ok && pw != "" {
-		msg = strings.ReplaceAll(msg, pw, "xxxxx")
-		if dec, err := url.PathUnescape(pw); err == nil && dec != "" {
-			msg = strings.ReplaceAll(msg, dec, "xxxxx")
-		}
-	}
-	return msg
 }

@@ -15,16 +15,18 @@ func TestParseURL(t *testing.T) {
 		{"redis://localhost:6379/0", ""},
 		{"redis://:s3cret@cache.internal:6380/2", ""},
 		{"rediss://user:s3cret@cache.internal/0", ""},
-		{"http://cache.internal:6379", `scheme must be redis:// or rediss://; got "http"`},
-		{"unix:///run/redis.sock", `scheme must be redis:// or rediss://; got "unix"`},
-		{"cache.internal:6379", "scheme must be"},
+		{"http://cache.internal:6379", `must be a redis:// or rediss:// (TLS) URL (e.g. redis://localhost:6379/0); got scheme "http"`},
+		{"unix:///run/redis.sock", `got scheme "unix"`},
+		{"cache.internal:6379", "must be a redis:// or rediss://"},
 		{"redis://:s3cret@cache.internal/zero", "invalid database number"},
-		{"redis://u:s3cret@cache.internal:port/0", "invalid port"},
+		{"redis://u:s3cret@cache.internal:port/0", "is not a URL"},
 		{"redis://u:s3cret@cache.internal/0?s3cret=1", "unexpected option"},
-		{"redis://u:s3cr%20et@cache internal/0", "invalid character"},
+		{"redis://u:s3cr%20et@cache internal/0", "is not a URL"},
+		{"redis://u:s3cret@cache.internal:70000/0", `"redis://u:xxxxx@cache.internal:70000/0" port must be 1 to 65535`},
+		{"redis://u:s3cret@cache.internal/-1", "database number -1 must be 0 or more"},
 	} {
 		t.Run(tc.url, func(t *testing.T) {
-			err := ParseURL(tc.url)
+			_, err := ParseURL(tc.url)
 			if tc.wantErr == "" {
 				if err != nil {
 					t.Fatalf("ParseURL: %v; want nil", err)
