@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"syscall"
@@ -80,20 +79,7 @@ var sturdyArgs = []string{"-redis-timeout", "2s", "-tile-timeout", "5s", "-page-
 // the two replicas at base URLs a and b.
 func nginxSite(t testing.TB, a, b string) string {
 	t.Helper()
-	site, err := os.ReadFile("examples/nginx.conf")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := strings.NewReplacer(
-		"server 127.0.0.1:8081;", "server "+strings.TrimPrefix(a, "http://")+";",
-		"server 127.0.0.1:8082;", "server "+strings.TrimPrefix(b, "http://")+";",
-		"listen 8080;", fmt.Sprintf("listen 127.0.0.1:%d;", servertest.FreePort(t)),
-	)
-	out := r.Replace(string(site))
-	if out == string(site) || strings.Contains(out, "127.0.0.1:8081") || strings.Contains(out, "127.0.0.1:8082") || strings.Contains(out, "listen 8080") {
-		t.Fatalf("examples/nginx.conf no longer has the addresses this test replaces:\n%s", site)
-	}
-	return out
+	return servertest.ShippedSite(t, "examples/nginx.conf", strings.TrimPrefix(a, "http://"), strings.TrimPrefix(b, "http://"))
 }
 
 // backendStats returns the backends' request counts by tile, then user.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"vitrine/tiles"
+	"vitrine/tracing"
 )
 
 // Backends is the parsed command line of `vitrine backends`, which serves
@@ -20,7 +21,7 @@ type Backends struct {
 	Latency map[string]time.Duration
 	Fail    map[string]float64
 	Tail    map[string]Tail
-	// Trace is how the backends trace their requests: one of TraceModes.
+	// Trace is how the backends trace their requests: one of tracing.Modes.
 	// With stdout or otlp each request is a server span that continues
 	// the trace of its traceparent.
 	Trace string
@@ -70,7 +71,7 @@ func backendsDefaults() Backends {
 		Latency: map[string]time.Duration{},
 		Fail:    map[string]float64{},
 		Tail:    map[string]Tail{},
-		Trace:   "off",
+		Trace:   tracing.Off,
 	}
 	for _, d := range tiles.Builtins() {
 		b.Latency[d.Name] = d.Latency

@@ -25,6 +25,7 @@ import (
 	"vitrine/rediscache"
 	"vitrine/resilience"
 	"vitrine/tiles"
+	"vitrine/tracing"
 )
 
 // Config is the parsed configuration. Every per-tile map has an entry for
@@ -64,7 +65,7 @@ type Config struct {
 	// Redis is the shared cache tier under the in-memory one; off unless
 	// Redis.Enabled.
 	Redis Redis
-	// Trace is the tracing mode (TraceModes): "off" by default.
+	// Trace is the tracing mode (tracing.Modes): "off" by default.
 	Trace string
 	// TraceSample is the share of traces kept when tracing, if given
 	// (-trace-sample); nil leaves it to OTEL_TRACES_SAMPLER, else 1. Errors
@@ -213,7 +214,7 @@ func defaults() Config {
 		Fallback:    true,
 		CacheSize:   resilience.DefaultMaxEntries,
 		Redis:       Redis{Prefix: rediscache.DefaultPrefix, Timeout: rediscache.DefaultTimeout},
-		Trace:       "off",
+		Trace:       tracing.Off,
 
 		// The default -test-delay and 10s more: long enough for a /test
 		// in flight, within the 30s a container is given to stop.

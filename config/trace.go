@@ -4,18 +4,15 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"vitrine/tracing"
 )
 
-// TraceModes are the values of -trace (the server's and `vitrine
-// backends`'): off (the default), stdout (spans as JSON lines on stdout),
-// otlp (OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT). They are package
-// tracing's modes, written here so that config depends on no exporter.
-var TraceModes = []string{"off", "stdout", "otlp"}
-
-// ParseTraceMode checks a -trace value.
+// ParseTraceMode checks a -trace value (the server's and `vitrine
+// backends`'): one of tracing.Modes.
 func ParseTraceMode(s string) (string, error) {
-	if !slices.Contains(TraceModes, s) {
-		return "", fmt.Errorf("%q is not a tracing mode (%s)", clip(s), strings.Join(TraceModes, ", "))
+	if !slices.Contains(tracing.Modes, s) {
+		return "", fmt.Errorf("%q is not a tracing mode (%s)", clip(s), strings.Join(tracing.Modes, ", "))
 	}
 	return s, nil
 }

@@ -6,35 +6,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 )
-
-// exampleSite is examples/nginx.conf, the config the README ships, with its
-// replicas and its port moved to the given test addresses. It fails if a
-// placeholder is missing, so the test follows the shipped file.
-func exampleSite(t *testing.T, replicaA, replicaB string, port int) string {
-	t.Helper()
-	b, err := os.ReadFile("../examples/nginx.conf")
-	if err != nil {
-		t.Fatal(err)
-	}
-	site := string(b)
-	for _, r := range []struct{ old, new string }{
-		{"127.0.0.1:8081", replicaA},
-		{"127.0.0.1:8082", replicaB},
-		{"listen 8080;", fmt.Sprintf("listen %d;", port)},
-	} {
-		if strings.Count(site, r.old) != 1 {
-			t.Fatalf("examples/nginx.conf: want %q once", r.old)
-		}
-		site = strings.Replace(site, r.old, r.new, 1)
-	}
-	return site
-}
 
 // replica is an httptest server standing in for a Vitrine replica.
 type replica struct {
@@ -64,7 +39,7 @@ func (r *replica) count() int {
 func TestExampleNginxConfigRoundRobins(t *testing.T) {
 	ok := func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "ok") }
 	a, b := newReplica(t, ok), newReplica(t, ok)
-	n := Nginx(t, exampleSite(t, a.srv.Listener.Addr().String(), b.srv.Listener.Addr().String(), FreePort(t)))
+	n := Nginx(t, ShippedSite(t, "../examples/nginx.conf", a.srv.Listener.Addr().String(), b.srv.Listener.Addr().String()))
 
 	const pages = 10
 	for range pages {
@@ -113,7 +88,7 @@ func TestExampleNginxConfigPassesStreamedTilesOn(t *testing.T) {
 				}
 			}
 			a, b := newReplica(t, stream), newReplica(t, stream)
-			n := Nginx(t, exampleSite(t, a.srv.Listener.Addr().String(), b.srv.Listener.Addr().String(), FreePort(t)))
+			n := Nginx(t, ShippedSite(t, "../examples/nginx.conf", a.srv.Listener.Addr().String(), b.srv.Listener.Addr().String()))
 
 			lines, first := firstLine(t, n.URL()+"/home")
 			select {

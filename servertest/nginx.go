@@ -99,3 +99,28 @@ func mainConfig(dir, site string) string {
 	b.WriteString("\n}\n")
 	return b.String()
 }
+
+// ShippedSite is the nginx site file at path (the shipped
+// examples/nginx.conf) with its two replicas, 127.0.0.1:8081 and
+// 127.0.0.1:8082, moved to the addresses a and b (host:port) and its
+// "listen 8080;" to a free loopback port. It fails tb unless the file has
+// exactly one of each, so that tests follow the file the README ships.
+func ShippedSite(tb testing.TB, path, a, b string) string {
+	tb.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatalf("servertest: %v", err)
+	}
+	site := string(raw)
+	for _, r := range []struct{ old, new string }{
+		{"127.0.0.1:8081", a},
+		{"127.0.0.1:8082", b},
+		{"listen 8080;", fmt.Sprintf("listen 127.0.0.1:%d;", FreePort(tb))},
+	} {
+		if strings.Count(site, r.old) != 1 {
+			tb.Fatalf("servertest: %s: want %q once", path, r.old)
+		}
+		site = strings.Replace(site, r.old, r.new, 1)
+	}
+	return site
+}

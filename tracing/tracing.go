@@ -36,7 +36,7 @@ const (
 // are dropped rather than held.
 const queueSize = 8192
 
-// Modes lists the values -trace accepts.
+// Modes lists the values -trace accepts (config checks it by this list).
 var Modes = []string{Off, Stdout, OTLP}
 
 // Settings say how to trace.
