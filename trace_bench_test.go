@@ -3,6 +3,8 @@ package main
 import (
 	"net/http"
 	"testing"
+
+	"vitrine/tracing/tracingtest"
 )
 
 // BenchmarkTracing measures what tracing costs on the shared bench's work
@@ -31,7 +33,7 @@ func BenchmarkTracing(b *testing.B) {
 		{name: "cache-off/100pct", sample: "1", args: []string{"-cache=false"}},
 	} {
 		b.Run(sc.name, func(b *testing.B) {
-			recv := startOTLPReceiver(b, false)
+			recv := tracingtest.NewReceiver(b, false)
 			b.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", recv.URL)
 			args := sc.args
 			if sc.sample != "" {

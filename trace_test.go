@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"vitrine/tracing/tracingtest"
 )
 
 // TestTraceAcrossProcesses follows one page across Vitrine and `vitrine
@@ -13,7 +15,7 @@ import (
 // page, its tiles, each tile's backend attempt and HTTP request, and the
 // backends' server spans, all in the client's trace.
 func TestTraceAcrossProcesses(t *testing.T) {
-	recv := startOTLPReceiver(t, true)
+	recv := tracingtest.NewReceiver(t, true)
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", recv.URL)
 	be, lines, deadline := launchWith(t, runBackends, []string{"-addr", "127.0.0.1:0", "-trace", "otlp",
 		"-latency", "banners=1ms,products=2ms,recommendations=3ms"}, 1)
@@ -40,8 +42,8 @@ func TestTraceAcrossProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	byID := map[string]receivedSpan{}
-	children := map[string][]receivedSpan{}
+	byID := map[string]tracingtest.Span{}
+	children := map[string][]tracingtest.Span{}
 	for _, s := range recv.Spans() {
 		if s.TraceID != traceID {
 			continue // the test's own /healthz polls, each a trace
@@ -49,9 +51,9 @@ func TestTraceAcrossProcesses(t *testing.T) {
 		byID[s.SpanID] = s
 		children[s.Parent] = append(children[s.Parent], s)
 	}
-	one := func(parent, name string) receivedSpan {
+	one := func(parent, name string) tracingtest.Span {
 		t.Helper()
-		var found []receivedSpan
+		var found []tracingtest.Span
 		for _, s := range children[parent] {
 			if s.Name == name {
 				found = append(found, s)

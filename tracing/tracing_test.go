@@ -4,18 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
-	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
-	"google.golang.org/protobuf/proto"
+
+	"vitrine/tracing/tracingtest"
 )
 
 func env(kv ...string) func(string) string {
@@ -177,30 +173,7 @@ func TestBadSettings(t *testing.T) {
 // TestOTLPExport runs an OTLP/HTTP receiver in the test: the exporter
 // posts protobuf to OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces.
 func TestOTLPExport(t *testing.T) {
-	var mu sync.Mutex
-	var got []string
-	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		var req collectortrace.ExportTraceServiceRequest
-		if r.URL.Path != "/v1/traces" || r.Header.Get("Content-Type") != "application/x-protobuf" || proto.Unmarshal(body, &req) != nil {
-			t.Errorf("receiver: %s %s %s: not an OTLP/HTTP protobuf export", r.Method, r.URL.Path, r.Header.Get("Content-Type"))
-			http.Error(w, "bad", http.StatusBadRequest)
-			return
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		for _, rs := range req.ResourceSpans {
-			for _, ss := range rs.ScopeSpans {
-				for _, s := range ss.Spans {
-					got = append(got, s.Name)
-				}
-			}
-		}
-		w.Header().Set("Content-Type", "application/x-protobuf")
-		out, _ := proto.Marshal(&collectortrace.ExportTraceServiceResponse{})
-		w.Write(out)
-	}))
-	defer recv.Close()
+	recv := tracingtest.NewReceiver(t, true)
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", recv.URL)
 	p, err := Setup(t.Context(), Settings{Mode: OTLP, Service: "vitrine"})
 	if err != nil {
@@ -211,10 +184,9 @@ func TestOTLPExport(t *testing.T) {
 	if err := p.Shutdown(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if strings.Join(got, ",") != "page" {
-		t.Errorf("the receiver got spans %q; want [page]", got)
+	got := recv.Spans()
+	if len(got) != 1 || got[0].Name != "page" || got[0].Service != "vitrine" {
+		t.Errorf("the receiver got spans %+v; want one, page, from vitrine", got)
 	}
 }
 

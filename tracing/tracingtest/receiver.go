@@ -1,4 +1,6 @@
-package main
+// Package tracingtest receives the spans Vitrine exports, for tests: an
+// OTLP/HTTP trace receiver in the test process.
+package tracingtest
 
 import (
 	"encoding/hex"
@@ -14,19 +16,21 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// otlpReceiver is an OTLP/HTTP trace receiver in the test process: what an
-// OpenTelemetry collector would receive from Vitrine's -trace otlp.
-type otlpReceiver struct {
+// Receiver is an OTLP/HTTP trace receiver in the test process: what an
+// OpenTelemetry collector would receive from Vitrine's -trace otlp. Point
+// OTEL_EXPORTER_OTLP_ENDPOINT at its URL.
+type Receiver struct {
 	URL string
+	tb  testing.TB
 
 	mu    sync.Mutex
-	spans []receivedSpan
+	spans []Span
 	count int // spans received, kept or not
 	keep  bool
 }
 
-// receivedSpan is one span as the receiver decoded it.
-type receivedSpan struct {
+// Span is one span as the receiver decoded it.
+type Span struct {
 	Service, Name           string
 	TraceID, SpanID, Parent string // hex; Parent "" for a root
 	Attrs                   map[string]string
@@ -34,20 +38,22 @@ type receivedSpan struct {
 	Error                   bool
 }
 
-// startOTLPReceiver serves until the test ends. With keep false it only
-// counts spans (for benchmarks).
-func startOTLPReceiver(tb testing.TB, keep bool) *otlpReceiver {
-	r := &otlpReceiver{keep: keep}
+// NewReceiver serves until the test ends. With keep false it only
+// counts spans (for benchmarks). A request that is not an OTLP/HTTP
+// protobuf export fails the test.
+func NewReceiver(tb testing.TB, keep bool) *Receiver {
+	r := &Receiver{keep: keep, tb: tb}
 	srv := httptest.NewServer(http.HandlerFunc(r.serve))
 	tb.Cleanup(srv.Close)
 	r.URL = srv.URL
 	return r
 }
 
-func (r *otlpReceiver) serve(w http.ResponseWriter, req *http.Request) {
+func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 	body, err := io.ReadAll(req.Body)
 	var in collectortrace.ExportTraceServiceRequest
-	if err != nil || req.URL.Path != "/v1/traces" || proto.Unmarshal(body, &in) != nil {
+	if err != nil || req.URL.Path != "/v1/traces" || req.Header.Get("Content-Type") != "application/x-protobuf" || proto.Unmarshal(body, &in) != nil {
+		r.tb.Errorf("OTLP receiver: %s %s (%s): not an OTLP/HTTP protobuf trace export", req.Method, req.URL.Path, req.Header.Get("Content-Type"))
 		http.Error(w, "not an OTLP/HTTP protobuf trace export", http.StatusBadRequest)
 		return
 	}
@@ -65,7 +71,7 @@ func (r *otlpReceiver) serve(w http.ResponseWriter, req *http.Request) {
 				if !r.keep {
 					continue
 				}
-				rec := receivedSpan{
+				rec := Span{
 					Service: service, Name: s.Name, TraceID: hex.EncodeToString(s.TraceId),
 					SpanID: hex.EncodeToString(s.SpanId), Parent: hex.EncodeToString(s.ParentSpanId),
 					Attrs: attrs(s.Attributes), Error: s.GetStatus().GetCode() == 2,
@@ -102,14 +108,14 @@ func attrs(kvs []*commonv1.KeyValue) map[string]string {
 }
 
 // Spans returns the spans kept so far.
-func (r *otlpReceiver) Spans() []receivedSpan {
+func (r *Receiver) Spans() []Span {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]receivedSpan(nil), r.spans...)
+	return append([]Span(nil), r.spans...)
 }
 
 // Count returns how many spans arrived.
-func (r *otlpReceiver) Count() int {
+func (r *Receiver) Count() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.count
