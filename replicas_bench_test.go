@@ -65,7 +65,7 @@ func BenchmarkReplicas(b *testing.B) {
 	} {
 		b.Run(sc.name, func(b *testing.B) {
 			b.StopTimer()
-			be := startLoadBackends(b, sc.latency...)
+			be := startBackends(b, sc.latency...)
 			args := []string{"-backend", fmt.Sprintf("banners=%[1]s/banners,products=%[1]s/products,recommendations=%[1]s/recommendations", be.base)}
 			if sc.replicas > 1 {
 				redis := servertest.Redis(b)
@@ -76,7 +76,7 @@ func BenchmarkReplicas(b *testing.B) {
 			}
 			var bases []string
 			for range sc.replicas {
-				bases = append(bases, startLoadServer(b, append(args, sc.latency...)...).base)
+				bases = append(bases, start(b, append(args, sc.latency...)...).base)
 			}
 			target := bases[0]
 			if sc.replicas > 1 {
