@@ -44,6 +44,11 @@ func newLoadClient(workers int) *http.Client {
 	}
 }
 
+// usersPath is a loadPlan's path for pages spread over users users.
+func usersPath(users int) func(int) string {
+	return func(i int) string { return fmt.Sprintf("/home?user=u%d", i%users) }
+}
+
 // loadPlan is one closed-loop run: workers each issue a page, wait for it,
 // and issue the next, until pages pages have been issued or maxTime has
 // passed.
@@ -423,7 +428,7 @@ func awaitInFlight(t *testing.T, base, route string, want float64, quiet time.Du
 }
 
 // getJSON GETs url and decodes its JSON body into v, returning the status.
-func getJSON(t *testing.T, client *http.Client, url string, v any) int {
+func getJSON(t testing.TB, client *http.Client, url string, v any) int {
 	t.Helper()
 	resp, err := client.Get(url)
 	if err != nil {

@@ -251,14 +251,14 @@ func runLoad(b *testing.B, sc loadScenario, pages int) (loadResult, metricSample
 		// Every tile over HTTP from `vitrine backends` (default latencies),
 		// as the shared bench's project-http runs it.
 		be = startBackends(b)
-		args = append(slices.Clone(args), "-backend", fmt.Sprintf("banners=%[1]s/banners,products=%[1]s/products,recommendations=%[1]s/recommendations", be.base))
+		args = append(slices.Clone(args), "-backend", tilesAt(be.base))
 	}
 	s := start(b, args...)
 	client := newLoadClient(loadWorkers)
 	ctx := context.Background()
 	path := func(int) string { return "/home" }
 	if sc.users > 0 {
-		path = func(i int) string { return fmt.Sprintf("/home?user=u%d", i%sc.users) }
+		path = usersPath(sc.users)
 	}
 
 	if sc.storm {

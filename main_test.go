@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -18,10 +19,10 @@ import (
 	"vitrine/servertest"
 )
 
-// The tests of this package run whole Vitrines on loopback ports, each a
+// Most tests of this package run whole Vitrines on loopback ports, each a
 // server started by launch: run or runBackends in this process (start,
 // startBackends, startAdmin), or the built binary as a child process
-// (startBinary, binary_test.go). By file:
+// (startBinary). By file:
 //
 //	main_test.go           the launcher; run's own result, shutdown, flags
 //	binary_test.go         the binary: exit codes, signals, GC settings, drain
@@ -29,7 +30,8 @@ import (
 //	readyz_test.go, metrics_e2e_test.go, edge_replies_test.go,
 //	backends_test.go       what the wired server answers; the examples
 //	policy_test.go         the tiles' policies as main builds them
-//	replicas_test.go       replicas behind nginx sharing a redis-server
+//	replicas_test.go       replicas behind nginx sharing a redis-server, one
+//	                       of them the binary stopped by SIGTERM
 //	trace_test.go          one trace across Vitrine and `vitrine backends`
 //	load_driver_test.go    the closed-loop load driver and /metrics reader
 //	load_test.go, replicas_bench_test.go, trace_bench_test.go
@@ -178,6 +180,12 @@ func start(tb testing.TB, args ...string) *server {
 func startBackends(tb testing.TB, args ...string) *server {
 	tb.Helper()
 	return runIn(tb, runBackends, args, backendsLine)
+}
+
+// tilesAt is the -backend value that fetches the built-in tiles from the
+// `vitrine backends` at base.
+func tilesAt(base string) string {
+	return fmt.Sprintf("banners=%[1]s/banners,products=%[1]s/products,recommendations=%[1]s/recommendations", base)
 }
 
 func TestRun(t *testing.T) {

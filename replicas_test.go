@@ -56,7 +56,7 @@ func (rs *replicaSet) addReplica(t *testing.T, args ...string) *server {
 	t.Helper()
 	base := []string{
 		"-redis", rs.redis.URL(),
-		"-backend", fmt.Sprintf("banners=%[1]s/banners,products=%[1]s/products,recommendations=%[1]s/recommendations", rs.backends),
+		"-backend", tilesAt(rs.backends),
 		// A hedge is a second request for the same key: off, so that the
 		// backends' counts are fetches.
 		"-hedge", "banners=off,products=off,recommendations=off",
@@ -83,7 +83,7 @@ func nginxSite(t testing.TB, a, b string) string {
 }
 
 // backendStats returns the backends' request counts by tile, then user.
-func backendStats(t *testing.T, base string) map[string]map[string]int64 {
+func backendStats(t testing.TB, base string) map[string]map[string]int64 {
 	t.Helper()
 	var stats map[string]map[string]int64
 	if code := getJSON(t, http.DefaultClient, base+"/stats", &stats); code != http.StatusOK {
@@ -106,10 +106,6 @@ func checkPages(t *testing.T, what string, res loadResult) {
 		t.Errorf("%s: %d of %d pages not 200 with every tile ok or stale (stopped early: %v); tiles: %s",
 			what, bad, len(res.pages), res.stopped, res.tileSummary())
 	}
-}
-
-func usersPath(users int) func(int) string {
-	return func(i int) string { return fmt.Sprintf("/home?user=u%d", i%users) }
 }
 
 func TestReplicasFetchEachKeyOnce(t *testing.T) {
@@ -337,7 +333,7 @@ func TestReplicaSIGTERMBehindNginx(t *testing.T) {
 	backends := startBackends(t, "-latency", "banners=5ms,products=10ms,recommendations=15ms").base
 	env := cleanEnv(
 		"VITRINE_REDIS="+redis.URL(),
-		fmt.Sprintf("VITRINE_BACKEND=banners=%[1]s/banners,products=%[1]s/products,recommendations=%[1]s/recommendations", backends),
+		"VITRINE_BACKEND="+tilesAt(backends),
 	)
 	a := startBinary(t, env, sturdyArgs...)
 	b := startBinary(t, env, sturdyArgs...)

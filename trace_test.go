@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -18,9 +17,8 @@ func TestTraceAcrossProcesses(t *testing.T) {
 	recv := tracingtest.NewReceiver(t, true)
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", recv.URL)
 	be := startBackends(t, "-trace", "otlp", "-latency", "banners=1ms,products=2ms,recommendations=3ms")
-	backends := be.base
 	vitrine := start(t, "-trace", "otlp", "-cache=false", "-hedge", "banners=off,products=off,recommendations=off",
-		"-backend", fmt.Sprintf("banners=%[1]s/banners,products=%[1]s/products,recommendations=%[1]s/recommendations", backends))
+		"-backend", tilesAt(be.base))
 
 	const traceID, clientSpan = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
 	req, _ := http.NewRequest(http.MethodGet, vitrine.base+"/home?user=alice", nil)
