@@ -20,22 +20,7 @@ import (
 	"vitrine/tiles"
 )
 
-// startBackends runs `vitrine backends` with args on a free port until the
-// test ends and returns its base URL.
-func startBackends(t *testing.T, args ...string) string {
-	t.Helper()
-	_, lines, deadline := launchWith(t, runBackends, append([]string{"-addr", "127.0.0.1:0"}, args...), 1)
-	rest, found := strings.CutPrefix(lines[0], "vitrine backends: serving http://")
-	addr, _, found2 := strings.Cut(rest, "/")
-	if len(lines) != 1 || !found || !found2 {
-		t.Fatalf("stdout = %q; want one line \"vitrine backends: serving http://ADDR/{...}\"", lines)
-	}
-	base := "http://" + addr
-	waitHealthy(t, base, deadline)
-	return base
-}
-
-// exampleArgs are the arguments that serve the example file on a free port,
+// exampleArgs are the arguments that serve the example file (start adds a free port),
 // every HTTP tile's URL moved to base's host (with -backend, as a user
 // would point the file at other hosts), and the file's tiles.
 func exampleArgs(t *testing.T, file, base string) ([]string, []config.Tile) {
@@ -57,7 +42,7 @@ func exampleArgs(t *testing.T, file, base string) ([]string, []config.Tile) {
 		u.Host = host
 		moved = append(moved, tc.Name+"="+u.String())
 	}
-	args := []string{"-config", file, "-addr", "127.0.0.1:0"}
+	args := []string{"-config", file}
 	if moved != nil {
 		args = append(args, "-backend", strings.Join(moved, ","))
 	}
@@ -88,7 +73,7 @@ func TestExamplesServe(t *testing.T) {
 	if err != nil || len(files) < 2 {
 		t.Fatalf("examples: %v, %v; want at least two files", files, err)
 	}
-	base := startBackends(t, "-latency", "banners=0s,products=0s,recommendations=0s")
+	base := startBackends(t, "-latency", "banners=0s,products=0s,recommendations=0s").base
 	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			if err := run(t.Context(), []string{"-config", file, "-check"}, noEnv, io.Discard, io.Discard); err != nil {
@@ -141,7 +126,7 @@ func TestExamplesServe(t *testing.T) {
 // TestUserForwardedOnlyToPersonalised: over the real wire, `vitrine
 // backends` sees the user only on the personalised tile.
 func TestUserForwardedOnlyToPersonalised(t *testing.T) {
-	base := startBackends(t, "-latency", "banners=0s,products=0s,recommendations=0s")
+	base := startBackends(t, "-latency", "banners=0s,products=0s,recommendations=0s").base
 	args, _ := exampleArgs(t, "examples/http.yaml", base)
 	in := start(t, append(args, "-cache=false")...)
 	var page struct{ Complete bool }
@@ -186,7 +171,7 @@ func TestPrimaryOverHTTP(t *testing.T) {
 			if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			in := start(t, append([]string{"-config", file, "-addr", "127.0.0.1:0", "-cache=false"}, tt.flags...)...)
+			in := start(t, append([]string{"-config", file, "-cache=false"}, tt.flags...)...)
 			for _, format := range []string{"json", "html", "ndjson"} {
 				resp, err := http.Get(in.base + "/home?format=" + format)
 				if err != nil {
@@ -228,7 +213,7 @@ func TestCheck(t *testing.T) {
 // TestBackendsCommand: the subcommand serves each simulated tile and the
 // extra ones, and refuses bad flags as the server does.
 func TestBackendsCommand(t *testing.T) {
-	base := startBackends(t, "-latency", "banners=0s,products=0s,recommendations=0s")
+	base := startBackends(t, "-latency", "banners=0s,products=0s,recommendations=0s").base
 	want := wantData(t, tiles.Request{User: "carol"})
 	for _, name := range []string{"banners", "products", "recommendations", "notice"} {
 		resp, err := http.Get(base + "/" + name + "?user=carol")

@@ -191,7 +191,7 @@ func TestLoadSmoke(t *testing.T) {
 	}
 	leaks := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, leaks) }) // after the server's cleanup
-	s := startLoadServer(t, "-cache=false")
+	s := start(t, "-cache=false")
 	client := newLoadClient(32)
 	defer client.CloseIdleConnections()
 	res := drive(context.Background(), client, s.base, loadPlan{
@@ -212,7 +212,7 @@ func TestLoadSmoke(t *testing.T) {
 		}
 	}
 	if t.Failed() {
-		t.Logf("tiles: %s\nstderr:\n%s", res.tileSummary(), s.logs)
+		t.Logf("tiles: %s\nstderr:\n%s", res.tileSummary(), s.stderr)
 	}
 }
 
@@ -246,19 +246,19 @@ func runLoad(b *testing.B, sc loadScenario, pages int) (loadResult, metricSample
 	b.StopTimer()
 	leaks := goleak.IgnoreCurrent()
 	args := sc.args
-	var be *loadServer
+	var be *server
 	if sc.http {
 		// Every tile over HTTP from `vitrine backends` (default latencies),
 		// as the shared bench's project-http runs it.
-		be = startLoadBackends(b)
-		args = append(slices.Clone(args), "-backend", fmt.Sprintf("banners=%[1]s/banners,products=%[1]s/products,recommendations=%[1]s/recommendations", be.base))
+		be = startBackends(b)
+		args = append(slices.Clone(args), "-backend", tilesAt(be.base))
 	}
-	s := startLoadServer(b, args...)
+	s := start(b, args...)
 	client := newLoadClient(loadWorkers)
 	ctx := context.Background()
 	path := func(int) string { return "/home" }
 	if sc.users > 0 {
-		path = func(i int) string { return fmt.Sprintf("/home?user=u%d", i%sc.users) }
+		path = usersPath(sc.users)
 	}
 
 	if sc.storm {
@@ -325,7 +325,7 @@ func runLoad(b *testing.B, sc loadScenario, pages int) (loadResult, metricSample
 		}
 	}
 	if b.Failed() {
-		b.Logf("stderr:\n%s", s.logs)
+		b.Logf("stderr:\n%s", s.stderr)
 	}
 	return res, m
 }

@@ -1,121 +1,134 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"runtime/debug"
 	rtmetrics "runtime/metrics"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"vitrine/config"
-	"vitrine/memory"
+	"vitrine/servertest"
 )
 
-// syncBuffer is an io.Writer that run may write to while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// Most tests of this package run whole Vitrines on loopback ports, each a
+// server started by launch: run or runBackends in this process (start,
+// startBackends, startAdmin), or the built binary as a child process
+// (startBinary). By file:
+//
+//	main_test.go           the launcher; run's own result, shutdown, flags
+//	binary_test.go         the binary: exit codes, signals, GC settings, drain
+//	operator_port_test.go  -admin-addr
+//	readyz_test.go, metrics_e2e_test.go, edge_replies_test.go,
+//	backends_test.go       what the wired server answers; the examples
+//	policy_test.go         the tiles' policies as main builds them
+//	replicas_test.go       replicas behind nginx sharing a redis-server, one
+//	                       of them the binary stopped by SIGTERM
+//	trace_test.go          one trace across Vitrine and `vitrine backends`
+//	load_driver_test.go    the closed-loop load driver and /metrics reader
+//	load_test.go, replicas_bench_test.go, trace_bench_test.go
+//	                       the benchmarks under load
 
 // noEnv is a getenv that sees no VITRINE_* variable.
 func noEnv(string) string { return "" }
 
-// fastArgs start Vitrine on a free loopback port with tiles of a few ms.
-var fastArgs = []string{"-addr", "127.0.0.1:0", "-latency", "banners=1ms,products=2ms,recommendations=3ms"}
+// fastArgs give the tiles latencies of a few ms.
+var fastArgs = []string{"-latency", "banners=1ms,products=2ms,recommendations=3ms"}
 
-// instance is a run in progress.
-type instance struct {
-	base   string // http://ADDR
-	cancel context.CancelFunc
-	done   chan error // run's result
-	stderr *syncBuffer
+// What Vitrine and `vitrine backends` print on stdout once serving, ADDR
+// standing for an address.
+const (
+	servingLine  = "vitrine: serving http://ADDR/home"
+	adminLine    = "vitrine: admin on http://ADDR/metrics"
+	backendsLine = "vitrine backends: serving http://ADDR/{banners,products,recommendations,notice}"
+)
+
+// server is a Vitrine, or `vitrine backends`, started by launch.
+type server struct {
+	base   string   // http://ADDR, the first address announced
+	urls   []string // every address announced, in order
+	stderr *servertest.Buffer
+	exited chan struct{} // closed once it has ended
+	err    error         // what it ended with, once exited is closed
+	// interrupt asks it to end without waiting: cancels run's context,
+	// or sends SIGTERM.
+	interrupt func()
+	proc      *os.Process // the child process, if it is one
+
+	once    sync.Once
+	stopErr error
 }
 
-// start runs Vitrine with args until the test ends, waits for its address
-// on stdout and for /healthz to answer 200.
-func start(t *testing.T, args ...string) *instance {
-	t.Helper()
-	in, lines, deadline := launch(t, args, 1)
-	addr, found := strings.CutPrefix(lines[0], "vitrine: serving http://")
-	addr, found2 := strings.CutSuffix(addr, "/home")
-	if len(lines) != 1 || !found || !found2 {
-		t.Fatalf("stdout = %q; want one line \"vitrine: serving http://ADDR/home\"", lines)
+// launch starts a server with begin, which gets its stdout and stderr and
+// returns what waits for it to end (run itself, or a process's Wait). It
+// waits for stdout to hold one line per pattern, then for /healthz to
+// answer 200 at each address. The test's end stops the server. A
+// benchmark's server keeps only the first 256 KB of its log: a load run
+// logs a line per page.
+func launch(tb testing.TB, begin func(stdout, stderr io.Writer) (wait func() error, err error), interrupt func(),
+	patterns ...string) *server {
+	tb.Helper()
+	stdout, stderr := &servertest.Buffer{}, &servertest.Buffer{}
+	if _, ok := tb.(*testing.B); ok {
+		stderr.Max = 256 << 10
 	}
-	in.base = "http://" + addr
-	waitHealthy(t, in.base, deadline)
-	return in
-}
-
-// launch runs Vitrine with args until the test ends (then cancels it and
-// waits for run to return) and waits, 10s at most, for n lines on its
-// stdout. It returns them and that deadline, for what the caller waits for
-// next.
-func launch(t *testing.T, args []string, n int) (in *instance, lines []string, deadline time.Time) {
-	t.Helper()
-	return launchWith(t, run, args, n)
-}
-
-// launchWith is launch with another command than run (runBackends).
-func launchWith(t *testing.T, run func(context.Context, []string, func(string) string, io.Writer, io.Writer) error, args []string, n int) (in *instance, lines []string, deadline time.Time) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	stdout, stderr := &syncBuffer{}, &syncBuffer{}
-	in = &instance{cancel: cancel, done: make(chan error, 1), stderr: stderr}
-	go func() { in.done <- run(ctx, args, noEnv, stdout, stderr) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-in.done:
-		case <-time.After(10 * time.Second):
-			t.Errorf("run did not return within 10s of its context ending")
+	s := &server{stderr: stderr, exited: make(chan struct{}), interrupt: interrupt}
+	wait, err := begin(stdout, stderr)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	go func() { defer close(s.exited); s.err = wait() }()
+	tb.Cleanup(func() {
+		if err := s.stop(); err != nil {
+			tb.Errorf("the server ended with %v once asked to; want nil", err)
 		}
-		if t.Failed() {
-			t.Logf("stderr:\n%s", stderr)
+		if tb.Failed() {
+			tb.Logf("stderr:\n%s", stderr)
 		}
 	})
-	deadline = time.Now().Add(10 * time.Second)
-	for strings.Count(stdout.String(), "\n") < n {
+	deadline := time.Now().Add(10 * time.Second)
+	for strings.Count(stdout.String(), "\n") < len(patterns) {
 		select {
-		case err := <-in.done:
-			t.Fatalf("run returned %v before serving; stdout = %q", err, stdout)
+		case <-s.exited:
+			tb.Fatalf("the server ended with %v before serving; stdout = %q", s.err, stdout)
 		case <-time.After(5 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("fewer than %d lines on stdout after 10s; stdout = %q", n, stdout)
+			tb.Fatalf("fewer than %d lines on stdout after 10s; stdout = %q", len(patterns), stdout)
 		}
 	}
-	return in, strings.Split(strings.TrimSuffix(stdout.String(), "\n"), "\n"), deadline
+	lines := strings.Split(strings.TrimSuffix(stdout.String(), "\n"), "\n")
+	for i, p := range patterns {
+		prefix, suffix, _ := strings.Cut(p, "ADDR")
+		addr, ok := strings.CutPrefix(lines[i], prefix)
+		addr, ok2 := strings.CutSuffix(addr, suffix)
+		if len(lines) != len(patterns) || !ok || !ok2 {
+			tb.Fatalf("stdout = %q; want %q", lines, patterns)
+		}
+		s.urls = append(s.urls, "http://"+addr)
+		waitHealthy(tb, s.urls[i], deadline)
+	}
+	s.base = s.urls[0]
+	return s
 }
 
 // waitHealthy polls base's /healthz until it answers 200, failing the test
-// at deadline.
-func waitHealthy(t *testing.T, base string, deadline time.Time) {
-	t.Helper()
+// at deadline. Each poll is a connection of its own, which no idle pool
+// keeps open after the server has stopped.
+func waitHealthy(tb testing.TB, base string, deadline time.Time) {
+	tb.Helper()
 	for {
-		resp, err := http.Get(base + "/healthz")
+		req, _ := http.NewRequest(http.MethodGet, base+"/healthz", nil)
+		req.Close = true
+		resp, err := http.DefaultClient.Do(req)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -123,64 +136,56 @@ func waitHealthy(t *testing.T, base string, deadline time.Time) {
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("GET %s/healthz: %v, %v; want 200 within 10s", base, resp, err)
+			tb.Fatalf("GET %s/healthz: %v, %v; want 200 within 10s", base, resp, err)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
 }
 
-// stop cancels run's context and returns what run returned.
-func (in *instance) stop(t *testing.T) error {
-	t.Helper()
-	in.cancel()
-	select {
-	case err := <-in.done:
-		in.done <- err // for the cleanup
-		return err
-	case <-time.After(10 * time.Second):
-		t.Fatalf("run did not return within 10s of its context ending")
-		return nil
-	}
-}
-
-// awaitInFlight polls base's /metrics until route has want requests in
-// flight (vitrine_http_requests_in_flight), failing the test after 10s or
-// once ended is closed: the request awaited ended first.
-func awaitInFlight(t *testing.T, base, route string, want float64, ended <-chan struct{}) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		m, err := scrapeMetrics(http.DefaultClient, base)
-		if err != nil {
-			t.Fatalf("scraping /metrics: %v", err)
-		}
-		got := m.sum("vitrine_http_requests_in_flight", "route", route)
-		if got == want {
-			return
-		}
+// stop asks the server to end and waits for it, 30s at most, returning
+// what it ended with. It may be called more than once.
+func (s *server) stop() error {
+	s.once.Do(func() {
+		s.interrupt()
 		select {
-		case <-ended:
-			t.Fatalf("%s requests in flight = %v and the request awaited has ended; want %v first", route, got, want)
-		case <-time.After(5 * time.Millisecond):
+		case <-s.exited:
+			s.stopErr = s.err
+		case <-time.After(30 * time.Second):
+			s.stopErr = errors.New("still running 30s after being asked to end")
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s requests in flight = %v after 10s; want %v", route, got, want)
-		}
-	}
+	})
+	return s.stopErr
 }
 
-// getJSON GETs url and decodes its JSON body into v, returning the status.
-func getJSON(t *testing.T, client *http.Client, url string, v any) int {
-	t.Helper()
-	resp, err := client.Get(url)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	defer resp.Body.Close()
-	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
-		t.Fatalf("GET %s: decoding body: %v", url, err)
-	}
-	return resp.StatusCode
+// runIn launches cmd (run or runBackends) in this process on free
+// loopback ports (-addr 127.0.0.1:0) with args.
+func runIn(tb testing.TB, cmd func(context.Context, []string, func(string) string, io.Writer, io.Writer) error,
+	args []string, patterns ...string) *server {
+	tb.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	args = append([]string{"-addr", "127.0.0.1:0"}, args...)
+	return launch(tb, func(stdout, stderr io.Writer) (func() error, error) {
+		return func() error { return cmd(ctx, args, noEnv, stdout, stderr) }, nil
+	}, cancel, patterns...)
+}
+
+// start runs Vitrine with args in this process until the test ends.
+func start(tb testing.TB, args ...string) *server {
+	tb.Helper()
+	return runIn(tb, run, args, servingLine)
+}
+
+// startBackends runs `vitrine backends` with args in this process until the
+// test ends.
+func startBackends(tb testing.TB, args ...string) *server {
+	tb.Helper()
+	return runIn(tb, runBackends, args, backendsLine)
+}
+
+// tilesAt is the -backend value that fetches the built-in tiles from the
+// `vitrine backends` at base.
+func tilesAt(base string) string {
+	return fmt.Sprintf("banners=%[1]s/banners,products=%[1]s/products,recommendations=%[1]s/recommendations", base)
 }
 
 func TestRun(t *testing.T) {
@@ -219,7 +224,7 @@ func TestRun(t *testing.T) {
 		}
 	})
 
-	if err := in.stop(t); err != nil {
+	if err := in.stop(); err != nil {
 		t.Errorf("run returned %v after its context ended; want nil", err)
 	}
 	if _, err := http.Get(in.base + "/healthz"); err == nil {
@@ -256,9 +261,9 @@ func TestRunGracefulShutdown(t *testing.T) {
 	}()
 	// Shut down only once the server is serving the request, not merely
 	// once it is on the wire.
-	awaitInFlight(t, in.base, "/test", 1, ended)
+	awaitInFlight(t, in.base, "/test", 1, 0, ended)
 
-	err := in.stop(t)
+	err := in.stop()
 	returned := time.Now()
 	if err != nil {
 		t.Errorf("run returned %v; want nil (graceful shutdown)", err)
@@ -295,7 +300,7 @@ func TestRunBadFlags(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var stdout, stderr syncBuffer
+			var stdout, stderr servertest.Buffer
 			getenv := func(k string) string { return tt.env[k] }
 			done := make(chan error, 1)
 			go func() { done <- run(context.Background(), tt.args, getenv, &stdout, &stderr) }()
@@ -332,261 +337,6 @@ func TestRunListenError(t *testing.T) {
 	}
 }
 
-// buildBinary builds vitrine into a temporary directory.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("builds the binary; skipped in -short mode")
-	}
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skipf("no go tool to build the binary: %v", err)
-	}
-	bin := filepath.Join(t.TempDir(), "vitrine")
-	cmd := exec.Command(goTool, "build", "-o", bin, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-// cleanEnv is the test's environment without VITRINE_* variables, plus extra.
-func cleanEnv(extra ...string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "VITRINE_") {
-			env = append(env, kv)
-		}
-	}
-	return append(env, extra...)
-}
-
-func TestBinary(t *testing.T) {
-	bin := buildBinary(t)
-
-	t.Run("bad flags", func(t *testing.T) {
-		bad := filepath.Join(t.TempDir(), "bad.yaml")
-		if err := os.WriteFile(bad, []byte("tiles:\n  - name: banners\n    ttl: 3x\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		tests := []struct {
-			name    string
-			args    []string
-			env     []string
-			wantHas []string
-		}{
-			{"unknown tile", []string{"-latency", "weather=1ms"}, nil, []string{"-latency", "weather"}},
-			{"bad duration", []string{"-latency", "products=40"}, nil, []string{"-latency", `"40"`}},
-			{"negative duration", []string{"-tile-timeout", "-1s"}, nil, []string{"-tile-timeout", "negative"}},
-			{"probability outside [0,1]", []string{"-fail", "banners=1.5"}, nil, []string{"-fail", "1.5"}},
-			{"zero tile-timeout", []string{"-tile-timeout", "0s"}, nil, []string{"-tile-timeout"}},
-			{"unknown flag", []string{"-verbose"}, nil, []string{"-verbose"}},
-			{"stray argument", []string{"serve"}, nil, []string{`"serve"`}},
-			{"bad env", nil, []string{"VITRINE_FAIL=products=x"}, []string{"-fail", "VITRINE_FAIL"}},
-			{"newline in flag name", []string{"-a\nb"}, nil, []string{"unknown flag"}},
-			{"bad config file", []string{"-config", bad}, nil, []string{bad + ":3:10: ", "ttl"}},
-			{"bad config file, -check", []string{"-config", bad, "-check"}, nil, []string{bad + ":3:10: "}},
-			{"bad config from the environment", nil, []string{"VITRINE_CONFIG=" + bad}, []string{bad + ":3:10: "}},
-			{"backend for an unknown tile", []string{"-backend", "weather=http://localhost:9100/w"}, nil, []string{"-backend", "weather"}},
-			{"backend not http", []string{"-backend", "products=ftp://x/p"}, nil, []string{"-backend", "ftp"}},
-			{"backends subcommand", []string{"backends", "-latency", "weather=1s"}, nil, []string{"-latency", "weather"}},
-		}
-		for _, tt := range tests {
-			t.Run(tt.name, func(t *testing.T) {
-				// Would serve on a free port if the flags were accepted.
-				args := append([]string{"-addr", "127.0.0.1:0"}, tt.args...)
-				if len(tt.args) > 0 && tt.args[0] == "backends" { // a subcommand comes first
-					args = append([]string{"backends", "-addr", "127.0.0.1:0"}, tt.args[1:]...)
-				}
-				cmd := exec.Command(bin, args...)
-				cmd.Env = cleanEnv(tt.env...)
-				var stdout, stderr syncBuffer
-				cmd.Stdout, cmd.Stderr = &stdout, &stderr
-				if err := cmd.Start(); err != nil {
-					t.Fatal(err)
-				}
-				waited := make(chan error, 1)
-				go func() { waited <- cmd.Wait() }()
-				var err error
-				select {
-				case err = <-waited:
-				case <-time.After(10 * time.Second):
-					cmd.Process.Kill()
-					<-waited
-					t.Fatalf("vitrine %q still running after 10s; want it to exit at once", tt.args)
-				}
-				var ee *exec.ExitError
-				if !errors.As(err, &ee) || ee.ExitCode() != 2 {
-					t.Errorf("vitrine %q: %v; want exit status 2", tt.args, err)
-				}
-				out := stderr.String()
-				if strings.Count(out, "\n") != 1 || !strings.HasSuffix(out, "\n") {
-					t.Errorf("stderr = %q; want exactly one line", out)
-				}
-				if !strings.HasPrefix(out, "vitrine: ") {
-					t.Errorf("stderr = %q; want it to start with \"vitrine: \"", out)
-				}
-				if strings.Contains(strings.ToLower(out), "usage") {
-					t.Errorf("stderr = %q; want no usage dump", out)
-				}
-				for _, want := range tt.wantHas {
-					if !strings.Contains(out, want) {
-						t.Errorf("stderr = %q; want it to contain %q", out, want)
-					}
-				}
-				if got := stdout.String(); got != "" {
-					t.Errorf("stdout = %q; want nothing: it must not listen", got)
-				}
-			})
-		}
-	})
-
-	t.Run("help", func(t *testing.T) {
-		cmd := exec.Command(bin, "-h")
-		cmd.Env = cleanEnv()
-		var stdout, stderr syncBuffer
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		if err := cmd.Run(); err != nil {
-			t.Errorf("vitrine -h: %v; want exit status 0", err)
-		}
-		if out := stdout.String(); !strings.Contains(out, "-latency") || !strings.Contains(out, "-tile-timeout") {
-			t.Errorf("vitrine -h stdout = %q; want the flags", out)
-		}
-	})
-
-	t.Run("signals", func(t *testing.T) {
-		tests := []struct {
-			name string
-			sig  os.Signal
-		}{
-			{"SIGTERM", syscall.SIGTERM},
-			{"SIGINT", os.Interrupt},
-		}
-		for _, tt := range tests {
-			t.Run(tt.name, func(t *testing.T) {
-				p := startBinary(t, bin, cleanEnv(), fastArgs...)
-				var body map[string]string
-				if code := getJSON(t, http.DefaultClient, p.base+"/healthz", &body); code != http.StatusOK {
-					t.Errorf("GET /healthz: status = %d; want 200", code)
-				}
-
-				if err := p.cmd.Process.Signal(tt.sig); err != nil {
-					t.Fatal(err)
-				}
-				select {
-				case <-p.exited:
-					if p.err != nil {
-						t.Errorf("vitrine after %s: %v; want exit status 0", tt.name, p.err)
-					}
-				case <-time.After(10 * time.Second):
-					t.Fatalf("vitrine still running 10s after %s", tt.name)
-				}
-			})
-		}
-	})
-
-	// main sets the GC percent (run does not: see TestRunLeavesGCPercent);
-	// the Go collector exposes it.
-	t.Run("gc percent and memory limit", func(t *testing.T) {
-		tests := []struct {
-			name              string
-			env               []string
-			percent, limitMiB float64
-		}{
-			{"default", nil, memory.GCPercent, memory.Limit >> 20},
-			{"GOGC wins", []string{"GOGC=150"}, 150, memory.Limit >> 20},
-			{"GOMEMLIMIT wins", []string{"GOMEMLIMIT=300MiB"}, memory.GCPercent, 300},
-		}
-		for _, tt := range tests {
-			t.Run(tt.name, func(t *testing.T) {
-				var env []string
-				for _, kv := range cleanEnv() {
-					if !strings.HasPrefix(kv, "GOGC=") && !strings.HasPrefix(kv, "GOMEMLIMIT=") {
-						env = append(env, kv)
-					}
-				}
-				p := startBinary(t, bin, append(env, tt.env...), fastArgs...)
-				m, err := scrapeMetrics(http.DefaultClient, p.base)
-				if err != nil {
-					t.Fatalf("scraping /metrics: %v", err)
-				}
-				for _, g := range []struct {
-					name string
-					want float64
-				}{
-					{"go_gc_gogc_percent", tt.percent},
-					{"go_gc_gomemlimit_bytes", tt.limitMiB * (1 << 20)},
-				} {
-					got, found := m.lookup(g.name)
-					if !found {
-						t.Fatalf("%s missing from /metrics", g.name)
-					}
-					if got != g.want {
-						t.Errorf("%s = %v with %q; want %v", g.name, got, tt.env, g.want)
-					}
-				}
-			})
-		}
-	})
-}
-
-// binaryProcess is the vitrine binary serving on a loopback port.
-type binaryProcess struct {
-	base   string // http://ADDR
-	cmd    *exec.Cmd
-	stderr *syncBuffer
-	exited chan struct{} // closed once the process has exited
-	err    error         // cmd.Wait's result, once exited is closed
-}
-
-// startBinary starts bin with args in env and waits for the address it
-// prints on stdout. The process is killed when the test ends if it is
-// still running.
-func startBinary(t *testing.T, bin string, env []string, args ...string) *binaryProcess {
-	t.Helper()
-	p := &binaryProcess{cmd: exec.Command(bin, args...), stderr: &syncBuffer{}, exited: make(chan struct{})}
-	p.cmd.Env = env
-	p.cmd.Stderr = p.stderr
-	stdout, err := p.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := make(chan string, 1)
-	go func() {
-		defer close(p.exited)
-		line, _ := bufio.NewReader(stdout).ReadString('\n')
-		lines <- line
-		io.Copy(io.Discard, stdout)
-		p.err = p.cmd.Wait()
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-p.exited:
-		default:
-			p.cmd.Process.Kill()
-			<-p.exited
-		}
-		if t.Failed() {
-			t.Logf("stderr:\n%s", p.stderr)
-		}
-	})
-	var line string
-	select {
-	case line = <-lines:
-	case <-time.After(10 * time.Second):
-		t.Fatalf("no address on stdout after 10s")
-	}
-	addr, ok := strings.CutPrefix(strings.TrimSpace(line), "vitrine: serving http://")
-	if !ok {
-		t.Fatalf("stdout = %q; want \"vitrine: serving http://ADDR/home\"", line)
-	}
-	p.base = "http://" + strings.TrimSuffix(addr, "/home")
-	return p
-}
-
 // TestRunLeavesGCPercent checks that run, which tests and embedders call,
 // leaves the process-wide GC percent alone: main sets it.
 func TestRunLeavesGCPercent(t *testing.T) {
@@ -597,7 +347,7 @@ func TestRunLeavesGCPercent(t *testing.T) {
 	if got := gcPercent(); got != before {
 		t.Errorf("GC percent = %d while run serves; want %d as before run", got, before)
 	}
-	if err := in.stop(t); err != nil {
+	if err := in.stop(); err != nil {
 		t.Errorf("run returned %v after its context ended; want nil", err)
 	}
 	if got := gcPercent(); got != before {

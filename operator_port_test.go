@@ -6,31 +6,22 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"vitrine/config"
+	"vitrine/servertest"
 )
 
 // startAdmin is start with -admin-addr on a free loopback port: it waits
-// for both addresses on stdout (the public one first, as start reads it)
-// and for both /healthz to answer 200, and returns the admin port's base.
-func startAdmin(t *testing.T, args ...string) (in *instance, admin string) {
+// for both addresses (the public one first) and both /healthz, and
+// returns the admin port's base.
+func startAdmin(t *testing.T, args ...string) (in *server, admin string) {
 	t.Helper()
-	args = append(append([]string{}, args...), "-admin-addr", "127.0.0.1:0")
-	in, lines, deadline := launch(t, args, 2)
-	public, ok1 := strings.CutPrefix(lines[0], "vitrine: serving http://")
-	public, ok2 := strings.CutSuffix(public, "/home")
-	adminAddr, ok3 := strings.CutPrefix(lines[len(lines)-1], "vitrine: admin on http://")
-	adminAddr, ok4 := strings.CutSuffix(adminAddr, "/metrics")
-	if len(lines) != 2 || !ok1 || !ok2 || !ok3 || !ok4 {
-		t.Fatalf("stdout = %q; want \"vitrine: serving http://ADDR/home\" then \"vitrine: admin on http://ADDR/metrics\"", lines)
-	}
-	in.base, admin = "http://"+public, "http://"+adminAddr
-	waitHealthy(t, in.base, deadline)
-	waitHealthy(t, admin, deadline)
-	return in, admin
+	in = runIn(t, run, append(slices.Clone(args), "-admin-addr", "127.0.0.1:0"), servingLine, adminLine)
+	return in, in.urls[1]
 }
 
 // getRaw GETs url and returns the status, Content-Type and body.
@@ -99,7 +90,7 @@ func TestRunAdminAddr(t *testing.T) {
 		checkJSON404(t, admin+"/home")
 	})
 
-	if err := in.stop(t); err != nil {
+	if err := in.stop(); err != nil {
 		t.Fatalf("run returned %v after its context ended; want nil", err)
 	}
 	for _, base := range []string{in.base, admin} {
@@ -122,8 +113,8 @@ func TestRunAdminAddrDuringDrain(t *testing.T) {
 			resp.Body.Close()
 		}
 	}()
-	awaitInFlight(t, admin, "/test", 1, ended)
-	in.cancel()
+	awaitInFlight(t, admin, "/test", 1, 0, ended)
+	in.interrupt()
 	// Shutdown closes the public listener first; the /test is still
 	// running (2s), so the public server is draining.
 	publicAddr := strings.TrimPrefix(in.base, "http://")
@@ -152,7 +143,7 @@ func TestRunAdminAddrDuringDrain(t *testing.T) {
 		t.Errorf("/test requests in flight during the drain = %v; want 1", got)
 	}
 	<-ended
-	if err := in.stop(t); err != nil {
+	if err := in.stop(); err != nil {
 		t.Errorf("run returned %v; want nil", err)
 	}
 }
@@ -185,7 +176,7 @@ func TestRunAdminAddrErrors(t *testing.T) {
 	defer busy.Close()
 
 	t.Run("busy", func(t *testing.T) {
-		var stdout syncBuffer
+		var stdout servertest.Buffer
 		err := run(context.Background(), []string{"-addr", "127.0.0.1:0", "-admin-addr", busy.Addr().String()}, noEnv, &stdout, io.Discard)
 		var ce *config.Error
 		if err == nil || errors.As(err, &ce) || !strings.Contains(err.Error(), "-admin-addr") {

@@ -35,7 +35,7 @@ func TestReadyz(t *testing.T) {
 			map[string]string{"banners": "closed", "products": "open", "recommendations": "none"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			args := append([]string{"-addr", "127.0.0.1:0", "-breaker", "products=1,recommendations=0", "-latency", "banners=1ms,products=1ms,recommendations=1ms"}, tc.args...)
+			args := append([]string{"-breaker", "products=1,recommendations=0", "-latency", "banners=1ms,products=1ms,recommendations=1ms"}, tc.args...)
 			in := start(t, args...)
 			resp, err := http.Get(in.base + "/home") // one failure opens products' breaker
 			if err != nil {

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -65,8 +63,8 @@ func BenchmarkReplicas(b *testing.B) {
 	} {
 		b.Run(sc.name, func(b *testing.B) {
 			b.StopTimer()
-			be := startLoadBackends(b, sc.latency...)
-			args := []string{"-backend", fmt.Sprintf("banners=%[1]s/banners,products=%[1]s/products,recommendations=%[1]s/recommendations", be.base)}
+			be := startBackends(b, sc.latency...)
+			args := []string{"-backend", tilesAt(be.base)}
 			if sc.replicas > 1 {
 				redis := servertest.Redis(b)
 				args = append(args, "-redis", redis.URL())
@@ -76,7 +74,7 @@ func BenchmarkReplicas(b *testing.B) {
 			}
 			var bases []string
 			for range sc.replicas {
-				bases = append(bases, startLoadServer(b, append(args, sc.latency...)...).base)
+				bases = append(bases, start(b, append(args, sc.latency...)...).base)
 			}
 			target := bases[0]
 			if sc.replicas > 1 {
@@ -117,18 +115,8 @@ func BenchmarkReplicas(b *testing.B) {
 			}
 			b.ReportMetric(rt/max(served, 1), "redis-rt/page")
 			b.ReportMetric(rt/max(misses, 1), "redis-rt/miss")
-			var stats map[string]map[string]int64
-			resp, err := client.Get(be.base + "/stats")
-			if err != nil {
-				b.Fatal(err)
-			}
-			err = json.NewDecoder(resp.Body).Decode(&stats)
-			resp.Body.Close()
-			if err != nil {
-				b.Fatal(err)
-			}
 			var fetches, keys int64
-			for _, perUser := range stats {
+			for _, perUser := range backendStats(b, be.base) {
 				for _, n := range perUser {
 					fetches += n
 					keys++

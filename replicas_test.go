@@ -30,7 +30,7 @@ import (
 type replicaSet struct {
 	backends string // base URL of `vitrine backends`
 	redis    *servertest.RedisServer
-	replicas []*instance
+	replicas []*server
 	proxy    *servertest.NginxServer
 }
 
@@ -42,7 +42,7 @@ func startReplicas(t *testing.T, backends string, n int, args ...string) *replic
 	t.Helper()
 	rs := &replicaSet{backends: backends, redis: servertest.Redis(t)}
 	if rs.backends == "" {
-		rs.backends = startBackends(t, "-latency", "banners=5ms,products=10ms,recommendations=15ms")
+		rs.backends = startBackends(t, "-latency", "banners=5ms,products=10ms,recommendations=15ms").base
 	}
 	for range n {
 		rs.addReplica(t, args...)
@@ -52,11 +52,11 @@ func startReplicas(t *testing.T, backends string, n int, args ...string) *replic
 }
 
 // addReplica starts one more replica, as the others were started.
-func (rs *replicaSet) addReplica(t *testing.T, args ...string) *instance {
+func (rs *replicaSet) addReplica(t *testing.T, args ...string) *server {
 	t.Helper()
 	base := []string{
-		"-addr", "127.0.0.1:0", "-redis", rs.redis.URL(),
-		"-backend", fmt.Sprintf("banners=%[1]s/banners,products=%[1]s/products,recommendations=%[1]s/recommendations", rs.backends),
+		"-redis", rs.redis.URL(),
+		"-backend", tilesAt(rs.backends),
 		// A hedge is a second request for the same key: off, so that the
 		// backends' counts are fetches.
 		"-hedge", "banners=off,products=off,recommendations=off",
@@ -83,7 +83,7 @@ func nginxSite(t testing.TB, a, b string) string {
 }
 
 // backendStats returns the backends' request counts by tile, then user.
-func backendStats(t *testing.T, base string) map[string]map[string]int64 {
+func backendStats(t testing.TB, base string) map[string]map[string]int64 {
 	t.Helper()
 	var stats map[string]map[string]int64
 	if code := getJSON(t, http.DefaultClient, base+"/stats", &stats); code != http.StatusOK {
@@ -106,10 +106,6 @@ func checkPages(t *testing.T, what string, res loadResult) {
 		t.Errorf("%s: %d of %d pages not 200 with every tile ok or stale (stopped early: %v); tiles: %s",
 			what, bad, len(res.pages), res.stopped, res.tileSummary())
 	}
-}
-
-func usersPath(users int) func(int) string {
-	return func(i int) string { return fmt.Sprintf("/home?user=u%d", i%users) }
 }
 
 func TestReplicasFetchEachKeyOnce(t *testing.T) {
@@ -253,7 +249,7 @@ func TestReplicasCarryOnWithoutRedis(t *testing.T) {
 
 // checkReady fails the test unless every replica's /readyz answers 200
 // with status and the Redis state given.
-func checkReady(t *testing.T, client *http.Client, replicas []*instance, status, redis string) {
+func checkReady(t *testing.T, client *http.Client, replicas []*server, status, redis string) {
 	t.Helper()
 	for i, in := range replicas {
 		var ready struct {
@@ -270,7 +266,7 @@ func checkReady(t *testing.T, client *http.Client, replicas []*instance, status,
 // client has read the banners tile through nginx: if nginx buffered the
 // page, the client would wait for products until the test's deadline.
 func TestReplicasStreamThroughNginx(t *testing.T) {
-	backends := startBackends(t, "-latency", "banners=1ms,products=1ms,recommendations=1ms")
+	backends := startBackends(t, "-latency", "banners=1ms,products=1ms,recommendations=1ms").base
 	target, err := url.Parse(backends)
 	if err != nil {
 		t.Fatal(err)
@@ -333,16 +329,14 @@ func TestReplicasStreamThroughNginx(t *testing.T) {
 // replica finishes the pages it has begun and nginx sends the others to the
 // replica left.
 func TestReplicaSIGTERMBehindNginx(t *testing.T) {
-	bin := buildBinary(t)
 	redis := servertest.Redis(t)
-	backends := startBackends(t, "-latency", "banners=5ms,products=10ms,recommendations=15ms")
+	backends := startBackends(t, "-latency", "banners=5ms,products=10ms,recommendations=15ms").base
 	env := cleanEnv(
 		"VITRINE_REDIS="+redis.URL(),
-		fmt.Sprintf("VITRINE_BACKEND=banners=%[1]s/banners,products=%[1]s/products,recommendations=%[1]s/recommendations", backends),
+		"VITRINE_BACKEND="+tilesAt(backends),
 	)
-	args := append([]string{"-addr", "127.0.0.1:0"}, sturdyArgs...)
-	a := startBinary(t, bin, env, args...)
-	b := startBinary(t, bin, env, args...)
+	a := startBinary(t, env, sturdyArgs...)
+	b := startBinary(t, env, sturdyArgs...)
 	proxy := servertest.Nginx(t, nginxSite(t, a.base, b.base))
 
 	client := newLoadClient(32)
@@ -352,7 +346,7 @@ func TestReplicaSIGTERMBehindNginx(t *testing.T) {
 		done <- drive(t.Context(), client, proxy.URL(), loadPlan{workers: 32, pages: 100_000, maxTime: 3 * time.Second, path: usersPath(500)})
 	}()
 	time.Sleep(time.Second) // load on both replicas
-	if err := a.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := a.proc.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	select {

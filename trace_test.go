@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -17,14 +16,9 @@ import (
 func TestTraceAcrossProcesses(t *testing.T) {
 	recv := tracingtest.NewReceiver(t, true)
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", recv.URL)
-	be, lines, deadline := launchWith(t, runBackends, []string{"-addr", "127.0.0.1:0", "-trace", "otlp",
-		"-latency", "banners=1ms,products=2ms,recommendations=3ms"}, 1)
-	rest, _ := strings.CutPrefix(lines[0], "vitrine backends: serving http://")
-	addr, _, _ := strings.Cut(rest, "/")
-	backends := "http://" + addr
-	waitHealthy(t, backends, deadline)
-	vitrine := start(t, "-addr", "127.0.0.1:0", "-trace", "otlp", "-cache=false", "-hedge", "banners=off,products=off,recommendations=off",
-		"-backend", fmt.Sprintf("banners=%[1]s/banners,products=%[1]s/products,recommendations=%[1]s/recommendations", backends))
+	be := startBackends(t, "-trace", "otlp", "-latency", "banners=1ms,products=2ms,recommendations=3ms")
+	vitrine := start(t, "-trace", "otlp", "-cache=false", "-hedge", "banners=off,products=off,recommendations=off",
+		"-backend", tilesAt(be.base))
 
 	const traceID, clientSpan = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
 	req, _ := http.NewRequest(http.MethodGet, vitrine.base+"/home?user=alice", nil)
@@ -35,10 +29,10 @@ func TestTraceAcrossProcesses(t *testing.T) {
 	}
 	resp.Body.Close()
 	// Stopping flushes both exporters.
-	if err := vitrine.stop(t); err != nil {
+	if err := vitrine.stop(); err != nil {
 		t.Fatal(err)
 	}
-	if err := be.stop(t); err != nil {
+	if err := be.stop(); err != nil {
 		t.Fatal(err)
 	}
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -120,7 +121,7 @@ func TestTheTierGoesDownAfterThreeFailuresAndProbesUntilBack(t *testing.T) {
 		}
 	}
 	for msg, want := range map[string]int{"redis unreachable": 1, "redis reachable again": 1} {
-		if got := f.log.count(msg); got != want {
+		if got := strings.Count(f.log.String(), msg); got != want {
 			t.Errorf("logged %q %d times; want %d", msg, got, want)
 		}
 	}

@@ -1,17 +1,17 @@
 package rediscache
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	"go.uber.org/goleak"
+
+	"vitrine/servertest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -59,29 +59,11 @@ func (r *recorder) Call(_ context.Context, op string, _ time.Duration, err error
 	}
 }
 
-// logBuffer is a slog destination safe for concurrent writes.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) count(s string) int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return strings.Count(b.buf.String(), s)
-}
-
 // fixture is a Cache over a client from Connect, with a settable clock.
 type fixture struct {
 	c     *Cache
 	rec   *recorder
-	log   *logBuffer
+	log   *servertest.Buffer
 	clock time.Time
 	mu    sync.Mutex
 }
@@ -107,7 +89,7 @@ func newFixture(t *testing.T, s Settings, prefix string) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{rec: &recorder{}, log: &logBuffer{}, clock: t0}
+	f := &fixture{rec: &recorder{}, log: &servertest.Buffer{}, clock: t0}
 	f.c = New(Options{
 		Client: client, Prefix: prefix, Timeout: s.Timeout, Recorder: f.rec,
 		Logger: slog.New(slog.NewTextHandler(f.log, nil)),

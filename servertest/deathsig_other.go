@@ -4,6 +4,5 @@ package servertest
 
 import "syscall"
 
-// setDeathSignal does nothing where the kernel has no parent-death signal:
-// the servers are stopped by the tests' cleanups only.
+// setDeathSignal does nothing: only Linux has a parent-death signal.
 func setDeathSignal(*syscall.SysProcAttr, syscall.Signal) {}

@@ -2,31 +2,30 @@
 // redis-server and an nginx, each on a free loopback port, configured in
 // the test's temp dir, stopped by PID when the test ends. A test that
 // needs a binary which is not installed fails when CI is "true" and is
-// skipped elsewhere, with the apt-get line that installs it.
+// skipped elsewhere, with the apt-get line that installs it. Buffer holds
+// what a server writes while the test reads it.
 package servertest
 
 import (
+	"bytes"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
 
 // startTimeout bounds how long a server may take to answer once started:
-// generous, since a busy 2-core CI machine runs many test binaries at once.
-const startTimeout = 15 * time.Second
+// generous, since a busy 2-core CI machine runs many test binaries at
+// once. stopGrace is how long it gets to exit after a polite signal.
+const startTimeout, stopGrace = 15 * time.Second, 5 * time.Second
 
-// stopGrace is how long a server gets to exit after its polite signal
-// before it is killed.
-const stopGrace = 5 * time.Second
-
-// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago: the
-// kernel picks it for a listener that is closed at once. Another process
-// could take it in between; on a test machine that is rare enough.
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago;
+// another process could take it in between, rarely on a test machine.
 func FreePort(t testing.TB) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -38,17 +37,12 @@ func FreePort(t testing.TB) int {
 }
 
 // lookBinary finds name on PATH or in the sbin directories, which are not
-// on a non-root user's PATH on Debian (where nginx lives). If it is
-// missing the test fails in CI and is skipped elsewhere.
+// on a non-root user's PATH on Debian (where nginx lives).
 func lookBinary(t testing.TB, name, pkg string) string {
 	t.Helper()
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	for _, dir := range []string{"/usr/sbin", "/usr/local/sbin", "/sbin"} {
-		p := dir + "/" + name
-		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
-			return p
+	for _, p := range []string{name, "/usr/sbin/" + name, "/usr/local/sbin/" + name, "/sbin/" + name} {
+		if path, err := exec.LookPath(p); err == nil {
+			return path
 		}
 	}
 	msg := fmt.Sprintf("%s not installed: apt-get install %s", name, pkg)
@@ -59,17 +53,18 @@ func lookBinary(t testing.TB, name, pkg string) string {
 	return ""
 }
 
-// process is one running server: its command and a channel closed once
-// it has exited and been reaped.
+// process is a running server; done is closed once it has been reaped.
 type process struct {
 	cmd  *exec.Cmd
 	done chan struct{}
 }
 
-// startProcess starts cmd in its own process group (so a stop can signal
-// its children too) and asks the kernel to send it deathSig if the test
-// binary dies first (see setDeathSignal).
-func startProcess(cmd *exec.Cmd, deathSig syscall.Signal) (*process, error) {
+// startProcess starts cmd in a process group of its own, so that a stop
+// signals its children too, asks the kernel to send it deathSig if the
+// test binary dies first (setDeathSignal), and calls ready until it
+// succeeds. If it does not within startTimeout, or the server exits, the
+// server is stopped and the error says which.
+func startProcess(cmd *exec.Cmd, deathSig syscall.Signal, ready func() error) (*process, error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	setDeathSignal(cmd.SysProcAttr, deathSig)
 	if err := cmd.Start(); err != nil {
@@ -80,10 +75,21 @@ func startProcess(cmd *exec.Cmd, deathSig syscall.Signal) (*process, error) {
 		_ = cmd.Wait() // the exit status of a stopped server says nothing
 		close(p.done)
 	}()
-	return p, nil
+	for deadline := time.Now().Add(startTimeout); ; time.Sleep(20 * time.Millisecond) {
+		err := ready()
+		if err == nil {
+			return p, nil
+		}
+		if exited := p.exited(); exited || time.Now().After(deadline) {
+			p.stop()
+			if exited {
+				return nil, fmt.Errorf("exited before it was ready (%s): %w", cmd.ProcessState, err)
+			}
+			return nil, fmt.Errorf("not ready after %s: %w", startTimeout, err)
+		}
+	}
 }
 
-// exited reports whether the process has ended.
 func (p *process) exited() bool {
 	select {
 	case <-p.done:
@@ -94,10 +100,9 @@ func (p *process) exited() bool {
 }
 
 // stop sends each signal in turn, waiting up to stopGrace after each for
-// the process to exit, then kills its whole process group (an nginx
-// master's workers too), and returns once it has been reaped.
+// the process to exit, then kills its whole group (an nginx master's
+// workers too), and returns once it has been reaped.
 func (p *process) stop(signals ...syscall.Signal) {
-	pid := p.cmd.Process.Pid
 	for _, sig := range signals {
 		if p.exited() {
 			break
@@ -108,32 +113,11 @@ func (p *process) stop(signals ...syscall.Signal) {
 		case <-time.After(stopGrace):
 		}
 	}
-	// The group outlives its leader if workers were left behind.
-	_ = syscall.Kill(-pid, syscall.SIGKILL)
+	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL) // the group can outlive its leader
 	<-p.done
 }
 
-// waitReady calls ready until it succeeds, the process exits, or
-// startTimeout passes; the error says which.
-func (p *process) waitReady(ready func() error) error {
-	deadline := time.Now().Add(startTimeout)
-	for {
-		err := ready()
-		if err == nil {
-			return nil
-		}
-		if p.exited() {
-			return fmt.Errorf("exited before it was ready (%s): %w", p.cmd.ProcessState, err)
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("not ready after %s: %w", startTimeout, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// dialable is a readiness check for a server that is ready once its port
-// accepts a connection.
+// dialable is a readiness check: addr accepts a connection.
 func dialable(addr string) func() error {
 	return func() error {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
@@ -150,10 +134,37 @@ func tail(path string) string {
 	if err != nil {
 		return fmt.Sprintf("(%s: %v)", path, err)
 	}
-	const max = 4000
-	s := string(b)
-	if len(s) > max {
-		s = "..." + s[len(s)-max:]
+	return strings.TrimSpace(string(b[max(len(b)-4000, 0):]))
+}
+
+// Buffer is an io.Writer that a server may write to while the test reads
+// it. With Max above zero it keeps the first Max bytes and counts the
+// rest: a server under load logs a line per request.
+type Buffer struct {
+	Max     int
+	mu      sync.Mutex
+	b       bytes.Buffer
+	dropped int
+}
+
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := len(p)
+	if b.Max > 0 {
+		p = p[:min(n, max(b.Max-b.b.Len(), 0))]
+		b.dropped += n - len(p)
 	}
-	return strings.TrimSpace(s)
+	b.b.Write(p)
+	return n, nil
+}
+
+// String is what was kept, and how much was dropped if anything was.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.dropped > 0 {
+		return fmt.Sprintf("%s[%d more bytes dropped]\n", b.b.String(), b.dropped)
+	}
+	return b.b.String()
 }

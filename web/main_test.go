@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 
 	"vitrine/aggregator"
 	"vitrine/catalogue"
+	"vitrine/servertest"
 	"vitrine/sim"
 	"vitrine/tiles"
 	"vitrine/tiles/tilestest"
@@ -50,28 +50,10 @@ func threeOK() []*tilestest.Fetcher {
 	}
 }
 
-// logBuffer collects a server's log lines; it is safe for concurrent use.
-type logBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // server is a Vitrine web server over in-memory fetchers.
 type server struct {
 	e    *echo.Echo
-	logs *logBuffer
+	logs *servertest.Buffer
 }
 
 // opts are the settings a test may give the server.
@@ -89,7 +71,7 @@ type opts struct {
 // newServer builds the Echo handler the way main does, over fs.
 func newServer(t testing.TB, o opts, fs ...tiles.Fetcher) *server {
 	t.Helper()
-	logs := &logBuffer{}
+	logs := &servertest.Buffer{}
 	var w io.Writer = logs
 	if o.LogTo != nil {
 		w = o.LogTo

@@ -16,9 +16,8 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// Receiver is an OTLP/HTTP trace receiver in the test process: what an
-// OpenTelemetry collector would receive from Vitrine's -trace otlp. Point
-// OTEL_EXPORTER_OTLP_ENDPOINT at its URL.
+// Receiver is what an OpenTelemetry collector would receive from
+// Vitrine's -trace otlp: point OTEL_EXPORTER_OTLP_ENDPOINT at its URL.
 type Receiver struct {
 	URL string
 	tb  testing.TB
@@ -34,13 +33,11 @@ type Span struct {
 	Service, Name           string
 	TraceID, SpanID, Parent string // hex; Parent "" for a root
 	Attrs                   map[string]string
-	Links                   []string // the span ids linked to
-	Error                   bool
 }
 
-// NewReceiver serves until the test ends. With keep false it only
-// counts spans (for benchmarks). A request that is not an OTLP/HTTP
-// protobuf export fails the test.
+// NewReceiver serves until the test ends. With keep false it only counts
+// spans (for benchmarks). A request that is not an OTLP/HTTP protobuf
+// export fails the test.
 func NewReceiver(tb testing.TB, keep bool) *Receiver {
 	r := &Receiver{keep: keep, tb: tb}
 	srv := httptest.NewServer(http.HandlerFunc(r.serve))
@@ -52,34 +49,24 @@ func NewReceiver(tb testing.TB, keep bool) *Receiver {
 func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 	body, err := io.ReadAll(req.Body)
 	var in collectortrace.ExportTraceServiceRequest
-	if err != nil || req.URL.Path != "/v1/traces" || req.Header.Get("Content-Type") != "application/x-protobuf" || proto.Unmarshal(body, &in) != nil {
-		r.tb.Errorf("OTLP receiver: %s %s (%s): not an OTLP/HTTP protobuf trace export", req.Method, req.URL.Path, req.Header.Get("Content-Type"))
+	if err != nil || req.URL.Path != "/v1/traces" || req.Header.Get("Content-Type") != "application/x-protobuf" ||
+		proto.Unmarshal(body, &in) != nil {
+		r.tb.Errorf("OTLP receiver: %s %s (%s): not an OTLP/HTTP protobuf trace export",
+			req.Method, req.URL.Path, req.Header.Get("Content-Type"))
 		http.Error(w, "not an OTLP/HTTP protobuf trace export", http.StatusBadRequest)
 		return
 	}
 	r.mu.Lock()
 	for _, rs := range in.ResourceSpans {
-		service := ""
-		for _, kv := range rs.GetResource().GetAttributes() {
-			if kv.Key == "service.name" {
-				service = kv.Value.GetStringValue()
-			}
-		}
+		service := attrs(rs.GetResource().GetAttributes())["service.name"]
 		for _, ss := range rs.ScopeSpans {
+			r.count += len(ss.Spans)
 			for _, s := range ss.Spans {
-				r.count++
-				if !r.keep {
-					continue
+				if r.keep {
+					r.spans = append(r.spans, Span{Service: service, Name: s.Name, TraceID: hex.EncodeToString(s.TraceId),
+						SpanID: hex.EncodeToString(s.SpanId), Parent: hex.EncodeToString(s.ParentSpanId),
+						Attrs: attrs(s.Attributes)})
 				}
-				rec := Span{
-					Service: service, Name: s.Name, TraceID: hex.EncodeToString(s.TraceId),
-					SpanID: hex.EncodeToString(s.SpanId), Parent: hex.EncodeToString(s.ParentSpanId),
-					Attrs: attrs(s.Attributes), Error: s.GetStatus().GetCode() == 2,
-				}
-				for _, l := range s.Links {
-					rec.Links = append(rec.Links, hex.EncodeToString(l.SpanId))
-				}
-				r.spans = append(r.spans, rec)
 			}
 		}
 	}

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"maps"
 	"math"
 	"net"
@@ -22,123 +21,13 @@ import (
 	"github.com/prometheus/common/model"
 )
 
-// This file holds the machinery of the load benchmark (load_test.go): a
-// Vitrine started by run on a loopback port, an HTTP client sized for many
+// The machinery of the tests under load: an HTTP client sized for many
 // concurrent pages, a closed-loop driver that records every page, and a
 // reader of the /metrics series.
 
-// loadServer is a Vitrine started by run for a load test.
-type loadServer struct {
-	base   string // http://127.0.0.1:PORT
-	cancel context.CancelFunc
-	done   chan error // run's result
-	logs   *cappedBuffer
-	once   sync.Once
-	err    error
-}
-
-// startLoadServer runs Vitrine with args on a free loopback port and waits
-// for the address it prints on stdout. The server is stopped by stop, or at
-// the latest when tb ends.
-func startLoadServer(tb testing.TB, args ...string) *loadServer {
-	tb.Helper()
-	return startLoadProcess(tb, run, "vitrine: serving http://", "/home", args)
-}
-
-// startLoadBackends runs `vitrine backends` with args as startLoadServer
-// runs Vitrine.
-func startLoadBackends(tb testing.TB, args ...string) *loadServer {
-	tb.Helper()
-	return startLoadProcess(tb, runBackends, "vitrine backends: serving http://", "/{banners,products,recommendations,notice}", args)
-}
-
-// startLoadProcess runs cmd with args on a free loopback port and waits for
-// the line prefix+ADDR+suffix on its stdout.
-func startLoadProcess(tb testing.TB, cmd func(context.Context, []string, func(string) string, io.Writer, io.Writer) error, prefix, suffix string, args []string) *loadServer {
-	tb.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	stdout := &cappedBuffer{max: 4 << 10}
-	s := &loadServer{cancel: cancel, done: make(chan error, 1), logs: &cappedBuffer{max: 256 << 10}}
-	args = append([]string{"-addr", "127.0.0.1:0"}, args...)
-	noVars := func(string) string { return "" }
-	go func() { s.done <- cmd(ctx, args, noVars, stdout, s.logs) }()
-	tb.Cleanup(func() {
-		if err := s.stop(); err != nil {
-			tb.Errorf("stopping vitrine: %v", err)
-		}
-	})
-
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if line, ok := strings.CutSuffix(stdout.String(), "\n"); ok {
-			addr, found := strings.CutPrefix(line, prefix)
-			addr, found2 := strings.CutSuffix(addr, suffix)
-			if !found || !found2 {
-				tb.Fatalf("stdout = %q; want %q", line, prefix+"ADDR"+suffix)
-			}
-			s.base = "http://" + addr
-			return s
-		}
-		select {
-		case err := <-s.done:
-			s.done <- err // for stop
-			tb.Fatalf("run(%q) returned %v before serving", args, err)
-		case <-time.After(5 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("run(%q): no address on stdout after 10s", args)
-		}
-	}
-}
-
-// stop cancels run's context and waits for run to return (it shuts the
-// server down gracefully and joins the tiles' background work), returning
-// run's error. It may be called more than once.
-func (s *loadServer) stop() error {
-	s.once.Do(func() {
-		s.cancel()
-		select {
-		case s.err = <-s.done:
-		case <-time.After(30 * time.Second):
-			s.err = fmt.Errorf("run did not return within 30s of its context ending")
-		}
-	})
-	return s.err
-}
-
-// cappedBuffer is an io.Writer safe for concurrent use that keeps the first
-// max bytes written to it and drops the rest: run's request log is one line
-// per page, and a load run makes thousands.
-type cappedBuffer struct {
-	mu      sync.Mutex
-	max     int
-	b       bytes.Buffer
-	dropped int
-}
-
-func (c *cappedBuffer) Write(p []byte) (int, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if room := c.max - c.b.Len(); room < len(p) {
-		c.b.Write(p[:max(room, 0)])
-		c.dropped += len(p) - max(room, 0)
-		return len(p), nil
-	}
-	return c.b.Write(p)
-}
-
-func (c *cappedBuffer) String() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.dropped > 0 {
-		return fmt.Sprintf("%s[%d more bytes dropped]\n", c.b.String(), c.dropped)
-	}
-	return c.b.String()
-}
-
 // newLoadClient returns a client whose transport keeps a connection per
 // worker alive (the default keeps 2 per host, which would make most pages
-// dial). It does not ask for gzip, like wrk in ../shared/bench, so the
+// dial). It does not ask for gzip, like wrk in the shared bench, so the
 // server does not compress and the client does not inflate. Close its idle
 // connections when done.
 func newLoadClient(workers int) *http.Client {
@@ -153,6 +42,11 @@ func newLoadClient(workers int) *http.Client {
 		},
 		Timeout: 10 * time.Second, // every request ends by itself
 	}
+}
+
+// usersPath is a loadPlan's path for pages spread over users users.
+func usersPath(users int) func(int) string {
+	return func(i int) string { return fmt.Sprintf("/home?user=u%d", i%users) }
 }
 
 // loadPlan is one closed-loop run: workers each issue a page, wait for it,
@@ -498,4 +392,51 @@ func hasLabels(metric model.Metric, match []string) bool {
 		}
 	}
 	return true
+}
+
+// awaitInFlight polls base's /metrics until route has want requests in
+// flight (vitrine_http_requests_in_flight) and no page has been assembled
+// (vitrine_pages_total) for quiet: requests in flight that long without a
+// page are stuck on writes their clients do not read. It fails the test
+// after 10s, or once ended (nil: never) is closed, the request awaited over.
+func awaitInFlight(t *testing.T, base, route string, want float64, quiet time.Duration, ended <-chan struct{}) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	lastPages, since := -1.0, time.Now()
+	for {
+		m, err := scrapeMetrics(http.DefaultClient, base)
+		if err != nil {
+			t.Fatalf("scraping /metrics: %v", err)
+		}
+		inFlight, pages := m.sum("vitrine_http_requests_in_flight", "route", route), m.sum("vitrine_pages_total")
+		if inFlight != want || pages != lastPages {
+			lastPages, since = pages, time.Now()
+		}
+		if inFlight == want && time.Since(since) >= quiet {
+			return
+		}
+		select {
+		case <-ended:
+			t.Fatalf("%s requests in flight = %v and the request awaited has ended; want %v first", route, inFlight, want)
+		case <-time.After(5 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 10s: %v requests to %s in flight, %v pages assembled, the last %v ago; want %v for %v",
+				inFlight, route, pages, time.Since(since).Round(time.Millisecond), want, quiet)
+		}
+	}
+}
+
+// getJSON GETs url and decodes its JSON body into v, returning the status.
+func getJSON(t testing.TB, client *http.Client, url string, v any) int {
+	t.Helper()
+	resp, err := client.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("GET %s: decoding body: %v", url, err)
+	}
+	return resp.StatusCode
 }
