@@ -9,10 +9,12 @@ import (
 	"sync"
 	"time"
 
-	"go.opentelemetry.io/otel/trace"
-
 	"vitrine/tiles"
 )
+
+// DefaultHedgeCap is the largest share of fetches hedged when
+// Policy.HedgeCap is 0.
+const DefaultHedgeCap = 0.10
 
 const (
 	// windowSize is how many recent successful fetch latencies the adaptive
@@ -138,10 +140,9 @@ func (h *hedger) settled(won bool) {
 // one in ten of the last 20 hedges won. That is what happens when fetches
 // are slow because this process or the backend is saturated rather than
 // because a few are unlucky: the second attempt queues behind the first
-// and only adds load (measured: 2 wins in 1,398 hedges at 256 connections
-// on 2 cores). The adaptive delay then falls back to HedgeMax, so that a
-// fetch far slower than the rest is still hedged, and those hedges, if
-// they win, turn hedging at the p95 back on. h.mu must be held.
+// and only adds load. The adaptive delay then falls back to HedgeMax, so
+// that a fetch far slower than the rest is still hedged, and those hedges,
+// if they win, turn hedging at the p95 back on. h.mu must be held.
 func (h *hedger) futile() bool {
 	return h.hedges == outcomeWindow && h.wins < futileWins
 }
@@ -155,98 +156,114 @@ func percentile(ds []time.Duration, q float64) time.Duration {
 	return s[min(max(i, 0), len(s)-1)]
 }
 
+// hedging is the hedge layer ("The Tail at Scale"; HedgeDelay or
+// HedgeAdaptive set): a fetch still unanswered after the hedge delay gets a
+// second attempt if the budget allows (HedgeCap of fetches). The first
+// success wins; the other attempt is cancelled, and the layer waits for it
+// to stop (promptly, as fetchers honour cancellation) so that no attempt
+// outlives the fetch. It names each attempt in its context, and ends the
+// attempt's span once it knows which won (attemptTrace).
+type hedging struct {
+	base
+	h *hedger
+}
+
 // attemptResult is the outcome of one attempt at the backend.
 type attemptResult struct {
 	out     tiles.Outcome
 	elapsed time.Duration
 	err     error
-	span    trace.Span // the attempt's, still open; nil without a tracer
+	trace   *attemptTrace
 }
 
-// hedged fetches from the backend and, if no answer has come within the
-// hedge delay and the budget allows, starts a second attempt. The first
-// success wins; the other attempt is cancelled, and hedged waits for it to
-// stop (promptly, as fetchers honour cancellation) so that no attempt
-// outlives the fetch.
-func (t *Tile) hedged(ctx context.Context, req tiles.Request) (tiles.Outcome, error) {
-	if t.hedge == nil {
-		r := t.attempt(ctx, req, attemptFirst)
-		r.endAttempt(r.err == nil)
-		return r.out, r.err
-	}
+// end ends the attempt's span; won says its answer was the one used.
+func (r attemptResult) end(won bool) { r.trace.end(r.err, won) }
+
+func (l *hedging) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, error) {
 	// The first attempt runs on the caller's goroutine and a timer starts
 	// the hedge only if the delay passes: a fetch that answers in time, the
 	// common case, costs no goroutine and no channel.
 	first, cancelFirst := context.WithCancel(ctx)
 	defer cancelFirst()
-	h := &hedge{}
-	h.timer = time.AfterFunc(t.hedge.delay(), func() { h.launch(ctx, t, req, cancelFirst) })
-	r1 := t.attempt(first, req, attemptFirst)
+	h := &hedge{first: attemptTrace{kind: attemptFirst}, second: attemptTrace{kind: attemptHedge}}
+	h.timer = time.AfterFunc(l.h.delay(), func() { h.launch(ctx, l, req, cancelFirst) })
+	r1 := l.try(first, req, &h.first)
 	second := h.stop()
 	if r1.err == nil {
-		r1.endAttempt(true)
-		t.hedge.observe(r1.elapsed)
+		r1.end(true)
+		l.h.observe(r1.elapsed)
 		if second != nil { // the first attempt won: stop the hedge, and wait for it
 			h.cancel()
-			(<-second).endAttempt(false)
-			t.hedge.settled(false)
+			(<-second).end(false)
+			l.h.settled(false)
 		}
 		return r1.out, nil
 	}
 	if second == nil { // no hedge was launched, and none will be
-		r1.endAttempt(false)
-		if ctx.Err() != nil {
-			return tiles.Outcome{}, fmt.Errorf("%s: %w", t.name, ctx.Err())
-		}
-		return tiles.Outcome{}, r1.err
+		r1.end(false)
+		return tiles.Outcome{}, l.failed(ctx, r1.err)
 	}
 	// The first attempt failed: on its own, or because the hedge won and
 	// cancelled it. Either way the hedge's answer decides.
 	r2 := <-second
 	h.cancel()
-	r1.endAttempt(false)
-	r2.endAttempt(r2.err == nil)
-	switch {
-	case r2.err == nil:
-		t.hedge.observe(r2.elapsed)
-		if ctx.Err() == nil && errors.Is(r1.err, context.Canceled) {
-			// The first attempt was cut short by the winner: count how long
-			// it had run, or the window would see only the fast answers and
-			// its p95 would be biased low.
-			t.hedge.observe(r1.elapsed)
-		}
-		t.rec.HedgeWon(t.name)
-		t.hedge.settled(true)
-		return r2.out, nil
-	case ctx.Err() != nil:
-		return tiles.Outcome{}, fmt.Errorf("%s: %w", t.name, ctx.Err())
+	r1.end(false)
+	r2.end(r2.err == nil)
+	if r2.err != nil {
+		return tiles.Outcome{}, l.failed(ctx, r1.err)
 	}
-	return tiles.Outcome{}, r1.err
+	l.h.observe(r2.elapsed)
+	if ctx.Err() == nil && errors.Is(r1.err, context.Canceled) {
+		// The first attempt was cut short by the winner: count how long it
+		// had run, or the window would see only the fast answers and its
+		// p95 would be biased low.
+		l.h.observe(r1.elapsed)
+	}
+	l.rec.HedgeWon(l.name)
+	l.h.settled(true)
+	return r2.out, nil
+}
+
+// try makes one attempt, named by a, through the rest of the chain.
+func (l *hedging) try(ctx context.Context, req tiles.Request, a *attemptTrace) attemptResult {
+	start := time.Now()
+	out, err := l.next.Fetch(withAttempt(ctx, a), req)
+	return attemptResult{out: out, elapsed: time.Since(start), err: err, trace: a}
+}
+
+// failed is the error of a fetch whose attempts failed with err: the
+// caller's own end, if that came first.
+func (l *hedging) failed(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("%s: %w", l.name, ctx.Err())
+	}
+	return err
 }
 
 // hedge is the second attempt of one fetch, launched by a timer.
 type hedge struct {
-	timer    *time.Timer
-	mu       sync.Mutex
-	finished bool               // the first attempt has returned
-	result   chan attemptResult // set once the hedge is launched
-	cancel   context.CancelFunc // cancels the hedge
+	timer         *time.Timer
+	first, second attemptTrace
+	mu            sync.Mutex
+	finished      bool               // the first attempt has returned
+	result        chan attemptResult // set once the hedge is launched
+	cancel        context.CancelFunc // cancels the hedge
 }
 
 // launch starts the second attempt unless the first has returned or the
 // budget is spent. A winning hedge cancels the first attempt.
-func (h *hedge) launch(ctx context.Context, t *Tile, req tiles.Request, cancelFirst context.CancelFunc) {
+func (h *hedge) launch(ctx context.Context, l *hedging, req tiles.Request, cancelFirst context.CancelFunc) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.finished || !t.hedge.allow() {
+	if h.finished || !l.h.allow() {
 		return
 	}
-	t.rec.HedgeStarted(t.name)
+	l.rec.HedgeStarted(l.name)
 	var second context.Context
 	second, h.cancel = context.WithCancel(ctx)
 	h.result = make(chan attemptResult, 1)
 	go func() {
-		r := t.attempt(second, req, attemptHedge)
+		r := l.try(second, req, &h.second)
 		if r.err == nil {
 			cancelFirst()
 		}

@@ -112,16 +112,6 @@ type Policy struct {
 	Fallback json.RawMessage
 }
 
-// Defaults for the Policy fields whose zero value means "the default".
-const (
-	DefaultMaxEntries   = 10_000
-	DefaultFetchTimeout = 2 * time.Second
-	DefaultHedgeCap     = 0.10
-	DefaultBreakerOpen  = 5 * time.Second
-	DefaultMaxDetached  = 100
-	DefaultBulkhead     = 1024
-)
-
 // DefaultPolicy returns the policy that suits a tile whose backend answers
 // in about latency (pass the configured latency, so that the hedge bounds
 // follow it):

@@ -62,16 +62,6 @@ type Recorder interface {
 	BreakerState(tile string, state BreakerState)
 }
 
-// BreakerState is the state of a tile's circuit breaker.
-type BreakerState string
-
-// The breaker states.
-const (
-	BreakerClosed   BreakerState = "closed"    // calling the backend
-	BreakerHalfOpen BreakerState = "half-open" // letting probes through
-	BreakerOpen     BreakerState = "open"      // not calling the backend
-)
-
 // NopRecorder is a Recorder that records nothing. Its zero value is ready.
 type NopRecorder struct{}
 

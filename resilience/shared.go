@@ -5,13 +5,16 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/maypok86/otter/v2"
+
 	"vitrine/tiles"
 )
 
 // Shared is a cache tier that several replicas share (package rediscache
-// implements it over Redis). A Tile reads it under its memory tier, and
-// uses its leases so that a key missing or stale everywhere costs one
-// backend fetch across every replica rather than one per replica. It is
+// implements it over Redis). A Tile reads it under its memory tier (the
+// sharing layer), and uses its leases so that a key missing or stale
+// everywhere costs one backend fetch across every replica rather than one
+// per replica. It is
 // never needed for correctness: a call that fails is as if the tier were
 // absent, and the tile carries on with its memory tier and its backend.
 type Shared interface {
@@ -51,101 +54,131 @@ type SharedEntry struct {
 }
 
 // How a replica that lost a key's lease polls the shared tier for the
-// holder's answer: at first soon (a backend answers in tens of
-// milliseconds), then less and less often.
+// holder's answer: at first soon, then less and less often.
 const (
 	sharedPollFirst = 10 * time.Millisecond
 	sharedPollMax   = 100 * time.Millisecond
 )
 
-// fromShared looks key up in the shared tier for fetchAndStore. It returns
-// done with the entry to serve when the tier has one no older than staleOK
-// past its TTL, or when this is a refresh (staleOK 0) that another replica
-// is doing: it waits for that replica's entry, and if none comes within
-// the lease, serves the stale one without calling the backend (the next
-// refresh tries again). Otherwise it returns the lease this replica took
-// (or "" if none: the tier failed, or a miss waited SharedWait for another
-// replica in vain) and the caller fetches from the backend. Whatever newer
-// entry the tier had is in the memory cache afterwards, for validators and
-// stale-on-error.
-func (t *Tile) fromShared(ctx context.Context, key string, staleOK time.Duration) (l landing, lease string, done bool) {
+// sharing is the shared tier's layer (Options.Shared, with a cache, without
+// Direct). A miss first looks its key up in the tier. An entry no older
+// than StaleWhileRevalidate past its TTL (a refresh wants it fresh) is
+// adopted into the memory cache and answered with: its Cache.MaxAge is its
+// freshness, and past it the Outcome is marked stale with its Age. When
+// another replica holds the key's lease (it is fetching the key), the miss
+// polls the tier for that replica's answer for SharedWait, then fetches
+// itself; a refresh waits up to FetchTimeout, then serves what is cached
+// rather than add a fetch. A miss that takes the lease fetches through the
+// rest of the chain, writes the answer to the tier for the other replicas
+// (Store, or Drop for no-store), and gives the lease back if the fetch
+// failed (Release), so that another replica may try at once. The tier's
+// errors are logged and otherwise ignored: a failing tier is no tier.
+type sharing struct {
+	base
+	tier                       Shared
+	cache                      *otter.Cache[string, *entry]
+	personalised               bool
+	swr, maxStale, lease, wait time.Duration // lease is FetchTimeout; wait, SharedWait
+}
+
+func (s *sharing) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, error) {
+	key := cacheKey(s.personalised, req)
+	staleOK := s.swr
+	if isRefresh(ctx) {
+		staleOK = 0
+	}
+	e, lease, done := s.claim(ctx, key, staleOK)
+	if done {
+		out := tiles.Outcome{Data: e.data, Status: tiles.StatusOK, Cache: tiles.Caching{Set: true, MaxAge: e.ttl}}
+		if age := time.Since(e.at); age >= e.ttl {
+			out.Status, out.Age = tiles.StatusStale, age
+		}
+		return out, nil
+	}
+	out, err := s.next.Fetch(ctx, req)
+	if err != nil {
+		s.release(ctx, key, lease)
+		return out, err
+	}
+	s.share(ctx, key, out, lease)
+	return out, nil
+}
+
+// claim looks key up in the tier. It returns done with the entry to serve
+// when the tier has one no older than staleOK past its TTL, or when this is
+// a refresh (staleOK 0) that another replica is doing and whose answer did
+// not come within the lease. Otherwise it returns the lease this replica
+// took, or "" if none (the tier failed, or a miss waited SharedWait in
+// vain). Whatever newer entry the tier had is in the memory cache
+// afterwards, for validators and stale-on-error.
+func (s *sharing) claim(ctx context.Context, key string, staleOK time.Duration) (e *entry, lease string, done bool) {
 	start := time.Now()
-	wait := t.p.SharedWait
+	wait := s.wait
 	if staleOK == 0 {
-		wait = t.p.FetchTimeout
+		wait = s.lease
 	}
 	for pause := sharedPollFirst; ; pause = min(2*pause, sharedPollMax) {
 		now := time.Now()
-		c, err := t.shared.Claim(ctx, t.name, key, now.Add(-staleOK), t.p.FetchTimeout)
+		c, err := s.tier.Claim(ctx, s.name, key, now.Add(-staleOK), s.lease)
 		if err != nil {
-			t.logger.DebugContext(ctx, "shared cache tier unavailable", "tile", t.name, "err", err)
-			return landing{}, "", false
+			s.logger.DebugContext(ctx, "shared cache tier unavailable", "tile", s.name, "err", err)
+			return nil, "", false
 		}
-		var e *entry
+		e = nil
 		if c.Found {
-			e = t.adopt(key, c.Entry)
+			e = s.adopt(key, c.Entry)
 		}
 		switch {
 		case c.Token != "":
-			return landing{}, c.Token, false
+			return nil, c.Token, false
 		case e != nil && now.Sub(e.at) < e.ttl+staleOK:
-			return landing{e: e, adopted: true}, "", true
+			return e, "", true
 		case time.Since(start)+pause > wait || !sleep(ctx, pause):
-			// A refresh serves what is cached rather than add a fetch.
-			if staleOK == 0 && e != nil {
-				return landing{e: e, adopted: true}, "", true
-			}
-			return landing{}, "", false
+			return e, "", staleOK == 0 && e != nil
 		}
 	}
 }
 
-// adopt puts the shared tier's entry for key in the memory cache unless
-// the one there is as new, and returns the newer of the two.
-func (t *Tile) adopt(key string, se SharedEntry) *entry {
-	e := &entry{
-		data: se.Data, at: se.FetchedAt, ttl: se.FreshUntil.Sub(se.FetchedAt),
-		Validators: se.Validators,
-	}
-	if cur, ok := t.cache.GetIfPresent(key); ok && !cur.at.Before(e.at) {
+// adopt puts the tier's entry for key in the memory cache unless the one
+// there is as new, and returns the newer of the two.
+func (s *sharing) adopt(key string, se SharedEntry) *entry {
+	e := &entry{data: se.Data, at: se.FetchedAt, ttl: se.FreshUntil.Sub(se.FetchedAt), Validators: se.Validators}
+	if cur, ok := s.cache.GetIfPresent(key); ok && !cur.at.Before(e.at) {
 		return cur
 	}
-	t.cache.Set(key, e)
+	s.cache.Set(key, e)
 	return e
 }
 
-// share writes e, just fetched for key, to the shared tier for the other
-// replicas (or deletes the key there when the backend said no-store), and
-// gives back lease. The tier's errors are logged and otherwise ignored.
-func (t *Tile) share(ctx context.Context, key string, e *entry, noStore bool, lease string) {
-	if t.shared == nil {
-		return
-	}
+// share writes out, just fetched and cached for key (the store layer says
+// how in out.Cache), to the tier, or deletes the key there for no-store,
+// and gives back lease. Entries stay in the tier MaxStale past their TTL
+// (StaleWhileRevalidate is no longer).
+func (s *sharing) share(ctx context.Context, key string, out tiles.Outcome, lease string) {
 	// The fetch's context may be at its end; the tier bounds its own calls.
 	ctx = context.WithoutCancel(ctx)
 	var err error
-	if noStore {
-		err = t.shared.Drop(ctx, t.name, key, lease)
+	if out.Cache.NoStore {
+		err = s.tier.Drop(ctx, s.name, key, lease)
 	} else {
-		err = t.shared.Store(ctx, t.name, key, SharedEntry{
-			Data: e.data, FetchedAt: e.at, FreshUntil: e.at.Add(e.ttl),
-			StaleUntil: e.at.Add(e.ttl + max(t.p.MaxStale, t.p.StaleWhileRevalidate)),
-			Validators: e.Validators,
+		at := time.Now()
+		err = s.tier.Store(ctx, s.name, key, SharedEntry{
+			Data: out.Data, FetchedAt: at, FreshUntil: at.Add(out.Cache.MaxAge),
+			StaleUntil: at.Add(out.Cache.MaxAge + s.maxStale), Validators: out.Cache.Validators,
 		}, lease)
 	}
 	if err != nil {
-		t.logger.DebugContext(ctx, "shared cache tier write failed", "tile", t.name, "err", err)
+		s.logger.DebugContext(ctx, "shared cache tier write failed", "tile", s.name, "err", err)
 	}
 }
 
-// release gives back lease after a failed fetch, so that another replica
-// may try at once rather than when the lease runs out.
-func (t *Tile) release(ctx context.Context, key, lease string) {
+// release gives back lease after a failed fetch.
+func (s *sharing) release(ctx context.Context, key, lease string) {
 	if lease == "" {
 		return
 	}
-	if err := t.shared.Release(context.WithoutCancel(ctx), t.name, key, lease); err != nil {
-		t.logger.DebugContext(ctx, "shared cache tier release failed", "tile", t.name, "err", err)
+	if err := s.tier.Release(context.WithoutCancel(ctx), s.name, key, lease); err != nil {
+		s.logger.DebugContext(ctx, "shared cache tier release failed", "tile", s.name, "err", err)
 	}
 }
 

@@ -1,0 +1,69 @@
+package resilience
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/maypok86/otter/v2"
+
+	"vitrine/tiles"
+)
+
+// store is the layer that keeps the backend's answers. It sends the backend
+// the validators of the cached entry, so that the backend may answer "not
+// modified" (HTTP 304) instead of the content, which renews the entry. It
+// caches each answer for TTL or, with BackendTTL, for as long as the
+// backend says (max-age; no-store is not cached and drops an older copy).
+// Its Outcome then says how the content was cached (Cache.MaxAge its
+// freshness, Cache.NoStore, its validators), for the sharing layer above.
+// Without a cache it only checks that a 304 had something to revalidate.
+type store struct {
+	base
+	cache        *otter.Cache[string, *entry] // nil without a cache
+	personalised bool
+	ttl          time.Duration
+	backendTTL   bool
+}
+
+func (s *store) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, error) {
+	var key string
+	var prior *entry
+	if s.cache != nil {
+		key = cacheKey(s.personalised, req)
+		if e, ok := s.cache.GetIfPresent(key); ok {
+			prior, req.Validators = e, e.Validators
+		}
+	}
+	out, err := s.next.Fetch(ctx, req)
+	if err != nil {
+		return tiles.Outcome{}, err
+	}
+	e := &entry{data: out.Data, at: time.Now(), ttl: s.ttl, Validators: out.Cache.Validators}
+	if out.NotModified {
+		if prior == nil {
+			return tiles.Outcome{}, fmt.Errorf("%s: the backend answered 304 Not Modified "+
+				"to a request that had nothing to revalidate", s.name)
+		}
+		s.rec.Revalidated(s.name)
+		e.data = prior.data
+		if e.Validators == (tiles.Validators{}) {
+			e.Validators = prior.Validators
+		}
+	}
+	if s.cache == nil {
+		return tiles.Fresh(e.data), nil
+	}
+	noStore := s.backendTTL && out.Cache.Set && out.Cache.NoStore
+	switch {
+	case noStore:
+		s.cache.Invalidate(key) // an older copy must not be served either
+	case s.backendTTL && out.Cache.Set:
+		e.ttl = out.Cache.MaxAge
+		s.cache.Set(key, e)
+	default:
+		s.cache.Set(key, e)
+	}
+	return tiles.Outcome{Data: e.data, Status: tiles.StatusOK,
+		Cache: tiles.Caching{Set: true, MaxAge: e.ttl, NoStore: noStore, Validators: e.Validators}}, nil
+}
