@@ -10,10 +10,9 @@ import (
 )
 
 // attempt is the innermost layer: one call of the backend, timed for
-// Recorder.BackendFetch. A panic becomes the attempt's error: attempts run
-// on goroutines of this package (a hedge, a shared fetch), where a panic
-// would otherwise kill the process instead of reaching the aggregator's
-// recover.
+// Recorder.BackendFetch. A panic becomes its error: attempts run on this
+// package's goroutines (a hedge, a flight), where a panic would kill the
+// process instead of reaching the aggregator's recover.
 type attempt struct{ base }
 
 func (a *attempt) Fetch(ctx context.Context, req tiles.Request) (out tiles.Outcome, err error) {

@@ -2,27 +2,22 @@ package resilience
 
 import "sync"
 
-// DefaultMaxDetached bounds a tile's fetches that may outlive their callers
-// when Policy.MaxDetached is 0.
+// DefaultMaxDetached is the default of Policy.MaxDetached.
 const DefaultMaxDetached = 100
 
-// background is a tile's work that outlives the fetch that starts it:
-// refreshes, shared fetches callers gave up on, the cache's maintenance.
-// It counts that work so that Wait and Close can join it. Unlike a
-// sync.WaitGroup it may be waited on at any time, even while new work
-// starts, and once closed it refuses new work so that Close terminates.
-// It also holds the tile's detached slots (MaxDetached), which the
-// coalescer's flights and the memory cache's refreshes share, so that a
-// flood of new keys cannot pile up backend fetches that nobody waits for.
+// background counts a tile's work that outlives the fetch that starts it,
+// for Wait and Close. Unlike a sync.WaitGroup it may be waited on while new
+// work starts, and once closed it refuses new work. Its slots bound the
+// fetches that may outlive their callers (flights and refreshes), so that a
+// flood of new keys cannot pile up fetches nobody waits for.
 type background struct {
 	mu     sync.Mutex
 	cond   sync.Cond // signalled when n drops to zero
 	n      int
 	closed bool
-
-	slots chan struct{} // a slot per fetch that may outlive its callers
-	name  string
-	rec   Recorder
+	slots  chan struct{}
+	name   string
+	rec    Recorder
 }
 
 func newBackground(b base, maxDetached int) *background {
@@ -31,8 +26,7 @@ func newBackground(b base, maxDetached int) *background {
 	return w
 }
 
-// start registers a new piece of work and reports whether it may run:
-// false once closed.
+// start registers work and reports whether it may run: not once closed.
 func (w *background) start() bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -43,17 +37,16 @@ func (w *background) start() bool {
 	return true
 }
 
-// done ends a piece of work registered by start.
+// done ends work registered by start.
 func (w *background) done() {
 	w.mu.Lock()
-	w.n--
-	if w.n == 0 {
+	if w.n--; w.n == 0 {
 		w.cond.Broadcast()
 	}
 	w.mu.Unlock()
 }
 
-// wait blocks until no registered work is running.
+// wait blocks until no work is running; close refuses new work first.
 func (w *background) wait() {
 	w.mu.Lock()
 	for w.n > 0 {
@@ -62,7 +55,6 @@ func (w *background) wait() {
 	w.mu.Unlock()
 }
 
-// close refuses new work, then waits for the running work.
 func (w *background) close() {
 	w.mu.Lock()
 	w.closed = true
@@ -70,9 +62,8 @@ func (w *background) close() {
 	w.wait()
 }
 
-// execute runs the cache's maintenance tasks on goroutines counted as
-// background work, or inline once closed (otter allows an executor that
-// runs tasks on the calling goroutine).
+// execute runs the cache's maintenance as background work, inline once
+// closed.
 func (w *background) execute(fn func()) {
 	if !w.start() {
 		fn()
@@ -84,8 +75,7 @@ func (w *background) execute(fn func()) {
 	}()
 }
 
-// detach takes a slot for a fetch that may outlive its callers, if one is
-// free; undetach gives it back.
+// detach takes a detached slot if one is free; undetach gives it back.
 func (w *background) detach() bool {
 	select {
 	case w.slots <- struct{}{}:

@@ -12,12 +12,10 @@ import (
 	"vitrine/tiles"
 )
 
-// DefaultBreakerOpen is how long an open breaker stays open when
-// Policy.BreakerOpen is 0.
+// DefaultBreakerOpen is the default of Policy.BreakerOpen.
 const DefaultBreakerOpen = 5 * time.Second
 
-// ErrCircuitOpen is the error of a fetch refused because the tile's circuit
-// breaker is open (or half-open with its probes already in flight).
+// ErrCircuitOpen is the error of a fetch the breaker refused.
 var ErrCircuitOpen = errors.New("circuit open: the backend failed repeatedly and is not called for a while")
 
 // BreakerState is the state of a tile's circuit breaker.
@@ -30,12 +28,10 @@ const (
 	BreakerOpen     BreakerState = "open"      // not calling the backend
 )
 
-// breaker is the circuit breaker layer (Policy.BreakerFailures > 0, with
-// github.com/sony/gobreaker/v2). After BreakerFailures consecutive failed
-// fetches it opens: for BreakerOpen it refuses every fetch at once with an
-// error wrapping ErrCircuitOpen (which the layers above answer from stale
-// content or the fallback). Then it lets BreakerProbes fetches through,
-// which close it if they all succeed.
+// breaker is the circuit breaker layer (gobreaker). BreakerFailures
+// consecutive failures open it: for BreakerOpen it refuses fetches at once,
+// then lets BreakerProbes through, which close it if they succeed. A caller
+// that left, a bulkhead's refusal and a 404 or 410 count neither way.
 type breaker struct {
 	base
 	cb *gobreaker.TwoStepCircuitBreaker[struct{}]
@@ -44,7 +40,6 @@ type breaker struct {
 func (b *breaker) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, error) {
 	done, err := b.cb.Allow()
 	if b.traced {
-		// The state that let the fetch through or refused it.
 		span := trace.SpanFromContext(ctx)
 		span.SetAttributes(attrBreaker.String(string(breakerState(b.cb.State()))))
 		if err != nil {
@@ -59,41 +54,28 @@ func (b *breaker) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, 
 	return out, err
 }
 
-// newBreaker returns the breaker of a tile whose policy has one, and tells
-// rec it starts closed.
+// newBreaker returns a tile's breaker, and tells rec it starts closed.
 func newBreaker(name string, p Policy, rec Recorder) *gobreaker.TwoStepCircuitBreaker[struct{}] {
-	b := gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
+	rec.BreakerState(name, BreakerClosed)
+	return gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
 		Name:        name,
 		MaxRequests: uint32(p.BreakerProbes),
 		Timeout:     p.BreakerOpen,
-		ReadyToTrip: func(c gobreaker.Counts) bool {
-			return c.ConsecutiveFailures >= uint32(p.BreakerFailures)
-		},
-		// A caller that left (the client went away) says nothing about the
-		// backend, nor does a request the bulkhead refused, nor a backend's
-		// "no such content" (404, 410), which is an answer: such a fetch
-		// counts neither way.
+		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= uint32(p.BreakerFailures) },
 		IsExcluded: func(err error) bool {
 			var be *tiles.BackendError
-			return errors.Is(err, context.Canceled) || errors.Is(err, ErrBulkheadFull) ||
-				errors.As(err, &be) && be.Gone()
+			return errors.Is(err, context.Canceled) || errors.Is(err, ErrBulkheadFull) || errors.As(err, &be) && be.Gone()
 		},
-		OnStateChange: func(_ string, _, to gobreaker.State) {
-			rec.BreakerState(name, breakerState(to))
-		},
+		OnStateChange: func(_ string, _, to gobreaker.State) { rec.BreakerState(name, breakerState(to)) },
 	})
-	rec.BreakerState(name, BreakerClosed)
-	return b
 }
 
-// breakerState translates gobreaker's states.
 func breakerState(s gobreaker.State) BreakerState {
 	switch s {
 	case gobreaker.StateOpen:
 		return BreakerOpen
 	case gobreaker.StateHalfOpen:
 		return BreakerHalfOpen
-	default:
-		return BreakerClosed
 	}
+	return BreakerClosed
 }

@@ -8,31 +8,27 @@ import (
 	"vitrine/tiles"
 )
 
-// DefaultBulkhead bounds a tile's requests in flight to its backend when
-// Policy.Bulkhead is 0.
+// DefaultBulkhead is the default of Policy.Bulkhead.
 const DefaultBulkhead = 1024
 
-// ErrBulkheadFull is the error of a backend request refused because the
-// tile already has Policy.Bulkhead requests in flight to its backend.
+// ErrBulkheadFull is the error of an attempt the bulkhead refused.
 var ErrBulkheadFull = errors.New("too many requests to the backend in flight")
 
-// bulkhead bounds the attempts in flight to the backend (Policy.Bulkhead),
-// first attempts, hedges and refreshes alike: past it an attempt is refused
-// at once with an error wrapping ErrBulkheadFull, so that a slow backend
-// cannot tie up every connection and goroutine. The breaker does not count
-// a refusal, and the tile answers it from stale content or its fallback.
+// bulkhead bounds the attempts in flight to the backend, so that a slow
+// backend cannot tie up every connection: past Policy.Bulkhead, an attempt
+// is refused at once.
 type bulkhead struct {
 	base
-	slots chan struct{} // a slot per request in flight
+	slots chan struct{}
 }
 
 func (b *bulkhead) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, error) {
 	select {
 	case b.slots <- struct{}{}:
 		defer func() { <-b.slots }()
+		return b.next.Fetch(ctx, req)
 	default:
 		b.rec.BulkheadFull(b.name)
 		return tiles.Outcome{}, fmt.Errorf("%s: %w", b.name, ErrBulkheadFull)
 	}
-	return b.next.Fetch(ctx, req)
 }

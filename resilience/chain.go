@@ -1,29 +1,30 @@
 package resilience
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
+	"slices"
 
 	"github.com/maypok86/otter/v2"
 
 	"vitrine/tiles"
 )
 
-// A layer is one policy around the rest of a tile's chain: a tiles.Fetcher
-// that calls the next one. Every layer embeds base.
+// A layer is one policy around the rest of a tile's chain.
 type layer interface {
 	tiles.Fetcher
 	core() *base
 }
 
-// base is what every layer holds: the fetcher it wraps, and what it knows
-// of its tile.
+// base, in every layer, is the fetcher it wraps and what it knows of its
+// tile.
 type base struct {
 	next   tiles.Fetcher
-	name   string // the tile's
+	name   string
 	rec    Recorder
 	logger *slog.Logger
-	traced bool // annotate spans (Options.Tracer is set)
+	traced bool // Options.Tracer is set
 }
 
 func (b *base) Name() string { return b.name }
@@ -36,18 +37,17 @@ func Wrap(f tiles.Fetcher, p Policy, opts Options) *Tile {
 		panic(fmt.Sprintf("resilience: bad policy for tile %q: %v", f.Name(), err))
 	}
 	p = p.withDefaults()
-	b := base{name: f.Name(), rec: opts.Recorder, logger: opts.Logger, traced: opts.Tracer != nil}
-	if b.rec == nil {
-		b.rec = NopRecorder{}
-	}
-	if b.logger == nil {
-		b.logger = slog.New(slog.DiscardHandler)
-	}
+	b := base{name: f.Name(), rec: cmp.Or[Recorder](opts.Recorder, NopRecorder{}),
+		logger: cmp.Or(opts.Logger, slog.New(slog.DiscardHandler)), traced: opts.Tracer != nil}
 	t := &Tile{inner: f, p: p, work: newBackground(b, p.MaxDetached)}
 	if p.BreakerFailures > 0 {
 		t.breaker = newBreaker(b.name, p, b.rec)
 	}
-	t.head = chain(f, t.layers(b, p, opts))
+	head := tiles.Fetcher(f)
+	for _, l := range slices.Backward(t.layers(b, p, opts)) {
+		l.core().next, head = head, l
+	}
+	t.head = head
 	return t
 }
 
@@ -64,13 +64,14 @@ func (t *Tile) layers(b base, p Policy, opts Options) []layer {
 	}
 	if cache != nil {
 		ls = append(ls, &memory{base: b, cache: cache, work: t.work, personalised: p.Personalised,
-			swr: p.StaleWhileRevalidate, maxStale: p.MaxStale, timeout: p.FetchTimeout, tracer: opts.Tracer})
+			swr: p.StaleWhileRevalidate, maxStale: p.MaxStale, timeout: p.FetchTimeout, tracer: opts.Tracer,
+			refreshing: map[string]struct{}{}})
 	}
 	if p.Direct {
 		ls = append(ls, &direct{base: b})
 	} else {
 		ls = append(ls, &coalescer{base: b, cache: cache, work: t.work, personalised: p.Personalised,
-			abandon: p.Personalised || cache == nil, timeout: p.FetchTimeout})
+			abandon: p.Personalised || cache == nil, timeout: p.FetchTimeout, flying: map[string]*flight{}})
 	}
 	if cache != nil && !p.Direct && opts.Shared != nil {
 		ls = append(ls, &sharing{base: b, tier: opts.Shared, cache: cache, personalised: p.Personalised,
@@ -87,14 +88,4 @@ func (t *Tile) layers(b base, p Policy, opts Options) []layer {
 		ls = append(ls, &attempts{base: b, tracer: opts.Tracer})
 	}
 	return append(ls, &bulkhead{base: b, slots: make(chan struct{}, p.Bulkhead)}, &attempt{base: b})
-}
-
-// chain links ls around inner, the first outermost, and returns the head.
-func chain(inner tiles.Fetcher, ls []layer) tiles.Fetcher {
-	f := inner
-	for i := len(ls) - 1; i >= 0; i-- {
-		ls[i].core().next = f
-		f = ls[i]
-	}
-	return f
 }

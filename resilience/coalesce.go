@@ -13,93 +13,102 @@ import (
 	"vitrine/tiles"
 )
 
-// DefaultFetchTimeout bounds a fetch that no caller owns when
-// Policy.FetchTimeout is 0.
+// DefaultFetchTimeout is the default of Policy.FetchTimeout.
 const DefaultFetchTimeout = 2 * time.Second
 
-// coalescer makes concurrent misses of a key share one fetch through the
-// rest of the chain, a flight (golang.org/x/sync/singleflight). A flight
-// runs under its own context, detached from every caller's (it keeps their
-// values, such as the trace): one caller leaving does not cancel it for
-// the others, and a late answer still fills the cache. It is bounded by
-// FetchTimeout, and cancelled when its last waiter leaves if nobody else
-// would read its answer (abandon: a personalised key, or no cache). Past
-// MaxDetached detached fetches, a flight runs under the context of the miss
-// that started it. A background refresh (refreshKey) joins or starts a
-// flight that is kept: never abandoned.
+// coalescer makes concurrent misses of a key share one fetch, a flight
+// (singleflight), under a context detached from its callers' (keeping their
+// values): one caller leaving does not cancel it for the others, and a late
+// answer still fills the cache. It is bounded by FetchTimeout, and cancelled
+// when its last waiter leaves if nobody else would read it (abandon: a
+// personalised key, or no cache), unless a refresh keeps it. Past
+// MaxDetached, a flight runs under the context of the miss that started it.
 type coalescer struct {
 	base
 	cache        *otter.Cache[string, *entry] // nil without a cache
 	work         *background
 	personalised bool
-	abandon      bool // a flight nobody waits for has no use
+	abandon      bool
 	timeout      time.Duration
-
-	flights singleflight.Group
-	mu      sync.Mutex
-	flying  map[string]*flight // keys with a call in flights, and who waits
+	flights      singleflight.Group
+	mu           sync.Mutex
+	flying       map[string]*flight
 }
 
-// flight is the coalescer's record of one singleflight call: who still
-// waits for it and how to stop it. Every call is started or joined under
-// c.mu together with its record, and a record leaves c.flying (with a
-// Forget) under c.mu too. So a record is in c.flying exactly while
-// singleflight would let a new caller join its call: whoever finds none
-// starts a fresh fetch, never one that was abandoned.
+// flight is the record of a singleflight call, added and removed (with a
+// Forget) under c.mu with the call: nobody joins an abandoned flight.
 type flight struct {
-	ctx     context.Context    // the fetch's own context
-	cancel  context.CancelFunc // cancels ctx
-	waiters int                // misses waiting for the result
-	kept    bool               // a refresh waits too: never abandoned
+	ctx     context.Context
+	cancel  context.CancelFunc
+	waiters int  // misses waiting for the result
+	kept    bool // a refresh waits too
 }
 
 func (c *coalescer) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, error) {
-	key := cacheKey(c.personalised, req)
-	if isRefresh(ctx) {
-		// The refresh, background work already, waits for the flight
-		// whatever its context says.
-		_, ch, _ := c.fly(ctx, key, false, func(fctx context.Context) (tiles.Outcome, error) {
-			return c.land(fctx, key, req)
-		})
-		return result(<-ch)
-	}
-	f, ch, led := c.fly(ctx, key, true, func(fctx context.Context) (tiles.Outcome, error) {
-		// Registered only once singleflight's goroutine runs: until then a
-		// Close may pass, and then the fetch is refused rather than joined.
-		if !c.work.start() {
-			return tiles.Outcome{}, fmt.Errorf("%s: %w", c.name, ErrClosed)
-		}
-		defer c.work.done()
-		if c.work.detach() {
-			defer c.work.undetach()
-			return c.land(fctx, key, req)
-		}
-		return c.land(ctx, key, req)
-	})
+	key, refresh := cacheKey(c.personalised, req), isRefresh(ctx)
+	f, ch, led := c.fly(ctx, key, req, refresh)
+	var r singleflight.Result
 	select {
-	case r := <-ch:
-		if !led {
+	case r = <-ch:
+		if !led && !refresh {
 			c.rec.Coalesced(c.name)
 			c.note(ctx, cacheCoalesced)
 		}
-		return result(r)
 	case <-ctx.Done():
-		// The flight goes on for the others and for the cache, unless this
-		// was its last waiter and nobody else will read it.
-		c.leave(key, f)
-		return tiles.Outcome{}, fmt.Errorf("%s: no fresh answer in time: %w", c.name, ctx.Err())
+		if !refresh { // a refresh, background work already, waits whatever its context says
+			c.leave(key, f)
+			return tiles.Outcome{}, fmt.Errorf("%s: no fresh answer in time: %w", c.name, ctx.Err())
+		}
+		r = <-ch
 	}
-}
-
-// result is a flight's answer.
-func result(r singleflight.Result) (tiles.Outcome, error) {
 	out, _ := r.Val.(tiles.Outcome)
 	return out, r.Err
 }
 
-// land fetches key through the rest of the chain within FetchTimeout,
-// unless a flight that landed just before this one started filled the
-// cache: a key is not fetched twice.
+// fly joins the flight of key as a waiter (a miss) or keeps it (a refresh),
+// or starts it, and reports whether it started it.
+func (c *coalescer) fly(ctx context.Context, key string, req tiles.Request, refresh bool,
+) (f *flight, ch <-chan singleflight.Result, led bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f, joined := c.flying[key]
+	if !joined {
+		fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		f = &flight{ctx: fctx, cancel: cancel}
+		c.flying[key] = f
+	}
+	if refresh {
+		f.kept = true
+	} else {
+		f.waiters++
+	}
+	ch = c.flights.DoChan(key, func() (any, error) {
+		defer c.retire(key, f)
+		return c.run(ctx, f.ctx, key, req, refresh)
+	})
+	return f, ch, !joined
+}
+
+// run is a flight. A miss's is background work from when it runs (a Close
+// before refuses it), under detached if a slot is free, else under caller.
+func (c *coalescer) run(caller, detached context.Context, key string, req tiles.Request, refresh bool,
+) (tiles.Outcome, error) {
+	if refresh {
+		return c.land(detached, key, req)
+	}
+	if !c.work.start() {
+		return tiles.Outcome{}, fmt.Errorf("%s: %w", c.name, ErrClosed)
+	}
+	defer c.work.done()
+	if !c.work.detach() {
+		return c.land(caller, key, req)
+	}
+	defer c.work.undetach()
+	return c.land(detached, key, req)
+}
+
+// land fetches key within FetchTimeout, unless a flight that landed just
+// before filled the cache.
 func (c *coalescer) land(ctx context.Context, key string, req tiles.Request) (tiles.Outcome, error) {
 	if c.cache != nil {
 		if e, ok := c.cache.GetIfPresent(key); ok && time.Since(e.at) < e.ttl {
@@ -113,44 +122,12 @@ func (c *coalescer) land(ctx context.Context, key string, req tiles.Request) (ti
 	case err == nil:
 		return out, nil
 	case ctx.Err() != nil && errors.Is(err, context.DeadlineExceeded):
-		return tiles.Outcome{}, fmt.Errorf("%s: no answer within the fetch timeout of %s: %w", c.name, c.timeout, ctx.Err())
+		err = fmt.Errorf("%s: no answer within the fetch timeout of %s: %w", c.name, c.timeout, ctx.Err())
 	}
 	return tiles.Outcome{}, err
 }
 
-// fly joins the flight of key, or starts one that runs run with the
-// flight's context, and reports whether it started it. A miss (waiter)
-// joins as one of its waiters; a refresh marks the flight kept, since what
-// it fetches is for whoever reads the cached key.
-func (c *coalescer) fly(ctx context.Context, key string, waiter bool, run func(context.Context) (tiles.Outcome, error),
-) (f *flight, ch <-chan singleflight.Result, led bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	f, joined := c.flying[key]
-	if !joined {
-		fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-		f = &flight{ctx: fctx, cancel: cancel}
-		if c.flying == nil {
-			c.flying = map[string]*flight{}
-		}
-		c.flying[key] = f
-	}
-	if waiter {
-		f.waiters++
-	} else {
-		f.kept = true
-	}
-	// Under c.mu with the record: DoChan joins f's call if joined, else it
-	// starts this function (no other call for key can be in singleflight).
-	ch = c.flights.DoChan(key, func() (any, error) {
-		defer c.retire(key, f)
-		return run(f.ctx)
-	})
-	return f, ch, !joined
-}
-
-// retire forgets f once its fetch has returned, unless it was abandoned
-// (and maybe replaced by a fresh flight) already.
+// retire forgets f once its fetch has returned, unless it was abandoned.
 func (c *coalescer) retire(key string, f *flight) {
 	c.mu.Lock()
 	if c.flying[key] == f {
@@ -161,10 +138,8 @@ func (c *coalescer) retire(key string, f *flight) {
 	f.cancel()
 }
 
-// leave takes a miss that stopped waiting off f. If it was the last waiter,
-// no refresh waits either, and nobody else will read the result (abandon),
-// the fetch is cancelled and forgotten: a later miss of key starts afresh
-// rather than joining it.
+// leave takes a miss off f, and abandons f if nobody else waits or will
+// read its answer: the next miss of key starts afresh.
 func (c *coalescer) leave(key string, f *flight) {
 	c.mu.Lock()
 	f.waiters--
@@ -180,9 +155,8 @@ func (c *coalescer) leave(key string, f *flight) {
 	}
 }
 
-// direct stands in for the coalescer with Policy.Direct: each miss fetches
-// on its caller's goroutine, under its context, so a caller that leaves
-// cancels its fetch.
+// direct stands in for the coalescer with Policy.Direct: a miss fetches on
+// its caller's goroutine and context, and cancels its fetch if it leaves.
 type direct struct{ base }
 
 func (d *direct) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, error) {

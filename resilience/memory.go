@@ -13,12 +13,10 @@ import (
 	"vitrine/tiles"
 )
 
-// DefaultMaxEntries bounds a tile's memory cache when Policy.MaxEntries is 0.
+// DefaultMaxEntries is the default of Policy.MaxEntries.
 const DefaultMaxEntries = 10_000
 
-// entry is one cached fetch: the content, when it was fetched, how long it
-// is fresh (the policy's TTL, or what the backend said), and the
-// validators to revalidate it with.
+// entry is one cached fetch, fresh for ttl from at.
 type entry struct {
 	data json.RawMessage
 	at   time.Time
@@ -26,18 +24,14 @@ type entry struct {
 	tiles.Validators
 }
 
-// newCache returns a memory cache of at most maxEntries entries, which the
-// memory, coalescer, sharing and store layers read and fill. It has no
-// ExpiryCalculator: freshness is judged from entry.at, because an entry
-// must outlive its TTL to be served stale. Without expiry otter starts no
-// clean-up goroutine and reads no clock, so it runs inside a
-// testing/synctest bubble; its maintenance tasks are background work.
+// newCache returns a memory cache of at most maxEntries entries. Without an
+// ExpiryCalculator (an entry outlives its TTL to be served stale) otter
+// starts no goroutine and reads no clock: it runs in a synctest bubble.
 func newCache(maxEntries int, work *background) *otter.Cache[string, *entry] {
 	return otter.Must(&otter.Options[string, *entry]{MaximumSize: maxEntries, Executor: work.execute})
 }
 
-// cacheKey is the key of req in a tile's cache, flights and shared tier:
-// the user for a personalised tile, one key for everyone otherwise.
+// cacheKey is req's key in the cache, the flights and the shared tier.
 func cacheKey(personalised bool, req tiles.Request) string {
 	if personalised {
 		return req.User
@@ -45,47 +39,41 @@ func cacheKey(personalised bool, req tiles.Request) string {
 	return ""
 }
 
-// refreshKey marks the context of a background refresh: the coalescer keeps
-// its flight (never abandons it), and the shared tier wants fresh content
-// for it rather than a stale entry.
+// refreshKey marks a refresh's context: its flight is kept (coalesce.go)
+// and it wants fresh content from the shared tier (shared.go).
 type refreshKey struct{}
 
 func isRefresh(ctx context.Context) bool { return ctx.Value(refreshKey{}) != nil }
 
-// memory is the memory cache layer (Policy.TTL > 0). It serves a fresh
-// entry at once. An entry past its TTL but within StaleWhileRevalidate is
-// served at once too, marked stale, while one background refresh fetches
-// the key through the rest of the chain (at most one per key, and none when
-// every detached slot is taken). Anything else is a miss: when the rest of
-// the chain fails, an entry within MaxStale past its TTL is served, marked
-// stale (stale-on-error). An Outcome from below marked stale comes from the
-// shared tier, with its Age and its freshness in Cache.MaxAge: it is served
-// as a stale entry of this cache would be.
+// memory is the memory cache layer. It serves a fresh entry at once, and
+// one within StaleWhileRevalidate past its TTL too, marked stale, while a
+// refresh fetches the key below. Else it is a miss; if the fetch fails, an
+// entry within MaxStale past its TTL is served stale. A stale Outcome from
+// below (the shared tier's, its freshness in Cache.MaxAge) is served as a
+// stale entry is.
 type memory struct {
 	base
 	cache         *otter.Cache[string, *entry]
 	work          *background
 	personalised  bool
 	swr, maxStale time.Duration
-	timeout       time.Duration // bounds a refresh (FetchTimeout)
-	tracer        trace.Tracer  // traces refreshes; nil: off
-
-	mu         sync.Mutex
-	refreshing map[string]struct{} // keys with a refresh running
+	timeout       time.Duration // bounds a refresh
+	tracer        trace.Tracer
+	mu            sync.Mutex
+	refreshing    map[string]struct{}
 }
 
 func (m *memory) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, error) {
 	key := cacheKey(m.personalised, req)
 	if e, ok := m.cache.GetIfPresent(key); ok {
-		// An entry the backend gave no freshness (max-age=0, no-cache)
-		// is revalidated before it is served, not served stale.
+		// An entry without freshness (max-age=0) is revalidated, not stale.
 		switch age := time.Since(e.at); {
 		case age < e.ttl:
 			m.rec.CacheHit(m.name)
 			m.note(ctx, cacheHit)
 			return tiles.Fresh(e.data), nil
 		case e.ttl > 0 && age < e.ttl+m.swr:
-			return m.stale(ctx, key, req, e.data, age), nil
+			return m.stale(ctx, key, req, tiles.Outcome{Data: e.data, Age: age}), nil
 		}
 	}
 	m.rec.CacheMiss(m.name)
@@ -97,29 +85,24 @@ func (m *memory) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, e
 	case out.Status != tiles.StatusStale:
 		return tiles.Fresh(out.Data), nil
 	case out.Age < out.Cache.MaxAge+m.swr:
-		return m.stale(ctx, key, req, out.Data, out.Age), nil
+		return m.stale(ctx, key, req, out), nil
 	}
 	return m.rescue(ctx, key, fmt.Errorf("%s: no fresh answer: another replica is fetching it", m.name))
 }
 
-// stale serves data, age past its fetch, while a refresh of key runs.
-func (m *memory) stale(ctx context.Context, key string, req tiles.Request, data json.RawMessage,
-	age time.Duration,
-) tiles.Outcome {
+// stale serves out's data, of its Age, while a refresh of key runs.
+func (m *memory) stale(ctx context.Context, key string, req tiles.Request, out tiles.Outcome) tiles.Outcome {
 	m.rec.StaleServed(m.name)
 	m.note(ctx, cacheStale)
 	m.refresh(ctx, key, req)
-	return tiles.Outcome{Data: data, Status: tiles.StatusStale, Age: age}
+	return tiles.Outcome{Data: out.Data, Status: tiles.StatusStale, Age: out.Age}
 }
 
-// rescue answers a miss that failed with cause from an entry no older than
-// MaxStale past its TTL, or else with cause.
+// rescue answers a miss that failed with cause from the cache, if it can.
 func (m *memory) rescue(ctx context.Context, key string, cause error) (tiles.Outcome, error) {
 	if e, ok := m.cache.GetIfPresent(key); ok {
 		switch age := time.Since(e.at); {
-		case age < e.ttl:
-			// A fetch (maybe the very one we stopped waiting for) filled
-			// the cache meanwhile.
+		case age < e.ttl: // filled meanwhile, maybe by the fetch we stopped waiting for
 			return tiles.Fresh(e.data), nil
 		case age < e.ttl+m.maxStale:
 			m.rec.StaleServed(m.name)
@@ -130,28 +113,21 @@ func (m *memory) rescue(ctx context.Context, key string, cause error) (tiles.Out
 	return tiles.Outcome{}, cause
 }
 
-// refresh starts a background fetch of key unless one is already running
-// or every detached slot is taken (the entry is then served stale until a
-// later request refreshes it), and returns at once. The refresh is
-// background work from before refresh returns, so that a Wait or Close
-// that follows joins it. It runs under its own context, which keeps ctx's
-// values, is marked (refreshKey) and is bounded by FetchTimeout.
+// refresh starts a background fetch of key unless one runs or no detached
+// slot is free. Its context keeps ctx's values, is marked and is bounded by
+// FetchTimeout.
 func (m *memory) refresh(ctx context.Context, key string, req tiles.Request) {
 	m.mu.Lock()
-	if _, busy := m.refreshing[key]; busy {
-		m.mu.Unlock()
-		return
-	}
-	if m.refreshing == nil {
-		m.refreshing = map[string]struct{}{}
-	}
+	_, busy := m.refreshing[key]
 	m.refreshing[key] = struct{}{}
 	m.mu.Unlock()
-	if !m.work.start() {
+	switch {
+	case busy:
+		return
+	case !m.work.start():
 		m.refreshed(key)
 		return
-	}
-	if !m.work.detach() {
+	case !m.work.detach():
 		m.work.done()
 		m.refreshed(key)
 		return
@@ -160,11 +136,11 @@ func (m *memory) refresh(ctx context.Context, key string, req tiles.Request) {
 		defer m.work.done()
 		defer m.refreshed(key)
 		defer m.work.undetach()
-		ctx, span := startRefresh(ctx, m.tracer, m.name)
+		ctx, end := startRefresh(ctx, m.tracer, m.name)
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.timeout)
 		defer cancel()
 		_, err := m.next.Fetch(context.WithValue(rctx, refreshKey{}, true), req)
-		endRefresh(span, err)
+		end(err)
 		m.rec.Refreshed(m.name, err)
 		if err != nil {
 			m.logger.DebugContext(ctx, "background refresh failed", "tile", m.name, "err", err)
@@ -172,7 +148,6 @@ func (m *memory) refresh(ctx context.Context, key string, req tiles.Request) {
 	}()
 }
 
-// refreshed marks the refresh of key as over.
 func (m *memory) refreshed(key string) {
 	m.mu.Lock()
 	delete(m.refreshing, key)

@@ -11,29 +11,23 @@ import (
 )
 
 // Shared is a cache tier that several replicas share (package rediscache
-// implements it over Redis). A Tile reads it under its memory tier (the
-// sharing layer), and uses its leases so that a key missing or stale
-// everywhere costs one backend fetch across every replica rather than one
-// per replica. It is
-// never needed for correctness: a call that fails is as if the tier were
-// absent, and the tile carries on with its memory tier and its backend.
+// implements it over Redis), read under the memory cache by the sharing
+// layer. Its leases make a key missing or stale everywhere cost one backend
+// fetch across the replicas. A call that fails is as if there were no tier.
 type Shared interface {
-	// Claim looks key of tile up in one round trip. It returns the entry
-	// if there is one, and takes the key's lease (a lock held until Store
-	// or Release, or until lease passes) when there is no entry or its
-	// FreshUntil is not after servable; Claim.Token is then set. Callers
-	// that want a fresh entry pass now; a miss that would serve a stale one
-	// passes now minus the stale-while-revalidate window.
+	// Claim looks key of tile up in one round trip. It returns the entry if
+	// there is one, and takes the key's lease (held until Store or Release,
+	// or for lease), setting Claim.Token, when there is no entry or its
+	// FreshUntil is not after servable: now for a caller that wants a fresh
+	// entry, earlier for one that would serve a stale one.
 	Claim(ctx context.Context, tile, key string, servable time.Time, lease time.Duration) (Claim, error)
-	// Store writes e under key, to expire at e.StaleUntil, and releases the
-	// lease token if it is still the key's (token "" releases nothing). An
-	// entry whose StaleUntil has passed is not written; the key is deleted.
+	// Store writes e under key until e.StaleUntil (if that has passed, it
+	// deletes the key), and releases the lease token if it is still the
+	// key's (token "" releases nothing).
 	Store(ctx context.Context, tile, key string, e SharedEntry, token string) error
-	// Drop deletes key (the backend said its content must not be stored)
-	// and releases token as Store does.
+	// Drop deletes key (its content must not be stored) and releases token.
 	Drop(ctx context.Context, tile, key, token string) error
-	// Release gives the lease back without writing (the fetch failed), if
-	// token is still the key's.
+	// Release releases token without writing (the fetch failed).
 	Release(ctx context.Context, tile, key, token string) error
 }
 
@@ -49,30 +43,23 @@ type SharedEntry struct {
 	Data       json.RawMessage
 	FetchedAt  time.Time // when the backend answered
 	FreshUntil time.Time // served without a fetch until then
-	StaleUntil time.Time // served at all until then; the tier forgets it at this time
+	StaleUntil time.Time // served at all until then; the tier forgets it then
 	tiles.Validators
 }
 
-// How a replica that lost a key's lease polls the shared tier for the
-// holder's answer: at first soon, then less and less often.
-const (
-	sharedPollFirst = 10 * time.Millisecond
-	sharedPollMax   = 100 * time.Millisecond
-)
+// A replica that finds another holding a key's lease polls the tier for
+// its answer: at first soon, then less and less often.
+const sharedPollFirst, sharedPollMax = 10 * time.Millisecond, 100 * time.Millisecond
 
 // sharing is the shared tier's layer (Options.Shared, with a cache, without
-// Direct). A miss first looks its key up in the tier. An entry no older
-// than StaleWhileRevalidate past its TTL (a refresh wants it fresh) is
-// adopted into the memory cache and answered with: its Cache.MaxAge is its
-// freshness, and past it the Outcome is marked stale with its Age. When
-// another replica holds the key's lease (it is fetching the key), the miss
-// polls the tier for that replica's answer for SharedWait, then fetches
-// itself; a refresh waits up to FetchTimeout, then serves what is cached
-// rather than add a fetch. A miss that takes the lease fetches through the
-// rest of the chain, writes the answer to the tier for the other replicas
-// (Store, or Drop for no-store), and gives the lease back if the fetch
-// failed (Release), so that another replica may try at once. The tier's
-// errors are logged and otherwise ignored: a failing tier is no tier.
+// Direct). A miss claims its key: an entry no older than
+// StaleWhileRevalidate past its TTL (a refresh wants it fresh) is adopted
+// into the memory cache and served, marked stale past its TTL, its
+// freshness in Cache.MaxAge. While another replica holds the lease, a miss
+// polls for its answer for SharedWait, then fetches itself; a refresh polls
+// for FetchTimeout, then serves what is cached. A miss that took the lease
+// fetches, then stores the answer as the store layer cached it (or releases
+// the lease). The tier's errors are logged, and otherwise ignored.
 type sharing struct {
 	base
 	tier                       Shared
@@ -82,8 +69,7 @@ type sharing struct {
 }
 
 func (s *sharing) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, error) {
-	key := cacheKey(s.personalised, req)
-	staleOK := s.swr
+	key, staleOK := cacheKey(s.personalised, req), s.swr
 	if isRefresh(ctx) {
 		staleOK = 0
 	}
@@ -96,24 +82,33 @@ func (s *sharing) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, 
 		return out, nil
 	}
 	out, err := s.next.Fetch(ctx, req)
-	if err != nil {
-		s.release(ctx, key, lease)
-		return out, err
+	// The fetch's context may be at its end: the tier bounds its own calls.
+	wctx, at := context.WithoutCancel(ctx), time.Now()
+	var werr error
+	switch {
+	case err != nil && lease != "": // give the lease back: another replica may try at once
+		werr = s.tier.Release(wctx, s.name, key, lease)
+	case err != nil:
+	case out.Cache.NoStore:
+		werr = s.tier.Drop(wctx, s.name, key, lease)
+	default: // kept MaxStale past its TTL (StaleWhileRevalidate is no longer)
+		werr = s.tier.Store(wctx, s.name, key, SharedEntry{Data: out.Data, FetchedAt: at,
+			FreshUntil: at.Add(out.Cache.MaxAge), StaleUntil: at.Add(out.Cache.MaxAge + s.maxStale),
+			Validators: out.Cache.Validators}, lease)
 	}
-	s.share(ctx, key, out, lease)
-	return out, nil
+	if werr != nil {
+		s.logger.DebugContext(ctx, "shared cache tier write failed", "tile", s.name, "err", werr)
+	}
+	return out, err
 }
 
-// claim looks key up in the tier. It returns done with the entry to serve
-// when the tier has one no older than staleOK past its TTL, or when this is
-// a refresh (staleOK 0) that another replica is doing and whose answer did
-// not come within the lease. Otherwise it returns the lease this replica
-// took, or "" if none (the tier failed, or a miss waited SharedWait in
-// vain). Whatever newer entry the tier had is in the memory cache
-// afterwards, for validators and stale-on-error.
+// claim returns done and the entry to serve if the tier has one no older
+// than staleOK past its TTL, or, for a refresh (staleOK 0) that another
+// replica is doing, whatever it has once the lease passed. Otherwise it
+// returns the lease it took, or "" (the tier failed, or the wait was in
+// vain). The newer of the tier's and the memory entry is then in memory.
 func (s *sharing) claim(ctx context.Context, key string, staleOK time.Duration) (e *entry, lease string, done bool) {
-	start := time.Now()
-	wait := s.wait
+	start, wait := time.Now(), s.wait
 	if staleOK == 0 {
 		wait = s.lease
 	}
@@ -124,8 +119,7 @@ func (s *sharing) claim(ctx context.Context, key string, staleOK time.Duration) 
 			s.logger.DebugContext(ctx, "shared cache tier unavailable", "tile", s.name, "err", err)
 			return nil, "", false
 		}
-		e = nil
-		if c.Found {
+		if e = nil; c.Found {
 			e = s.adopt(key, c.Entry)
 		}
 		switch {
@@ -150,44 +144,10 @@ func (s *sharing) adopt(key string, se SharedEntry) *entry {
 	return e
 }
 
-// share writes out, just fetched and cached for key (the store layer says
-// how in out.Cache), to the tier, or deletes the key there for no-store,
-// and gives back lease. Entries stay in the tier MaxStale past their TTL
-// (StaleWhileRevalidate is no longer).
-func (s *sharing) share(ctx context.Context, key string, out tiles.Outcome, lease string) {
-	// The fetch's context may be at its end; the tier bounds its own calls.
-	ctx = context.WithoutCancel(ctx)
-	var err error
-	if out.Cache.NoStore {
-		err = s.tier.Drop(ctx, s.name, key, lease)
-	} else {
-		at := time.Now()
-		err = s.tier.Store(ctx, s.name, key, SharedEntry{
-			Data: out.Data, FetchedAt: at, FreshUntil: at.Add(out.Cache.MaxAge),
-			StaleUntil: at.Add(out.Cache.MaxAge + s.maxStale), Validators: out.Cache.Validators,
-		}, lease)
-	}
-	if err != nil {
-		s.logger.DebugContext(ctx, "shared cache tier write failed", "tile", s.name, "err", err)
-	}
-}
-
-// release gives back lease after a failed fetch.
-func (s *sharing) release(ctx context.Context, key, lease string) {
-	if lease == "" {
-		return
-	}
-	if err := s.tier.Release(context.WithoutCancel(ctx), s.name, key, lease); err != nil {
-		s.logger.DebugContext(ctx, "shared cache tier release failed", "tile", s.name, "err", err)
-	}
-}
-
 // sleep waits for d, or for ctx to end, and reports whether d passed.
 func sleep(ctx context.Context, d time.Duration) bool {
-	timer := time.NewTimer(d)
-	defer timer.Stop()
 	select {
-	case <-timer.C:
+	case <-time.After(d):
 		return true
 	case <-ctx.Done():
 		return false

@@ -10,14 +10,12 @@ import (
 	"vitrine/tiles"
 )
 
-// store is the layer that keeps the backend's answers. It sends the backend
-// the validators of the cached entry, so that the backend may answer "not
-// modified" (HTTP 304) instead of the content, which renews the entry. It
-// caches each answer for TTL or, with BackendTTL, for as long as the
-// backend says (max-age; no-store is not cached and drops an older copy).
-// Its Outcome then says how the content was cached (Cache.MaxAge its
-// freshness, Cache.NoStore, its validators), for the sharing layer above.
-// Without a cache it only checks that a 304 had something to revalidate.
+// store is the layer that keeps the backend's answers. It sends the cached
+// entry's validators, so that the backend may answer "not modified" (HTTP
+// 304), which renews the entry. It caches each answer for TTL or, with
+// BackendTTL, as the backend says (max-age; no-store drops the entry), and
+// says how in its Outcome's Cache, for the sharing layer. Without a cache
+// it only checks that a 304 had something to revalidate.
 type store struct {
 	base
 	cache        *otter.Cache[string, *entry] // nil without a cache
@@ -55,13 +53,12 @@ func (s *store) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, er
 		return tiles.Fresh(e.data), nil
 	}
 	noStore := s.backendTTL && out.Cache.Set && out.Cache.NoStore
-	switch {
-	case noStore:
-		s.cache.Invalidate(key) // an older copy must not be served either
-	case s.backendTTL && out.Cache.Set:
+	if s.backendTTL && out.Cache.Set {
 		e.ttl = out.Cache.MaxAge
-		s.cache.Set(key, e)
-	default:
+	}
+	if noStore {
+		s.cache.Invalidate(key) // an older copy must not be served either
+	} else {
 		s.cache.Set(key, e)
 	}
 	return tiles.Outcome{Data: e.data, Status: tiles.StatusOK,

@@ -1,28 +1,12 @@
 // Package resilience keeps a tile fast and whole when its backend is slow,
 // failing or stampeded. Wrap puts a tiles.Fetcher behind a chain of layers,
-// each one policy in a file of its own, outermost first (chain.go):
-//
-//	fallback   the policy's static default, when nothing else could be served (fallback.go)
-//	memory     a bounded in-memory cache: fresh hits, stale-while-revalidate, stale-on-error (memory.go)
-//	coalescer  concurrent misses of a key share one fetch, detached from their callers (coalesce.go);
-//	           with Direct, each miss fetches on its caller's context instead
-//	sharing    the cache tier several replicas share, whose leases make one replica fetch for all (shared.go)
-//	store      caches the backend's answers, revalidates what is cached (store.go)
-//	breaker    stops calling a backend that keeps failing, for a while (breaker.go)
-//	hedging    a second attempt when the first is slow, on a capped share of fetches (hedge.go)
-//	attempts   a span per attempt at the backend (trace.go)
-//	bulkhead   bounds the requests in flight to the backend (bulkhead.go)
-//	attempt    one call of the backend: timed, a panic turned into an error (attempt.go)
-//
-// A layer that a policy switches off is left out of the chain. Layers agree
-// through what they pass on, never through shared state: the outcome (a
-// stale entry adopted from the shared tier carries its age), the error (a
-// refusal wraps ErrCircuitOpen or ErrBulkheadFull) and the context (a
-// background refresh is marked, a hedge names its attempts).
-//
-// When nothing fresh can be had, a Tile answers with an Outcome marked stale
-// (with its age) or fallback, or else with the error. What the layers do is
-// reported to a Recorder, and with Options.Tracer traced (trace.go).
+// each a policy in a file of its own, outermost first: fallback, memory (a
+// cache served stale while revalidating and on error), coalescer (or
+// direct), sharing (the cache tier replicas share), store, breaker,
+// hedging, attempts (tracing), bulkhead and attempt. Layers its Policy
+// switches off are left out (chain.go). Layers agree through the outcome,
+// the error and the context, never through shared state. What they do is
+// reported to a Recorder, and traced with Options.Tracer.
 package resilience
 
 import (
@@ -36,29 +20,19 @@ import (
 	"vitrine/tiles"
 )
 
-// ErrClosed is the error of a fetch that would have started after Close.
+// ErrClosed is the error of a fetch that would start after Close.
 var ErrClosed = errors.New("resilience: tile closed")
 
 // Options are the dependencies shared by every wrapped tile.
 type Options struct {
-	// Recorder is told of hits, misses, hedges and the rest; nil records
-	// nothing.
-	Recorder Recorder
-	// Logger receives panics recovered from the inner fetcher and failed
-	// background refreshes; nil discards them.
-	Logger *slog.Logger
-	// Shared, if set, is the cache tier under the memory cache that other
-	// replicas share. It is used only by tiles with a cache (TTL > 0).
-	Shared Shared
-	// Tracer, if set, traces the layers' work (see trace.go); nil means
-	// tracing off, at no cost.
-	Tracer trace.Tracer
+	Recorder Recorder     // told of hits, misses, hedges and the rest; nil records nothing
+	Logger   *slog.Logger // receives recovered panics and failed refreshes; nil discards them
+	Shared   Shared       // the cache tier other replicas share, under the memory cache; nil: none
+	Tracer   trace.Tracer // traces the layers' work; nil: tracing off, at no cost
 }
 
-// Tile is a tiles.Fetcher that adds caching, coalescing, circuit breaking
-// and hedging to another one, as its Policy says. It is safe for concurrent
-// use. Its background work (refreshes, shared fetches callers gave up on,
-// the cache's maintenance) is joined by Wait and stopped by Close.
+// Tile is a tiles.Fetcher with its Policy's layers around another: the head
+// of the chain, and its lifecycle. It is safe for concurrent use.
 type Tile struct {
 	head    tiles.Fetcher // the outermost layer
 	inner   tiles.Fetcher
@@ -72,9 +46,9 @@ var (
 	_ tiles.Describer = (*Tile)(nil)
 )
 
-// Fetch returns the tile's content for req: fresh from the cache or the
-// backend, stale or the fallback, or an error that wraps ctx.Err() when ctx
-// ended first, and ErrCircuitOpen when the breaker refused the fetch.
+// Fetch returns the tile's content for req: fresh, stale or the fallback,
+// or an error (wrapping ctx.Err() if ctx ended first, ErrCircuitOpen if the
+// breaker refused).
 func (t *Tile) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, error) {
 	return t.head.Fetch(ctx, req)
 }
@@ -82,8 +56,7 @@ func (t *Tile) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, err
 // Name returns the inner fetcher's name.
 func (t *Tile) Name() string { return t.head.Name() }
 
-// Breaker returns the state of the tile's circuit breaker, and false if it
-// has none.
+// Breaker returns the state of the tile's breaker, and false if it has none.
 func (t *Tile) Breaker() (BreakerState, bool) {
 	if t.breaker == nil {
 		return BreakerClosed, false
@@ -91,8 +64,7 @@ func (t *Tile) Breaker() (BreakerState, bool) {
 	return breakerState(t.breaker.State()), true
 }
 
-// Describe forwards to the inner fetcher if it describes itself, and adds
-// the policy.
+// Describe is the inner fetcher's description, if any, with the policy.
 func (t *Tile) Describe() tiles.Info {
 	info := tiles.Info{Name: t.Name(), Personalised: t.p.Personalised}
 	if d, ok := t.inner.(tiles.Describer); ok {
@@ -103,16 +75,12 @@ func (t *Tile) Describe() tiles.Info {
 	return info
 }
 
-// Wait blocks until no background work is running: background refreshes
-// (counted from the Fetch that triggers them), shared fetches that callers
-// gave up on (counted from the moment singleflight runs them, an instant
-// after the first miss) and the cache's maintenance. (A hedge's loser is
-// not background work: the fetch that started it waits for it.) New work
-// may start afterwards.
+// Wait blocks until no background work runs: refreshes (from the Fetch that
+// starts them), flights callers gave up on (from when singleflight runs
+// them) and the cache's maintenance.
 func (t *Tile) Wait() { t.work.wait() }
 
-// Close stops the tile starting background work and waits for the running
-// work to finish, which takes at most FetchTimeout if the inner fetcher
-// honours its context. Call it once the server has stopped taking requests:
-// a Fetch after Close serves only what is cached, or the fallback.
+// Close stops new background work and waits for the running work (at most
+// FetchTimeout). A Fetch after Close serves only what is cached, or the
+// fallback.
 func (t *Tile) Close() { t.work.close() }

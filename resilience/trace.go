@@ -11,21 +11,13 @@ import (
 	"vitrine/tiles"
 )
 
-// Tracing, when Options.Tracer is set. The layers annotate the span they
-// find in the context of a Fetch (the aggregator's "tile NAME" span) with
-// how the tile was answered (vitrine.cache, by the memory, coalescer and
-// fallback layers) and the breaker's state (vitrine.breaker, with an event
-// "circuit open" on a refusal), and add spans of their own: "attempt", one
-// per backend call (the attempts layer; a hedge's two attempts side by side
-// under the same parent), and "refresh NAME", a new root linked to the span
-// whose request found the entry stale (the memory layer). A shared fetch
-// runs under the span of the miss that started it: its context keeps the
-// caller's values.
-//
-// Without a tracer the attempts layer is left out and the others check a
-// flag, so tracing off costs a nil check.
-
-// Attribute keys and values set by this package.
+// Tracing, with Options.Tracer. The layers annotate the span of a Fetch
+// (the aggregator's "tile NAME") with how the tile was answered
+// (vitrine.cache) and the breaker's state (vitrine.breaker; an event
+// "circuit open" on a refusal), and add spans: "attempt" per backend call
+// (a hedge's two side by side), and "refresh NAME", a root linked to the
+// span that found the entry stale. A flight runs under the span of the miss
+// that started it. Tracing off costs a flag check.
 const (
 	attrCache   = attribute.Key("vitrine.cache")   // on the tile span
 	attrBreaker = attribute.Key("vitrine.breaker") // on the tile span
@@ -33,43 +25,31 @@ const (
 	attrAttempt = attribute.Key("vitrine.attempt") // first | hedge
 	attrResult  = attribute.Key("vitrine.result")  // won | cancelled | error | refused
 
-	cacheHit       = "hit"
-	cacheStale     = "stale"
-	cacheMiss      = "miss"
-	cacheCoalesced = "coalesced"
-	cacheFallback  = "fallback"
-
-	attemptFirst = "first"
-	attemptHedge = "hedge"
-
-	resultWon       = "won"
-	resultCancelled = "cancelled"
-	resultError     = "error"
-	resultRefused   = "refused"
+	cacheHit, cacheStale, cacheMiss, cacheCoalesced, cacheFallback = "hit", "stale", "miss", "coalesced", "fallback"
+	attemptFirst, attemptHedge                                     = "first", "hedge"
+	resultWon, resultCancelled, resultError, resultRefused         = "won", "cancelled", "error", "refused"
 )
 
-// note records on the span in ctx how the tile was answered. A later note
-// replaces an earlier one: a miss that ends coalesced or rescued says so.
+// note records on the span in ctx how the tile was answered; a later note
+// replaces an earlier one.
 func (b *base) note(ctx context.Context, how string) {
 	if b.traced {
 		trace.SpanFromContext(ctx).SetAttributes(attrCache.String(how))
 	}
 }
 
-// attempts is the layer that traces each attempt at the backend
-// (Options.Tracer set) in a span "attempt": its kind, first or hedge, and
-// its result. An attempt the bulkhead refused (its error wraps
-// ErrBulkheadFull) is "refused". Under the hedging layer, which names the
-// attempt in its context (withAttempt), the span is left open for the
-// hedge to end once it knows which attempt won; otherwise an attempt wins
-// if it succeeds.
+// attempts is the layer that traces each attempt at the backend in a span
+// "attempt": its kind and result ("refused" if its error wraps
+// ErrBulkheadFull). The span of an attempt the hedging layer names
+// (attemptKey) is left for the hedge to end once it knows which won; any
+// other attempt wins if it succeeds.
 type attempts struct {
 	base
 	tracer trace.Tracer
 }
 
 func (l *attempts) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, error) {
-	a, hedged := ctx.Value(attemptKey{}).(*attemptTrace)
+	a, hedged := ctx.Value(attemptKey{}).(*hedgeAttempt)
 	kind := attemptFirst
 	if hedged {
 		kind = a.kind
@@ -89,32 +69,8 @@ func (l *attempts) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome,
 	return out, err
 }
 
-// attemptTrace is one of a hedged fetch's attempts: its kind, and its span
-// while the hedge has not ended it.
-type attemptTrace struct {
-	kind string
-	span trace.Span // nil without tracing, or once ended
-}
-
-type attemptKey struct{}
-
-// withAttempt names the attempt made with the returned context.
-func withAttempt(ctx context.Context, a *attemptTrace) context.Context {
-	return context.WithValue(ctx, attemptKey{}, a)
-}
-
-// end ends the attempt's span, if it is open; won says its answer was used.
-func (a *attemptTrace) end(err error, won bool) {
-	if a.span != nil {
-		endAttempt(a.span, err, won)
-		a.span = nil
-	}
-}
-
-// endAttempt ends an attempt's span, whose answer was used if won.
-// Otherwise an attempt that answered anyway, or was cancelled (by the
-// winner, or because nobody waited any more), lost; one that failed, or
-// ran out of time, is an error.
+// endAttempt ends an attempt's span: won if its answer was used, cancelled
+// if it answered anyway or was cancelled, else an error.
 func endAttempt(span trace.Span, err error, won bool) {
 	result := resultError
 	switch {
@@ -129,25 +85,18 @@ func endAttempt(span trace.Span, err error, won bool) {
 	span.End()
 }
 
-// startRefresh starts the root span of a background refresh of tile,
-// linked to the span of the request that triggered it (which it outlives,
-// so it is not that span's child); without a tracer it returns ctx and a
-// nil span.
-func startRefresh(ctx context.Context, tracer trace.Tracer, tile string) (context.Context, trace.Span) {
+// startRefresh starts the span of a refresh of tile, and returns what ends
+// it with the refresh's error.
+func startRefresh(ctx context.Context, tracer trace.Tracer, tile string) (context.Context, func(error)) {
 	if tracer == nil {
-		return ctx, nil
+		return ctx, func(error) {}
 	}
-	return tracer.Start(ctx, "refresh "+tile, trace.WithNewRoot(),
+	ctx, span := tracer.Start(ctx, "refresh "+tile, trace.WithNewRoot(),
 		trace.WithLinks(trace.LinkFromContext(ctx)), trace.WithAttributes(attrTile.String(tile)))
-}
-
-// endRefresh ends a refresh's span, if it has one, with err as its status.
-func endRefresh(span trace.Span, err error) {
-	if span == nil {
-		return
+	return ctx, func(err error) {
+		if err != nil {
+			span.SetStatus(codes.Error, err.Error())
+		}
+		span.End()
 	}
-	if err != nil {
-		span.SetStatus(codes.Error, err.Error())
-	}
-	span.End()
 }
