@@ -6,10 +6,9 @@ import "sync"
 const DefaultMaxDetached = 100
 
 // background counts a tile's work that outlives the fetch that starts it,
-// for Wait and Close. Unlike a sync.WaitGroup it may be waited on while new
-// work starts, and once closed it refuses new work. Its slots bound the
-// fetches that may outlive their callers (flights and refreshes), so that a
-// flood of new keys cannot pile up fetches nobody waits for.
+// for Wait and Close: unlike a sync.WaitGroup, while new work starts. Its
+// slots bound the fetches that may outlive their callers (flights and
+// refreshes): a flood of new keys cannot pile up fetches nobody waits for.
 type background struct {
 	mu     sync.Mutex
 	cond   sync.Cond // signalled when n drops to zero
@@ -69,10 +68,7 @@ func (w *background) execute(fn func()) {
 		fn()
 		return
 	}
-	go func() {
-		defer w.done()
-		fn()
-	}()
+	go func() { defer w.done(); fn() }()
 }
 
 // detach takes a detached slot if one is free; undetach gives it back.

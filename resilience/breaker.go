@@ -41,7 +41,7 @@ func (b *breaker) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, 
 	done, err := b.cb.Allow()
 	if b.traced {
 		span := trace.SpanFromContext(ctx)
-		span.SetAttributes(attrBreaker.String(string(breakerState(b.cb.State()))))
+		span.SetAttributes(attrBreaker.String(string(breakerStates[b.cb.State()])))
 		if err != nil {
 			span.AddEvent("circuit open")
 		}
@@ -66,16 +66,10 @@ func newBreaker(name string, p Policy, rec Recorder) *gobreaker.TwoStepCircuitBr
 			var be *tiles.BackendError
 			return errors.Is(err, context.Canceled) || errors.Is(err, ErrBulkheadFull) || errors.As(err, &be) && be.Gone()
 		},
-		OnStateChange: func(_ string, _, to gobreaker.State) { rec.BreakerState(name, breakerState(to)) },
+		OnStateChange: func(_ string, _, to gobreaker.State) { rec.BreakerState(name, breakerStates[to]) },
 	})
 }
 
-func breakerState(s gobreaker.State) BreakerState {
-	switch s {
-	case gobreaker.StateOpen:
-		return BreakerOpen
-	case gobreaker.StateHalfOpen:
-		return BreakerHalfOpen
-	}
-	return BreakerClosed
+var breakerStates = map[gobreaker.State]BreakerState{
+	gobreaker.StateClosed: BreakerClosed, gobreaker.StateHalfOpen: BreakerHalfOpen, gobreaker.StateOpen: BreakerOpen,
 }

@@ -17,12 +17,10 @@ import (
 const DefaultFetchTimeout = 2 * time.Second
 
 // coalescer makes concurrent misses of a key share one fetch, a flight
-// (singleflight), under a context detached from its callers' (keeping their
-// values): one caller leaving does not cancel it for the others, and a late
-// answer still fills the cache. It is bounded by FetchTimeout, and cancelled
-// when its last waiter leaves if nobody else would read it (abandon: a
-// personalised key, or no cache), unless a refresh keeps it. Past
-// MaxDetached, a flight runs under the context of the miss that started it.
+// (singleflight), under a context detached from its callers': a late answer
+// still fills the cache. It is bounded by FetchTimeout, and cancelled when
+// its last waiter leaves if nobody else would read it (abandon), unless a
+// refresh keeps it. Past MaxDetached, it runs on its first caller's context.
 type coalescer struct {
 	base
 	cache        *otter.Cache[string, *entry] // nil without a cache
@@ -65,8 +63,7 @@ func (c *coalescer) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome
 	return out, r.Err
 }
 
-// fly joins the flight of key as a waiter (a miss) or keeps it (a refresh),
-// or starts it, and reports whether it started it.
+// fly joins (a miss waits, a refresh keeps) or starts, and says which.
 func (c *coalescer) fly(ctx context.Context, key string, req tiles.Request, refresh bool,
 ) (f *flight, ch <-chan singleflight.Result, led bool) {
 	c.mu.Lock()

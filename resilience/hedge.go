@@ -38,10 +38,9 @@ type hedging struct {
 
 // hedger decides when to hedge a tile's fetches, and how many.
 type hedger struct {
-	fixed, lo, hi time.Duration
-	adaptive      bool
-	perFetch      int64 // credit earned per fetch: HedgeCap in creditUnits
-
+	fixed, lo, hi        time.Duration
+	adaptive             bool
+	perFetch             int64 // credit earned per fetch: HedgeCap in creditUnits
 	mu                   sync.Mutex
 	window               [windowSize]time.Duration // a ring of recent latencies
 	next, samples, fresh int                       // next slot, slots filled, samples since p95
@@ -132,13 +131,6 @@ type hedgeAttempt struct {
 
 type attemptKey struct{}
 
-// end ends the attempt's span, if it has one; won says its answer was used.
-func (a *hedgeAttempt) end(won bool) {
-	if a.span != nil {
-		endAttempt(a.span, a.err, won)
-	}
-}
-
 func (l *hedging) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, error) {
 	// The first attempt runs on the caller's goroutine, and a timer starts
 	// the hedge: a fetch answered in time costs no goroutine.
@@ -160,23 +152,25 @@ func (l *hedging) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, 
 		return r1.out, nil
 	case second == nil: // no hedge was launched, and none will be
 		r1.end(false)
-		return tiles.Outcome{}, l.failed(ctx, r1.err)
+	default: // the first attempt failed, maybe cancelled by the winning hedge
+		r2 := <-second
+		h.cancel()
+		r1.end(false)
+		r2.end(r2.err == nil)
+		if r2.err == nil {
+			l.h.observe(r2.elapsed)
+			if ctx.Err() == nil && errors.Is(r1.err, context.Canceled) {
+				l.h.observe(r1.elapsed) // or the window would see only the fast answers
+			}
+			l.rec.HedgeWon(l.name)
+			l.h.settled(true)
+			return r2.out, nil
+		}
 	}
-	// The first attempt failed, maybe cancelled by the winning hedge.
-	r2 := <-second
-	h.cancel()
-	r1.end(false)
-	r2.end(r2.err == nil)
-	if r2.err != nil {
-		return tiles.Outcome{}, l.failed(ctx, r1.err)
+	if ctx.Err() != nil {
+		return tiles.Outcome{}, fmt.Errorf("%s: %w", l.name, ctx.Err())
 	}
-	l.h.observe(r2.elapsed)
-	if ctx.Err() == nil && errors.Is(r1.err, context.Canceled) {
-		l.h.observe(r1.elapsed) // or the window would see only the fast answers
-	}
-	l.rec.HedgeWon(l.name)
-	l.h.settled(true)
-	return r2.out, nil
+	return tiles.Outcome{}, r1.err
 }
 
 // try makes attempt a through the rest of the chain.
@@ -185,14 +179,6 @@ func (l *hedging) try(ctx context.Context, req tiles.Request, a *hedgeAttempt) *
 	a.out, a.err = l.next.Fetch(context.WithValue(ctx, attemptKey{}, a), req)
 	a.elapsed = time.Since(start)
 	return a
-}
-
-// failed is the error of a fetch whose attempts failed with err.
-func (l *hedging) failed(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		return fmt.Errorf("%s: %w", l.name, ctx.Err())
-	}
-	return err
 }
 
 // hedge is the second attempt of one fetch, launched by a timer.
@@ -214,11 +200,10 @@ func (h *hedge) launch(ctx context.Context, l *hedging, req tiles.Request, cance
 		return
 	}
 	l.rec.HedgeStarted(l.name)
-	var second context.Context
-	second, h.cancel = context.WithCancel(ctx)
+	ctx, h.cancel = context.WithCancel(ctx)
 	h.result = make(chan *hedgeAttempt, 1)
 	go func() {
-		r := l.try(second, req, &h.second)
+		r := l.try(ctx, req, &h.second)
 		if r.err == nil {
 			cancelFirst()
 		}

@@ -45,12 +45,11 @@ type refreshKey struct{}
 
 func isRefresh(ctx context.Context) bool { return ctx.Value(refreshKey{}) != nil }
 
-// memory is the memory cache layer. It serves a fresh entry at once, and
-// one within StaleWhileRevalidate past its TTL too, marked stale, while a
-// refresh fetches the key below. Else it is a miss; if the fetch fails, an
-// entry within MaxStale past its TTL is served stale. A stale Outcome from
-// below (the shared tier's, its freshness in Cache.MaxAge) is served as a
-// stale entry is.
+// memory is the memory cache layer. It serves a fresh entry, or one within
+// StaleWhileRevalidate past its TTL (marked stale; a refresh fetches the
+// key), at once. Else, if the fetch fails, it serves an entry within
+// MaxStale past its TTL. A stale Outcome from below (the shared tier's, its
+// freshness in Cache.MaxAge) is served as a stale entry is.
 type memory struct {
 	base
 	cache         *otter.Cache[string, *entry]
@@ -114,21 +113,19 @@ func (m *memory) rescue(ctx context.Context, key string, cause error) (tiles.Out
 }
 
 // refresh starts a background fetch of key unless one runs or no detached
-// slot is free. Its context keeps ctx's values, is marked and is bounded by
-// FetchTimeout.
+// slot is free, under a context that keeps ctx's values, bounded, marked.
 func (m *memory) refresh(ctx context.Context, key string, req tiles.Request) {
 	m.mu.Lock()
 	_, busy := m.refreshing[key]
 	m.refreshing[key] = struct{}{}
 	m.mu.Unlock()
-	switch {
-	case busy:
+	if busy {
 		return
-	case !m.work.start():
-		m.refreshed(key)
-		return
-	case !m.work.detach():
-		m.work.done()
+	}
+	if started := m.work.start(); !started || !m.work.detach() {
+		if started {
+			m.work.done()
+		}
 		m.refreshed(key)
 		return
 	}

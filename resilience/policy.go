@@ -10,44 +10,29 @@ import (
 	"vitrine/tiles"
 )
 
-// Policy says which layers a tile has and how each behaves (each layer's
-// file says more). Its zero value fetches every time, hedges never and has
-// no breaker: only coalescing of concurrent identical fetches remains. A
-// zero duration switches a feature off unless said otherwise.
+// Policy says which layers a tile has and how each behaves (see each
+// layer's file). Its zero value only coalesces concurrent identical
+// fetches. A zero duration switches a feature off unless said otherwise.
 type Policy struct {
-	TTL                  time.Duration // fresh from the memory cache this long (memory.go); 0: no cache
-	StaleWhileRevalidate time.Duration // past TTL, served at once while a refresh runs; at most MaxStale
-	MaxStale             time.Duration // past TTL, served if a fresh fetch fails, times out or is refused
-	MaxEntries           int           // bounds the cache; 0: DefaultMaxEntries
-	Personalised         bool          // cached per Request.User, else under one key for everyone
-	// Direct makes a miss fetch on its caller's goroutine and context,
-	// uncoalesced (coalesce.go): with TTL 0, the "cache off" mode.
-	Direct bool
-	// FetchTimeout bounds a fetch no caller owns (coalesce.go); 0 means
-	// DefaultFetchTimeout. It should exceed the aggregator's tile timeout.
-	FetchTimeout time.Duration
-
-	HedgeDelay time.Duration // an attempt unanswered this long gets a second (hedge.go); 0: no hedging
-	// HedgeAdaptive makes the hedge delay the tile's recent p95 latency,
-	// within [HedgeMin, HedgeMax], in place of HedgeDelay.
-	HedgeAdaptive bool
-	HedgeMin      time.Duration
-	HedgeMax      time.Duration
-	HedgeCap      float64 // the largest share of fetches hedged, in (0, 1]; 0: DefaultHedgeCap
-
-	BreakerFailures int           // consecutive failures that open the breaker (breaker.go); 0: no breaker
-	BreakerOpen     time.Duration // how long it stays open; 0: DefaultBreakerOpen
-	BreakerProbes   int           // fetches the half-open breaker lets through; 0: 1
-
-	MaxDetached int  // fetches that may outlive their callers (background.go); 0: DefaultMaxDetached
-	Bulkhead    int  // requests in flight to the backend (bulkhead.go); 0: DefaultBulkhead
-	BackendTTL  bool // the backend's Cache-Control sets freshness in place of TTL (store.go); needs TTL > 0
-	// SharedWait is how long a miss waits for another replica fetching the
-	// key (shared.go); 0 means a quarter of FetchTimeout.
-	SharedWait time.Duration
-	// Fallback, if set, is served, with status "fallback", when nothing
-	// fresh or stale enough can be (fallback.go).
-	Fallback json.RawMessage
+	TTL                  time.Duration   // fresh from the memory cache this long (memory.go); 0: no cache
+	StaleWhileRevalidate time.Duration   // past TTL, served at once while a refresh runs; at most MaxStale
+	MaxStale             time.Duration   // past TTL, served if a fresh fetch fails, times out or is refused
+	MaxEntries           int             // bounds the cache; 0: DefaultMaxEntries
+	Personalised         bool            // cached per Request.User, else under one key for everyone
+	Direct               bool            // a miss fetches on its caller's context (coalesce.go); TTL 0: cache off
+	FetchTimeout         time.Duration   // bounds a flight (coalesce.go), above the tile timeout; 0: the default
+	HedgeDelay           time.Duration   // an attempt unanswered this long gets a second (hedge.go); 0: no hedging
+	HedgeAdaptive        bool            // the delay is the recent p95 latency, in [HedgeMin, HedgeMax]
+	HedgeMin, HedgeMax   time.Duration   // bounds of the adaptive delay
+	HedgeCap             float64         // the largest share of fetches hedged, in (0, 1]; 0: DefaultHedgeCap
+	BreakerFailures      int             // consecutive failures that open the breaker (breaker.go); 0: no breaker
+	BreakerOpen          time.Duration   // how long it stays open; 0: DefaultBreakerOpen
+	BreakerProbes        int             // fetches the half-open breaker lets through; 0: 1
+	MaxDetached          int             // fetches outliving their callers (background.go); 0: DefaultMaxDetached
+	Bulkhead             int             // requests in flight to the backend (bulkhead.go); 0: DefaultBulkhead
+	BackendTTL           bool            // the backend's Cache-Control sets freshness, in place of TTL (store.go)
+	SharedWait           time.Duration   // a miss waits for another replica's fetch (shared.go); 0: FetchTimeout/4
+	Fallback             json.RawMessage // served when nothing fresh or stale enough can be (fallback.go)
 }
 
 // DefaultPolicy returns the policy that suits a tile whose backend answers

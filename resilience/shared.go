@@ -10,10 +10,9 @@ import (
 	"vitrine/tiles"
 )
 
-// Shared is a cache tier that several replicas share (package rediscache
-// implements it over Redis), read under the memory cache by the sharing
-// layer. Its leases make a key missing or stale everywhere cost one backend
-// fetch across the replicas. A call that fails is as if there were no tier.
+// Shared is a cache tier that replicas share (rediscache implements it),
+// whose leases make a key missing everywhere cost one backend fetch across
+// the replicas. A call that fails is as if there were no tier.
 type Shared interface {
 	// Claim looks key of tile up in one round trip. It returns the entry if
 	// there is one, and takes the key's lease (held until Store or Release,
@@ -47,19 +46,13 @@ type SharedEntry struct {
 	tiles.Validators
 }
 
-// A replica that finds another holding a key's lease polls the tier for
-// its answer: at first soon, then less and less often.
-const sharedPollFirst, sharedPollMax = 10 * time.Millisecond, 100 * time.Millisecond
-
-// sharing is the shared tier's layer (Options.Shared, with a cache, without
-// Direct). A miss claims its key: an entry no older than
-// StaleWhileRevalidate past its TTL (a refresh wants it fresh) is adopted
-// into the memory cache and served, marked stale past its TTL, its
+// sharing is the shared tier's layer. A miss claims its key: an entry no
+// older than StaleWhileRevalidate past its TTL (for a refresh, fresh) is
+// adopted into the memory cache and served, marked stale past its TTL, its
 // freshness in Cache.MaxAge. While another replica holds the lease, a miss
-// polls for its answer for SharedWait, then fetches itself; a refresh polls
-// for FetchTimeout, then serves what is cached. A miss that took the lease
-// fetches, then stores the answer as the store layer cached it (or releases
-// the lease). The tier's errors are logged, and otherwise ignored.
+// waits for its answer up to SharedWait (a refresh, FetchTimeout, then it
+// serves what is cached). Else it fetches, then stores the answer as the
+// store layer cached it, or releases the lease. Tier errors are ignored.
 type sharing struct {
 	base
 	tier                       Shared
@@ -103,16 +96,17 @@ func (s *sharing) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, 
 }
 
 // claim returns done and the entry to serve if the tier has one no older
-// than staleOK past its TTL, or, for a refresh (staleOK 0) that another
-// replica is doing, whatever it has once the lease passed. Otherwise it
-// returns the lease it took, or "" (the tier failed, or the wait was in
-// vain). The newer of the tier's and the memory entry is then in memory.
+// than staleOK past its TTL (for a refresh another replica does, any, once
+// its lease passed). Else it returns the lease it took, or "". The newer of
+// the tier's and the memory entry is then in memory.
 func (s *sharing) claim(ctx context.Context, key string, staleOK time.Duration) (e *entry, lease string, done bool) {
 	start, wait := time.Now(), s.wait
 	if staleOK == 0 {
 		wait = s.lease
 	}
-	for pause := sharedPollFirst; ; pause = min(2*pause, sharedPollMax) {
+	// While another replica holds the lease, poll for its answer: at first
+	// soon, then less and less often.
+	for pause := 10 * time.Millisecond; ; pause = min(2*pause, 100*time.Millisecond) {
 		now := time.Now()
 		c, err := s.tier.Claim(ctx, s.name, key, now.Add(-staleOK), s.lease)
 		if err != nil {

@@ -1,6 +1,7 @@
 package resilience
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -10,12 +11,10 @@ import (
 	"vitrine/tiles"
 )
 
-// store is the layer that keeps the backend's answers. It sends the cached
-// entry's validators, so that the backend may answer "not modified" (HTTP
-// 304), which renews the entry. It caches each answer for TTL or, with
-// BackendTTL, as the backend says (max-age; no-store drops the entry), and
-// says how in its Outcome's Cache, for the sharing layer. Without a cache
-// it only checks that a 304 had something to revalidate.
+// store is the layer that keeps the backend's answers: for TTL or, with
+// BackendTTL, as the backend says (no-store drops the entry), as its
+// Outcome's Cache says for the sharing layer. It sends the entry's
+// validators, so that a "not modified" (HTTP 304) renews the entry.
 type store struct {
 	base
 	cache        *otter.Cache[string, *entry] // nil without a cache
@@ -25,12 +24,11 @@ type store struct {
 }
 
 func (s *store) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, error) {
-	var key string
+	key := cacheKey(s.personalised, req)
 	var prior *entry
 	if s.cache != nil {
-		key = cacheKey(s.personalised, req)
-		if e, ok := s.cache.GetIfPresent(key); ok {
-			prior, req.Validators = e, e.Validators
+		if prior, _ = s.cache.GetIfPresent(key); prior != nil {
+			req.Validators = prior.Validators
 		}
 	}
 	out, err := s.next.Fetch(ctx, req)
@@ -44,10 +42,7 @@ func (s *store) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, er
 				"to a request that had nothing to revalidate", s.name)
 		}
 		s.rec.Revalidated(s.name)
-		e.data = prior.data
-		if e.Validators == (tiles.Validators{}) {
-			e.Validators = prior.Validators
-		}
+		e.data, e.Validators = prior.data, cmp.Or(e.Validators, prior.Validators)
 	}
 	if s.cache == nil {
 		return tiles.Fresh(e.data), nil

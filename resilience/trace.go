@@ -38,11 +38,10 @@ func (b *base) note(ctx context.Context, how string) {
 	}
 }
 
-// attempts is the layer that traces each attempt at the backend in a span
-// "attempt": its kind and result ("refused" if its error wraps
-// ErrBulkheadFull). The span of an attempt the hedging layer names
-// (attemptKey) is left for the hedge to end once it knows which won; any
-// other attempt wins if it succeeds.
+// attempts is the layer that traces each attempt in a span "attempt": its
+// kind and result ("refused" if its error wraps ErrBulkheadFull). A hedge's
+// attempt (attemptKey) is left for the hedge to end once it knows which
+// won; any other wins if it succeeds.
 type attempts struct {
 	base
 	tracer trace.Tracer
@@ -50,11 +49,10 @@ type attempts struct {
 
 func (l *attempts) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, error) {
 	a, hedged := ctx.Value(attemptKey{}).(*hedgeAttempt)
-	kind := attemptFirst
-	if hedged {
-		kind = a.kind
+	if !hedged {
+		a = &hedgeAttempt{kind: attemptFirst}
 	}
-	ctx, span := l.tracer.Start(ctx, "attempt", trace.WithAttributes(attrTile.String(l.name), attrAttempt.String(kind)))
+	ctx, span := l.tracer.Start(ctx, "attempt", trace.WithAttributes(attrTile.String(l.name), attrAttempt.String(a.kind)))
 	out, err := l.next.Fetch(ctx, req)
 	switch {
 	case errors.Is(err, ErrBulkheadFull):
@@ -64,25 +62,29 @@ func (l *attempts) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome,
 	case hedged:
 		a.span = span
 	default:
-		endAttempt(span, err, err == nil)
+		a.span, a.err = span, err
+		a.end(err == nil)
 	}
 	return out, err
 }
 
-// endAttempt ends an attempt's span: won if its answer was used, cancelled
-// if it answered anyway or was cancelled, else an error.
-func endAttempt(span trace.Span, err error, won bool) {
+// end ends the attempt's span, if it has one: won if its answer was used,
+// cancelled if it answered anyway or was cancelled, else an error.
+func (a *hedgeAttempt) end(won bool) {
+	if a.span == nil {
+		return
+	}
 	result := resultError
 	switch {
 	case won:
 		result = resultWon
-	case err == nil, errors.Is(err, context.Canceled):
+	case a.err == nil, errors.Is(a.err, context.Canceled):
 		result = resultCancelled
 	default:
-		span.SetStatus(codes.Error, err.Error())
+		a.span.SetStatus(codes.Error, a.err.Error())
 	}
-	span.SetAttributes(attrResult.String(result))
-	span.End()
+	a.span.SetAttributes(attrResult.String(result))
+	a.span.End()
 }
 
 // startRefresh starts the span of a refresh of tile, and returns what ends
