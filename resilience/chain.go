@@ -54,7 +54,7 @@ type layer interface {
 	core() *base
 }
 
-// base, in every layer, holds the fetcher it wraps and its tile's name.
+// base, in every layer, holds the fetcher it wraps and what it needs of its tile.
 type base struct {
 	next   tiles.Fetcher
 	name   string

@@ -113,7 +113,7 @@ func (m *memory) rescue(ctx context.Context, key string, cause error) (tiles.Out
 }
 
 // refresh starts a background fetch of key unless one runs or no detached
-// slot is free, under a context that keeps ctx's values, bounded, marked.
+// slot is free, on a context of its own: ctx's values, FetchTimeout, marked.
 func (m *memory) refresh(ctx context.Context, key string, req tiles.Request) {
 	m.mu.Lock()
 	_, busy := m.refreshing[key]

@@ -11,9 +11,9 @@ import (
 	"vitrine/tiles"
 )
 
-// store is the layer that keeps the backend's answers: for TTL or, with
-// BackendTTL, as the backend says (no-store drops the entry), as its
-// Outcome's Cache says for the sharing layer. It sends the entry's
+// store is the layer that caches the backend's answers, for TTL or, with
+// BackendTTL, as the backend says (no-store drops the entry), and says how
+// in its Outcome's Cache (for the sharing layer). It sends the entry's
 // validators, so that a "not modified" (HTTP 304) renews the entry.
 type store struct {
 	base
