@@ -116,7 +116,7 @@ func (t *Tile) layers(b base, p Policy, opts Options) []layer {
 	if t.breaker != nil {
 		ls = append(ls, &breaker{base: b, cb: t.breaker})
 	}
-	if p.hedging() {
+	if p.HedgeAdaptive || p.HedgeDelay > 0 {
 		ls = append(ls, &hedging{base: b, h: newHedger(p)})
 	}
 	if opts.Tracer != nil {

@@ -40,8 +40,8 @@ type hedging struct {
 type hedger struct {
 	fixed, lo, hi        time.Duration
 	adaptive             bool
-	perFetch             int64 // credit earned per fetch: HedgeCap in creditUnits
-	mu                   sync.Mutex
+	perFetch             int64                     // credit earned per fetch: HedgeCap in creditUnits
+	mu                   sync.Mutex                // guards what follows
 	window               [windowSize]time.Duration // a ring of recent latencies
 	next, samples, fresh int                       // next slot, slots filled, samples since p95
 	p95                  time.Duration
@@ -173,10 +173,13 @@ func (l *hedging) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, 
 	return tiles.Outcome{}, r1.err
 }
 
-// try makes attempt a through the rest of the chain.
+// try makes attempt a through the rest of the chain, named for its span.
 func (l *hedging) try(ctx context.Context, req tiles.Request, a *hedgeAttempt) *hedgeAttempt {
+	if l.traced {
+		ctx = context.WithValue(ctx, attemptKey{}, a)
+	}
 	start := time.Now()
-	a.out, a.err = l.next.Fetch(context.WithValue(ctx, attemptKey{}, a), req)
+	a.out, a.err = l.next.Fetch(ctx, req)
 	a.elapsed = time.Since(start)
 	return a
 }

@@ -122,6 +122,3 @@ func (p Policy) withDefaults() Policy {
 	p.StaleWhileRevalidate = min(p.StaleWhileRevalidate, p.MaxStale)
 	return p
 }
-
-// hedging reports whether p hedges at all.
-func (p Policy) hedging() bool { return p.HedgeAdaptive || p.HedgeDelay > 0 }

@@ -36,8 +36,6 @@ type Recorder interface {
 // NopRecorder is a Recorder that records nothing. Its zero value is ready.
 type NopRecorder struct{}
 
-var _ Recorder = NopRecorder{}
-
 func (NopRecorder) CacheHit(string)                                            {}
 func (NopRecorder) CacheMiss(string)                                           {}
 func (NopRecorder) StaleServed(string)                                         {}
