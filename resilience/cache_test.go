@@ -351,10 +351,11 @@ func TestBoundedSize(t *testing.T) {
 		}
 	}
 	tile.Wait()
-	tile.cache.CleanUp() // otter evicts in batches, after writes: settle it
+	cache := layerOf[*memory](t, tile).cache
+	cache.CleanUp() // otter evicts in batches, after writes: settle it
 	// otter may briefly exceed its maximum while it evicts; after a clean-up
 	// it should be within it. Allow a little slack for its approximations.
-	if got, limit := tile.cache.EstimatedSize(), maxEntries+maxEntries/10; got > limit {
+	if got, limit := cache.EstimatedSize(), maxEntries+maxEntries/10; got > limit {
 		t.Errorf("cache holds %d entries after %d users; want at most %d", got, users, limit)
 	}
 	if got, want := b.Calls(), users; got != want {

@@ -184,3 +184,19 @@ func checkCounts(t *testing.T, where string, counts []count) {
 		}
 	}
 }
+
+// layerOf returns the first layer of type T in tile's chain.
+func layerOf[T layer](t testing.TB, tile *Tile) T {
+	t.Helper()
+	for f := tile.head; ; {
+		l, ok := f.(layer)
+		if !ok {
+			var none T
+			t.Fatalf("no %T in the chain", none)
+		}
+		if found, ok := l.(T); ok {
+			return found
+		}
+		f = l.core().next
+	}
+}

@@ -14,109 +14,88 @@ import (
 	"vitrine/tiles"
 )
 
+// DefaultHedgeCap is the default of Policy.HedgeCap.
+const DefaultHedgeCap = 0.10
+
 const (
-	// windowSize is how many recent successful fetch latencies the adaptive
-	// hedge delay is computed over: enough for a stable p95 (10 samples
-	// above it), few enough to follow a backend that slows down.
-	windowSize = 200
-	// minSamples is how many latencies are needed before the p95 is
-	// trusted; until then the hedge waits HedgeMax.
-	minSamples = 20
-	// recomputeEvery spreads the cost of sorting the window: the p95 is
-	// recomputed once per this many new samples, not on every fetch.
-	recomputeEvery = 10
-	// creditUnit is one hedge in the budget's fixed-point units, so that
-	// adding HedgeCap per fetch is exact (0.1 added ten times in floating
-	// point is less than 1).
-	creditUnit = 1_000_000
-	// maxCreditHedges bounds the credit saved during calm periods, so a long
-	// healthy run cannot pay for a burst that hedges every fetch, while
-	// still covering a wave of concurrent fetches (256 pages starting
-	// together earn 25.6 hedges). Hedges stay below HedgeCap of fetches.
-	maxCreditHedges = 100
-	// outcomeWindow is how many recent hedges the futility check looks
-	// at, and futileWins the fewest of them that must have won for hedging
-	// at the p95 to go on (one in ten).
-	outcomeWindow = 20
-	futileWins    = 2
+	windowSize      = 200       // latencies the adaptive delay's p95 is taken over
+	minSamples      = 20        // latencies needed before the p95 is trusted (HedgeMax until then)
+	recomputeEvery  = 10        // new samples between two sorts of the window
+	creditUnit      = 1_000_000 // one hedge in the budget's fixed-point units: adding HedgeCap is exact
+	maxCreditHedges = 100       // the credit saved in calm periods cannot pay for a burst of hedges
+	outcomeWindow   = 20        // recent hedges the futility check looks at
+	futileWins      = 2         // the fewest of them that must have won for hedging at the p95
 )
 
-// hedger decides when to hedge a tile's fetches and how many: it holds the
-// sliding window of observed latencies and the hedge budget.
+// hedging is the hedge layer ("The Tail at Scale"): a fetch unanswered
+// after the hedge delay gets a second attempt, if the budget allows
+// (HedgeCap of fetches). The first success wins; the other attempt is
+// cancelled and waited for, so that no attempt outlives the fetch.
+type hedging struct {
+	base
+	h *hedger
+}
+
+// hedger decides when to hedge a tile's fetches, and how many.
 type hedger struct {
-	fixed    time.Duration
-	adaptive bool
-	lo, hi   time.Duration
-	perFetch int64 // credit earned per fetch: HedgeCap in creditUnits
-
-	mu      sync.Mutex
-	window  [windowSize]time.Duration // ring buffer of recent latencies
-	next    int                       // where the next sample goes
-	samples int                       // how many of window are filled
-	fresh   int                       // samples since p95 was computed
-	p95     time.Duration
-	credit  int64 // budget left, in creditUnits
-
-	outcomes [outcomeWindow]bool // ring of recent hedges: true if it won
-	nextOut  int
-	hedges   int // how many of outcomes are filled
-	wins     int // how many of them are true
+	fixed, lo, hi        time.Duration
+	adaptive             bool
+	perFetch             int64                     // credit earned per fetch: HedgeCap in creditUnits
+	mu                   sync.Mutex                // guards what follows
+	window               [windowSize]time.Duration // a ring of recent latencies
+	next, samples, fresh int                       // next slot, slots filled, samples since p95
+	p95                  time.Duration
+	credit               int64               // budget left, in creditUnits
+	outcomes             [outcomeWindow]bool // a ring of recent hedges: true if it won
+	nextOut, hedges      int                 // next slot, slots filled
+	wins                 int                 // trues in outcomes
 }
 
 func newHedger(p Policy) *hedger {
-	return &hedger{
-		fixed:    p.HedgeDelay,
-		adaptive: p.HedgeAdaptive,
-		lo:       p.HedgeMin,
-		hi:       p.HedgeMax,
-		perFetch: int64(p.HedgeCap * creditUnit),
-	}
+	return &hedger{fixed: p.HedgeDelay, adaptive: p.HedgeAdaptive, lo: p.HedgeMin, hi: p.HedgeMax,
+		perFetch: int64(p.HedgeCap * creditUnit)}
 }
 
-// delay returns how long to wait before hedging the fetch that is starting,
-// and credits the budget with that fetch's share.
+// delay returns how long to wait before hedging the fetch that starts, and
+// credits the budget with its share. While hedges rarely win (futile: on a
+// saturated backend the second attempt queues behind the first) it is
+// HedgeMax; if hedges of fetches that slow win, the p95 is back.
 func (h *hedger) delay() time.Duration {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.credit = min(h.credit+h.perFetch, maxCreditHedges*creditUnit)
-	if !h.adaptive {
+	futile := h.hedges == outcomeWindow && h.wins < futileWins
+	switch {
+	case !h.adaptive:
 		return h.fixed
-	}
-	if h.samples < minSamples || h.futile() {
+	case h.samples < minSamples || futile:
 		return h.hi
-	}
-	if h.fresh >= recomputeEvery || h.p95 == 0 {
-		h.p95 = percentile(h.window[:h.samples], 0.95)
-		h.fresh = 0
+	case h.fresh >= recomputeEvery || h.p95 == 0:
+		h.p95, h.fresh = percentile(h.window[:h.samples], 0.95), 0
 	}
 	return min(max(h.p95, h.lo), h.hi)
 }
 
-// allow spends one hedge from the budget if there is one. Each fetch earns
-// HedgeCap of a hedge, so hedges never exceed HedgeCap of fetches.
+// allow spends one hedge from the budget if there is one.
 func (h *hedger) allow() bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.credit < creditUnit {
-		return false
+	ok := h.credit >= creditUnit
+	if ok {
+		h.credit -= creditUnit
 	}
-	h.credit -= creditUnit
-	return true
+	return ok
 }
 
-// observe adds an attempt's latency to the window: a successful attempt's,
-// or the time a slow first attempt had run when a winning hedge cancelled
-// it (its latency was at least that).
+// observe adds an attempt's latency to the window: a successful one's, or
+// how long a first attempt ran until a winning hedge cancelled it.
 func (h *hedger) observe(d time.Duration) {
-	if !h.adaptive {
-		return
+	if h.adaptive {
+		h.mu.Lock()
+		h.window[h.next], h.next = d, (h.next+1)%windowSize
+		h.samples, h.fresh = min(h.samples+1, windowSize), h.fresh+1
+		h.mu.Unlock()
 	}
-	h.mu.Lock()
-	h.window[h.next] = d
-	h.next = (h.next + 1) % windowSize
-	h.samples = min(h.samples+1, windowSize)
-	h.fresh++
-	h.mu.Unlock()
 }
 
 // settled records whether a hedge won (answered first) or lost.
@@ -126,127 +105,108 @@ func (h *hedger) settled(won bool) {
 	if h.hedges == outcomeWindow && h.outcomes[h.nextOut] {
 		h.wins--
 	}
-	h.outcomes[h.nextOut] = won
-	h.nextOut = (h.nextOut + 1) % outcomeWindow
-	h.hedges = min(h.hedges+1, outcomeWindow)
 	if won {
 		h.wins++
 	}
+	h.outcomes[h.nextOut], h.nextOut = won, (h.nextOut+1)%outcomeWindow
+	h.hedges = min(h.hedges+1, outcomeWindow)
 }
 
-// futile reports whether hedging at the p95 has stopped paying: fewer than
-// one in ten of the last 20 hedges won. That is what happens when fetches
-// are slow because this process or the backend is saturated rather than
-// because a few are unlucky: the second attempt queues behind the first
-// and only adds load (measured: 2 wins in 1,398 hedges at 256 connections
-// on 2 cores). The adaptive delay then falls back to HedgeMax, so that a
-// fetch far slower than the rest is still hedged, and those hedges, if
-// they win, turn hedging at the p95 back on. h.mu must be held.
-func (h *hedger) futile() bool {
-	return h.hedges == outcomeWindow && h.wins < futileWins
-}
-
-// percentile returns the q-quantile of ds (nearest rank), leaving ds as it
-// was.
+// percentile returns the q-quantile of ds (nearest rank), leaving ds as is.
 func percentile(ds []time.Duration, q float64) time.Duration {
-	s := slices.Clone(ds)
-	slices.Sort(s)
+	s := slices.Sorted(slices.Values(ds))
 	i := int(math.Ceil(q*float64(len(s)))) - 1
 	return s[min(max(i, 0), len(s)-1)]
 }
 
-// attemptResult is the outcome of one attempt at the backend.
-type attemptResult struct {
+// hedgeAttempt is an attempt of a hedged fetch, named in its context
+// (attemptKey) for the attempts layer, which leaves its span there.
+type hedgeAttempt struct {
+	kind    string
+	span    trace.Span // nil without tracing, or if refused
 	out     tiles.Outcome
 	elapsed time.Duration
 	err     error
-	span    trace.Span // the attempt's, still open; nil without a tracer
 }
 
-// hedged fetches from the backend and, if no answer has come within the
-// hedge delay and the budget allows, starts a second attempt. The first
-// success wins; the other attempt is cancelled, and hedged waits for it to
-// stop (promptly, as fetchers honour cancellation) so that no attempt
-// outlives the fetch.
-func (t *Tile) hedged(ctx context.Context, req tiles.Request) (tiles.Outcome, error) {
-	if t.hedge == nil {
-		r := t.attempt(ctx, req, attemptFirst)
-		r.endAttempt(r.err == nil)
-		return r.out, r.err
-	}
-	// The first attempt runs on the caller's goroutine and a timer starts
-	// the hedge only if the delay passes: a fetch that answers in time, the
-	// common case, costs no goroutine and no channel.
+type attemptKey struct{}
+
+func (l *hedging) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, error) {
+	// The first attempt runs on the caller's goroutine, and a timer starts
+	// the hedge: a fetch answered in time costs no goroutine.
 	first, cancelFirst := context.WithCancel(ctx)
 	defer cancelFirst()
-	h := &hedge{}
-	h.timer = time.AfterFunc(t.hedge.delay(), func() { h.launch(ctx, t, req, cancelFirst) })
-	r1 := t.attempt(first, req, attemptFirst)
+	h := &hedge{first: hedgeAttempt{kind: attemptFirst}, second: hedgeAttempt{kind: attemptHedge}}
+	h.timer = time.AfterFunc(l.h.delay(), func() { h.launch(ctx, l, req, cancelFirst) })
+	r1 := l.try(first, req, &h.first)
 	second := h.stop()
-	if r1.err == nil {
-		r1.endAttempt(true)
-		t.hedge.observe(r1.elapsed)
+	switch {
+	case r1.err == nil:
+		r1.end(true)
+		l.h.observe(r1.elapsed)
 		if second != nil { // the first attempt won: stop the hedge, and wait for it
 			h.cancel()
-			(<-second).endAttempt(false)
-			t.hedge.settled(false)
+			(<-second).end(false)
+			l.h.settled(false)
 		}
 		return r1.out, nil
-	}
-	if second == nil { // no hedge was launched, and none will be
-		r1.endAttempt(false)
-		if ctx.Err() != nil {
-			return tiles.Outcome{}, fmt.Errorf("%s: %w", t.name, ctx.Err())
+	case second == nil: // no hedge was launched, and none will be
+		r1.end(false)
+	default: // the first attempt failed, maybe cancelled by the winning hedge
+		r2 := <-second
+		h.cancel()
+		r1.end(false)
+		r2.end(r2.err == nil)
+		if r2.err == nil {
+			l.h.observe(r2.elapsed)
+			if ctx.Err() == nil && errors.Is(r1.err, context.Canceled) {
+				l.h.observe(r1.elapsed) // or the window would see only the fast answers
+			}
+			l.rec.HedgeWon(l.name)
+			l.h.settled(true)
+			return r2.out, nil
 		}
-		return tiles.Outcome{}, r1.err
 	}
-	// The first attempt failed: on its own, or because the hedge won and
-	// cancelled it. Either way the hedge's answer decides.
-	r2 := <-second
-	h.cancel()
-	r1.endAttempt(false)
-	r2.endAttempt(r2.err == nil)
-	switch {
-	case r2.err == nil:
-		t.hedge.observe(r2.elapsed)
-		if ctx.Err() == nil && errors.Is(r1.err, context.Canceled) {
-			// The first attempt was cut short by the winner: count how long
-			// it had run, or the window would see only the fast answers and
-			// its p95 would be biased low.
-			t.hedge.observe(r1.elapsed)
-		}
-		t.rec.HedgeWon(t.name)
-		t.hedge.settled(true)
-		return r2.out, nil
-	case ctx.Err() != nil:
-		return tiles.Outcome{}, fmt.Errorf("%s: %w", t.name, ctx.Err())
+	if ctx.Err() != nil {
+		return tiles.Outcome{}, fmt.Errorf("%s: %w", l.name, ctx.Err())
 	}
 	return tiles.Outcome{}, r1.err
 }
 
+// try makes attempt a through the rest of the chain, named for its span.
+func (l *hedging) try(ctx context.Context, req tiles.Request, a *hedgeAttempt) *hedgeAttempt {
+	if l.traced {
+		ctx = context.WithValue(ctx, attemptKey{}, a)
+	}
+	start := time.Now()
+	a.out, a.err = l.next.Fetch(ctx, req)
+	a.elapsed = time.Since(start)
+	return a
+}
+
 // hedge is the second attempt of one fetch, launched by a timer.
 type hedge struct {
-	timer    *time.Timer
-	mu       sync.Mutex
-	finished bool               // the first attempt has returned
-	result   chan attemptResult // set once the hedge is launched
-	cancel   context.CancelFunc // cancels the hedge
+	timer         *time.Timer
+	first, second hedgeAttempt
+	mu            sync.Mutex
+	finished      bool               // the first attempt has returned
+	result        chan *hedgeAttempt // set once the hedge is launched
+	cancel        context.CancelFunc // cancels the hedge
 }
 
 // launch starts the second attempt unless the first has returned or the
-// budget is spent. A winning hedge cancels the first attempt.
-func (h *hedge) launch(ctx context.Context, t *Tile, req tiles.Request, cancelFirst context.CancelFunc) {
+// budget is spent.
+func (h *hedge) launch(ctx context.Context, l *hedging, req tiles.Request, cancelFirst context.CancelFunc) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.finished || !t.hedge.allow() {
+	if h.finished || !l.h.allow() {
 		return
 	}
-	t.rec.HedgeStarted(t.name)
-	var second context.Context
-	second, h.cancel = context.WithCancel(ctx)
-	h.result = make(chan attemptResult, 1)
+	l.rec.HedgeStarted(l.name)
+	ctx, h.cancel = context.WithCancel(ctx)
+	h.result = make(chan *hedgeAttempt, 1)
 	go func() {
-		r := t.attempt(second, req, attemptHedge)
+		r := l.try(ctx, req, &h.second)
 		if r.err == nil {
 			cancelFirst()
 		}
@@ -254,9 +214,9 @@ func (h *hedge) launch(ctx context.Context, t *Tile, req tiles.Request, cancelFi
 	}()
 }
 
-// stop stops the timer and returns the hedge's result channel, nil if no
-// hedge was launched (and none will be).
-func (h *hedge) stop() chan attemptResult {
+// stop returns the hedge's result channel, nil if none was (or will be)
+// launched.
+func (h *hedge) stop() chan *hedgeAttempt {
 	h.timer.Stop()
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -293,7 +293,7 @@ func TestAdaptiveHedgeLearnsFromCancelledAttempts(t *testing.T) {
 			t.Fatalf("HedgeWon: got %d; want %d", got, fetches)
 		}
 
-		h := tile.hedge
+		h := layerOf[*hedging](t, tile).h
 		h.mu.Lock()
 		window := slices.Clone(h.window[:h.samples])
 		h.mu.Unlock()
@@ -334,11 +334,12 @@ func TestHedgeBacksOffWhenFutile(t *testing.T) {
 		tile := Wrap(s.fetcher(), Policy{HedgeAdaptive: true, HedgeMin: 50 * ms, HedgeMax: time.Second, HedgeCap: 1},
 			Options{Recorder: rec})
 		defer tile.Close()
+		h := layerOf[*hedging](t, tile).h
 		fetch := func(want time.Duration) {
 			t.Helper()
 			// A window of 100ms answers: the p95 delay is 100ms.
 			for range windowSize {
-				tile.hedge.observe(100 * ms)
+				h.observe(100 * ms)
 			}
 			start := time.Now()
 			if _, err := tile.Fetch(t.Context(), tiles.Request{}); err != nil {

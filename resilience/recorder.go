@@ -5,77 +5,36 @@ import (
 	"time"
 )
 
-// Recorder is told what the resilience layer does, for metrics. Its methods
-// are called concurrently, some on the hot path of a cache hit or under the
-// breaker's lock, so they must be quick and must not call back into a Tile.
-//
-// Each Fetch of a caching tile counts exactly one of CacheHit, StaleServed
-// (served at once while revalidating) or CacheMiss; a miss may then end in
-// StaleServed (stale-on-error) or FallbackServed as well.
-//
-// Embed NopRecorder in an implementation to keep it compiling when methods
-// are added.
+// Recorder is told what the layers do, for metrics. Its methods are called
+// concurrently, on the hot path or under the breaker's lock: they must be
+// quick and must not call back into a Tile. Each Fetch of a caching tile
+// counts exactly one of CacheHit, StaleServed or CacheMiss; a miss may then
+// end in StaleServed (stale-on-error) or FallbackServed. Embed NopRecorder
+// to keep compiling when methods are added.
 type Recorder interface {
-	// CacheHit: fresh content served from the cache.
-	CacheHit(tile string)
-	// CacheMiss: nothing fresh (or servable while revalidating) was cached,
-	// so the request waits for the backend.
-	CacheMiss(tile string)
-	// StaleServed: content past its TTL was served, marked stale.
-	StaleServed(tile string)
-	// FallbackServed: the tile's static default was served.
-	FallbackServed(tile string)
-	// Coalesced: a request was answered by a backend fetch that another
-	// request had started, instead of making its own.
-	Coalesced(tile string)
-	// Refreshed: a background refresh (stale-while-revalidate) ended, with
-	// err nil on success.
-	Refreshed(tile string, err error)
-	// BackendFetch: one attempt at the backend ended after elapsed, with err
-	// nil on success (a hedge's loser ends with a cancellation error). ctx
-	// is the attempt's: with tracing it carries its span (for exemplars).
+	CacheHit(tile string)             // fresh content served from the cache
+	CacheMiss(tile string)            // nothing servable cached: the request waits for a fetch
+	StaleServed(tile string)          // content past its TTL served, marked stale
+	FallbackServed(tile string)       // the tile's static default served
+	Coalesced(tile string)            // a request answered by a fetch another request started
+	Refreshed(tile string, err error) // a background refresh ended, err nil on success
+	// BackendFetch: an attempt at the backend ended after elapsed, err nil on
+	// success. ctx is the attempt's: it carries its span (for exemplars).
 	BackendFetch(ctx context.Context, tile string, elapsed time.Duration, err error)
-	// Detached: a fetch that may outlive its callers started (delta 1) or
-	// ended (delta -1).
-	Detached(tile string, delta int)
-	// DetachedCapped: MaxDetached such fetches were running, so a shared
-	// fetch ran under its caller's context, or a refresh was skipped.
-	DetachedCapped(tile string)
-	// Abandoned: a shared fetch was cancelled because its last waiter left
-	// and nobody else would read its result (a personalised key, or a tile
-	// without a cache).
-	Abandoned(tile string)
-	// BulkheadFull: a request to the backend was refused because
-	// Policy.Bulkhead were in flight.
-	BulkheadFull(tile string)
-	// Revalidated: the backend confirmed cached content unchanged (HTTP
-	// 304), which renewed the entry without a body.
-	Revalidated(tile string)
-	// HedgeStarted: a second attempt was started because the first was slow.
-	HedgeStarted(tile string)
-	// HedgeWon: the hedged attempt answered first.
-	HedgeWon(tile string)
-	// BreakerState: the tile's circuit breaker is now in state. Called once
-	// by Wrap with BreakerClosed for tiles that have a breaker, then on each
-	// change. The change from open to half-open is noticed, and so reported,
-	// at the first request after the open period.
+	Detached(tile string, delta int) // a fetch that may outlive its callers started (1) or ended (-1)
+	DetachedCapped(tile string)      // MaxDetached ran: a flight ran on its caller's context, or no refresh
+	Abandoned(tile string)           // a flight cancelled: its last waiter left, nobody else would read it
+	BulkheadFull(tile string)        // a request refused: Policy.Bulkhead were in flight to the backend
+	Revalidated(tile string)         // the backend confirmed cached content unchanged (HTTP 304)
+	HedgeStarted(tile string)        // a second attempt started because the first was slow
+	HedgeWon(tile string)            // the second attempt answered first
+	// BreakerState: the tile's breaker is now in state: closed from Wrap,
+	// then on each change (to half-open at the first request after BreakerOpen).
 	BreakerState(tile string, state BreakerState)
 }
 
-// BreakerState is the state of a tile's circuit breaker.
-type BreakerState string
-
-// The breaker states.
-const (
-	BreakerClosed   BreakerState = "closed"    // calling the backend
-	BreakerHalfOpen BreakerState = "half-open" // letting probes through
-	BreakerOpen     BreakerState = "open"      // not calling the backend
-)
-
 // NopRecorder is a Recorder that records nothing. Its zero value is ready.
 type NopRecorder struct{}
-
-var _ Recorder = NopRecorder{}
 
 func (NopRecorder) CacheHit(string)                                            {}
 func (NopRecorder) CacheMiss(string)                                           {}

@@ -5,32 +5,28 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/maypok86/otter/v2"
+
 	"vitrine/tiles"
 )
 
-// Shared is a cache tier that several replicas share (package rediscache
-// implements it over Redis). A Tile reads it under its memory tier, and
-// uses its leases so that a key missing or stale everywhere costs one
-// backend fetch across every replica rather than one per replica. It is
-// never needed for correctness: a call that fails is as if the tier were
-// absent, and the tile carries on with its memory tier and its backend.
+// Shared is a cache tier that replicas share (rediscache implements it),
+// whose leases make a key missing everywhere cost one backend fetch across
+// the replicas. A call that fails is as if there were no tier.
 type Shared interface {
-	// Claim looks key of tile up in one round trip. It returns the entry
-	// if there is one, and takes the key's lease (a lock held until Store
-	// or Release, or until lease passes) when there is no entry or its
-	// FreshUntil is not after servable; Claim.Token is then set. Callers
-	// that want a fresh entry pass now; a miss that would serve a stale one
-	// passes now minus the stale-while-revalidate window.
+	// Claim looks key of tile up in one round trip. It returns the entry if
+	// there is one, and takes the key's lease (held until Store or Release,
+	// or for lease), setting Claim.Token, when there is no entry or its
+	// FreshUntil is not after servable: now for a caller that wants a fresh
+	// entry, earlier for one that would serve a stale one.
 	Claim(ctx context.Context, tile, key string, servable time.Time, lease time.Duration) (Claim, error)
-	// Store writes e under key, to expire at e.StaleUntil, and releases the
-	// lease token if it is still the key's (token "" releases nothing). An
-	// entry whose StaleUntil has passed is not written; the key is deleted.
+	// Store writes e under key until e.StaleUntil (if that has passed, it
+	// deletes the key), and releases the lease token if it is still the
+	// key's (token "" releases nothing).
 	Store(ctx context.Context, tile, key string, e SharedEntry, token string) error
-	// Drop deletes key (the backend said its content must not be stored)
-	// and releases token as Store does.
+	// Drop deletes key (its content must not be stored) and releases token.
 	Drop(ctx context.Context, tile, key, token string) error
-	// Release gives the lease back without writing (the fetch failed), if
-	// token is still the key's.
+	// Release releases token without writing (the fetch failed).
 	Release(ctx context.Context, tile, key, token string) error
 }
 
@@ -46,115 +42,106 @@ type SharedEntry struct {
 	Data       json.RawMessage
 	FetchedAt  time.Time // when the backend answered
 	FreshUntil time.Time // served without a fetch until then
-	StaleUntil time.Time // served at all until then; the tier forgets it at this time
+	StaleUntil time.Time // served at all until then; the tier forgets it then
 	tiles.Validators
 }
 
-// How a replica that lost a key's lease polls the shared tier for the
-// holder's answer: at first soon (a backend answers in tens of
-// milliseconds), then less and less often.
-const (
-	sharedPollFirst = 10 * time.Millisecond
-	sharedPollMax   = 100 * time.Millisecond
-)
+// sharing is the shared tier's layer. A miss claims its key: an entry no
+// older than StaleWhileRevalidate past its TTL (for a refresh, fresh) is
+// adopted into the memory cache and served, marked stale past its TTL, its
+// freshness in Cache.MaxAge. While another replica holds the lease, a miss
+// waits for its answer up to SharedWait (a refresh, FetchTimeout, then it
+// serves what is cached). Else it fetches, then stores the answer as the
+// store layer cached it, or releases the lease. Tier errors are ignored.
+type sharing struct {
+	base
+	tier                       Shared
+	cache                      *otter.Cache[string, *entry]
+	personalised               bool
+	swr, maxStale, lease, wait time.Duration // lease is FetchTimeout; wait, SharedWait
+}
 
-// fromShared looks key up in the shared tier for fetchAndStore. It returns
-// done with the entry to serve when the tier has one no older than staleOK
-// past its TTL, or when this is a refresh (staleOK 0) that another replica
-// is doing: it waits for that replica's entry, and if none comes within
-// the lease, serves the stale one without calling the backend (the next
-// refresh tries again). Otherwise it returns the lease this replica took
-// (or "" if none: the tier failed, or a miss waited SharedWait for another
-// replica in vain) and the caller fetches from the backend. Whatever newer
-// entry the tier had is in the memory cache afterwards, for validators and
-// stale-on-error.
-func (t *Tile) fromShared(ctx context.Context, key string, staleOK time.Duration) (l landing, lease string, done bool) {
-	start := time.Now()
-	wait := t.p.SharedWait
-	if staleOK == 0 {
-		wait = t.p.FetchTimeout
+func (s *sharing) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, error) {
+	key, staleOK := cacheKey(s.personalised, req), s.swr
+	if isRefresh(ctx) {
+		staleOK = 0
 	}
-	for pause := sharedPollFirst; ; pause = min(2*pause, sharedPollMax) {
-		now := time.Now()
-		c, err := t.shared.Claim(ctx, t.name, key, now.Add(-staleOK), t.p.FetchTimeout)
-		if err != nil {
-			t.logger.DebugContext(ctx, "shared cache tier unavailable", "tile", t.name, "err", err)
-			return landing{}, "", false
+	e, lease, done := s.claim(ctx, key, staleOK)
+	if done {
+		out := tiles.Outcome{Data: e.data, Status: tiles.StatusOK, Cache: tiles.Caching{Set: true, MaxAge: e.ttl}}
+		if age := time.Since(e.at); age >= e.ttl {
+			out.Status, out.Age = tiles.StatusStale, age
 		}
-		var e *entry
-		if c.Found {
-			e = t.adopt(key, c.Entry)
+		return out, nil
+	}
+	out, err := s.next.Fetch(ctx, req)
+	// The fetch's context may be at its end: the tier bounds its own calls.
+	wctx, at := context.WithoutCancel(ctx), time.Now()
+	var werr error
+	switch {
+	case err != nil && lease != "": // give the lease back: another replica may try at once
+		werr = s.tier.Release(wctx, s.name, key, lease)
+	case err != nil:
+	case out.Cache.NoStore:
+		werr = s.tier.Drop(wctx, s.name, key, lease)
+	default: // kept MaxStale past its TTL (StaleWhileRevalidate is no longer)
+		werr = s.tier.Store(wctx, s.name, key, SharedEntry{Data: out.Data, FetchedAt: at,
+			FreshUntil: at.Add(out.Cache.MaxAge), StaleUntil: at.Add(out.Cache.MaxAge + s.maxStale),
+			Validators: out.Cache.Validators}, lease)
+	}
+	if werr != nil {
+		s.logger.DebugContext(ctx, "shared cache tier write failed", "tile", s.name, "err", werr)
+	}
+	return out, err
+}
+
+// claim returns done and the entry to serve if the tier has one no older
+// than staleOK past its TTL (for a refresh another replica does, any, once
+// its lease passed). Else it returns the lease it took, or "". The newer of
+// the tier's and the memory entry is then in memory.
+func (s *sharing) claim(ctx context.Context, key string, staleOK time.Duration) (e *entry, lease string, done bool) {
+	start, wait := time.Now(), s.wait
+	if staleOK == 0 {
+		wait = s.lease
+	}
+	// While another replica holds the lease, poll for its answer: at first
+	// soon, then less and less often.
+	for pause := 10 * time.Millisecond; ; pause = min(2*pause, 100*time.Millisecond) {
+		now := time.Now()
+		c, err := s.tier.Claim(ctx, s.name, key, now.Add(-staleOK), s.lease)
+		if err != nil {
+			s.logger.DebugContext(ctx, "shared cache tier unavailable", "tile", s.name, "err", err)
+			return nil, "", false
+		}
+		if e = nil; c.Found {
+			e = s.adopt(key, c.Entry)
 		}
 		switch {
 		case c.Token != "":
-			return landing{}, c.Token, false
+			return nil, c.Token, false
 		case e != nil && now.Sub(e.at) < e.ttl+staleOK:
-			return landing{e: e, adopted: true}, "", true
+			return e, "", true
 		case time.Since(start)+pause > wait || !sleep(ctx, pause):
-			// A refresh serves what is cached rather than add a fetch.
-			if staleOK == 0 && e != nil {
-				return landing{e: e, adopted: true}, "", true
-			}
-			return landing{}, "", false
+			return e, "", staleOK == 0 && e != nil
 		}
 	}
 }
 
-// adopt puts the shared tier's entry for key in the memory cache unless
-// the one there is as new, and returns the newer of the two.
-func (t *Tile) adopt(key string, se SharedEntry) *entry {
-	e := &entry{
-		data: se.Data, at: se.FetchedAt, ttl: se.FreshUntil.Sub(se.FetchedAt),
-		Validators: se.Validators,
-	}
-	if cur, ok := t.cache.GetIfPresent(key); ok && !cur.at.Before(e.at) {
+// adopt puts the tier's entry for key in the memory cache unless the one
+// there is as new, and returns the newer of the two.
+func (s *sharing) adopt(key string, se SharedEntry) *entry {
+	e := &entry{data: se.Data, at: se.FetchedAt, ttl: se.FreshUntil.Sub(se.FetchedAt), Validators: se.Validators}
+	if cur, ok := s.cache.GetIfPresent(key); ok && !cur.at.Before(e.at) {
 		return cur
 	}
-	t.cache.Set(key, e)
+	s.cache.Set(key, e)
 	return e
-}
-
-// share writes e, just fetched for key, to the shared tier for the other
-// replicas (or deletes the key there when the backend said no-store), and
-// gives back lease. The tier's errors are logged and otherwise ignored.
-func (t *Tile) share(ctx context.Context, key string, e *entry, noStore bool, lease string) {
-	if t.shared == nil {
-		return
-	}
-	// The fetch's context may be at its end; the tier bounds its own calls.
-	ctx = context.WithoutCancel(ctx)
-	var err error
-	if noStore {
-		err = t.shared.Drop(ctx, t.name, key, lease)
-	} else {
-		err = t.shared.Store(ctx, t.name, key, SharedEntry{
-			Data: e.data, FetchedAt: e.at, FreshUntil: e.at.Add(e.ttl),
-			StaleUntil: e.at.Add(e.ttl + max(t.p.MaxStale, t.p.StaleWhileRevalidate)),
-			Validators: e.Validators,
-		}, lease)
-	}
-	if err != nil {
-		t.logger.DebugContext(ctx, "shared cache tier write failed", "tile", t.name, "err", err)
-	}
-}
-
-// release gives back lease after a failed fetch, so that another replica
-// may try at once rather than when the lease runs out.
-func (t *Tile) release(ctx context.Context, key, lease string) {
-	if lease == "" {
-		return
-	}
-	if err := t.shared.Release(context.WithoutCancel(ctx), t.name, key, lease); err != nil {
-		t.logger.DebugContext(ctx, "shared cache tier release failed", "tile", t.name, "err", err)
-	}
 }
 
 // sleep waits for d, or for ctx to end, and reports whether d passed.
 func sleep(ctx context.Context, d time.Duration) bool {
-	timer := time.NewTimer(d)
-	defer timer.Stop()
 	select {
-	case <-timer.C:
+	case <-time.After(d):
 		return true
 	case <-ctx.Done():
 		return false

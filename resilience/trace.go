@@ -7,20 +7,17 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
+
+	"vitrine/tiles"
 )
 
-// Tracing, when Options.Tracer is set. The layer annotates the span it
-// finds in the context of a Fetch (the aggregator's "tile NAME" span) with
-// how the tile was answered, and adds spans of its own: "attempt", one per
-// backend call (a hedge's two attempts side by side under the same parent),
-// and "refresh NAME", a new root linked to the span whose request found the
-// entry stale. A shared fetch runs under the span of the miss that started
-// it: its context keeps the caller's values (WithoutCancel).
-//
-// Without a tracer nothing here runs: every entry point checks t.tracer
-// first, so tracing off costs a nil check.
-
-// Attribute keys and values set by this package.
+// Tracing, with Options.Tracer. The layers annotate the span of a Fetch
+// (the aggregator's "tile NAME") with how the tile was answered
+// (vitrine.cache) and the breaker's state (vitrine.breaker; an event
+// "circuit open" on a refusal), and add spans: "attempt" per backend call
+// (a hedge's two side by side), and "refresh NAME", a root linked to the
+// span that found the entry stale. A flight runs under the span of the miss
+// that started it. Tracing off costs a flag check.
 const (
 	attrCache   = attribute.Key("vitrine.cache")   // on the tile span
 	attrBreaker = attribute.Key("vitrine.breaker") // on the tile span
@@ -28,102 +25,80 @@ const (
 	attrAttempt = attribute.Key("vitrine.attempt") // first | hedge
 	attrResult  = attribute.Key("vitrine.result")  // won | cancelled | error | refused
 
-	cacheHit       = "hit"
-	cacheStale     = "stale"
-	cacheMiss      = "miss"
-	cacheCoalesced = "coalesced"
-	cacheFallback  = "fallback"
-
-	attemptFirst = "first"
-	attemptHedge = "hedge"
-
-	resultWon       = "won"
-	resultCancelled = "cancelled"
-	resultError     = "error"
-	resultRefused   = "refused"
+	cacheHit, cacheStale, cacheMiss, cacheCoalesced, cacheFallback = "hit", "stale", "miss", "coalesced", "fallback"
+	attemptFirst, attemptHedge                                     = "first", "hedge"
+	resultWon, resultCancelled, resultError, resultRefused         = "won", "cancelled", "error", "refused"
 )
 
-// noteCache records on the span in ctx how the cache answered. A later
-// note replaces an earlier one: a miss that ends coalesced or rescued says
-// so.
-func (t *Tile) noteCache(ctx context.Context, how string) {
-	if t.tracer != nil {
+// note records on the span in ctx how the tile was answered; a later note
+// replaces an earlier one.
+func (b *base) note(ctx context.Context, how string) {
+	if b.traced {
 		trace.SpanFromContext(ctx).SetAttributes(attrCache.String(how))
 	}
 }
 
-// noteBreaker records on the span in ctx the state of the breaker that let
-// a fetch through (refusal is false) or refused it; a refusal is also an
-// event, "circuit open".
-func (t *Tile) noteBreaker(ctx context.Context, refused bool) {
-	if t.tracer == nil {
-		return
-	}
-	span := trace.SpanFromContext(ctx)
-	span.SetAttributes(attrBreaker.String(string(breakerState(t.breaker.State()))))
-	if refused {
-		span.AddEvent("circuit open")
-	}
+// attempts is the layer that traces each attempt in a span "attempt": its
+// kind and result ("refused" if its error wraps ErrBulkheadFull). A hedge's
+// attempt (attemptKey) is left for the hedge to end once it knows which
+// won; any other wins if it succeeds.
+type attempts struct {
+	base
+	tracer trace.Tracer
 }
 
-// startAttempt starts the span of one backend call, kind first or hedge;
-// without a tracer it returns ctx and a nil span.
-func (t *Tile) startAttempt(ctx context.Context, kind string) (context.Context, trace.Span) {
-	if t.tracer == nil {
-		return ctx, nil
+func (l *attempts) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, error) {
+	a, hedged := ctx.Value(attemptKey{}).(*hedgeAttempt)
+	if !hedged {
+		a = &hedgeAttempt{kind: attemptFirst}
 	}
-	return t.tracer.Start(ctx, "attempt", trace.WithAttributes(attrTile.String(t.name), attrAttempt.String(kind)))
+	ctx, span := l.tracer.Start(ctx, "attempt", trace.WithAttributes(attrTile.String(l.name), attrAttempt.String(a.kind)))
+	out, err := l.next.Fetch(ctx, req)
+	switch {
+	case errors.Is(err, ErrBulkheadFull):
+		span.AddEvent("bulkhead full")
+		span.SetAttributes(attrResult.String(resultRefused))
+		span.End()
+	case hedged:
+		a.span = span
+	default:
+		a.span, a.err = span, err
+		a.end(err == nil)
+	}
+	return out, err
 }
 
-// endAttempt ends an attempt's span, if it has one. won says its answer
-// was the one used. Otherwise an attempt that answered anyway, or was
-// cancelled (by the winner, or because nobody waited any more), lost; one
-// that failed, or ran out of time, is an error.
-func (r attemptResult) endAttempt(won bool) {
-	if r.span == nil {
+// end ends the attempt's span, if it has one: won if its answer was used,
+// cancelled if it answered anyway or was cancelled, else an error.
+func (a *hedgeAttempt) end(won bool) {
+	if a.span == nil {
 		return
 	}
 	result := resultError
 	switch {
 	case won:
 		result = resultWon
-	case r.err == nil, errors.Is(r.err, context.Canceled):
+	case a.err == nil, errors.Is(a.err, context.Canceled):
 		result = resultCancelled
 	default:
-		r.span.SetStatus(codes.Error, r.err.Error())
+		a.span.SetStatus(codes.Error, a.err.Error())
 	}
-	r.span.SetAttributes(attrResult.String(result))
-	r.span.End()
+	a.span.SetAttributes(attrResult.String(result))
+	a.span.End()
 }
 
-// refuseAttempt ends the span of an attempt the bulkhead refused.
-func refuseAttempt(span trace.Span) {
-	if span == nil {
-		return
+// startRefresh starts the span of a refresh of tile, and returns what ends
+// it with the refresh's error.
+func startRefresh(ctx context.Context, tracer trace.Tracer, tile string) (context.Context, func(error)) {
+	if tracer == nil {
+		return ctx, func(error) {}
 	}
-	span.AddEvent("bulkhead full")
-	span.SetAttributes(attrResult.String(resultRefused))
-	span.End()
-}
-
-// startRefresh starts the root span of a background refresh, linked to the
-// span of the request that triggered it (which it outlives, so it is not
-// that span's child); without a tracer it returns ctx and a nil span.
-func (t *Tile) startRefresh(ctx context.Context) (context.Context, trace.Span) {
-	if t.tracer == nil {
-		return ctx, nil
+	ctx, span := tracer.Start(ctx, "refresh "+tile, trace.WithNewRoot(),
+		trace.WithLinks(trace.LinkFromContext(ctx)), trace.WithAttributes(attrTile.String(tile)))
+	return ctx, func(err error) {
+		if err != nil {
+			span.SetStatus(codes.Error, err.Error())
+		}
+		span.End()
 	}
-	return t.tracer.Start(ctx, t.refreshName, trace.WithNewRoot(),
-		trace.WithLinks(trace.LinkFromContext(ctx)), trace.WithAttributes(attrTile.String(t.name)))
-}
-
-// endRefresh ends a refresh's span, if it has one, with err as its status.
-func endRefresh(span trace.Span, err error) {
-	if span == nil {
-		return
-	}
-	if err != nil {
-		span.SetStatus(codes.Error, err.Error())
-	}
-	span.End()
 }

@@ -1,0 +1,162 @@
+// Package resilience keeps a tile fast and whole when its backend is slow,
+// failing or stampeded. Wrap puts a tiles.Fetcher behind a chain of layers,
+// each a policy in a file of its own, outermost first: fallback, memory (a
+// cache served stale while revalidating and on error), coalescer (or
+// direct), sharing (the cache tier replicas share), store, breaker,
+// hedging, attempts (tracing), bulkhead and attempt. Layers its Policy
+// switches off are left out (Tile.layers). Layers agree through the outcome,
+// the error and the context, never through shared state. What they do is
+// reported to a Recorder, and traced with Options.Tracer.
+package resilience
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+
+	"github.com/maypok86/otter/v2"
+	"github.com/sony/gobreaker/v2"
+	"go.opentelemetry.io/otel/trace"
+
+	"vitrine/tiles"
+)
+
+// ErrClosed is the error of a fetch that would start after Close.
+var ErrClosed = errors.New("resilience: tile closed")
+
+// Options are the dependencies shared by every wrapped tile.
+type Options struct {
+	Recorder Recorder     // told of hits, misses, hedges and the rest; nil records nothing
+	Logger   *slog.Logger // receives recovered panics and failed refreshes; nil discards them
+	Shared   Shared       // the cache tier other replicas share, under the memory cache; nil: none
+	Tracer   trace.Tracer // traces the layers' work; nil: tracing off, at no cost
+}
+
+// Tile is a tiles.Fetcher with its Policy's layers around another: the head
+// of the chain, and its lifecycle. It is safe for concurrent use.
+type Tile struct {
+	head    tiles.Fetcher // the outermost layer
+	inner   tiles.Fetcher
+	p       Policy
+	work    *background
+	breaker *gobreaker.TwoStepCircuitBreaker[struct{}] // nil without one
+}
+
+var _ tiles.Fetcher = (*Tile)(nil)
+var _ tiles.Describer = (*Tile)(nil)
+
+// A layer is one policy around the rest of a tile's chain.
+type layer interface {
+	tiles.Fetcher
+	core() *base
+}
+
+// base, in every layer, holds the fetcher it wraps and what it needs of its tile.
+type base struct {
+	next   tiles.Fetcher
+	name   string
+	rec    Recorder
+	logger *slog.Logger
+	traced bool // Options.Tracer is set
+}
+
+func (b *base) Name() string { return b.name }
+func (b *base) core() *base  { return b }
+
+// Wrap returns f with policy p. It panics if p.Validate fails: policies are
+// built from validated configuration, so a bad one is a programming error.
+func Wrap(f tiles.Fetcher, p Policy, opts Options) *Tile {
+	if err := p.Validate(); err != nil {
+		panic(fmt.Sprintf("resilience: bad policy for tile %q: %v", f.Name(), err))
+	}
+	p = p.withDefaults()
+	b := base{name: f.Name(), rec: cmp.Or[Recorder](opts.Recorder, NopRecorder{}),
+		logger: cmp.Or(opts.Logger, slog.New(slog.DiscardHandler)), traced: opts.Tracer != nil}
+	t := &Tile{inner: f, p: p, work: newBackground(b, p.MaxDetached)}
+	if p.BreakerFailures > 0 {
+		t.breaker = newBreaker(b.name, p, b.rec)
+	}
+	t.head = f
+	for _, l := range slices.Backward(t.layers(b, p, opts)) {
+		l.core().next, t.head = t.head, l
+	}
+	return t
+}
+
+// layers returns the tile's layers, outermost first: the one place that
+// says which policies a tile has, and in what order.
+func (t *Tile) layers(b base, p Policy, opts Options) []layer {
+	var cache *otter.Cache[string, *entry]
+	if p.TTL > 0 {
+		cache = newCache(p.MaxEntries, t.work)
+	}
+	var ls []layer
+	if p.Fallback != nil {
+		ls = append(ls, &fallback{base: b, data: p.Fallback})
+	}
+	if cache != nil {
+		ls = append(ls, &memory{base: b, cache: cache, work: t.work, personalised: p.Personalised,
+			swr: p.StaleWhileRevalidate, maxStale: p.MaxStale, timeout: p.FetchTimeout, tracer: opts.Tracer,
+			refreshing: map[string]struct{}{}})
+	}
+	if p.Direct {
+		ls = append(ls, &direct{base: b})
+	} else {
+		ls = append(ls, &coalescer{base: b, cache: cache, work: t.work, personalised: p.Personalised,
+			abandon: p.Personalised || cache == nil, timeout: p.FetchTimeout, flying: map[string]*flight{}})
+	}
+	if cache != nil && !p.Direct && opts.Shared != nil {
+		ls = append(ls, &sharing{base: b, tier: opts.Shared, cache: cache, personalised: p.Personalised,
+			swr: p.StaleWhileRevalidate, maxStale: p.MaxStale, lease: p.FetchTimeout, wait: p.SharedWait})
+	}
+	ls = append(ls, &store{base: b, cache: cache, personalised: p.Personalised, ttl: p.TTL, backendTTL: p.BackendTTL})
+	if t.breaker != nil {
+		ls = append(ls, &breaker{base: b, cb: t.breaker})
+	}
+	if p.HedgeAdaptive || p.HedgeDelay > 0 {
+		ls = append(ls, &hedging{base: b, h: newHedger(p)})
+	}
+	if opts.Tracer != nil {
+		ls = append(ls, &attempts{base: b, tracer: opts.Tracer})
+	}
+	return append(ls, &bulkhead{base: b, slots: make(chan struct{}, p.Bulkhead)}, &attempt{base: b})
+}
+
+// Fetch returns the tile's content for req: fresh, stale or the fallback, or
+// an error (wrapping ctx.Err() or ErrCircuitOpen if it is why).
+func (t *Tile) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, error) {
+	return t.head.Fetch(ctx, req)
+}
+
+// Name returns the inner fetcher's name.
+func (t *Tile) Name() string { return t.head.Name() }
+
+// Breaker returns the state of the tile's breaker, and false if it has none.
+func (t *Tile) Breaker() (BreakerState, bool) {
+	if t.breaker == nil {
+		return BreakerClosed, false
+	}
+	return breakerStates[t.breaker.State()], true
+}
+
+// Describe is the inner fetcher's description, if any, with the policy.
+func (t *Tile) Describe() tiles.Info {
+	info := tiles.Info{Name: t.Name(), Personalised: t.p.Personalised}
+	if d, ok := t.inner.(tiles.Describer); ok {
+		info = d.Describe()
+	}
+	pi := t.p.describe()
+	info.Policy = &pi
+	return info
+}
+
+// Wait blocks until no background work runs: refreshes, flights callers
+// gave up on (from when singleflight runs them), the cache's maintenance.
+func (t *Tile) Wait() { t.work.wait() }
+
+// Close stops new background work and waits for the running work (at most
+// FetchTimeout). After Close, only what is cached, or the fallback, serves.
+func (t *Tile) Close() { t.work.close() }
