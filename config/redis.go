@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,11 +11,10 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 
 	"vitrine/rediscache"
-	"vitrine/tiles"
+	"vitrine/upstream"
 )
 
 // Redis is the shared cache tier (-redis and the file's redis:): one node
@@ -33,22 +31,11 @@ type Redis struct {
 // Enabled reports whether a shared tier is configured.
 func (r Redis) Enabled() bool { return r.URL != "" || len(r.Addrs) > 0 }
 
-// redisURLFlag is -redis: setting a URL replaces the nodes a file gave,
-// as a flag replaces a file's value, and an empty one turns the tier off.
-type redisURLFlag struct{ r *Redis }
-
-func (f redisURLFlag) String() string {
-	if f.r == nil {
-		return ""
-	}
-	return redacted(f.r.URL)
-}
-
-func (f redisURLFlag) Set(s string) error {
-	u, err := ParseRedisURL(s)
-	if err == nil {
-		f.r.URL, f.r.Addrs, f.r.MasterName = u, nil, ""
-	}
+// setURL sets the URL of -redis, which replaces the nodes a file gave, as a
+// flag replaces a file's value; "" turns the tier off.
+func (r *Redis) setURL(s string) (err error) {
+	r.URL, err = ParseRedisURL(s)
+	r.Addrs, r.MasterName = nil, ""
 	return err
 }
 
@@ -65,14 +52,6 @@ func ParseRedisURL(s string) (string, error) {
 	return s, nil
 }
 
-// redacted is s with its password, if any, replaced by xxxxx.
-func redacted(s string) string {
-	if u, err := url.Parse(s); err == nil {
-		return u.Redacted()
-	}
-	return ""
-}
-
 // parseRedisPrefix checks a key prefix: not empty, so that Vitrine's keys
 // never mix with others' in a shared Redis, and without spaces, control
 // characters or braces, which would make Redis Cluster hash only part of
@@ -81,13 +60,15 @@ func parseRedisPrefix(s string) (string, error) {
 	switch {
 	case s == "":
 		return "", errors.New("is empty; every key needs a namespace (e.g. vitrine:)")
-	case !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || !unicode.IsPrint(r) }):
+	case !utf8.ValidString(s) || strings.ContainsFunc(s, notWord):
 		return "", fmt.Errorf("%s holds a space or a control character", strconv.Quote(clip(s)))
 	case strings.ContainsAny(s, "{}"):
 		return "", fmt.Errorf("%q holds a brace, which Redis Cluster would read as a hash tag", clip(s))
 	}
 	return s, nil
 }
+
+func notWord(r rune) bool { return unicode.IsSpace(r) || !unicode.IsPrint(r) }
 
 // parseRedisNode checks one node of a cluster or one sentinel: host:port
 // with a host and a port from 1 to 65535.
@@ -96,104 +77,73 @@ func parseRedisNode(s string) (string, error) {
 	if err != nil || host == "" {
 		return "", fmt.Errorf("%q is not host:port (e.g. redis-1:6379)", clip(s))
 	}
-	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-		return "", fmt.Errorf("port %q in %q is not a number from 1 to 65535", tiles.Clip(port, 16), clip(s))
+	if err := upstream.CheckPort(port, 1); err != nil {
+		return "", fmt.Errorf("%q %w", clip(s), err)
 	}
 	return s, nil
 }
 
 // parseRedisMaster checks the name of a Sentinel's master.
 func parseRedisMaster(s string) (string, error) {
-	if s == "" || strings.ContainsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || !unicode.IsPrint(r) }) {
+	if s == "" || strings.ContainsFunc(s, notWord) {
 		return "", fmt.Errorf("%s is not a master's name (one word, as the sentinels know it)", strconv.Quote(clip(s)))
 	}
 	return s, nil
 }
 
-// fileRedis is the file's redis: when it is a mapping.
-type fileRedis struct {
-	URL     node   `yaml:"url"`
-	Nodes   []node `yaml:"nodes"`
-	Master  node   `yaml:"master"`
-	Prefix  node   `yaml:"prefix"`
-	Timeout node   `yaml:"timeout"`
-}
-
-// redis applies the file's redis:, n: a URL, or a mapping of fileRedis.
-// A mapping may leave out both url and nodes (the URL, with its
-// password, then comes from VITRINE_REDIS or -redis), but not give both.
-func (l *loader) redis(n node, body ast.Node) {
-	if n.Node == nil || l.err != nil {
-		return
-	}
-	r := &l.cfg.Redis
-	m, ok := unwrap(n.Node).(*ast.MappingNode)
-	if !ok {
-		if _, err := scalarText(n.Node); err != nil {
-			l.fail(n.Node, "redis", errors.New("wants a URL or a mapping (url or nodes, master, prefix, timeout), not a "+
-				strings.ToLower(n.Type().String())))
-			return
+// redis reads the file's redis: a URL, or a mapping of url or nodes,
+// master, prefix and timeout. A mapping may leave out both url and nodes
+// (the URL, with its password, then comes from VITRINE_REDIS or -redis),
+// but not give both.
+func (f *file) redis(n ast.Node) error {
+	r := &f.p.cfg.Redis
+	if _, ok := n.(ast.MapNode); !ok {
+		if _, err := scalarText(n); err != nil {
+			return fmt.Errorf("wants a URL or a mapping (url or nodes, master, prefix, timeout), not a %s",
+				n.Type().YAMLName())
 		}
-		apply(l, "redis", n, ParseRedisURL, func(u string) { r.URL = u })
-		return
+		return scalar(n, r.setURL)
 	}
-	var fr fileRedis
-	if err := noPanic(func() error {
-		return yaml.NodeToValue(m, &fr, yaml.DisallowUnknownField(), yaml.AllowDuplicateMapKey())
-	}); err != nil {
-		l.err = l.yamlError(err, body)
-		return
-	}
-	apply(l, "redis.url", fr.URL, ParseRedisURL, func(u string) { r.URL = u })
-	l.redisNodes(fr.Nodes, m)
-	apply(l, "redis.master", fr.Master, parseRedisMaster, func(s string) { r.MasterName = s })
-	apply(l, "redis.prefix", fr.Prefix, parseRedisPrefix, func(s string) { r.Prefix = s })
-	apply(l, "redis.timeout", fr.Timeout, positive(ParseDuration), func(d time.Duration) { r.Timeout = d })
+	at, err := f.read(n, "redis", "redis's", []setting{
+		field("url", &r.URL, ParseRedisURL),
+		{key: "nodes", node: f.redisNodes},
+		field("master", &r.MasterName, parseRedisMaster),
+		field("prefix", &r.Prefix, parseRedisPrefix),
+		field("timeout", &r.Timeout, positive(ParseDuration)),
+	}, func(string) {})
 	switch {
-	case l.err != nil:
-	case fr.URL.Node != nil && fr.Nodes != nil:
-		l.fail(valueOf(m, "nodes"), "redis.nodes", errors.New("and url are exclusive: url for one node, nodes for a cluster's nodes or a sentinel's"))
-	case fr.Master.Node != nil && fr.Nodes == nil:
-		l.fail(fr.Master.Node, "redis.master", errors.New("needs nodes: the sentinels to ask for this master"))
+	case err != nil:
+		return err
+	case at["url"] != nil && at["nodes"] != nil:
+		return f.fail(at["nodes"], "redis.nodes",
+			errors.New("and url are exclusive: url for one node, nodes for a cluster's nodes or a sentinel's"))
+	case at["master"] != nil && at["nodes"] == nil:
+		return f.fail(at["master"], "redis.master", errors.New("needs nodes: the sentinels to ask for this master"))
 	}
+	return nil
 }
 
-// redisNodes applies the nodes of the file's redis mapping m.
-func (l *loader) redisNodes(nodes []node, m *ast.MappingNode) {
-	if nodes == nil || l.err != nil {
-		return
+// redisNodes reads the nodes of the file's redis: host:port of each, once.
+func (f *file) redisNodes(n ast.Node) error {
+	seq, ok := n.(*ast.SequenceNode)
+	if !ok {
+		return f.at(start(n), n.Type().YAMLName()+" was used where sequence is expected")
 	}
-	if len(nodes) == 0 {
-		l.fail(valueOf(m, "nodes"), "redis.nodes", errors.New("lists no nodes; list host:port of each, or give url instead"))
-		return
+	if len(seq.Values) == 0 {
+		return errors.New("lists no nodes; list host:port of each, or give url instead")
 	}
-	addrs := make([]string, 0, len(nodes))
-	for i, n := range nodes {
-		apply(l, fmt.Sprintf("redis.nodes[%d]", i), n, parseRedisNode, func(a string) {
-			if slices.Contains(addrs, a) {
-				l.fail(n.Node, fmt.Sprintf("redis.nodes[%d]", i), fmt.Errorf("%q is listed twice", a))
-			}
-			addrs = append(addrs, a)
-		})
-	}
-	l.cfg.Redis.Addrs = addrs
-}
-
-// unwrap is n without its anchor.
-func unwrap(n ast.Node) ast.Node {
-	if a, ok := n.(*ast.AnchorNode); ok {
-		return unwrap(a.Value)
-	}
-	return n
-}
-
-// valueOf is the value of key in m, to place a problem with it; m itself
-// if m lacks key.
-func valueOf(m *ast.MappingNode, key string) ast.Node {
-	for _, kv := range m.Values {
-		if kv.Key.String() == key {
-			return kv.Value
+	r := &f.p.cfg.Redis
+	r.Addrs = nil
+	for i, v := range seq.Values {
+		var addr string
+		err := scalar(f.resolve(v), func(s string) (err error) { addr, err = parseRedisNode(s); return err })
+		if err == nil && slices.Contains(r.Addrs, addr) {
+			err = fmt.Errorf("%q is listed twice", addr)
 		}
+		if err != nil {
+			return f.fail(v, fmt.Sprintf("redis.nodes[%d]", i), err)
+		}
+		r.Addrs = append(r.Addrs, addr)
 	}
-	return m
+	return nil
 }
