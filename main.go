@@ -162,32 +162,24 @@ func (a app) newServers(agg *aggregator.Aggregator, ready func() web.Readiness) 
 			opts.Primary = tc.Name
 		}
 	}
-	if a.cfg.AdminAddr != "" {
-		opts.Metrics = nil
-	}
-	srv = &http.Server{
-		Handler:           web.NewServer(a.logger, agg, opts),
-		ReadHeaderTimeout: 5 * time.Second, // a slow client cannot hold a connection open
-		ReadTimeout:       10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		// No WriteTimeout, which would cut streams and /test that are long on
-		// purpose: each write has its own deadline instead (web/deadline.go).
-		ErrorLog: slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn),
+	server := func(h http.Handler) *http.Server {
+		return &http.Server{
+			Handler:           h,
+			ReadHeaderTimeout: 5 * time.Second, // a slow client cannot hold a connection open
+			ReadTimeout:       10 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+			MaxHeaderBytes:    64 << 10,
+			// No WriteTimeout, which would cut streams, /test, and profiles
+			// (?seconds=N) that are long on purpose: each public write has
+			// its own deadline instead (web/deadline.go).
+			ErrorLog: slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn),
+		}
 	}
 	if a.cfg.AdminAddr == "" {
-		return srv, nil
+		return server(web.NewServer(a.logger, agg, opts)), nil
 	}
-	admin = &http.Server{
-		Handler:           web.NewAdmin(a.m.Handler(), ready),
-		ReadHeaderTimeout: srv.ReadHeaderTimeout,
-		ReadTimeout:       srv.ReadTimeout,
-		IdleTimeout:       srv.IdleTimeout,
-		MaxHeaderBytes:    srv.MaxHeaderBytes,
-		// No WriteTimeout: a CPU profile or trace takes ?seconds=N.
-		ErrorLog: srv.ErrorLog,
-	}
-	return srv, admin
+	opts.Metrics = nil
+	return server(web.NewServer(a.logger, agg, opts)), server(web.NewAdmin(a.m.Handler(), ready))
 }
 
 // buildTiles builds each configured tile's backend and wraps it in its

@@ -3,15 +3,15 @@
 // settings and one Tile spec per tile. Flags override the variables, which
 // override the file, which overrides the defaults.
 //
-// A setting is parsed by one function whatever its source, so a value reads
-// the same in a flag, a variable and the file. Defaults come from the
-// packages that own them and are filled in once, after every source: the
-// fixed ones in defaults, those that follow other settings in fill.
+// Each setting has one parser, whatever its source, so a value reads the
+// same in a flag, a variable and the file. Defaults come from the packages
+// that own them and are filled in once every source is read: the fixed
+// ones in newParser, those that follow other settings in fill.
 //
 // A new per-tile setting is: its field in Tile, its line in Tile.settings
-// (its file key and parser; add a list flag in options if it needs one),
-// its default in Tile.fill unless the zero value is it, its use (a
-// resilience setting in main's policy), and its test.
+// (its file key and parser; a list flag in options if it needs one), its
+// default in Tile.fill unless it is the zero value, its use (main's
+// policy, for a resilience setting), and its test.
 package config
 
 import (
@@ -40,26 +40,21 @@ type Config struct {
 	// built-in ones.
 	Tiles []Tile
 
-	Addr        string
-	AdminAddr   string // the operator port (/metrics, pprof); "" for none
-	TileTimeout time.Duration
-	PageTimeout time.Duration // the whole fan-out; 0 means none
-	TestDelay   time.Duration
-	// ShutdownTimeout is how long a shutdown waits for the requests in
-	// flight before it closes their connections.
-	ShutdownTimeout time.Duration
+	Addr            string
+	AdminAddr       string // the operator port (/metrics, pprof); "" for none
+	TileTimeout     time.Duration
+	PageTimeout     time.Duration // the whole fan-out; 0 means none
+	TestDelay       time.Duration
+	ShutdownTimeout time.Duration // how long a shutdown waits for the requests in flight
 
 	Cache     bool // false: every page fetches every tile itself
 	Fallback  bool // serve static defaults as a last resort
 	CacheSize int  // entries per tile
 
-	// Redis is the shared cache tier under the in-memory one; off unless
-	// Redis.Enabled.
-	Redis Redis
-	// Trace is the tracing mode (tracing.Modes): "off" by default.
-	Trace string
-	// TraceSample is the share of traces kept when tracing, if given;
-	// nil leaves it to OTEL_TRACES_SAMPLER, else 1.
+	Redis Redis  // the shared cache tier; off unless Redis.Enabled
+	Trace string // the tracing mode: one of tracing.Modes
+	// TraceSample is the share of traces kept when tracing, if given; nil
+	// leaves it to OTEL_TRACES_SAMPLER, else 1.
 	TraceSample *float64
 }
 
@@ -67,31 +62,22 @@ type Config struct {
 // treats it, and its cache and resilience settings.
 type Tile struct {
 	Name string
-	// URL is the tile's HTTP backend; "" means the built-in simulator,
-	// which only the built-in tiles have.
-	URL string
-	// Latency is the simulator's latency, and for a tile with a URL the
-	// latency expected of its backend, which bounds its hedging. Tail and
-	// Fail are the simulator's alone: zero for a tile with a URL.
+	URL  string // the HTTP backend; "" for the simulator, of built-in tiles only
+	// Latency is the simulator's, or the one expected of the HTTP backend,
+	// which bounds the tile's hedging. Tail and Fail are the simulator's.
 	Latency      time.Duration
 	Tail         Tail
 	Fail         float64
 	Timeout      time.Duration // 0: Config.TileTimeout
 	Personalised bool          // forward the user and cache per user
 	Primary      bool          // decides the page's HTTP status; at most one tile
-	// View is how the HTML page draws the tile: one of web.ViewNames().
-	View string
-	// Fallback is the tile's static default from the file, as JSON; nil
-	// when none was given.
-	Fallback json.RawMessage
-	MaxBody  int64 // largest backend body in bytes; 0: the HTTP client's default
+	View         string        // how the HTML page draws it: one of web.ViewNames()
+	Fallback     json.RawMessage
+	MaxBody      int64 // largest backend body in bytes; 0: the HTTP client's default
 
-	// The cache and resilience settings, resilience.Policy's fields of the
-	// same names.
-	TTL time.Duration
-	// PinnedTTL is set when the TTL was given: it then wins over the
-	// Cache-Control of the tile's HTTP backend.
-	PinnedTTL bool
+	// The cache and resilience settings, as resilience.Policy's fields.
+	TTL       time.Duration
+	PinnedTTL bool // the TTL was given: it wins over the backend's Cache-Control
 	MaxStale  time.Duration
 	Hedge     Hedge
 	Breaker   int // consecutive failures that open it; 0 = none
@@ -117,25 +103,7 @@ type Hedge struct {
 // built in, to size its hedging bounds until its own p95 is known.
 const DefaultHTTPLatency = 100 * time.Millisecond
 
-// setting is one setting, known by its key: its value parsed from text (a
-// flag's, a variable's or the file's) by set, or, for a value of the file
-// that is not text, from its YAML node by node.
-type setting struct {
-	key  string
-	set  func(string) error
-	show func() string // the value, for -h
-	node func(ast.Node) error
-}
-
-// field is the setting key of *p, parsed by parse.
-func field[T any](key string, p *T, parse func(string) (T, error)) setting {
-	return setting{key: key,
-		set:  func(s string) (err error) { *p, err = parse(s); return err },
-		show: func() string { return fmt.Sprint(*p) },
-	}
-}
-
-// settings are t's settings, in the order the file's keys are listed.
+// settings are t's settings in the order the file's keys are listed.
 func (t *Tile) settings() []setting {
 	return []setting{
 		field("name", &t.Name, parseTileName),
@@ -161,13 +129,13 @@ func (t *Tile) settings() []setting {
 	}
 }
 
-// setting returns t's setting key, which exists.
-func (t *Tile) setting(key string) setting {
-	all := t.settings()
-	return all[slices.IndexFunc(all, func(s setting) bool { return s.key == key })]
+// set parses value as t's setting key, and marks it given.
+func (t *Tile) set(key, value string) error {
+	t.mark(key)
+	s, _ := lookup(t.settings(), key)
+	return s.set(value)
 }
 
-// mark records that a source gave t's setting key.
 func (t *Tile) mark(key string) {
 	if t.given == nil {
 		t.given = map[string]bool{}
@@ -176,25 +144,25 @@ func (t *Tile) mark(key string) {
 }
 
 // fill gives each setting of t that no source gave its default: a built-in
-// tile's own (its simulator's latency, view and personalisation), else a
-// generic HTTP tile's, and resilience's default policy for the rest. A
-// tile with a URL does not use the simulator, so it drops its failures
-// and tail.
+// tile's own (its simulator's latency, its view, its personalisation), else
+// a generic HTTP tile's, and resilience's default policy for the rest. A
+// tile with a URL does not use the simulator: it drops its failures and
+// tail.
 func (t *Tile) fill() {
 	view, personalised, latency := web.ViewJSON, false, DefaultHTTPLatency
 	if i := slices.IndexFunc(tiles.Builtins(), func(d tiles.Def) bool { return d.Name == t.Name }); i >= 0 {
 		d := tiles.Builtins()[i]
 		view, personalised, latency = d.Name, d.Personalised, d.Latency
 	}
-	given := func(key string) bool { return t.given[key] }
-	t.View = pick(given("view"), t.View, view)
-	t.Personalised = pick(given("personalised"), t.Personalised, personalised)
-	t.Latency = pick(given("latency"), t.Latency, latency)
+	given := t.given
+	t.View = pick(given["view"], t.View, view)
+	t.Personalised = pick(given["personalised"], t.Personalised, personalised)
+	t.Latency = pick(given["latency"], t.Latency, latency)
 	p := resilience.DefaultPolicy(t.Latency, t.Personalised)
-	t.TTL, t.PinnedTTL = pick(given("ttl"), t.TTL, p.TTL), given("ttl")
-	t.MaxStale = pick(given("max-stale"), t.MaxStale, p.MaxStale)
-	t.Hedge = pick(given("hedge"), t.Hedge, Hedge{Adaptive: p.HedgeAdaptive, Delay: p.HedgeDelay})
-	t.Breaker = pick(given("breaker"), t.Breaker, p.BreakerFailures)
+	t.TTL, t.PinnedTTL = pick(given["ttl"], t.TTL, p.TTL), given["ttl"]
+	t.MaxStale = pick(given["max-stale"], t.MaxStale, p.MaxStale)
+	t.Hedge = pick(given["hedge"], t.Hedge, Hedge{Adaptive: p.HedgeAdaptive, Delay: p.HedgeDelay})
+	t.Breaker = pick(given["breaker"], t.Breaker, p.BreakerFailures)
 	if t.URL != "" {
 		t.Fail, t.Tail = 0, Tail{}
 	}
@@ -256,38 +224,41 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 		getenv = func(string) string { return "" }
 	}
 	p := newParser()
-	opts := p.options()
-	cmd, err := scan(args, opts, "Vitrine")
+	cmd, err := scan(args, p.options(), "Vitrine")
 	if err == nil {
 		err = p.loadFile(cmd, getenv)
 	}
 	if err == nil {
-		err = p.apply(cmd, opts, getenv)
+		err = p.apply(cmd, getenv)
 	}
 	if err != nil {
 		return Config{}, err
 	}
 	p.fill()
-	c := p.cfg
-	if c.AdminAddr != "" && sameListener(c.Addr, c.AdminAddr) {
-		return Config{}, &Error{Flag: "-admin-addr", Env: p.env["admin-addr"], Msg: fmt.Sprintf(
-			"%q would listen where -addr %q does; the admin port must be another one", clip(c.AdminAddr), clip(c.Addr))}
+	if c := p.cfg; c.AdminAddr != "" && sameListener(c.Addr, c.AdminAddr) {
+		e := &Error{Flag: "-admin-addr", Msg: fmt.Sprintf("%q would listen where -addr %q does; "+
+			"the admin port must be another one", clip(c.AdminAddr), clip(c.Addr))}
+		if env := EnvName("admin-addr"); getenv(env) != "" && !slices.ContainsFunc(cmd, func(a arg) bool {
+			return a.s.key == "admin-addr"
+		}) {
+			e.Env = env
+		}
+		return Config{}, e
 	}
-	return c, nil
+	return p.cfg, nil
 }
 
-// parser holds a Config while its sources are read, and which page-wide
-// settings they gave: given by name, env the variable of those from one.
+// parser holds a Config while its sources are read, and the page-wide
+// settings they gave.
 type parser struct {
 	cfg   Config
 	given map[string]bool
-	env   map[string]string
 }
 
-// newParser starts from the defaults that no other setting changes: the
-// page-wide ones, and the built-in tiles, whose own fill gives them.
+// newParser starts from the defaults that follow no other setting, and
+// the built-in tiles.
 func newParser() *parser {
-	p := &parser{given: map[string]bool{}, env: map[string]string{}, cfg: Config{
+	p := &parser{given: map[string]bool{}, cfg: Config{
 		Addr:        "localhost:8080",
 		TileTimeout: aggregator.DefaultTileTimeout,
 		TestDelay:   5 * time.Second,
@@ -306,19 +277,17 @@ func newParser() *parser {
 	return p
 }
 
-// fill gives every setting that no source gave and that follows other
-// settings its default, once every source is read.
+// fill gives each setting that follows others and that no source gave its
+// default, once every source is read.
 func (p *parser) fill() {
+	longest := p.cfg.TileTimeout
 	for i := range p.cfg.Tiles {
 		p.cfg.Tiles[i].fill()
+		longest = max(longest, p.cfg.Tiles[i].Timeout)
 	}
 	if !p.given["page-timeout"] {
 		// The page deadline backs up the tiles' own: it must not cut a
 		// tile that is still within its timeout.
-		d := p.cfg.TileTimeout
-		for _, t := range p.cfg.Tiles {
-			d = max(d, t.Timeout)
-		}
-		p.cfg.PageTimeout = 2 * d
+		p.cfg.PageTimeout = 2 * longest
 	}
 }

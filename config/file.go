@@ -22,18 +22,13 @@ import (
 // maxFileSize bounds the config file: anything larger is not one.
 const maxFileSize = 1 << 20
 
-// pageKeys are the page-wide settings a file may give, by their flags'
-// names, besides redis and tiles.
-var pageKeys = []string{"addr", "admin-addr", "tile-timeout", "page-timeout", "shutdown-timeout", "test-delay",
-	"cache", "fallback", "cache-size"}
-
 // loadFile reads the config file that the command line's last -config,
-// else VITRINE_CONFIG, names, if any: its page-wide settings, its redis
-// and its tiles, which replace the built-in ones.
+// else VITRINE_CONFIG, names, if any: its page-wide settings (some of the
+// flags), its redis and its tiles, which replace the built-in ones.
 func (p *parser) loadFile(cmd []arg, getenv func(string) string) error {
 	path, env := "", EnvName("config")
 	for _, a := range cmd {
-		if a.o.name == "config" {
+		if a.s.key == "config" {
 			path, env = a.value, ""
 		}
 	}
@@ -52,20 +47,18 @@ func (p *parser) loadFile(cmd []arg, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
-	opts := p.options()
-	var settings []setting
-	for _, k := range pageKeys {
-		o, _ := lookup(opts, k)
-		settings = append(settings, setting{key: k, set: o.set})
+	var keys []setting
+	for _, k := range []string{"addr", "admin-addr", "tile-timeout", "page-timeout", "shutdown-timeout",
+		"test-delay", "cache", "fallback", "cache-size"} {
+		s, _ := lookup(p.options(), k)
+		keys = append(keys, s)
 	}
-	settings = append(settings, setting{key: "redis", node: f.redis}, setting{key: "tiles", node: f.tiles})
-	if _, err := f.read(body, "", "the file's", settings, func(k string) { p.given[k] = true }); err != nil {
-		return err
+	keys = append(keys, setting{key: "redis", node: f.redis}, setting{key: "tiles", node: f.tiles})
+	_, err = f.read(body, "", "the file's", keys, func(k string) { p.given[k] = true })
+	if err == nil && !p.given["tiles"] {
+		err = f.at(start(body), "tiles: the file lists no tiles; list the page's tiles, in page order, under tiles:")
 	}
-	if !p.given["tiles"] {
-		return f.at(start(body), "tiles: the file lists no tiles; list the page's tiles, in page order, under tiles:")
-	}
-	return nil
+	return err
 }
 
 // readConfig reads the config file, which must be small.
@@ -76,15 +69,10 @@ func readConfig(path string) ([]byte, error) {
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
-	if pe := (*os.PathError)(nil); errors.As(err, &pe) {
-		return nil, fmt.Errorf("read %s: %w", path, pe.Err) // "read FILE: is a directory"
-	} else if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+	if err == nil && len(data) > maxFileSize {
+		err = fmt.Errorf("%s is over %d KiB: not a config file", path, maxFileSize>>10)
 	}
-	if len(data) > maxFileSize {
-		return nil, fmt.Errorf("%s is over %d KiB: not a config file", path, maxFileSize>>10)
-	}
-	return data, nil
+	return data, err
 }
 
 // file is a config file being read into the parser's Config.
@@ -107,32 +95,27 @@ func (f *file) body(data []byte) (ast.Node, error) {
 	}
 	var body ast.Node
 	for _, d := range doc.Docs {
-		switch {
-		case d.Body == nil:
-		case body != nil:
+		if d.Body != nil && body != nil {
 			tk := d.Start
 			if tk == nil {
 				tk = start(d.Body)
 			}
 			return nil, f.at(tk, "a second YAML document: the file holds one")
-		default:
+		} else if d.Body != nil {
 			body = d.Body
 		}
 	}
 	if body == nil {
 		return nil, f.at(nil, "the file is empty; list the page's tiles under tiles:")
 	}
-	ast.Walk(visitor(func(n ast.Node) {
-		switch n := n.(type) {
-		case *ast.TagNode:
-			if err == nil {
-				err = f.at(n.Start, fmt.Sprintf("the YAML tag %s: a config file has no tags", oneLine(n.Start.Value, 32)))
-			}
-		case *ast.AnchorNode:
-			f.anchors[n.Name.GetToken().Value] = n.Value
-		}
-	}), body)
-	return body, err
+	if tags := ast.Filter(ast.TagType, body); len(tags) > 0 {
+		tk := tags[0].GetToken()
+		return nil, f.at(tk, fmt.Sprintf("the YAML tag %s: a config file has no tags", oneLine(tk.Value, 32)))
+	}
+	for _, n := range ast.Filter(ast.AnchorType, body) {
+		f.anchors[n.(*ast.AnchorNode).Name.GetToken().Value] = n.(*ast.AnchorNode).Value
+	}
+	return body, nil
 }
 
 // read applies the mapping n, called path in messages, to settings (the
@@ -229,20 +212,25 @@ func (f *file) resolve(n ast.Node) ast.Node {
 // tiles reads the file's tiles, in page order, in place of the built-in
 // ones.
 func (f *file) tiles(n ast.Node) error {
+	all, err := f.sequence(n, "the file lists no tiles; list the page's tiles, in page order, under tiles:")
+	f.p.cfg.Tiles = nil
+	for i := 0; err == nil && i < len(all); i++ {
+		err = f.tile(all[i], fmt.Sprintf("tiles[%d]", i))
+	}
+	return err
+}
+
+// sequence returns the values of the sequence n, or the problem empty if
+// there are none.
+func (f *file) sequence(n ast.Node, empty string) ([]ast.Node, error) {
 	seq, ok := n.(*ast.SequenceNode)
 	if !ok {
-		return f.at(start(n), n.Type().YAMLName()+" was used where sequence is expected")
+		return nil, f.at(start(n), n.Type().YAMLName()+" was used where sequence is expected")
 	}
 	if len(seq.Values) == 0 {
-		return f.at(start(seq), "tiles: the file lists no tiles; list the page's tiles, in page order, under tiles:")
+		return nil, errors.New(empty)
 	}
-	f.p.cfg.Tiles = nil
-	for i, v := range seq.Values {
-		if err := f.tile(v, fmt.Sprintf("tiles[%d]", i)); err != nil {
-			return err
-		}
-	}
-	return nil
+	return seq.Values, nil
 }
 
 // tile reads the tile n, called path in messages, and checks that it has a
@@ -281,27 +269,18 @@ func (f *file) tile(n ast.Node, path string) error {
 
 const simulatorOnly = "simulates a built-in tile's backend, but this tile has a url"
 
-// scalar hands the text of n, a single value, to set.
+// scalar hands the text of n, a single value as written (a quoted string
+// unquoted), to set.
 func scalar(n ast.Node, set func(string) error) error {
-	s, err := scalarText(n)
-	if err != nil {
-		return err
-	}
-	return set(s)
-}
-
-// scalarText returns a single value's text as written (a quoted string
-// unquoted), for the settings' parsers.
-func scalarText(n ast.Node) (string, error) {
-	switch n := n.(type) {
+	switch v := n.(type) {
 	case *ast.StringNode:
-		return n.Value, nil
+		return set(v.Value)
 	case *ast.LiteralNode:
-		return n.Value.Value, nil
+		return set(v.Value.Value)
 	case *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode, *ast.InfinityNode, *ast.NanNode:
-		return n.GetToken().Value, nil
+		return set(v.GetToken().Value)
 	}
-	return "", fmt.Errorf("wants a single value, not a %s", n.Type().YAMLName())
+	return fmt.Errorf("wants a single value, not a %s", n.Type().YAMLName())
 }
 
 // fallbackJSON turns a tile's fallback, any YAML value, into JSON.
@@ -382,12 +361,4 @@ func libraryMessage(msg string) string {
 		return r
 	}, msg)
 	return oneLine(msg, 256)
-}
-
-// visitor calls f for every node of a walk.
-type visitor func(ast.Node)
-
-func (v visitor) Visit(n ast.Node) ast.Visitor {
-	v(n)
-	return v
 }

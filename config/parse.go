@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/netip"
 	"net/url"
@@ -20,9 +21,8 @@ import (
 	"vitrine/web"
 )
 
-// The parsers of the settings' values, each shared by a setting's flag, its
-// variable and its key of the file, so that a value reads the same in all
-// three. Their messages quote the value, clipped, and never a password.
+// The settings' parsers. Their messages quote the value, clipped, and
+// never a password.
 
 // ParseDuration parses a Go duration ("40ms", "1.5s") that must not be
 // negative. A bare number is refused: "40" could mean seconds or ms.
@@ -87,9 +87,7 @@ func positive[T int | time.Duration](parse func(string) (T, error)) func(string)
 	}
 }
 
-// ParseList parses "name=value,name=value" into a map, checking each name
-// against known and each value with parse. Names may appear once; an empty
-// list is valid and sets nothing.
+// ParseList parses "name=value,name=value" into a map, as eachPair.
 func ParseList[T any](s string, known []string, parse func(string) (T, error)) (map[string]T, error) {
 	out := map[string]T{}
 	err := eachPair(s, known, func(name, value string) (err error) {
@@ -103,7 +101,7 @@ func ParseList[T any](s string, known []string, parse func(string) (T, error)) (
 }
 
 // eachPair hands each pair of a name=value list to f, in order, once its
-// name is checked: one of known, and given once.
+// name is checked: one of known, and given once. An empty list has none.
 func eachPair(s string, known []string, f func(name, value string) error) error {
 	if s = strings.TrimSpace(s); s == "" {
 		return nil
@@ -200,10 +198,7 @@ func ParseLatency(s string) (time.Duration, Tail, error) {
 	// pNN is the quantile 0.NN; the tail is the rest, (10^len - NN) / 10^len,
 	// computed in integers so that p99 gives exactly 0.01, not 1 - 0.99.
 	n, _ := strconv.Atoi(digits)
-	scale := 1
-	for range digits {
-		scale *= 10
-	}
+	scale := int(math.Pow10(len(digits)))
 	td, err := ParseDuration(v)
 	if err != nil {
 		return 0, Tail{}, fmt.Errorf("tail: %w", err)
@@ -211,23 +206,28 @@ func ParseLatency(s string) (time.Duration, Tail, error) {
 	return d, Tail{Latency: td, Rate: float64(scale-n) / float64(scale)}, nil
 }
 
-// checkedAddr checks a listen address before anything listens: host:port
-// with a port from 0 to 65535 (0 picks a free one).
-func checkedAddr(addr string) (string, error) {
-	if _, port, err := net.SplitHostPort(addr); err != nil {
-		return "", fmt.Errorf("%q is not host:port (e.g. localhost:8080 or :8080)", clip(addr))
-	} else if err := upstream.CheckPort(port, 0); err != nil {
-		return "", fmt.Errorf("%q %w", clip(addr), err)
+// hostPort checks host:port with a port from min to 65535, and a host
+// unless min is 0 (a listen address: port 0 picks a free port, no host
+// listens on every interface). example shows one.
+func hostPort(s string, min int, example string) (string, error) {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil || host == "" && min > 0 {
+		return "", fmt.Errorf("%q is not host:port (e.g. %s)", clip(s), example)
 	}
-	return addr, nil
+	if err := upstream.CheckPort(port, min); err != nil {
+		return "", fmt.Errorf("%q %w", clip(s), err)
+	}
+	return s, nil
 }
 
+func checkedAddr(s string) (string, error) { return hostPort(s, 0, "localhost:8080 or :8080") }
+
 // optionalAddr is checkedAddr, except that "" is allowed and means unset.
-func optionalAddr(addr string) (string, error) {
-	if addr == "" {
+func optionalAddr(s string) (string, error) {
+	if s == "" {
 		return "", nil
 	}
-	return checkedAddr(addr)
+	return checkedAddr(s)
 }
 
 // sameListener reports whether listening on a and on b (both checked

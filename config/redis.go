@@ -3,7 +3,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,7 +13,6 @@ import (
 	"github.com/goccy/go-yaml/ast"
 
 	"vitrine/rediscache"
-	"vitrine/upstream"
 )
 
 // Redis is the shared cache tier (-redis and the file's redis:): one node
@@ -70,18 +68,8 @@ func parseRedisPrefix(s string) (string, error) {
 
 func notWord(r rune) bool { return unicode.IsSpace(r) || !unicode.IsPrint(r) }
 
-// parseRedisNode checks one node of a cluster or one sentinel: host:port
-// with a host and a port from 1 to 65535.
-func parseRedisNode(s string) (string, error) {
-	host, port, err := net.SplitHostPort(s)
-	if err != nil || host == "" {
-		return "", fmt.Errorf("%q is not host:port (e.g. redis-1:6379)", clip(s))
-	}
-	if err := upstream.CheckPort(port, 1); err != nil {
-		return "", fmt.Errorf("%q %w", clip(s), err)
-	}
-	return s, nil
-}
+// parseRedisNode checks one node of a cluster or one sentinel.
+func parseRedisNode(s string) (string, error) { return hostPort(s, 1, "redis-1:6379") }
 
 // parseRedisMaster checks the name of a Sentinel's master.
 func parseRedisMaster(s string) (string, error) {
@@ -98,9 +86,8 @@ func parseRedisMaster(s string) (string, error) {
 func (f *file) redis(n ast.Node) error {
 	r := &f.p.cfg.Redis
 	if _, ok := n.(ast.MapNode); !ok {
-		if _, err := scalarText(n); err != nil {
-			return fmt.Errorf("wants a URL or a mapping (url or nodes, master, prefix, timeout), not a %s",
-				n.Type().YAMLName())
+		if _, ok := n.(*ast.SequenceNode); ok {
+			return errors.New("wants a URL or a mapping (url or nodes, master, prefix, timeout), not a sequence")
 		}
 		return scalar(n, r.setURL)
 	}
@@ -125,25 +112,21 @@ func (f *file) redis(n ast.Node) error {
 
 // redisNodes reads the nodes of the file's redis: host:port of each, once.
 func (f *file) redisNodes(n ast.Node) error {
-	seq, ok := n.(*ast.SequenceNode)
-	if !ok {
-		return f.at(start(n), n.Type().YAMLName()+" was used where sequence is expected")
-	}
-	if len(seq.Values) == 0 {
-		return errors.New("lists no nodes; list host:port of each, or give url instead")
-	}
+	nodes, err := f.sequence(n, "lists no nodes; list host:port of each, or give url instead")
 	r := &f.p.cfg.Redis
 	r.Addrs = nil
-	for i, v := range seq.Values {
-		var addr string
-		err := scalar(f.resolve(v), func(s string) (err error) { addr, err = parseRedisNode(s); return err })
-		if err == nil && slices.Contains(r.Addrs, addr) {
-			err = fmt.Errorf("%q is listed twice", addr)
-		}
+	for i := 0; err == nil && i < len(nodes); i++ {
+		err = scalar(f.resolve(nodes[i]), func(s string) error {
+			addr, err := parseRedisNode(s)
+			if err == nil && slices.Contains(r.Addrs, addr) {
+				err = fmt.Errorf("%q is listed twice", addr)
+			}
+			r.Addrs = append(r.Addrs, addr)
+			return err
+		})
 		if err != nil {
-			return f.fail(v, fmt.Sprintf("redis.nodes[%d]", i), err)
+			err = f.fail(nodes[i], fmt.Sprintf("redis.nodes[%d]", i), err)
 		}
-		r.Addrs = append(r.Addrs, addr)
 	}
-	return nil
+	return err
 }
