@@ -295,10 +295,6 @@ func (a app) connectShared() (*rediscache.Cache, error) {
 // breaker. The replica is ready unless a tile's breaker is open and the
 // tile has no fallback: its pages would then have a hole.
 func readiness(wrapped []*resilience.Tile, shared *rediscache.Cache) func() web.Readiness {
-	fallback := map[string]bool{}
-	for _, t := range wrapped {
-		fallback[t.Name()] = t.Describe().Policy.Fallback
-	}
 	return func() web.Readiness {
 		r := web.Readiness{Ready: true}
 		for _, t := range wrapped {
@@ -307,7 +303,7 @@ func readiness(wrapped []*resilience.Tile, shared *rediscache.Cache) func() web.
 				ts.Breaker = string(state)
 			}
 			r.Tiles = append(r.Tiles, ts)
-			if ts.Breaker == string(resilience.BreakerOpen) && !fallback[t.Name()] {
+			if ts.Breaker == string(resilience.BreakerOpen) && !t.Describe().Policy.Fallback {
 				r.Ready = false
 			}
 		}

@@ -68,14 +68,13 @@ func newBackends() *Backends {
 }
 
 func (b *Backends) options() []setting {
-	list := func(key, usage string) setting {
-		return setting{key: key, usage: usage, list: key, tiles: func() []Tile { return b.Tiles }}
-	}
+	tiles := func() []Tile { return b.Tiles }
 	return []setting{
 		opt("addr", "listen `address` (host:port; port 0 picks a free one)", &b.Addr, checkedAddr),
 		list("latency", "simulated latency per tile, `name=duration` pairs, each optionally with a heavy tail as in "+
-			"recommendations=120ms/p99=1s (1 fetch in 100 takes 1s); names not given keep their default"),
-		list("fail", "simulated failure probability per tile, `name=p` pairs with 0 <= p <= 1; a failure answers 503"),
+			"recommendations=120ms/p99=1s (1 fetch in 100 takes 1s); names not given keep their default", "latency", tiles),
+		list("fail", "simulated failure probability per tile, `name=p` pairs with 0 <= p <= 1; a failure answers 503",
+			"fail", tiles),
 		opt("trace", "OpenTelemetry tracing: `off|stdout|otlp`; stdout prints spans as JSON lines, otlp sends them "+
 			"over OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT (the standard OTEL_* variables apply); each request "+
 			"continues the trace of its traceparent", &b.Trace,

@@ -46,6 +46,22 @@ func boolFlag(key, usage string, p *bool) setting {
 	return s
 }
 
+// list is the list flag key: name=value pairs, each value the named tile's
+// setting tileKey. -h shows the values other than the zero one.
+func list(key, usage, tileKey string, tiles func() []Tile) setting {
+	return setting{key: key, usage: usage, list: tileKey, tiles: tiles, show: func() string {
+		zero, _ := lookup((&Tile{}).settings(), tileKey)
+		var pairs []string
+		for _, t := range tiles() {
+			if v, _ := lookup(t.settings(), tileKey); v.show() != zero.show() {
+				pairs = append(pairs, t.Name+"="+v.show())
+			}
+		}
+		slices.Sort(pairs)
+		return strings.Join(pairs, ",")
+	}}
+}
+
 // lookup returns the setting called key, if there is one.
 func lookup(all []setting, key string) (setting, bool) {
 	i := slices.IndexFunc(all, func(s setting) bool { return s.key == key })
@@ -58,25 +74,23 @@ func lookup(all []setting, key string) (setting, bool) {
 // options are the server's flags, over the parser's Config.
 func (p *parser) options() []setting {
 	c := &p.cfg
-	list := func(key, usage, tileKey string) setting {
-		return setting{key: key, usage: usage, list: tileKey, tiles: func() []Tile { return c.Tiles }}
-	}
+	tiles := func() []Tile { return c.Tiles }
 	return []setting{
 		opt("config", "a YAML `file` describing the page: its tiles in page order, their sources and policies, "+
 			"page-wide settings; flags override it", &c.File, text),
 		boolFlag("check", "validate the configuration (the -config file and the flags), print nothing and exit 0, "+
 			"or print the problem and exit 2", &c.Check),
 		list("backend", "fetch a tile from an HTTP service instead of the simulator, `name=url` pairs "+
-			"(absolute http or https urls)", "url"),
+			"(absolute http or https urls)", "url", tiles),
 		opt("addr", "listen `address` (host:port; port 0 picks a free one)", &c.Addr, checkedAddr),
 		opt("admin-addr", "listen `address` of the operator port, which serves /metrics, /debug/pprof/ and "+
 			"/healthz; when set, the public port serves neither /metrics nor pprof (unset: /metrics is on the "+
 			"public port, pprof nowhere)", &c.AdminAddr, optionalAddr),
 		list("latency", "simulated latency per tile, `name=duration` pairs, each optionally with a heavy tail as in "+
 			"recommendations=120ms/p99=1s (1 fetch in 100 takes 1s); for a tile with a url, the latency expected of "+
-			"its backend, which bounds its hedging", "latency"),
+			"its backend, which bounds its hedging", "latency", tiles),
 		list("fail", "simulated failure probability per tile, `name=p` pairs with 0 <= p <= 1; ignored for a tile "+
-			"with a url", "fail"),
+			"with a url", "fail", tiles),
 		opt("tile-timeout", "how long (a `duration`) one tile may take before it is reported as timed out",
 			&c.TileTimeout, positive(ParseDuration)),
 		opt("test-delay", "how long (a `duration`) GET /test waits before answering", &c.TestDelay, ParseDuration),
@@ -91,13 +105,13 @@ func (p *parser) options() []setting {
 			"reports the timeout or error instead", &c.Fallback),
 		opt("cache-size", "most `entries` each tile's cache holds", &c.CacheSize, positive(parseCount)),
 		list("ttl", "how long a tile's cached content is fresh, `name=duration` pairs, even if its backend's "+
-			"Cache-Control says otherwise; 0 turns that tile's cache off", "ttl"),
+			"Cache-Control says otherwise; 0 turns that tile's cache off", "ttl", tiles),
 		list("max-stale", "how long past its TTL cached content may still be served when the backend fails, "+
-			"`name=duration` pairs", "max-stale"),
+			"`name=duration` pairs", "max-stale", tiles),
 		list("hedge", "when to send a second, hedged request, `name=off|p95|duration` pairs; p95 follows the "+
-			"tile's observed p95", "hedge"),
+			"tile's observed p95", "hedge", tiles),
 		list("breaker", "consecutive failures that open a tile's circuit breaker, `name=n` pairs; 0 for no "+
-			"breaker", "breaker"),
+			"breaker", "breaker", tiles),
 		{key: "redis", set: c.Redis.setURL, usage: "a shared Redis cache tier under the in-memory one, as a `url`: " +
 			"redis://[:password@]host:port/db, or rediss:// for TLS; it replaces the -config file's redis nodes, " +
 			"and an empty url turns the tier off"},
@@ -132,26 +146,6 @@ func (s setting) apply(value, env string, named map[string]bool) error {
 		named[key] = named[key] || env == ""
 		return t.set(s.list, v)
 	})
-}
-
-// shown is the flag s's default as -h shows it: a list's values other than
-// the zero one, by tile.
-func (s setting) shown() string {
-	if s.list == "" {
-		if s.show == nil {
-			return ""
-		}
-		return s.show()
-	}
-	zero, _ := lookup((&Tile{}).settings(), s.list)
-	var pairs []string
-	for _, t := range s.tiles() {
-		if v, _ := lookup(t.settings(), s.list); v.show() != zero.show() {
-			pairs = append(pairs, t.Name+"="+v.show())
-		}
-	}
-	slices.Sort(pairs)
-	return strings.Join(pairs, ",")
 }
 
 // apply sets the command line's flags, then the variable of each flag it
@@ -242,7 +236,13 @@ func printFlags(w io.Writer, flags []setting) {
 // usage shows a flag's default to the flag package, for -h.
 type usage struct{ s setting }
 
-func (u usage) String() string   { return u.s.shown() }
+func (u usage) String() string {
+	if u.s.show == nil {
+		return ""
+	}
+	return u.s.show()
+}
+
 func (u usage) Set(string) error { return nil }
 func (u usage) IsBoolFlag() bool { return u.s.isBool }
 
