@@ -144,10 +144,8 @@ func (t *Tile) mark(key string) {
 }
 
 // fill gives each setting of t that no source gave its default: a built-in
-// tile's own (its simulator's latency, its view, its personalisation), else
-// a generic HTTP tile's, and resilience's default policy for the rest. A
-// tile with a URL does not use the simulator: it drops its failures and
-// tail.
+// tile's own, else a generic HTTP tile's, then resilience's default policy.
+// A tile with a URL drops the simulator's failures and tail.
 func (t *Tile) fill() {
 	view, personalised, latency := web.ViewJSON, false, DefaultHTTPLatency
 	if i := slices.IndexFunc(tiles.Builtins(), func(d tiles.Def) bool { return d.Name == t.Name }); i >= 0 {
@@ -185,14 +183,13 @@ func (c Config) Timeout(t Tile) time.Duration {
 	return c.TileTimeout
 }
 
-// Error is a malformed flag, environment value or config file. main prints
-// it on one line and exits with status 2.
+// Error is a malformed flag, variable or config file: main prints it on one
+// line and exits with status 2.
 type Error struct {
 	Flag string // e.g. "-latency"
 	Env  string // the variable it came from, if any
 	Msg  string
-	// File, Line and Column place a problem in the config file; Line is 0
-	// for a problem of the whole file.
+	// File, Line and Column place a problem of the file; Line 0: all of it.
 	File         string
 	Line, Column int
 }
@@ -255,8 +252,7 @@ type parser struct {
 	given map[string]bool
 }
 
-// newParser starts from the defaults that follow no other setting, and
-// the built-in tiles.
+// newParser starts from the defaults that follow no other setting.
 func newParser() *parser {
 	p := &parser{given: map[string]bool{}, cfg: Config{
 		Addr:        "localhost:8080",
@@ -277,8 +273,8 @@ func newParser() *parser {
 	return p
 }
 
-// fill gives each setting that follows others and that no source gave its
-// default, once every source is read.
+// fill gives the settings that follow others and that no source gave
+// their default.
 func (p *parser) fill() {
 	longest := p.cfg.TileTimeout
 	for i := range p.cfg.Tiles {

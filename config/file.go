@@ -118,10 +118,9 @@ func (f *file) body(data []byte) (ast.Node, error) {
 	return body, nil
 }
 
-// read applies the mapping n, called path in messages, to settings (the
-// keys of what, for a message listing them), marking each key given, and
-// returns the value of each, to place a problem that spans several keys.
-// A null value is no value.
+// read applies the mapping n, called path in messages, to settings (what's
+// keys), marking each key given (a null value is none), and returns their
+// values, to place a problem that spans several keys.
 func (f *file) read(n ast.Node, path, what string, settings []setting, mark func(string)) (map[string]ast.Node, error) {
 	pairs, err := f.pairs(n, 0)
 	if err != nil {
@@ -163,9 +162,8 @@ type pair struct {
 	value ast.Node
 }
 
-// pairs returns the pairs of the mapping n in order, their values' anchors
-// and aliases resolved, those of its merge keys (<<) first so that its own
-// win.
+// pairs returns the pairs of the mapping n in order, values resolved, those
+// of its merge keys (<<) first so that its own win.
 func (f *file) pairs(n ast.Node, depth int) ([]pair, error) {
 	m, ok := f.resolve(n).(ast.MapNode)
 	switch {

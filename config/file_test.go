@@ -159,6 +159,14 @@ func TestParseFileDefaults(t *testing.T) {
 						w.TTL, w.MaxStale, w.Hedge, w.Breaker)
 				}
 			}},
+		{name: "defaults follow the settings given, in any order",
+			file: "tiles: [{name: w, url: 'http://w:1/', ttl: 5s, personalised: true}, {name: v, url: 'http://v:1/', personalised: true}]",
+			check: func(t *testing.T, c config.Config) {
+				if w, v := c.Tiles[0], c.Tiles[1]; w.TTL != 5*time.Second || !w.PinnedTTL || v.TTL != time.Minute || v.PinnedTTL {
+					t.Errorf("TTLs = %v (pinned %t), %v (pinned %t); want 5s given, 1m the personalised default",
+						w.TTL, w.PinnedTTL, v.TTL, v.PinnedTTL)
+				}
+			}},
 		{name: "page timeout covers the longest tile timeout", file: "tiles: [{name: banners, timeout: 2s}, {name: products}]",
 			check: func(t *testing.T, c config.Config) {
 				if got, want := c.PageTimeout, 4*time.Second; got != want {

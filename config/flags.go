@@ -10,11 +10,11 @@ import (
 	"github.com/goccy/go-yaml/ast"
 )
 
-// setting is one setting, known by its key (a flag's name, the file's
-// key): its value parsed from text (a flag's, a variable's or the file's)
-// by set, or, for a value of the file that is not text, from its YAML node
-// by node. A flag has a usage; a list flag takes name=value pairs, each
-// value the named tile's setting list.
+// setting is one setting, known by its key (a flag's name, the file's key),
+// parsed from text (a flag's, a variable's or the file's) by set or, for a
+// value of the file that is not text, from its YAML node by node. A flag
+// has a usage; a list flag takes name=value pairs, each value the named
+// tile's setting list.
 type setting struct {
 	key, usage string
 	set        func(string) error
@@ -128,8 +128,8 @@ func (p *parser) options() []setting {
 }
 
 // apply sets value as the flag s's, from the variable env if not "". A
-// list marks the tiles it sets in named, from the command line; from a
-// variable, it checks but does not set the tiles named there.
+// list marks in named the tiles the command line sets; from a variable it
+// checks but does not set those.
 func (s setting) apply(value, env string, named map[string]bool) error {
 	if s.list == "" {
 		return s.set(value)
