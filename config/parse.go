@@ -87,19 +87,6 @@ func positive[T int | time.Duration](parse func(string) (T, error)) func(string)
 	}
 }
 
-// ParseList parses "name=value,name=value" into a map, as eachPair.
-func ParseList[T any](s string, known []string, parse func(string) (T, error)) (map[string]T, error) {
-	out := map[string]T{}
-	err := eachPair(s, known, func(name, value string) (err error) {
-		out[name], err = parse(value)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
 // eachPair hands each pair of a name=value list to f, in order, once its
 // name is checked: one of known, and given once. An empty list has none.
 func eachPair(s string, known []string, f func(name, value string) error) error {
