@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,18 +30,19 @@ func runBackends(ctx context.Context, args []string, getenv func(string) string,
 		return err
 	}
 	defer shutdownTracing(prov, stderr)
-	logger := newLogger(stderr, prov)
-	cat := catalogue.Default()
+	logger, cat := newLogger(stderr, prov), catalogue.Default()
 	var sims []*sim.Simulated
+	var names []string
 	for _, def := range append(tiles.Builtins(), sim.Extra()...) {
-		if _, ok := cfg.Latency[def.Name]; !ok {
-			cfg.Latency[def.Name] = def.Latency // not a -latency tile
+		tc := config.Tile{Latency: def.Latency} // not a -latency tile
+		if i := slices.IndexFunc(cfg.Tiles, func(t config.Tile) bool { return t.Name == def.Name }); i >= 0 {
+			tc = cfg.Tiles[i]
 		}
-		s, err := simulate(def, cat, cfg.Latency, cfg.Fail, cfg.Tail)
+		s, err := simulate(def, cat, tc)
 		if err != nil {
 			return err
 		}
-		sims = append(sims, s)
+		sims, names = append(sims, s), append(names, s.Name())
 	}
 	srv := &http.Server{
 		Handler:           sim.TracedHandler(sims, logger, prov.TracerProvider()),
@@ -52,10 +54,6 @@ func runBackends(ctx context.Context, args []string, getenv func(string) string,
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
-	}
-	names := make([]string, len(sims))
-	for i, s := range sims {
-		names[i] = s.Name()
 	}
 	fmt.Fprintf(stdout, "vitrine backends: serving http://%s/{%s}\n", ln.Addr(), strings.Join(names, ","))
 	return graceful.Serve(ctx, srv, ln, 5*time.Second, logger)

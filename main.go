@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,11 +13,10 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
-
-	"go.opentelemetry.io/otel/trace"
 
 	"vitrine/aggregator"
 	"vitrine/catalogue"
@@ -58,6 +58,17 @@ func main() {
 	}
 }
 
+// app is what Vitrine's tiles and servers are built from: its
+// configuration and its process-wide parts.
+type app struct {
+	cfg    config.Config
+	cat    *catalogue.Catalogue
+	m      *metrics.Metrics
+	logger *slog.Logger
+	prov   *tracing.Provider
+	shared *rediscache.Cache // the shared tier; nil without -redis
+}
+
 // run wires Vitrine together and serves until ctx is cancelled, then shuts
 // down gracefully: it returns once the requests in flight have finished, or
 // been cut at the end of the drain (-shutdown-timeout).
@@ -71,151 +82,122 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer shutdownTracing(prov, stderr) // last: after the tiles' refreshes and the server
-	logger := newLogger(stderr, prov)
-	cat := catalogue.Default()
-	names := make([]string, len(cfg.Tiles))
-	timeouts := map[string]time.Duration{}
-	for i, tc := range cfg.Tiles {
-		names[i], timeouts[tc.Name] = tc.Name, cfg.Timeout(tc)
+	a := app{cfg: cfg, cat: catalogue.Default(), logger: newLogger(stderr, prov), prov: prov}
+	var names []string
+	for _, tc := range cfg.Tiles {
+		names = append(names, tc.Name)
 	}
-	m := metrics.New(names...)
-	shared, err := connectShared(cfg.Redis, m, logger, prov)
-	if err != nil {
+	a.m = metrics.New(names...)
+	if a.shared, err = a.connectShared(); err != nil {
 		return err
 	}
-	if shared != nil {
-		defer shared.Close() // after the tiles' Close: their refreshes write to it
+	if a.shared != nil {
+		defer a.shared.Close() // after the tiles' Close: their refreshes write to it
 	}
-	wrapped, err := buildTiles(cfg, cat, m, logger, shared, prov)
-	if err != nil {
-		return err
-	}
-	fetchers := make([]tiles.Fetcher, len(wrapped))
-	for i, t := range wrapped {
+	wrapped, err := a.buildTiles()
+	for _, t := range wrapped {
 		defer t.Close() // after Shutdown: joins background refreshes
-		fetchers[i] = t
 	}
-	agg, err := aggregator.New(fetchers, aggregator.Options{
-		TileTimeout: cfg.TileTimeout,
-		Timeouts:    timeouts,
-		PageTimeout: cfg.PageTimeout,
-		Logger:      logger,
-		Observer:    m,
-		Tracer:      prov.Tracer("vitrine/aggregator"),
+	if err != nil {
+		return err
+	}
+	agg, err := a.newAggregator(wrapped)
+	if err != nil || cfg.Check {
+		return err // -check: the configuration is valid, and nothing listens
+	}
+	return a.serve(ctx, agg, readiness(wrapped, a.shared), stdout)
+}
+
+// newAggregator fans a page out to the wrapped tiles, each within its
+// timeout.
+func (a app) newAggregator(wrapped []*resilience.Tile) (*aggregator.Aggregator, error) {
+	fetchers := make([]tiles.Fetcher, len(wrapped))
+	timeouts := map[string]time.Duration{}
+	for i, tc := range a.cfg.Tiles {
+		fetchers[i], timeouts[tc.Name] = wrapped[i], a.cfg.Timeout(tc)
+	}
+	return aggregator.New(fetchers, aggregator.Options{
+		TileTimeout: a.cfg.TileTimeout, Timeouts: timeouts, PageTimeout: a.cfg.PageTimeout,
+		Logger: a.logger, Observer: a.m, Tracer: a.prov.Tracer("vitrine/aggregator"),
 	})
+}
+
+// serve listens on -addr, and -admin-addr if set, both before either is
+// announced (a busy admin address stops the program as a busy -addr
+// does), and serves until ctx is cancelled.
+func (a app) serve(ctx context.Context, agg *aggregator.Aggregator, ready func() web.Readiness,
+	stdout io.Writer) error {
+	srv, admin := a.newServers(agg, ready)
+	ln, err := net.Listen("tcp", a.cfg.Addr)
 	if err != nil {
-		return err
+		return fmt.Errorf("listen: %w", err)
 	}
-	if cfg.Check {
-		return nil // -check: the configuration is valid, and nothing listens
+	if admin == nil {
+		fmt.Fprintf(stdout, "vitrine: serving http://%s/home\n", ln.Addr())
+		return graceful.Serve(ctx, srv, web.WatchWrites(srv, ln), a.cfg.ShutdownTimeout, a.logger)
 	}
-	srv, admin := newServers(cfg, logger, agg, cat, m, readiness(wrapped, shared), prov.TracerProvider())
-	ln, adminLn, err := listen(cfg)
+	adminLn, err := net.Listen("tcp", a.cfg.AdminAddr)
 	if err != nil {
-		return err
+		ln.Close()
+		return fmt.Errorf("listen on -admin-addr: %w", err)
 	}
 	fmt.Fprintf(stdout, "vitrine: serving http://%s/home\n", ln.Addr())
-	ln = web.WatchWrites(srv, ln) // counts the writes its deadlines cut
-	if admin == nil {
-		return graceful.Serve(ctx, srv, ln, cfg.ShutdownTimeout, logger)
-	}
 	fmt.Fprintf(stdout, "vitrine: admin on http://%s/metrics\n", adminLn.Addr())
-	return graceful.ServeWithAdmin(ctx, srv, ln, admin, adminLn, cfg.ShutdownTimeout, logger)
+	// WatchWrites counts the writes that the public server's deadlines cut.
+	return graceful.ServeWithAdmin(ctx, srv, web.WatchWrites(srv, ln), admin, adminLn, a.cfg.ShutdownTimeout, a.logger)
 }
 
 // newServers returns the public server and, with -admin-addr, the admin
 // server (else nil). With an admin server, /metrics (and pprof) are served
 // only there: the public one has no route for them.
-func newServers(cfg config.Config, logger *slog.Logger, agg *aggregator.Aggregator, cat *catalogue.Catalogue, m *metrics.Metrics, ready func() web.Readiness, tp trace.TracerProvider) (srv, admin *http.Server) {
-	publicMetrics := m.Handler()
-	if cfg.AdminAddr != "" {
-		publicMetrics = nil
-	}
-	srv = &http.Server{
-		Handler:           web.NewServer(logger, agg, webOptions(cfg, cat, publicMetrics, m, ready, tp)),
-		ReadHeaderTimeout: 5 * time.Second, // a slow client cannot hold a connection open
-		ReadTimeout:       10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		// No WriteTimeout, which would cut streams and /test that are long on
-		// purpose: each write has its own deadline instead (web/deadline.go).
-		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
-	if cfg.AdminAddr == "" {
-		return srv, nil
-	}
-	admin = &http.Server{
-		Handler:           web.NewAdmin(m.Handler(), ready),
-		ReadHeaderTimeout: srv.ReadHeaderTimeout,
-		ReadTimeout:       srv.ReadTimeout,
-		IdleTimeout:       srv.IdleTimeout,
-		MaxHeaderBytes:    srv.MaxHeaderBytes,
-		// No WriteTimeout: a CPU profile or trace takes ?seconds=N.
-		ErrorLog: srv.ErrorLog,
-	}
-	return srv, admin
-}
-
-// webOptions are the web layer's options: the page's primary tile and how
-// each tile is drawn come from the configuration.
-func webOptions(cfg config.Config, cat *catalogue.Catalogue, publicMetrics http.Handler, m *metrics.Metrics, ready func() web.Readiness, tp trace.TracerProvider) web.Options {
+func (a app) newServers(agg *aggregator.Aggregator, ready func() web.Readiness) (srv, admin *http.Server) {
 	opts := web.Options{
-		TestDelay: cfg.TestDelay, Catalogue: cat, Metrics: publicMetrics,
-		InFlight: m.RequestStarted, WriteCut: m.WriteCut,
-		Views: map[string]string{}, Readiness: ready, TracerProvider: tp,
+		TestDelay: a.cfg.TestDelay, Catalogue: a.cat, Metrics: a.m.Handler(),
+		InFlight: a.m.RequestStarted, WriteCut: a.m.WriteCut,
+		Views: map[string]string{}, Readiness: ready, TracerProvider: a.prov.TracerProvider(),
 	}
-	for _, tc := range cfg.Tiles {
+	for _, tc := range a.cfg.Tiles {
 		opts.Views[tc.Name] = tc.View
 		if tc.Primary {
 			opts.Primary = tc.Name
 		}
 	}
-	return opts
+	server := func(h http.Handler) *http.Server {
+		return &http.Server{
+			Handler:           h,
+			ReadHeaderTimeout: 5 * time.Second, // a slow client cannot hold a connection open
+			ReadTimeout:       10 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+			MaxHeaderBytes:    64 << 10,
+			// No WriteTimeout, which would cut streams, /test, and profiles
+			// (?seconds=N) that are long on purpose: each public write has
+			// its own deadline instead (web/deadline.go).
+			ErrorLog: slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn),
+		}
+	}
+	if a.cfg.AdminAddr == "" {
+		return server(web.NewServer(a.logger, agg, opts)), nil
+	}
+	opts.Metrics = nil
+	return server(web.NewServer(a.logger, agg, opts)), server(web.NewAdmin(a.m.Handler(), ready))
 }
 
-// listen opens the public listener and, with -admin-addr, the admin one,
-// both before either is announced: a busy admin address stops the program
-// as a busy -addr does.
-func listen(cfg config.Config) (ln, adminLn net.Listener, err error) {
-	if ln, err = net.Listen("tcp", cfg.Addr); err != nil {
-		return nil, nil, fmt.Errorf("listen: %w", err)
+// buildTiles builds each configured tile's backend and wraps it in its
+// resilience policy. Every HTTP tile shares one client, so one pool of
+// keep-alive connections.
+func (a app) buildTiles() ([]*resilience.Tile, error) {
+	opts := resilience.Options{Recorder: a.m, Logger: a.logger, Tracer: a.prov.Tracer("vitrine/resilience")}
+	if a.shared != nil { // a nil *Cache in the interface would not be nil
+		opts.Shared = a.shared
 	}
-	if cfg.AdminAddr == "" {
-		return ln, nil, nil
-	}
-	if adminLn, err = net.Listen("tcp", cfg.AdminAddr); err != nil {
-		ln.Close()
-		return nil, nil, fmt.Errorf("listen on -admin-addr: %w", err)
-	}
-	return ln, adminLn, nil
-}
-
-// buildTiles builds each configured tile's backend (its HTTP service, or
-// the built-in simulator) and wraps it in its resilience policy. Every HTTP
-// tile shares one client, so one pool of keep-alive connections.
-func buildTiles(cfg config.Config, cat *catalogue.Catalogue, m *metrics.Metrics, logger *slog.Logger, shared *rediscache.Cache, prov *tracing.Provider) ([]*resilience.Tile, error) {
-	opts := resilience.Options{Recorder: m, Logger: logger, Tracer: prov.Tracer("vitrine/resilience")}
-	if shared != nil { // a nil *Cache in the interface would not be nil
-		opts.Shared = shared
-	}
-	client := upstream.NewTracedClient(prov.TracerProvider()) // untraced when off
-	defs := map[string]tiles.Def{}
-	for _, d := range tiles.Builtins() {
-		defs[d.Name] = d
-	}
+	client := upstream.NewTracedClient(a.prov.TracerProvider()) // untraced when off
 	var wrapped []*resilience.Tile
-	for _, tc := range cfg.Tiles {
-		backend, err := newBackend(cfg, tc, defs[tc.Name], cat, client, m, logger)
+	for _, tc := range a.cfg.Tiles {
+		backend, fallback, err := a.backend(tc, client)
 		if err != nil {
 			return nil, err
 		}
-		fallback := tc.Fallback
-		if def, ok := defs[tc.Name]; ok && fallback == nil {
-			if fallback, err = def.Content(cat, tiles.Request{}); err != nil {
-				return nil, err
-			}
-		}
-		p := policy(cfg, tc, fallback)
+		p := policy(a.cfg, tc, fallback)
 		if err := p.Validate(); err != nil {
 			return nil, &config.Error{Flag: "flags", Msg: tc.Name + ": " + strings.ReplaceAll(err.Error(), "\n", "; ")}
 		}
@@ -224,10 +206,76 @@ func buildTiles(cfg config.Config, cat *catalogue.Catalogue, m *metrics.Metrics,
 	return wrapped, nil
 }
 
+// backend returns tc's backend, its HTTP service when it has a URL, else
+// its built-in simulator, and its static default: the file's, else a
+// built-in tile's anonymous content from the catalogue in the binary.
+func (a app) backend(tc config.Tile, client *http.Client) (tiles.Fetcher, json.RawMessage, error) {
+	var def tiles.Def
+	if i := slices.IndexFunc(tiles.Builtins(), func(d tiles.Def) bool { return d.Name == tc.Name }); i >= 0 {
+		def = tiles.Builtins()[i]
+	}
+	fallback := tc.Fallback
+	if fallback == nil && def.Content != nil {
+		var err error
+		if fallback, err = def.Content(a.cat, tiles.Request{}); err != nil {
+			return nil, nil, err
+		}
+	}
+	if tc.URL == "" {
+		s, err := simulate(def, a.cat, tc)
+		return s, fallback, err
+	}
+	f, err := upstream.New(upstream.Options{
+		Name: tc.Name, URL: tc.URL, Personalised: tc.Personalised, MaxBody: tc.MaxBody,
+		HTML: tc.View == web.ViewHTML, Client: client, Logger: a.logger, Observe: a.m.Upstream,
+	})
+	if err != nil {
+		return nil, nil, &config.Error{Flag: "tiles", Msg: err.Error()}
+	}
+	return f, fallback, nil
+}
+
+// simulate returns def's simulated backend with tc's simulator settings
+// (the server's and `vitrine backends`' alike).
+func simulate(def tiles.Def, cat *catalogue.Catalogue, tc config.Tile) (*sim.Simulated, error) {
+	return sim.New(def, cat, sim.Backend{
+		Latency: tc.Latency, Fail: tc.Fail, Tail: tc.Tail.Latency, TailRate: tc.Tail.Rate,
+	})
+}
+
+// policy is tile tc's resilience policy: resilience's default for its
+// latency and personalisation, with the tile's settings and the page's
+// applied. fallback is its static default: what the shopper sees rather
+// than a hole when nothing fresh or stale can be served.
+func policy(cfg config.Config, tc config.Tile, fallback json.RawMessage) resilience.Policy {
+	p := resilience.DefaultPolicy(tc.Latency, tc.Personalised)
+	p.MaxEntries = cfg.CacheSize
+	// A fetch shared by several callers (or refreshing the cache) must be
+	// allowed at least as long as a caller waits for it, or a tile slower
+	// than the default could never be fresh however long -tile-timeout is.
+	timeout := cfg.Timeout(tc)
+	p.FetchTimeout = max(resilience.DefaultFetchTimeout, timeout+timeout/4)
+	p.TTL, p.StaleWhileRevalidate, p.MaxStale = tc.TTL, tc.TTL, tc.MaxStale
+	p.HedgeAdaptive, p.HedgeDelay = tc.Hedge.Adaptive, tc.Hedge.Delay
+	p.BreakerFailures, p.Bulkhead = tc.Breaker, tc.Bulkhead
+	// An HTTP backend's Cache-Control sets freshness unless the tile's TTL
+	// was given.
+	p.BackendTTL = tc.URL != "" && !tc.PinnedTTL
+	if !cfg.Cache {
+		// Every page fetches every tile itself, as a plain fan-out does.
+		p.TTL, p.StaleWhileRevalidate, p.Direct = 0, 0, true
+	}
+	if cfg.Fallback {
+		p.Fallback = fallback
+	}
+	return p
+}
+
 // connectShared returns the shared Redis tier of -redis, or nil without
 // one. It does not dial: Redis may be down at start-up, and the tier then
 // starts down and comes up on its own.
-func connectShared(r config.Redis, m *metrics.Metrics, logger *slog.Logger, prov *tracing.Provider) (*rediscache.Cache, error) {
+func (a app) connectShared() (*rediscache.Cache, error) {
+	r := a.cfg.Redis
 	if !r.Enabled() {
 		return nil, nil
 	}
@@ -238,8 +286,8 @@ func connectShared(r config.Redis, m *metrics.Metrics, logger *slog.Logger, prov
 		return nil, &config.Error{Flag: "-redis", Msg: err.Error()}
 	}
 	return rediscache.New(rediscache.Options{
-		Client: client, Prefix: r.Prefix, Timeout: r.Timeout, Recorder: m, Logger: logger,
-		Tracer: prov.Tracer("vitrine/rediscache"),
+		Client: client, Prefix: r.Prefix, Timeout: r.Timeout, Recorder: a.m, Logger: a.logger,
+		Tracer: a.prov.Tracer("vitrine/rediscache"),
 	}), nil
 }
 
@@ -247,10 +295,6 @@ func connectShared(r config.Redis, m *metrics.Metrics, logger *slog.Logger, prov
 // breaker. The replica is ready unless a tile's breaker is open and the
 // tile has no fallback: its pages would then have a hole.
 func readiness(wrapped []*resilience.Tile, shared *rediscache.Cache) func() web.Readiness {
-	fallback := map[string]bool{}
-	for _, t := range wrapped {
-		fallback[t.Name()] = t.Describe().Policy.Fallback
-	}
 	return func() web.Readiness {
 		r := web.Readiness{Ready: true}
 		for _, t := range wrapped {
@@ -259,7 +303,7 @@ func readiness(wrapped []*resilience.Tile, shared *rediscache.Cache) func() web.
 				ts.Breaker = string(state)
 			}
 			r.Tiles = append(r.Tiles, ts)
-			if ts.Breaker == string(resilience.BreakerOpen) && !fallback[t.Name()] {
+			if ts.Breaker == string(resilience.BreakerOpen) && !t.Describe().Policy.Fallback {
 				r.Ready = false
 			}
 		}
@@ -274,66 +318,10 @@ func readiness(wrapped []*resilience.Tile, shared *rediscache.Cache) func() web.
 	}
 }
 
-// newBackend returns tc's backend: its HTTP service when it has a URL, else
-// def's simulator.
-func newBackend(cfg config.Config, tc config.Tile, def tiles.Def, cat *catalogue.Catalogue, client *http.Client, m *metrics.Metrics, logger *slog.Logger) (tiles.Fetcher, error) {
-	if tc.URL != "" {
-		f, err := upstream.New(upstream.Options{
-			Name: tc.Name, URL: tc.URL, Personalised: tc.Personalised, MaxBody: tc.MaxBody,
-			HTML: tc.View == web.ViewHTML, Client: client, Logger: logger, Observe: m.Upstream,
-		})
-		if err != nil {
-			return nil, &config.Error{Flag: "tiles", Msg: err.Error()}
-		}
-		return f, nil
-	}
-	return simulate(def, cat, cfg.Latency, cfg.Fail, cfg.Tail)
-}
-
-// simulate returns def's simulated backend with its settings from the
-// -latency and -fail maps (the server's and `vitrine backends`' alike).
-func simulate(def tiles.Def, cat *catalogue.Catalogue, latency map[string]time.Duration, fail map[string]float64, tails map[string]config.Tail) (*sim.Simulated, error) {
-	tail := tails[def.Name]
-	return sim.New(def, cat, sim.Backend{
-		Latency: latency[def.Name], Fail: fail[def.Name], Tail: tail.Latency, TailRate: tail.Rate,
-	})
-}
-
-// policy is resilience's default policy for tile tc at its configured
-// latency, with the configuration applied. fallback is the tile's static
-// default (the file's, or a built-in tile's anonymous content from the
-// catalogue shipped in the binary): what the shopper sees rather than a
-// hole when nothing fresh or stale can be served.
-func policy(cfg config.Config, tc config.Tile, fallback []byte) resilience.Policy {
-	name := tc.Name
-	p := resilience.DefaultPolicy(cfg.Latency[name], tc.Personalised)
-	p.MaxEntries = cfg.CacheSize
-	// A fetch shared by several callers (or refreshing the cache) must be
-	// allowed at least as long as a caller waits for it, or a tile slower
-	// than the default could never be fresh however long -tile-timeout is.
-	timeout := cfg.Timeout(tc)
-	p.FetchTimeout = max(resilience.DefaultFetchTimeout, timeout+timeout/4)
-	p.TTL, p.StaleWhileRevalidate = cfg.TTL[name], cfg.TTL[name]
-	p.MaxStale = cfg.MaxStale[name]
-	p.HedgeAdaptive, p.HedgeDelay = cfg.Hedge[name].Adaptive, cfg.Hedge[name].Delay
-	p.BreakerFailures = cfg.Breaker[name]
-	p.Bulkhead = tc.Bulkhead
-	// An HTTP backend's Cache-Control sets freshness unless a TTL was
-	// given for the tile.
-	p.BackendTTL = tc.URL != "" && !cfg.PinnedTTL[name]
-	if !cfg.Cache {
-		// Every page fetches every tile itself, as a plain fan-out does.
-		p.TTL, p.StaleWhileRevalidate, p.Direct = 0, 0, true
-	}
-	if cfg.Fallback {
-		p.Fallback = fallback
-	}
-	return p
-}
-
 // startTracing sets up -trace (nothing at all when off). A bad sampler in
 // the OTEL_* variables is a configuration error.
-func startTracing(ctx context.Context, mode string, sample *float64, service string, getenv func(string) string, stdout io.Writer) (*tracing.Provider, error) {
+func startTracing(ctx context.Context, mode string, sample *float64, service string, getenv func(string) string,
+	stdout io.Writer) (*tracing.Provider, error) {
 	s := tracing.Settings{Mode: mode, Service: service, Stdout: stdout, Getenv: getenv}
 	if sample != nil {
 		s.Sample, s.SampleSet = *sample, true

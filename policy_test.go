@@ -149,7 +149,7 @@ func TestPolicyDefaultsAreResilienceDefaults(t *testing.T) {
 		t.Run(def.Name, func(t *testing.T) {
 			fallback := anonymousContent(t, def, cat)
 			got := policy(cfg, configTile(t, cfg, def.Name), fallback)
-			want := resilience.DefaultPolicy(cfg.Latency[def.Name], def.Personalised)
+			want := resilience.DefaultPolicy(configTile(t, cfg, def.Name).Latency, def.Personalised)
 			want.Fallback = fallback
 			checkPolicy(t, got, want)
 			if got, want := got.Personalised, def.Personalised; got != want {
@@ -252,7 +252,7 @@ func TestBuildTiles(t *testing.T) {
 		"-ttl", "banners=5s", "-max-stale", "products=1m", "-hedge", "products=150ms,recommendations=off",
 		"-breaker", "recommendations=2",
 	}, nil)
-	wrapped, err := buildTiles(cfg, cat, metrics.New(), nil, nil, nil)
+	wrapped, err := app{cfg: cfg, cat: cat, m: metrics.New()}.buildTiles()
 	if err != nil {
 		t.Fatalf("buildTiles error = %v; want nil", err)
 	}
@@ -283,7 +283,8 @@ func TestBuildTiles(t *testing.T) {
 // TestBuildTilesCacheOff: -cache=false makes every tile direct, with a TTL
 // of 0.
 func TestBuildTilesCacheOff(t *testing.T) {
-	wrapped, err := buildTiles(parsedConfig(t, []string{"-cache=false", "-ttl", "banners=5s"}, nil), catalogue.Default(), metrics.New(), nil, nil, nil)
+	cfg := parsedConfig(t, []string{"-cache=false", "-ttl", "banners=5s"}, nil)
+	wrapped, err := app{cfg: cfg, cat: catalogue.Default(), m: metrics.New()}.buildTiles()
 	if err != nil {
 		t.Fatalf("buildTiles error = %v; want nil", err)
 	}
@@ -317,7 +318,7 @@ func TestBuildTilesFallback(t *testing.T) {
 	failing := []string{"-latency", "banners=0s,products=0s,recommendations=0s", "-fail", "banners=1,products=1,recommendations=1"}
 
 	t.Run("fallback", func(t *testing.T) {
-		wrapped, err := buildTiles(parsedConfig(t, failing, nil), cat, metrics.New(), nil, nil, nil)
+		wrapped, err := app{cfg: parsedConfig(t, failing, nil), cat: cat, m: metrics.New()}.buildTiles()
 		if err != nil {
 			t.Fatalf("buildTiles error = %v; want nil", err)
 		}
@@ -340,7 +341,7 @@ func TestBuildTilesFallback(t *testing.T) {
 	})
 
 	t.Run("no fallback", func(t *testing.T) {
-		wrapped, err := buildTiles(parsedConfig(t, append(failing, "-fallback=false"), nil), cat, metrics.New(), nil, nil, nil)
+		wrapped, err := app{cfg: parsedConfig(t, append(failing, "-fallback=false"), nil), cat: cat, m: metrics.New()}.buildTiles()
 		if err != nil {
 			t.Fatalf("buildTiles error = %v; want nil", err)
 		}
@@ -361,8 +362,8 @@ func TestBuildTilesFallback(t *testing.T) {
 // layer gives a one-line *config.Error naming the tile and the field.
 func TestBuildTilesError(t *testing.T) {
 	cfg := parsedConfig(t, nil, nil)
-	cfg.Breaker["products"] = -1 // no flag gives this
-	wrapped, err := buildTiles(cfg, catalogue.Default(), metrics.New(), nil, nil, nil)
+	cfg.Tiles[1].Breaker = -1 // no flag gives this
+	wrapped, err := app{cfg: cfg, cat: catalogue.Default(), m: metrics.New()}.buildTiles()
 	closeAll(t, wrapped)
 	var ce *config.Error
 	if !errors.As(err, &ce) {

@@ -43,11 +43,11 @@ func TestParseAdminAddr(t *testing.T) {
 func TestParseAdminAddrErrors(t *testing.T) {
 	tests := []errorCase{
 		{name: "not host:port", args: []string{"-admin-addr", "9090"}, says: []string{`"9090" is not host:port`}},
-		{name: "port out of range", args: []string{"-admin-addr=:70000"}, says: []string{`port "70000"`, "0 to 65535"}},
-		{name: "port not a number", args: []string{"-admin-addr", "localhost:metrics"}, says: []string{`port "metrics"`}},
+		{name: "port out of range", args: []string{"-admin-addr=:70000"}, says: []string{`port must be 0 to 65535; got "70000"`}},
+		{name: "port not a number", args: []string{"-admin-addr", "localhost:metrics"}, says: []string{`port must be 0 to 65535; got "metrics"`}},
 		{name: "newline", args: []string{"-admin-addr", "a\nb"}, says: []string{`\n`}},
 		{name: "bad VITRINE_ADMIN_ADDR", env: map[string]string{"VITRINE_ADMIN_ADDR": "x:y"},
-			from: "VITRINE_ADMIN_ADDR", says: []string{`port "y" in "x:y"`}},
+			from: "VITRINE_ADMIN_ADDR", says: []string{`"x:y" port must be 0 to 65535; got "y"`}},
 
 		// The same listener as -addr.
 		{name: "same as the default -addr", args: []string{"-admin-addr", "localhost:8080"},

@@ -62,14 +62,15 @@ func TestParseBackendSimulatorSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Latency["banners"] != 7*time.Millisecond {
-		t.Errorf("Latency[banners] = %v; want 7ms", got.Latency["banners"])
+	banners, products := got.Tiles[0], got.Tiles[1]
+	if banners.Latency != 7*time.Millisecond {
+		t.Errorf("banners: Latency = %v; want 7ms", banners.Latency)
 	}
-	if _, ok := got.Fail["banners"]; ok || got.Fail["products"] != 0.5 {
-		t.Errorf("Fail = %v; want products alone", got.Fail)
+	if banners.Fail != 0 || banners.Tail != (config.Tail{}) {
+		t.Errorf("banners: Fail, Tail = %v, %v; want none", banners.Fail, banners.Tail)
 	}
-	if _, ok := got.Tail["banners"]; ok || got.Tail["products"].Latency != 2*time.Second {
-		t.Errorf("Tail = %v; want products alone", got.Tail)
+	if products.Fail != 0.5 || products.Tail.Latency != 2*time.Second {
+		t.Errorf("products: Fail, Tail = %v, %v; want 0.5, 2s", products.Fail, products.Tail)
 	}
 }
 
@@ -115,8 +116,14 @@ func TestParsePinnedTTL(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !maps.Equal(got.PinnedTTL, tt.want) {
-				t.Errorf("PinnedTTL = %v; want %v", got.PinnedTTL, tt.want)
+			pinned := map[string]bool{}
+			for _, tile := range got.Tiles {
+				if tile.PinnedTTL {
+					pinned[tile.Name] = true
+				}
+			}
+			if !maps.Equal(pinned, tt.want) {
+				t.Errorf("pinned TTLs = %v; want %v", pinned, tt.want)
 			}
 		})
 	}

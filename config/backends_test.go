@@ -13,11 +13,13 @@ import (
 // backendsDefaults is what `vitrine backends` with no flag gives.
 func backendsDefaults() config.Backends {
 	return config.Backends{
-		Addr:    "localhost:9000",
-		Latency: defaultLatency(),
-		Fail:    map[string]float64{},
-		Tail:    map[string]config.Tail{},
-		Trace:   "off",
+		Addr: "localhost:9000",
+		Tiles: []config.Tile{
+			{Name: "banners", Latency: 40 * time.Millisecond},
+			{Name: "products", Latency: 80 * time.Millisecond},
+			{Name: "recommendations", Latency: 120 * time.Millisecond},
+		},
+		Trace: "off",
 	}
 }
 
@@ -39,24 +41,28 @@ func TestParseBackends(t *testing.T) {
 		{name: "addr with =", args: []string{"--addr=127.0.0.1:9100"},
 			want: with(func(b *config.Backends) { b.Addr = "127.0.0.1:9100" })},
 		{name: "latency keeps the others' defaults", args: []string{"-latency", "products=0s"},
-			want: with(func(b *config.Backends) { b.Latency = withLatency(map[string]time.Duration{"products": 0}) })},
+			want: with(func(b *config.Backends) { set(b.Tiles, latencyOf, map[string]time.Duration{"products": 0}) })},
 		{name: "latency with a tail", args: []string{"-latency", "recommendations=100ms/p99=1s, banners=5ms"},
 			want: with(func(b *config.Backends) {
-				b.Latency = withLatency(map[string]time.Duration{"recommendations": 100 * time.Millisecond, "banners": 5 * time.Millisecond})
-				b.Tail = map[string]config.Tail{"recommendations": {Latency: time.Second, Rate: 0.01}}
+				set(b.Tiles, latencyOf, map[string]time.Duration{"recommendations": 100 * time.Millisecond, "banners": 5 * time.Millisecond})
+				set(b.Tiles, tailOf, map[string]config.Tail{"recommendations": {Latency: time.Second, Rate: 0.01}})
 			})},
 		{name: "a later latency drops the tail", args: []string{"-latency", "products=1ms/p95=1s", "-latency", "products=2ms"},
 			want: with(func(b *config.Backends) {
-				b.Latency = withLatency(map[string]time.Duration{"products": 2 * time.Millisecond})
+				set(b.Tiles, latencyOf, map[string]time.Duration{"products": 2 * time.Millisecond})
 			})},
 		{name: "fail", args: []string{"-fail", "recommendations=1,products=0.25"},
-			want: with(func(b *config.Backends) { b.Fail = map[string]float64{"recommendations": 1, "products": 0.25} })},
+			want: with(func(b *config.Backends) {
+				set(b.Tiles, failOf, map[string]float64{"recommendations": 1, "products": 0.25})
+			})},
 		{name: "trace off", args: []string{"-trace", " off"}, want: backendsDefaults()},
 		{name: "trace stdout", args: []string{"-trace", "stdout"}, want: with(func(b *config.Backends) { b.Trace = "stdout" })},
 		{name: "trace otlp", args: []string{"-trace=otlp"}, want: with(func(b *config.Backends) { b.Trace = "otlp" })},
 		{name: "every flag", args: []string{"-addr", "localhost:0", "-latency", "banners=1ms", "-fail", "banners=0.5", "-trace", "off"},
-			want: config.Backends{Addr: "localhost:0", Latency: withLatency(map[string]time.Duration{"banners": time.Millisecond}),
-				Fail: map[string]float64{"banners": 0.5}, Tail: map[string]config.Tail{}, Trace: "off"}},
+			want: with(func(b *config.Backends) {
+				b.Addr = "localhost:0"
+				b.Tiles[0].Latency, b.Tiles[0].Fail = time.Millisecond, 0.5
+			})},
 		{name: "the server's variables are not read",
 			env:  map[string]string{"VITRINE_ADDR": ":1", "VITRINE_LATENCY": "banners=1s", "VITRINE_FAIL": "banners=1", "VITRINE_BACKENDS_ADDR": ":2"},
 			want: backendsDefaults()},
@@ -85,7 +91,9 @@ func TestParseBackendsNilGetenv(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ParseBackends with nil getenv error = %v; want nil", err)
 	}
-	checkBackends(t, got, config.Backends{Addr: ":0", Latency: defaultLatency(), Fail: map[string]float64{}, Tail: map[string]config.Tail{}, Trace: "off"})
+	want := backendsDefaults()
+	want.Addr = ":0"
+	checkBackends(t, got, want)
 }
 
 // TestParseBackendsErrors: a bad command line is a one-line *config.Error
@@ -105,7 +113,7 @@ func TestParseBackendsErrors(t *testing.T) {
 		{"not a pair", []string{"-fail", "banners"}, "-fail", []string{`"banners" is not a name=value pair`}},
 		{"tile given twice", []string{"-fail", "banners=0,banners=1"}, "-fail", []string{`tile "banners" is given twice`}},
 		{"addr without port", []string{"-addr", "nohost"}, "-addr", []string{`"nohost" is not host:port`}},
-		{"addr port out of range", []string{"-addr", ":70000"}, "-addr", []string{`port "70000"`}},
+		{"addr port out of range", []string{"-addr", ":70000"}, "-addr", []string{`port must be 0 to 65535; got "70000"`}},
 		{"trace unknown mode", []string{"-trace", "jaeger"}, "-trace", []string{`"jaeger" is not a tracing mode`, "off, stdout, otlp"}},
 		{"trace empty", []string{"-trace="}, "-trace", []string{`""`, "off, stdout, otlp"}},
 		{"a server flag", []string{"-cache=false"}, "-cache", []string{"unknown flag"}},

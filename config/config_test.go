@@ -19,60 +19,50 @@ func env(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }
 }
 
-// perTile returns a map with an entry for each built-in tile: v for the
-// unpersonalised tiles, personalised for recommendations.
-func perTile[V any](v, personalised V) map[string]V {
-	return map[string]V{"banners": v, "products": v, "recommendations": personalised}
-}
+// The accessors of a tile's settings, for set.
+var (
+	latencyOf  = func(t *config.Tile) *time.Duration { return &t.Latency }
+	tailOf     = func(t *config.Tile) *config.Tail { return &t.Tail }
+	failOf     = func(t *config.Tile) *float64 { return &t.Fail }
+	ttlOf      = func(t *config.Tile) *time.Duration { return &t.TTL }
+	pinnedOf   = func(t *config.Tile) *bool { return &t.PinnedTTL }
+	maxStaleOf = func(t *config.Tile) *time.Duration { return &t.MaxStale }
+	hedgeOf    = func(t *config.Tile) *config.Hedge { return &t.Hedge }
+	breakerOf  = func(t *config.Tile) *int { return &t.Breaker }
+)
 
-// withEntries returns a copy of m with the given entries replaced.
-func withEntries[V any](m, over map[string]V) map[string]V {
-	c := maps.Clone(m)
-	maps.Copy(c, over)
-	return c
-}
-
-// defaultLatency is the contract's default -latency.
-func defaultLatency() map[string]time.Duration {
-	return map[string]time.Duration{
-		"banners":         40 * time.Millisecond,
-		"products":        80 * time.Millisecond,
-		"recommendations": 120 * time.Millisecond,
+// set sets the setting of each tile that m names to its value in m.
+func set[V any](tiles []config.Tile, setting func(*config.Tile) *V, m map[string]V) {
+	for i := range tiles {
+		if v, ok := m[tiles[i].Name]; ok {
+			*setting(&tiles[i]) = v
+		}
 	}
 }
 
-// withLatency returns the default latencies with the given ones replaced.
-func withLatency(over map[string]time.Duration) map[string]time.Duration {
-	return withEntries(defaultLatency(), over)
+// builtin is the built-in tile name, as no setting changes it.
+func builtin(name string, latency, ttl time.Duration, personalised bool) config.Tile {
+	return config.Tile{Name: name, View: name, Personalised: personalised, Latency: latency, TTL: ttl,
+		MaxStale: 10 * time.Minute, Hedge: config.Hedge{Adaptive: true}, Breaker: 5}
 }
 
 // defaults is the Config that no flag and no environment give, written
-// out as the contract and the README state it: every per-tile map holds
-// every built-in tile, except Fail and Tail, which hold only the tiles
-// that fail or have a tail.
+// out as the contract and the README state it.
 func defaults() config.Config {
 	return config.Config{
 		Addr:        "localhost:8080",
 		TileTimeout: 500 * time.Millisecond,
 		PageTimeout: time.Second, // twice -tile-timeout
 		TestDelay:   5 * time.Second,
-		Latency:     defaultLatency(),
-		Fail:        map[string]float64{},
-		Tail:        map[string]config.Tail{},
 		Cache:       true,
 		Fallback:    true,
 		CacheSize:   10_000,
-		TTL:         perTile(30*time.Second, 60*time.Second),
-		MaxStale:    perTile(10*time.Minute, 10*time.Minute),
-		Hedge:       perTile(config.Hedge{Adaptive: true}, config.Hedge{Adaptive: true}),
-		Breaker:     perTile(5, 5),
-		PinnedTTL:   map[string]bool{},
 		Redis:       config.Redis{Prefix: "vitrine:", Timeout: 100 * time.Millisecond},
 		Trace:       "off",
 		Tiles: []config.Tile{
-			{Name: "banners", View: "banners"},
-			{Name: "products", View: "products"},
-			{Name: "recommendations", View: "recommendations", Personalised: true},
+			builtin("banners", 40*time.Millisecond, 30*time.Second, false),
+			builtin("products", 80*time.Millisecond, 30*time.Second, false),
+			builtin("recommendations", 120*time.Millisecond, time.Minute, true),
 		},
 
 		ShutdownTimeout: 15 * time.Second,
@@ -110,24 +100,26 @@ func TestParse(t *testing.T) {
 		{name: "addr with =", args: []string{"--addr=:9090"},
 			want: with(func(c *config.Config) { c.Addr = ":9090" })},
 		{name: "latency one tile keeps the others' defaults", args: []string{"-latency", "products=10ms"},
-			want: with(func(c *config.Config) { c.Latency = withLatency(map[string]time.Duration{"products": 10 * ms}) })},
+			want: with(func(c *config.Config) { set(c.Tiles, latencyOf, map[string]time.Duration{"products": 10 * ms}) })},
 		{name: "latency every tile", args: []string{"-latency", "banners=1ms, products=2ms ,recommendations=1.5s"},
 			want: with(func(c *config.Config) {
-				c.Latency = map[string]time.Duration{"banners": ms, "products": 2 * ms, "recommendations": 1500 * ms}
+				set(c.Tiles, latencyOf, map[string]time.Duration{"banners": ms, "products": 2 * ms, "recommendations": 1500 * ms})
 			})},
 		{name: "latency zero", args: []string{"-latency", "banners=0s"},
-			want: with(func(c *config.Config) { c.Latency = withLatency(map[string]time.Duration{"banners": 0}) })},
+			want: with(func(c *config.Config) { set(c.Tiles, latencyOf, map[string]time.Duration{"banners": 0}) })},
 		{name: "latency empty sets nothing", args: []string{"-latency", ""}, want: defaults()},
 		{name: "latency repeated merges", args: []string{"-latency", "banners=1ms", "-latency", "products=2ms"},
 			want: with(func(c *config.Config) {
-				c.Latency = withLatency(map[string]time.Duration{"banners": ms, "products": 2 * ms})
+				set(c.Tiles, latencyOf, map[string]time.Duration{"banners": ms, "products": 2 * ms})
 			})},
 		{name: "latency repeated later wins", args: []string{"-latency", "banners=1ms", "-latency", "banners=2ms"},
-			want: with(func(c *config.Config) { c.Latency = withLatency(map[string]time.Duration{"banners": 2 * ms}) })},
+			want: with(func(c *config.Config) { set(c.Tiles, latencyOf, map[string]time.Duration{"banners": 2 * ms}) })},
 		{name: "fail", args: []string{"-fail", "recommendations=1,banners=0.25"},
-			want: with(func(c *config.Config) { c.Fail = map[string]float64{"recommendations": 1, "banners": 0.25} })},
+			want: with(func(c *config.Config) {
+				set(c.Tiles, failOf, map[string]float64{"recommendations": 1, "banners": 0.25})
+			})},
 		{name: "fail bounds", args: []string{"-fail", "banners=0,products=1"},
-			want: with(func(c *config.Config) { c.Fail = map[string]float64{"banners": 0, "products": 1} })},
+			want: with(func(c *config.Config) { set(c.Tiles, failOf, map[string]float64{"banners": 0, "products": 1}) })},
 		{name: "tile-timeout", args: []string{"-tile-timeout", "250ms"},
 			want: with(func(c *config.Config) { c.TileTimeout, c.PageTimeout = 250*ms, 500*ms })},
 		{name: "test-delay", args: []string{"-test-delay=300ms"},
@@ -138,8 +130,8 @@ func TestParse(t *testing.T) {
 			"-addr", ":1", "-latency", "banners=1ms", "-fail", "products=0.5", "-tile-timeout", "2s", "-test-delay", "3s"},
 			want: with(func(c *config.Config) {
 				c.Addr = ":1"
-				c.Latency = withLatency(map[string]time.Duration{"banners": ms})
-				c.Fail = map[string]float64{"products": 0.5}
+				set(c.Tiles, latencyOf, map[string]time.Duration{"banners": ms})
+				set(c.Tiles, failOf, map[string]float64{"products": 0.5})
 				c.TileTimeout, c.PageTimeout = 2*time.Second, 4*time.Second
 				c.TestDelay = 3 * time.Second
 			})},
@@ -149,10 +141,10 @@ func TestParse(t *testing.T) {
 			want: with(func(c *config.Config) { c.Addr = "0.0.0.0:80" })},
 		{name: "VITRINE_LATENCY", env: map[string]string{"VITRINE_LATENCY": "recommendations=7ms"},
 			want: with(func(c *config.Config) {
-				c.Latency = withLatency(map[string]time.Duration{"recommendations": 7 * ms})
+				set(c.Tiles, latencyOf, map[string]time.Duration{"recommendations": 7 * ms})
 			})},
 		{name: "VITRINE_FAIL", env: map[string]string{"VITRINE_FAIL": "products=0.1"},
-			want: with(func(c *config.Config) { c.Fail = map[string]float64{"products": 0.1} })},
+			want: with(func(c *config.Config) { set(c.Tiles, failOf, map[string]float64{"products": 0.1}) })},
 		{name: "VITRINE_TILE_TIMEOUT", env: map[string]string{"VITRINE_TILE_TIMEOUT": "1s"},
 			want: with(func(c *config.Config) { c.TileTimeout, c.PageTimeout = time.Second, 2*time.Second })},
 		{name: "VITRINE_TEST_DELAY", env: map[string]string{"VITRINE_TEST_DELAY": "10ms"},
@@ -174,11 +166,11 @@ func TestParse(t *testing.T) {
 		{name: "flag overrides VITRINE_LATENCY per tile", args: []string{"-latency", "products=20ms"},
 			env: map[string]string{"VITRINE_LATENCY": "products=10ms,banners=5ms"},
 			want: with(func(c *config.Config) {
-				c.Latency = withLatency(map[string]time.Duration{"products": 20 * ms, "banners": 5 * ms})
+				set(c.Tiles, latencyOf, map[string]time.Duration{"products": 20 * ms, "banners": 5 * ms})
 			})},
 		{name: "flag overrides VITRINE_FAIL per tile", args: []string{"-fail", "banners=0"},
 			env:  map[string]string{"VITRINE_FAIL": "banners=1,products=0.5"},
-			want: with(func(c *config.Config) { c.Fail = map[string]float64{"banners": 0, "products": 0.5} })},
+			want: with(func(c *config.Config) { set(c.Tiles, failOf, map[string]float64{"banners": 0, "products": 0.5}) })},
 	}
 	checkParse(t, tests)
 }
@@ -197,22 +189,16 @@ func TestParseNilGetenv(t *testing.T) {
 	checkConfig(t, got, with(func(c *config.Config) { c.Addr = ":3" }))
 }
 
-// TestParseDefaultsNotShared checks that a Config's maps are its own: a
+// TestParseDefaultsNotShared checks that a Config's tiles are its own: a
 // caller changing one cannot change the next Parse's defaults.
 func TestParseDefaultsNotShared(t *testing.T) {
 	a, err := config.Parse(nil, env(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.Latency["banners"] = time.Hour
-	a.Fail["banners"] = 1
-	a.Tail["banners"] = config.Tail{Latency: time.Hour, Rate: 0.5}
-	a.TTL["banners"] = time.Hour
-	a.MaxStale["banners"] = time.Hour
-	a.Hedge["banners"] = config.Hedge{}
-	a.Breaker["banners"] = 1
-	a.PinnedTTL["banners"] = true
-	a.Tiles[0].URL = "http://x"
+	a.Tiles[0] = config.Tile{Name: "x", Latency: time.Hour, Fail: 1, Tail: config.Tail{Latency: time.Hour, Rate: 0.5},
+		TTL: time.Hour, MaxStale: time.Hour, Breaker: 1, PinnedTTL: true}
+	a.Tiles[1].URL = "http://x"
 	b, err := config.Parse(nil, env(nil))
 	if err != nil {
 		t.Fatal(err)
@@ -272,7 +258,7 @@ func TestParseErrors(t *testing.T) {
 		{name: "addr without port", args: []string{"-addr", "nohost"},
 			flag: "-addr", says: []string{`"nohost" is not host:port`}},
 		{name: "addr port out of range", args: []string{"-addr=:65536"},
-			flag: "-addr", says: []string{`port "65536"`, "0 to 65535"}},
+			flag: "-addr", says: []string{`port must be 0 to 65535; got "65536"`}},
 
 		// Bad environment values name the variable.
 		{name: "bad VITRINE_LATENCY", env: map[string]string{"VITRINE_LATENCY": "products=slow"},
@@ -284,7 +270,7 @@ func TestParseErrors(t *testing.T) {
 		{name: "bad VITRINE_TEST_DELAY", env: map[string]string{"VITRINE_TEST_DELAY": "5"},
 			flag: "-test-delay", from: "VITRINE_TEST_DELAY", says: []string{`"5" has no unit`}},
 		{name: "bad VITRINE_ADDR", env: map[string]string{"VITRINE_ADDR": "x:y"},
-			flag: "-addr", from: "VITRINE_ADDR", says: []string{`port "y" in "x:y"`}},
+			flag: "-addr", from: "VITRINE_ADDR", says: []string{`"x:y" port must be 0 to 65535; got "y"`}},
 		{name: "bad list env even when the flag is given (lists merge)", args: []string{"-latency", "banners=1ms"},
 			env:  map[string]string{"VITRINE_LATENCY": "products=soon"},
 			flag: "-latency", from: "VITRINE_LATENCY", says: []string{`"soon"`}},
@@ -466,7 +452,7 @@ func TestUsageDefaults(t *testing.T) {
 			}
 			unchanged := defaults()
 			if tt.pins {
-				unchanged.PinnedTTL = perTile(true, true)
+				set(unchanged.Tiles, pinnedOf, map[string]bool{"banners": true, "products": true, "recommendations": true})
 			}
 			checkConfig(t, got, unchanged)
 		})
@@ -642,9 +628,9 @@ func TestParseDerived(t *testing.T) {
 		{name: "page deadline given", args: []string{"-tile-timeout", "3s", "-page-timeout", "4s"}, page: 4 * time.Second},
 		{name: "page deadline off", args: []string{"-page-timeout", "0s"}, page: 0},
 		{name: "page deadline from the environment", env: map[string]string{"VITRINE_PAGE_TIMEOUT": "2s"}, page: 2 * time.Second},
-		{name: "port out of range", args: []string{"-addr", "127.0.0.1:99999"}, err: `-addr: port "99999"`},
+		{name: "port out of range", args: []string{"-addr", "127.0.0.1:99999"}, err: `-addr: "127.0.0.1:99999" port must be 0 to 65535; got "99999"`},
 		{name: "no port", args: []string{"-addr", "nohost"}, err: `-addr: "nohost" is not host:port`},
-		{name: "bad addr from the environment", env: map[string]string{"VITRINE_ADDR": "x:y"}, err: `-addr (from VITRINE_ADDR): port "y"`},
+		{name: "bad addr from the environment", env: map[string]string{"VITRINE_ADDR": "x:y"}, err: `-addr (from VITRINE_ADDR): "x:y" port must be 0 to 65535`},
 		{name: "port only", args: []string{"-addr", ":0"}, page: time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -68,27 +68,33 @@ func everyKeyConfig(path string) config.Config {
 	return config.Config{
 		File: path,
 		Tiles: []config.Tile{
-			{Name: "products", URL: "https://shop.example/api/products?x=1", Timeout: time.Second, Primary: true,
-				View: "products", Bulkhead: 8, MaxBody: 2 << 20},
-			{Name: "banners", View: "banners", Fallback: []byte(`[{"title":"Sale","url":"/sale"}]`)},
-			{Name: "weather", URL: "http://localhost:9100/weather", Personalised: true, View: "html", MaxBody: 4096},
+			{Name: "products", URL: "https://shop.example/api/products?x=1", Latency: 80 * ms, Timeout: time.Second,
+				Primary: true, View: "products", MaxBody: 2 << 20, TTL: 10 * time.Second, PinnedTTL: true,
+				MaxStale: time.Minute, Hedge: config.Hedge{Delay: 150 * ms}, Breaker: 3, Bulkhead: 8},
+			{Name: "banners", Latency: 5 * ms, Tail: config.Tail{Latency: 50 * ms, Rate: 0.01}, Fail: 0.25,
+				View: "banners", Fallback: []byte(`[{"title":"Sale","url":"/sale"}]`), TTL: 30 * time.Second,
+				MaxStale: 10 * time.Minute, Breaker: 5},
+			{Name: "weather", URL: "http://localhost:9100/weather", Latency: config.DefaultHTTPLatency,
+				Personalised: true, View: "html", MaxBody: 4096, TTL: time.Minute, MaxStale: 10 * time.Minute,
+				Hedge: config.Hedge{Adaptive: true}, Breaker: 5},
 		},
 		Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:9999",
 		TileTimeout: 300 * ms, PageTimeout: 2 * time.Second, TestDelay: 10 * ms, ShutdownTimeout: time.Second,
-		Latency:   map[string]time.Duration{"products": 80 * ms, "banners": 5 * ms, "weather": config.DefaultHTTPLatency},
-		Fail:      map[string]float64{"banners": 0.25},
-		Tail:      map[string]config.Tail{"banners": {Latency: 50 * ms, Rate: 0.01}},
 		CacheSize: 50,
-		TTL:       map[string]time.Duration{"products": 10 * time.Second, "banners": 30 * time.Second, "weather": time.Minute},
-		MaxStale:  map[string]time.Duration{"products": time.Minute, "banners": 10 * time.Minute, "weather": 10 * time.Minute},
-		Hedge: map[string]config.Hedge{"products": {Delay: 150 * ms}, "banners": {},
-			"weather": {Adaptive: true}},
-		Breaker:   map[string]int{"products": 3, "banners": 5, "weather": 5},
-		PinnedTTL: map[string]bool{"products": true},
 		Redis: config.Redis{Addrs: []string{"10.0.0.1:26379", "sentinel-2:26379"}, MasterName: "shop",
 			Prefix: "shop:", Timeout: 50 * ms},
 		Trace: "off",
 	}
+}
+
+// tile is c's tile called name, or the zero Tile.
+func tile(c config.Config, name string) config.Tile {
+	for _, t := range c.Tiles {
+		if t.Name == name {
+			return t
+		}
+	}
+	return config.Tile{}
 }
 
 // TestParseFile: a file's values land in the Config, over the defaults,
@@ -125,7 +131,7 @@ func TestParseFileDefaults(t *testing.T) {
 				if c.Addr != want.Addr || c.TileTimeout != want.TileTimeout || c.CacheSize != want.CacheSize || !c.Cache {
 					t.Errorf("Addr, TileTimeout, CacheSize, Cache = %q, %v, %d, %t; want the defaults", c.Addr, c.TileTimeout, c.CacheSize, c.Cache)
 				}
-				if got := c.Tiles; !reflect.DeepEqual(got, []config.Tile{{Name: "banners", View: "banners"}}) {
+				if got := c.Tiles; !reflect.DeepEqual(got, want.Tiles[:1]) {
 					t.Errorf("Tiles = %+v; want banners alone, simulated", got)
 				}
 			}},
@@ -134,8 +140,8 @@ func TestParseFileDefaults(t *testing.T) {
 				if got := c.Tiles[0]; got.View != "recommendations" || !got.Personalised {
 					t.Errorf("Tiles[0] = %+v; want view recommendations, personalised", got)
 				}
-				if got, want := c.TTL["recommendations"], time.Minute; got != want || c.PinnedTTL["recommendations"] {
-					t.Errorf("TTL = %v, pinned %t; want %v, not pinned", got, c.PinnedTTL["recommendations"], want)
+				if got, want := c.Tiles[0].TTL, time.Minute; got != want || c.Tiles[0].PinnedTTL {
+					t.Errorf("TTL = %v, pinned %t; want %v, not pinned", got, c.Tiles[0].PinnedTTL, want)
 				}
 			}},
 		{name: "another tile: generic view, 100ms, not personalised", file: "tiles: [{name: weather, url: 'http://w:1/'}]",
@@ -143,13 +149,22 @@ func TestParseFileDefaults(t *testing.T) {
 				if got := c.Tiles[0]; got.View != "json" || got.Personalised {
 					t.Errorf("Tiles[0] = %+v; want view json, not personalised", got)
 				}
-				if got, want := c.Latency["weather"], 100*time.Millisecond; got != want {
+				w := c.Tiles[0]
+				if got, want := w.Latency, 100*time.Millisecond; got != want {
 					t.Errorf("Latency = %v; want %v", got, want)
 				}
-				if c.TTL["weather"] != 30*time.Second || c.MaxStale["weather"] != 10*time.Minute ||
-					c.Hedge["weather"] != (config.Hedge{Adaptive: true}) || c.Breaker["weather"] != 5 {
+				if w.TTL != 30*time.Second || w.MaxStale != 10*time.Minute ||
+					w.Hedge != (config.Hedge{Adaptive: true}) || w.Breaker != 5 {
 					t.Errorf("TTL, MaxStale, Hedge, Breaker = %v, %v, %v, %d; want resilience's defaults",
-						c.TTL["weather"], c.MaxStale["weather"], c.Hedge["weather"], c.Breaker["weather"])
+						w.TTL, w.MaxStale, w.Hedge, w.Breaker)
+				}
+			}},
+		{name: "defaults follow the settings given, in any order",
+			file: "tiles: [{name: w, url: 'http://w:1/', ttl: 5s, personalised: true}, {name: v, url: 'http://v:1/', personalised: true}]",
+			check: func(t *testing.T, c config.Config) {
+				if w, v := c.Tiles[0], c.Tiles[1]; w.TTL != 5*time.Second || !w.PinnedTTL || v.TTL != time.Minute || v.PinnedTTL {
+					t.Errorf("TTLs = %v (pinned %t), %v (pinned %t); want 5s given, 1m the personalised default",
+						w.TTL, w.PinnedTTL, v.TTL, v.PinnedTTL)
 				}
 			}},
 		{name: "page timeout covers the longest tile timeout", file: "tiles: [{name: banners, timeout: 2s}, {name: products}]",
@@ -166,7 +181,7 @@ func TestParseFileDefaults(t *testing.T) {
 			}},
 		{name: "merge keys", file: "tiles:\n  - &b {name: banners, ttl: 7s}\n  - <<: *b\n    name: products\n",
 			check: func(t *testing.T, c config.Config) {
-				if got := c.TTL["products"]; got != 7*time.Second || len(c.Tiles) != 2 {
+				if got := tile(c, "products").TTL; got != 7*time.Second || len(c.Tiles) != 2 {
 					t.Errorf("TTL[products] = %v, %d tiles; want 7s, 2", got, len(c.Tiles))
 				}
 			}},
@@ -234,8 +249,8 @@ tiles:
 		{name: "lists tile by tile", args: []string{"-ttl", "banners=1s"},
 			env: map[string]string{"VITRINE_TTL": "banners=2s,weather=3s"},
 			check: func(t *testing.T, c config.Config) {
-				if c.TTL["banners"] != time.Second || c.TTL["weather"] != 3*time.Second {
-					t.Errorf("TTL = %v; want banners from the flag (1s), weather from the env (3s)", c.TTL)
+				if b, w := tile(c, "banners").TTL, tile(c, "weather").TTL; b != time.Second || w != 3*time.Second {
+					t.Errorf("TTLs = %v, %v; want banners from the flag (1s), weather from the env (3s)", b, w)
 				}
 			}},
 		{name: "backend over url", args: []string{"-backend", "weather=http://flag/weather"},
@@ -248,8 +263,8 @@ tiles:
 		{name: "flags with values before -config", args: []string{"-addr", ":2", "-cache", "-ttl", "weather=1s"}, last: true,
 			check: func(t *testing.T, c config.Config) {
 				wantAddr(t, c, ":2")
-				if len(c.Tiles) != 2 || c.TTL["weather"] != time.Second {
-					t.Errorf("%d tiles, TTL[weather] %v; want the file's 2, 1s", len(c.Tiles), c.TTL["weather"])
+				if len(c.Tiles) != 2 || tile(c, "weather").TTL != time.Second {
+					t.Errorf("%d tiles, weather's TTL %v; want the file's 2, 1s", len(c.Tiles), tile(c, "weather").TTL)
 				}
 			}},
 		{name: "the last -config wins", args: []string{"-config", "missing.yaml"}, last: true,

@@ -360,56 +360,25 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
-// checkInRange checks that every value of an accepted cfg is in range and
-// every tile it names is one of its tiles.
+// checkInRange checks that every value of an accepted cfg is in range.
 func checkInRange(t *testing.T, call string, cfg config.Config) {
 	t.Helper()
-	isTile := func(name string) bool {
-		return slices.ContainsFunc(cfg.Tiles, func(tile config.Tile) bool { return tile.Name == name })
-	}
 	checkTiles(t, call, cfg)
 	for _, tile := range cfg.Tiles {
-		name := tile.Name
-		_, latency := cfg.Latency[name]
-		_, ttl := cfg.TTL[name]
-		_, maxStale := cfg.MaxStale[name]
-		_, hedge := cfg.Hedge[name]
-		_, breaker := cfg.Breaker[name]
-		if !latency || !ttl || !maxStale || !hedge || !breaker {
-			t.Errorf("%s: %s has entries in Latency %t, TTL %t, MaxStale %t, Hedge %t, Breaker %t; want all",
-				clip(call), name, latency, ttl, maxStale, hedge, breaker)
-		}
-	}
-	for name, d := range cfg.Latency {
-		if !isTile(name) || d < 0 {
-			t.Errorf("%s: Latency[%q] = %v; want a known tile, >= 0", clip(call), name, d)
-		}
-	}
-	for name, tail := range cfg.Tail {
-		if !isTile(name) || tail.Latency <= 0 || !(tail.Rate > 0 && tail.Rate < 1) {
-			t.Errorf("%s: Tail[%q] = %+v; want a known tile, latency > 0, rate in (0, 1)", clip(call), name, tail)
-		}
-	}
-	for name, p := range cfg.Fail {
-		if !isTile(name) || math.IsNaN(p) || p < 0 || p > 1 {
-			t.Errorf("%s: Fail[%q] = %v; want a known tile, in [0, 1]", clip(call), name, p)
-		}
-	}
-	for _, m := range []map[string]time.Duration{cfg.TTL, cfg.MaxStale} {
-		for name, d := range m {
-			if !isTile(name) || d < 0 {
-				t.Errorf("%s: TTL or MaxStale[%q] = %v; want a known tile, >= 0", clip(call), name, d)
-			}
-		}
-	}
-	for name, h := range cfg.Hedge {
-		if !isTile(name) || h.Delay < 0 || h.Adaptive && h.Delay != 0 {
-			t.Errorf("%s: Hedge[%q] = %+v; want a known tile and one mode", clip(call), name, h)
-		}
-	}
-	for name, n := range cfg.Breaker {
-		if !isTile(name) || n < 0 {
-			t.Errorf("%s: Breaker[%q] = %d; want a known tile, >= 0", clip(call), name, n)
+		tail, h := tile.Tail, tile.Hedge
+		switch {
+		case tile.Latency < 0 || tile.TTL < 0 || tile.MaxStale < 0 || tile.Timeout < 0:
+			t.Errorf("%s: %s: Latency, TTL, MaxStale, Timeout = %v, %v, %v, %v; want >= 0",
+				clip(call), tile.Name, tile.Latency, tile.TTL, tile.MaxStale, tile.Timeout)
+		case tail != (config.Tail{}) && (tail.Latency <= 0 || !(tail.Rate > 0 && tail.Rate < 1)):
+			t.Errorf("%s: %s: Tail = %+v; want none, or latency > 0 and rate in (0, 1)", clip(call), tile.Name, tail)
+		case math.IsNaN(tile.Fail) || tile.Fail < 0 || tile.Fail > 1:
+			t.Errorf("%s: %s: Fail = %v; want it in [0, 1]", clip(call), tile.Name, tile.Fail)
+		case h.Delay < 0 || h.Adaptive && h.Delay != 0:
+			t.Errorf("%s: %s: Hedge = %+v; want one mode", clip(call), tile.Name, h)
+		case tile.Breaker < 0 || tile.Bulkhead < 0 || tile.MaxBody < 0:
+			t.Errorf("%s: %s: Breaker, Bulkhead, MaxBody = %d, %d, %d; want >= 0",
+				clip(call), tile.Name, tile.Breaker, tile.Bulkhead, tile.MaxBody)
 		}
 	}
 	if cfg.TileTimeout <= 0 || cfg.TestDelay < 0 || cfg.PageTimeout < 0 || cfg.CacheSize <= 0 {
@@ -437,8 +406,7 @@ func checkTiles(t *testing.T, call string, cfg config.Config) {
 		if tile.URL == "" && !slices.Contains(tiles.Names(), tile.Name) {
 			t.Errorf("%s: tile %q has no url and is not built in", clip(call), tile.Name)
 		}
-		_, fails := cfg.Fail[tile.Name]
-		if _, tail := cfg.Tail[tile.Name]; tile.URL != "" && (fails || tail) {
+		if tile.URL != "" && (tile.Fail != 0 || tile.Tail != (config.Tail{})) {
 			t.Errorf("%s: tile %q has a url and simulated failures or a tail", clip(call), tile.Name)
 		}
 		if tile.Fallback != nil && !json.Valid(tile.Fallback) {

@@ -1,14 +1,28 @@
 package config
 
 import (
+	"errors"
 	"fmt"
+	"math"
+	"net"
+	"net/netip"
+	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"vitrine/tiles"
+	"vitrine/tracing"
+	"vitrine/upstream"
+	"vitrine/web"
 )
+
+// The settings' parsers. Their messages quote the value, clipped, and
+// never a password.
 
 // ParseDuration parses a Go duration ("40ms", "1.5s") that must not be
 // negative. A bare number is refused: "40" could mean seconds or ms.
@@ -52,41 +66,58 @@ func parseCount(s string) (int, error) {
 	return v, nil
 }
 
-// ParseList parses "name=value,name=value" into a map, checking each name
-// against known and each value with parse. Names may appear once; an empty
-// list is valid and sets nothing.
-func ParseList[T any](s string, known []string, parse func(string) (T, error)) (map[string]T, error) {
-	out := map[string]T{}
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return out, nil
+func parseBool(s string) (bool, error) {
+	v, err := strconv.ParseBool(strings.TrimSpace(s))
+	if err != nil {
+		return false, fmt.Errorf("%q is not true or false", clip(s))
 	}
+	return v, nil
+}
+
+func text(s string) (string, error) { return s, nil }
+
+// positive wraps parse to refuse zero.
+func positive[T int | time.Duration](parse func(string) (T, error)) func(string) (T, error) {
+	return func(s string) (T, error) {
+		v, err := parse(s)
+		if err == nil && v == 0 {
+			err = fmt.Errorf("%q must be more than zero", clip(s))
+		}
+		return v, err
+	}
+}
+
+// eachPair hands each pair of a name=value list to f, in order, once its
+// name is checked: one of known, and given once. An empty list has none.
+func eachPair(s string, known []string, f func(name, value string) error) error {
+	if s = strings.TrimSpace(s); s == "" {
+		return nil
+	}
+	seen := map[string]bool{}
 	for _, item := range strings.Split(s, ",") {
 		item = strings.TrimSpace(item)
 		name, value, ok := strings.Cut(item, "=")
 		name = strings.TrimSpace(name)
-		if !ok || name == "" {
-			return nil, fmt.Errorf("%q is not a name=value pair", clip(item))
+		switch {
+		case !ok || name == "":
+			return fmt.Errorf("%q is not a name=value pair", clip(item))
+		case !slices.Contains(known, name):
+			return fmt.Errorf("unknown tile %q in %q (known: %s)", clip(name), clip(item), strings.Join(known, ", "))
+		case seen[name]:
+			return fmt.Errorf("tile %q is given twice", name)
 		}
-		if !slices.Contains(known, name) {
-			return nil, fmt.Errorf("unknown tile %q in %q (known: %s)", clip(name), clip(item), strings.Join(known, ", "))
+		seen[name] = true
+		if err := f(name, value); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
 		}
-		if _, dup := out[name]; dup {
-			return nil, fmt.Errorf("tile %q is given twice", name)
-		}
-		v, err := parse(value)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-		out[name] = v
 	}
-	return out, nil
+	return nil
 }
 
 // ParseHedge parses a hedge setting: "off", "p95" (adaptive) or a delay
 // above zero. A zero delay is refused rather than read as off: hedging at
 // once would double every fetch, and a "0ms" that silently turns hedging
-// off hides a typo. Off is said as "off".
+// off hides a typo.
 func ParseHedge(s string) (Hedge, error) {
 	switch s = strings.TrimSpace(s); s {
 	case "off":
@@ -115,27 +146,15 @@ func (h Hedge) String() string {
 	return "off"
 }
 
-// latency is one -latency value: a latency and its tail, if any.
-type latency struct {
-	d    time.Duration
-	tail Tail
-}
-
-func parseLatency(s string) (latency, error) {
-	d, t, err := ParseLatency(s)
-	return latency{d, t}, err
-}
-
 // ParseLatency parses a simulated latency, optionally with a heavy tail:
 // "120ms", or "120ms/p99=1s" where 1 fetch in 100 takes 1s instead
 // (p95: 1 in 20, p999: 1 in 1000).
 //
 // pNN names a percentile strictly between 0 and 100 in the usual short
 // form: the first two digits are whole percents, the rest decimals (p50,
-// p95, p99, p999 = 99.9, p9999 = 99.99, p05 = 5). Only that one spelling is
-// read: a single digit (p5: 5 or 50?), a trailing zero past the second
-// digit (p100 would read as 10.0 and looks like 100; p990 is p99) and p00
-// are errors, so no spelling can mean a percentile of 0 or 100 or more.
+// p95, p99, p999 = 99.9, p05 = 5). Only that spelling is read: a single
+// digit (p5: 5 or 50?), a trailing zero past the second digit (p100 would
+// read as 10.0) and p00 are errors, so no spelling means 0 or 100 or more.
 func ParseLatency(s string) (time.Duration, Tail, error) {
 	base, tail, hasTail := strings.Cut(s, "/")
 	d, err := ParseDuration(base)
@@ -149,29 +168,160 @@ func ParseLatency(s string) (time.Duration, Tail, error) {
 	}
 	const rule = "a tail is pNN, two digits of whole percents and any more as decimals " +
 		"(p50, p95, p99, p999 = 99.9), strictly between 0 and 100"
+	tail = tiles.Clip(tail, 32)
 	switch canonical := strings.TrimRight(digits, "0"); {
 	case canonical == "":
-		return 0, Tail{}, fmt.Errorf("tail %q: p%s is the 0th percentile; %s", tiles.Clip(tail, 32), digits, rule)
+		return 0, Tail{}, fmt.Errorf("tail %q: p%s is the 0th percentile; %s", tail, digits, rule)
 	case len(digits) == 1:
 		return 0, Tail{}, fmt.Errorf("tail %q: p%s has one digit: the %sth or the %s0th percentile? write p0%s or p%s0; %s",
-			tiles.Clip(tail, 32), digits, digits, digits, digits, digits, rule)
+			tail, digits, digits, digits, digits, digits, rule)
 	case len(digits) > 2 && strings.HasSuffix(digits, "0"):
 		if len(canonical) < 2 {
 			canonical += "0"
 		}
-		return 0, Tail{}, fmt.Errorf("tail %q: p%s ends in a zero past two digits, which changes nothing (0.%s = 0.%s) but reads like %s%%: write p%s; %s",
-			tiles.Clip(tail, 32), digits, digits, canonical, digits, canonical, rule)
+		return 0, Tail{}, fmt.Errorf("tail %q: p%s ends in a zero past two digits, which changes nothing "+
+			"(0.%s = 0.%s) but reads like %s%%: write p%s; %s", tail, digits, digits, canonical, digits, canonical, rule)
 	}
 	// pNN is the quantile 0.NN; the tail is the rest, (10^len - NN) / 10^len,
 	// computed in integers so that p99 gives exactly 0.01, not 1 - 0.99.
 	n, _ := strconv.Atoi(digits)
-	scale := 1
-	for range digits {
-		scale *= 10
-	}
+	scale := int(math.Pow10(len(digits)))
 	td, err := ParseDuration(v)
 	if err != nil {
 		return 0, Tail{}, fmt.Errorf("tail: %w", err)
 	}
 	return d, Tail{Latency: td, Rate: float64(scale-n) / float64(scale)}, nil
+}
+
+// hostPort checks host:port with a port from min to 65535, and a host
+// unless min is 0 (a listen address: port 0 picks a free port, no host
+// listens on every interface). example shows one.
+func hostPort(s string, min int, example string) (string, error) {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil || host == "" && min > 0 {
+		return "", fmt.Errorf("%q is not host:port (e.g. %s)", clip(s), example)
+	}
+	if err := upstream.CheckPort(port, min); err != nil {
+		return "", fmt.Errorf("%q %w", clip(s), err)
+	}
+	return s, nil
+}
+
+func checkedAddr(s string) (string, error) { return hostPort(s, 0, "localhost:8080 or :8080") }
+
+// optionalAddr is checkedAddr, except that "" is allowed and means unset.
+func optionalAddr(s string) (string, error) {
+	if s == "" {
+		return "", nil
+	}
+	return checkedAddr(s)
+}
+
+// sameListener reports whether listening on a and on b (both checked
+// addresses) would collide: the same fixed port on the same host, or on
+// any host when either is a wildcard (":8080" and "0.0.0.0:8080" listen on
+// every interface). localhost is the loopback address. Port 0 picks a free
+// port, so it never collides.
+func sameListener(a, b string) bool {
+	ha, pa, errA := net.SplitHostPort(a)
+	hb, pb, errB := net.SplitHostPort(b)
+	na, _ := strconv.Atoi(pa)
+	nb, _ := strconv.Atoi(pb)
+	if errA != nil || errB != nil || na != nb || na == 0 {
+		return false
+	}
+	ipA, errA := netip.ParseAddr(ha)
+	ipB, errB := netip.ParseAddr(hb)
+	wildcard := func(h string, ip netip.Addr, err error) bool { return h == "" || err == nil && ip.IsUnspecified() }
+	loopback := func(h string, ip netip.Addr, err error) bool {
+		return strings.EqualFold(h, "localhost") || err == nil && ip.IsLoopback()
+	}
+	switch {
+	case wildcard(ha, ipA, errA) || wildcard(hb, ipB, errB):
+		return true
+	case errA == nil && errB == nil:
+		return ipA.Unmap() == ipB.Unmap()
+	case strings.EqualFold(ha, "localhost") || strings.EqualFold(hb, "localhost"):
+		return loopback(ha, ipA, errA) && loopback(hb, ipB, errB)
+	}
+	return strings.EqualFold(ha, hb)
+}
+
+// ParseBackendURL checks a backend's URL by the HTTP client's own rules
+// (upstream.CheckURL), so that a URL it would refuse is refused where it
+// was given. Its messages hide a password.
+func ParseBackendURL(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", errors.New("no url given")
+	}
+	if err := upstream.CheckURL(s); err != nil {
+		shown := s
+		if u, perr := url.Parse(s); perr == nil {
+			shown = u.Redacted()
+		}
+		return "", fmt.Errorf("%q %v", clip(shown), err)
+	}
+	return s, nil
+}
+
+// parseView checks a view's name.
+func parseView(s string) (string, error) {
+	if s = strings.TrimSpace(s); !slices.Contains(web.ViewNames(), s) {
+		return "", fmt.Errorf("%q is not a view (one of %s)", clip(s), strings.Join(web.ViewNames(), ", "))
+	}
+	return s, nil
+}
+
+var tileName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
+
+// parseTileName checks a tile's name: it is a key in name=value flags and
+// in the URLs of /tiles/NAME.
+func parseTileName(s string) (string, error) {
+	if !tileName.MatchString(s) {
+		return "", fmt.Errorf("%q is not a tile name (1 to 32 of a-z, 0-9, _ and -, starting with a letter or digit)",
+			clip(s))
+	}
+	return s, nil
+}
+
+// maxMaxBody bounds max-body: a tile's body is held in memory.
+const maxMaxBody = 1 << 30
+
+// parseMaxBody parses a body limit: a number of bytes, or a number of KiB
+// or MiB ("512KiB", "2MiB"), from 1 byte to 1 GiB.
+func parseMaxBody(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	num, unit := s, int64(1)
+	for suffix, u := range map[string]int64{"KiB": 1 << 10, "MiB": 1 << 20} {
+		if n, ok := strings.CutSuffix(s, suffix); ok {
+			num, unit = strings.TrimSpace(n), u
+		}
+	}
+	n, err := parseCount(num)
+	if err != nil || n == 0 || int64(n) > maxMaxBody/unit {
+		return 0, fmt.Errorf("%q is not a size from 1 byte to 1024MiB (bytes, or e.g. 512KiB, 2MiB)", clip(s))
+	}
+	return int64(n) * unit, nil
+}
+
+// ParseTraceMode checks a -trace value: one of tracing.Modes.
+func ParseTraceMode(s string) (string, error) {
+	if !slices.Contains(tracing.Modes, s) {
+		return "", fmt.Errorf("%q is not a tracing mode (%s)", clip(s), strings.Join(tracing.Modes, ", "))
+	}
+	return s, nil
+}
+
+func clip(s string) string { return tiles.Clip(s, 64) }
+
+// oneLine clips s, an argument as the user typed it, and quotes it if it
+// holds a newline, another unprintable character or invalid UTF-8, so that
+// the message stays on one line of text.
+func oneLine(s string, n int) string {
+	s = tiles.Clip(s, n)
+	if !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) {
+		return strconv.Quote(s)
+	}
+	return s
 }

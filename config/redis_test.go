@@ -185,7 +185,7 @@ func TestParseRedisFileErrors(t *testing.T) {
 		{name: "node without host", file: "redis:\n  nodes: [':6379']\n",
 			want: `FILE:2:11: redis.nodes[0]: ":6379" is not host:port (e.g. redis-1:6379)`},
 		{name: "node port out of range", file: "redis:\n  nodes:\n    - n1:1\n    - n2:0\n",
-			want: `FILE:4:7: redis.nodes[1]: port "0" in "n2:0" is not a number from 1 to 65535`},
+			want: `FILE:4:7: redis.nodes[1]: "n2:0" port must be 1 to 65535; got "0"`},
 		{name: "node twice", file: "redis:\n  nodes: [n1:1, n1:1]\n",
 			want: `FILE:2:17: redis.nodes[1]: "n1:1" is listed twice`},
 		{name: "bad master", file: "redis:\n  nodes: [n1:1]\n  master: 'my master'\n",

@@ -57,92 +57,92 @@ func TestParseResilienceFlags(t *testing.T) {
 
 		{name: "ttl one tile", flag: "ttl", value: "banners=1s",
 			want: with(func(c *config.Config) {
-				c.TTL = withEntries(c.TTL, map[string]time.Duration{"banners": time.Second})
-				c.PinnedTTL = map[string]bool{"banners": true}
+				set(c.Tiles, ttlOf, map[string]time.Duration{"banners": time.Second})
+				set(c.Tiles, pinnedOf, map[string]bool{"banners": true})
 			})},
 		{name: "ttl 0 and several", flag: "ttl", value: "banners=0s, recommendations=2m",
 			want: with(func(c *config.Config) {
-				c.TTL = withEntries(c.TTL, map[string]time.Duration{"banners": 0, "recommendations": 2 * time.Minute})
-				c.PinnedTTL = map[string]bool{"banners": true, "recommendations": true}
+				set(c.Tiles, ttlOf, map[string]time.Duration{"banners": 0, "recommendations": 2 * time.Minute})
+				set(c.Tiles, pinnedOf, map[string]bool{"banners": true, "recommendations": true})
 			})},
 
 		{name: "max-stale", flag: "max-stale", value: "products=1h",
 			want: with(func(c *config.Config) {
-				c.MaxStale = withEntries(c.MaxStale, map[string]time.Duration{"products": time.Hour})
+				set(c.Tiles, maxStaleOf, map[string]time.Duration{"products": time.Hour})
 			})},
 		{name: "max-stale 0", flag: "max-stale", value: "products=0s",
-			want: with(func(c *config.Config) { c.MaxStale = withEntries(c.MaxStale, map[string]time.Duration{"products": 0}) })},
+			want: with(func(c *config.Config) { set(c.Tiles, maxStaleOf, map[string]time.Duration{"products": 0}) })},
 
 		{name: "hedge off", flag: "hedge", value: "banners=off",
-			want: with(func(c *config.Config) { c.Hedge = withEntries(c.Hedge, map[string]config.Hedge{"banners": {}}) })},
+			want: with(func(c *config.Config) { set(c.Tiles, hedgeOf, map[string]config.Hedge{"banners": {}}) })},
 		{name: "hedge p95", flag: "hedge", value: "products=p95",
 			want: with(func(c *config.Config) {
-				c.Hedge = withEntries(c.Hedge, map[string]config.Hedge{"products": {Adaptive: true}})
+				set(c.Tiles, hedgeOf, map[string]config.Hedge{"products": {Adaptive: true}})
 			})},
 		{name: "hedge auto", flag: "hedge", value: "products=auto",
 			want: with(func(c *config.Config) {
-				c.Hedge = withEntries(c.Hedge, map[string]config.Hedge{"products": {Adaptive: true}})
+				set(c.Tiles, hedgeOf, map[string]config.Hedge{"products": {Adaptive: true}})
 			})},
 		{name: "hedge 150ms", flag: "hedge", value: "recommendations=150ms",
 			want: with(func(c *config.Config) {
-				c.Hedge = withEntries(c.Hedge, map[string]config.Hedge{"recommendations": {Delay: 150 * ms}})
+				set(c.Tiles, hedgeOf, map[string]config.Hedge{"recommendations": {Delay: 150 * ms}})
 			})},
 		{name: "hedge every tile", flag: "hedge", value: "banners=off,products=p95,recommendations=150ms",
 			want: with(func(c *config.Config) {
-				c.Hedge = withEntries(c.Hedge, map[string]config.Hedge{
+				set(c.Tiles, hedgeOf, map[string]config.Hedge{
 					"banners": {}, "products": {Adaptive: true}, "recommendations": {Delay: 150 * ms},
 				})
 			})},
 
 		{name: "breaker 0 is none", flag: "breaker", value: "banners=0",
-			want: with(func(c *config.Config) { c.Breaker = withEntries(c.Breaker, map[string]int{"banners": 0}) })},
+			want: with(func(c *config.Config) { set(c.Tiles, breakerOf, map[string]int{"banners": 0}) })},
 		{name: "breaker", flag: "breaker", value: "products=3,recommendations=10",
 			want: with(func(c *config.Config) {
-				c.Breaker = withEntries(c.Breaker, map[string]int{"products": 3, "recommendations": 10})
+				set(c.Tiles, breakerOf, map[string]int{"products": 3, "recommendations": 10})
 			})},
 
 		{name: "latency p99 tail", flag: "latency", value: "recommendations=120ms/p99=1s",
 			want: with(func(c *config.Config) {
-				c.Latency = withLatency(map[string]time.Duration{"recommendations": 120 * ms})
-				c.Tail = map[string]config.Tail{"recommendations": {Latency: time.Second, Rate: 0.01}}
+				set(c.Tiles, latencyOf, map[string]time.Duration{"recommendations": 120 * ms})
+				set(c.Tiles, tailOf, map[string]config.Tail{"recommendations": {Latency: time.Second, Rate: 0.01}})
 			})},
 		{name: "latency p95 tail", flag: "latency", value: "products=80ms/p95=500ms",
 			want: with(func(c *config.Config) {
-				c.Tail = map[string]config.Tail{"products": {Latency: 500 * ms, Rate: 0.05}}
+				set(c.Tiles, tailOf, map[string]config.Tail{"products": {Latency: 500 * ms, Rate: 0.05}})
 			})},
 		{name: "latency p999 tail", flag: "latency", value: "banners=10ms/p999=2s",
 			want: with(func(c *config.Config) {
-				c.Latency = withLatency(map[string]time.Duration{"banners": 10 * ms})
-				c.Tail = map[string]config.Tail{"banners": {Latency: 2 * time.Second, Rate: 0.001}}
+				set(c.Tiles, latencyOf, map[string]time.Duration{"banners": 10 * ms})
+				set(c.Tiles, tailOf, map[string]config.Tail{"banners": {Latency: 2 * time.Second, Rate: 0.001}})
 			})},
 		{name: "latency p10 tail", flag: "latency", value: "banners=10ms/p10=2s",
 			want: with(func(c *config.Config) {
-				c.Latency = withLatency(map[string]time.Duration{"banners": 10 * ms})
-				c.Tail = map[string]config.Tail{"banners": {Latency: 2 * time.Second, Rate: 0.9}}
+				set(c.Tiles, latencyOf, map[string]time.Duration{"banners": 10 * ms})
+				set(c.Tiles, tailOf, map[string]config.Tail{"banners": {Latency: 2 * time.Second, Rate: 0.9}})
 			})},
 		{name: "latency p05 tail", flag: "latency", value: "banners=10ms/p05=2s",
 			want: with(func(c *config.Config) {
-				c.Latency = withLatency(map[string]time.Duration{"banners": 10 * ms})
-				c.Tail = map[string]config.Tail{"banners": {Latency: 2 * time.Second, Rate: 0.95}}
+				set(c.Tiles, latencyOf, map[string]time.Duration{"banners": 10 * ms})
+				set(c.Tiles, tailOf, map[string]config.Tail{"banners": {Latency: 2 * time.Second, Rate: 0.95}})
 			})},
 		{name: "latency p001 tail", flag: "latency", value: "banners=10ms/p001=2s",
 			want: with(func(c *config.Config) {
-				c.Latency = withLatency(map[string]time.Duration{"banners": 10 * ms})
-				c.Tail = map[string]config.Tail{"banners": {Latency: 2 * time.Second, Rate: 0.999}}
+				set(c.Tiles, latencyOf, map[string]time.Duration{"banners": 10 * ms})
+				set(c.Tiles, tailOf, map[string]config.Tail{"banners": {Latency: 2 * time.Second, Rate: 0.999}})
 			})},
 		{name: "latency p999999 tail", flag: "latency", value: "banners=10ms/p999999=2s",
 			want: with(func(c *config.Config) {
-				c.Latency = withLatency(map[string]time.Duration{"banners": 10 * ms})
-				c.Tail = map[string]config.Tail{"banners": {Latency: 2 * time.Second, Rate: 1e-6}}
+				set(c.Tiles, latencyOf, map[string]time.Duration{"banners": 10 * ms})
+				set(c.Tiles, tailOf, map[string]config.Tail{"banners": {Latency: 2 * time.Second, Rate: 1e-6}})
 			})},
 		{name: "latency tail with spaces", flag: "latency", value: "banners=10ms / p99=2s ",
 			want: with(func(c *config.Config) {
-				c.Latency = withLatency(map[string]time.Duration{"banners": 10 * ms})
-				c.Tail = map[string]config.Tail{"banners": {Latency: 2 * time.Second, Rate: 0.01}}
+				set(c.Tiles, latencyOf, map[string]time.Duration{"banners": 10 * ms})
+				set(c.Tiles, tailOf, map[string]config.Tail{"banners": {Latency: 2 * time.Second, Rate: 0.01}})
 			})},
 		{name: "latency zero tail is none", flag: "latency", value: "banners=10ms/p99=0s",
 			want: with(func(c *config.Config) {
-				c.Latency = withLatency(map[string]time.Duration{"banners": 10 * ms})
+				set(c.Tiles, latencyOf, map[string]time.Duration{"banners": 10 * ms})
 			})},
 	}
 	for _, tt := range tests {
@@ -178,12 +178,12 @@ func TestParseResilienceOverrides(t *testing.T) {
 		{name: "flag overrides VITRINE_HEDGE per tile", args: []string{"-hedge", "banners=off"},
 			env: map[string]string{"VITRINE_HEDGE": "banners=10ms,products=20ms"},
 			want: with(func(c *config.Config) {
-				c.Hedge = withEntries(c.Hedge, map[string]config.Hedge{"banners": {}, "products": {Delay: 20 * time.Millisecond}})
+				set(c.Tiles, hedgeOf, map[string]config.Hedge{"banners": {}, "products": {Delay: 20 * time.Millisecond}})
 			})},
 		{name: "flag p95 overrides VITRINE_HEDGE per tile", args: []string{"-hedge", "products=p95"},
 			env: map[string]string{"VITRINE_HEDGE": "products=20ms,banners=off"},
 			want: with(func(c *config.Config) {
-				c.Hedge = withEntries(c.Hedge, map[string]config.Hedge{"banners": {}, "products": {Adaptive: true}})
+				set(c.Tiles, hedgeOf, map[string]config.Hedge{"banners": {}, "products": {Adaptive: true}})
 			})},
 		{name: "bare -fallback is true", args: []string{"-fallback"}, env: map[string]string{"VITRINE_FALLBACK": "false"},
 			want: defaults()},
@@ -192,28 +192,28 @@ func TestParseResilienceOverrides(t *testing.T) {
 		{name: "flag overrides VITRINE_BREAKER per tile", args: []string{"-breaker", "banners=1"},
 			env: map[string]string{"VITRINE_BREAKER": "banners=0,products=2"},
 			want: with(func(c *config.Config) {
-				c.Breaker = withEntries(c.Breaker, map[string]int{"banners": 1, "products": 2})
+				set(c.Tiles, breakerOf, map[string]int{"banners": 1, "products": 2})
 			})},
 		{name: "flag overrides VITRINE_TTL per tile", args: []string{"-ttl", "products=1s"},
 			env: map[string]string{"VITRINE_TTL": "products=5s,banners=6s"},
 			want: with(func(c *config.Config) {
-				c.TTL = withEntries(c.TTL, map[string]time.Duration{"products": time.Second, "banners": 6 * time.Second})
-				c.PinnedTTL = map[string]bool{"products": true, "banners": true}
+				set(c.Tiles, ttlOf, map[string]time.Duration{"products": time.Second, "banners": 6 * time.Second})
+				set(c.Tiles, pinnedOf, map[string]bool{"products": true, "banners": true})
 			})},
 		{name: "flag overrides VITRINE_MAX_STALE", args: []string{"-max-stale", "products=1m"},
 			env: map[string]string{"VITRINE_MAX_STALE": "products=5m"},
 			want: with(func(c *config.Config) {
-				c.MaxStale = withEntries(c.MaxStale, map[string]time.Duration{"products": time.Minute})
+				set(c.Tiles, maxStaleOf, map[string]time.Duration{"products": time.Minute})
 			})},
 		{name: "latency without a tail drops the env's tail", args: []string{"-latency", "recommendations=50ms"},
 			env: map[string]string{"VITRINE_LATENCY": "recommendations=120ms/p99=1s"},
 			want: with(func(c *config.Config) {
-				c.Latency = withLatency(map[string]time.Duration{"recommendations": 50 * time.Millisecond})
+				set(c.Tiles, latencyOf, map[string]time.Duration{"recommendations": 50 * time.Millisecond})
 			})},
 		{name: "latency tail replaced", args: []string{"-latency", "recommendations=120ms/p95=2s"},
 			env: map[string]string{"VITRINE_LATENCY": "recommendations=120ms/p99=1s"},
 			want: with(func(c *config.Config) {
-				c.Tail = map[string]config.Tail{"recommendations": {Latency: 2 * time.Second, Rate: 0.05}}
+				set(c.Tiles, tailOf, map[string]config.Tail{"recommendations": {Latency: 2 * time.Second, Rate: 0.05}})
 			})},
 		{name: "every resilience flag", args: []string{
 			"-page-timeout", "0", "-cache=false", "-cache-size", "9", "-ttl", "banners=1s",
@@ -221,13 +221,13 @@ func TestParseResilienceOverrides(t *testing.T) {
 			"-latency", "banners=1ms/p99=3ms"},
 			want: with(func(c *config.Config) {
 				c.PageTimeout, c.Cache, c.CacheSize = 0, false, 9
-				c.TTL = withEntries(c.TTL, map[string]time.Duration{"banners": time.Second})
-				c.PinnedTTL = map[string]bool{"banners": true}
-				c.MaxStale = withEntries(c.MaxStale, map[string]time.Duration{"banners": 2 * time.Second})
-				c.Hedge = withEntries(c.Hedge, map[string]config.Hedge{"banners": {Delay: 5 * time.Millisecond}})
-				c.Breaker = withEntries(c.Breaker, map[string]int{"banners": 4})
-				c.Latency = withLatency(map[string]time.Duration{"banners": time.Millisecond})
-				c.Tail = map[string]config.Tail{"banners": {Latency: 3 * time.Millisecond, Rate: 0.01}}
+				set(c.Tiles, ttlOf, map[string]time.Duration{"banners": time.Second})
+				set(c.Tiles, pinnedOf, map[string]bool{"banners": true})
+				set(c.Tiles, maxStaleOf, map[string]time.Duration{"banners": 2 * time.Second})
+				set(c.Tiles, hedgeOf, map[string]config.Hedge{"banners": {Delay: 5 * time.Millisecond}})
+				set(c.Tiles, breakerOf, map[string]int{"banners": 4})
+				set(c.Tiles, latencyOf, map[string]time.Duration{"banners": time.Millisecond})
+				set(c.Tiles, tailOf, map[string]config.Tail{"banners": {Latency: 3 * time.Millisecond, Rate: 0.01}})
 			})},
 	}
 	checkParse(t, tests)

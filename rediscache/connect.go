@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9/maintnotifications"
 
 	"vitrine/tiles"
+	"vitrine/upstream"
 )
 
 // Defaults for Settings and Options.
@@ -73,8 +74,8 @@ func checkURL(s string, u *url.URL) (*redis.Options, error) {
 		return nil, fmt.Errorf("%s must not have a fragment (#...); write a # of a password as %%23", shown)
 	}
 	if p := u.Port(); p != "" {
-		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
-			return nil, fmt.Errorf("%s port must be 1 to 65535; got %q", shown, tiles.Clip(p, 20))
+		if err := upstream.CheckPort(p, 1); err != nil {
+			return nil, fmt.Errorf("%s %w", shown, err)
 		}
 	}
 	o, err := redis.ParseURL(s)

@@ -131,11 +131,21 @@ func parseURL(raw string) (*url.URL, error) {
 		return nil, errors.New("must not have a fragment (#...)")
 	}
 	if p := u.Port(); p != "" {
-		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
-			return nil, fmt.Errorf("port must be 1 to 65535; got %q", tiles.Clip(p, 20))
+		if err := CheckPort(p, 1); err != nil {
+			return nil, err
 		}
 	}
 	return u, nil
+}
+
+// CheckPort reports whether port, of a URL or a host:port address, is a
+// number from min (0 where 0 picks a free port, else 1) to 65535: the one
+// rule for every port Vitrine is given.
+func CheckPort(port string, min int) error {
+	if n, err := strconv.Atoi(port); err != nil || n < min || n > 65535 {
+		return fmt.Errorf("port must be %d to 65535; got %q", min, tiles.Clip(port, 20))
+	}
+	return nil
 }
 
 // Name returns the tile's name.
