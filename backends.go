@@ -14,7 +14,6 @@ import (
 	"vitrine/config"
 	"vitrine/graceful"
 	"vitrine/sim"
-	"vitrine/tiles"
 )
 
 // runBackends serves the built-in tiles' simulated backends over HTTP
@@ -32,7 +31,7 @@ func runBackends(ctx context.Context, args []string, getenv func(string) string,
 	logger := newLogger(stderr, prov)
 	cat := catalogue.Default()
 	var sims []*sim.Simulated
-	for _, def := range append(tiles.Builtins(), sim.Extra()...) {
+	for _, def := range append(sim.Builtins(), sim.Extra()...) {
 		if _, ok := cfg.Latency[def.Name]; !ok {
 			cfg.Latency[def.Name] = def.Latency // not a -latency tile
 		}

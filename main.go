@@ -199,8 +199,8 @@ func buildTiles(cfg config.Config, cat *catalogue.Catalogue, m *metrics.Metrics,
 		opts.Shared = shared
 	}
 	client := upstream.NewTracedClient(prov.TracerProvider()) // untraced when off
-	defs := map[string]tiles.Def{}
-	for _, d := range tiles.Builtins() {
+	defs := map[string]sim.Def{}
+	for _, d := range sim.Builtins() {
 		defs[d.Name] = d
 	}
 	var wrapped []*resilience.Tile
@@ -276,7 +276,7 @@ func readiness(wrapped []*resilience.Tile, shared *rediscache.Cache) func() web.
 
 // newBackend returns tc's backend: its HTTP service when it has a URL, else
 // def's simulator.
-func newBackend(cfg config.Config, tc config.Tile, def tiles.Def, cat *catalogue.Catalogue, client *http.Client, m *metrics.Metrics, logger *slog.Logger) (tiles.Fetcher, error) {
+func newBackend(cfg config.Config, tc config.Tile, def sim.Def, cat *catalogue.Catalogue, client *http.Client, m *metrics.Metrics, logger *slog.Logger) (tiles.Fetcher, error) {
 	if tc.URL != "" {
 		f, err := upstream.New(upstream.Options{
 			Name: tc.Name, URL: tc.URL, Personalised: tc.Personalised, MaxBody: tc.MaxBody,
@@ -292,7 +292,7 @@ func newBackend(cfg config.Config, tc config.Tile, def tiles.Def, cat *catalogue
 
 // simulate returns def's simulated backend with its settings from the
 // -latency and -fail maps (the server's and `vitrine backends`' alike).
-func simulate(def tiles.Def, cat *catalogue.Catalogue, latency map[string]time.Duration, fail map[string]float64, tails map[string]config.Tail) (*sim.Simulated, error) {
+func simulate(def sim.Def, cat *catalogue.Catalogue, latency map[string]time.Duration, fail map[string]float64, tails map[string]config.Tail) (*sim.Simulated, error) {
 	tail := tails[def.Name]
 	return sim.New(def, cat, sim.Backend{
 		Latency: latency[def.Name], Fail: fail[def.Name], Tail: tail.Latency, TailRate: tail.Rate,

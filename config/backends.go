@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"vitrine/sim"
 	"vitrine/tiles"
 	"vitrine/tracing"
 )
@@ -73,7 +74,7 @@ func backendsDefaults() Backends {
 		Tail:    map[string]Tail{},
 		Trace:   tracing.Off,
 	}
-	for _, d := range tiles.Builtins() {
+	for _, d := range sim.Builtins() {
 		b.Latency[d.Name] = d.Latency
 	}
 	return b
@@ -82,7 +83,7 @@ func backendsDefaults() Backends {
 func newBackendsFlagSet(b *Backends) *flag.FlagSet {
 	fs := flag.NewFlagSet("vitrine backends", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are reported by the caller, on one line
-	known := tiles.Names()
+	known := sim.Names()
 	fs.Var(scalar(&b.Addr, checkedAddr), "addr", "listen `address` (host:port; port 0 picks a free one)")
 	fs.Var(list(known, parseLatency, latencySetter(b.Latency, b.Tail), b.Latency), "latency", "simulated latency per tile, `name=duration` pairs, each optionally with a heavy tail as in recommendations=120ms/p99=1s (1 fetch in 100 takes 1s); names not given keep their default")
 	fs.Var(list(known, ParseProbability, set(b.Fail), b.Fail), "fail", "simulated failure probability per tile, `name=p` pairs with 0 <= p <= 1; a failure answers 503")

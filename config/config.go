@@ -24,6 +24,7 @@ import (
 	"vitrine/aggregator"
 	"vitrine/rediscache"
 	"vitrine/resilience"
+	"vitrine/sim"
 	"vitrine/tiles"
 	"vitrine/tracing"
 )
@@ -221,7 +222,7 @@ func defaults() Config {
 		ShutdownTimeout: 15 * time.Second,
 	}
 	cfg.clearTiles()
-	for _, d := range tiles.Builtins() {
+	for _, d := range sim.Builtins() {
 		cfg.addTile(newTile(d.Name), d.Latency)
 	}
 	return cfg

@@ -17,7 +17,7 @@ import (
 	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
 
-	"vitrine/tiles"
+	"vitrine/sim"
 	"vitrine/web"
 )
 
@@ -506,7 +506,7 @@ func (l *loader) checkSource(path string, ft fileTile, t Tile, at ast.Node) {
 	switch {
 	case t.URL == "" && !simulated:
 		l.fail(at, path, fmt.Errorf("%q is not a built-in tile (%s), so it needs the url of its backend",
-			t.Name, strings.Join(tiles.Names(), ", ")))
+			t.Name, strings.Join(sim.Names(), ", ")))
 	case t.URL == "" && t.View == web.ViewHTML:
 		l.fail(ft.View.Node, path+".view", errors.New("html is a fragment from an HTTP backend, but this tile has no url"))
 	}

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"vitrine/resilience"
-	"vitrine/tiles"
+	"vitrine/sim"
 	"vitrine/upstream"
 	"vitrine/web"
 )
@@ -55,12 +55,12 @@ func newTile(name string) Tile {
 }
 
 // builtin returns the built-in tile called name, if there is one.
-func builtin(name string) (tiles.Def, bool) {
-	i := slices.IndexFunc(tiles.Builtins(), func(d tiles.Def) bool { return d.Name == name })
+func builtin(name string) (sim.Def, bool) {
+	i := slices.IndexFunc(sim.Builtins(), func(d sim.Def) bool { return d.Name == name })
 	if i < 0 {
-		return tiles.Def{}, false
+		return sim.Def{}, false
 	}
-	return tiles.Builtins()[i], true
+	return sim.Builtins()[i], true
 }
 
 // defaultLatency is a tile's latency before any setting: the built-in

@@ -33,7 +33,7 @@ type Backend struct {
 
 // Simulated is a tiles.Fetcher serving a built-in tile's content.
 type Simulated struct {
-	def  tiles.Def
+	def  Def
 	cat  *catalogue.Catalogue
 	b    Backend
 	anon json.RawMessage // the content for everyone, encoded once
@@ -45,7 +45,7 @@ var (
 )
 
 // New returns the simulated backend of def over cat.
-func New(def tiles.Def, cat *catalogue.Catalogue, b Backend) (*Simulated, error) {
+func New(def Def, cat *catalogue.Catalogue, b Backend) (*Simulated, error) {
 	if b.Rand == nil {
 		b.Rand = rand.Float64
 	}
@@ -77,7 +77,7 @@ func (s *Simulated) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome
 	if s.b.Tail > 0 && s.b.Rand() < s.b.TailRate {
 		d = s.b.Tail
 	}
-	if err := Wait(ctx, d); err != nil {
+	if err := tiles.Wait(ctx, d); err != nil {
 		return tiles.Outcome{}, fmt.Errorf("%s: %w", s.def.Name, err)
 	}
 	if s.b.Fail > 0 && s.b.Rand() < s.b.Fail {
@@ -91,21 +91,4 @@ func (s *Simulated) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome
 		return tiles.Outcome{}, fmt.Errorf("%s: %w", s.def.Name, err)
 	}
 	return tiles.Fresh(data), nil
-}
-
-// Wait blocks for d or until ctx is done, whichever comes first, and
-// returns ctx.Err() in the latter case: unlike time.Sleep it never outlasts
-// its request. It is how a simulated backend, or endpoint, takes its time.
-func Wait(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -1,6 +1,6 @@
 // Package tiles is Vitrine's domain: the Fetcher interface every tile's
 // backend implements, the Request a tile is fetched for, the typed Outcome a
-// fetch returns, the error vocabulary, and the built-in tiles.
+// fetch returns and the error vocabulary.
 package tiles
 
 import (
@@ -19,6 +19,23 @@ import (
 type Fetcher interface {
 	Name() string
 	Fetch(ctx context.Context, req Request) (Outcome, error)
+}
+
+// Wait blocks for d or until ctx is done, whichever comes first, and
+// returns ctx.Err() in the latter case: unlike time.Sleep it never outlasts
+// its request. It is how a simulated backend, or endpoint, takes its time.
+func Wait(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Status is what became of one tile of a page.

@@ -9,7 +9,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"vitrine/aggregator"
-	"vitrine/sim"
 	"vitrine/tiles"
 )
 
@@ -148,7 +147,7 @@ func handleHealth() echo.HandlerFunc {
 // the wait.
 func handleTest(delay time.Duration) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if err := sim.Wait(c.Request().Context(), delay); err != nil {
+		if err := tiles.Wait(c.Request().Context(), delay); err != nil {
 			return nil // the client has gone: there is no one to answer
 		}
 		c.Response().Header().Set("Cache-Control", "no-store") // the wait is the point
