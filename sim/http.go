@@ -9,7 +9,6 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,6 +19,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
+	"vitrine/httpjson"
 	"vitrine/tiles"
 )
 
@@ -84,7 +84,7 @@ func newServer(backends []*Simulated, logger *slog.Logger) *server {
 		s.add("/"+b.Name(), s.serveTile(b))
 	}
 	s.add("/healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, r, http.StatusOK, []byte(`{"status":"ok"}`))
+		httpjson.Write(w, r, http.StatusOK, []byte(`{"status":"ok"}`))
 	})
 	s.add("/stats", s.serveStats)
 	return s
@@ -110,13 +110,13 @@ func (s *server) add(path string, h http.HandlerFunc) {
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h, ok := s.routes[r.URL.Path]
 	if !ok {
-		writeError(w, r, http.StatusNotFound, fmt.Sprintf("no route %q; the routes are %s",
+		httpjson.Error(w, r, http.StatusNotFound, fmt.Sprintf("no route %q; the routes are %s",
 			tiles.Clip(r.URL.Path, 64), strings.Join(s.paths, ", ")))
 		return
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
-		writeError(w, r, http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed on %s; use GET or HEAD",
+		httpjson.Error(w, r, http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed on %s; use GET or HEAD",
 			tiles.Clip(r.Method, 16), r.URL.Path))
 		return
 	}
@@ -139,7 +139,7 @@ func (s *server) serveTile(b *Simulated) http.HandlerFunc {
 			out, ferr := b.Fetch(r.Context(), req)
 			code = answer(w, r, out, ferr)
 		} else {
-			writeError(w, r, code, err.Error())
+			httpjson.Error(w, r, code, err.Error())
 		}
 		s.logger.DebugContext(r.Context(), "backend request", "tile", name, "user", req.User,
 			"request_id", id, "status", code, "elapsed", time.Since(start))
@@ -152,13 +152,13 @@ func answer(w http.ResponseWriter, r *http.Request, out tiles.Outcome, err error
 	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 		// The client left (or the server is shutting down): nobody reads
 		// this, but a connection still open gets a well-formed answer.
-		writeError(w, r, http.StatusServiceUnavailable, "request cancelled before the tile was ready")
+		httpjson.Error(w, r, http.StatusServiceUnavailable, "request cancelled before the tile was ready")
 		return http.StatusServiceUnavailable
 	case errors.Is(err, ErrSimulated):
-		writeError(w, r, http.StatusServiceUnavailable, err.Error())
+		httpjson.Error(w, r, http.StatusServiceUnavailable, err.Error())
 		return http.StatusServiceUnavailable
 	case err != nil:
-		writeError(w, r, http.StatusInternalServerError, err.Error())
+		httpjson.Error(w, r, http.StatusInternalServerError, err.Error())
 		return http.StatusInternalServerError
 	}
 	tag := etag(out.Data)
@@ -167,7 +167,7 @@ func answer(w http.ResponseWriter, r *http.Request, out tiles.Outcome, err error
 		w.WriteHeader(http.StatusNotModified)
 		return http.StatusNotModified
 	}
-	writeJSON(w, r, http.StatusOK, out.Data)
+	httpjson.Write(w, r, http.StatusOK, out.Data)
 	return http.StatusOK
 }
 
@@ -198,29 +198,11 @@ func etagMatches(ifNoneMatch []string, tag string) bool {
 func (s *server) serveStats(w http.ResponseWriter, r *http.Request) {
 	body, err := json.Marshal(s.stats.snapshot())
 	if err != nil { // maps of strings to numbers always encode
-		writeError(w, r, http.StatusInternalServerError, "stats: "+err.Error())
+		httpjson.Error(w, r, http.StatusInternalServerError, "stats: "+err.Error())
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store") // it changes with every request
-	writeJSON(w, r, http.StatusOK, body)
-}
-
-// writeJSON writes body, which is JSON, with its status; HEAD gets the
-// headers alone.
-func writeJSON(w http.ResponseWriter, r *http.Request, code int, body []byte) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(code)
-	if r.Method != http.MethodHead {
-		w.Write(body) // a write error means the client left: nothing to do
-	}
-}
-
-// writeError writes {"error": msg} with its status.
-func writeError(w http.ResponseWriter, r *http.Request, code int, msg string) {
-	body, _ := json.Marshal(map[string]string{"error": msg}) // a string map always encodes
-	writeJSON(w, r, code, body)
+	httpjson.Write(w, r, http.StatusOK, body)
 }
 
 // maxStatKeys bounds the (tile, user) pairs that /stats counts one by

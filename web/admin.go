@@ -6,6 +6,7 @@ import (
 	"net/http/pprof"
 	"strings"
 
+	"vitrine/httpjson"
 	"vitrine/tiles"
 )
 
@@ -25,11 +26,8 @@ func NewAdmin(metrics http.Handler, readiness func() Readiness) http.Handler {
 	if metrics != nil {
 		mux.Handle("/metrics", adminReadOnly(metrics))
 	}
-	mux.Handle("/healthz", adminReadOnly(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Cache-Control", "no-store") // as on the public port
-		adminJSON(w, http.StatusOK, `{"status":"ok"}`)
-	})))
-	mux.Handle("/readyz", adminReadOnly(adminReady(readiness)))
+	mux.Handle("/healthz", adminReadOnly(handleHealth))
+	mux.Handle("/readyz", adminReadOnly(handleReady(readiness, true)))
 	// pprof.Index also serves the named profiles: /debug/pprof/heap,
 	// goroutine, allocs, block, mutex, threadcreate.
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
@@ -38,7 +36,7 @@ func NewAdmin(metrics http.Handler, readiness func() Readiness) http.Handler {
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol) // go tool pprof POSTs here
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		adminError(w, http.StatusNotFound, fmt.Sprintf("no such path %s on the admin port; try %s",
+		httpjson.Error(w, r, http.StatusNotFound, fmt.Sprintf("no such path %s on the admin port; try %s",
 			tiles.Clip(r.URL.Path, 128), strings.Join(adminPaths, ", ")))
 	})
 	return adminNosniff(mux)
@@ -50,7 +48,7 @@ func adminReadOnly(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
-			adminError(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s is not allowed on %s; use GET",
+			httpjson.Error(w, r, http.StatusMethodNotAllowed, fmt.Sprintf("method %s is not allowed on %s; use GET",
 				tiles.Clip(r.Method, 32), r.URL.Path))
 			return
 		}
@@ -65,17 +63,4 @@ func adminNosniff(h http.Handler) http.Handler {
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		h.ServeHTTP(w, r)
 	})
-}
-
-// adminError writes the contract's error shape, {"error": msg}.
-func adminError(w http.ResponseWriter, status int, msg string) {
-	b := appendString([]byte(`{"error":`), msg)
-	adminJSON(w, status, string(append(b, '}')))
-}
-
-// adminJSON writes body, a JSON document, with status.
-func adminJSON(w http.ResponseWriter, status int, body string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = fmt.Fprintln(w, body) // a client that left is not an error to report
 }

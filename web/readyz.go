@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/labstack/echo/v4"
+	"vitrine/httpjson"
 )
 
 // Readiness is what GET /readyz reports, for a load balancer: whether this
@@ -62,18 +62,22 @@ func (r Readiness) status() string {
 	return statusReady
 }
 
-// readyz is /readyz's status and body as readiness (nil: always ready)
-// says; detail adds the shared tier's error, for the admin port.
-func readyz(readiness func() Readiness, detail bool) (int, []byte) {
-	r := Readiness{Ready: true}
-	if readiness != nil {
-		r = readiness()
-	}
-	code := http.StatusOK
-	if !r.Ready {
-		code = http.StatusServiceUnavailable
-	}
-	return code, append(appendReadiness(make([]byte, 0, 256), r, detail), '\n')
+// handleReady serves /readyz as readiness (nil: always ready) says, on
+// either port; detail adds the shared tier's error, for the admin port.
+func handleReady(readiness func() Readiness, detail bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rd := Readiness{Ready: true}
+		if readiness != nil {
+			rd = readiness()
+		}
+		code := http.StatusOK
+		if !rd.Ready {
+			code = http.StatusServiceUnavailable
+		}
+		// A probe answered by a cache would report a state that has passed.
+		w.Header().Set("Cache-Control", "no-store")
+		httpjson.Write(w, r, code, append(appendReadiness(make([]byte, 0, 256), rd, detail), '\n'))
+	})
 }
 
 // appendReadiness writes r as /readyz's JSON:
@@ -110,23 +114,4 @@ func appendReadiness(b []byte, r Readiness, detail bool) []byte {
 		b = append(b, '}')
 	}
 	return append(b, "}}"...)
-}
-
-// handleReady serves /readyz on the public port.
-func handleReady(readiness func() Readiness) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		code, body := readyz(readiness, false)
-		// A probe answered by a cache would report a state that has passed.
-		c.Response().Header().Set("Cache-Control", "no-store")
-		return c.JSONBlob(code, body)
-	}
-}
-
-// adminReady serves /readyz on the admin port, with the shared tier's error.
-func adminReady(readiness func() Readiness) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		code, body := readyz(readiness, true)
-		w.Header().Set("Cache-Control", "no-store")
-		adminJSON(w, code, string(body[:len(body)-1])) // adminJSON ends the line
-	})
 }

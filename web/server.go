@@ -17,6 +17,7 @@ import (
 
 	"vitrine/aggregator"
 	"vitrine/catalogue"
+	"vitrine/httpjson"
 	"vitrine/tiles"
 )
 
@@ -176,14 +177,7 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 		if status >= 500 {
 			logger.ErrorContext(c.Request().Context(), "request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "request_id", loggedRequestID(c), "err", err)
 		}
-		if c.Request().Method == http.MethodHead {
-			err = c.NoContent(status)
-		} else {
-			err = c.JSON(status, map[string]string{"error": msg})
-		}
-		if err != nil {
-			logger.WarnContext(c.Request().Context(), "writing error response", "err", err)
-		}
+		httpjson.Error(c.Response(), c.Request(), status, msg)
 	}
 }
 
