@@ -2,8 +2,6 @@ package web
 
 import (
 	"net/http"
-	"strconv"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -51,58 +49,18 @@ func wantsGzip(h http.Header) bool {
 		}
 		return cur
 	}
-	for _, v := range h.Values("Accept-Encoding") {
-		for entry := range strings.SplitSeq(v, ",") {
-			coding, q, ok := parseCoding(entry)
-			if !ok {
-				continue
-			}
-			switch coding {
-			case "gzip", "x-gzip":
-				gzipQ = lower(gzipQ, q)
-			case "identity":
-				identityQ = lower(identityQ, q)
-			case "*":
-				anyQ = lower(anyQ, q)
-			}
+	for coding, q := range weights(h.Values("Accept-Encoding")) {
+		switch coding {
+		case "gzip", "x-gzip":
+			gzipQ = lower(gzipQ, q)
+		case "identity":
+			identityQ = lower(identityQ, q)
+		case "*":
+			anyQ = lower(anyQ, q)
 		}
 	}
 	if identityQ < 0 {
 		identityQ = anyQ
 	}
 	return gzipQ > 0 && gzipQ >= identityQ
-}
-
-// parseCoding reads one Accept-Encoding entry, "gzip" or "gzip;q=0.5":
-// the coding in lower case and its weight (1 when not given). ok is false
-// for an empty entry or a weight that is not a qvalue (0 to 1 with at most
-// three decimals).
-func parseCoding(entry string) (coding string, q float64, ok bool) {
-	coding, params, _ := strings.Cut(entry, ";")
-	coding = strings.ToLower(strings.TrimSpace(coding))
-	if coding == "" {
-		return "", 0, false
-	}
-	q = 1
-	for p := range strings.SplitSeq(params, ";") {
-		k, v, _ := strings.Cut(p, "=")
-		if !strings.EqualFold(strings.TrimSpace(k), "q") {
-			continue
-		}
-		if q, ok = parseQValue(strings.TrimSpace(v)); !ok {
-			return "", 0, false
-		}
-	}
-	return coding, q, true
-}
-
-// parseQValue parses RFC 9110's qvalue: "0", "0.5", "0.125", "1", "1.000".
-func parseQValue(s string) (float64, bool) {
-	whole, frac, _ := strings.Cut(s, ".")
-	if whole != "0" && whole != "1" || len(frac) > 3 || strings.Trim(frac, "0123456789") != "" ||
-		whole == "1" && strings.Trim(frac, "0") != "" {
-		return 0, false
-	}
-	q, err := strconv.ParseFloat(whole+"."+frac+"0", 64)
-	return q, err == nil
 }

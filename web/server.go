@@ -211,16 +211,3 @@ func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 		return next(c)
 	}
 }
-
-// routeOnDecodedPath makes Echo route on the path as net/http decoded it,
-// once, as the handlers read names from it (pathParam): Echo routes on the
-// raw path when a request has escapes, so /%73tatic/vitrine.css would miss
-// /static/*. An escaped slash (%2F) stays raw: it belongs inside its segment.
-func routeOnDecodedPath(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		if u := c.Request().URL; u.RawPath != "" && !strings.Contains(strings.ToUpper(u.RawPath), "%2F") {
-			u.RawPath = ""
-		}
-		return next(c)
-	}
-}
