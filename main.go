@@ -232,7 +232,7 @@ func connectShared(r config.Redis, m *metrics.Metrics, logger *slog.Logger, prov
 		return nil, nil
 	}
 	client, err := rediscache.Connect(rediscache.Settings{
-		URL: r.URL, Addrs: r.Addrs, MasterName: r.MasterName, Prefix: r.Prefix, Timeout: r.Timeout,
+		URL: r.URL, Addrs: r.Addrs, MasterName: r.MasterName, Timeout: r.Timeout,
 	})
 	if err != nil {
 		return nil, &config.Error{Flag: "-redis", Msg: err.Error()}

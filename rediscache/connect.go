@@ -33,7 +33,6 @@ type Settings struct {
 	URL        string
 	Addrs      []string
 	MasterName string
-	Prefix     string        // key namespace; "" means DefaultPrefix
 	Timeout    time.Duration // per call; 0 means DefaultTimeout
 }
 

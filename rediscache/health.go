@@ -32,7 +32,9 @@ type State struct {
 }
 
 // health is the tier's circuit: up, or down with one probe call let
-// through every probeEvery.
+// through every probeEvery. It is written here rather than taken from
+// gobreaker, which reads the wall clock: the tests drive this one with a
+// fake clock (now).
 type health struct {
 	now func() time.Time
 	rec Recorder
