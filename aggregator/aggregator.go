@@ -14,12 +14,12 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"strings"
-	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
+	"golang.org/x/sync/errgroup"
 
 	"vitrine/tiles"
 )
@@ -185,34 +185,9 @@ func (a *Aggregator) Stream(ctx context.Context, req tiles.Request, emit func(Re
 		ctx, cancelPage = context.WithTimeoutCause(ctx, a.pageTO, errPageDeadline)
 		defer cancelPage()
 	}
-	// A WaitGroup, not an errgroup: no tile returns an error (a failure is
-	// the tile's result), so there is nothing for a group to collect and no
-	// sibling to cancel; ctx above carries the page's cancellation.
-	var wg sync.WaitGroup
 	results := make([]Result, len(a.fetchers))
 	done := make(chan int, len(a.fetchers)) // buffered: a finished tile never waits for emit
-	// Without emit (Page) the calling goroutine has nothing to do until
-	// every tile is back, so it fetches the last tile itself: one goroutine
-	// fewer per page, and one whose stack has grown already (growing a new
-	// goroutine's stack through an HTTP client's calls was a tenth of the
-	// CPU of a page over HTTP).
-	inline := emit == nil && len(a.fetchers) > 0
-	for i := range a.fetchers {
-		if inline && i == len(a.fetchers)-1 {
-			break
-		}
-		wg.Go(func() {
-			growStack()
-			// Each goroutine writes only its own slot.
-			results[i] = a.fetch(ctx, i, req, start)
-			done <- i
-		})
-	}
-	if inline {
-		last := len(a.fetchers) - 1
-		results[last] = a.fetch(ctx, last, req, start)
-		done <- last
-	}
+	g := a.fanOut(ctx, req, start, results, done, emit == nil)
 	var emitErr error
 	for range a.fetchers {
 		i := <-done
@@ -222,7 +197,7 @@ func (a *Aggregator) Stream(ctx context.Context, req tiles.Request, emit func(Re
 			}
 		}
 	}
-	wg.Wait() // every goroutine has sent on done; this only joins them
+	_ = g.Wait() // every fetch has sent on done, and none returns an error: this only joins them
 	sum := Summary{Elapsed: time.Since(start), Complete: true}
 	for _, r := range results {
 		sum.Complete = sum.Complete && r.Status == tiles.StatusOK
@@ -233,13 +208,42 @@ func (a *Aggregator) Stream(ctx context.Context, req tiles.Request, emit func(Re
 	return Page{Results: results, Summary: sum}, emitErr
 }
 
+// fanOut fetches every tile, each into its own slot of results, and sends
+// its index on done when it is there. A tile's failure is its result, so
+// the group's functions return nil and never cancel a sibling; ctx carries
+// the page's cancellation. With inline (no one to emit to), the calling
+// goroutine, which would only wait, fetches the last tile itself: one
+// goroutine fewer per page, and one whose stack has grown already.
+func (a *Aggregator) fanOut(ctx context.Context, req tiles.Request, start time.Time, results []Result,
+	done chan<- int, inline bool) *errgroup.Group {
+	var g errgroup.Group
+	n := len(a.fetchers)
+	if inline && n > 0 {
+		n--
+	}
+	for i := range n {
+		g.Go(func() error {
+			growStack()
+			results[i] = a.fetch(ctx, i, req, start)
+			done <- i
+			return nil
+		})
+	}
+	if n < len(a.fetchers) {
+		results[n] = a.fetch(ctx, n, req, start)
+		done <- n
+	}
+	return &g
+}
+
 // Tile fetches one tile by name. The error is an ENOTFOUND *tiles.Error
 // naming the known tiles when there is no such tile; a tile's own failure is
 // its Result's status, not an error.
 func (a *Aggregator) Tile(ctx context.Context, name string, req tiles.Request) (Result, error) {
 	i, ok := a.index[name]
 	if !ok {
-		return Result{}, tiles.Errorf(tiles.ENOTFOUND, "no tile named %q; known tiles: %s", tiles.Clip(name, 64), strings.Join(a.Names(), ", "))
+		return Result{}, tiles.Errorf(tiles.ENOTFOUND, "no tile named %q; known tiles: %s",
+			tiles.Clip(name, 64), strings.Join(a.Names(), ", "))
 	}
 	return a.fetch(ctx, i, req, time.Now()), nil
 }
@@ -284,7 +288,8 @@ func (a *Aggregator) fetch(ctx context.Context, i int, req tiles.Request, pageSt
 		r.Outcome = tiles.Outcome{Status: tiles.StatusTimeout, Cause: late}
 	case ctx.Err() != nil:
 		// The page itself was cancelled (the client went away).
-		r.Outcome = tiles.Outcome{Status: tiles.StatusError, Cause: fmt.Errorf("%s: cancelled: %w", r.Name, context.Cause(ctx))}
+		r.Outcome = tiles.Outcome{Status: tiles.StatusError,
+			Cause: fmt.Errorf("%s: cancelled: %w", r.Name, context.Cause(ctx))}
 	default:
 		r.Outcome = tiles.Outcome{Status: tiles.StatusError, Cause: err}
 	}
@@ -333,9 +338,7 @@ func (a *Aggregator) deadline(name string, timeout time.Duration, ctx, tctx cont
 // growStack grows the calling goroutine's stack to 16 KiB in one step,
 // while it is still shallow. A tile's fetch goes deep (resilience's layers,
 // then an HTTP client's), and a new goroutine's small stack would otherwise
-// be outgrown several times, each time copying an ever deeper stack:
-// measured, that was a tenth of the CPU of a page fetched over HTTP.
-// (CockroachDB's growstack does the same.)
+// be outgrown several times, each time copying an ever deeper stack.
 //
 //go:noinline
 func growStack() {
