@@ -81,7 +81,8 @@ func Serve(ctx context.Context, srv *http.Server, ln net.Listener, drain time.Du
 // metrics unseen). The admin server stays up while the public one drains,
 // so that the drain can be watched, then gets a moment for a scrape in
 // flight and is closed.
-func ServeWithAdmin(ctx context.Context, srv *http.Server, ln net.Listener, admin *http.Server, adminLn net.Listener, drain time.Duration, logger *slog.Logger) error {
+func ServeWithAdmin(ctx context.Context, srv *http.Server, ln net.Listener, admin *http.Server, adminLn net.Listener,
+	drain time.Duration, logger *slog.Logger) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	adminDone := make(chan error, 1)

@@ -106,8 +106,9 @@ var (
 // work before the first event) and are updated without label lookups.
 // Other tile names still work, on a slower path.
 func New(names ...string) *Metrics {
-	m := &Metrics{reg: prometheus.NewRegistry(), known: make(map[string]*tileSeries, len(names)),
-		names: names, redisTier: newRedisMetrics()}
+	reg := prometheus.NewRegistry()
+	m := &Metrics{reg: reg, known: make(map[string]*tileSeries, len(names)),
+		names: names, redisTier: newRedisMetrics(reg)}
 	m.register()
 	m.pagesBy = [2]prometheus.Counter{m.pages.WithLabelValues("false"), m.pages.WithLabelValues("true")}
 	for _, name := range names {
@@ -134,61 +135,83 @@ func New(names ...string) *Metrics {
 // register creates every series family and registers it, with the Go
 // runtime and process collectors.
 func (m *Metrics) register() {
-	tile := []string{"tile"}
-	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
-		return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: name, Help: help}, labels)
-	}
-	histogram := func(name, help string, labels ...string) *prometheus.HistogramVec {
-		return prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: namespace, Name: name, Help: help, Buckets: latencyBuckets}, labels)
-	}
-	gauge := func(name, help string, labels ...string) *prometheus.GaugeVec {
-		return prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Name: name, Help: help}, labels)
-	}
-	m.tileDuration = histogram("tile_duration_seconds", "Time to answer a tile, as the aggregator saw it, whatever its status.", tile...)
-	m.tileResults = counter("tile_results_total", "Tiles answered, by status (ok, timeout, error, stale, fallback).", "tile", "status")
-	pageDuration := prometheus.NewHistogram(prometheus.HistogramOpts{
-		Namespace: namespace, Name: "page_duration_seconds", Help: "Time to assemble a whole page.", Buckets: latencyBuckets,
-	})
-	m.pageDuration = pageDuration.(exemplarObserver)
-	m.pagesInFlight = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "pages_in_flight", Help: "Pages being assembled now."})
-	m.pages = counter("pages_total", "Pages assembled, by whether every tile was ok.", "complete")
-	m.cacheHits = counter("cache_hits_total", "Fetches answered with fresh content from the cache.", tile...)
-	m.cacheMisses = counter("cache_misses_total", "Fetches that found nothing fresh in the cache and waited for the backend.", tile...)
-	m.staleServed = counter("cache_stale_served_total", "Fetches answered with content past its TTL (while revalidating, or because the backend failed).", tile...)
-	m.fallbacks = counter("fallbacks_served_total", "Fetches answered with the tile's static default.", tile...)
-	m.coalesced = counter("coalesced_fetches_total", "Fetches answered by a backend fetch another request had started.", tile...)
-	m.refreshes = counter("cache_refreshes_total", "Background refreshes of stale entries, by result (ok, error).", "tile", "result")
-	m.backendFetches = counter("backend_fetches_total", "Attempts at a tile's backend, hedges included, by result (ok, error, timeout, cancelled).", "tile", "result")
-	m.backendDuration = histogram("backend_duration_seconds", "Time of one attempt at a tile's backend, whatever its result.", tile...)
-	m.hedgesStarted = counter("hedges_started_total", "Second attempts started because the first was slow.", tile...)
-	m.hedgesWon = counter("hedges_won_total", "Hedged attempts that answered first.", tile...)
-	m.breakerState = gauge("breaker_state", "State of the tile's circuit breaker: 0 closed, 1 half-open, 2 open.", tile...)
-	m.detached = gauge("detached_fetches", "Backend fetches running detached from their callers (shared fetches, background refreshes).", tile...)
-	m.detachedCapped = counter("detached_capped_total", "Fetches that could not run detached because the tile's cap was reached: run under the caller's context, or a refresh skipped.", tile...)
-	m.abandoned = counter("abandoned_fetches_total", "Shared fetches cancelled because their last waiter left and nobody else would read the result (a personalised key, or no cache).", tile...)
-	m.requests = gauge("http_requests_in_flight", "HTTP requests being served now, by route.", "route")
-	m.writesCut = counter("http_writes_cut_total", "Responses cut by the server, by route: a write the client left waiting past the write stall (it stopped reading), or one on a connection closed at the end of a shutdown's drain. Clients that hang up are not counted.", "route")
-	m.bulkheadFull = counter("bulkhead_refused_total", "Backend requests refused at once because the tile's bulkhead was full (the tile answered from stale content or its fallback).", tile...)
-	m.revalidated = counter("revalidated_total", "Cached entries renewed by a backend's 304 Not Modified.", tile...)
-	m.upstream = counter("upstream_responses_total", "Answers of HTTP tile backends, by tile, backend host and result (the HTTP status, or what went wrong: timeout, refused, reset, too_large, bad_json, ...).", "tile", "host", "result")
-	m.reg.MustRegister(
-		m.bulkheadFull, m.revalidated, m.upstream,
-		m.tileDuration, m.tileResults, pageDuration, m.pagesInFlight, m.pages,
-		m.cacheHits, m.cacheMisses, m.staleServed, m.fallbacks, m.coalesced, m.refreshes,
-		m.backendFetches, m.backendDuration, m.hedgesStarted, m.hedgesWon, m.breakerState,
-		m.detached, m.detachedCapped, m.abandoned, m.requests, m.writesCut,
-	)
-	m.reg.MustRegister(m.redisTier.collectors()...)
-	m.reg.MustRegister(
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-	)
+	reg, tile := m.reg, []string{"tile"}
+	m.tileDuration = histogram(reg, "tile_duration_seconds",
+		"Time to answer a tile, as the aggregator saw it, whatever its status.", latencyBuckets, tile...)
+	m.tileResults = counter(reg, "tile_results_total",
+		"Tiles answered, by status (ok, timeout, error, stale, fallback).", "tile", "status")
+	m.pageDuration = histogram(reg, "page_duration_seconds", "Time to assemble a whole page.",
+		latencyBuckets).WithLabelValues().(exemplarObserver)
+	m.pagesInFlight = gauge(reg, "pages_in_flight", "Pages being assembled now.").WithLabelValues()
+	m.pages = counter(reg, "pages_total", "Pages assembled, by whether every tile was ok.", "complete")
+	m.cacheHits = counter(reg, "cache_hits_total", "Fetches answered with fresh content from the cache.", tile...)
+	m.cacheMisses = counter(reg, "cache_misses_total",
+		"Fetches that found nothing fresh in the cache and waited for the backend.", tile...)
+	m.staleServed = counter(reg, "cache_stale_served_total",
+		"Fetches answered with content past its TTL (while revalidating, or because the backend failed).", tile...)
+	m.fallbacks = counter(reg, "fallbacks_served_total", "Fetches answered with the tile's static default.", tile...)
+	m.coalesced = counter(reg, "coalesced_fetches_total",
+		"Fetches answered by a backend fetch another request had started.", tile...)
+	m.refreshes = counter(reg, "cache_refreshes_total",
+		"Background refreshes of stale entries, by result (ok, error).", "tile", "result")
+	m.backendFetches = counter(reg, "backend_fetches_total",
+		"Attempts at a tile's backend, hedges included, by result (ok, error, timeout, cancelled).", "tile", "result")
+	m.backendDuration = histogram(reg, "backend_duration_seconds",
+		"Time of one attempt at a tile's backend, whatever its result.", latencyBuckets, tile...)
+	m.hedgesStarted = counter(reg, "hedges_started_total", "Second attempts started because the first was slow.", tile...)
+	m.hedgesWon = counter(reg, "hedges_won_total", "Hedged attempts that answered first.", tile...)
+	m.breakerState = gauge(reg, "breaker_state",
+		"State of the tile's circuit breaker: 0 closed, 1 half-open, 2 open.", tile...)
+	m.detached = gauge(reg, "detached_fetches",
+		"Backend fetches running detached from their callers (shared fetches, background refreshes).", tile...)
+	m.detachedCapped = counter(reg, "detached_capped_total", "Fetches that could not run detached because the "+
+		"tile's cap was reached: run under the caller's context, or a refresh skipped.", tile...)
+	m.abandoned = counter(reg, "abandoned_fetches_total", "Shared fetches cancelled because their last waiter "+
+		"left and nobody else would read the result (a personalised key, or no cache).", tile...)
+	m.requests = gauge(reg, "http_requests_in_flight", "HTTP requests being served now, by route.", "route")
+	m.writesCut = counter(reg, "http_writes_cut_total", "Responses cut by the server, by route: a write the client "+
+		"left waiting past the write stall (it stopped reading), or one on a connection closed at the end of a "+
+		"shutdown's drain. Clients that hang up are not counted.", "route")
+	m.bulkheadFull = counter(reg, "bulkhead_refused_total", "Backend requests refused at once because the tile's "+
+		"bulkhead was full (the tile answered from stale content or its fallback).", tile...)
+	m.revalidated = counter(reg, "revalidated_total", "Cached entries renewed by a backend's 304 Not Modified.", tile...)
+	m.upstream = counter(reg, "upstream_responses_total", "Answers of HTTP tile backends, by tile, backend host and "+
+		"result (the HTTP status, or what went wrong: timeout, refused, reset, too_large, bad_json, ...).",
+		"tile", "host", "result")
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+}
+
+// counter, gauge and histogram create a family of series and register it.
+func counter(reg prometheus.Registerer, name, help string, labels ...string) *prometheus.CounterVec {
+	return registered(reg, prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: name, Help: help},
+		labels))
+}
+
+func gauge(reg prometheus.Registerer, name, help string, labels ...string) *prometheus.GaugeVec {
+	return registered(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Name: name, Help: help},
+		labels))
+}
+
+func histogram(reg prometheus.Registerer, name, help string, buckets []float64,
+	labels ...string) *prometheus.HistogramVec {
+	return registered(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: namespace, Name: name, Help: help, Buckets: buckets,
+	}, labels))
+}
+
+func registered[C prometheus.Collector](reg prometheus.Registerer, c C) C {
+	reg.MustRegister(c)
+	return c
+}
+
+var tileStatuses = []tiles.Status{
+	tiles.StatusOK, tiles.StatusTimeout, tiles.StatusError, tiles.StatusStale, tiles.StatusFallback,
 }
 
 // resolve creates name's label-free series.
 func (m *Metrics) resolve(name string) *tileSeries {
 	results := map[tiles.Status]prometheus.Counter{}
-	for _, st := range []tiles.Status{tiles.StatusOK, tiles.StatusTimeout, tiles.StatusError, tiles.StatusStale, tiles.StatusFallback} {
+	for _, st := range tileStatuses {
 		results[st] = m.tileResults.WithLabelValues(name, string(st))
 	}
 	fetches := map[string]prometheus.Counter{}

@@ -48,31 +48,26 @@ type redisOpSeries struct {
 	errors   prometheus.Counter
 }
 
-// newRedisMetrics creates the shared tier's families.
-func newRedisMetrics() *redisMetrics {
+// newRedisMetrics creates the shared tier's families and registers them.
+func newRedisMetrics(reg prometheus.Registerer) *redisMetrics {
 	tile := []string{"tile"}
-	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
-		return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: name, Help: help}, labels)
-	}
 	return &redisMetrics{
-		hits:   counter("redis_hits_total", "Shared-tier lookups (after a memory miss) that found an entry to serve.", tile...),
-		misses: counter("redis_misses_total", "Shared-tier lookups that found no entry, or one too old to serve.", tile...),
-		writes: counter("redis_writes_total", "Entries written to the shared tier.", tile...),
-		leases: counter("redis_leases_total", "Refresh leases asked for on a shared-tier miss, by result: won (this replica fetches) or lost (another one does).", "tile", "result"),
-		errors: counter("redis_errors_total", "Shared-tier round trips that failed (timeout, refused, ...), by operation; the replica carried on without the tier.", "op"),
-		undec:  counter("redis_undecodable_total", "Shared-tier values that did not decode, served as misses.", tile...),
-		calls: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Namespace: namespace, Name: "redis_call_seconds", Help: "Time of one shared-tier round trip, whatever its result, by operation.",
-			Buckets: redisCallBuckets,
-		}, []string{"op"}),
-		up: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Namespace: namespace, Name: "redis_up", Help: "1 while the shared tier answers, 0 while it is down; absent without -redis.",
-		}, nil),
+		hits: counter(reg, "redis_hits_total",
+			"Shared-tier lookups (after a memory miss) that found an entry to serve.", tile...),
+		misses: counter(reg, "redis_misses_total",
+			"Shared-tier lookups that found no entry, or one too old to serve.", tile...),
+		writes: counter(reg, "redis_writes_total", "Entries written to the shared tier.", tile...),
+		leases: counter(reg, "redis_leases_total", "Refresh leases asked for on a shared-tier miss, by result: "+
+			"won (this replica fetches) or lost (another one does).", "tile", "result"),
+		errors: counter(reg, "redis_errors_total", "Shared-tier round trips that failed (timeout, refused, ...), "+
+			"by operation; the replica carried on without the tier.", "op"),
+		undec: counter(reg, "redis_undecodable_total",
+			"Shared-tier values that did not decode, served as misses.", tile...),
+		calls: histogram(reg, "redis_call_seconds",
+			"Time of one shared-tier round trip, whatever its result, by operation.", redisCallBuckets, "op"),
+		up: gauge(reg, "redis_up",
+			"1 while the shared tier answers, 0 while it is down; absent without -redis."),
 	}
-}
-
-func (r *redisMetrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{r.hits, r.misses, r.writes, r.leases, r.errors, r.undec, r.calls, r.up}
 }
 
 // start creates, at zero, the series of every known tile and operation,

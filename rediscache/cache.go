@@ -89,7 +89,8 @@ func (c *Cache) Close() error {
 }
 
 // Claim implements resilience.Shared.
-func (c *Cache) Claim(ctx context.Context, tile, key string, servable time.Time, lease time.Duration) (resilience.Claim, error) {
+func (c *Cache) Claim(ctx context.Context, tile, key string, servable time.Time,
+	lease time.Duration) (resilience.Claim, error) {
 	token := newToken()
 	entry, leaseKey := c.keys(tile, key)
 	var reply []any

@@ -65,7 +65,8 @@ func checkURL(s string, u *url.URL) (*redis.Options, error) {
 	shown := strconv.Quote(tiles.Clip(u.Redacted(), 96))
 	switch {
 	case u.Scheme != "redis" && u.Scheme != "rediss":
-		return nil, fmt.Errorf("%s must be a redis:// or rediss:// (TLS) URL (e.g. redis://localhost:6379/0); got scheme %q", shown, tiles.Clip(u.Scheme, 20))
+		return nil, fmt.Errorf("%s must be a redis:// or rediss:// (TLS) URL (e.g. redis://localhost:6379/0); "+
+			"got scheme %q", shown, tiles.Clip(u.Scheme, 20))
 	case u.Hostname() == "":
 		return nil, fmt.Errorf("%s has no host (e.g. redis://localhost:6379/0)", shown)
 	case u.Fragment != "":

@@ -63,7 +63,8 @@ func (s *Simulated) Name() string { return s.def.Name }
 
 // Describe says how the simulated backend behaves.
 func (s *Simulated) Describe() tiles.Info {
-	info := tiles.Info{Name: s.def.Name, Source: "simulator", Latency: s.b.Latency, FailRate: s.b.Fail, Personalised: s.def.Personalised}
+	info := tiles.Info{Name: s.def.Name, Source: "simulator", Latency: s.b.Latency, FailRate: s.b.Fail,
+		Personalised: s.def.Personalised}
 	if s.b.Tail > 0 {
 		info.Tail, info.TailRate = s.b.Tail, s.b.TailRate
 	}

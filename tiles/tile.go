@@ -122,7 +122,8 @@ var userPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 // that names the bad parameter, so a bad value never reaches a fetcher.
 func NewRequest(user string) (Request, error) {
 	if user != "" && !userPattern.MatchString(user) {
-		return Request{}, Errorf(EINVALID, "user: must be 1 to 64 characters of A-Z, a-z, 0-9, _ and -; got %q", Clip(user, 80))
+		return Request{}, Errorf(EINVALID, "user: must be 1 to 64 characters of A-Z, a-z, 0-9, _ and -; got %q",
+			Clip(user, 80))
 	}
 	return Request{User: user}, nil
 }

@@ -191,7 +191,8 @@ func envRatio(name, arg string) (float64, error) {
 		}
 		return r, nil
 	}
-	return 0, fmt.Errorf("tracing: OTEL_TRACES_SAMPLER=%q is not supported (always_on, always_off, traceidratio, and their parentbased_ forms are)", name)
+	return 0, fmt.Errorf("tracing: OTEL_TRACES_SAMPLER=%q is not supported "+
+		"(always_on, always_off, traceidratio, and their parentbased_ forms are)", name)
 }
 
 // recordAll records the spans its sampler drops instead of dropping them:

@@ -20,7 +20,8 @@ import (
 func tileRequest(c echo.Context) (tiles.Request, error) {
 	q, err := url.ParseQuery(c.Request().URL.RawQuery)
 	if err != nil {
-		return tiles.Request{}, tiles.Errorf(tiles.EINVALID, "query: cannot be parsed (%s); escape special characters as %%XX", tiles.Clip(err.Error(), 80))
+		return tiles.Request{}, tiles.Errorf(tiles.EINVALID,
+			"query: cannot be parsed (%s); escape special characters as %%XX", tiles.Clip(err.Error(), 80))
 	}
 	users := q["user"]
 	switch len(users) {
@@ -60,7 +61,8 @@ func parseRequest(c echo.Context) (format, tiles.Request, error) {
 // (trace.go); primary is the tile that decides its status ("" none: always
 // 200); stall is the write stall that a stream's deadline is moved by
 // before each tile (deadline.go).
-func handleHome(agg *aggregator.Aggregator, rend *renderer, tracer trace.Tracer, primary string, stall time.Duration) echo.HandlerFunc {
+func handleHome(agg *aggregator.Aggregator, rend *renderer, tracer trace.Tracer, primary string,
+	stall time.Duration) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		format, req, err := parseRequest(c)
 		if err != nil {

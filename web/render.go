@@ -96,7 +96,8 @@ func decode[T any](raw json.RawMessage) (any, error) {
 // not leave half a tile in the stream) with its view, falling back to the
 // generic view when the tile's own view cannot take or render its data.
 func (r *renderer) tile(res aggregator.Result, user string) ([]byte, error) {
-	v := tileView{Name: res.Name, View: viewOf(r.views, res.Name), Status: res.Status, ElapsedMS: millis(res.Elapsed), RetryURL: retryURL(res.Name, user)}
+	v := tileView{Name: res.Name, View: viewOf(r.views, res.Name), Status: res.Status,
+		ElapsedMS: millis(res.Elapsed), RetryURL: retryURL(res.Name, user)}
 	if res.Status == tiles.StatusStale {
 		v.AgeMS = millis(res.Age)
 	}

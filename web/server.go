@@ -80,7 +80,8 @@ func NewServer(logger *slog.Logger, agg *aggregator.Aggregator, opts Options) *e
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
 		DisableStackAll: true, // this goroutine's stack is enough
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
-			logger.ErrorContext(c.Request().Context(), "handler panicked", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err, "stack", string(stack))
+			logger.ErrorContext(c.Request().Context(), "handler panicked", "method", c.Request().Method,
+				"path", c.Request().URL.Path, "err", err, "stack", string(stack))
 			return err
 		},
 	}))
@@ -156,7 +157,8 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
 			// A streamed page has already sent its status: log only.
-			logger.WarnContext(c.Request().Context(), "error after response started", "path", c.Request().URL.Path, "request_id", loggedRequestID(c), "err", err)
+			logger.WarnContext(c.Request().Context(), "error after response started", "path", c.Request().URL.Path,
+				"request_id", loggedRequestID(c), "err", err)
 			return
 		}
 		status, msg := http.StatusInternalServerError, "internal error"
@@ -175,7 +177,8 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 			msg = httpErrorMessage(c, he)
 		}
 		if status >= 500 {
-			logger.ErrorContext(c.Request().Context(), "request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "request_id", loggedRequestID(c), "err", err)
+			logger.ErrorContext(c.Request().Context(), "request failed", "method", c.Request().Method,
+				"path", c.Request().URL.Path, "request_id", loggedRequestID(c), "err", err)
 		}
 		httpjson.Error(c.Response(), c.Request(), status, msg)
 	}

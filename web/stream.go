@@ -101,41 +101,86 @@ func (s *streamOut) release(status int) error {
 	return s.rc.Flush()
 }
 
-// streamNDJSON writes one JSON line per tile, in completion order, each
-// flushed as it finishes, then the summary line. The tiles run under pt.
-func streamNDJSON(c echo.Context, pt pageTrace, agg *aggregator.Aggregator, req tiles.Request, primary string, stall time.Duration) error {
+// streamNDJSON writes one JSON line per tile, in completion order, then the
+// summary line.
+func streamNDJSON(c echo.Context, pt pageTrace, agg *aggregator.Aggregator, req tiles.Request, primary string,
+	stall time.Duration) error {
 	out := startStream(c, "application/x-ndjson", primary, stall)
-	// Send the header at once, as the HTML page sends its shell: the client
-	// knows the page is coming before the first tile is done.
-	if err := out.flush(); err != nil {
+	var line []byte
+	return out.stream(pt, agg, req, func(r aggregator.Result) error {
+		line = append(appendTile(line[:0], r), '\n')
+		_, err := out.Write(line)
+		return err
+	}, func(page aggregator.Page) error {
+		_, err := out.Write(append(appendTraceID(appendSummary(line[:0], page.Summary), pt.traceID(page)), '\n'))
+		return err
+	})
+}
+
+// streamHTML sends the page shell, then each tile as it finishes followed
+// by a one-line nonce'd script that moves it into its slot, then the
+// timing waterfall.
+func streamHTML(c echo.Context, pt pageTrace, agg *aggregator.Aggregator, rend *renderer, req tiles.Request,
+	primary string, stall time.Duration) error {
+	nonce := newNonce()
+	c.Response().Header().Set("Content-Security-Policy", contentSecurityPolicy(nonce))
+	out := startStream(c, echo.MIMETextHTMLCharsetUTF8, primary, stall)
+	if err := rend.shell(out, shellView{Nonce: nonce, User: req.User, Tiles: rend.slots(agg.Names())}); err != nil {
+		return err
+	}
+	return out.stream(pt, agg, req, func(r aggregator.Result) error {
+		b, err := rend.tile(r, req.User)
+		if err != nil {
+			return err
+		}
+		if _, err := out.Write(b); err != nil {
+			return err
+		}
+		return rend.place(out, r.Name, nonce)
+	}, func(page aggregator.Page) error {
+		if err := rend.timing(out, page.Results, page.Elapsed, pt.traceID(page)); err != nil {
+			return err
+		}
+		if err := rend.place(out, "timing", nonce); err != nil {
+			return err
+		}
+		return rend.end(out)
+	})
+}
+
+// stream sends what was written so far (the header, unless it is held,
+// and the HTML shell) so that the client knows the page is coming, then
+// runs the page's tiles under pt, writing each as it finishes (tile) and
+// then the page's end (end).
+func (s *streamOut) stream(pt pageTrace, agg *aggregator.Aggregator, req tiles.Request,
+	tile func(aggregator.Result) error, end func(aggregator.Page) error) error {
+	if err := s.flush(); err != nil {
 		return err
 	}
 	ctx := pt.ctx
-	var line []byte
 	page, err := agg.Stream(ctx, req, func(r aggregator.Result) error {
 		if err := ctx.Err(); err != nil {
 			return err // the client has gone: send nothing more
 		}
-		line = append(appendTile(line[:0], r), '\n')
-		if err := out.extend(); err != nil {
+		if err := s.extend(); err != nil {
 			return err
 		}
-		if _, err := out.Write(line); err != nil {
+		if err := tile(r); err != nil {
 			return err
 		}
-		return out.tileDone(r)
+		return s.tileDone(r)
 	})
 	pt.end(page, err)
 	if err != nil {
-		return out.failed(ctx.Err(), err)
+		return s.failed(ctx.Err(), err)
 	}
-	if err := out.extend(); err != nil {
+	if err := s.extend(); err != nil {
 		return err
 	}
-	if _, err := out.Write(append(appendTraceID(appendSummary(line[:0], page.Summary), pt.traceID(page)), '\n')); err != nil {
+	if err := end(page); err != nil {
 		return err
 	}
-	return out.end(page)
+	return s.end(page)
 }
 
 // failed is what a stream returns when it stopped early with err. If the
@@ -155,57 +200,4 @@ func (s *streamOut) failed(gone, err error) error {
 func (s *streamOut) end(page aggregator.Page) error {
 	s.res.Header().Set("Server-Timing", serverTiming(page.Results, page.Elapsed))
 	return s.release(http.StatusOK)
-}
-
-// streamHTML sends the page shell at once, then each tile as it finishes
-// followed by a one-line nonce'd script that moves it into its slot, then
-// the timing waterfall. The tiles run under pt.
-func streamHTML(c echo.Context, pt pageTrace, agg *aggregator.Aggregator, rend *renderer, req tiles.Request, primary string, stall time.Duration) error {
-	nonce := newNonce()
-	c.Response().Header().Set("Content-Security-Policy", contentSecurityPolicy(nonce))
-	out := startStream(c, echo.MIMETextHTMLCharsetUTF8, primary, stall)
-	err := rend.shell(out, shellView{Nonce: nonce, User: req.User, Tiles: rend.slots(agg.Names())})
-	if err != nil {
-		return err
-	}
-	if err := out.flush(); err != nil {
-		return err
-	}
-	ctx := pt.ctx
-	page, err := agg.Stream(ctx, req, func(r aggregator.Result) error {
-		if err := ctx.Err(); err != nil {
-			return err // the client has gone: send nothing more
-		}
-		b, err := rend.tile(r, req.User)
-		if err != nil {
-			return err
-		}
-		if err := out.extend(); err != nil {
-			return err
-		}
-		if _, err := out.Write(b); err != nil {
-			return err
-		}
-		if err := rend.place(out, r.Name, nonce); err != nil {
-			return err
-		}
-		return out.tileDone(r)
-	})
-	pt.end(page, err)
-	if err != nil {
-		return out.failed(ctx.Err(), err)
-	}
-	if err := out.extend(); err != nil {
-		return err
-	}
-	if err := rend.timing(out, page.Results, page.Elapsed, pt.traceID(page)); err != nil {
-		return err
-	}
-	if err := rend.place(out, "timing", nonce); err != nil {
-		return err
-	}
-	if err := rend.end(out); err != nil {
-		return err
-	}
-	return out.end(page)
 }

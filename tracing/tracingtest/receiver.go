@@ -52,8 +52,9 @@ func NewReceiver(tb testing.TB, keep bool) *Receiver {
 func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 	body, err := io.ReadAll(req.Body)
 	var in collectortrace.ExportTraceServiceRequest
-	if err != nil || req.URL.Path != "/v1/traces" || req.Header.Get("Content-Type") != "application/x-protobuf" || proto.Unmarshal(body, &in) != nil {
-		r.tb.Errorf("OTLP receiver: %s %s (%s): not an OTLP/HTTP protobuf trace export", req.Method, req.URL.Path, req.Header.Get("Content-Type"))
+	ct := req.Header.Get("Content-Type")
+	if err != nil || req.URL.Path != "/v1/traces" || ct != "application/x-protobuf" || proto.Unmarshal(body, &in) != nil {
+		r.tb.Errorf("OTLP receiver: %s %s (%s): not an OTLP/HTTP protobuf trace export", req.Method, req.URL.Path, ct)
 		http.Error(w, "not an OTLP/HTTP protobuf trace export", http.StatusBadRequest)
 		return
 	}
