@@ -156,27 +156,19 @@ func (c *Cache) undecodable(tile, redisKey string, err error) {
 	}
 }
 
-// Store implements resilience.Shared.
+// Store implements resilience.Shared. An entry already past its stale
+// time is dropped instead.
 func (c *Cache) Store(ctx context.Context, tile, key string, e resilience.SharedEntry, token string) error {
 	entry, lease := c.keys(tile, key)
 	if !e.StaleUntil.After(c.now()) {
-		err := c.do(ctx, "store", tile, func(ctx context.Context) error {
-			return dropScript.Run(ctx, c.client, []string{entry, lease}, token).Err()
-		})
-		if err != nil {
-			return fmt.Errorf("rediscache: store %s: %w", tile, err)
-		}
-		return nil
+		return c.run(ctx, "store", tile, dropScript, []string{entry, lease}, token)
 	}
 	if !json.Valid(e.Data) {
 		return fmt.Errorf("rediscache: store %s: data is not JSON", tile)
 	}
-	err := c.do(ctx, "store", tile, func(ctx context.Context) error {
-		args := append([]any{token}, storeArgs(e)...)
-		return storeScript.Run(ctx, c.client, []string{entry, lease}, args...).Err()
-	})
-	if err != nil {
-		return fmt.Errorf("rediscache: store %s: %w", tile, err)
+	args := append([]any{token}, storeArgs(e)...)
+	if err := c.run(ctx, "store", tile, storeScript, []string{entry, lease}, args...); err != nil {
+		return err
 	}
 	c.rec.Write(tile)
 	return nil
@@ -185,13 +177,7 @@ func (c *Cache) Store(ctx context.Context, tile, key string, e resilience.Shared
 // Drop implements resilience.Shared.
 func (c *Cache) Drop(ctx context.Context, tile, key, token string) error {
 	entry, lease := c.keys(tile, key)
-	err := c.do(ctx, "drop", tile, func(ctx context.Context) error {
-		return dropScript.Run(ctx, c.client, []string{entry, lease}, token).Err()
-	})
-	if err != nil {
-		return fmt.Errorf("rediscache: drop %s: %w", tile, err)
-	}
-	return nil
+	return c.run(ctx, "drop", tile, dropScript, []string{entry, lease}, token)
 }
 
 // Release implements resilience.Shared.
@@ -200,11 +186,16 @@ func (c *Cache) Release(ctx context.Context, tile, key, token string) error {
 		return nil
 	}
 	_, lease := c.keys(tile, key)
-	err := c.do(ctx, "release", tile, func(ctx context.Context) error {
-		return releaseScript.Run(ctx, c.client, []string{lease}, token).Err()
+	return c.run(ctx, "release", tile, releaseScript, []string{lease}, token)
+}
+
+// run runs script as op's round trip for tile (do).
+func (c *Cache) run(ctx context.Context, op, tile string, script *redis.Script, keys []string, args ...any) error {
+	err := c.do(ctx, op, tile, func(ctx context.Context) error {
+		return script.Run(ctx, c.client, keys, args...).Err()
 	})
 	if err != nil {
-		return fmt.Errorf("rediscache: release %s: %w", tile, err)
+		return fmt.Errorf("rediscache: %s %s: %w", op, tile, err)
 	}
 	return nil
 }
