@@ -15,12 +15,11 @@ import (
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
-	"go.opentelemetry.io/otel/metric/noop"
-	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
 	"vitrine/httpjson"
 	"vitrine/tiles"
+	"vitrine/tracing"
 )
 
 // Handler serves the simulated backends over HTTP, as the services that
@@ -39,35 +38,21 @@ func Handler(backends []*Simulated, logger *slog.Logger) http.Handler {
 }
 
 // TracedHandler is Handler with a server span per request when tp is set
-// (`vitrine backends -trace`): a request carrying a W3C traceparent (as
-// Vitrine's traced client sends) continues its caller's trace, so one
-// trace shows a page across both processes. The span is named by route,
-// "GET /banners", or "GET unrouted" for a path that is none. A nil tp
-// (tracing off) gives Handler's plain handler: no span, nothing parsed.
+// (`vitrine backends -trace`), continuing the caller's traceparent so that
+// one trace shows a page across both processes; it is named by route
+// (tracing.SpanName). A nil tp gives Handler's plain handler.
 func TracedHandler(backends []*Simulated, logger *slog.Logger, tp trace.TracerProvider) http.Handler {
 	s := newServer(backends, logger)
 	if tp == nil {
 		return s
 	}
-	return otelhttp.NewHandler(s, "vitrine backends",
-		otelhttp.WithTracerProvider(tp),
-		otelhttp.WithPropagators(propagation.TraceContext{}),
-		otelhttp.WithMeterProvider(noop.NewMeterProvider()), // no metrics through otel's globals
-		otelhttp.WithSpanNameFormatter(s.spanName))
-}
-
-// spanName names a request's server span from the routes alone: a name
-// taken from whatever path or method a client sends would make every
-// stray request a span name of its own.
-func (s *server) spanName(_ string, r *http.Request) string {
-	method := r.Method
-	if method != http.MethodGet && method != http.MethodHead {
-		method = "HTTP" // answered 405 anyway
-	}
-	if _, ok := s.routes[r.URL.Path]; ok {
-		return method + " " + r.URL.Path
-	}
-	return method + " unrouted"
+	return otelhttp.NewHandler(s, "vitrine backends", tracing.HTTPOptions(tp,
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
+			if _, ok := s.routes[r.URL.Path]; ok {
+				return tracing.SpanName(r.Method, r.URL.Path)
+			}
+			return tracing.SpanName(r.Method, "")
+		}))...)
 }
 
 // newServer builds Handler's routes.

@@ -7,10 +7,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"vitrine/tracing"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
-	"go.opentelemetry.io/otel/metric/noop"
-	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -48,12 +47,7 @@ func NewTracedClient(tp trace.TracerProvider) *http.Client {
 	base := newTransport()
 	c := &http.Client{Transport: base, CheckRedirect: checkRedirect}
 	if tp != nil {
-		c.Transport = tracedTransport{otelhttp.NewTransport(base,
-			otelhttp.WithTracerProvider(tp),
-			otelhttp.WithPropagators(propagation.TraceContext{}),
-			// Vitrine's metrics are Prometheus'; the explicit no-op keeps
-			// otelhttp from recording through the global meter provider.
-			otelhttp.WithMeterProvider(noop.NewMeterProvider())), base}
+		c.Transport = tracedTransport{otelhttp.NewTransport(base, tracing.HTTPOptions(tp)...), base}
 	}
 	return c
 }

@@ -14,19 +14,10 @@ import (
 // streamOut is where a streamed response goes. Without a primary tile its
 // header is sent at once and each tile is flushed as it finishes. With one,
 // the header waits for the primary tile's result, which decides the status
-// (primary.go): until then what the stream writes (the shell, the tiles
-// done before the primary, in completion order) is held in memory, a page
-// at most, and then sent at once after the header.
-//
-// Server-Timing cannot be known when the header goes, so it is announced as
-// a trailer; X-Accel-Buffering tells a buffering proxy (nginx) to pass each
-// tile on at once.
-//
-// The response's write deadline starts with its header (writeDeadlines);
-// a stream moves it before each tile it sends (extendWriteDeadline), so a
-// stream whose client reads lives as long as its page, and one whose
-// client stopped reading is cut a write stall after its last progress: the
-// failed write ends the stream, which cancels the tiles still running.
+// (primary.go): until then what the stream writes is held in memory, a page
+// at most. Server-Timing is a trailer, as it cannot be known when the
+// header goes; X-Accel-Buffering asks a proxy (nginx) to pass each tile on
+// at once. The write deadline moves before each tile sent (deadline.go).
 type streamOut struct {
 	res     *echo.Response
 	rc      *http.ResponseController
@@ -183,10 +174,9 @@ func (s *streamOut) stream(pt pageTrace, agg *aggregator.Aggregator, req tiles.R
 	return s.end(page)
 }
 
-// failed is what a stream returns when it stopped early with err. If the
-// client went away (gone) before the header was sent, there is no one to
-// answer (as for /test); otherwise the error handler logs err, or answers
-// it if nothing was sent.
+// failed is what a stream returns when it stopped early with err: nothing
+// if the client went away (gone) before the header was sent, as there is no
+// one to answer; otherwise err, for the error handler to log or answer.
 func (s *streamOut) failed(gone, err error) error {
 	if s.held != nil && gone != nil {
 		return nil
