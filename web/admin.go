@@ -14,13 +14,10 @@ import (
 var adminPaths = []string{"/metrics", "/healthz", "/readyz", "/debug/pprof/"}
 
 // NewAdmin returns the handler of the operator port (-admin-addr): metrics
-// (if not nil) at /metrics, /healthz for a load balancer's probe, /readyz
-// as readiness reports it (nil: always ready), and the
-// standard net/http/pprof handlers under /debug/pprof/. They are mounted
-// here, on a private mux, and never on http.DefaultServeMux, which
-// importing net/http/pprof fills but nothing in Vitrine serves: the public
-// port must not expose a profiler. Errors are JSON, as on the public port,
-// except those pprof's own handlers write (an unknown profile name).
+// (if not nil) at /metrics, /healthz, /readyz as readiness reports it (nil:
+// always ready), and net/http/pprof under /debug/pprof/, on a private mux:
+// never on http.DefaultServeMux, as the public port must not expose a
+// profiler. Errors are JSON, except those pprof's own handlers write.
 func NewAdmin(metrics http.Handler, readiness func() Readiness) http.Handler {
 	mux := http.NewServeMux()
 	if metrics != nil {
@@ -56,8 +53,7 @@ func adminReadOnly(h http.Handler) http.Handler {
 	})
 }
 
-// adminNosniff sets the header that every Vitrine response carries against
-// content sniffing.
+// adminNosniff sets the header every Vitrine response carries.
 func adminNosniff(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Content-Type-Options", "nosniff")

@@ -11,18 +11,13 @@ import (
 )
 
 // htmlFragment returns the markup of a tile drawn with the "html" view: its
-// data is a JSON string holding an HTML fragment, which the page inserts
-// unescaped. That is acceptable because the operator chose, in the page's
-// configuration, to trust that backend with the page's markup, as a CMS
-// fragment is trusted; it still cannot run script, as the page's CSP
-// (contentSecurityPolicy) allows no inline script but ours, which carries a
-// nonce fresh for each page that no backend can know.
-//
-// Trust is not a licence to break the page, though: the fragment is parsed
-// and written back as the browser would read it, so an unclosed element, a
-// stray </section> or an unterminated attribute cannot close the tile's
-// slot, swallow the markup that follows (a dangling attribute could read
-// our nonce into itself) or take the rest of the page with <plaintext>.
+// data is a JSON string holding an HTML fragment, inserted unescaped since
+// the operator chose to trust that backend with the page's markup. It still
+// cannot run script: the page's CSP allows no inline script without the
+// page's fresh nonce. Nor can it break the page: the fragment is parsed
+// and written back as the browser would read it, so an unclosed element,
+// a stray end tag or an unterminated attribute cannot leave the tile's
+// slot, swallow what follows, or turn the rest into text (<plaintext>).
 func htmlFragment(raw json.RawMessage) (template.HTML, error) {
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
@@ -46,8 +41,7 @@ func htmlFragment(raw json.RawMessage) (template.HTML, error) {
 }
 
 // dropPlaintext removes the <plaintext> elements under n and reports
-// whether n is one: html.Render leaves one open, and it would turn the rest
-// of the page into text.
+// whether n is one: html.Render leaves one open.
 func dropPlaintext(n *html.Node) bool {
 	for c := n.FirstChild; c != nil; {
 		next := c.NextSibling

@@ -9,11 +9,8 @@ import (
 
 // gzipByWeight is Echo's Gzip middleware for the requests whose
 // Accept-Encoding asks for gzip once its q-values are read (wantsGzip):
-// Echo's own test is only that the header contains "gzip", so it
-// compresses for "gzip;q=0", which says no. Every response says
-// Vary: Accept-Encoding, compressed or not, since either form could have
-// been sent. Streamed pages still flush per tile: Echo's gzip writer
-// flushes through.
+// Echo's own test compresses for "gzip;q=0", which says no. Every response
+// says Vary: Accept-Encoding. Streamed pages still flush per tile.
 func gzipByWeight() echo.MiddlewareFunc {
 	gz := middleware.Gzip()
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
@@ -28,16 +25,12 @@ func gzipByWeight() echo.MiddlewareFunc {
 	}
 }
 
-// wantsGzip reads Accept-Encoding as RFC 9110 §12.5.3 does. gzip (or its
-// alias x-gzip) must be named with a weight above zero: q=0 means "not
-// acceptable", and a "*" alone is not taken as a wish for gzip, since
-// identity is always acceptable. If identity (or "*", which covers it when
-// identity is not named) is given a higher weight than gzip, identity is
-// preferred. A coding named twice takes its lower weight and an entry whose
-// weight cannot be read is ignored: when in doubt, identity, which every
-// client reads (Vitrine never answers 406, even to "identity;q=0"). A
-// Range request is never compressed: its bytes are those of the identity
-// form, which Content-Range counts.
+// wantsGzip reads Accept-Encoding as RFC 9110 §12.5.3 does: gzip (or
+// x-gzip) must be named with a weight above zero ("*" alone is no wish for
+// gzip), and not below identity's (or that of "*", when identity is not
+// named). A coding named twice takes its lower weight. When in doubt,
+// identity, which every client reads; Vitrine never answers 406. A Range
+// request is never compressed: Content-Range counts the identity form.
 func wantsGzip(h http.Header) bool {
 	if h.Get("Range") != "" {
 		return false

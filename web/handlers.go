@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"time"
@@ -15,8 +16,7 @@ import (
 
 // tileRequest validates the query parameters that tiles depend on, before
 // any tile runs. A query that cannot be parsed, or a user given twice, is a
-// 400 too: silently dropping the bad part would answer a question the client
-// did not ask.
+// 400 too: dropping the bad part would answer a question not asked.
 func tileRequest(c echo.Context) (tiles.Request, error) {
 	q, err := url.ParseQuery(c.Request().URL.RawQuery)
 	if err != nil {
@@ -34,13 +34,10 @@ func tileRequest(c echo.Context) (tiles.Request, error) {
 }
 
 // parseRequest reads what every tile-serving route takes: the response's
-// form and the tiles' request, which carries the request's id (requestID,
-// given first so that a refused request has one too). Both routes have
-// three forms under one URL, hence Vary: Accept. Every response of theirs,
-// in every form and errors included, is no-cache, private: a page or tile
-// is fresh content, and
-// with ?user= it is one person's, which a shared cache must never store
-// (one rule for all is simpler to keep true than one per form and user).
+// form and the tiles' request, with the request's id (given first, so that
+// a refused request has one too). Three forms share one URL, hence Vary:
+// Accept. Every response, errors included, is no-cache, private: fresh
+// content, and with ?user= one person's, which no shared cache may store.
 func parseRequest(c echo.Context) (format, tiles.Request, error) {
 	c.Response().Header().Set("Cache-Control", "no-cache, private")
 	id := requestID(c)
@@ -57,10 +54,9 @@ func parseRequest(c echo.Context) (format, tiles.Request, error) {
 	return f, req, nil
 }
 
-// handleHome serves the page. tracer, if set, traces it as a "page" span
-// (trace.go); primary is the tile that decides its status ("" none: always
-// 200); stall is the write stall that a stream's deadline is moved by
-// before each tile (deadline.go).
+// handleHome serves the page. tracer, if set, traces it as a "page" span;
+// primary is the tile that decides its status ("" none); stall is the write
+// stall of a stream's deadline.
 func handleHome(agg *aggregator.Aggregator, rend *renderer, tracer trace.Tracer, primary string,
 	stall time.Duration) echo.HandlerFunc {
 	return func(c echo.Context) error {
@@ -110,6 +106,30 @@ func tileStatus(s tiles.Status) int {
 	return http.StatusBadGateway
 }
 
+// pageStatus is the HTTP status of a page of results: 200 without a primary
+// tile (Options.Primary), else what the primary's result decides, so that a
+// page whose main content does not exist is a 404 for crawlers and caches,
+// not a 200 drawn around an error. The body is the whole page in any case.
+func pageStatus(results []aggregator.Result, primary string) int {
+	for _, r := range results {
+		if primary != "" && r.Name == primary {
+			return primaryStatus(r)
+		}
+	}
+	return http.StatusOK
+}
+
+// primaryStatus is the status a primary tile's result gives its page: the
+// backend's own 404 or 410 even over stale or fallback content (an answer,
+// not a failure to ride out), else as GET /tiles/NAME.
+func primaryStatus(r aggregator.Result) int {
+	var be *tiles.BackendError
+	if errors.As(r.Cause, &be) && be.Gone() {
+		return be.Code
+	}
+	return tileStatus(r.Status)
+}
+
 func handleTile(agg *aggregator.Aggregator, rend *renderer) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		format, req, err := parseRequest(c)
@@ -144,9 +164,8 @@ var handleHealth = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request)
 	httpjson.Write(w, r, http.StatusOK, []byte(`{"status":"ok"}`+"\n"))
 })
 
-// handleTest is the tutorial's endpoint: it waits delay without holding a
-// thread (a parked goroutine costs a few KiB), and a client that leaves ends
-// the wait.
+// handleTest is the tutorial's endpoint: it waits delay, and a client that
+// leaves ends the wait.
 func handleTest(delay time.Duration) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if err := tiles.Wait(c.Request().Context(), delay); err != nil {

@@ -62,12 +62,10 @@ func handleProductImage(cat *catalogue.Catalogue) echo.HandlerFunc {
 	}
 }
 
-// handleStatic serves the embedded CSS and script with a short cache life:
-// they change with each release and carry no version in their names. A
-// missing file or a directory is the contract's JSON 404, not a listing.
-// http.ServeContent answers Range (206), HEAD and conditional requests; the
-// errors it would write as text/plain (416 for a range outside the file,
-// 412 for an If-Match) are caught and answered as JSON.
+// handleStatic serves the embedded CSS and script with a short cache life
+// (their names carry no version). A missing file or a directory is the
+// contract's JSON 404, not a listing. http.ServeContent answers Range, HEAD
+// and conditional requests; its text/plain errors are answered as JSON.
 func handleStatic(fsys fs.FS) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		name := pathParam(c, "/static/")
@@ -112,11 +110,9 @@ func noStaticFile(fsys fs.FS, name string) error {
 		strings.Join(staticFiles(fsys), ", "))
 }
 
-// errorCatcher passes a response through unless its status is an error
-// (400 or more): then it keeps the status, sends nothing, and drops the
-// text/plain body net/http writes and the file's Cache-Control (which
-// ServeContent leaves on a 412), so that the handler can answer the error
-// as JSON through the error handler.
+// errorCatcher passes a response through unless its status is 400 or more:
+// then it keeps the status, sends nothing and drops the text/plain body and
+// the file's Cache-Control, for the error handler to answer as JSON.
 type errorCatcher struct {
 	http.ResponseWriter
 	status int // the error status held back; 0 if none

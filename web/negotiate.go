@@ -30,9 +30,8 @@ var formats = []struct {
 }
 
 // negotiate picks the form of the response: ?format= if given (anything
-// else is a 400 naming format), else the Accept header's preferred form by
-// q-value. An Accept that matches none of the forms gets JSON, the
-// contract's default, rather than a 406 that no script would expect.
+// else is a 400), else the Accept header's preferred form by q-value. An
+// Accept that matches none gets JSON, the contract's default, not a 406.
 func negotiate(r *http.Request) (format, error) {
 	if v, ok := r.URL.Query()["format"]; ok {
 		for _, f := range formats {

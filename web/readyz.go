@@ -9,15 +9,11 @@ import (
 
 // Readiness is what GET /readyz reports, for a load balancer: whether this
 // replica can serve, and the state of what it depends on. Unlike /healthz,
-// which says only that the process serves, it may answer 503 while the
-// process is up.
+// it may answer 503 while the process is up.
 type Readiness struct {
 	// Ready is whether this replica can serve whole pages: 200 when true,
-	// 503 when not. The caller decides (main: not while a tile without a
-	// fallback has its breaker open). A shared tier down, or a breaker
-	// open on a tile that has a fallback, does not make it unready: pages
-	// are still served, from memory, stale content or fallbacks; the
-	// status says degraded.
+	// 503 when not. The caller decides; a shared tier down, or a breaker
+	// open on a tile with a fallback, is "degraded" but ready.
 	Ready bool
 	Redis *DependencyState // the shared tier; nil without -redis
 	Tiles []TileState      // in page order
@@ -80,9 +76,9 @@ func handleReady(readiness func() Readiness, detail bool) http.Handler {
 	})
 }
 
-// appendReadiness writes r as /readyz's JSON:
-// {"status":"ready","redis":{"state":"up","since":"RFC3339"},"tiles":{"banners":{"breaker":"closed"}}},
-// the tiles in page order.
+// appendReadiness writes r as /readyz's JSON, the tiles in page order:
+// {"status":"ready","redis":{"state":"up","since":"RFC3339"},
+// "tiles":{"banners":{"breaker":"closed"}}}.
 func appendReadiness(b []byte, r Readiness, detail bool) []byte {
 	b = append(b, `{"status":`...)
 	b = appendString(b, r.status())

@@ -20,10 +20,8 @@ const requestIDKey = "vitrine.request_id"
 const maxRequestID = 128
 
 // requestID gives the request its id: the client's X-Request-Id if it sent
-// exactly one that is well-formed (validRequestID), else a new one. A
-// malformed id is replaced rather than refused: correlation is a courtesy,
-// not a reason to fail a page. The id is echoed in the response header and
-// kept for the log line.
+// exactly one that is well-formed, else a new one (correlation is no reason
+// to fail a page). It is echoed in the response and kept for the log line.
 func requestID(c echo.Context) string {
 	ids := c.Request().Header.Values(headerRequestID)
 	var id string
@@ -55,16 +53,14 @@ func validRequestID(id string) bool {
 	return true
 }
 
-// newRequestID returns 128 random bits in hex: unique without coordination
-// between replicas.
+// newRequestID returns 128 random bits in hex: unique across replicas.
 func newRequestID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
 	return hexenc.EncodeToString(b[:])
 }
 
-// loggedRequestID is the id requestID gave c, or "" if it gave none (a
-// route without tiles).
+// loggedRequestID is the id requestID gave c, or "" if it gave none.
 func loggedRequestID(c echo.Context) string {
 	id, _ := c.Get(requestIDKey).(string)
 	return id

@@ -10,13 +10,11 @@ import (
 	"vitrine/aggregator"
 )
 
-// publicPaths is what a 404 suggests, with /metrics where it is served
-// (see suggestedPaths).
+// publicPaths is what a 404 suggests, with /metrics where it is served.
 var publicPaths = []string{"/home", "/tiles", "/tiles/NAME", "/healthz", "/readyz", "/test"}
 
 // suggestedPaths is what a 404 from e suggests: the public paths, and
-// /metrics only if e serves it. With -admin-addr it is on the admin port,
-// and the public port must not point anyone at it.
+// /metrics only if e serves it (not when the admin port does).
 func suggestedPaths(e *echo.Echo) []string {
 	for _, r := range e.Routes() {
 		if r.Path == "/metrics" && r.Method == http.MethodGet {
@@ -26,10 +24,9 @@ func suggestedPaths(e *echo.Echo) []string {
 	return publicPaths
 }
 
-// addRoutes lists Vitrine's whole HTTP surface.
-// Every route but /test answers HEAD as well as GET (RFC 9110 asks it of
-// general-purpose servers; load balancers probe with it): the handler runs
-// as for GET and net/http drops the body.
+// addRoutes lists Vitrine's whole HTTP surface. Every route but /test
+// answers HEAD as well as GET (RFC 9110 asks it; load balancers probe
+// with it).
 func addRoutes(e *echo.Echo, agg *aggregator.Aggregator, rend *renderer, opts Options) {
 	get := func(path string, h echo.HandlerFunc) {
 		e.GET(path, h)
@@ -48,9 +45,7 @@ func addRoutes(e *echo.Echo, agg *aggregator.Aggregator, rend *renderer, opts Op
 	get("/img/products/:file", handleProductImage(opts.Catalogue))
 	static, _ := fs.Sub(staticFS, "static")
 	get("/static/*", handleStatic(static))
-	// Nil when -admin-addr serves it on a private port instead: then the
-	// public port answers 404 for /metrics, as for /debug/pprof/, which
-	// it never serves.
+	// Nil when the admin port serves it: then /metrics is a 404 here.
 	if opts.Metrics != nil {
 		get("/metrics", echo.WrapHandler(opts.Metrics))
 	}

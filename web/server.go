@@ -34,34 +34,28 @@ type Options struct {
 	// pattern ("/tiles/:name"), and the function it returns when it ends.
 	InFlight func(route string) (done func())
 	// WriteStall is how long a write may wait on a client that does not
-	// read before its connection is cut (deadline.go); 0 means
-	// DefaultWriteStall.
+	// read before its connection is cut; 0 means DefaultWriteStall.
 	WriteStall time.Duration
 	// WriteCut, if set, is told of every response cut by the server, by
-	// route: a write past its deadline, or on a connection closed at the
-	// end of a shutdown's drain. It counts only on a server whose listener
-	// went through WatchWrites.
+	// route (a write past its deadline, or on a connection closed at the
+	// end of a drain), on a listener that went through WatchWrites.
 	WriteCut func(route string)
 	// Primary names the tile that decides /home's HTTP status ("" none):
-	// the response header waits for it (primary.go).
+	// the response header waits for it.
 	Primary string
-	// Readiness, if set, says what GET /readyz reports (readyz.go); it is
-	// called on every probe, so it reads states kept up to date elsewhere
-	// and makes no round trip. Nil: always ready.
+	// Readiness, if set, says what GET /readyz reports; it is called on
+	// every probe, so it makes no round trip. Nil: always ready.
 	Readiness func() Readiness
-	// Views says how the HTML page draws each tile: one of ViewNames. A
-	// tile it does not name is drawn with its own name's view if that is
-	// a built-in one, else with the generic view of its JSON.
+	// Views says how the HTML page draws each tile: one of ViewNames
+	// (default: viewOf).
 	Views map[string]string
-	// TracerProvider, if set, traces every request (trace.go): a server
-	// span continuing the client's traceparent, named by route, and a
-	// "page" span around /home's tiles. Nil: tracing off, at no cost.
+	// TracerProvider, if set, traces every request (trace.go). Nil:
+	// tracing off, at no cost.
 	TracerProvider trace.TracerProvider
 }
 
 // NewServer returns the Echo instance serving Vitrine's routes. It panics
-// if opts do not fit agg's tiles (Options.Check): a wiring mistake, which
-// a caller reading options from a file checks for first.
+// if opts do not fit agg's tiles (Options.Check): a wiring mistake.
 func NewServer(logger *slog.Logger, agg *aggregator.Aggregator, opts Options) *echo.Echo {
 	if err := opts.Check(agg.Names()); err != nil {
 		panic(err)
@@ -95,8 +89,6 @@ func NewServer(logger *slog.Logger, agg *aggregator.Aggregator, opts Options) *e
 	}
 	e.Use(writeDeadlines(opts.writeStall(), opts.WriteCut))
 	e.Use(securityHeaders)
-	// Compress when the client's Accept-Encoding weighs gzip above zero
-	// (gzip.go); streamed pages still flush per tile.
 	e.Use(gzipByWeight())
 	addRoutes(e, agg, newRenderer(opts.Views), opts)
 	routeSet(e, routes)
@@ -104,8 +96,8 @@ func NewServer(logger *slog.Logger, agg *aggregator.Aggregator, opts Options) *e
 }
 
 // requestLogger logs one line per request with slog. It hands errors to the
-// error handler itself (so the status it logs is the one sent) and then
-// swallows them, so that Echo does not handle them a second time.
+// error handler itself, so that the status it logs is the one sent, and
+// then swallows them.
 func requestLogger(logger *slog.Logger) echo.MiddlewareFunc {
 	logged := middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
 		LogMethod:   true,

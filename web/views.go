@@ -36,9 +36,8 @@ func viewOf(views map[string]string, name string) string {
 }
 
 // Check reports an option that does not fit a page of the tiles named
-// names: a primary tile or a view for a tile that is not on the page, or a
-// view that does not exist. NewServer refuses such options; a caller that
-// reads them from a file checks them first, to say so with its exit status.
+// names: a primary tile or a view for a tile not on the page, or a view
+// that does not exist. NewServer panics on such options.
 func (o Options) Check(names []string) error {
 	if o.Primary != "" && !slices.Contains(names, o.Primary) {
 		return fmt.Errorf("web: the primary tile %q is not on the page (tiles: %s)", o.Primary, strings.Join(names, ", "))

@@ -13,11 +13,9 @@ import (
 
 // The wire shape of pages and tiles is written here and only here. The
 // writers produce what encoding/json would for the contract's shape (a test
-// holds them to it) but copy each tile's data as the bytes its backend
-// gave, already valid JSON (tiles.Outcome), instead of letting
-// encoding/json scan and re-compact them on every page: through the real
-// HTTP stack that is the difference the README's encoding benchmark shows.
-// Every number written is a duration in milliseconds, so none can be
+// holds them to it) but copy each tile's data as the bytes its backend gave,
+// already valid JSON, instead of letting encoding/json scan and re-compact
+// them on every page. Every number is a duration in milliseconds, never
 // infinite or NaN.
 
 // appendPage appends the JSON document of a page: its tiles as an object in
