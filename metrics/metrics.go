@@ -234,17 +234,20 @@ func (m *Metrics) resolve(name string) *tileSeries {
 	}
 }
 
-// tile returns name's series, resolving them on first use for a tile New
-// was not told of.
-func (m *Metrics) tile(name string) *tileSeries {
-	if s, ok := m.known[name]; ok {
+// tile returns name's series.
+func (m *Metrics) tile(name string) *tileSeries { return series(m.known, &m.others, name, m.resolve) }
+
+// series returns name's series from known, or from others for a tile New
+// was not told of, resolving them on first use.
+func series[S any](known map[string]S, others *sync.Map, name string, resolve func(string) S) S {
+	if s, ok := known[name]; ok {
 		return s
 	}
-	if s, ok := m.others.Load(name); ok {
-		return s.(*tileSeries)
+	if s, ok := others.Load(name); ok {
+		return s.(S)
 	}
-	s, _ := m.others.LoadOrStore(name, m.resolve(name))
-	return s.(*tileSeries)
+	s, _ := others.LoadOrStore(name, resolve(name))
+	return s.(S)
 }
 
 // Handler serves the registry in the Prometheus text format, or in

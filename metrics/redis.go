@@ -104,14 +104,7 @@ func (m *Metrics) redis() *redisMetrics {
 // redisTile returns tile's shared-tier series.
 func (m *Metrics) redisTile(tile string) *redisTileSeries {
 	r := m.redis()
-	if s, ok := r.known[tile]; ok {
-		return s
-	}
-	if s, ok := r.others.Load(tile); ok {
-		return s.(*redisTileSeries)
-	}
-	s, _ := r.others.LoadOrStore(tile, r.resolve(tile))
-	return s.(*redisTileSeries)
+	return series(r.known, &r.others, tile, r.resolve)
 }
 
 // The methods below implement rediscache.Recorder.

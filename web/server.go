@@ -99,38 +99,27 @@ func NewServer(logger *slog.Logger, agg *aggregator.Aggregator, opts Options) *e
 // error handler itself, so that the status it logs is the one sent, and
 // then swallows them.
 func requestLogger(logger *slog.Logger) echo.MiddlewareFunc {
-	logged := middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
-		LogMethod:   true,
-		LogURI:      true,
-		LogStatus:   true,
-		LogLatency:  true,
-		LogError:    true,
-		HandleError: true, // run the error handler first, so the status logged is the one sent
-		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
-			attrs := []slog.Attr{
-				slog.String("method", v.Method),
-				slog.String("uri", v.URI),
-				slog.Int("status", v.Status),
-				slog.Duration("latency", v.Latency),
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			err := next(c)
+			if err != nil {
+				c.Error(err)
 			}
+			r, status := c.Request(), c.Response().Status
+			attrs := []slog.Attr{slog.String("method", r.Method), slog.String("uri", r.RequestURI),
+				slog.Int("status", status), slog.Duration("latency", time.Since(start))}
 			if id := loggedRequestID(c); id != "" {
 				attrs = append(attrs, slog.String("request_id", id))
 			}
 			level := slog.LevelInfo
-			if v.Error != nil {
-				attrs = append(attrs, slog.String("err", v.Error.Error()))
-				if v.Status >= 500 {
+			if err != nil {
+				attrs = append(attrs, slog.String("err", err.Error()))
+				if status >= 500 {
 					level = slog.LevelError
 				}
 			}
-			logger.LogAttrs(c.Request().Context(), level, "request", attrs...)
-			return nil
-		},
-	})
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		h := logged(next)
-		return func(c echo.Context) error {
-			_ = h(c) // already passed to c.Error
+			logger.LogAttrs(r.Context(), level, "request", attrs...)
 			return nil
 		}
 	}
