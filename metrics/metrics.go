@@ -1,13 +1,9 @@
-// Package metrics provides Vitrine's Prometheus metrics: per-tile latency and
-// status, pages in flight and page latency (as an aggregator.Observer), the
-// resilience layer's cache, coalescing, hedging and breaker activity (as a
-// resilience.Recorder), the shared Redis tier's hits, leases, errors and
-// round trips (as a rediscache.Recorder), and the Go runtime and process collectors. Each
-// Metrics has its own prometheus.Registry, never the global one, so that
-// tests and several servers in one process do not collide; Handler serves it
-// in the Prometheus text format, or in OpenMetrics to a scraper that asks for
-// it: only OpenMetrics carries the exemplars (the trace id of a sampled
-// request) that the page and tile latency histograms keep.
+// Package metrics provides Vitrine's Prometheus metrics: pages and tiles
+// (as an aggregator.Observer), the resilience layers (a resilience.Recorder),
+// the shared Redis tier (a rediscache.Recorder), and the Go runtime and
+// process collectors, on a registry of its own rather than the global one.
+// Latency histograms keep exemplars (the trace id of a sampled request),
+// which only OpenMetrics carries.
 package metrics
 
 import (
@@ -29,16 +25,13 @@ import (
 
 const namespace = "vitrine"
 
-// latencyBuckets suit tiles answering in tens to hundreds of milliseconds
-// with a tail up to seconds, and pages bounded by the tile timeout (500ms by
-// default): fine around the usual figures, coarse in the tail.
+// latencyBuckets suit tiles answering in tens to hundreds of milliseconds,
+// with a tail up to seconds.
 var latencyBuckets = []float64{.001, .005, .01, .025, .05, .075, .1, .125, .15, .2, .25, .3, .4, .5, .75, 1, 2, 5}
 
-// Metrics records Vitrine's metrics. It implements aggregator.Observer,
-// resilience.Recorder and rediscache.Recorder; its methods are safe for concurrent use. For the
-// tiles New was told of, the hot-path series are resolved once, so that a
-// cache hit costs a map lookup and an atomic add rather than the label
-// hashing of WithLabelValues.
+// Metrics records Vitrine's metrics; its methods are safe for concurrent
+// use. The series of the tiles New was told of are resolved once, so that
+// the hot path skips the label hashing of WithLabelValues.
 type Metrics struct {
 	reg     *prometheus.Registry
 	handler http.Handler
@@ -70,9 +63,7 @@ type Metrics struct {
 	upstream        *prometheus.CounterVec
 	upstreamSeen    sync.Map // upstreamKey -> prometheus.Counter, resolved once
 
-	// known holds each known tile's label-free series, resolved once: the
-	// hit path then skips the label hashing of WithLabelValues. It is
-	// written only by New, so reads need no lock.
+	// known is written only by New, so reads need no lock.
 	known  map[string]*tileSeries
 	others sync.Map // tile name -> *tileSeries, for tiles New was not told of
 	names  []string // the tiles New was told of
@@ -102,9 +93,8 @@ var (
 )
 
 // New returns Metrics on a fresh registry. names are the tiles to expect:
-// their series exist, at zero, from the first scrape (so rates and alerts
-// work before the first event) and are updated without label lookups.
-// Other tile names still work, on a slower path.
+// their series exist, at zero, from the first scrape. Other tile names
+// still work, on a slower path.
 func New(names ...string) *Metrics {
 	reg := prometheus.NewRegistry()
 	m := &Metrics{reg: reg, known: make(map[string]*tileSeries, len(names)),
@@ -119,15 +109,10 @@ func New(names ...string) *Metrics {
 		m.revalidated.WithLabelValues(name)
 	}
 	m.handler = promhttp.InstrumentMetricHandler(m.reg, promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
-		Registry: m.reg, // counts its own errors in promhttp_metric_handler_errors_total
-		// Concurrent scrapes share one gathering rather than piling up.
-		CoalesceGather: true,
-		// The web layer compresses every response; compressing here too
-		// would send gzip inside gzip.
-		DisableCompression: true,
-		// Exemplars exist only in OpenMetrics; a scraper that does not
-		// ask for it (Accept) still gets the Prometheus text format.
-		EnableOpenMetrics: true,
+		Registry:           m.reg, // counts its own errors in promhttp_metric_handler_errors_total
+		CoalesceGather:     true,  // concurrent scrapes share one gathering
+		DisableCompression: true,  // the web layer compresses
+		EnableOpenMetrics:  true,  // for exemplars, when the scraper asks
 	}))
 	return m
 }
@@ -251,8 +236,7 @@ func series[S any](known map[string]S, others *sync.Map, name string, resolve fu
 }
 
 // Handler serves the registry in the Prometheus text format, or in
-// OpenMetrics (with exemplars) when the request's Accept asks for
-// application/openmetrics-text; mount it at GET /metrics.
+// OpenMetrics when the request's Accept asks for it.
 func (m *Metrics) Handler() http.Handler { return m.handler }
 
 // RequestStarted counts an HTTP request to route in flight until the
@@ -292,10 +276,8 @@ func (m *Metrics) TileDone(ctx context.Context, r aggregator.Result) {
 	}
 }
 
-// observe records v in o, with the trace id of ctx's span as the
-// exemplar of v's bucket when that span is sampled, so that a slow bucket
-// leads to a trace that exists. Without one it is a plain Observe, which
-// allocates nothing.
+// observe records v in o, with the trace id of ctx's span as the exemplar
+// when that span is sampled (a trace that exists).
 func observe(ctx context.Context, o exemplarObserver, v float64) {
 	sc := trace.SpanContextFromContext(ctx)
 	if !sc.IsSampled() || !sc.IsValid() {
@@ -341,8 +323,6 @@ func (m *Metrics) Upstream(tile, host, result string) {
 	k := upstreamKey{tile, host, result}
 	c, ok := m.upstreamSeen.Load(k)
 	if !ok {
-		// Few series (tiles x hosts x results): resolve each once rather
-		// than hash three labels on every backend answer.
 		c, _ = m.upstreamSeen.LoadOrStore(k, m.upstream.WithLabelValues(tile, host, result))
 	}
 	c.(prometheus.Counter).Inc()

@@ -8,19 +8,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// redisCallBuckets suit Redis round trips: tens of microseconds on a
-// loopback, a millisecond or two across a network, and the 100ms default
-// -redis-timeout, past which a call has failed.
+// redisCallBuckets suit Redis round trips, up to the default timeout.
 var redisCallBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25}
 
 // redisOps are the shared tier's round trips (rediscache.Recorder.Call).
 var redisOps = []string{"claim", "store", "drop", "release"}
 
-// redisMetrics are the shared tier's families. They are registered with
-// the rest but hold no series until the tier first reports (rediscache
-// calls Up(true) when it starts): without -redis, /metrics shows no
-// vitrine_redis_* at all, rather than zeros and an up of 0 that would read
-// as a Redis down on every replica that has none.
+// redisMetrics are the shared tier's families. They hold no series until
+// the tier first reports (Up at its start): without -redis, /metrics shows
+// no vitrine_redis_* at all, rather than an up of 0 that reads as down.
 type redisMetrics struct {
 	once    sync.Once
 	hits    *prometheus.CounterVec

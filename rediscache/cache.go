@@ -140,7 +140,7 @@ func (c *Cache) found(tile, redisKey string, kind, fields any) resilience.Claim 
 }
 
 // undecodable counts a bad value, and logs it at most once a minute per
-// tile so that a bad key read by every page cannot flood the log.
+// tile.
 func (c *Cache) undecodable(tile, redisKey string, err error) {
 	c.rec.Undecodable(tile)
 	now := c.now()

@@ -16,8 +16,7 @@ import (
 var ErrUnavailable = errors.New("redis tier unavailable")
 
 const (
-	// failuresToDown consecutive failed calls make the tier down: one slow
-	// call is noise, three in a row cost every page 3 x Timeout.
+	// failuresToDown consecutive failed calls make the tier down.
 	failuresToDown = 3
 	// probeEvery is how often a down tier lets one call through to learn
 	// whether Redis is back.
@@ -95,9 +94,8 @@ func (h *health) report(ctx context.Context, err error) {
 	}
 }
 
-// callerEnded reports whether the caller's ctx ended the call: it is
-// cancelled, or its deadline has passed (a socket deadline set from it may
-// fire before ctx's own timer does).
+// callerEnded reports whether the caller's ctx ended the call: cancelled,
+// or past its deadline (a socket deadline may fire before ctx's timer).
 func callerEnded(ctx context.Context) bool {
 	if ctx.Err() != nil {
 		return true

@@ -9,8 +9,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// The span names of the round trips, fixed so that naming a span costs no
-// concatenation.
+// The span names of the round trips, made once.
 var spanNames = map[string]string{
 	"claim": "redis claim", "store": "redis store", "drop": "redis drop", "release": "redis release",
 }
@@ -39,8 +38,7 @@ func endSpan(span trace.Span, err error) {
 }
 
 // downEvent notes on the caller's span a call not sent because the tier is
-// down: there is no round trip to make a span of, but the tile's span
-// should say why it went without the shared tier.
+// down.
 func downEvent(ctx context.Context, op string) {
 	if span := trace.SpanFromContext(ctx); span.IsRecording() {
 		span.AddEvent("redis down", trace.WithAttributes(semconv.DBOperationName(op)))

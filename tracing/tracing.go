@@ -1,10 +1,9 @@
 // Package tracing sets up OpenTelemetry tracing: off (the default: no
-// provider, so instrumented code creates no span at all), stdout (spans as
-// JSON lines) or otlp (OTLP/HTTP to the endpoint in the standard
-// OTEL_EXPORTER_OTLP_ENDPOINT variable). Traces are sampled at a ratio, and
-// a span that ends in error is exported whatever the sampling decided, so
-// errors and timeouts are always kept. LogHandler puts the trace id on
-// every log line written with a traced context.
+// provider, no span at all), stdout (spans as JSON lines) or otlp
+// (OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT). Traces are sampled at a
+// ratio, and a span that ends in error is exported whatever the sampling
+// decided. LogHandler puts the trace id on every log line of a traced
+// context.
 package tracing
 
 import (
@@ -44,8 +43,7 @@ type Settings struct {
 	Mode string // Off, Stdout or OTLP
 	// Sample is the share of traces kept, in [0, 1], when SampleSet;
 	// otherwise OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG say, and
-	// without them every trace is kept. A trace whose parent (a client's
-	// traceparent) says sampled or not is followed.
+	// without them every trace is kept. A parent's decision is followed.
 	Sample    float64
 	SampleSet bool
 	Service   string              // service.name unless OTEL_SERVICE_NAME says otherwise
@@ -76,8 +74,6 @@ func Setup(ctx context.Context, s Settings) (*Provider, error) {
 	case Stdout:
 		exp, err = stdouttrace.New(stdouttrace.WithWriter(s.Stdout))
 	case OTLP:
-		// Reads OTEL_EXPORTER_OTLP_ENDPOINT, _HEADERS and the rest from the
-		// process environment.
 		exp, client, err = otlpExporter(ctx, s.Getenv)
 	default:
 		return nil, fmt.Errorf("tracing: unknown mode %q (want %s)", s.Mode, strings.Join(Modes, ", "))
@@ -97,18 +93,15 @@ func Setup(ctx context.Context, s Settings) (*Provider, error) {
 		sdktrace.WithResource(res),
 		sdktrace.WithSampler(sampler),
 		sdktrace.WithSpanProcessor(keepErrors{sdktrace.NewBatchSpanProcessor(exp,
-			// The defaults (2,048 queued, batches of 512) drop spans from
-			// about 20,000 spans/s, which a cached page rate reaches; the
-			// queue stays bounded (a span is about a kilobyte).
+			// Larger than the defaults, which drop spans at a cached page rate.
 			sdktrace.WithMaxQueueSize(queueSize), sdktrace.WithMaxExportBatchSize(queueSize/4))}),
 	)
 	return &Provider{tp: tp, client: client}, nil
 }
 
 // otlpExporter is the OTLP/HTTP exporter, with an HTTP client of Vitrine's
-// own so that Shutdown can close its idle connection: a run then leaves
-// no goroutine behind. With certificate variables set, the exporter makes
-// its own client, which reads them.
+// own so that Shutdown can close its idle connection, unless certificate
+// variables are set: then the exporter's own client reads them.
 func otlpExporter(ctx context.Context, getenv func(string) string) (sdktrace.SpanExporter, *http.Client, error) {
 	for _, v := range []string{"OTEL_EXPORTER_OTLP_CERTIFICATE", "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
 		"OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE"} {
@@ -173,8 +166,7 @@ func newSampler(s Settings) (sdktrace.Sampler, error) {
 }
 
 // envRatio reads the standard sampler variables. Every sampler Vitrine
-// builds follows its parent, so the parentbased_ forms and the plain ones
-// mean the same here.
+// builds follows its parent, so the parentbased_ forms mean the same.
 func envRatio(name, arg string) (float64, error) {
 	switch strings.TrimPrefix(name, "parentbased_") {
 	case "always_on":
@@ -195,9 +187,8 @@ func envRatio(name, arg string) (float64, error) {
 		"(always_on, always_off, traceidratio, and their parentbased_ forms are)", name)
 }
 
-// recordAll records the spans its sampler drops instead of dropping them:
-// they are not sampled (nor propagated as sampled), but keepErrors sees
-// how they end.
+// recordAll records the spans its sampler drops, unsampled, so that
+// keepErrors sees how they end.
 type recordAll struct{ sdktrace.Sampler }
 
 func (r recordAll) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
