@@ -11,13 +11,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/exporters/stdout/stdouttrace"
+	"go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
@@ -209,7 +214,7 @@ func (k keepErrors) OnEnd(s sdktrace.ReadOnlySpan) {
 	switch {
 	case s.SpanContext().IsSampled():
 		k.SpanProcessor.OnEnd(s)
-	case s.Status().Code == codesError:
+	case s.Status().Code == codes.Error:
 		k.SpanProcessor.OnEnd(kept{s})
 	}
 }
@@ -220,4 +225,52 @@ type kept struct{ sdktrace.ReadOnlySpan }
 func (k kept) SpanContext() trace.SpanContext {
 	sc := k.ReadOnlySpan.SpanContext()
 	return sc.WithTraceFlags(sc.TraceFlags().WithSampled(true))
+}
+
+// LogHandler returns h adding trace_id and span_id to every record logged
+// with a context that carries a span (logger.InfoContext(ctx, ...)), so
+// that a request's log lines lead to its trace.
+func LogHandler(h slog.Handler) slog.Handler { return logHandler{h} }
+
+type logHandler struct{ slog.Handler }
+
+func (h logHandler) Handle(ctx context.Context, r slog.Record) error {
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		r.AddAttrs(slog.String("trace_id", sc.TraceID().String()), slog.String("span_id", sc.SpanID().String()))
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h logHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return logHandler{h.Handler.WithAttrs(attrs)}
+}
+
+func (h logHandler) WithGroup(name string) slog.Handler {
+	return logHandler{h.Handler.WithGroup(name)}
+}
+
+// HTTPOptions are the otelhttp options of every traced HTTP server and
+// client of Vitrine's, then more: spans on tp, the W3C traceparent, and no
+// metrics through OpenTelemetry's global meter provider (Vitrine's metrics
+// are Prometheus').
+func HTTPOptions(tp trace.TracerProvider, more ...otelhttp.Option) []otelhttp.Option {
+	return append([]otelhttp.Option{
+		otelhttp.WithTracerProvider(tp),
+		otelhttp.WithPropagators(propagation.TraceContext{}),
+		otelhttp.WithMeterProvider(noop.NewMeterProvider()),
+	}, more...)
+}
+
+// SpanName names a server span "GET /route", or "GET unrouted" when route
+// is "" (no route took the request): a name taken from whatever path or
+// method a client sends would make every stray request a name of its own,
+// so a method other than GET or HEAD is "HTTP".
+func SpanName(method, route string) string {
+	if method != http.MethodGet && method != http.MethodHead {
+		method = "HTTP"
+	}
+	if route == "" {
+		route = "unrouted"
+	}
+	return method + " " + route
 }

@@ -7,10 +7,11 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"vitrine/tracing"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/trace"
+
+	"vitrine/tracing"
 )
 
 // maxRedirects is how many redirects one fetch follows: enough for a moved
