@@ -1,10 +1,9 @@
 // Package aggregator provides the fan-out at the heart of Vitrine: it fetches
 // every tile of a page at once, each under its own deadline and under the
-// request's context, and merges the results, so that a page takes as long as
-// its slowest tile rather than the sum. A tile that fails, times out or
-// panics becomes that tile's status; it never fails the page. It knows
-// neither HTTP nor JSON: results leave it in page order (Page) or completion
-// order (Stream), as typed values.
+// request's context, so that a page takes as long as its slowest tile. A
+// tile that fails, times out or panics becomes that tile's status; it never
+// fails the page. Results leave it as typed values, in page order (Page) or
+// completion order (Stream): it knows neither HTTP nor JSON.
 package aggregator
 
 import (
@@ -28,8 +27,7 @@ import (
 type Result struct {
 	Name string
 	tiles.Outcome
-	// Start is when the fetch started, from the start of the page: with
-	// Elapsed it draws the page's timing waterfall.
+	// Start is when the fetch started, from the start of the page.
 	Start, Elapsed time.Duration
 }
 
@@ -51,23 +49,20 @@ type Options struct {
 	TileTimeout time.Duration
 	// Timeouts overrides TileTimeout for the tiles it names.
 	Timeouts map[string]time.Duration
-	// PageTimeout bounds a whole page on top of the tile timeouts; zero
-	// means none.
+	// PageTimeout bounds a whole page; zero means none.
 	PageTimeout time.Duration
 	// Logger receives panics recovered from tiles; nil discards them.
 	Logger *slog.Logger
 	// Observer, if set, is told of every page and tile (for metrics).
 	Observer Observer
 	// Tracer, if set, traces each tile's fetch as a span "tile NAME", a
-	// child of the span in the page's context; nil means tracing off, at
-	// no cost.
+	// child of the span in the page's context; nil: tracing off.
 	Tracer trace.Tracer
 }
 
 // Observer watches pages and tiles go by. Its methods are called
-// concurrently and must be quick. The context of PageDone is the page's,
-// that of TileDone the tile's: with tracing, they carry its span (for
-// exemplars).
+// concurrently and must be quick. The contexts are the page's and the
+// tile's, with their spans when tracing.
 type Observer interface {
 	PageStarted()
 	PageDone(context.Context, Summary)
@@ -168,10 +163,9 @@ func (a *Aggregator) Page(ctx context.Context, req tiles.Request) Page {
 }
 
 // Stream fetches every tile concurrently and calls emit (unless nil) with
-// each result as soon as it is ready, in completion order, from the calling
-// goroutine (so emit needs no locking); then it returns the page, in page
-// order. If emit returns an error (the client went away), the tiles still
-// running are cancelled and Stream returns that error once they have
+// each result as soon as it is ready, from the calling goroutine; then it
+// returns the page, in page order. If emit returns an error, the tiles
+// still running are cancelled and Stream returns that error once they have
 // stopped. No goroutine started by Stream outlives it.
 func (a *Aggregator) Stream(ctx context.Context, req tiles.Request, emit func(Result) error) (Page, error) {
 	start := time.Now()
@@ -237,8 +231,7 @@ func (a *Aggregator) fanOut(ctx context.Context, req tiles.Request, start time.T
 }
 
 // Tile fetches one tile by name. The error is an ENOTFOUND *tiles.Error
-// naming the known tiles when there is no such tile; a tile's own failure is
-// its Result's status, not an error.
+// when there is no such tile; a tile's own failure is its Result's status.
 func (a *Aggregator) Tile(ctx context.Context, name string, req tiles.Request) (Result, error) {
 	i, ok := a.index[name]
 	if !ok {

@@ -61,11 +61,10 @@ func (c *Catalogue) Featured() Products {
 	return Products{Title: "Featured this week", Items: out}
 }
 
-// Recommend returns user's picks, a deterministic function of the name over
-// the catalogue: each user has a favourite category (from a hash of the
-// name) and gets three of its best-rated products, then a stable,
-// user-specific shuffle of the rest. An anonymous visitor ("") gets the
-// bestsellers.
+// Recommend returns user's picks, a function of the name: three of the
+// best-rated products of the user's favourite category (from a hash of the
+// name), then a user-specific shuffle of the rest. An anonymous visitor
+// ("") gets the bestsellers.
 func (c *Catalogue) Recommend(user string) Recommendations {
 	if user == "" || len(c.Products) == 0 { // no products: no category to favour
 		return Recommendations{User: user, Reason: "Most loved by our customers", Items: c.bestRated()}

@@ -251,10 +251,10 @@ func (m *Metrics) RequestStarted(route string) (done func()) {
 // web.Options.WriteCut).
 func (m *Metrics) WriteCut(route string) { m.writesCut.WithLabelValues(route).Inc() }
 
-// PageStarted implements aggregator.Observer.
+// The methods below implement aggregator.Observer.
+
 func (m *Metrics) PageStarted() { m.pagesInFlight.Inc() }
 
-// PageDone implements aggregator.Observer.
 func (m *Metrics) PageDone(ctx context.Context, s aggregator.Summary) {
 	m.pagesInFlight.Dec()
 	observe(ctx, m.pageDuration, s.Elapsed.Seconds())
@@ -265,7 +265,6 @@ func (m *Metrics) PageDone(ctx context.Context, s aggregator.Summary) {
 	m.pagesBy[complete].Inc()
 }
 
-// TileDone implements aggregator.Observer.
 func (m *Metrics) TileDone(ctx context.Context, r aggregator.Result) {
 	s := m.tile(r.Name)
 	observe(ctx, s.duration, r.Elapsed.Seconds())

@@ -105,16 +105,11 @@ func (m *Metrics) redisTile(tile string) *redisTileSeries {
 
 // The methods below implement rediscache.Recorder.
 
-// Hit counts a shared-tier lookup that found an entry to serve.
-func (m *Metrics) Hit(tile string) { m.redisTile(tile).hits.Inc() }
+func (m *Metrics) Hit(tile string)         { m.redisTile(tile).hits.Inc() }
+func (m *Metrics) Miss(tile string)        { m.redisTile(tile).misses.Inc() }
+func (m *Metrics) Write(tile string)       { m.redisTile(tile).writes.Inc() }
+func (m *Metrics) Undecodable(tile string) { m.redisTile(tile).undecodable.Inc() }
 
-// Miss counts a shared-tier lookup that found none, or one too old.
-func (m *Metrics) Miss(tile string) { m.redisTile(tile).misses.Inc() }
-
-// Write counts an entry written to the shared tier.
-func (m *Metrics) Write(tile string) { m.redisTile(tile).writes.Inc() }
-
-// Lock counts a lease asked for on a miss: won, or lost to another replica.
 func (m *Metrics) Lock(tile string, won bool) {
 	s := m.redisTile(tile)
 	if won {
@@ -124,11 +119,6 @@ func (m *Metrics) Lock(tile string, won bool) {
 	}
 }
 
-// Undecodable counts a stored value that did not decode.
-func (m *Metrics) Undecodable(tile string) { m.redisTile(tile).undecodable.Inc() }
-
-// Call records one round trip of op, and counts it as an error if err is
-// not nil. The error's text never becomes a label.
 func (m *Metrics) Call(ctx context.Context, op string, d time.Duration, err error) {
 	r := m.redis()
 	s, ok := r.ops[op]
@@ -141,7 +131,6 @@ func (m *Metrics) Call(ctx context.Context, op string, d time.Duration, err erro
 	}
 }
 
-// Up sets vitrine_redis_up: 1 while the tier answers, 0 while it is down.
 func (m *Metrics) Up(up bool) {
 	v := 0.0
 	if up {

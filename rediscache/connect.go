@@ -39,9 +39,7 @@ type Settings struct {
 // ParseURL reads a -redis URL as the client will use it: redis:// or
 // rediss:// (TLS), a host, a port from 1 to 65535 if given, a database
 // number of 0 or more, no fragment. Its errors show the URL with its
-// password replaced by xxxxx, or not at all when it does not parse, so that
-// they can be printed and logged; they may quote the client's own message
-// as it is (config makes it one line).
+// password replaced by xxxxx, or not at all when it does not parse.
 func ParseURL(s string) (*redis.Options, error) {
 	u, err := url.Parse(s)
 	if err != nil {
@@ -99,10 +97,9 @@ func Connect(s Settings) (redis.UniversalClient, error) {
 	return redis.NewUniversalClient(o), nil
 }
 
-// The client library logs each failed dial on a logger of its own, which
-// would print a line per call while Redis is down; the tier logs its state
-// changes itself (health.go), so the library's lines go to slog's Debug.
-// The library's logger is process-wide, hence once.
+// The client library's process-wide logger would print a line per failed
+// dial while Redis is down; the tier logs its state changes itself, so the
+// library's lines go to slog's Debug.
 var quietOnce sync.Once
 
 type debugLogger struct{}

@@ -4,8 +4,7 @@ import "github.com/redis/go-redis/v9"
 
 // Each operation is one script so that it is one round trip and atomic.
 // KEYS[1] is the entry (a hash), KEYS[2] its lease (a string holding the
-// holder's token). redis.Script sends EVALSHA, and EVAL only when the
-// server does not know the script yet (after a restart).
+// holder's token).
 
 // claimScript: ARGV servable (unix ms), token, lease (ms). It returns
 // {won, type of KEYS[1], {fresh, stale, fetched, etag, lastmod, data}}.

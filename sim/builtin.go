@@ -55,15 +55,13 @@ func Names() []string {
 }
 
 // Extra returns the tiles that `vitrine backends` serves besides the
-// built-in ones: tiles the Vitrine server does not know, which a page gets
-// from its configuration alone (examples/fourth-tile.yaml). Today one: a
-// shop notice, drawn by the page's generic view.
+// built-in ones, which a page gets from its configuration alone
+// (examples/fourth-tile.yaml): a shop notice.
 func Extra() []Def {
 	return []Def{{Name: "notice", Latency: 30 * time.Millisecond, Content: notice}}
 }
 
-// notice is the shop's current notice: constant, like every tile's content
-// a function of its inputs only.
+// notice is the shop's current notice.
 func notice(*catalogue.Catalogue, tiles.Request) (json.RawMessage, error) {
 	return json.Marshal(struct {
 		Title string   `json:"title"`

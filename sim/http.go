@@ -22,17 +22,12 @@ import (
 	"vitrine/tracing"
 )
 
-// Handler serves the simulated backends over HTTP, as the services that
-// Vitrine fronts with -backend or a config file (`vitrine backends`):
-// GET /NAME answers that tile's data as JSON (?user= personalises it),
-// after the simulated latency, or a 503 when the simulator fails it.
-//
-// It sends a strong ETag and answers If-None-Match with 304, so that
-// revalidation runs end to end, and no Cache-Control, so that Vitrine's
-// configured TTL applies. GET /healthz says it serves; GET /stats counts
-// the requests that reached each tile, per user, for tests that prove how
-// often Vitrine fetches. Backend names must be distinct and must not be
-// healthz or stats; Handler panics otherwise, as http.ServeMux does.
+// Handler serves the simulated backends over HTTP (`vitrine backends`):
+// GET /NAME answers that tile's data as JSON (?user= personalises it) after
+// the simulated latency, or a 503 when the simulator fails it, with a
+// strong ETag (If-None-Match gets a 304) and no Cache-Control. GET /healthz
+// says it serves; GET /stats counts the requests that reached each tile,
+// per user. Backend names must be distinct, and neither healthz nor stats.
 func Handler(backends []*Simulated, logger *slog.Logger) http.Handler {
 	return TracedHandler(backends, logger, nil)
 }
@@ -109,8 +104,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // serveTile answers b's content for the request's user. Every request
-// with a valid user counts as one that reached the tile, whatever its
-// answer (a 304 or a failure included).
+// with a valid user counts as one that reached the tile.
 func (s *server) serveTile(b *Simulated) http.HandlerFunc {
 	name := b.Name()
 	return func(w http.ResponseWriter, r *http.Request) {
@@ -135,8 +129,7 @@ func (s *server) serveTile(b *Simulated) http.HandlerFunc {
 func answer(w http.ResponseWriter, r *http.Request, out tiles.Outcome, err error) int {
 	switch {
 	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
-		// The client left (or the server is shutting down): nobody reads
-		// this, but a connection still open gets a well-formed answer.
+		// The client left, or the server is shutting down.
 		httpjson.Error(w, r, http.StatusServiceUnavailable, "request cancelled before the tile was ready")
 		return http.StatusServiceUnavailable
 	case errors.Is(err, ErrSimulated):
@@ -156,9 +149,7 @@ func answer(w http.ResponseWriter, r *http.Request, out tiles.Outcome, err error
 	return http.StatusOK
 }
 
-// etag is a strong entity tag for body: equal content gets an equal tag on
-// every replica and across restarts, since content is a pure function of
-// the catalogue and the request.
+// etag is a strong entity tag for body, equal for equal content.
 func etag(body []byte) string {
 	h := fnv.New64a()
 	h.Write(body) // a hash.Hash never fails to write
@@ -191,8 +182,7 @@ func (s *server) serveStats(w http.ResponseWriter, r *http.Request) {
 }
 
 // maxStatKeys bounds the (tile, user) pairs that /stats counts one by
-// one, so that a load with many users cannot grow the map without end;
-// past it, new users are counted together under otherUsers.
+// one; past it, new users are counted together under otherUsers.
 const (
 	maxStatKeys = 10_000
 	otherUsers  = "*" // never a valid user

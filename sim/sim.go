@@ -1,7 +1,7 @@
-// Package sim provides the built-in tiles' simulated backends: each answers
-// its tile's content from the catalogue after a configurable latency (with
-// an optional heavy tail) and fails with a configurable probability, so
-// that Vitrine runs, and is measured, with no external service.
+// Package sim provides the built-in tiles and their simulated backends:
+// each answers its tile's content from the catalogue after a configurable
+// latency (with an optional heavy tail) and fails with a configurable
+// probability, so that Vitrine runs with no external service.
 package sim
 
 import (
@@ -49,8 +49,7 @@ func New(def Def, cat *catalogue.Catalogue, b Backend) (*Simulated, error) {
 	if b.Rand == nil {
 		b.Rand = rand.Float64
 	}
-	// Content that is the same for everyone is encoded once: a page then
-	// copies bytes instead of encoding the same products every time.
+	// Content that is the same for everyone is encoded once.
 	anon, err := def.Content(cat, tiles.Request{})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", def.Name, err)

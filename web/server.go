@@ -68,9 +68,8 @@ func NewServer(logger *slog.Logger, agg *aggregator.Aggregator, opts Options) *e
 		e.Pre(serverSpans(opts.TracerProvider)) // first: the span covers the rest
 		e.Use(nameServerSpans(routes))
 	}
-	// The logger is outermost so that it sees (and logs) recovered panics.
 	e.Pre(routeOnDecodedPath)
-	e.Use(requestLogger(logger))
+	e.Use(requestLogger(logger)) // outside Recover: it logs recovered panics
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
 		DisableStackAll: true, // this goroutine's stack is enough
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {

@@ -163,7 +163,10 @@ func (s *streamOut) stream(pt pageTrace, agg *aggregator.Aggregator, req tiles.R
 	})
 	pt.end(page, err)
 	if err != nil {
-		return s.failed(ctx.Err(), err)
+		if s.held != nil && ctx.Err() != nil {
+			return nil // the client left before the header: no one to answer
+		}
+		return err // for the error handler to log, or answer if nothing was sent
 	}
 	if err := s.extend(); err != nil {
 		return err
@@ -171,23 +174,6 @@ func (s *streamOut) stream(pt pageTrace, agg *aggregator.Aggregator, req tiles.R
 	if err := end(page); err != nil {
 		return err
 	}
-	return s.end(page)
-}
-
-// failed is what a stream returns when it stopped early with err: nothing
-// if the client went away (gone) before the header was sent, as there is no
-// one to answer; otherwise err, for the error handler to log or answer.
-func (s *streamOut) failed(gone, err error) error {
-	if s.held != nil && gone != nil {
-		return nil
-	}
-	return err // logged; after the header, nothing more can be sent
-}
-
-// end completes a stream: the Server-Timing trailer, and the header if it
-// is still held, which only a primary tile missing from the page would
-// leave (Options.Check refuses one).
-func (s *streamOut) end(page aggregator.Page) error {
 	s.res.Header().Set("Server-Timing", serverTiming(page.Results, page.Elapsed))
-	return s.release(http.StatusOK)
+	return s.release(http.StatusOK) // held only if the primary tile is not on the page
 }

@@ -30,16 +30,17 @@ func appendPage(b []byte, p aggregator.Page) []byte {
 		b = append(b, ':')
 		b = appendTile(b, r)
 	}
-	b = append(b, `},"elapsed_ms":`...)
-	b = appendMillis(b, p.Elapsed)
-	b = append(b, `,"complete":`...)
-	b = strconv.AppendBool(b, p.Complete)
-	return append(b, '}')
+	return appendSummaryFields(append(b, "},"...), p.Summary)
 }
 
 // appendSummary appends the closing line of an NDJSON page.
 func appendSummary(b []byte, s aggregator.Summary) []byte {
-	b = append(b, `{"elapsed_ms":`...)
+	return appendSummaryFields(append(b, '{'), s)
+}
+
+// appendSummaryFields appends the fields that end a page, and its brace.
+func appendSummaryFields(b []byte, s aggregator.Summary) []byte {
+	b = append(b, `"elapsed_ms":`...)
 	b = appendMillis(b, s.Elapsed)
 	b = append(b, `,"complete":`...)
 	b = strconv.AppendBool(b, s.Complete)

@@ -45,10 +45,8 @@ func RawRequest(t testing.TB, addr, head string) (*http.Response, []byte) {
 
 // NonReader connects to addr and pipelines n GET requests for target (a
 // format with %d, given 0 to n-1, or a plain path), with the extra header
-// lines, and never reads an answer: the server's writes to it block once
-// the socket's buffers are full. Its requests are sent from a goroutine,
-// since the server stops reading them once it is stuck on a write. The
-// connection is closed when the test ends.
+// lines, from a goroutine, and never reads an answer. The connection is
+// closed when the test ends.
 func NonReader(t testing.TB, addr, target string, n int, header ...string) net.Conn {
 	t.Helper()
 	conn, err := net.Dial("tcp", addr)
