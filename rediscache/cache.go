@@ -32,8 +32,7 @@ type Options struct {
 	Timeout  time.Duration         // per call, on top of the caller's ctx; 0 means DefaultTimeout
 	Recorder Recorder              // nil records nothing
 	Logger   *slog.Logger          // nil logs nothing
-	// Tracer makes a "redis OP" span per round trip; nil (tracing off)
-	// makes none and costs nothing.
+	// Tracer makes a "redis OP" span per round trip; nil makes none.
 	Tracer trace.Tracer
 }
 
@@ -235,8 +234,7 @@ func (c *Cache) do(ctx context.Context, op, tile string, call func(context.Conte
 	return err
 }
 
-// newToken returns a lease token: 16 random bytes, so that no other caller
-// can release a lease it does not hold.
+// newToken returns a lease token that no other caller can guess.
 func newToken() string {
 	var b [16]byte
 	rand.Read(b[:]) // never fails (Go 1.24+)
@@ -249,7 +247,7 @@ var spanNames = map[string]string{
 }
 
 // startSpan starts the "redis OP" span of one round trip, a child of the
-// span in ctx (the tile's, or its refresh's).
+// span in ctx.
 func (c *Cache) startSpan(ctx context.Context, op, tile string) (context.Context, trace.Span) {
 	name, ok := spanNames[op]
 	if !ok {
@@ -262,8 +260,7 @@ func (c *Cache) startSpan(ctx context.Context, op, tile string) (context.Context
 	))
 }
 
-// endSpan ends a round trip's span, with an Error status if it failed
-// (an error reply, a timeout, a refused connection, the caller leaving).
+// endSpan ends a round trip's span, with an Error status if it failed.
 func endSpan(span trace.Span, err error) {
 	if err != nil {
 		span.SetStatus(codes.Error, err.Error())

@@ -20,8 +20,7 @@ import (
 // Defaults for Settings and Options.
 const (
 	DefaultPrefix = "vitrine:"
-	// DefaultTimeout bounds every Redis call: the tier must answer well
-	// within a tile's budget or be skipped.
+	// DefaultTimeout bounds every Redis call, well within a tile's budget.
 	DefaultTimeout = 100 * time.Millisecond
 )
 
@@ -137,10 +136,9 @@ func universalOptions(s Settings) (*redis.UniversalOptions, error) {
 	return u, nil
 }
 
-// tune sets what keeps a call inside its deadline: socket timeouts at the
-// call's budget, one retry without a long backoff (it reconnects a pooled
-// connection that a restarted server closed), one dial attempt per call,
-// and no per-connection handshake beyond HELLO.
+// tune keeps a call inside its deadline: socket timeouts at the call's
+// budget, one quick retry (which reconnects a pooled connection that a
+// restarted server closed), one dial attempt, no handshake beyond HELLO.
 func tune(u *redis.UniversalOptions, timeout time.Duration) {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
@@ -151,8 +149,7 @@ func tune(u *redis.UniversalOptions, timeout time.Duration) {
 	u.MaxRetries = 1
 	u.MinRetryBackoff, u.MaxRetryBackoff = time.Millisecond, 5*time.Millisecond
 	u.DialerRetries = 1
-	// CLIENT SETINFO and CLIENT MAINT_NOTIFICATIONS each cost a round trip
-	// on every new connection and only serve Redis Cloud's tooling.
+	// CLIENT SETINFO and MAINT_NOTIFICATIONS: a round trip each, per connection.
 	u.DisableIdentity = true
 	u.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
 	if u.Protocol == 0 {

@@ -18,8 +18,7 @@ var ErrUnavailable = errors.New("redis tier unavailable")
 const (
 	// failuresToDown consecutive failed calls make the tier down.
 	failuresToDown = 3
-	// probeEvery is how often a down tier lets one call through to learn
-	// whether Redis is back.
+	// probeEvery is how often a down tier lets one call through.
 	probeEvery = 500 * time.Millisecond
 )
 

@@ -88,17 +88,10 @@ func (w *jsonWalker) container(object bool, depth int) (jsonNode, error) {
 	if object {
 		n.Kind = "object"
 	}
-	for {
-		if !w.dec.More() {
-			_, err := w.dec.Token() // the closing delimiter
-			return n, err
-		}
+	for !w.stopped && w.dec.More() {
 		if w.left <= 0 {
 			w.stopped = true
-		}
-		if w.stopped {
-			n.Cut = true
-			return n, nil
+			break
 		}
 		var key string
 		if object {
@@ -118,11 +111,13 @@ func (w *jsonWalker) container(object bool, depth int) (jsonNode, error) {
 		} else {
 			n.Items = append(n.Items, v)
 		}
-		if w.stopped {
-			n.Cut = true
-			return n, nil
-		}
 	}
+	if w.stopped {
+		n.Cut = true
+		return n, nil
+	}
+	_, err := w.dec.Token() // the closing delimiter
+	return n, err
 }
 
 // skip reads past the container whose opening token has been read,
