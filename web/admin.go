@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"strings"
+	"time"
 
 	"vitrine/httpjson"
 	"vitrine/tiles"
@@ -59,4 +60,109 @@ func adminNosniff(h http.Handler) http.Handler {
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		h.ServeHTTP(w, r)
 	})
+}
+
+// Readiness is what GET /readyz reports, for a load balancer: whether this
+// replica can serve, and the state of what it depends on. Unlike /healthz,
+// it may answer 503 while the process is up.
+type Readiness struct {
+	// Ready is whether this replica can serve whole pages: 200 when true,
+	// 503 when not. The caller decides; a shared tier down, or a breaker
+	// open on a tile with a fallback, is "degraded" but ready.
+	Ready bool
+	Redis *DependencyState // the shared tier; nil without -redis
+	Tiles []TileState      // in page order
+}
+
+// DependencyState is the state of something a replica talks to.
+type DependencyState struct {
+	State string    // "up" or "down"
+	Since time.Time // when it entered State; zero if not known
+	// Error says why it is down. Only the admin port shows it: it may
+	// name a host or an address, which the public port never reveals.
+	Error string
+}
+
+// TileState is a tile's circuit breaker: "closed", "open" or
+// "half-open", or "" for a tile without a breaker (shown as "none").
+type TileState struct {
+	Name    string
+	Breaker string
+}
+
+// Readiness statuses.
+const (
+	statusReady    = "ready"
+	statusDegraded = "degraded" // ready, but the shared tier is down or a breaker is not closed
+	statusUnready  = "unready"
+)
+
+// status says how ready r is.
+func (r Readiness) status() string {
+	if !r.Ready {
+		return statusUnready
+	}
+	if r.Redis != nil && r.Redis.State != "up" {
+		return statusDegraded
+	}
+	for _, t := range r.Tiles {
+		if t.Breaker != "" && t.Breaker != "closed" {
+			return statusDegraded
+		}
+	}
+	return statusReady
+}
+
+// handleReady serves /readyz as readiness (nil: always ready) says, on
+// either port; detail adds the shared tier's error, for the admin port.
+func handleReady(readiness func() Readiness, detail bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rd := Readiness{Ready: true}
+		if readiness != nil {
+			rd = readiness()
+		}
+		code := http.StatusOK
+		if !rd.Ready {
+			code = http.StatusServiceUnavailable
+		}
+		// A probe answered by a cache would report a state that has passed.
+		w.Header().Set("Cache-Control", "no-store")
+		httpjson.Write(w, r, code, append(appendReadiness(make([]byte, 0, 256), rd, detail), '\n'))
+	})
+}
+
+// appendReadiness writes r as /readyz's JSON, the tiles in page order:
+// {"status":"ready","redis":{"state":"up","since":"RFC3339"},
+// "tiles":{"banners":{"breaker":"closed"}}}.
+func appendReadiness(b []byte, r Readiness, detail bool) []byte {
+	b = append(b, `{"status":`...)
+	b = appendString(b, r.status())
+	if d := r.Redis; d != nil {
+		b = append(b, `,"redis":{"state":`...)
+		b = appendString(b, d.State)
+		if !d.Since.IsZero() {
+			b = append(b, `,"since":`...)
+			b = appendString(b, d.Since.UTC().Format(time.RFC3339))
+		}
+		if detail && d.Error != "" {
+			b = append(b, `,"error":`...)
+			b = appendString(b, d.Error)
+		}
+		b = append(b, '}')
+	}
+	b = append(b, `,"tiles":{`...)
+	for i, t := range r.Tiles {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		breaker := t.Breaker
+		if breaker == "" {
+			breaker = "none"
+		}
+		b = appendString(b, t.Name)
+		b = append(b, `:{"breaker":`...)
+		b = appendString(b, breaker)
+		b = append(b, '}')
+	}
+	return append(b, "}}"...)
 }
