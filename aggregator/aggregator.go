@@ -202,12 +202,11 @@ func (a *Aggregator) Stream(ctx context.Context, req tiles.Request, emit func(Re
 	return Page{Results: results, Summary: sum}, emitErr
 }
 
-// fanOut fetches every tile, each into its own slot of results, and sends
-// its index on done when it is there. A tile's failure is its result, so
-// the group's functions return nil and never cancel a sibling; ctx carries
-// the page's cancellation. With inline (no one to emit to), the calling
-// goroutine, which would only wait, fetches the last tile itself: one
-// goroutine fewer per page, and one whose stack has grown already.
+// fanOut fetches every tile into its own slot of results, then sends its
+// index on done. A tile's failure is its result, so the group's functions
+// return nil and never cancel a sibling; ctx carries the page's
+// cancellation. With inline (no one to emit to), the calling goroutine,
+// which would only wait, fetches the last tile itself.
 func (a *Aggregator) fanOut(ctx context.Context, req tiles.Request, start time.Time, results []Result,
 	done chan<- int, inline bool) *errgroup.Group {
 	var g errgroup.Group
@@ -316,8 +315,7 @@ func endTileSpan(span trace.Span, r Result) {
 	span.End()
 }
 
-// deadline says which deadline ended the tile's fetch, if one did: its own
-// (ctx still live) or the page's.
+// deadline says which deadline ended the tile's fetch, if one did.
 func (a *Aggregator) deadline(name string, timeout time.Duration, ctx, tctx context.Context) error {
 	switch {
 	case ctx.Err() == nil && errors.Is(tctx.Err(), context.DeadlineExceeded):
@@ -329,9 +327,8 @@ func (a *Aggregator) deadline(name string, timeout time.Duration, ctx, tctx cont
 }
 
 // growStack grows the calling goroutine's stack to 16 KiB in one step,
-// while it is still shallow. A tile's fetch goes deep (resilience's layers,
-// then an HTTP client's), and a new goroutine's small stack would otherwise
-// be outgrown several times, each time copying an ever deeper stack.
+// while it is shallow, rather than copying an ever deeper stack as a
+// tile's fetch goes through resilience's layers and an HTTP client.
 //
 //go:noinline
 func growStack() {

@@ -1,7 +1,6 @@
 // Package catalogue provides the shop's content shipped in the binary (its
-// products and banners) and the selections the built-in tiles make from it:
-// the featured grid, the bestsellers and each visitor's recommendations. It
-// is pure data: no tile, no fetch, no clock.
+// products and banners) and the selections the built-in tiles make from it.
+// It is pure data: no tile, no fetch, no clock.
 package catalogue
 
 import (
@@ -21,7 +20,7 @@ type Product struct {
 	Name     string `json:"name"`
 	Category string `json:"category"`
 	// PriceMinor is the price in the currency's minor unit (cents; yen have
-	// none): exact, where a float would round.
+	// none).
 	PriceMinor int64   `json:"price_minor"`
 	Currency   string  `json:"currency"` // ISO 4217
 	Rating     float64 `json:"rating"`   // 0 to 5
@@ -54,8 +53,8 @@ func MinorDigits(currency string) int {
 	return 2
 }
 
-// Default returns the catalogue embedded in the binary. It panics if the
-// embedded file is broken, which a test catches before any release.
+// Default returns the catalogue embedded in the binary; it panics if the
+// embedded file is broken.
 func Default() *Catalogue {
 	c, err := Parse(catalogueJSON)
 	if err != nil {
@@ -181,8 +180,7 @@ func (c *Catalogue) favourite(user string) string {
 	return cats[fnv64(user)%uint64(len(cats))]
 }
 
-// ranked is a product with its sort keys, computed once per product rather
-// than once per comparison.
+// ranked is a product with its sort keys, computed once per product.
 type ranked struct {
 	p   *Product
 	fav bool

@@ -1,7 +1,6 @@
-// Package graceful serves HTTP until a context ends, then shuts down the
-// way an operator can rely on: it stops accepting, drains the requests in
-// flight for a bounded time, then closes what is left and says how many it
-// cut. An optional admin server runs beside the public one for as long.
+// Package graceful serves HTTP until a context ends, then shuts down: it
+// stops accepting, drains the requests in flight for a bounded time, then
+// closes what is left and says how many it cut.
 package graceful
 
 import (
@@ -103,8 +102,7 @@ type connTracker struct {
 	changed chan struct{}               // closed, and replaced, when one is
 }
 
-// trackConns starts tracking srv's connections, keeping any ConnState
-// hook it already has.
+// trackConns starts tracking srv's connections, keeping its ConnState hook.
 func trackConns(srv *http.Server) *connTracker {
 	t := &connTracker{states: map[net.Conn]http.ConnState{}, changed: make(chan struct{})}
 	prev := srv.ConnState
@@ -143,8 +141,8 @@ func (t *connTracker) active() int {
 	return n
 }
 
-// wait waits up to timeout for every connection to be closed, and returns
-// how many are left.
+// wait waits up to timeout for every connection to close; it returns how
+// many are left.
 func (t *connTracker) wait(timeout time.Duration) int {
 	expired := time.NewTimer(timeout)
 	defer expired.Stop()

@@ -1,8 +1,6 @@
-// Package memory keeps the process's memory near what it needs. Vitrine
-// runs with a high GC percent for throughput, which lets the heap grow well
-// past its live data and keep that garbage after a flood. A soft memory
-// limit caps the growth, and Reclaim returns the memory once the process
-// has gone quiet.
+// Package memory keeps the process's memory near what it needs: a high GC
+// percent for throughput, a soft memory limit to cap the heap's growth in
+// a flood, and Reclaim to return the memory once the process is quiet.
 package memory
 
 import (
@@ -25,8 +23,7 @@ const (
 )
 
 // Tune sets the GC percent and the soft memory limit to Vitrine's
-// defaults, unless getenv gives GOGC or GOMEMLIMIT (which the runtime has
-// then already applied). A process-wide choice: call it from main.
+// defaults, unless getenv gives GOGC or GOMEMLIMIT. Call it from main.
 func Tune(getenv func(string) string) {
 	if getenv("GOGC") == "" {
 		debug.SetGCPercent(GCPercent)

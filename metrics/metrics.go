@@ -117,8 +117,7 @@ func New(names ...string) *Metrics {
 	return m
 }
 
-// register creates every series family and registers it, with the Go
-// runtime and process collectors.
+// register creates and registers every family, and the Go collectors.
 func (m *Metrics) register() {
 	reg, tile := m.reg, []string{"tile"}
 	m.tileDuration = histogram(reg, "tile_duration_seconds",
@@ -222,8 +221,8 @@ func (m *Metrics) resolve(name string) *tileSeries {
 // tile returns name's series.
 func (m *Metrics) tile(name string) *tileSeries { return series(m.known, &m.others, name, m.resolve) }
 
-// series returns name's series from known, or from others for a tile New
-// was not told of, resolving them on first use.
+// series returns name's series from known, or else from others, resolved
+// on first use.
 func series[S any](known map[string]S, others *sync.Map, name string, resolve func(string) S) S {
 	if s, ok := known[name]; ok {
 		return s

@@ -1,8 +1,7 @@
 // Package rediscache is Vitrine's shared cache tier: resilience.Shared over
-// Redis (a single node, a Cluster or Sentinels, through go-redis's
-// UniversalClient). Each operation is one Lua script, so one round trip
-// with its own tight deadline; a tier that keeps failing is skipped
-// without round trips until a probe finds it back.
+// Redis (a single node, a Cluster or Sentinels). Each operation is one Lua
+// script, one round trip with its own tight deadline; a tier that keeps
+// failing is skipped until a probe finds it back.
 package rediscache
 
 import (
@@ -53,8 +52,7 @@ type Cache struct {
 
 var _ resilience.Shared = (*Cache)(nil)
 
-// New returns a Cache over o.Client. It makes no round trip: the tier
-// starts up and learns otherwise from its first calls.
+// New returns a Cache over o.Client, up until its calls say otherwise.
 func New(o Options) *Cache {
 	c := &Cache{
 		client: o.Client, prefix: o.Prefix, timeout: o.Timeout,

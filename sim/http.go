@@ -32,10 +32,8 @@ func Handler(backends []*Simulated, logger *slog.Logger) http.Handler {
 	return TracedHandler(backends, logger, nil)
 }
 
-// TracedHandler is Handler with a server span per request when tp is set
-// (`vitrine backends -trace`), continuing the caller's traceparent so that
-// one trace shows a page across both processes; it is named by route
-// (tracing.SpanName). A nil tp gives Handler's plain handler.
+// TracedHandler is Handler with a server span per request, continuing the
+// caller's trace, when tp is set (`vitrine backends -trace`).
 func TracedHandler(backends []*Simulated, logger *slog.Logger, tp trace.TracerProvider) http.Handler {
 	s := newServer(backends, logger)
 	if tp == nil {
@@ -70,8 +68,7 @@ func newServer(backends []*Simulated, logger *slog.Logger) *server {
 	return s
 }
 
-// server routes by exact path: the error bodies must be JSON, which
-// http.ServeMux's 404 and 405 are not.
+// server routes by exact path, with JSON errors (unlike http.ServeMux).
 type server struct {
 	logger *slog.Logger
 	routes map[string]http.HandlerFunc
@@ -157,8 +154,7 @@ func etag(body []byte) string {
 }
 
 // etagMatches reports whether If-None-Match values name tag, by the weak
-// comparison RFC 9110 (13.1.2) prescribes for it: W/ is ignored, and *
-// matches any current content.
+// comparison of RFC 9110 13.1.2 (W/ ignored; * matches).
 func etagMatches(ifNoneMatch []string, tag string) bool {
 	for _, v := range ifNoneMatch {
 		for c := range strings.SplitSeq(v, ",") {
@@ -188,8 +184,8 @@ const (
 	otherUsers  = "*" // never a valid user
 )
 
-// stats counts requests per tile and user. A sync.Map of atomic counters:
-// once a pair has been seen, counting it takes no lock.
+// stats counts requests per tile and user; once a pair has been seen,
+// counting it takes no lock.
 type stats struct {
 	tiles  []string
 	counts sync.Map // statKey → *atomic.Int64
@@ -216,8 +212,8 @@ func (s *stats) counter(tile, user string) *atomic.Int64 {
 	return c.(*atomic.Int64)
 }
 
-// snapshot returns the counts by tile, then user ("" for anonymous); every
-// tile is there, with no users if nothing reached it.
+// snapshot returns the counts by tile, then user ("" for anonymous), with
+// every tile.
 func (s *stats) snapshot() map[string]map[string]int64 {
 	out := make(map[string]map[string]int64, len(s.tiles))
 	for _, t := range s.tiles {

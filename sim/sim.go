@@ -71,8 +71,8 @@ func (s *Simulated) Describe() tiles.Info {
 	return info
 }
 
-// Fetch waits the simulated latency, or until ctx is done, then returns the
-// tile's content or the simulated failure.
+// Fetch waits the simulated latency, then returns the content or the
+// simulated failure.
 func (s *Simulated) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, error) {
 	d := s.b.Latency
 	if s.b.Tail > 0 && s.b.Rand() < s.b.TailRate {
@@ -94,21 +94,18 @@ func (s *Simulated) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome
 	return tiles.Fresh(data), nil
 }
 
-// Def defines a tile the simulator serves: its name, the latency its
-// simulated backend has by default, and the content it serves from the
-// catalogue.
+// Def defines a tile the simulator serves: its name, its default latency,
+// and its content.
 type Def struct {
 	Name    string
 	Latency time.Duration
 	// Personalised tiles depend on Request.User (and are cached per user).
 	Personalised bool
-	// Content is the tile's data for req: a pure function of the catalogue
-	// and the request, so equal requests get equal data.
+	// Content is the tile's data for req, a pure function of its inputs.
 	Content func(c *catalogue.Catalogue, req tiles.Request) (json.RawMessage, error)
 }
 
-// builtins lists the built-in tiles in page order. A new tile is one more
-// Def here.
+// builtins lists the built-in tiles in page order.
 var builtins = []Def{
 	{Name: "banners", Latency: 40 * time.Millisecond, Content: banners},
 	{Name: "products", Latency: 80 * time.Millisecond, Content: products},

@@ -64,10 +64,9 @@ type Outcome struct {
 }
 
 // Caching is what a backend said of how long its answer stays fresh, and
-// the validators that let a refresh ask "has it changed?".
+// its validators.
 type Caching struct {
-	// Set says the backend gave a freshness (Cache-Control max-age or
-	// no-store); otherwise the tile's configured TTL applies.
+	// Set says the backend gave a freshness; otherwise the tile's TTL applies.
 	Set     bool
 	MaxAge  time.Duration
 	NoStore bool // never cache this answer
@@ -106,8 +105,8 @@ type Request struct {
 	// ID identifies the client request (X-Request-Id) to every backend; no
 	// content depends on it.
 	ID string
-	// Validators, set by the cache layer when it refreshes content it
-	// holds, let a backend answer NotModified instead of the content.
+	// Validators, set when refreshing held content, let a backend answer
+	// NotModified.
 	Validators Validators
 }
 

@@ -37,7 +37,7 @@ const (
 )
 
 // queueSize bounds the spans waiting for the exporter; past it, new ones
-// are dropped rather than held.
+// are dropped.
 const queueSize = 8192
 
 // Modes lists the values -trace accepts (config checks it by this list).
@@ -56,8 +56,7 @@ type Settings struct {
 	Getenv    func(string) string // the environment (os.Getenv)
 }
 
-// Provider is the tracer provider of a run, or nothing when tracing is off
-// (a nil *Provider is off too).
+// Provider is the tracer provider of a run; nil, or empty, when off.
 type Provider struct {
 	tp     *sdktrace.TracerProvider // nil when off
 	client *http.Client             // the OTLP exporter's, if Vitrine made it
@@ -152,7 +151,7 @@ func (p *Provider) Shutdown(ctx context.Context) error {
 }
 
 // newSampler is the head sampler s asks for, recording what it does not
-// sample so that keepErrors can still export its errors.
+// sample (recordAll).
 func newSampler(s Settings) (sdktrace.Sampler, error) {
 	ratio := 1.0
 	switch {
@@ -228,8 +227,7 @@ func (k kept) SpanContext() trace.SpanContext {
 }
 
 // LogHandler returns h adding trace_id and span_id to every record logged
-// with a context that carries a span (logger.InfoContext(ctx, ...)), so
-// that a request's log lines lead to its trace.
+// with a context that carries a span.
 func LogHandler(h slog.Handler) slog.Handler { return logHandler{h} }
 
 type logHandler struct{ slog.Handler }
@@ -251,8 +249,7 @@ func (h logHandler) WithGroup(name string) slog.Handler {
 
 // HTTPOptions are the otelhttp options of every traced HTTP server and
 // client of Vitrine's, then more: spans on tp, the W3C traceparent, and no
-// metrics through OpenTelemetry's global meter provider (Vitrine's metrics
-// are Prometheus').
+// metrics through the global meter provider (Vitrine's are Prometheus').
 func HTTPOptions(tp trace.TracerProvider, more ...otelhttp.Option) []otelhttp.Option {
 	return append([]otelhttp.Option{
 		otelhttp.WithTracerProvider(tp),
@@ -261,10 +258,9 @@ func HTTPOptions(tp trace.TracerProvider, more ...otelhttp.Option) []otelhttp.Op
 	}, more...)
 }
 
-// SpanName names a server span "GET /route", or "GET unrouted" when route
-// is "" (no route took the request): a name taken from whatever path or
-// method a client sends would make every stray request a name of its own,
-// so a method other than GET or HEAD is "HTTP".
+// SpanName names a server span "GET /route", or "GET unrouted" when no
+// route took the request; a method other than GET or HEAD is "HTTP". A
+// stray request must not make a name of its own.
 func SpanName(method, route string) string {
 	if method != http.MethodGet && method != http.MethodHead {
 		method = "HTTP"

@@ -14,8 +14,7 @@ import (
 	"vitrine/tracing"
 )
 
-// maxRedirects is how many redirects one fetch follows: enough for a moved
-// path or a trailing slash, few enough that a loop fails fast.
+// maxRedirects is how many redirects one fetch follows.
 const maxRedirects = 5
 
 // The redirect failures, returned by checkRedirect through http.Client.Do.
@@ -26,12 +25,10 @@ var (
 )
 
 // NewClient returns the HTTP client that every tile should share: one pool
-// of kept-alive connections, sized for a gateway, with short dial and TLS
-// handshake timeouts. It has no Client.Timeout and no
-// ResponseHeaderTimeout: each fetch's context carries the tile's deadline.
-// It asks for gzip and decodes it (the body limit applies to the decoded
-// body). Redirects are followed only to the original URL's scheme, host
-// and port, at most maxRedirects times.
+// of kept-alive connections, with no timeout of its own (each fetch's
+// context carries the tile's deadline). It asks for gzip and decodes it
+// (the body limit applies to the decoded body). Redirects are followed
+// only to the original URL's scheme, host and port.
 func NewClient() *http.Client {
 	return NewTracedClient(nil)
 }

@@ -1,9 +1,8 @@
 // Package upstream fetches a tile's content from an HTTP service, as a
-// careful gateway does: one shared, tuned client; the user forwarded only to
+// careful gateway does: one shared client; the user sent only to
 // personalised tiles; conditional requests and Cache-Control honoured;
-// redirects kept on the backend's host; a bounded body that must be JSON
-// (or an HTML fragment); and errors in words that never name the backend's
-// URL, host or address (those go to the log and to Observe only).
+// redirects kept on the backend's host; a bounded JSON (or HTML) body; and
+// errors that never name the backend's URL, host or address.
 package upstream
 
 import (
@@ -29,8 +28,7 @@ type Options struct {
 	URL          string // absolute http or https URL, without user or password
 	Personalised bool   // forward Request.User as the user query parameter
 	MaxBody      int64  // body size limit; 0 means DefaultMaxBody
-	// HTML says the backend answers a text/html fragment rather than JSON;
-	// the tile's data is then that fragment as a JSON string.
+	// HTML: the backend answers a text/html fragment, carried as a JSON string.
 	HTML bool
 	// Client is shared by every tile; nil means the package's own
 	// (NewClient). Whatever the client, redirects stay on the backend's host.
@@ -62,8 +60,8 @@ var (
 	_ tiles.Describer = (*Fetcher)(nil)
 )
 
-// New returns the fetcher for o, or an error if o.URL is not an absolute
-// http(s) URL with a host and no user information.
+// New returns the fetcher for o, or an error if o.URL is not one CheckURL
+// accepts.
 func New(o Options) (*Fetcher, error) {
 	if o.Name == "" {
 		return nil, errors.New("upstream: a tile needs a name")
@@ -134,8 +132,8 @@ func parseURL(raw string) (*url.URL, error) {
 // Name returns the tile's name.
 func (f *Fetcher) Name() string { return f.name }
 
-// Describe names the tile's source by the URL's host (and port), never by
-// its path or query, which may be private.
+// Describe names the tile's source by the URL's host, never its path or
+// query, which may be private.
 func (f *Fetcher) Describe() tiles.Info {
 	return tiles.Info{Name: f.name, Personalised: f.personalised, Source: f.host}
 }
@@ -207,8 +205,7 @@ func (f *Fetcher) newRequest(ctx context.Context, req tiles.Request) *http.Reque
 }
 
 // transportError turns a failure to get a complete answer into the tile's
-// error: a short reason, wrapping ctx.Err() when ctx ended. The detail,
-// which names the backend, goes to the log.
+// error, wrapping ctx.Err() when ctx ended; the detail goes to the log.
 func (f *Fetcher) transportError(ctx context.Context, req tiles.Request, err error) error {
 	fail, cerr := classify(ctx, err)
 	level := slog.LevelWarn
@@ -242,8 +239,8 @@ func (f *Fetcher) report(result string) {
 	}
 }
 
-// drainLimit bounds how much of an unwanted body is read so that its
-// connection can be reused; a longer body costs the connection instead.
+// drainLimit bounds how much of an unwanted body is read to reuse its
+// connection.
 const drainLimit = 64 << 10
 
 func drain(body io.Reader) {

@@ -26,8 +26,7 @@ func NewAdmin(metrics http.Handler, readiness func() Readiness) http.Handler {
 	}
 	mux.Handle("/healthz", adminReadOnly(handleHealth))
 	mux.Handle("/readyz", adminReadOnly(handleReady(readiness, true)))
-	// pprof.Index also serves the named profiles: /debug/pprof/heap,
-	// goroutine, allocs, block, mutex, threadcreate.
+	// pprof.Index also serves the named profiles (heap, goroutine, ...).
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
@@ -62,9 +61,8 @@ func adminNosniff(h http.Handler) http.Handler {
 	})
 }
 
-// Readiness is what GET /readyz reports, for a load balancer: whether this
-// replica can serve, and the state of what it depends on. Unlike /healthz,
-// it may answer 503 while the process is up.
+// Readiness is what GET /readyz reports: whether this replica can serve,
+// and the state of what it depends on.
 type Readiness struct {
 	// Ready is whether this replica can serve whole pages: 200 when true,
 	// 503 when not. The caller decides; a shared tier down, or a breaker
@@ -78,13 +76,13 @@ type Readiness struct {
 type DependencyState struct {
 	State string    // "up" or "down"
 	Since time.Time // when it entered State; zero if not known
-	// Error says why it is down. Only the admin port shows it: it may
-	// name a host or an address, which the public port never reveals.
+	// Error says why it is down; only the admin port shows it, as it may
+	// name a host.
 	Error string
 }
 
-// TileState is a tile's circuit breaker: "closed", "open" or
-// "half-open", or "" for a tile without a breaker (shown as "none").
+// TileState is a tile's circuit breaker: "closed", "open", "half-open",
+// or "" for none.
 type TileState struct {
 	Name    string
 	Breaker string

@@ -2,13 +2,9 @@ package web
 
 // Every write has a deadline that follows progress: a response must be
 // taken within the write stall of its start, and a stream within the stall
-// of each flush (stream.go), however long it lives. Otherwise a client that
-// stops reading would hold its handler, its page and the kernel's send
-// buffer for as long as it liked; Server.WriteTimeout would also cut
-// streams and /test, which take long on purpose. A write that fails on its
-// deadline makes net/http cancel the request's context, which ends the
-// page's tiles and a stream's loop (the gzip writer swallows a flush's
-// error: the context is what tells the stream).
+// of each flush, however long it lives (Server.WriteTimeout would cut
+// streams and /test). A write that fails on its deadline makes net/http
+// cancel the request's context, which ends the page's tiles and a stream.
 
 import (
 	"context"
@@ -70,10 +66,9 @@ func extendWriteDeadline(rc *http.ResponseController, stall time.Duration) error
 	return err
 }
 
-// isCut reports whether a failed write was cut by the server rather than
-// refused by the client: its deadline passed (the client stopped reading),
-// or the server closed the connection under it (the end of a shutdown's
-// drain). A client that hangs up (a reset, a broken pipe) is not a cut.
+// isCut reports whether a failed write was cut by the server (its deadline
+// passed, or a drain's end closed the connection) rather than by a client
+// that hung up.
 func isCut(err error) bool {
 	return errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, net.ErrClosed)
 }

@@ -97,8 +97,7 @@ func handleTileList(agg *aggregator.Aggregator, opts Options) echo.HandlerFunc {
 	}
 }
 
-// tileStatus is the HTTP status of GET /tiles/NAME for a tile status: 200
-// for content to show, 504 for a timeout, 502 for an error (or any other).
+// tileStatus is the HTTP status of GET /tiles/NAME for a tile status.
 func tileStatus(s tiles.Status) int {
 	switch s {
 	case tiles.StatusOK, tiles.StatusStale, tiles.StatusFallback:
@@ -109,10 +108,9 @@ func tileStatus(s tiles.Status) int {
 	return http.StatusBadGateway
 }
 
-// pageStatus is the HTTP status of a page of results: 200 without a primary
-// tile (Options.Primary), else what the primary's result decides, so that a
-// page whose main content does not exist is a 404 for crawlers and caches,
-// not a 200 drawn around an error. The body is the whole page in any case.
+// pageStatus is the HTTP status of a page: 200 without a primary tile
+// (Options.Primary), else what the primary's result decides, so that a page
+// whose main content does not exist is not a 200 for crawlers and caches.
 func pageStatus(results []aggregator.Result, primary string) int {
 	for _, r := range results {
 		if primary != "" && r.Name == primary {

@@ -18,8 +18,7 @@ import (
 // categoryHue gives each category its colour; others get one from a hash.
 var categoryHue = map[string]int{"kitchen": 18, "outdoor": 150, "books": 265, "home": 35, "audio": 205}
 
-// productSVG draws a product's picture: a tinted card with the product's
-// initials, so that the page needs no image host and works offline.
+// productSVG draws a product's picture: a tinted card with its initials.
 func productSVG(p catalogue.Product) string {
 	hue, ok := categoryHue[p.Category]
 	if !ok {
@@ -111,8 +110,7 @@ func noStaticFile(fsys fs.FS, name string) error {
 }
 
 // errorCatcher passes a response through unless its status is 400 or more:
-// then it keeps the status, sends nothing and drops the text/plain body and
-// the file's Cache-Control, for the error handler to answer as JSON.
+// then it keeps the status and sends nothing, for the error handler.
 type errorCatcher struct {
 	http.ResponseWriter
 	status int // the error status held back; 0 if none

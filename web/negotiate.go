@@ -21,8 +21,7 @@ const (
 	formatNDJSON format = "ndjson"
 )
 
-// formats lists the forms with their media types, JSON first: it wins ties
-// and is the answer to "*/*" and to no Accept at all.
+// formats lists the forms with their media types, JSON first: it wins ties.
 var formats = []struct {
 	f     format
 	media string
@@ -121,9 +120,8 @@ func parseQValue(s string) (float64, bool) {
 }
 
 // gzipByWeight is Echo's Gzip middleware for the requests whose
-// Accept-Encoding asks for gzip once its q-values are read (wantsGzip):
-// Echo's own test compresses for "gzip;q=0", which says no. Every response
-// says Vary: Accept-Encoding. Streamed pages still flush per tile.
+// Accept-Encoding asks for gzip once its q-values are read (Echo's own
+// test compresses for "gzip;q=0"). Every response says Vary: Accept-Encoding.
 func gzipByWeight() echo.MiddlewareFunc {
 	gz := middleware.Gzip()
 	return func(next echo.HandlerFunc) echo.HandlerFunc {

@@ -30,15 +30,13 @@ var templateFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
-// renderer renders the HTML homepage in pieces, so that each can be flushed
-// as soon as it is ready.
+// renderer renders the HTML homepage in pieces, each flushed when ready.
 type renderer struct {
 	t     *template.Template
 	views map[string]string // Options.Views
 }
 
-// newRenderer returns a renderer drawing each tile with its view of views
-// (see viewOf; nil gives every tile its default view).
+// newRenderer returns a renderer drawing each tile with its view (viewOf).
 func newRenderer(views map[string]string) *renderer {
 	t := template.Must(template.New("").Funcs(template.FuncMap{
 		"price": formatPrice,
@@ -53,8 +51,7 @@ type shellView struct {
 	Tiles []slotView
 }
 
-// slotView is a tile's place in the shell: its name and view, which sizes
-// its placeholder as the tile will be.
+// slotView is a tile's place in the shell, sized by its view.
 type slotView struct{ Name, View string }
 
 // slots returns the shell's slots for the tiles named names, in page order.
@@ -76,9 +73,7 @@ type tileView struct {
 	View             string // the view it is drawn with (viewOf)
 	Status           tiles.Status
 	ElapsedMS, AgeMS float64
-	// Data is the tile's data as its view takes it: decoded for a
-	// built-in view, a jsonNode for the generic view, template.HTML for
-	// the html view.
+	// Data is the tile's data as its view takes it (viewTemplate).
 	Data     any
 	RetryURL string
 }
@@ -96,9 +91,9 @@ func decode[T any](raw json.RawMessage) (any, error) {
 	return v, err
 }
 
-// tile renders one tile into a buffer (a template that fails half-way must
-// not leave half a tile in the stream) with its view, falling back to the
-// generic view when the tile's own view cannot take or render its data.
+// tile renders one tile with its view into a buffer, so that a template
+// failing half-way leaves nothing in the stream; the generic view takes
+// over when the tile's own cannot take or render its data.
 func (r *renderer) tile(res aggregator.Result, user string) ([]byte, error) {
 	v := tileView{Name: res.Name, View: viewOf(r.views, res.Name), Status: res.Status,
 		ElapsedMS: millis(res.Elapsed), RetryURL: retryURL(res.Name, user)}
@@ -123,9 +118,9 @@ func (r *renderer) tile(res aggregator.Result, user string) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// viewTemplate sets v.Data to what the tile's view takes of data and
-// returns the view's template: the generic one when the view cannot take
-// the data.
+// viewTemplate sets v.Data to what the tile's view takes of data (decoded
+// for a built-in view, template.HTML for the html view, a jsonNode for the
+// generic one) and returns the view's template.
 func viewTemplate(v *tileView, data json.RawMessage) string {
 	if len(data) > 0 {
 		if decode, ok := builtinViews[v.View]; ok {
@@ -149,8 +144,7 @@ func (r *renderer) place(w io.Writer, name, nonce string) error {
 	return r.t.ExecuteTemplate(w, "place", struct{ Name, Nonce string }{name, nonce})
 }
 
-// timing renders the waterfall, with the page's trace id when it has one
-// to look up ("" none).
+// timing renders the waterfall, with the page's trace id ("" none).
 func (r *renderer) timing(w io.Writer, results []aggregator.Result, total time.Duration, traceID string) error {
 	v := newTimingView(results, total)
 	v.TraceID = traceID
@@ -326,9 +320,8 @@ func dropPlaintext(n *html.Node) bool {
 	return n.Type == html.ElementNode && n.DataAtom == atom.Plaintext
 }
 
-// The views the HTML page can draw a tile with (Options.Views): the three
-// built-in tiles' own, a generic view of any JSON (jsonview.go), and an
-// HTML fragment from a trusted backend.
+// The views the HTML page can draw a tile with (Options.Views): the built-in
+// tiles' own, a generic view of any JSON, and an HTML fragment.
 const (
 	ViewBanners         = "banners"
 	ViewProducts        = "products"

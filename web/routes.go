@@ -26,8 +26,7 @@ func suggestedPaths(e *echo.Echo) []string {
 }
 
 // addRoutes lists Vitrine's whole HTTP surface. Every route but /test
-// answers HEAD as well as GET (RFC 9110 asks it; load balancers probe
-// with it).
+// answers HEAD as well as GET.
 func addRoutes(e *echo.Echo, agg *aggregator.Aggregator, rend *renderer, opts Options) {
 	get := func(path string, h echo.HandlerFunc) {
 		e.GET(path, h)

@@ -30,8 +30,8 @@ type Options struct {
 	// Metrics, if set, is served at GET /metrics (Prometheus); nil when
 	// the admin port (NewAdmin) serves it instead.
 	Metrics http.Handler
-	// InFlight, if set, is told of every request as it starts, by route
-	// pattern ("/tiles/:name"), and the function it returns when it ends.
+	// InFlight, if set, is told of every request by route pattern as it
+	// starts, and the function it returns when it ends.
 	InFlight func(route string) (done func())
 	// WriteStall is how long a write may wait on a client that does not
 	// read before its connection is cut; 0 means DefaultWriteStall.
@@ -124,8 +124,7 @@ func requestLogger(logger *slog.Logger) echo.MiddlewareFunc {
 	}
 }
 
-// statusOf maps Vitrine's error codes to HTTP statuses: the only place
-// that does.
+// statusOf maps Vitrine's error codes to HTTP statuses, as nothing else does.
 var statusOf = map[string]int{
 	tiles.EINVALID:  http.StatusBadRequest,
 	tiles.ENOTFOUND: http.StatusNotFound,
@@ -164,8 +163,7 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 	}
 }
 
-// httpErrorMessage gives Echo's own errors (no route, wrong method) a
-// sentence a person can act on.
+// httpErrorMessage gives Echo's own errors a sentence a person can act on.
 func httpErrorMessage(c echo.Context, he *echo.HTTPError) string {
 	r := c.Request()
 	switch he.Code {

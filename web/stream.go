@@ -13,11 +13,10 @@ import (
 
 // streamOut is where a streamed response goes. Without a primary tile its
 // header is sent at once and each tile is flushed as it finishes. With one,
-// the header waits for the primary tile's result, which decides the status
-// (primary.go): until then what the stream writes is held in memory, a page
-// at most. Server-Timing is a trailer, as it cannot be known when the
-// header goes; X-Accel-Buffering asks a proxy (nginx) to pass each tile on
-// at once. The write deadline moves before each tile sent (deadline.go).
+// the header waits for the primary tile's result, which decides the status:
+// until then what the stream writes is held in memory, a page at most.
+// Server-Timing is a trailer; X-Accel-Buffering asks a proxy (nginx) to
+// pass each tile on at once.
 type streamOut struct {
 	res     *echo.Response
 	rc      *http.ResponseController
@@ -67,9 +66,8 @@ func (s *streamOut) flush() error {
 	return s.rc.Flush()
 }
 
-// tileDone ends the writing of tile r: it flushes it, or, if it is the
-// primary tile, sends the header with the status r decides and everything
-// held so far.
+// tileDone flushes tile r, or, for the primary tile, sends the header with
+// the status r decides and everything held so far.
 func (s *streamOut) tileDone(r aggregator.Result) error {
 	if s.held != nil && r.Name == s.primary {
 		return s.release(primaryStatus(r))
@@ -108,9 +106,8 @@ func streamNDJSON(c echo.Context, pt pageTrace, agg *aggregator.Aggregator, req 
 	})
 }
 
-// streamHTML sends the page shell, then each tile as it finishes followed
-// by a one-line nonce'd script that moves it into its slot, then the
-// timing waterfall.
+// streamHTML sends the page shell, then each tile as it finishes with a
+// nonce'd script that moves it into its slot, then the timing waterfall.
 func streamHTML(c echo.Context, pt pageTrace, agg *aggregator.Aggregator, rend *renderer, req tiles.Request,
 	primary string, stall time.Duration) error {
 	nonce := newNonce()
@@ -139,10 +136,9 @@ func streamHTML(c echo.Context, pt pageTrace, agg *aggregator.Aggregator, rend *
 	})
 }
 
-// stream sends what was written so far (the header, unless it is held,
-// and the HTML shell) so that the client knows the page is coming, then
-// runs the page's tiles under pt, writing each as it finishes (tile) and
-// then the page's end (end).
+// stream sends what was written so far (unless it is held), then runs the
+// page's tiles under pt, writing each as it finishes (tile), then the
+// page's end (end).
 func (s *streamOut) stream(pt pageTrace, agg *aggregator.Aggregator, req tiles.Request,
 	tile func(aggregator.Result) error, end func(aggregator.Page) error) error {
 	if err := s.flush(); err != nil {

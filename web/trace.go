@@ -25,10 +25,9 @@ import (
 const tracerName = "vitrine/web"
 
 // serverSpans starts each request's server span with otelhttp, as Echo's
-// outermost (pre-routing) middleware, so that the span covers routing, the
-// access log and the error handler. The request and the response writer
-// are otelhttp's from then on; the writer still flushes and unwraps to the
-// connection, which write deadlines need.
+// outermost middleware, so that it covers routing, the access log and the
+// error handler. The request and the response writer are otelhttp's from
+// then on.
 func serverSpans(tp trace.TracerProvider) echo.MiddlewareFunc {
 	mw := otelhttp.NewMiddleware("vitrine", tracing.HTTPOptions(tp,
 		// Renamed by route once routed (nameServerSpans).
@@ -70,15 +69,14 @@ func routeSet(e *echo.Echo, into map[string]bool) {
 	}
 }
 
-// pageTrace is the "page" span of one /home request, or nothing when
-// tracing is off; ctx is where the page's tiles run (under the span).
+// pageTrace is the "page" span of one /home request (nil when tracing is
+// off); ctx is where the page's tiles run.
 type pageTrace struct {
 	ctx  context.Context
 	span trace.Span // nil when off
 }
 
-// startPage starts the page span under the server span in ctx, unless
-// tracer is nil.
+// startPage starts the page span in ctx, unless tracer is nil.
 func startPage(ctx context.Context, tracer trace.Tracer, f format, req tiles.Request, tileCount int) pageTrace {
 	if tracer == nil {
 		return pageTrace{ctx: ctx}
@@ -114,8 +112,8 @@ func (p pageTrace) close() {
 	}
 }
 
-// failedTiles names the tiles that ended timeout or error with their
-// status ("recommendations timeout, products error"), or "" if none did.
+// failedTiles names the tiles that timed out or failed, with their status
+// ("recommendations timeout, products error"), or "".
 func failedTiles(results []aggregator.Result) string {
 	var b strings.Builder
 	for _, r := range results {

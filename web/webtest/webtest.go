@@ -1,7 +1,6 @@
 // Package webtest provides the raw-socket HTTP clients that the server's
-// tests share, in this module's packages alike: a request sent exactly as
-// written (no client library re-encodes its path or fixes its headers),
-// and a client that pipelines requests and never reads an answer.
+// tests share: a request sent exactly as written, and a client that
+// pipelines requests and never reads an answer.
 package webtest
 
 import (
