@@ -15,7 +15,6 @@ import (
 	"vitrine/config"
 	"vitrine/graceful"
 	"vitrine/sim"
-	"vitrine/tiles"
 )
 
 // runBackends serves the built-in tiles' simulated backends over HTTP
@@ -33,7 +32,7 @@ func runBackends(ctx context.Context, args []string, getenv func(string) string,
 	logger, cat := newLogger(stderr, prov), catalogue.Default()
 	var sims []*sim.Simulated
 	var names []string
-	for _, def := range append(tiles.Builtins(), sim.Extra()...) {
+	for _, def := range append(sim.Builtins(), sim.Extra()...) {
 		tc := config.Tile{Latency: def.Latency} // not a -latency tile
 		if i := slices.IndexFunc(cfg.Tiles, func(t config.Tile) bool { return t.Name == def.Name }); i >= 0 {
 			tc = cfg.Tiles[i]

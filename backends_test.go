@@ -54,7 +54,7 @@ func exampleArgs(t *testing.T, file, base string) ([]string, []config.Tile) {
 func wantData(t *testing.T, req tiles.Request) map[string]string {
 	t.Helper()
 	want := map[string]string{}
-	for _, d := range append(tiles.Builtins(), sim.Extra()...) {
+	for _, d := range append(sim.Builtins(), sim.Extra()...) {
 		data, err := d.Content(catalogue.Default(), req)
 		if err != nil {
 			t.Fatal(err)

@@ -210,9 +210,9 @@ func (a app) buildTiles() ([]*resilience.Tile, error) {
 // its built-in simulator, and its static default: the file's, else a
 // built-in tile's anonymous content from the catalogue in the binary.
 func (a app) backend(tc config.Tile, client *http.Client) (tiles.Fetcher, json.RawMessage, error) {
-	var def tiles.Def
-	if i := slices.IndexFunc(tiles.Builtins(), func(d tiles.Def) bool { return d.Name == tc.Name }); i >= 0 {
-		def = tiles.Builtins()[i]
+	var def sim.Def
+	if i := slices.IndexFunc(sim.Builtins(), func(d sim.Def) bool { return d.Name == tc.Name }); i >= 0 {
+		def = sim.Builtins()[i]
 	}
 	fallback := tc.Fallback
 	if fallback == nil && def.Content != nil {
@@ -237,7 +237,7 @@ func (a app) backend(tc config.Tile, client *http.Client) (tiles.Fetcher, json.R
 
 // simulate returns def's simulated backend with tc's simulator settings
 // (the server's and `vitrine backends`' alike).
-func simulate(def tiles.Def, cat *catalogue.Catalogue, tc config.Tile) (*sim.Simulated, error) {
+func simulate(def sim.Def, cat *catalogue.Catalogue, tc config.Tile) (*sim.Simulated, error) {
 	return sim.New(def, cat, sim.Backend{
 		Latency: tc.Latency, Fail: tc.Fail, Tail: tc.Tail.Latency, TailRate: tc.Tail.Rate,
 	})
@@ -280,7 +280,7 @@ func (a app) connectShared() (*rediscache.Cache, error) {
 		return nil, nil
 	}
 	client, err := rediscache.Connect(rediscache.Settings{
-		URL: r.URL, Addrs: r.Addrs, MasterName: r.MasterName, Prefix: r.Prefix, Timeout: r.Timeout,
+		URL: r.URL, Addrs: r.Addrs, MasterName: r.MasterName, Timeout: r.Timeout,
 	})
 	if err != nil {
 		return nil, &config.Error{Flag: "-redis", Msg: err.Error()}

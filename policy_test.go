@@ -32,7 +32,7 @@ func parsedConfig(t *testing.T, args []string, env map[string]string) config.Con
 
 // anonymousContent is def's content for an anonymous visitor: the fallback
 // buildTiles gives policy.
-func anonymousContent(t *testing.T, def tiles.Def, cat *catalogue.Catalogue) json.RawMessage {
+func anonymousContent(t *testing.T, def sim.Def, cat *catalogue.Catalogue) json.RawMessage {
 	t.Helper()
 	data, err := def.Content(cat, tiles.Request{})
 	if err != nil {
@@ -145,7 +145,7 @@ func TestPolicy(t *testing.T) {
 func TestPolicyDefaultsAreResilienceDefaults(t *testing.T) {
 	cat := catalogue.Default()
 	cfg := parsedConfig(t, []string{"-latency", "banners=7ms,products=300ms"}, nil)
-	for _, def := range tiles.Builtins() {
+	for _, def := range sim.Builtins() {
 		t.Run(def.Name, func(t *testing.T) {
 			fallback := anonymousContent(t, def, cat)
 			got := policy(cfg, configTile(t, cfg, def.Name), fallback)
@@ -397,7 +397,7 @@ func FuzzPolicy(f *testing.F) {
 	}
 	cat := catalogue.Default()
 	fallbacks := map[string]json.RawMessage{}
-	for _, def := range tiles.Builtins() {
+	for _, def := range sim.Builtins() {
 		data, err := def.Content(cat, tiles.Request{})
 		if err != nil {
 			f.Fatal(err)

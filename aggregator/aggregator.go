@@ -1,10 +1,9 @@
 // Package aggregator provides the fan-out at the heart of Vitrine: it fetches
 // every tile of a page at once, each under its own deadline and under the
-// request's context, and merges the results, so that a page takes as long as
-// its slowest tile rather than the sum. A tile that fails, times out or
-// panics becomes that tile's status; it never fails the page. It knows
-// neither HTTP nor JSON: results leave it in page order (Page) or completion
-// order (Stream), as typed values.
+// request's context, so that a page takes as long as its slowest tile. A
+// tile that fails, times out or panics becomes that tile's status; it never
+// fails the page. Results leave it as typed values, in page order (Page) or
+// completion order (Stream): it knows neither HTTP nor JSON.
 package aggregator
 
 import (
@@ -14,12 +13,12 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"strings"
-	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
+	"golang.org/x/sync/errgroup"
 
 	"vitrine/tiles"
 )
@@ -28,8 +27,7 @@ import (
 type Result struct {
 	Name string
 	tiles.Outcome
-	// Start is when the fetch started, from the start of the page: with
-	// Elapsed it draws the page's timing waterfall.
+	// Start is when the fetch started, from the start of the page.
 	Start, Elapsed time.Duration
 }
 
@@ -51,23 +49,20 @@ type Options struct {
 	TileTimeout time.Duration
 	// Timeouts overrides TileTimeout for the tiles it names.
 	Timeouts map[string]time.Duration
-	// PageTimeout bounds a whole page on top of the tile timeouts; zero
-	// means none.
+	// PageTimeout bounds a whole page; zero means none.
 	PageTimeout time.Duration
 	// Logger receives panics recovered from tiles; nil discards them.
 	Logger *slog.Logger
 	// Observer, if set, is told of every page and tile (for metrics).
 	Observer Observer
 	// Tracer, if set, traces each tile's fetch as a span "tile NAME", a
-	// child of the span in the page's context; nil means tracing off, at
-	// no cost.
+	// child of the span in the page's context; nil: tracing off.
 	Tracer trace.Tracer
 }
 
 // Observer watches pages and tiles go by. Its methods are called
-// concurrently and must be quick. The context of PageDone is the page's,
-// that of TileDone the tile's: with tracing, they carry its span (for
-// exemplars).
+// concurrently and must be quick. The contexts are the page's and the
+// tile's, with their spans when tracing.
 type Observer interface {
 	PageStarted()
 	PageDone(context.Context, Summary)
@@ -168,10 +163,9 @@ func (a *Aggregator) Page(ctx context.Context, req tiles.Request) Page {
 }
 
 // Stream fetches every tile concurrently and calls emit (unless nil) with
-// each result as soon as it is ready, in completion order, from the calling
-// goroutine (so emit needs no locking); then it returns the page, in page
-// order. If emit returns an error (the client went away), the tiles still
-// running are cancelled and Stream returns that error once they have
+// each result as soon as it is ready, from the calling goroutine; then it
+// returns the page, in page order. If emit returns an error, the tiles
+// still running are cancelled and Stream returns that error once they have
 // stopped. No goroutine started by Stream outlives it.
 func (a *Aggregator) Stream(ctx context.Context, req tiles.Request, emit func(Result) error) (Page, error) {
 	start := time.Now()
@@ -185,34 +179,9 @@ func (a *Aggregator) Stream(ctx context.Context, req tiles.Request, emit func(Re
 		ctx, cancelPage = context.WithTimeoutCause(ctx, a.pageTO, errPageDeadline)
 		defer cancelPage()
 	}
-	// A WaitGroup, not an errgroup: no tile returns an error (a failure is
-	// the tile's result), so there is nothing for a group to collect and no
-	// sibling to cancel; ctx above carries the page's cancellation.
-	var wg sync.WaitGroup
 	results := make([]Result, len(a.fetchers))
 	done := make(chan int, len(a.fetchers)) // buffered: a finished tile never waits for emit
-	// Without emit (Page) the calling goroutine has nothing to do until
-	// every tile is back, so it fetches the last tile itself: one goroutine
-	// fewer per page, and one whose stack has grown already (growing a new
-	// goroutine's stack through an HTTP client's calls was a tenth of the
-	// CPU of a page over HTTP).
-	inline := emit == nil && len(a.fetchers) > 0
-	for i := range a.fetchers {
-		if inline && i == len(a.fetchers)-1 {
-			break
-		}
-		wg.Go(func() {
-			growStack()
-			// Each goroutine writes only its own slot.
-			results[i] = a.fetch(ctx, i, req, start)
-			done <- i
-		})
-	}
-	if inline {
-		last := len(a.fetchers) - 1
-		results[last] = a.fetch(ctx, last, req, start)
-		done <- last
-	}
+	g := a.fanOut(ctx, req, start, results, done, emit == nil)
 	var emitErr error
 	for range a.fetchers {
 		i := <-done
@@ -222,7 +191,7 @@ func (a *Aggregator) Stream(ctx context.Context, req tiles.Request, emit func(Re
 			}
 		}
 	}
-	wg.Wait() // every goroutine has sent on done; this only joins them
+	_ = g.Wait() // every fetch has sent on done, and none returns an error: this only joins them
 	sum := Summary{Elapsed: time.Since(start), Complete: true}
 	for _, r := range results {
 		sum.Complete = sum.Complete && r.Status == tiles.StatusOK
@@ -233,13 +202,40 @@ func (a *Aggregator) Stream(ctx context.Context, req tiles.Request, emit func(Re
 	return Page{Results: results, Summary: sum}, emitErr
 }
 
+// fanOut fetches every tile into its own slot of results, then sends its
+// index on done. A tile's failure is its result, so the group's functions
+// return nil and never cancel a sibling; ctx carries the page's
+// cancellation. With inline (no one to emit to), the calling goroutine,
+// which would only wait, fetches the last tile itself.
+func (a *Aggregator) fanOut(ctx context.Context, req tiles.Request, start time.Time, results []Result,
+	done chan<- int, inline bool) *errgroup.Group {
+	var g errgroup.Group
+	n := len(a.fetchers)
+	if inline && n > 0 {
+		n--
+	}
+	for i := range n {
+		g.Go(func() error {
+			growStack()
+			results[i] = a.fetch(ctx, i, req, start)
+			done <- i
+			return nil
+		})
+	}
+	if n < len(a.fetchers) {
+		results[n] = a.fetch(ctx, n, req, start)
+		done <- n
+	}
+	return &g
+}
+
 // Tile fetches one tile by name. The error is an ENOTFOUND *tiles.Error
-// naming the known tiles when there is no such tile; a tile's own failure is
-// its Result's status, not an error.
+// when there is no such tile; a tile's own failure is its Result's status.
 func (a *Aggregator) Tile(ctx context.Context, name string, req tiles.Request) (Result, error) {
 	i, ok := a.index[name]
 	if !ok {
-		return Result{}, tiles.Errorf(tiles.ENOTFOUND, "no tile named %q; known tiles: %s", tiles.Clip(name, 64), strings.Join(a.Names(), ", "))
+		return Result{}, tiles.Errorf(tiles.ENOTFOUND, "no tile named %q; known tiles: %s",
+			tiles.Clip(name, 64), strings.Join(a.Names(), ", "))
 	}
 	return a.fetch(ctx, i, req, time.Now()), nil
 }
@@ -284,7 +280,8 @@ func (a *Aggregator) fetch(ctx context.Context, i int, req tiles.Request, pageSt
 		r.Outcome = tiles.Outcome{Status: tiles.StatusTimeout, Cause: late}
 	case ctx.Err() != nil:
 		// The page itself was cancelled (the client went away).
-		r.Outcome = tiles.Outcome{Status: tiles.StatusError, Cause: fmt.Errorf("%s: cancelled: %w", r.Name, context.Cause(ctx))}
+		r.Outcome = tiles.Outcome{Status: tiles.StatusError,
+			Cause: fmt.Errorf("%s: cancelled: %w", r.Name, context.Cause(ctx))}
 	default:
 		r.Outcome = tiles.Outcome{Status: tiles.StatusError, Cause: err}
 	}
@@ -318,8 +315,7 @@ func endTileSpan(span trace.Span, r Result) {
 	span.End()
 }
 
-// deadline says which deadline ended the tile's fetch, if one did: its own
-// (ctx still live) or the page's.
+// deadline says which deadline ended the tile's fetch, if one did.
 func (a *Aggregator) deadline(name string, timeout time.Duration, ctx, tctx context.Context) error {
 	switch {
 	case ctx.Err() == nil && errors.Is(tctx.Err(), context.DeadlineExceeded):
@@ -331,11 +327,8 @@ func (a *Aggregator) deadline(name string, timeout time.Duration, ctx, tctx cont
 }
 
 // growStack grows the calling goroutine's stack to 16 KiB in one step,
-// while it is still shallow. A tile's fetch goes deep (resilience's layers,
-// then an HTTP client's), and a new goroutine's small stack would otherwise
-// be outgrown several times, each time copying an ever deeper stack:
-// measured, that was a tenth of the CPU of a page fetched over HTTP.
-// (CockroachDB's growstack does the same.)
+// while it is shallow, rather than copying an ever deeper stack as a
+// tile's fetch goes through resilience's layers and an HTTP client.
 //
 //go:noinline
 func growStack() {

@@ -271,7 +271,7 @@ func TestPageFailingTile(t *testing.T) {
 // panicsAfter is a tile that panics by calling boom after d.
 func panicsAfter(d time.Duration, boom func()) *tilestest.Fetcher {
 	return &tilestest.Fetcher{TileName: "boom", FetchFn: func(ctx context.Context, _ tiles.Request) (tiles.Outcome, error) {
-		if err := tilestest.Wait(ctx, d); err != nil {
+		if err := tiles.Wait(ctx, d); err != nil {
 			return tiles.Outcome{}, err
 		}
 		boom()
@@ -777,7 +777,7 @@ func TestNew(t *testing.T) {
 }
 
 func TestTiles(t *testing.T) {
-	def := tiles.Builtins()[2]
+	def := sim.Builtins()[2]
 	s, err := sim.New(def, catalogue.Default(), sim.Backend{Latency: 120 * time.Millisecond, Fail: 0.5, Tail: time.Second, TailRate: 0.01})
 	if err != nil {
 		t.Fatal(err)
@@ -829,7 +829,7 @@ func TestPageResults(t *testing.T) {
 func TestConcurrentPages(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		users := &tilestest.Fetcher{TileName: "user", FetchFn: func(ctx context.Context, req tiles.Request) (tiles.Outcome, error) {
-			if err := tilestest.Wait(ctx, 100*time.Millisecond); err != nil {
+			if err := tiles.Wait(ctx, 100*time.Millisecond); err != nil {
 				return tiles.Outcome{}, err
 			}
 			return tiles.Fresh(tilestest.String(req.User)), nil

@@ -15,11 +15,11 @@ import (
 
 // builtinFetchers returns the built-in tiles' simulated backends over the
 // default catalogue, answering after latency(def) and never failing.
-func builtinFetchers(b *testing.B, latency func(tiles.Def) time.Duration) []tiles.Fetcher {
+func builtinFetchers(b *testing.B, latency func(sim.Def) time.Duration) []tiles.Fetcher {
 	b.Helper()
 	c := catalogue.Default()
 	var fs []tiles.Fetcher
-	for _, d := range tiles.Builtins() {
+	for _, d := range sim.Builtins() {
 		s, err := sim.New(d, c, sim.Backend{Latency: latency(d)})
 		if err != nil {
 			b.Fatalf("sim.New(%s): %v", d.Name, err)
@@ -30,7 +30,7 @@ func builtinFetchers(b *testing.B, latency func(tiles.Def) time.Duration) []tile
 }
 
 // defaultLatency is each built-in tile's own latency (40/80/120ms).
-func defaultLatency(d tiles.Def) time.Duration { return d.Latency }
+func defaultLatency(d sim.Def) time.Duration { return d.Latency }
 
 // sequential is the baseline the aggregator is measured against: the same
 // fetchers, each under the same timeout, one after another. It returns how
@@ -119,7 +119,7 @@ func BenchmarkPageOverhead(b *testing.B) {
 		{"fakes=3", fakes(3)},
 		{"fakes=30", fakes(30)},
 		// Includes building the personalised tile's data for alice.
-		{"builtins=3", builtinFetchers(b, func(tiles.Def) time.Duration { return 0 })},
+		{"builtins=3", builtinFetchers(b, func(sim.Def) time.Duration { return 0 })},
 	}
 	for _, bc := range cases {
 		b.Run(bc.name, func(b *testing.B) {

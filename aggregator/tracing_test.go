@@ -287,7 +287,7 @@ func scriptedTile(name string, latencies ...time.Duration) *tilestest.Fetcher {
 	var calls atomic.Int64
 	return &tilestest.Fetcher{TileName: name, FetchFn: func(ctx context.Context, _ tiles.Request) (tiles.Outcome, error) {
 		n := int(calls.Add(1)) - 1
-		if err := tilestest.Wait(ctx, latencies[min(n, len(latencies)-1)]); err != nil {
+		if err := tiles.Wait(ctx, latencies[min(n, len(latencies)-1)]); err != nil {
 			return tiles.Outcome{}, fmt.Errorf("%s: %w", name, err)
 		}
 		return tiles.Fresh(dataOf(name)), nil

@@ -1,13 +1,14 @@
 // Package catalogue provides the shop's content shipped in the binary (its
-// products and banners) and the selections the built-in tiles make from it:
-// the featured grid, the bestsellers and each visitor's recommendations. It
-// is pure data: no tile, no fetch, no clock.
+// products and banners) and the selections the built-in tiles make from it.
+// It is pure data: no tile, no fetch, no clock.
 package catalogue
 
 import (
+	"cmp"
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"slices"
 )
 
 //go:embed catalogue.json
@@ -19,7 +20,7 @@ type Product struct {
 	Name     string `json:"name"`
 	Category string `json:"category"`
 	// PriceMinor is the price in the currency's minor unit (cents; yen have
-	// none): exact, where a float would round.
+	// none).
 	PriceMinor int64   `json:"price_minor"`
 	Currency   string  `json:"currency"` // ISO 4217
 	Rating     float64 `json:"rating"`   // 0 to 5
@@ -52,8 +53,8 @@ func MinorDigits(currency string) int {
 	return 2
 }
 
-// Default returns the catalogue embedded in the binary. It panics if the
-// embedded file is broken, which a test catches before any release.
+// Default returns the catalogue embedded in the binary; it panics if the
+// embedded file is broken.
 func Default() *Catalogue {
 	c, err := Parse(catalogueJSON)
 	if err != nil {
@@ -82,4 +83,154 @@ func Parse(b []byte) (*Catalogue, error) {
 		}
 	}
 	return &c, nil
+}
+
+// Banners is the banners tile's content.
+type Banners struct {
+	Items []Banner `json:"items"`
+}
+
+// Products is the products tile's content: the featured grid.
+type Products struct {
+	Title string    `json:"title"`
+	Items []Product `json:"items"`
+}
+
+// Recommendations is the recommendations tile's content.
+type Recommendations struct {
+	User   string    `json:"user,omitempty"`
+	Reason string    `json:"reason"`
+	Items  []Product `json:"items"`
+}
+
+const (
+	featuredCount    = 12 // how many products the grid shows
+	recommendedCount = 6  // how many products a visitor is recommended
+)
+
+// AllBanners returns the banners tile's content.
+func (c *Catalogue) AllBanners() Banners { return Banners{Items: c.Banners} }
+
+// Featured picks the best-rated product of each category in turn, so the
+// grid shows the whole range rather than twelve items of one kind.
+func (c *Catalogue) Featured() Products {
+	byCat := map[string][]Product{}
+	var cats []string
+	for _, p := range c.Products {
+		if _, ok := byCat[p.Category]; !ok {
+			cats = append(cats, p.Category)
+		}
+		byCat[p.Category] = append(byCat[p.Category], p)
+	}
+	for _, ps := range byCat {
+		slices.SortStableFunc(ps, byRating)
+	}
+	out := make([]Product, 0, featuredCount)
+	for round := 0; len(out) < featuredCount; round++ {
+		added := false
+		for _, cat := range cats {
+			if ps := byCat[cat]; round < len(ps) && len(out) < featuredCount {
+				out = append(out, ps[round])
+				added = true
+			}
+		}
+		if !added {
+			break
+		}
+	}
+	return Products{Title: "Featured this week", Items: out}
+}
+
+// Recommend returns user's picks, a function of the name: three of the
+// best-rated products of the user's favourite category (from a hash of the
+// name), then a user-specific shuffle of the rest. An anonymous visitor
+// ("") gets the bestsellers.
+func (c *Catalogue) Recommend(user string) Recommendations {
+	if user == "" || len(c.Products) == 0 { // no products: no category to favour
+		return Recommendations{User: user, Reason: "Most loved by our customers", Items: c.bestRated()}
+	}
+	fav := c.favourite(user)
+	rs := rank(c.Products, user, fav)
+	// Three from the favourite category, the rest from the shuffled others,
+	// so picks differ between users even when they share a favourite.
+	picks := make([]Product, 0, recommendedCount)
+	taken := make([]bool, len(rs))
+	take := func(want func(r ranked) bool) {
+		for i, r := range rs {
+			if !taken[i] && len(picks) < recommendedCount && want(r) {
+				picks, taken[i] = append(picks, *r.p), true
+			}
+		}
+	}
+	take(func(r ranked) bool { return r.fav && len(picks) < recommendedCount/2 })
+	take(func(r ranked) bool { return !r.fav })
+	// Too few other products (a small catalogue): top up with favourites.
+	take(func(r ranked) bool { return r.fav })
+	return Recommendations{User: user, Reason: "Because you like " + fav, Items: picks}
+}
+
+// favourite is user's favourite category, picked by a hash of the name.
+func (c *Catalogue) favourite(user string) string {
+	var cats []string
+	for _, p := range c.Products {
+		if !slices.Contains(cats, p.Category) {
+			cats = append(cats, p.Category)
+		}
+	}
+	return cats[fnv64(user)%uint64(len(cats))]
+}
+
+// ranked is a product with its sort keys, computed once per product.
+type ranked struct {
+	p   *Product
+	fav bool
+	key uint64
+}
+
+// rank orders products for user: the favourite category first, best-rated
+// first, then the others in a user-specific shuffle.
+func rank(products []Product, user, fav string) []ranked {
+	rs := make([]ranked, len(products))
+	for i := range products {
+		p := &products[i]
+		rs[i] = ranked{p: p, fav: p.Category == fav, key: fnv64(user, "/", p.ID)}
+	}
+	slices.SortStableFunc(rs, func(a, b ranked) int {
+		if a.fav != b.fav {
+			if a.fav {
+				return -1
+			}
+			return 1
+		}
+		if a.fav {
+			if c := byRating(*a.p, *b.p); c != 0 {
+				return c
+			}
+		}
+		return cmp.Compare(a.key, b.key)
+	})
+	return rs
+}
+
+// bestRated returns the catalogue's best-rated products.
+func (c *Catalogue) bestRated() []Product {
+	ps := slices.Clone(c.Products)
+	slices.SortStableFunc(ps, byRating)
+	return ps[:min(recommendedCount, len(ps))]
+}
+
+// byRating orders products best-rated first.
+func byRating(a, b Product) int { return cmp.Compare(b.Rating, a.Rating) }
+
+// fnv64 hashes the concatenation of parts with FNV-1a, without allocating.
+func fnv64(parts ...string) uint64 {
+	const offset, prime = 14695981039346656037, 1099511628211
+	h := uint64(offset)
+	for _, s := range parts {
+		for i := 0; i < len(s); i++ {
+			h ^= uint64(s[i])
+			h *= prime
+		}
+	}
+	return h
 }

@@ -5,7 +5,7 @@ import (
 	"io"
 	"strings"
 
-	"vitrine/tiles"
+	"vitrine/sim"
 	"vitrine/tracing"
 )
 
@@ -61,7 +61,7 @@ func BackendsUsage(w io.Writer) {
 // built-in tiles' latencies, as for the server's own simulator.
 func newBackends() *Backends {
 	b := &Backends{Addr: "localhost:9000", Trace: tracing.Off}
-	for _, d := range tiles.Builtins() {
+	for _, d := range sim.Builtins() {
 		b.Tiles = append(b.Tiles, Tile{Name: d.Name, Latency: d.Latency})
 	}
 	return b

@@ -26,7 +26,7 @@ import (
 	"vitrine/aggregator"
 	"vitrine/rediscache"
 	"vitrine/resilience"
-	"vitrine/tiles"
+	"vitrine/sim"
 	"vitrine/tracing"
 	"vitrine/web"
 )
@@ -148,8 +148,8 @@ func (t *Tile) mark(key string) {
 // A tile with a URL drops the simulator's failures and tail.
 func (t *Tile) fill() {
 	view, personalised, latency := web.ViewJSON, false, DefaultHTTPLatency
-	if i := slices.IndexFunc(tiles.Builtins(), func(d tiles.Def) bool { return d.Name == t.Name }); i >= 0 {
-		d := tiles.Builtins()[i]
+	if i := slices.IndexFunc(sim.Builtins(), func(d sim.Def) bool { return d.Name == t.Name }); i >= 0 {
+		d := sim.Builtins()[i]
 		view, personalised, latency = d.Name, d.Personalised, d.Latency
 	}
 	given := t.given
@@ -267,7 +267,7 @@ func newParser() *parser {
 		// in flight, within the 30s a container is given to stop.
 		ShutdownTimeout: 15 * time.Second,
 	}}
-	for _, d := range tiles.Builtins() {
+	for _, d := range sim.Builtins() {
 		p.cfg.Tiles = append(p.cfg.Tiles, Tile{Name: d.Name})
 	}
 	return p

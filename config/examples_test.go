@@ -9,7 +9,6 @@ import (
 
 	"vitrine/config"
 	"vitrine/sim"
-	"vitrine/tiles"
 )
 
 // TestExamples loads every file in examples/: each must parse, and the
@@ -76,7 +75,7 @@ func checkServed(t *testing.T, tile config.Tile) {
 	}
 	u, err := url.Parse(tile.URL)
 	var routes []string
-	for _, d := range append(tiles.Builtins(), sim.Extra()...) {
+	for _, d := range append(sim.Builtins(), sim.Extra()...) {
 		routes = append(routes, "/"+d.Name)
 	}
 	if err != nil || u.Host != "localhost:9000" || !slices.Contains(routes, u.Path) {

@@ -15,7 +15,7 @@ import (
 	yamlparser "github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
 
-	"vitrine/tiles"
+	"vitrine/sim"
 	"vitrine/web"
 )
 
@@ -251,9 +251,9 @@ func (f *file) tile(n ast.Node, path string) error {
 		return f.fail(at["latency"], path+".latency", errors.New(simulatorOnly))
 	case t.URL != "" && at["fail"] != nil:
 		return f.fail(at["fail"], path+".fail", errors.New(simulatorOnly))
-	case t.URL == "" && !slices.Contains(tiles.Names(), t.Name):
+	case t.URL == "" && !slices.Contains(sim.Names(), t.Name):
 		return f.at(start(n), fmt.Sprintf("%s: %q is not a built-in tile (%s), so it needs the url of its backend",
-			path, t.Name, strings.Join(tiles.Names(), ", ")))
+			path, t.Name, strings.Join(sim.Names(), ", ")))
 	case t.URL == "" && t.View == web.ViewHTML:
 		return f.fail(at["view"], path+".view",
 			errors.New("html is a fragment from an HTTP backend, but this tile has no url"))

@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"vitrine/config"
+	"vitrine/sim"
 	"vitrine/tiles"
 	"vitrine/web"
 )
@@ -182,7 +183,7 @@ func checkList[T comparable](t *testing.T, kind, s string, got map[string]T, err
 }
 
 func isTile(name string) bool {
-	for _, n := range tiles.Names() {
+	for _, n := range sim.Names() {
 		if n == name {
 			return true
 		}
@@ -194,7 +195,7 @@ func FuzzParseList(f *testing.F) {
 	for _, s := range listSeeds {
 		f.Add(s)
 	}
-	known := tiles.Names()
+	known := sim.Names()
 	f.Fuzz(func(t *testing.T, s string) {
 		d, err := config.ParseList(s, known, config.ParseDuration)
 		checkList(t, "duration", s, d, err, config.ParseDuration)
@@ -403,7 +404,7 @@ func checkTiles(t *testing.T, call string, cfg config.Config) {
 		if !slices.Contains(web.ViewNames(), tile.View) {
 			t.Errorf("%s: tile %q has view %q; want one of %q", clip(call), tile.Name, tile.View, web.ViewNames())
 		}
-		if tile.URL == "" && !slices.Contains(tiles.Names(), tile.Name) {
+		if tile.URL == "" && !slices.Contains(sim.Names(), tile.Name) {
 			t.Errorf("%s: tile %q has no url and is not built in", clip(call), tile.Name)
 		}
 		if tile.URL != "" && (tile.Fail != 0 || tile.Tail != (config.Tail{})) {

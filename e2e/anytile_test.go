@@ -37,7 +37,7 @@ func startBackends(t *testing.T, latency map[string]time.Duration) backends {
 	t.Helper()
 	cat := catalogue.Default()
 	var sims []*sim.Simulated
-	for _, d := range append(tiles.Builtins(), sim.Extra()...) {
+	for _, d := range append(sim.Builtins(), sim.Extra()...) {
 		l, ok := latency[d.Name]
 		if !ok {
 			l = d.Latency

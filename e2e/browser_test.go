@@ -297,7 +297,7 @@ func serve(t *testing.T, latency map[string]time.Duration, timeout time.Duration
 	t.Helper()
 	cat := catalogue.Default()
 	var fs []tiles.Fetcher
-	for _, d := range tiles.Builtins() {
+	for _, d := range sim.Builtins() {
 		l, ok := latency[d.Name]
 		if !ok {
 			l = d.Latency
@@ -317,7 +317,7 @@ func serveTraced(t *testing.T, tp trace.TracerProvider) string {
 	t.Helper()
 	cat := catalogue.Default()
 	var fs []tiles.Fetcher
-	for _, d := range tiles.Builtins() {
+	for _, d := range sim.Builtins() {
 		fs = append(fs, simulate(t, d, cat, a11yLatency[d.Name]))
 	}
 	return serveTiles(t, fs, 2*time.Second, web.Options{TracerProvider: tp})
@@ -346,7 +346,7 @@ func serveTiles(t *testing.T, fs []tiles.Fetcher, timeout time.Duration, opts we
 
 // simulate is def's simulated backend over cat, answering after latency
 // and never failing.
-func simulate(t *testing.T, def tiles.Def, cat *catalogue.Catalogue, latency time.Duration) *sim.Simulated {
+func simulate(t *testing.T, def sim.Def, cat *catalogue.Catalogue, latency time.Duration) *sim.Simulated {
 	t.Helper()
 	s, err := sim.New(def, cat, sim.Backend{Latency: latency})
 	if err != nil {
@@ -518,7 +518,7 @@ func TestBrowser(t *testing.T) {
 			if f.Name() != "recommendations" {
 				return f
 			}
-			def, cat := tiles.Builtins()[2], catalogue.Default()
+			def, cat := sim.Builtins()[2], catalogue.Default()
 			recs = recovering(simulate(t, def, cat, 2*time.Second), simulate(t, def, cat, 20*time.Millisecond))
 			return recs
 		})

@@ -1,7 +1,6 @@
-// Package graceful serves HTTP until a context ends, then shuts down the
-// way an operator can rely on: it stops accepting, drains the requests in
-// flight for a bounded time, then closes what is left and says how many it
-// cut. An optional admin server runs beside the public one for as long.
+// Package graceful serves HTTP until a context ends, then shuts down: it
+// stops accepting, drains the requests in flight for a bounded time, then
+// closes what is left and says how many it cut.
 package graceful
 
 import (
@@ -15,24 +14,18 @@ import (
 	"time"
 )
 
-// closeWait is how long serve waits, once it has closed the connections
-// left at the end of a drain and cancelled their requests, for their
-// handlers to end. They end at once unless one ignores its context.
+// closeWait is how long Serve waits for the handlers of the connections it
+// cut to end.
 const closeWait = 5 * time.Second
 
 // Serve serves ln until ctx is cancelled, then shuts srv down: it stops
 // accepting connections, gives the requests in flight up to drain to
 // finish, then closes the connections still open and cancels their
-// requests (a client that does not read its answer, a /test longer than
-// the drain). Cutting those is what a bounded drain is for: it is logged
-// at Warn with their number, and Serve still returns nil (exit status 0).
-// It returns an error if serving failed, or if handlers are still running
-// closeWait after their connections were closed (a handler that ignores
-// its context). It returns only once every connection has ended, or that
-// error.
-//
-// It sets srv's BaseContext (to cancel the requests it cuts) and ConnState
-// (to count them), keeping the hooks already set.
+// requests, which it logs at Warn with their number and still returns nil.
+// It returns an error if serving failed, or if handlers still run closeWait
+// after their connections were closed; otherwise only once every
+// connection has ended. It sets srv's BaseContext and ConnState, keeping
+// the hooks already set.
 func Serve(ctx context.Context, srv *http.Server, ln net.Listener, drain time.Duration, logger *slog.Logger) error {
 	conns := trackConns(srv)
 	base := context.Background()
@@ -76,12 +69,11 @@ func Serve(ctx context.Context, srv *http.Server, ln net.Listener, drain time.Du
 }
 
 // ServeWithAdmin serves the public server as Serve does and the admin
-// server beside it, for as long: if the admin server fails, the public one
-// shuts down too and the error is returned (an operator must not lose its
-// metrics unseen). The admin server stays up while the public one drains,
-// so that the drain can be watched, then gets a moment for a scrape in
-// flight and is closed.
-func ServeWithAdmin(ctx context.Context, srv *http.Server, ln net.Listener, admin *http.Server, adminLn net.Listener, drain time.Duration, logger *slog.Logger) error {
+// server beside it: if the admin server fails, the public one shuts down
+// too and the error is returned. The admin server stays up while the
+// public one drains, so that the drain can be watched.
+func ServeWithAdmin(ctx context.Context, srv *http.Server, ln net.Listener, admin *http.Server, adminLn net.Listener,
+	drain time.Duration, logger *slog.Logger) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	adminDone := make(chan error, 1)
@@ -101,19 +93,16 @@ func ServeWithAdmin(ctx context.Context, srv *http.Server, ln net.Listener, admi
 	return err
 }
 
-// connTracker follows a server's connections through their states
-// (http.Server.ConnState), so that a shutdown can say how many requests
-// the end of its drain cut, and wait until every connection's goroutine
-// (and so its handler) has ended: Server.Close closes connections but
-// does not wait for their handlers.
+// connTracker follows a server's connections through their states, so
+// that a shutdown can count the requests it cut and wait for their
+// handlers to end, which Server.Close does not.
 type connTracker struct {
 	mu      sync.Mutex
 	states  map[net.Conn]http.ConnState // connections not yet closed
 	changed chan struct{}               // closed, and replaced, when one is
 }
 
-// trackConns starts tracking srv's connections, keeping any ConnState
-// hook it already has.
+// trackConns starts tracking srv's connections, keeping its ConnState hook.
 func trackConns(srv *http.Server) *connTracker {
 	t := &connTracker{states: map[net.Conn]http.ConnState{}, changed: make(chan struct{})}
 	prev := srv.ConnState
@@ -152,8 +141,8 @@ func (t *connTracker) active() int {
 	return n
 }
 
-// wait waits up to timeout for every connection to be closed, and returns
-// how many are left.
+// wait waits up to timeout for every connection to close; it returns how
+// many are left.
 func (t *connTracker) wait(timeout time.Duration) int {
 	expired := time.NewTimer(timeout)
 	defer expired.Stop()

@@ -1,10 +1,6 @@
-// Package memory keeps the process's memory near what it needs. Vitrine
-// runs with a high GC percent for throughput, which lets the heap grow to
-// five times its live data; after a flood nothing collects that garbage or
-// returns its pages to the system until the next burst of work, or the
-// runtime's forced collection two minutes later. A soft memory limit caps
-// the growth during a flood, and Reclaim returns the memory once the
-// process has gone quiet.
+// Package memory keeps the process's memory near what it needs: a high GC
+// percent for throughput, a soft memory limit to cap the heap's growth in
+// a flood, and Reclaim to return the memory once the process is quiet.
 package memory
 
 import (
@@ -16,20 +12,18 @@ import (
 
 // Defaults, each overridden by its standard variable (GOGC, GOMEMLIMIT).
 const (
-	// GCPercent: a page makes only short-lived garbage over a live heap of
-	// a few MB, so collecting less often buys throughput (README).
+	// GCPercent: a page makes only short-lived garbage over a small live
+	// heap, so collecting less often buys throughput.
 	GCPercent = 400
 	// Limit is the soft memory limit: high enough that a flood does not
-	// make the collector run often (throughput), low enough to bound the
-	// heap a flood leaves behind (README, "Memory after a flood").
+	// make the collector run often, low enough to bound what it leaves.
 	Limit = 96 << 20
 	// ReclaimEvery is how often Reclaim looks.
 	ReclaimEvery = 10 * time.Second
 )
 
 // Tune sets the GC percent and the soft memory limit to Vitrine's
-// defaults, unless getenv gives GOGC or GOMEMLIMIT (which the runtime has
-// then already applied). A process-wide choice: call it from main.
+// defaults, unless getenv gives GOGC or GOMEMLIMIT. Call it from main.
 func Tune(getenv func(string) string) {
 	if getenv("GOGC") == "" {
 		debug.SetGCPercent(GCPercent)
@@ -81,10 +75,8 @@ func ShouldReclaim(prev, cur Sample) bool {
 	return cur.Allocated-prev.Allocated < Quiet && cur.Heap > cur.Live+Slack
 }
 
-// Reclaim looks every interval until ctx ends, and when the process has
-// been quiet while holding a heap well beyond its live data, collects and
-// returns the free memory to the system (debug.FreeOSMemory). It costs one
-// collection of a heap that is mostly garbage, and only after a burst.
+// Reclaim looks every interval until ctx ends, and when ShouldReclaim,
+// collects and returns the free memory to the system (debug.FreeOSMemory).
 func Reclaim(ctx context.Context, interval time.Duration) {
 	reclaim(ctx, interval, read, debug.FreeOSMemory)
 }

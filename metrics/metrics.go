@@ -1,13 +1,9 @@
-// Package metrics provides Vitrine's Prometheus metrics: per-tile latency and
-// status, pages in flight and page latency (as an aggregator.Observer), the
-// resilience layer's cache, coalescing, hedging and breaker activity (as a
-// resilience.Recorder), the shared Redis tier's hits, leases, errors and
-// round trips (as a rediscache.Recorder), and the Go runtime and process collectors. Each
-// Metrics has its own prometheus.Registry, never the global one, so that
-// tests and several servers in one process do not collide; Handler serves it
-// in the Prometheus text format, or in OpenMetrics to a scraper that asks for
-// it: only OpenMetrics carries the exemplars (the trace id of a sampled
-// request) that the page and tile latency histograms keep.
+// Package metrics provides Vitrine's Prometheus metrics: pages and tiles
+// (as an aggregator.Observer), the resilience layers (a resilience.Recorder),
+// the shared Redis tier (a rediscache.Recorder), and the Go runtime and
+// process collectors, on a registry of its own rather than the global one.
+// Latency histograms keep exemplars (the trace id of a sampled request),
+// which only OpenMetrics carries.
 package metrics
 
 import (
@@ -29,16 +25,13 @@ import (
 
 const namespace = "vitrine"
 
-// latencyBuckets suit tiles answering in tens to hundreds of milliseconds
-// with a tail up to seconds, and pages bounded by the tile timeout (500ms by
-// default): fine around the usual figures, coarse in the tail.
+// latencyBuckets suit tiles answering in tens to hundreds of milliseconds,
+// with a tail up to seconds.
 var latencyBuckets = []float64{.001, .005, .01, .025, .05, .075, .1, .125, .15, .2, .25, .3, .4, .5, .75, 1, 2, 5}
 
-// Metrics records Vitrine's metrics. It implements aggregator.Observer,
-// resilience.Recorder and rediscache.Recorder; its methods are safe for concurrent use. For the
-// tiles New was told of, the hot-path series are resolved once, so that a
-// cache hit costs a map lookup and an atomic add rather than the label
-// hashing of WithLabelValues.
+// Metrics records Vitrine's metrics; its methods are safe for concurrent
+// use. The series of the tiles New was told of are resolved once, so that
+// the hot path skips the label hashing of WithLabelValues.
 type Metrics struct {
 	reg     *prometheus.Registry
 	handler http.Handler
@@ -70,9 +63,7 @@ type Metrics struct {
 	upstream        *prometheus.CounterVec
 	upstreamSeen    sync.Map // upstreamKey -> prometheus.Counter, resolved once
 
-	// known holds each known tile's label-free series, resolved once: the
-	// hit path then skips the label hashing of WithLabelValues. It is
-	// written only by New, so reads need no lock.
+	// known is written only by New, so reads need no lock.
 	known  map[string]*tileSeries
 	others sync.Map // tile name -> *tileSeries, for tiles New was not told of
 	names  []string // the tiles New was told of
@@ -102,12 +93,12 @@ var (
 )
 
 // New returns Metrics on a fresh registry. names are the tiles to expect:
-// their series exist, at zero, from the first scrape (so rates and alerts
-// work before the first event) and are updated without label lookups.
-// Other tile names still work, on a slower path.
+// their series exist, at zero, from the first scrape. Other tile names
+// still work, on a slower path.
 func New(names ...string) *Metrics {
-	m := &Metrics{reg: prometheus.NewRegistry(), known: make(map[string]*tileSeries, len(names)),
-		names: names, redisTier: newRedisMetrics()}
+	reg := prometheus.NewRegistry()
+	m := &Metrics{reg: reg, known: make(map[string]*tileSeries, len(names)),
+		names: names, redisTier: newRedisMetrics(reg)}
 	m.register()
 	m.pagesBy = [2]prometheus.Counter{m.pages.WithLabelValues("false"), m.pages.WithLabelValues("true")}
 	for _, name := range names {
@@ -118,77 +109,93 @@ func New(names ...string) *Metrics {
 		m.revalidated.WithLabelValues(name)
 	}
 	m.handler = promhttp.InstrumentMetricHandler(m.reg, promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
-		Registry: m.reg, // counts its own errors in promhttp_metric_handler_errors_total
-		// Concurrent scrapes share one gathering rather than piling up.
-		CoalesceGather: true,
-		// The web layer compresses every response; compressing here too
-		// would send gzip inside gzip.
-		DisableCompression: true,
-		// Exemplars exist only in OpenMetrics; a scraper that does not
-		// ask for it (Accept) still gets the Prometheus text format.
-		EnableOpenMetrics: true,
+		Registry:           m.reg, // counts its own errors in promhttp_metric_handler_errors_total
+		CoalesceGather:     true,  // concurrent scrapes share one gathering
+		DisableCompression: true,  // the web layer compresses
+		EnableOpenMetrics:  true,  // for exemplars, when the scraper asks
 	}))
 	return m
 }
 
-// register creates every series family and registers it, with the Go
-// runtime and process collectors.
+// register creates and registers every family, and the Go collectors.
 func (m *Metrics) register() {
-	tile := []string{"tile"}
-	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
-		return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: name, Help: help}, labels)
-	}
-	histogram := func(name, help string, labels ...string) *prometheus.HistogramVec {
-		return prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: namespace, Name: name, Help: help, Buckets: latencyBuckets}, labels)
-	}
-	gauge := func(name, help string, labels ...string) *prometheus.GaugeVec {
-		return prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Name: name, Help: help}, labels)
-	}
-	m.tileDuration = histogram("tile_duration_seconds", "Time to answer a tile, as the aggregator saw it, whatever its status.", tile...)
-	m.tileResults = counter("tile_results_total", "Tiles answered, by status (ok, timeout, error, stale, fallback).", "tile", "status")
-	pageDuration := prometheus.NewHistogram(prometheus.HistogramOpts{
-		Namespace: namespace, Name: "page_duration_seconds", Help: "Time to assemble a whole page.", Buckets: latencyBuckets,
-	})
-	m.pageDuration = pageDuration.(exemplarObserver)
-	m.pagesInFlight = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "pages_in_flight", Help: "Pages being assembled now."})
-	m.pages = counter("pages_total", "Pages assembled, by whether every tile was ok.", "complete")
-	m.cacheHits = counter("cache_hits_total", "Fetches answered with fresh content from the cache.", tile...)
-	m.cacheMisses = counter("cache_misses_total", "Fetches that found nothing fresh in the cache and waited for the backend.", tile...)
-	m.staleServed = counter("cache_stale_served_total", "Fetches answered with content past its TTL (while revalidating, or because the backend failed).", tile...)
-	m.fallbacks = counter("fallbacks_served_total", "Fetches answered with the tile's static default.", tile...)
-	m.coalesced = counter("coalesced_fetches_total", "Fetches answered by a backend fetch another request had started.", tile...)
-	m.refreshes = counter("cache_refreshes_total", "Background refreshes of stale entries, by result (ok, error).", "tile", "result")
-	m.backendFetches = counter("backend_fetches_total", "Attempts at a tile's backend, hedges included, by result (ok, error, timeout, cancelled).", "tile", "result")
-	m.backendDuration = histogram("backend_duration_seconds", "Time of one attempt at a tile's backend, whatever its result.", tile...)
-	m.hedgesStarted = counter("hedges_started_total", "Second attempts started because the first was slow.", tile...)
-	m.hedgesWon = counter("hedges_won_total", "Hedged attempts that answered first.", tile...)
-	m.breakerState = gauge("breaker_state", "State of the tile's circuit breaker: 0 closed, 1 half-open, 2 open.", tile...)
-	m.detached = gauge("detached_fetches", "Backend fetches running detached from their callers (shared fetches, background refreshes).", tile...)
-	m.detachedCapped = counter("detached_capped_total", "Fetches that could not run detached because the tile's cap was reached: run under the caller's context, or a refresh skipped.", tile...)
-	m.abandoned = counter("abandoned_fetches_total", "Shared fetches cancelled because their last waiter left and nobody else would read the result (a personalised key, or no cache).", tile...)
-	m.requests = gauge("http_requests_in_flight", "HTTP requests being served now, by route.", "route")
-	m.writesCut = counter("http_writes_cut_total", "Responses cut by the server, by route: a write the client left waiting past the write stall (it stopped reading), or one on a connection closed at the end of a shutdown's drain. Clients that hang up are not counted.", "route")
-	m.bulkheadFull = counter("bulkhead_refused_total", "Backend requests refused at once because the tile's bulkhead was full (the tile answered from stale content or its fallback).", tile...)
-	m.revalidated = counter("revalidated_total", "Cached entries renewed by a backend's 304 Not Modified.", tile...)
-	m.upstream = counter("upstream_responses_total", "Answers of HTTP tile backends, by tile, backend host and result (the HTTP status, or what went wrong: timeout, refused, reset, too_large, bad_json, ...).", "tile", "host", "result")
-	m.reg.MustRegister(
-		m.bulkheadFull, m.revalidated, m.upstream,
-		m.tileDuration, m.tileResults, pageDuration, m.pagesInFlight, m.pages,
-		m.cacheHits, m.cacheMisses, m.staleServed, m.fallbacks, m.coalesced, m.refreshes,
-		m.backendFetches, m.backendDuration, m.hedgesStarted, m.hedgesWon, m.breakerState,
-		m.detached, m.detachedCapped, m.abandoned, m.requests, m.writesCut,
-	)
-	m.reg.MustRegister(m.redisTier.collectors()...)
-	m.reg.MustRegister(
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-	)
+	reg, tile := m.reg, []string{"tile"}
+	m.tileDuration = histogram(reg, "tile_duration_seconds",
+		"Time to answer a tile, as the aggregator saw it, whatever its status.", latencyBuckets, tile...)
+	m.tileResults = counter(reg, "tile_results_total",
+		"Tiles answered, by status (ok, timeout, error, stale, fallback).", "tile", "status")
+	m.pageDuration = histogram(reg, "page_duration_seconds", "Time to assemble a whole page.",
+		latencyBuckets).WithLabelValues().(exemplarObserver)
+	m.pagesInFlight = gauge(reg, "pages_in_flight", "Pages being assembled now.").WithLabelValues()
+	m.pages = counter(reg, "pages_total", "Pages assembled, by whether every tile was ok.", "complete")
+	m.cacheHits = counter(reg, "cache_hits_total", "Fetches answered with fresh content from the cache.", tile...)
+	m.cacheMisses = counter(reg, "cache_misses_total",
+		"Fetches that found nothing fresh in the cache and waited for the backend.", tile...)
+	m.staleServed = counter(reg, "cache_stale_served_total",
+		"Fetches answered with content past its TTL (while revalidating, or because the backend failed).", tile...)
+	m.fallbacks = counter(reg, "fallbacks_served_total", "Fetches answered with the tile's static default.", tile...)
+	m.coalesced = counter(reg, "coalesced_fetches_total",
+		"Fetches answered by a backend fetch another request had started.", tile...)
+	m.refreshes = counter(reg, "cache_refreshes_total",
+		"Background refreshes of stale entries, by result (ok, error).", "tile", "result")
+	m.backendFetches = counter(reg, "backend_fetches_total",
+		"Attempts at a tile's backend, hedges included, by result (ok, error, timeout, cancelled).", "tile", "result")
+	m.backendDuration = histogram(reg, "backend_duration_seconds",
+		"Time of one attempt at a tile's backend, whatever its result.", latencyBuckets, tile...)
+	m.hedgesStarted = counter(reg, "hedges_started_total", "Second attempts started because the first was slow.", tile...)
+	m.hedgesWon = counter(reg, "hedges_won_total", "Hedged attempts that answered first.", tile...)
+	m.breakerState = gauge(reg, "breaker_state",
+		"State of the tile's circuit breaker: 0 closed, 1 half-open, 2 open.", tile...)
+	m.detached = gauge(reg, "detached_fetches",
+		"Backend fetches running detached from their callers (shared fetches, background refreshes).", tile...)
+	m.detachedCapped = counter(reg, "detached_capped_total", "Fetches that could not run detached because the "+
+		"tile's cap was reached: run under the caller's context, or a refresh skipped.", tile...)
+	m.abandoned = counter(reg, "abandoned_fetches_total", "Shared fetches cancelled because their last waiter "+
+		"left and nobody else would read the result (a personalised key, or no cache).", tile...)
+	m.requests = gauge(reg, "http_requests_in_flight", "HTTP requests being served now, by route.", "route")
+	m.writesCut = counter(reg, "http_writes_cut_total", "Responses cut by the server, by route: a write the client "+
+		"left waiting past the write stall (it stopped reading), or one on a connection closed at the end of a "+
+		"shutdown's drain. Clients that hang up are not counted.", "route")
+	m.bulkheadFull = counter(reg, "bulkhead_refused_total", "Backend requests refused at once because the tile's "+
+		"bulkhead was full (the tile answered from stale content or its fallback).", tile...)
+	m.revalidated = counter(reg, "revalidated_total", "Cached entries renewed by a backend's 304 Not Modified.", tile...)
+	m.upstream = counter(reg, "upstream_responses_total", "Answers of HTTP tile backends, by tile, backend host and "+
+		"result (the HTTP status, or what went wrong: timeout, refused, reset, too_large, bad_json, ...).",
+		"tile", "host", "result")
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+}
+
+// counter, gauge and histogram create a family of series and register it.
+func counter(reg prometheus.Registerer, name, help string, labels ...string) *prometheus.CounterVec {
+	return registered(reg, prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: name, Help: help},
+		labels))
+}
+
+func gauge(reg prometheus.Registerer, name, help string, labels ...string) *prometheus.GaugeVec {
+	return registered(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Name: name, Help: help},
+		labels))
+}
+
+func histogram(reg prometheus.Registerer, name, help string, buckets []float64,
+	labels ...string) *prometheus.HistogramVec {
+	return registered(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: namespace, Name: name, Help: help, Buckets: buckets,
+	}, labels))
+}
+
+func registered[C prometheus.Collector](reg prometheus.Registerer, c C) C {
+	reg.MustRegister(c)
+	return c
+}
+
+var tileStatuses = []tiles.Status{
+	tiles.StatusOK, tiles.StatusTimeout, tiles.StatusError, tiles.StatusStale, tiles.StatusFallback,
 }
 
 // resolve creates name's label-free series.
 func (m *Metrics) resolve(name string) *tileSeries {
 	results := map[tiles.Status]prometheus.Counter{}
-	for _, st := range []tiles.Status{tiles.StatusOK, tiles.StatusTimeout, tiles.StatusError, tiles.StatusStale, tiles.StatusFallback} {
+	for _, st := range tileStatuses {
 		results[st] = m.tileResults.WithLabelValues(name, string(st))
 	}
 	fetches := map[string]prometheus.Counter{}
@@ -211,22 +218,24 @@ func (m *Metrics) resolve(name string) *tileSeries {
 	}
 }
 
-// tile returns name's series, resolving them on first use for a tile New
-// was not told of.
-func (m *Metrics) tile(name string) *tileSeries {
-	if s, ok := m.known[name]; ok {
+// tile returns name's series.
+func (m *Metrics) tile(name string) *tileSeries { return series(m.known, &m.others, name, m.resolve) }
+
+// series returns name's series from known, or else from others, resolved
+// on first use.
+func series[S any](known map[string]S, others *sync.Map, name string, resolve func(string) S) S {
+	if s, ok := known[name]; ok {
 		return s
 	}
-	if s, ok := m.others.Load(name); ok {
-		return s.(*tileSeries)
+	if s, ok := others.Load(name); ok {
+		return s.(S)
 	}
-	s, _ := m.others.LoadOrStore(name, m.resolve(name))
-	return s.(*tileSeries)
+	s, _ := others.LoadOrStore(name, resolve(name))
+	return s.(S)
 }
 
 // Handler serves the registry in the Prometheus text format, or in
-// OpenMetrics (with exemplars) when the request's Accept asks for
-// application/openmetrics-text; mount it at GET /metrics.
+// OpenMetrics when the request's Accept asks for it.
 func (m *Metrics) Handler() http.Handler { return m.handler }
 
 // RequestStarted counts an HTTP request to route in flight until the
@@ -241,10 +250,10 @@ func (m *Metrics) RequestStarted(route string) (done func()) {
 // web.Options.WriteCut).
 func (m *Metrics) WriteCut(route string) { m.writesCut.WithLabelValues(route).Inc() }
 
-// PageStarted implements aggregator.Observer.
+// The methods below implement aggregator.Observer.
+
 func (m *Metrics) PageStarted() { m.pagesInFlight.Inc() }
 
-// PageDone implements aggregator.Observer.
 func (m *Metrics) PageDone(ctx context.Context, s aggregator.Summary) {
 	m.pagesInFlight.Dec()
 	observe(ctx, m.pageDuration, s.Elapsed.Seconds())
@@ -255,7 +264,6 @@ func (m *Metrics) PageDone(ctx context.Context, s aggregator.Summary) {
 	m.pagesBy[complete].Inc()
 }
 
-// TileDone implements aggregator.Observer.
 func (m *Metrics) TileDone(ctx context.Context, r aggregator.Result) {
 	s := m.tile(r.Name)
 	observe(ctx, s.duration, r.Elapsed.Seconds())
@@ -266,10 +274,8 @@ func (m *Metrics) TileDone(ctx context.Context, r aggregator.Result) {
 	}
 }
 
-// observe records v in o, with the trace id of ctx's span as the
-// exemplar of v's bucket when that span is sampled, so that a slow bucket
-// leads to a trace that exists. Without one it is a plain Observe, which
-// allocates nothing.
+// observe records v in o, with the trace id of ctx's span as the exemplar
+// when that span is sampled (a trace that exists).
 func observe(ctx context.Context, o exemplarObserver, v float64) {
 	sc := trace.SpanContextFromContext(ctx)
 	if !sc.IsSampled() || !sc.IsValid() {
@@ -315,8 +321,6 @@ func (m *Metrics) Upstream(tile, host, result string) {
 	k := upstreamKey{tile, host, result}
 	c, ok := m.upstreamSeen.Load(k)
 	if !ok {
-		// Few series (tiles x hosts x results): resolve each once rather
-		// than hash three labels on every backend answer.
 		c, _ = m.upstreamSeen.LoadOrStore(k, m.upstream.WithLabelValues(tile, host, result))
 	}
 	c.(prometheus.Counter).Inc()

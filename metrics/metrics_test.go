@@ -248,7 +248,7 @@ func TestWiredThroughAggregator(t *testing.T) {
 // answering at once.
 func simulatedBanners(tb testing.TB) *sim.Simulated {
 	tb.Helper()
-	def := tiles.Builtins()[0]
+	def := sim.Builtins()[0]
 	if def.Name != "banners" {
 		tb.Fatalf("first built-in tile is %q; want banners", def.Name)
 	}

@@ -8,19 +8,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// redisCallBuckets suit Redis round trips: tens of microseconds on a
-// loopback, a millisecond or two across a network, and the 100ms default
-// -redis-timeout, past which a call has failed.
+// redisCallBuckets suit Redis round trips, up to the default timeout.
 var redisCallBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25}
 
 // redisOps are the shared tier's round trips (rediscache.Recorder.Call).
 var redisOps = []string{"claim", "store", "drop", "release"}
 
-// redisMetrics are the shared tier's families. They are registered with
-// the rest but hold no series until the tier first reports (rediscache
-// calls Up(true) when it starts): without -redis, /metrics shows no
-// vitrine_redis_* at all, rather than zeros and an up of 0 that would read
-// as a Redis down on every replica that has none.
+// redisMetrics are the shared tier's families. They hold no series until
+// the tier first reports (Up at its start): without -redis, /metrics shows
+// no vitrine_redis_* at all, rather than an up of 0 that reads as down.
 type redisMetrics struct {
 	once    sync.Once
 	hits    *prometheus.CounterVec
@@ -48,31 +44,26 @@ type redisOpSeries struct {
 	errors   prometheus.Counter
 }
 
-// newRedisMetrics creates the shared tier's families.
-func newRedisMetrics() *redisMetrics {
+// newRedisMetrics creates the shared tier's families and registers them.
+func newRedisMetrics(reg prometheus.Registerer) *redisMetrics {
 	tile := []string{"tile"}
-	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
-		return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: name, Help: help}, labels)
-	}
 	return &redisMetrics{
-		hits:   counter("redis_hits_total", "Shared-tier lookups (after a memory miss) that found an entry to serve.", tile...),
-		misses: counter("redis_misses_total", "Shared-tier lookups that found no entry, or one too old to serve.", tile...),
-		writes: counter("redis_writes_total", "Entries written to the shared tier.", tile...),
-		leases: counter("redis_leases_total", "Refresh leases asked for on a shared-tier miss, by result: won (this replica fetches) or lost (another one does).", "tile", "result"),
-		errors: counter("redis_errors_total", "Shared-tier round trips that failed (timeout, refused, ...), by operation; the replica carried on without the tier.", "op"),
-		undec:  counter("redis_undecodable_total", "Shared-tier values that did not decode, served as misses.", tile...),
-		calls: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Namespace: namespace, Name: "redis_call_seconds", Help: "Time of one shared-tier round trip, whatever its result, by operation.",
-			Buckets: redisCallBuckets,
-		}, []string{"op"}),
-		up: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Namespace: namespace, Name: "redis_up", Help: "1 while the shared tier answers, 0 while it is down; absent without -redis.",
-		}, nil),
+		hits: counter(reg, "redis_hits_total",
+			"Shared-tier lookups (after a memory miss) that found an entry to serve.", tile...),
+		misses: counter(reg, "redis_misses_total",
+			"Shared-tier lookups that found no entry, or one too old to serve.", tile...),
+		writes: counter(reg, "redis_writes_total", "Entries written to the shared tier.", tile...),
+		leases: counter(reg, "redis_leases_total", "Refresh leases asked for on a shared-tier miss, by result: "+
+			"won (this replica fetches) or lost (another one does).", "tile", "result"),
+		errors: counter(reg, "redis_errors_total", "Shared-tier round trips that failed (timeout, refused, ...), "+
+			"by operation; the replica carried on without the tier.", "op"),
+		undec: counter(reg, "redis_undecodable_total",
+			"Shared-tier values that did not decode, served as misses.", tile...),
+		calls: histogram(reg, "redis_call_seconds",
+			"Time of one shared-tier round trip, whatever its result, by operation.", redisCallBuckets, "op"),
+		up: gauge(reg, "redis_up",
+			"1 while the shared tier answers, 0 while it is down; absent without -redis."),
 	}
-}
-
-func (r *redisMetrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{r.hits, r.misses, r.writes, r.leases, r.errors, r.undec, r.calls, r.up}
 }
 
 // start creates, at zero, the series of every known tile and operation,
@@ -109,28 +100,16 @@ func (m *Metrics) redis() *redisMetrics {
 // redisTile returns tile's shared-tier series.
 func (m *Metrics) redisTile(tile string) *redisTileSeries {
 	r := m.redis()
-	if s, ok := r.known[tile]; ok {
-		return s
-	}
-	if s, ok := r.others.Load(tile); ok {
-		return s.(*redisTileSeries)
-	}
-	s, _ := r.others.LoadOrStore(tile, r.resolve(tile))
-	return s.(*redisTileSeries)
+	return series(r.known, &r.others, tile, r.resolve)
 }
 
 // The methods below implement rediscache.Recorder.
 
-// Hit counts a shared-tier lookup that found an entry to serve.
-func (m *Metrics) Hit(tile string) { m.redisTile(tile).hits.Inc() }
+func (m *Metrics) Hit(tile string)         { m.redisTile(tile).hits.Inc() }
+func (m *Metrics) Miss(tile string)        { m.redisTile(tile).misses.Inc() }
+func (m *Metrics) Write(tile string)       { m.redisTile(tile).writes.Inc() }
+func (m *Metrics) Undecodable(tile string) { m.redisTile(tile).undecodable.Inc() }
 
-// Miss counts a shared-tier lookup that found none, or one too old.
-func (m *Metrics) Miss(tile string) { m.redisTile(tile).misses.Inc() }
-
-// Write counts an entry written to the shared tier.
-func (m *Metrics) Write(tile string) { m.redisTile(tile).writes.Inc() }
-
-// Lock counts a lease asked for on a miss: won, or lost to another replica.
 func (m *Metrics) Lock(tile string, won bool) {
 	s := m.redisTile(tile)
 	if won {
@@ -140,11 +119,6 @@ func (m *Metrics) Lock(tile string, won bool) {
 	}
 }
 
-// Undecodable counts a stored value that did not decode.
-func (m *Metrics) Undecodable(tile string) { m.redisTile(tile).undecodable.Inc() }
-
-// Call records one round trip of op, and counts it as an error if err is
-// not nil. The error's text never becomes a label.
 func (m *Metrics) Call(ctx context.Context, op string, d time.Duration, err error) {
 	r := m.redis()
 	s, ok := r.ops[op]
@@ -157,7 +131,6 @@ func (m *Metrics) Call(ctx context.Context, op string, d time.Duration, err erro
 	}
 }
 
-// Up sets vitrine_redis_up: 1 while the tier answers, 0 while it is down.
 func (m *Metrics) Up(up bool) {
 	v := 0.0
 	if up {

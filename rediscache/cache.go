@@ -1,8 +1,7 @@
 // Package rediscache is Vitrine's shared cache tier: resilience.Shared over
-// Redis (a single node, a Cluster or Sentinels, through go-redis's
-// UniversalClient). Each operation is one Lua script, so one round trip
-// with its own tight deadline; a tier that keeps failing is skipped
-// without round trips until a probe finds it back.
+// Redis (a single node, a Cluster or Sentinels). Each operation is one Lua
+// script, one round trip with its own tight deadline; a tier that keeps
+// failing is skipped until a probe finds it back.
 package rediscache
 
 import (
@@ -17,6 +16,9 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 
 	"vitrine/resilience"
@@ -29,8 +31,7 @@ type Options struct {
 	Timeout  time.Duration         // per call, on top of the caller's ctx; 0 means DefaultTimeout
 	Recorder Recorder              // nil records nothing
 	Logger   *slog.Logger          // nil logs nothing
-	// Tracer makes a "redis OP" span per round trip; nil (tracing off)
-	// makes none and costs nothing.
+	// Tracer makes a "redis OP" span per round trip; nil makes none.
 	Tracer trace.Tracer
 }
 
@@ -51,8 +52,7 @@ type Cache struct {
 
 var _ resilience.Shared = (*Cache)(nil)
 
-// New returns a Cache over o.Client. It makes no round trip: the tier
-// starts up and learns otherwise from its first calls.
+// New returns a Cache over o.Client, up until its calls say otherwise.
 func New(o Options) *Cache {
 	c := &Cache{
 		client: o.Client, prefix: o.Prefix, timeout: o.Timeout,
@@ -89,7 +89,8 @@ func (c *Cache) Close() error {
 }
 
 // Claim implements resilience.Shared.
-func (c *Cache) Claim(ctx context.Context, tile, key string, servable time.Time, lease time.Duration) (resilience.Claim, error) {
+func (c *Cache) Claim(ctx context.Context, tile, key string, servable time.Time,
+	lease time.Duration) (resilience.Claim, error) {
 	token := newToken()
 	entry, leaseKey := c.keys(tile, key)
 	var reply []any
@@ -139,7 +140,7 @@ func (c *Cache) found(tile, redisKey string, kind, fields any) resilience.Claim 
 }
 
 // undecodable counts a bad value, and logs it at most once a minute per
-// tile so that a bad key read by every page cannot flood the log.
+// tile.
 func (c *Cache) undecodable(tile, redisKey string, err error) {
 	c.rec.Undecodable(tile)
 	now := c.now()
@@ -155,27 +156,19 @@ func (c *Cache) undecodable(tile, redisKey string, err error) {
 	}
 }
 
-// Store implements resilience.Shared.
+// Store implements resilience.Shared. An entry already past its stale
+// time is dropped instead.
 func (c *Cache) Store(ctx context.Context, tile, key string, e resilience.SharedEntry, token string) error {
 	entry, lease := c.keys(tile, key)
 	if !e.StaleUntil.After(c.now()) {
-		err := c.do(ctx, "store", tile, func(ctx context.Context) error {
-			return dropScript.Run(ctx, c.client, []string{entry, lease}, token).Err()
-		})
-		if err != nil {
-			return fmt.Errorf("rediscache: store %s: %w", tile, err)
-		}
-		return nil
+		return c.run(ctx, "store", tile, dropScript, []string{entry, lease}, token)
 	}
 	if !json.Valid(e.Data) {
 		return fmt.Errorf("rediscache: store %s: data is not JSON", tile)
 	}
-	err := c.do(ctx, "store", tile, func(ctx context.Context) error {
-		args := append([]any{token}, storeArgs(e)...)
-		return storeScript.Run(ctx, c.client, []string{entry, lease}, args...).Err()
-	})
-	if err != nil {
-		return fmt.Errorf("rediscache: store %s: %w", tile, err)
+	args := append([]any{token}, storeArgs(e)...)
+	if err := c.run(ctx, "store", tile, storeScript, []string{entry, lease}, args...); err != nil {
+		return err
 	}
 	c.rec.Write(tile)
 	return nil
@@ -184,13 +177,7 @@ func (c *Cache) Store(ctx context.Context, tile, key string, e resilience.Shared
 // Drop implements resilience.Shared.
 func (c *Cache) Drop(ctx context.Context, tile, key, token string) error {
 	entry, lease := c.keys(tile, key)
-	err := c.do(ctx, "drop", tile, func(ctx context.Context) error {
-		return dropScript.Run(ctx, c.client, []string{entry, lease}, token).Err()
-	})
-	if err != nil {
-		return fmt.Errorf("rediscache: drop %s: %w", tile, err)
-	}
-	return nil
+	return c.run(ctx, "drop", tile, dropScript, []string{entry, lease}, token)
 }
 
 // Release implements resilience.Shared.
@@ -199,11 +186,16 @@ func (c *Cache) Release(ctx context.Context, tile, key, token string) error {
 		return nil
 	}
 	_, lease := c.keys(tile, key)
-	err := c.do(ctx, "release", tile, func(ctx context.Context) error {
-		return releaseScript.Run(ctx, c.client, []string{lease}, token).Err()
+	return c.run(ctx, "release", tile, releaseScript, []string{lease}, token)
+}
+
+// run runs script as op's round trip for tile (do).
+func (c *Cache) run(ctx context.Context, op, tile string, script *redis.Script, keys []string, args ...any) error {
+	err := c.do(ctx, op, tile, func(ctx context.Context) error {
+		return script.Run(ctx, c.client, keys, args...).Err()
 	})
 	if err != nil {
-		return fmt.Errorf("rediscache: release %s: %w", tile, err)
+		return fmt.Errorf("rediscache: %s %s: %w", op, tile, err)
 	}
 	return nil
 }
@@ -240,10 +232,72 @@ func (c *Cache) do(ctx context.Context, op, tile string, call func(context.Conte
 	return err
 }
 
-// newToken returns a lease token: 16 random bytes, so that no other caller
-// can release a lease it does not hold.
+// newToken returns a lease token that no other caller can guess.
 func newToken() string {
 	var b [16]byte
 	rand.Read(b[:]) // never fails (Go 1.24+)
 	return hex.EncodeToString(b[:])
 }
+
+// The span names of the round trips, made once.
+var spanNames = map[string]string{
+	"claim": "redis claim", "store": "redis store", "drop": "redis drop", "release": "redis release",
+}
+
+// startSpan starts the "redis OP" span of one round trip, a child of the
+// span in ctx.
+func (c *Cache) startSpan(ctx context.Context, op, tile string) (context.Context, trace.Span) {
+	name, ok := spanNames[op]
+	if !ok {
+		name = "redis " + op
+	}
+	return c.tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(
+		semconv.DBSystemNameRedis,
+		semconv.DBOperationName(op),
+		attribute.String("vitrine.tile", tile),
+	))
+}
+
+// endSpan ends a round trip's span, with an Error status if it failed.
+func endSpan(span trace.Span, err error) {
+	if err != nil {
+		span.SetStatus(codes.Error, err.Error())
+	}
+	span.End()
+}
+
+// downEvent notes on the caller's span a call not sent because the tier is
+// down.
+func downEvent(ctx context.Context, op string) {
+	if span := trace.SpanFromContext(ctx); span.IsRecording() {
+		span.AddEvent("redis down", trace.WithAttributes(semconv.DBOperationName(op)))
+	}
+}
+
+// Recorder receives what the tier does, for /metrics (package metrics
+// implements it). Its methods are called on the request path and must not
+// block.
+type Recorder interface {
+	Hit(tile string)            // Claim found an entry servable at `servable`
+	Miss(tile string)           // Claim found none (or one too old)
+	Write(tile string)          // Store wrote an entry
+	Lock(tile string, won bool) // on a Miss: whether this caller took the lease
+	// Call records every round trip: op is claim|store|drop|release; err
+	// nil on success; ctx carries its span when tracing (for exemplars).
+	Call(ctx context.Context, op string, d time.Duration, err error)
+	Undecodable(tile string) // a stored value that did not decode (treated as a miss)
+	Up(up bool)              // the tier's state changed (also called once at New with true)
+}
+
+// NopRecorder records nothing.
+type NopRecorder struct{}
+
+var _ Recorder = NopRecorder{}
+
+func (NopRecorder) Hit(string)                                         {}
+func (NopRecorder) Miss(string)                                        {}
+func (NopRecorder) Write(string)                                       {}
+func (NopRecorder) Lock(string, bool)                                  {}
+func (NopRecorder) Call(context.Context, string, time.Duration, error) {}
+func (NopRecorder) Undecodable(string)                                 {}
+func (NopRecorder) Up(bool)                                            {}

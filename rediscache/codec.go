@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"vitrine/resilience"
 	"vitrine/tiles"
 )
@@ -64,3 +66,61 @@ func decodeEntry(v any) (resilience.SharedEntry, error) {
 		Data:       json.RawMessage(s[5]),
 	}, nil
 }
+
+// Each operation is one script so that it is one round trip and atomic.
+// KEYS[1] is the entry (a hash), KEYS[2] its lease (a string holding the
+// holder's token).
+
+// claimScript: ARGV servable (unix ms), token, lease (ms). It returns
+// {won, type of KEYS[1], {fresh, stale, fetched, etag, lastmod, data}}.
+// The lease is taken when there is no entry or its fresh-until is not
+// after servable; a retried call that already took it still wins.
+var claimScript = redis.NewScript(`
+local kind = redis.call('TYPE', KEYS[1])['ok']
+local e = {}
+if kind == 'hash' then
+  e = redis.call('HMGET', KEYS[1], 'fresh', 'stale', 'fetched', 'etag', 'lastmod', 'data')
+end
+local fresh = tonumber(e[1])
+local won = 0
+if fresh == nil or fresh <= tonumber(ARGV[1]) then
+  if redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3]) then
+    won = 1
+  elseif redis.call('GET', KEYS[2]) == ARGV[2] then
+    won = 1
+  end
+end
+return {won, kind, e}
+`)
+
+// storeScript: ARGV token, fresh, stale, fetched (unix ms), etag, lastmod,
+// data. It replaces the entry, expires it at stale-until, and deletes the
+// lease if it still holds token.
+var storeScript = redis.NewScript(`
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'fresh', ARGV[2], 'stale', ARGV[3], 'fetched', ARGV[4],
+  'etag', ARGV[5], 'lastmod', ARGV[6], 'data', ARGV[7])
+redis.call('PEXPIREAT', KEYS[1], ARGV[3])
+if ARGV[1] ~= '' and redis.call('GET', KEYS[2]) == ARGV[1] then
+  redis.call('DEL', KEYS[2])
+end
+return 1
+`)
+
+// dropScript: ARGV token. It deletes the entry, and the lease if it still
+// holds token.
+var dropScript = redis.NewScript(`
+redis.call('DEL', KEYS[1])
+if ARGV[1] ~= '' and redis.call('GET', KEYS[2]) == ARGV[1] then
+  redis.call('DEL', KEYS[2])
+end
+return 1
+`)
+
+// releaseScript: KEYS[1] is the lease, ARGV token: a compare-and-delete.
+var releaseScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+`)

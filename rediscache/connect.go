@@ -21,8 +21,7 @@ import (
 // Defaults for Settings and Options.
 const (
 	DefaultPrefix = "vitrine:"
-	// DefaultTimeout bounds every Redis call: the tier must answer well
-	// within a tile's budget or be skipped.
+	// DefaultTimeout bounds every Redis call, well within a tile's budget.
 	DefaultTimeout = 100 * time.Millisecond
 )
 
@@ -34,16 +33,13 @@ type Settings struct {
 	URL        string
 	Addrs      []string
 	MasterName string
-	Prefix     string        // key namespace; "" means DefaultPrefix
 	Timeout    time.Duration // per call; 0 means DefaultTimeout
 }
 
 // ParseURL reads a -redis URL as the client will use it: redis:// or
 // rediss:// (TLS), a host, a port from 1 to 65535 if given, a database
 // number of 0 or more, no fragment. Its errors show the URL with its
-// password replaced by xxxxx, or not at all when it does not parse, so that
-// they can be printed and logged; they may quote the client's own message
-// as it is (config makes it one line).
+// password replaced by xxxxx, or not at all when it does not parse.
 func ParseURL(s string) (*redis.Options, error) {
 	u, err := url.Parse(s)
 	if err != nil {
@@ -67,7 +63,8 @@ func checkURL(s string, u *url.URL) (*redis.Options, error) {
 	shown := strconv.Quote(tiles.Clip(u.Redacted(), 96))
 	switch {
 	case u.Scheme != "redis" && u.Scheme != "rediss":
-		return nil, fmt.Errorf("%s must be a redis:// or rediss:// (TLS) URL (e.g. redis://localhost:6379/0); got scheme %q", shown, tiles.Clip(u.Scheme, 20))
+		return nil, fmt.Errorf("%s must be a redis:// or rediss:// (TLS) URL (e.g. redis://localhost:6379/0); "+
+			"got scheme %q", shown, tiles.Clip(u.Scheme, 20))
 	case u.Hostname() == "":
 		return nil, fmt.Errorf("%s has no host (e.g. redis://localhost:6379/0)", shown)
 	case u.Fragment != "":
@@ -100,10 +97,9 @@ func Connect(s Settings) (redis.UniversalClient, error) {
 	return redis.NewUniversalClient(o), nil
 }
 
-// The client library logs each failed dial on a logger of its own, which
-// would print a line per call while Redis is down; the tier logs its state
-// changes itself (health.go), so the library's lines go to slog's Debug.
-// The library's logger is process-wide, hence once.
+// The client library's process-wide logger would print a line per failed
+// dial while Redis is down; the tier logs its state changes itself, so the
+// library's lines go to slog's Debug.
 var quietOnce sync.Once
 
 type debugLogger struct{}
@@ -141,10 +137,9 @@ func universalOptions(s Settings) (*redis.UniversalOptions, error) {
 	return u, nil
 }
 
-// tune sets what keeps a call inside its deadline: socket timeouts at the
-// call's budget, one retry without a long backoff (it reconnects a pooled
-// connection that a restarted server closed), one dial attempt per call,
-// and no per-connection handshake beyond HELLO.
+// tune keeps a call inside its deadline: socket timeouts at the call's
+// budget, one quick retry (which reconnects a pooled connection that a
+// restarted server closed), one dial attempt, no handshake beyond HELLO.
 func tune(u *redis.UniversalOptions, timeout time.Duration) {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
@@ -155,8 +150,7 @@ func tune(u *redis.UniversalOptions, timeout time.Duration) {
 	u.MaxRetries = 1
 	u.MinRetryBackoff, u.MaxRetryBackoff = time.Millisecond, 5*time.Millisecond
 	u.DialerRetries = 1
-	// CLIENT SETINFO and CLIENT MAINT_NOTIFICATIONS each cost a round trip
-	// on every new connection and only serve Redis Cloud's tooling.
+	// CLIENT SETINFO and MAINT_NOTIFICATIONS: a round trip each, per connection.
 	u.DisableIdentity = true
 	u.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
 	if u.Protocol == 0 {

@@ -16,11 +16,9 @@ import (
 var ErrUnavailable = errors.New("redis tier unavailable")
 
 const (
-	// failuresToDown consecutive failed calls make the tier down: one slow
-	// call is noise, three in a row cost every page 3 x Timeout.
+	// failuresToDown consecutive failed calls make the tier down.
 	failuresToDown = 3
-	// probeEvery is how often a down tier lets one call through to learn
-	// whether Redis is back.
+	// probeEvery is how often a down tier lets one call through.
 	probeEvery = 500 * time.Millisecond
 )
 
@@ -32,7 +30,9 @@ type State struct {
 }
 
 // health is the tier's circuit: up, or down with one probe call let
-// through every probeEvery.
+// through every probeEvery. It is written here rather than taken from
+// gobreaker, which reads the wall clock: the tests drive this one with a
+// fake clock (now).
 type health struct {
 	now func() time.Time
 	rec Recorder
@@ -93,9 +93,8 @@ func (h *health) report(ctx context.Context, err error) {
 	}
 }
 
-// callerEnded reports whether the caller's ctx ended the call: it is
-// cancelled, or its deadline has passed (a socket deadline set from it may
-// fire before ctx's own timer does).
+// callerEnded reports whether the caller's ctx ended the call: cancelled,
+// or past its deadline (a socket deadline may fire before ctx's timer).
 func callerEnded(ctx context.Context) bool {
 	if ctx.Err() != nil {
 		return true

@@ -16,8 +16,8 @@ import (
 // nothing cached, the bestsellers.
 func ExampleWrap() {
 	cat := catalogue.Default()
-	var def tiles.Def
-	for _, d := range tiles.Builtins() {
+	var def sim.Def
+	for _, d := range sim.Builtins() {
 		if d.Name == "recommendations" {
 			def = d
 		}

@@ -71,7 +71,7 @@ func (b *backend) fetcher(name string) *tilestest.Fetcher {
 			b.calls++
 			latency, linger, value, err := b.latency, b.linger, b.value, b.err
 			b.mu.Unlock()
-			if werr := tilestest.Wait(ctx, latency); werr != nil {
+			if werr := tiles.Wait(ctx, latency); werr != nil {
 				b.mu.Lock()
 				b.cancelled = append(b.cancelled, werr)
 				b.mu.Unlock()

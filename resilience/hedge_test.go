@@ -37,7 +37,7 @@ func (s *scripted) fetcher() *tilestest.Fetcher {
 			latency := s.latencies[min(n, len(s.latencies)-1)]
 			fail := s.err
 			s.mu.Unlock()
-			err := tilestest.Wait(ctx, latency)
+			err := tiles.Wait(ctx, latency)
 			s.mu.Lock()
 			s.ended[n] = err
 			s.mu.Unlock()
@@ -269,7 +269,7 @@ func TestAdaptiveHedgeLearnsFromCancelledAttempts(t *testing.T) {
 			if calls.Add(1)%2 == 0 {
 				d = fast
 			}
-			if err := tilestest.Wait(ctx, d); err != nil {
+			if err := tiles.Wait(ctx, d); err != nil {
 				return tiles.Outcome{}, fmt.Errorf("recommendations: %w", err)
 			}
 			return tiles.Fresh(tilestest.String("ok")), nil

@@ -24,7 +24,7 @@ type validating struct {
 
 func (v *validating) fetcher() *tilestest.Fetcher {
 	return &tilestest.Fetcher{TileName: "products", FetchFn: func(ctx context.Context, req tiles.Request) (tiles.Outcome, error) {
-		if err := tilestest.Wait(ctx, 10*time.Millisecond); err != nil {
+		if err := tiles.Wait(ctx, 10*time.Millisecond); err != nil {
 			return tiles.Outcome{}, err
 		}
 		v.mu.Lock()

@@ -15,7 +15,7 @@ import (
 // latency. Its fallback is the tile's content, which the caller (package
 // main) sets and tests.
 func TestDefaultPolicy(t *testing.T) {
-	for _, def := range tiles.Builtins() {
+	for _, def := range sim.Builtins() {
 		t.Run(def.Name, func(t *testing.T) {
 			p := DefaultPolicy(def.Latency, def.Personalised)
 			if err := p.Validate(); err != nil {
@@ -90,7 +90,7 @@ func TestWithDefaults(t *testing.T) {
 }
 
 func TestDescribe(t *testing.T) {
-	def := tiles.Builtins()[0]
+	def := sim.Builtins()[0]
 	backend, err := sim.New(def, catalogue.Default(), sim.Backend{Latency: 40 * time.Millisecond, Fail: 0.25})
 	if err != nil {
 		t.Fatal(err)

@@ -121,7 +121,7 @@ func (s *sharing) claim(ctx context.Context, key string, staleOK time.Duration) 
 			return nil, c.Token, false
 		case e != nil && now.Sub(e.at) < e.ttl+staleOK:
 			return e, "", true
-		case time.Since(start)+pause > wait || !sleep(ctx, pause):
+		case time.Since(start)+pause > wait || tiles.Wait(ctx, pause) != nil:
 			return e, "", staleOK == 0 && e != nil
 		}
 	}
@@ -136,14 +136,4 @@ func (s *sharing) adopt(key string, se SharedEntry) *entry {
 	}
 	s.cache.Set(key, e)
 	return e
-}
-
-// sleep waits for d, or for ctx to end, and reports whether d passed.
-func sleep(ctx context.Context, d time.Duration) bool {
-	select {
-	case <-time.After(d):
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

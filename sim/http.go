@@ -9,65 +9,43 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
-	"go.opentelemetry.io/otel/metric/noop"
-	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
+	"vitrine/httpjson"
 	"vitrine/tiles"
+	"vitrine/tracing"
 )
 
-// Handler serves the simulated backends over HTTP, as the services that
-// Vitrine fronts with -backend or a config file (`vitrine backends`):
-// GET /NAME answers that tile's data as JSON (?user= personalises it),
-// after the simulated latency, or a 503 when the simulator fails it.
-//
-// It sends a strong ETag and answers If-None-Match with 304, so that
-// revalidation runs end to end, and no Cache-Control, so that Vitrine's
-// configured TTL applies. GET /healthz says it serves; GET /stats counts
-// the requests that reached each tile, per user, for tests that prove how
-// often Vitrine fetches. Backend names must be distinct and must not be
-// healthz or stats; Handler panics otherwise, as http.ServeMux does.
+// Handler serves the simulated backends over HTTP (`vitrine backends`):
+// GET /NAME answers that tile's data as JSON (?user= personalises it) after
+// the simulated latency, or a 503 when the simulator fails it, with a
+// strong ETag (If-None-Match gets a 304) and no Cache-Control. GET /healthz
+// says it serves; GET /stats counts the requests that reached each tile,
+// per user. Backend names must be distinct, and neither healthz nor stats.
 func Handler(backends []*Simulated, logger *slog.Logger) http.Handler {
 	return TracedHandler(backends, logger, nil)
 }
 
-// TracedHandler is Handler with a server span per request when tp is set
-// (`vitrine backends -trace`): a request carrying a W3C traceparent (as
-// Vitrine's traced client sends) continues its caller's trace, so one
-// trace shows a page across both processes. The span is named by route,
-// "GET /banners", or "GET unrouted" for a path that is none. A nil tp
-// (tracing off) gives Handler's plain handler: no span, nothing parsed.
+// TracedHandler is Handler with a server span per request, continuing the
+// caller's trace, when tp is set (`vitrine backends -trace`).
 func TracedHandler(backends []*Simulated, logger *slog.Logger, tp trace.TracerProvider) http.Handler {
 	s := newServer(backends, logger)
 	if tp == nil {
 		return s
 	}
-	return otelhttp.NewHandler(s, "vitrine backends",
-		otelhttp.WithTracerProvider(tp),
-		otelhttp.WithPropagators(propagation.TraceContext{}),
-		otelhttp.WithMeterProvider(noop.NewMeterProvider()), // no metrics through otel's globals
-		otelhttp.WithSpanNameFormatter(s.spanName))
-}
-
-// spanName names a request's server span from the routes alone: a name
-// taken from whatever path or method a client sends would make every
-// stray request a span name of its own.
-func (s *server) spanName(_ string, r *http.Request) string {
-	method := r.Method
-	if method != http.MethodGet && method != http.MethodHead {
-		method = "HTTP" // answered 405 anyway
-	}
-	if _, ok := s.routes[r.URL.Path]; ok {
-		return method + " " + r.URL.Path
-	}
-	return method + " unrouted"
+	return otelhttp.NewHandler(s, "vitrine backends", tracing.HTTPOptions(tp,
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
+			if _, ok := s.routes[r.URL.Path]; ok {
+				return tracing.SpanName(r.Method, r.URL.Path)
+			}
+			return tracing.SpanName(r.Method, "")
+		}))...)
 }
 
 // newServer builds Handler's routes.
@@ -84,14 +62,13 @@ func newServer(backends []*Simulated, logger *slog.Logger) *server {
 		s.add("/"+b.Name(), s.serveTile(b))
 	}
 	s.add("/healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, r, http.StatusOK, []byte(`{"status":"ok"}`))
+		httpjson.Write(w, r, http.StatusOK, []byte(`{"status":"ok"}`))
 	})
 	s.add("/stats", s.serveStats)
 	return s
 }
 
-// server routes by exact path: the error bodies must be JSON, which
-// http.ServeMux's 404 and 405 are not.
+// server routes by exact path, with JSON errors (unlike http.ServeMux).
 type server struct {
 	logger *slog.Logger
 	routes map[string]http.HandlerFunc
@@ -110,13 +87,13 @@ func (s *server) add(path string, h http.HandlerFunc) {
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h, ok := s.routes[r.URL.Path]
 	if !ok {
-		writeError(w, r, http.StatusNotFound, fmt.Sprintf("no route %q; the routes are %s",
+		httpjson.Error(w, r, http.StatusNotFound, fmt.Sprintf("no route %q; the routes are %s",
 			tiles.Clip(r.URL.Path, 64), strings.Join(s.paths, ", ")))
 		return
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
-		writeError(w, r, http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed on %s; use GET or HEAD",
+		httpjson.Error(w, r, http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed on %s; use GET or HEAD",
 			tiles.Clip(r.Method, 16), r.URL.Path))
 		return
 	}
@@ -124,8 +101,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // serveTile answers b's content for the request's user. Every request
-// with a valid user counts as one that reached the tile, whatever its
-// answer (a 304 or a failure included).
+// with a valid user counts as one that reached the tile.
 func (s *server) serveTile(b *Simulated) http.HandlerFunc {
 	name := b.Name()
 	return func(w http.ResponseWriter, r *http.Request) {
@@ -139,7 +115,7 @@ func (s *server) serveTile(b *Simulated) http.HandlerFunc {
 			out, ferr := b.Fetch(r.Context(), req)
 			code = answer(w, r, out, ferr)
 		} else {
-			writeError(w, r, code, err.Error())
+			httpjson.Error(w, r, code, err.Error())
 		}
 		s.logger.DebugContext(r.Context(), "backend request", "tile", name, "user", req.User,
 			"request_id", id, "status", code, "elapsed", time.Since(start))
@@ -150,15 +126,14 @@ func (s *server) serveTile(b *Simulated) http.HandlerFunc {
 func answer(w http.ResponseWriter, r *http.Request, out tiles.Outcome, err error) int {
 	switch {
 	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
-		// The client left (or the server is shutting down): nobody reads
-		// this, but a connection still open gets a well-formed answer.
-		writeError(w, r, http.StatusServiceUnavailable, "request cancelled before the tile was ready")
+		// The client left, or the server is shutting down.
+		httpjson.Error(w, r, http.StatusServiceUnavailable, "request cancelled before the tile was ready")
 		return http.StatusServiceUnavailable
 	case errors.Is(err, ErrSimulated):
-		writeError(w, r, http.StatusServiceUnavailable, err.Error())
+		httpjson.Error(w, r, http.StatusServiceUnavailable, err.Error())
 		return http.StatusServiceUnavailable
 	case err != nil:
-		writeError(w, r, http.StatusInternalServerError, err.Error())
+		httpjson.Error(w, r, http.StatusInternalServerError, err.Error())
 		return http.StatusInternalServerError
 	}
 	tag := etag(out.Data)
@@ -167,13 +142,11 @@ func answer(w http.ResponseWriter, r *http.Request, out tiles.Outcome, err error
 		w.WriteHeader(http.StatusNotModified)
 		return http.StatusNotModified
 	}
-	writeJSON(w, r, http.StatusOK, out.Data)
+	httpjson.Write(w, r, http.StatusOK, out.Data)
 	return http.StatusOK
 }
 
-// etag is a strong entity tag for body: equal content gets an equal tag on
-// every replica and across restarts, since content is a pure function of
-// the catalogue and the request.
+// etag is a strong entity tag for body, equal for equal content.
 func etag(body []byte) string {
 	h := fnv.New64a()
 	h.Write(body) // a hash.Hash never fails to write
@@ -181,8 +154,7 @@ func etag(body []byte) string {
 }
 
 // etagMatches reports whether If-None-Match values name tag, by the weak
-// comparison RFC 9110 (13.1.2) prescribes for it: W/ is ignored, and *
-// matches any current content.
+// comparison of RFC 9110 13.1.2 (W/ ignored; * matches).
 func etagMatches(ifNoneMatch []string, tag string) bool {
 	for _, v := range ifNoneMatch {
 		for c := range strings.SplitSeq(v, ",") {
@@ -198,41 +170,22 @@ func etagMatches(ifNoneMatch []string, tag string) bool {
 func (s *server) serveStats(w http.ResponseWriter, r *http.Request) {
 	body, err := json.Marshal(s.stats.snapshot())
 	if err != nil { // maps of strings to numbers always encode
-		writeError(w, r, http.StatusInternalServerError, "stats: "+err.Error())
+		httpjson.Error(w, r, http.StatusInternalServerError, "stats: "+err.Error())
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store") // it changes with every request
-	writeJSON(w, r, http.StatusOK, body)
-}
-
-// writeJSON writes body, which is JSON, with its status; HEAD gets the
-// headers alone.
-func writeJSON(w http.ResponseWriter, r *http.Request, code int, body []byte) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(code)
-	if r.Method != http.MethodHead {
-		w.Write(body) // a write error means the client left: nothing to do
-	}
-}
-
-// writeError writes {"error": msg} with its status.
-func writeError(w http.ResponseWriter, r *http.Request, code int, msg string) {
-	body, _ := json.Marshal(map[string]string{"error": msg}) // a string map always encodes
-	writeJSON(w, r, code, body)
+	httpjson.Write(w, r, http.StatusOK, body)
 }
 
 // maxStatKeys bounds the (tile, user) pairs that /stats counts one by
-// one, so that a load with many users cannot grow the map without end;
-// past it, new users are counted together under otherUsers.
+// one; past it, new users are counted together under otherUsers.
 const (
 	maxStatKeys = 10_000
 	otherUsers  = "*" // never a valid user
 )
 
-// stats counts requests per tile and user. A sync.Map of atomic counters:
-// once a pair has been seen, counting it takes no lock.
+// stats counts requests per tile and user; once a pair has been seen,
+// counting it takes no lock.
 type stats struct {
 	tiles  []string
 	counts sync.Map // statKey → *atomic.Int64
@@ -259,8 +212,8 @@ func (s *stats) counter(tile, user string) *atomic.Int64 {
 	return c.(*atomic.Int64)
 }
 
-// snapshot returns the counts by tile, then user ("" for anonymous); every
-// tile is there, with no users if nothing reached it.
+// snapshot returns the counts by tile, then user ("" for anonymous), with
+// every tile.
 func (s *stats) snapshot() map[string]map[string]int64 {
 	out := make(map[string]map[string]int64, len(s.tiles))
 	for _, t := range s.tiles {

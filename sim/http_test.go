@@ -24,7 +24,7 @@ import (
 func builtinSims(t *testing.T, cat *catalogue.Catalogue, b sim.Backend) []*sim.Simulated {
 	t.Helper()
 	var sims []*sim.Simulated
-	for _, def := range tiles.Builtins() {
+	for _, def := range sim.Builtins() {
 		sims = append(sims, newSim(t, def, cat, b))
 	}
 	return sims
@@ -88,10 +88,10 @@ func TestHandlerTiles(t *testing.T) {
 	}
 }
 
-func tilesByName(t *testing.T) map[string]tiles.Def {
+func tilesByName(t *testing.T) map[string]sim.Def {
 	t.Helper()
-	m := map[string]tiles.Def{}
-	for _, d := range tiles.Builtins() {
+	m := map[string]sim.Def{}
+	for _, d := range sim.Builtins() {
 		m[d.Name] = d
 	}
 	return m

@@ -1,7 +1,7 @@
-// Package sim provides the built-in tiles' simulated backends: each answers
-// its tile's content from the catalogue after a configurable latency (with
-// an optional heavy tail) and fails with a configurable probability, so
-// that Vitrine runs, and is measured, with no external service.
+// Package sim provides the built-in tiles and their simulated backends:
+// each answers its tile's content from the catalogue after a configurable
+// latency (with an optional heavy tail) and fails with a configurable
+// probability, so that Vitrine runs with no external service.
 package sim
 
 import (
@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"vitrine/catalogue"
@@ -33,7 +34,7 @@ type Backend struct {
 
 // Simulated is a tiles.Fetcher serving a built-in tile's content.
 type Simulated struct {
-	def  tiles.Def
+	def  Def
 	cat  *catalogue.Catalogue
 	b    Backend
 	anon json.RawMessage // the content for everyone, encoded once
@@ -45,12 +46,11 @@ var (
 )
 
 // New returns the simulated backend of def over cat.
-func New(def tiles.Def, cat *catalogue.Catalogue, b Backend) (*Simulated, error) {
+func New(def Def, cat *catalogue.Catalogue, b Backend) (*Simulated, error) {
 	if b.Rand == nil {
 		b.Rand = rand.Float64
 	}
-	// Content that is the same for everyone is encoded once: a page then
-	// copies bytes instead of encoding the same products every time.
+	// Content that is the same for everyone is encoded once.
 	anon, err := def.Content(cat, tiles.Request{})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", def.Name, err)
@@ -63,21 +63,22 @@ func (s *Simulated) Name() string { return s.def.Name }
 
 // Describe says how the simulated backend behaves.
 func (s *Simulated) Describe() tiles.Info {
-	info := tiles.Info{Name: s.def.Name, Source: "simulator", Latency: s.b.Latency, FailRate: s.b.Fail, Personalised: s.def.Personalised}
+	info := tiles.Info{Name: s.def.Name, Source: "simulator", Latency: s.b.Latency, FailRate: s.b.Fail,
+		Personalised: s.def.Personalised}
 	if s.b.Tail > 0 {
 		info.Tail, info.TailRate = s.b.Tail, s.b.TailRate
 	}
 	return info
 }
 
-// Fetch waits the simulated latency, or until ctx is done, then returns the
-// tile's content or the simulated failure.
+// Fetch waits the simulated latency, then returns the content or the
+// simulated failure.
 func (s *Simulated) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, error) {
 	d := s.b.Latency
 	if s.b.Tail > 0 && s.b.Rand() < s.b.TailRate {
 		d = s.b.Tail
 	}
-	if err := Wait(ctx, d); err != nil {
+	if err := tiles.Wait(ctx, d); err != nil {
 		return tiles.Outcome{}, fmt.Errorf("%s: %w", s.def.Name, err)
 	}
 	if s.b.Fail > 0 && s.b.Rand() < s.b.Fail {
@@ -93,19 +94,66 @@ func (s *Simulated) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome
 	return tiles.Fresh(data), nil
 }
 
-// Wait blocks for d or until ctx is done, whichever comes first, and
-// returns ctx.Err() in the latter case: unlike time.Sleep it never outlasts
-// its request. It is how a simulated backend, or endpoint, takes its time.
-func Wait(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
+// Def defines a tile the simulator serves: its name, its default latency,
+// and its content.
+type Def struct {
+	Name    string
+	Latency time.Duration
+	// Personalised tiles depend on Request.User (and are cached per user).
+	Personalised bool
+	// Content is the tile's data for req, a pure function of its inputs.
+	Content func(c *catalogue.Catalogue, req tiles.Request) (json.RawMessage, error)
+}
+
+// builtins lists the built-in tiles in page order.
+var builtins = []Def{
+	{Name: "banners", Latency: 40 * time.Millisecond, Content: banners},
+	{Name: "products", Latency: 80 * time.Millisecond, Content: products},
+	{Name: "recommendations", Latency: 120 * time.Millisecond, Personalised: true, Content: recommendations},
+}
+
+func banners(c *catalogue.Catalogue, _ tiles.Request) (json.RawMessage, error) {
+	return json.Marshal(c.AllBanners())
+}
+
+func products(c *catalogue.Catalogue, _ tiles.Request) (json.RawMessage, error) {
+	return json.Marshal(c.Featured())
+}
+
+func recommendations(c *catalogue.Catalogue, req tiles.Request) (json.RawMessage, error) {
+	return json.Marshal(c.Recommend(req.User))
+}
+
+// Builtins returns the built-in tile definitions in page order.
+func Builtins() []Def { return slices.Clone(builtins) }
+
+// Names returns the names of the built-in tiles in page order.
+func Names() []string {
+	names := make([]string, len(builtins))
+	for i, d := range builtins {
+		names[i] = d.Name
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return names
+}
+
+// Extra returns the tiles that `vitrine backends` serves besides the
+// built-in ones, which a page gets from its configuration alone
+// (examples/fourth-tile.yaml): a shop notice.
+func Extra() []Def {
+	return []Def{{Name: "notice", Latency: 30 * time.Millisecond, Content: notice}}
+}
+
+// notice is the shop's current notice.
+func notice(*catalogue.Catalogue, tiles.Request) (json.RawMessage, error) {
+	return json.Marshal(struct {
+		Title string   `json:"title"`
+		Text  string   `json:"text"`
+		Until string   `json:"until"`
+		Terms []string `json:"terms"`
+	}{
+		Title: "Free delivery this week",
+		Text:  "Every order ships free until Sunday.",
+		Until: "2026-12-06",
+		Terms: []string{"Mainland addresses", "No minimum basket"},
+	})
 }

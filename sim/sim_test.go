@@ -21,7 +21,7 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // newSim is sim.New, failing the test on an error.
-func newSim(t *testing.T, def tiles.Def, cat *catalogue.Catalogue, b sim.Backend) *sim.Simulated {
+func newSim(t *testing.T, def sim.Def, cat *catalogue.Catalogue, b sim.Backend) *sim.Simulated {
 	t.Helper()
 	s, err := sim.New(def, cat, b)
 	if err != nil {
@@ -31,7 +31,7 @@ func newSim(t *testing.T, def tiles.Def, cat *catalogue.Catalogue, b sim.Backend
 }
 
 // wantContent is def.Content for req, failing the test on an error.
-func wantContent(t *testing.T, def tiles.Def, cat *catalogue.Catalogue, req tiles.Request) json.RawMessage {
+func wantContent(t *testing.T, def sim.Def, cat *catalogue.Catalogue, req tiles.Request) json.RawMessage {
 	t.Helper()
 	data, err := def.Content(cat, req)
 	if err != nil {
@@ -113,7 +113,7 @@ func TestFetch(t *testing.T) {
 // anonymous visitor and a signed-in one alike.
 func TestFetchContent(t *testing.T) {
 	c := catalogue.Default()
-	for _, def := range tiles.Builtins() {
+	for _, def := range sim.Builtins() {
 		s := newSim(t, def, c, sim.Backend{})
 		for _, req := range []tiles.Request{{}, {User: "alice"}, {User: "bob"}} {
 			out, err := s.Fetch(t.Context(), req)
@@ -145,7 +145,7 @@ func TestFetchEncodesSharedContentOnce(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var calls atomic.Int64
-			def := tiles.Def{Name: "counted", Personalised: tc.personalised,
+			def := sim.Def{Name: "counted", Personalised: tc.personalised,
 				Content: func(_ *catalogue.Catalogue, req tiles.Request) (json.RawMessage, error) {
 					calls.Add(1)
 					return json.Marshal(req.User)
@@ -178,8 +178,8 @@ func TestFetchEncodesSharedContentOnce(t *testing.T) {
 // the shared content) or Fetch (for a visitor's), naming the tile.
 func TestContentErrors(t *testing.T) {
 	errBoom := errors.New("boom")
-	failingFor := func(bad string) tiles.Def {
-		return tiles.Def{Name: "broken", Personalised: true,
+	failingFor := func(bad string) sim.Def {
+		return sim.Def{Name: "broken", Personalised: true,
 			Content: func(_ *catalogue.Catalogue, req tiles.Request) (json.RawMessage, error) {
 				if req.User == bad {
 					return nil, errBoom

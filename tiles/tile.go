@@ -1,6 +1,6 @@
 // Package tiles is Vitrine's domain: the Fetcher interface every tile's
 // backend implements, the Request a tile is fetched for, the typed Outcome a
-// fetch returns, the error vocabulary, and the built-in tiles.
+// fetch returns and the error vocabulary.
 package tiles
 
 import (
@@ -13,12 +13,27 @@ import (
 )
 
 // Fetcher is one tile's backend. Fetch must return promptly once ctx is done,
-// with an error wrapping ctx.Err(): the aggregator relies on it to keep a slow
-// tile from holding the page (and its goroutine) past the tile's deadline.
-// A failure is the error; an Outcome is something to show.
+// with an error wrapping ctx.Err(). A failure is the error; an Outcome is
+// something to show.
 type Fetcher interface {
 	Name() string
 	Fetch(ctx context.Context, req Request) (Outcome, error)
+}
+
+// Wait blocks for d or until ctx is done, and then returns ctx.Err(): it is
+// how a simulated backend, or endpoint, takes its time.
+func Wait(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Status is what became of one tile of a page.
@@ -33,28 +48,25 @@ const (
 	StatusError    Status = "error"
 )
 
-// Outcome is what a fetch has to show: the tile's data as JSON, which is
-// what an HTTP backend hands over and what the page carries verbatim.
+// Outcome is what a fetch has to show: the tile's data as JSON, carried
+// verbatim to the page.
 type Outcome struct {
 	Data   json.RawMessage
 	Status Status        // ok, stale or fallback
 	Age    time.Duration // how old stale content is
 	Cause  error         // why fresh content was not served, if it was not
 
-	// Set by a backend that speaks HTTP caching: how its answer may be
-	// cached and how to revalidate it.
+	// Cache is what a backend that speaks HTTP caching said.
 	Cache Caching
-	// NotModified says the backend confirmed that the content behind
-	// Request.Validators is unchanged (an HTTP 304): Data is empty and the
-	// cached content stays, renewed for Cache.
+	// NotModified says the content behind Request.Validators is unchanged
+	// (an HTTP 304): Data is empty and the cached content is renewed.
 	NotModified bool
 }
 
 // Caching is what a backend said of how long its answer stays fresh, and
-// the validators that let a refresh ask "has it changed?".
+// its validators.
 type Caching struct {
-	// Set says the backend gave a freshness (Cache-Control max-age or
-	// no-store); otherwise the tile's configured TTL applies.
+	// Set says the backend gave a freshness; otherwise the tile's TTL applies.
 	Set     bool
 	MaxAge  time.Duration
 	NoStore bool // never cache this answer
@@ -90,28 +102,28 @@ func Fresh(data json.RawMessage) Outcome { return Outcome{Data: data, Status: St
 type Request struct {
 	// User personalises tiles such as recommendations; "" means anonymous.
 	User string
-	// ID identifies the client request (X-Request-Id) to every backend it
-	// reaches. It is not part of what a tile's content depends on.
+	// ID identifies the client request (X-Request-Id) to every backend; no
+	// content depends on it.
 	ID string
-	// Validators, set by the cache layer when it refreshes content it
-	// holds, let a backend answer NotModified instead of the content.
+	// Validators, set when refreshing held content, let a backend answer
+	// NotModified.
 	Validators Validators
 }
 
 var userPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 // NewRequest validates raw parameters and returns the Request for them. An
-// empty user is the same as none. The error is an *Error with code EINVALID
-// that names the bad parameter, so a bad value never reaches a fetcher.
+// empty user is the same as none. The error is an EINVALID *Error naming
+// the bad parameter.
 func NewRequest(user string) (Request, error) {
 	if user != "" && !userPattern.MatchString(user) {
-		return Request{}, Errorf(EINVALID, "user: must be 1 to 64 characters of A-Z, a-z, 0-9, _ and -; got %q", Clip(user, 80))
+		return Request{}, Errorf(EINVALID, "user: must be 1 to 64 characters of A-Z, a-z, 0-9, _ and -; got %q",
+			Clip(user, 80))
 	}
 	return Request{User: user}, nil
 }
 
-// Info describes a tile for GET /tiles. Each layer fills in what it knows:
-// the backend its source, resilience its policy, the aggregator its timeout.
+// Info describes a tile for GET /tiles. Each layer fills in what it knows.
 type Info struct {
 	Name         string
 	Personalised bool
@@ -166,8 +178,8 @@ func Errorf(code, format string, args ...any) *Error {
 }
 
 // Clip shortens s, a value from a client or the command line, to at most n
-// bytes and an ellipsis before it is quoted in an error message, so that a
-// hostile value cannot bloat the message. It never cuts a UTF-8 character.
+// bytes and an ellipsis, for an error message to quote. It never cuts a
+// UTF-8 character.
 func Clip(s string, n int) string {
 	if len(s) <= n {
 		return s

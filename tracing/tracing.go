@@ -1,10 +1,9 @@
 // Package tracing sets up OpenTelemetry tracing: off (the default: no
-// provider, so instrumented code creates no span at all), stdout (spans as
-// JSON lines) or otlp (OTLP/HTTP to the endpoint in the standard
-// OTEL_EXPORTER_OTLP_ENDPOINT variable). Traces are sampled at a ratio, and
-// a span that ends in error is exported whatever the sampling decided, so
-// errors and timeouts are always kept. LogHandler puts the trace id on
-// every log line written with a traced context.
+// provider, no span at all), stdout (spans as JSON lines) or otlp
+// (OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT). Traces are sampled at a
+// ratio, and a span that ends in error is exported whatever the sampling
+// decided. LogHandler puts the trace id on every log line of a traced
+// context.
 package tracing
 
 import (
@@ -12,13 +11,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/exporters/stdout/stdouttrace"
+	"go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
@@ -33,7 +37,7 @@ const (
 )
 
 // queueSize bounds the spans waiting for the exporter; past it, new ones
-// are dropped rather than held.
+// are dropped.
 const queueSize = 8192
 
 // Modes lists the values -trace accepts (config checks it by this list).
@@ -44,8 +48,7 @@ type Settings struct {
 	Mode string // Off, Stdout or OTLP
 	// Sample is the share of traces kept, in [0, 1], when SampleSet;
 	// otherwise OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG say, and
-	// without them every trace is kept. A trace whose parent (a client's
-	// traceparent) says sampled or not is followed.
+	// without them every trace is kept. A parent's decision is followed.
 	Sample    float64
 	SampleSet bool
 	Service   string              // service.name unless OTEL_SERVICE_NAME says otherwise
@@ -53,8 +56,7 @@ type Settings struct {
 	Getenv    func(string) string // the environment (os.Getenv)
 }
 
-// Provider is the tracer provider of a run, or nothing when tracing is off
-// (a nil *Provider is off too).
+// Provider is the tracer provider of a run; nil, or empty, when off.
 type Provider struct {
 	tp     *sdktrace.TracerProvider // nil when off
 	client *http.Client             // the OTLP exporter's, if Vitrine made it
@@ -76,8 +78,6 @@ func Setup(ctx context.Context, s Settings) (*Provider, error) {
 	case Stdout:
 		exp, err = stdouttrace.New(stdouttrace.WithWriter(s.Stdout))
 	case OTLP:
-		// Reads OTEL_EXPORTER_OTLP_ENDPOINT, _HEADERS and the rest from the
-		// process environment.
 		exp, client, err = otlpExporter(ctx, s.Getenv)
 	default:
 		return nil, fmt.Errorf("tracing: unknown mode %q (want %s)", s.Mode, strings.Join(Modes, ", "))
@@ -97,18 +97,15 @@ func Setup(ctx context.Context, s Settings) (*Provider, error) {
 		sdktrace.WithResource(res),
 		sdktrace.WithSampler(sampler),
 		sdktrace.WithSpanProcessor(keepErrors{sdktrace.NewBatchSpanProcessor(exp,
-			// The defaults (2,048 queued, batches of 512) drop spans from
-			// about 20,000 spans/s, which a cached page rate reaches; the
-			// queue stays bounded (a span is about a kilobyte).
+			// Larger than the defaults, which drop spans at a cached page rate.
 			sdktrace.WithMaxQueueSize(queueSize), sdktrace.WithMaxExportBatchSize(queueSize/4))}),
 	)
 	return &Provider{tp: tp, client: client}, nil
 }
 
 // otlpExporter is the OTLP/HTTP exporter, with an HTTP client of Vitrine's
-// own so that Shutdown can close its idle connection: a run then leaves
-// no goroutine behind. With certificate variables set, the exporter makes
-// its own client, which reads them.
+// own so that Shutdown can close its idle connection, unless certificate
+// variables are set: then the exporter's own client reads them.
 func otlpExporter(ctx context.Context, getenv func(string) string) (sdktrace.SpanExporter, *http.Client, error) {
 	for _, v := range []string{"OTEL_EXPORTER_OTLP_CERTIFICATE", "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
 		"OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE"} {
@@ -154,7 +151,7 @@ func (p *Provider) Shutdown(ctx context.Context) error {
 }
 
 // newSampler is the head sampler s asks for, recording what it does not
-// sample so that keepErrors can still export its errors.
+// sample (recordAll).
 func newSampler(s Settings) (sdktrace.Sampler, error) {
 	ratio := 1.0
 	switch {
@@ -173,8 +170,7 @@ func newSampler(s Settings) (sdktrace.Sampler, error) {
 }
 
 // envRatio reads the standard sampler variables. Every sampler Vitrine
-// builds follows its parent, so the parentbased_ forms and the plain ones
-// mean the same here.
+// builds follows its parent, so the parentbased_ forms mean the same.
 func envRatio(name, arg string) (float64, error) {
 	switch strings.TrimPrefix(name, "parentbased_") {
 	case "always_on":
@@ -191,12 +187,12 @@ func envRatio(name, arg string) (float64, error) {
 		}
 		return r, nil
 	}
-	return 0, fmt.Errorf("tracing: OTEL_TRACES_SAMPLER=%q is not supported (always_on, always_off, traceidratio, and their parentbased_ forms are)", name)
+	return 0, fmt.Errorf("tracing: OTEL_TRACES_SAMPLER=%q is not supported "+
+		"(always_on, always_off, traceidratio, and their parentbased_ forms are)", name)
 }
 
-// recordAll records the spans its sampler drops instead of dropping them:
-// they are not sampled (nor propagated as sampled), but keepErrors sees
-// how they end.
+// recordAll records the spans its sampler drops, unsampled, so that
+// keepErrors sees how they end.
 type recordAll struct{ sdktrace.Sampler }
 
 func (r recordAll) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
@@ -217,7 +213,7 @@ func (k keepErrors) OnEnd(s sdktrace.ReadOnlySpan) {
 	switch {
 	case s.SpanContext().IsSampled():
 		k.SpanProcessor.OnEnd(s)
-	case s.Status().Code == codesError:
+	case s.Status().Code == codes.Error:
 		k.SpanProcessor.OnEnd(kept{s})
 	}
 }
@@ -228,4 +224,49 @@ type kept struct{ sdktrace.ReadOnlySpan }
 func (k kept) SpanContext() trace.SpanContext {
 	sc := k.ReadOnlySpan.SpanContext()
 	return sc.WithTraceFlags(sc.TraceFlags().WithSampled(true))
+}
+
+// LogHandler returns h adding trace_id and span_id to every record logged
+// with a context that carries a span.
+func LogHandler(h slog.Handler) slog.Handler { return logHandler{h} }
+
+type logHandler struct{ slog.Handler }
+
+func (h logHandler) Handle(ctx context.Context, r slog.Record) error {
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		r.AddAttrs(slog.String("trace_id", sc.TraceID().String()), slog.String("span_id", sc.SpanID().String()))
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h logHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return logHandler{h.Handler.WithAttrs(attrs)}
+}
+
+func (h logHandler) WithGroup(name string) slog.Handler {
+	return logHandler{h.Handler.WithGroup(name)}
+}
+
+// HTTPOptions are the otelhttp options of every traced HTTP server and
+// client of Vitrine's, then more: spans on tp, the W3C traceparent, and no
+// metrics through the global meter provider (Vitrine's are Prometheus').
+func HTTPOptions(tp trace.TracerProvider, more ...otelhttp.Option) []otelhttp.Option {
+	return append([]otelhttp.Option{
+		otelhttp.WithTracerProvider(tp),
+		otelhttp.WithPropagators(propagation.TraceContext{}),
+		otelhttp.WithMeterProvider(noop.NewMeterProvider()),
+	}, more...)
+}
+
+// SpanName names a server span "GET /route", or "GET unrouted" when no
+// route took the request; a method other than GET or HEAD is "HTTP". A
+// stray request must not make a name of its own.
+func SpanName(method, route string) string {
+	if method != http.MethodGet && method != http.MethodHead {
+		method = "HTTP"
+	}
+	if route == "" {
+		route = "unrouted"
+	}
+	return method + " " + route
 }

@@ -18,11 +18,9 @@ import (
 var errTooLarge = errors.New("body over the limit")
 
 // readData reads and checks a 2xx answer's body. A failure says why the
-// answer is unusable; an error is the transport's, while reading.
-// JSON tiles require a JSON media type (application/json or any
-// application/*+json): a backend that does not say it answers JSON is
-// misconfigured, even if its body happens to parse. HTML tiles require
-// text/html, and their body becomes a JSON string.
+// answer is unusable; an error is the transport's. JSON tiles require a
+// JSON media type (application/json or application/*+json), whatever the
+// body; HTML tiles require text/html, and their body becomes a JSON string.
 func (f *Fetcher) readData(resp *http.Response) (json.RawMessage, failure, error) {
 	if fail := f.checkType(resp.Header.Get("Content-Type")); fail.result != "" {
 		drain(resp.Body)
@@ -52,8 +50,6 @@ func (f *Fetcher) readData(resp *http.Response) (json.RawMessage, failure, error
 }
 
 // checkType checks the answer's media type against what the tile expects.
-// The words quote the media type, which is the backend's but parsed to a
-// short type/subtype, never a URL.
 func (f *Fetcher) checkType(contentType string) failure {
 	want := "JSON"
 	if f.html {
@@ -87,9 +83,8 @@ func (f *Fetcher) checkType(contentType string) failure {
 	return failure{}
 }
 
-// readBody reads at most limit bytes of body, or errTooLarge. A declared
-// length over the limit fails before reading; a known length sizes the
-// buffer once.
+// readBody reads at most limit bytes of body, or errTooLarge, which a
+// declared length over the limit gives before reading.
 func readBody(body io.Reader, length, limit int64) ([]byte, error) {
 	if length > limit {
 		return nil, errTooLarge

@@ -14,12 +14,10 @@ import (
 // 1.2.2): larger values mean "practically forever", not an overflow.
 const maxAgeCap = math.MaxInt32
 
-// caching reads how an answer may be cached from its headers. Vitrine is a
-// shared cache, so s-maxage wins over max-age; no-store means never cache
-// and no-cache means stale at once (revalidate on every use). private is
-// ignored: personalised tiles are already cached per user. Expires is not
-// read. A max-age that does not parse leaves the freshness unset, and the
-// tile's configured TTL applies.
+// caching reads how an answer may be cached from its headers, as a shared
+// cache: s-maxage wins over max-age; no-cache means stale at once; private
+// is ignored (personalised tiles are cached per user) and so is Expires. A
+// max-age that does not parse leaves the tile's configured TTL.
 func caching(h http.Header) tiles.Caching {
 	c := tiles.Caching{Validators: tiles.Validators{
 		ETag:         h.Get("ETag"),

@@ -9,13 +9,12 @@ import (
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
-	"go.opentelemetry.io/otel/metric/noop"
-	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+
+	"vitrine/tracing"
 )
 
-// maxRedirects is how many redirects one fetch follows: enough for a moved
-// path or a trailing slash, few enough that a loop fails fast.
+// maxRedirects is how many redirects one fetch follows.
 const maxRedirects = 5
 
 // The redirect failures, returned by checkRedirect through http.Client.Do.
@@ -25,42 +24,29 @@ var (
 	errManyRedirects = errors.New("too many redirects")
 )
 
-// NewClient returns the HTTP client that every tile should share, so that
-// all backends draw on one pool of kept-alive connections. Its transport is
-// a clone of http.DefaultTransport (proxy from the environment, HTTP/2 when
-// a TLS backend offers it) with pools sized for a gateway's concurrency and
-// a short dial and TLS handshake timeout. There is deliberately no overall
-// Client.Timeout and no ResponseHeaderTimeout: each fetch's context carries
-// the tile's deadline, which bounds headers and body alike. Compression is
-// left on, so the transport asks for gzip and decodes it transparently (the
-// body size limit then applies to the decoded body). Redirects are followed
-// only to the original URL's scheme, host and port, at most 5 times.
+// NewClient returns the HTTP client that every tile should share: one pool
+// of kept-alive connections, with no timeout of its own (each fetch's
+// context carries the tile's deadline). It asks for gzip and decodes it
+// (the body limit applies to the decoded body). Redirects are followed
+// only to the original URL's scheme, host and port.
 func NewClient() *http.Client {
 	return NewTracedClient(nil)
 }
 
-// NewTracedClient is NewClient whose requests are traced with tp: each
-// round trip is a client span, child of the span in the request's context
-// (the attempt), and carries that span's W3C traceparent to the backend.
-// A nil tp (tracing off) gives NewClient's plain transport, which creates
-// no span and sends no traceparent.
+// NewTracedClient is NewClient whose round trips are client spans on tp,
+// children of the span in the request's context, carrying its W3C
+// traceparent to the backend. A nil tp gives NewClient's.
 func NewTracedClient(tp trace.TracerProvider) *http.Client {
 	base := newTransport()
 	c := &http.Client{Transport: base, CheckRedirect: checkRedirect}
 	if tp != nil {
-		c.Transport = tracedTransport{otelhttp.NewTransport(base,
-			otelhttp.WithTracerProvider(tp),
-			otelhttp.WithPropagators(propagation.TraceContext{}),
-			// Vitrine's metrics are Prometheus'; the explicit no-op keeps
-			// otelhttp from recording through the global meter provider.
-			otelhttp.WithMeterProvider(noop.NewMeterProvider())), base}
+		c.Transport = tracedTransport{otelhttp.NewTransport(base, tracing.HTTPOptions(tp)...), base}
 	}
 	return c
 }
 
-// tracedTransport is otelhttp's transport, which does not pass
-// CloseIdleConnections on: without it Client.CloseIdleConnections would
-// leave the pool's connections (and their goroutines) open.
+// tracedTransport passes CloseIdleConnections on, as otelhttp's transport
+// does not.
 type tracedTransport struct {
 	*otelhttp.Transport
 	base *http.Transport
@@ -68,18 +54,15 @@ type tracedTransport struct {
 
 func (t tracedTransport) CloseIdleConnections() { t.base.CloseIdleConnections() }
 
-// newTransport is the shared client's tuned transport (see NewClient).
+// newTransport is the shared client's tuned transport (see NewClient): a
+// clone of http.DefaultTransport (proxy from the environment, HTTP/2, no
+// cap per host: the per-tile bulkhead caps concurrency, not the pool).
 func newTransport() *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConns = 4096
 	t.MaxIdleConnsPerHost = 1024
-	t.MaxConnsPerHost = 0 // the per-tile bulkhead caps concurrency, not the pool
-	t.IdleConnTimeout = 90 * time.Second
-	t.ForceAttemptHTTP2 = true
 	t.DialContext = (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	t.TLSHandshakeTimeout = 3 * time.Second
-	t.ResponseHeaderTimeout = 0
-	t.DisableCompression = false
 	return t
 }
 

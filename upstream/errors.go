@@ -19,9 +19,8 @@ type failure struct {
 }
 
 // The transport failures, tried in order: the first whose test matches names
-// the error. net/http's errors carry the URL (*url.Error) and net's carry
-// addresses (*net.OpError), so the words come from this table, never from
-// err.Error().
+// the error. The words come from this table, never from err.Error(), which
+// carries URLs and addresses.
 var failures = []struct {
 	is func(error) bool
 	failure
@@ -42,9 +41,8 @@ var failures = []struct {
 }
 
 // classify names a transport or body-read error. When ctx has ended, that is
-// the cause whatever the transport said, and the error wraps ctx.Err() so
-// that callers can tell a timeout (context.DeadlineExceeded) from a caller
-// that left (context.Canceled).
+// the cause whatever the transport said, and the error returned is
+// ctx.Err().
 func classify(ctx context.Context, err error) (failure, error) {
 	if cerr := ctx.Err(); cerr != nil {
 		result := "canceled"

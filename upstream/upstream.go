@@ -1,10 +1,8 @@
 // Package upstream fetches a tile's content from an HTTP service, as a
-// careful gateway does: one shared, tuned client; the user forwarded only to
+// careful gateway does: one shared client; the user sent only to
 // personalised tiles; conditional requests and Cache-Control honoured;
-// redirects kept on the backend's host; a bounded body that must be JSON
-// (or an HTML fragment); and errors that say what went wrong in words,
-// never with the backend's URL, host or address, which go to the log and to
-// Observe only.
+// redirects kept on the backend's host; a bounded JSON (or HTML) body; and
+// errors that never name the backend's URL, host or address.
 package upstream
 
 import (
@@ -30,21 +28,15 @@ type Options struct {
 	URL          string // absolute http or https URL, without user or password
 	Personalised bool   // forward Request.User as the user query parameter
 	MaxBody      int64  // body size limit; 0 means DefaultMaxBody
-	// HTML says the backend answers a text/html fragment rather than JSON;
-	// the tile's data is then that fragment as a JSON string.
+	// HTML: the backend answers a text/html fragment, carried as a JSON string.
 	HTML bool
-	// Client is shared by every tile; nil means the package's own, made by
-	// NewClient. Whatever the client, redirects are kept on the backend's
-	// host (its CheckRedirect is replaced in a copy).
+	// Client is shared by every tile; nil means the package's own
+	// (NewClient). Whatever the client, redirects stay on the backend's host.
 	Client *http.Client
 	Logger *slog.Logger // nil discards
 	// Observe, when set, is called once per fetch that reached for the
-	// backend, with the tile, the backend's host and the result: the
-	// status code ("200", "304", "503") or a failure ("timeout",
-	// "canceled", "refused", "reset", "truncated", "closed", "dns", "tls",
-	// "unreachable", "redirect_off_host", "redirect_loop",
-	// "too_many_redirects", "too_large", "bad_json", "bad_html",
-	// "bad_content_type", "error").
+	// backend, with the tile, the backend's host and the result: the status
+	// code ("200", "304") or a failure's label (errors.go, body.go).
 	Observe func(tile, host, result string)
 }
 
@@ -68,8 +60,8 @@ var (
 	_ tiles.Describer = (*Fetcher)(nil)
 )
 
-// New returns the fetcher for o, or an error if o.URL is not an absolute
-// http(s) URL with a host and no user information.
+// New returns the fetcher for o, or an error if o.URL is not one CheckURL
+// accepts.
 func New(o Options) (*Fetcher, error) {
 	if o.Name == "" {
 		return nil, errors.New("upstream: a tile needs a name")
@@ -105,9 +97,8 @@ func New(o Options) (*Fetcher, error) {
 	return f, nil
 }
 
-// CheckURL reports whether raw is a URL New accepts, so that configuration
-// can refuse any other where it was given. Its errors do not quote the URL,
-// which may hold a secret: the caller points at where it was configured.
+// CheckURL reports whether raw is a URL New accepts. Its errors do not
+// quote the URL, which may hold a secret.
 func CheckURL(raw string) error {
 	_, err := parseURL(raw)
 	return err
@@ -151,15 +142,15 @@ func CheckPort(port string, min int) error {
 // Name returns the tile's name.
 func (f *Fetcher) Name() string { return f.name }
 
-// Describe names the tile's source by the URL's host (and port), never by
-// its path or query, which may be private.
+// Describe names the tile's source by the URL's host, never its path or
+// query, which may be private.
 func (f *Fetcher) Describe() tiles.Info {
 	return tiles.Info{Name: f.name, Personalised: f.personalised, Source: f.host}
 }
 
 // Fetch asks the backend for the tile's content. It returns when the answer
-// is complete or ctx ends, whichever is first: a body still trickling in
-// at the deadline is a timeout, whose error wraps ctx.Err().
+// is complete or ctx ends: a body still trickling in at the deadline is a
+// timeout, whose error wraps ctx.Err().
 func (f *Fetcher) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, error) {
 	resp, err := f.client.Do(f.newRequest(ctx, req))
 	if err != nil {
@@ -172,8 +163,6 @@ func (f *Fetcher) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, 
 		f.report("304")
 		return tiles.Outcome{NotModified: true, Cache: caching(resp.Header)}, nil
 	case code < 200 || code > 299:
-		// A 304 to a request that was not conditional lands here too: it
-		// has nothing to show.
 		drain(resp.Body)
 		level := slog.LevelDebug // 404 and the like are answers
 		if code >= 500 {
@@ -197,8 +186,6 @@ func (f *Fetcher) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, 
 // newRequest builds the GET for req: the user only for a personalised tile,
 // the request id, and the validators of content the cache holds.
 func (f *Fetcher) newRequest(ctx context.Context, req tiles.Request) *http.Request {
-	// Built from the URL parsed once by New rather than by parsing it again
-	// (http.NewRequest) on every fetch.
 	u := f.url
 	if f.personalised && req.User != "" {
 		q := maps.Clone(f.query)
@@ -228,8 +215,7 @@ func (f *Fetcher) newRequest(ctx context.Context, req tiles.Request) *http.Reque
 }
 
 // transportError turns a failure to get a complete answer into the tile's
-// error: a short reason, ctx.Err() wrapped when ctx ended. The detail,
-// which names the backend, goes to the log.
+// error, wrapping ctx.Err() when ctx ended; the detail goes to the log.
 func (f *Fetcher) transportError(ctx context.Context, req tiles.Request, err error) error {
 	fail, cerr := classify(ctx, err)
 	level := slog.LevelWarn
@@ -263,8 +249,8 @@ func (f *Fetcher) report(result string) {
 	}
 }
 
-// drainLimit bounds how much of an unwanted body is read so that its
-// connection can be reused; a longer body costs the connection instead.
+// drainLimit bounds how much of an unwanted body is read to reuse its
+// connection.
 const drainLimit = 64 << 10
 
 func drain(body io.Reader) {

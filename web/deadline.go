@@ -1,18 +1,10 @@
 package web
 
-// Every write has a deadline. A client that stops reading (it pipelines
-// requests and never reads the answers, or asks for a page and never takes
-// it) would otherwise hold its handler, its page and the kernel's send
-// buffer for as long as it liked: net/http sets no write deadline unless
-// Server.WriteTimeout is set, and that one would also cut streams and /test
-// that take long on purpose. So the deadline follows progress instead: a
-// response must be taken within the write stall of its start, and a stream
-// within the stall of each flush (stream.go), however long it lives.
-//
-// A write that fails on its deadline makes net/http cancel the request's
-// context, which ends the page's tiles and a stream's loop at once (the
-// gzip writer swallows a flush's error: the context is what tells the
-// stream), and close the connection once the handler returns.
+// Every write has a deadline that follows progress: a response must be
+// taken within the write stall of its start, and a stream within the stall
+// of each flush, however long it lives (Server.WriteTimeout would cut
+// streams and /test). A write that fails on its deadline makes net/http
+// cancel the request's context, which ends the page's tiles and a stream.
 
 import (
 	"context"
@@ -28,9 +20,7 @@ import (
 
 // DefaultWriteStall is how long a client may leave a write waiting (stop
 // reading) before its connection is cut, unless Options.WriteStall says
-// otherwise. A client that reads is far from it: the kernel's send buffer
-// takes a whole page at once, so a write waits only once that buffer is
-// full of data the client has not read.
+// otherwise.
 const DefaultWriteStall = 5 * time.Second
 
 // writeStall is o.WriteStall, or its default.
@@ -41,14 +31,11 @@ func (o Options) writeStall() time.Duration {
 	return DefaultWriteStall
 }
 
-// writeDeadlines gives every response a write deadline: stall from the
-// moment the response starts (its header is committed), not from the start
-// of the request, so that /test, which waits before it answers, and a
-// page, which waits for its tiles, are not charged for their wait.
-// Buffered responses are written at once, so one stall covers the whole
-// body, including what net/http flushes after the handler returns. Streams
-// move it again before each flush. It also tells the connection (see
-// WatchWrites) which route it is serving, so that a cut is counted by route.
+// writeDeadlines gives every response a write deadline of stall from the
+// moment its header is committed, not from the start of the request, so
+// that /test and a page are not charged for their wait; streams move it
+// before each flush. It also tells a watched connection (WatchWrites) which
+// route it serves, so that a cut is counted by route.
 func writeDeadlines(stall time.Duration, cut func(route string)) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -57,16 +44,12 @@ func writeDeadlines(stall time.Duration, cut func(route string)) echo.Middleware
 			}
 			res := c.Response()
 			rc := http.NewResponseController(res)
-			// An error setting the deadline is a connection already gone:
-			// the write that follows fails and says so.
+			// An error here is a connection already gone: the write fails.
 			extend := func() { _ = extendWriteDeadline(rc, stall) }
 			res.Before(extend)
 			err := next(c)
 			if !res.Committed {
-				// Nothing written yet: the error handler will write (and
-				// commit), or net/http will send an empty 200 (a /test
-				// whose client left). Either way, not without a deadline.
-				extend()
+				extend() // what the error handler or net/http writes next
 			}
 			return err
 		}
@@ -83,21 +66,18 @@ func extendWriteDeadline(rc *http.ResponseController, stall time.Duration) error
 	return err
 }
 
-// isCut reports whether a failed write was cut by the server rather than
-// refused by the client: its deadline passed (the client stopped reading),
-// or the server closed the connection under it (the end of a shutdown's
-// drain). A client that hangs up (a reset, a broken pipe) is not a cut.
+// isCut reports whether a failed write was cut by the server (its deadline
+// passed, or a drain's end closed the connection) rather than by a client
+// that hung up.
 func isCut(err error) bool {
 	return errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, net.ErrClosed)
 }
 
-// WatchWrites makes srv count the responses it cuts: it returns ln with
-// each connection watching its writes, and sets srv.ConnContext (keeping
-// any already set) so that each request finds its connection. A write cut
-// on a connection (see isCut) is reported once to Options.WriteCut, with
-// the route the connection was serving. Serve srv on the listener it
-// returns. Without it, responses still have their deadlines; cuts are not
-// counted.
+// WatchWrites makes srv count the responses it cuts: serve srv on the
+// listener it returns, whose connections report their first cut write (see
+// isCut) to Options.WriteCut with the route they were serving. It sets
+// srv.ConnContext, keeping any already set. Without it, responses still
+// have their deadlines; cuts are not counted.
 func WatchWrites(srv *http.Server, ln net.Listener) net.Listener {
 	prev := srv.ConnContext
 	srv.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
@@ -126,9 +106,8 @@ func (l watchingListener) Accept() (net.Conn, error) {
 }
 
 // watchedConn is a connection that reports the first write the server cut
-// on it. net/http writes to it from the handler's goroutine (flushes) and
-// its own (the end of a response), and a shutdown closes it from another:
-// its fields are guarded.
+// on it. net/http writes to it from several goroutines: its fields are
+// guarded.
 type watchedConn struct {
 	net.Conn
 

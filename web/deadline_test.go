@@ -180,7 +180,7 @@ func TestReadingClientIsNotCut(t *testing.T) {
 	const slow = 2 * stall
 	cat := catalogue.Default()
 	var fs []tiles.Fetcher
-	for i, name := range tiles.Names() {
+	for i, name := range sim.Names() {
 		f, err := sim.New(tilestest.Builtin(t, name), cat, sim.Backend{Latency: time.Duration(i+1) * slow})
 		if err != nil {
 			t.Fatal(err)

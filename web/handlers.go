@@ -1,26 +1,30 @@
 package web
 
 import (
+	"crypto/rand"
+	hexenc "encoding/hex" // hex is wire.go's digits
+	"errors"
 	"net/http"
 	"net/url"
+	"regexp"
 	"time"
 
 	"github.com/labstack/echo/v4"
 	"go.opentelemetry.io/otel/trace"
 
 	"vitrine/aggregator"
-	"vitrine/sim"
+	"vitrine/httpjson"
 	"vitrine/tiles"
 )
 
 // tileRequest validates the query parameters that tiles depend on, before
 // any tile runs. A query that cannot be parsed, or a user given twice, is a
-// 400 too: silently dropping the bad part would answer a question the client
-// did not ask.
+// 400 too: dropping the bad part would answer a question not asked.
 func tileRequest(c echo.Context) (tiles.Request, error) {
 	q, err := url.ParseQuery(c.Request().URL.RawQuery)
 	if err != nil {
-		return tiles.Request{}, tiles.Errorf(tiles.EINVALID, "query: cannot be parsed (%s); escape special characters as %%XX", tiles.Clip(err.Error(), 80))
+		return tiles.Request{}, tiles.Errorf(tiles.EINVALID,
+			"query: cannot be parsed (%s); escape special characters as %%XX", tiles.Clip(err.Error(), 80))
 	}
 	users := q["user"]
 	switch len(users) {
@@ -33,13 +37,10 @@ func tileRequest(c echo.Context) (tiles.Request, error) {
 }
 
 // parseRequest reads what every tile-serving route takes: the response's
-// form and the tiles' request, which carries the request's id (requestID,
-// given first so that a refused request has one too). Both routes have
-// three forms under one URL, hence Vary: Accept. Every response of theirs,
-// in every form and errors included, is no-cache, private: a page or tile
-// is fresh content, and
-// with ?user= it is one person's, which a shared cache must never store
-// (one rule for all is simpler to keep true than one per form and user).
+// form and the tiles' request, with the request's id (given first, so that
+// a refused request has one too). Three forms share one URL, hence Vary:
+// Accept. Every response, errors included, is no-cache, private: fresh
+// content, and with ?user= one person's, which no shared cache may store.
 func parseRequest(c echo.Context) (format, tiles.Request, error) {
 	c.Response().Header().Set("Cache-Control", "no-cache, private")
 	id := requestID(c)
@@ -56,11 +57,11 @@ func parseRequest(c echo.Context) (format, tiles.Request, error) {
 	return f, req, nil
 }
 
-// handleHome serves the page. tracer, if set, traces it as a "page" span
-// (trace.go); primary is the tile that decides its status ("" none: always
-// 200); stall is the write stall that a stream's deadline is moved by
-// before each tile (deadline.go).
-func handleHome(agg *aggregator.Aggregator, rend *renderer, tracer trace.Tracer, primary string, stall time.Duration) echo.HandlerFunc {
+// handleHome serves the page. tracer, if set, traces it as a "page" span;
+// primary is the tile that decides its status ("" none); stall is the write
+// stall of a stream's deadline.
+func handleHome(agg *aggregator.Aggregator, rend *renderer, tracer trace.Tracer, primary string,
+	stall time.Duration) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		format, req, err := parseRequest(c)
 		if err != nil {
@@ -96,8 +97,7 @@ func handleTileList(agg *aggregator.Aggregator, opts Options) echo.HandlerFunc {
 	}
 }
 
-// tileStatus is the HTTP status of GET /tiles/NAME for a tile status: 200
-// for content to show, 504 for a timeout, 502 for an error (or any other).
+// tileStatus is the HTTP status of GET /tiles/NAME for a tile status.
 func tileStatus(s tiles.Status) int {
 	switch s {
 	case tiles.StatusOK, tiles.StatusStale, tiles.StatusFallback:
@@ -106,6 +106,29 @@ func tileStatus(s tiles.Status) int {
 		return http.StatusGatewayTimeout
 	}
 	return http.StatusBadGateway
+}
+
+// pageStatus is the HTTP status of a page: 200 without a primary tile
+// (Options.Primary), else what the primary's result decides, so that a page
+// whose main content does not exist is not a 200 for crawlers and caches.
+func pageStatus(results []aggregator.Result, primary string) int {
+	for _, r := range results {
+		if primary != "" && r.Name == primary {
+			return primaryStatus(r)
+		}
+	}
+	return http.StatusOK
+}
+
+// primaryStatus is the status a primary tile's result gives its page: the
+// backend's own 404 or 410 even over stale or fallback content (an answer,
+// not a failure to ride out), else as GET /tiles/NAME.
+func primaryStatus(r aggregator.Result) int {
+	var be *tiles.BackendError
+	if errors.As(r.Cause, &be) && be.Gone() {
+		return be.Code
+	}
+	return tileStatus(r.Status)
 }
 
 func handleTile(agg *aggregator.Aggregator, rend *renderer) echo.HandlerFunc {
@@ -135,23 +158,64 @@ func handleTile(agg *aggregator.Aggregator, rend *renderer) echo.HandlerFunc {
 	}
 }
 
-func handleHealth() echo.HandlerFunc {
-	return func(c echo.Context) error {
-		// A probe answered by a cache would report a process that has gone.
-		c.Response().Header().Set("Cache-Control", "no-store")
-		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
-	}
-}
+// handleHealth serves /healthz on either port: the process serves.
+var handleHealth = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	// A probe answered by a cache would report a process that has gone.
+	w.Header().Set("Cache-Control", "no-store")
+	httpjson.Write(w, r, http.StatusOK, []byte(`{"status":"ok"}`+"\n"))
+})
 
-// handleTest is the tutorial's endpoint: it waits delay without holding a
-// thread (a parked goroutine costs a few KiB), and a client that leaves ends
-// the wait.
+// handleTest is the tutorial's endpoint: it waits delay, and a client that
+// leaves ends the wait.
 func handleTest(delay time.Duration) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if err := sim.Wait(c.Request().Context(), delay); err != nil {
+		if err := tiles.Wait(c.Request().Context(), delay); err != nil {
 			return nil // the client has gone: there is no one to answer
 		}
 		c.Response().Header().Set("Cache-Control", "no-store") // the wait is the point
 		return c.JSON(http.StatusOK, map[string]int{"result": 1})
 	}
+}
+
+// headerRequestID carries a request's id: from the client, back to it, and
+// on to every backend the request reaches.
+const headerRequestID = "X-Request-Id"
+
+// requestIDKey is where a request's id is kept in its echo.Context, for
+// the request's log line.
+const requestIDKey = "vitrine.request_id"
+
+// requestIDPattern is what a client's id must be: 1 to 128 characters
+// (a UUID, a trace id with its parent, a load balancer's composite id) of
+// A-Z, a-z, 0-9 and . _ : - + / =, nothing that could split a header or a
+// log line.
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:+/=-]{1,128}$`)
+
+// requestID gives the request its id: the client's X-Request-Id if it sent
+// exactly one that is well-formed, else a new one (correlation is no reason
+// to fail a page). It is echoed in the response and kept for the log line.
+func requestID(c echo.Context) string {
+	ids := c.Request().Header.Values(headerRequestID)
+	var id string
+	if len(ids) == 1 && requestIDPattern.MatchString(ids[0]) {
+		id = ids[0]
+	} else {
+		id = newRequestID()
+	}
+	c.Response().Header().Set(headerRequestID, id)
+	c.Set(requestIDKey, id)
+	return id
+}
+
+// newRequestID returns 128 random bits in hex: unique across replicas.
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	return hexenc.EncodeToString(b[:])
+}
+
+// loggedRequestID is the id requestID gave c, or "" if it gave none.
+func loggedRequestID(c echo.Context) string {
+	id, _ := c.Get(requestIDKey).(string)
+	return id
 }

@@ -476,7 +476,7 @@ func TestTileFragment(t *testing.T) {
 					{name: "recommendations", latency: 80 * time.Millisecond},
 				})
 				fs = append(fs, &tilestest.Fetcher{TileName: "failing", FetchFn: func(ctx context.Context, _ tiles.Request) (tiles.Outcome, error) {
-					if err := tilestest.Wait(ctx, 10*time.Millisecond); err != nil {
+					if err := tiles.Wait(ctx, 10*time.Millisecond); err != nil {
 						return tiles.Outcome{}, err
 					}
 					return tiles.Outcome{}, sim.ErrSimulated

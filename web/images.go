@@ -18,8 +18,7 @@ import (
 // categoryHue gives each category its colour; others get one from a hash.
 var categoryHue = map[string]int{"kitchen": 18, "outdoor": 150, "books": 265, "home": 35, "audio": 205}
 
-// productSVG draws a product's picture: a tinted card with the product's
-// initials, so that the page needs no image host and works offline.
+// productSVG draws a product's picture: a tinted card with its initials.
 func productSVG(p catalogue.Product) string {
 	hue, ok := categoryHue[p.Category]
 	if !ok {
@@ -33,11 +32,12 @@ func productSVG(p catalogue.Product) string {
 			initials.WriteRune(r)
 		}
 	}
-	return fmt.Sprintf(`<svg xmlns="http://www.w3.org/2000/svg" width="160" height="120" viewBox="0 0 160 120" role="img" aria-label="%[1]s">`+
-		`<rect width="160" height="120" fill="hsl(%[2]d,45%%,88%%)"/>`+
+	return fmt.Sprintf(`<svg xmlns="http://www.w3.org/2000/svg" width="160" height="120" viewBox="0 0 160 120" `+
+		`role="img" aria-label="%[1]s"><rect width="160" height="120" fill="hsl(%[2]d,45%%,88%%)"/>`+
 		`<circle cx="128" cy="24" r="40" fill="hsl(%[2]d,45%%,78%%)"/>`+
 		`<rect x="16" y="84" width="72" height="8" rx="4" fill="hsl(%[2]d,35%%,70%%)"/>`+
-		`<text x="16" y="68" font-family="system-ui,sans-serif" font-size="40" font-weight="700" fill="hsl(%[2]d,40%%,28%%)">%[3]s</text></svg>`,
+		`<text x="16" y="68" font-family="system-ui,sans-serif" font-size="40" font-weight="700" `+
+		`fill="hsl(%[2]d,40%%,28%%)">%[3]s</text></svg>`,
 		html.EscapeString(p.Name), hue, html.EscapeString(initials.String()))
 }
 
@@ -53,19 +53,18 @@ func handleProductImage(cat *catalogue.Catalogue) echo.HandlerFunc {
 		id, isSVG := strings.CutSuffix(file, ".svg")
 		p, ok := byID[id]
 		if !isSVG || !ok {
-			return tiles.Errorf(tiles.ENOTFOUND, "no product image %q; pictures are /img/products/ID.svg for a product ID from /tiles/products, e.g. /img/products/p01.svg", tiles.Clip(file, 64))
+			return tiles.Errorf(tiles.ENOTFOUND, "no product image %q; pictures are /img/products/ID.svg for a "+
+				"product ID from /tiles/products, e.g. /img/products/p01.svg", tiles.Clip(file, 64))
 		}
 		c.Response().Header().Set("Cache-Control", "public, max-age=86400")
 		return c.Blob(http.StatusOK, "image/svg+xml", []byte(productSVG(p)))
 	}
 }
 
-// handleStatic serves the embedded CSS and script with a short cache life:
-// they change with each release and carry no version in their names. A
-// missing file or a directory is the contract's JSON 404, not a listing.
-// http.ServeContent answers Range (206), HEAD and conditional requests; the
-// errors it would write as text/plain (416 for a range outside the file,
-// 412 for an If-Match) are caught and answered as JSON.
+// handleStatic serves the embedded CSS and script with a short cache life
+// (their names carry no version). A missing file or a directory is the
+// contract's JSON 404, not a listing. http.ServeContent answers Range, HEAD
+// and conditional requests; its text/plain errors are answered as JSON.
 func handleStatic(fsys fs.FS) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		name := pathParam(c, "/static/")
@@ -90,11 +89,12 @@ func handleStatic(fsys fs.FS) echo.HandlerFunc {
 			return nil
 		case http.StatusRequestedRangeNotSatisfiable:
 			// ServeContent has set Content-Range: bytes */SIZE, as RFC 9110 asks.
-			return echo.NewHTTPError(w.status, fmt.Sprintf("range %q cannot be served from /static/%s, which is %d bytes: ask for bytes within 0-%d, or send no Range for the whole file",
+			return echo.NewHTTPError(w.status, fmt.Sprintf("range %q cannot be served from /static/%s, which is "+
+				"%d bytes: ask for bytes within 0-%d, or send no Range for the whole file",
 				tiles.Clip(r.Header.Get("Range"), 64), name, fi.Size(), fi.Size()-1))
 		case http.StatusPreconditionFailed:
-			return echo.NewHTTPError(w.status, fmt.Sprintf("If-Match %q does not match /static/%s, which has no ETag; send the request without If-Match",
-				tiles.Clip(r.Header.Get("If-Match"), 64), name))
+			return echo.NewHTTPError(w.status, fmt.Sprintf("If-Match %q does not match /static/%s, which has no "+
+				"ETag; send the request without If-Match", tiles.Clip(r.Header.Get("If-Match"), 64), name))
 		default:
 			if w.status >= 500 {
 				return fmt.Errorf("serving static file %s: status %d", name, w.status)
@@ -105,14 +105,12 @@ func handleStatic(fsys fs.FS) echo.HandlerFunc {
 }
 
 func noStaticFile(fsys fs.FS, name string) error {
-	return tiles.Errorf(tiles.ENOTFOUND, "no static file %q; there are %s", tiles.Clip(name, 64), strings.Join(staticFiles(fsys), ", "))
+	return tiles.Errorf(tiles.ENOTFOUND, "no static file %q; there are %s", tiles.Clip(name, 64),
+		strings.Join(staticFiles(fsys), ", "))
 }
 
-// errorCatcher passes a response through unless its status is an error
-// (400 or more): then it keeps the status, sends nothing, and drops the
-// text/plain body net/http writes and the file's Cache-Control (which
-// ServeContent leaves on a 412), so that the handler can answer the error
-// as JSON through the error handler.
+// errorCatcher passes a response through unless its status is 400 or more:
+// then it keeps the status and sends nothing, for the error handler.
 type errorCatcher struct {
 	http.ResponseWriter
 	status int // the error status held back; 0 if none

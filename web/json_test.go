@@ -286,7 +286,7 @@ func TestTileList(t *testing.T) {
 	// Real tiles describe their simulated latency and failure rate.
 	cat := catalogue.Default()
 	var fs []tiles.Fetcher
-	for _, d := range tiles.Builtins() {
+	for _, d := range sim.Builtins() {
 		s, err := sim.New(d, cat, sim.Backend{Latency: d.Latency, Fail: 0.25})
 		if err != nil {
 			t.Fatalf("sim.New(%s): %v", d.Name, err)

@@ -12,11 +12,9 @@ import (
 
 // The generic view draws a tile that has no view of its own from its JSON
 // data: objects as definition lists (keys in the backend's order), arrays
-// as lists, scalars as text, and strings that are http(s) URLs as links.
-// Everything is drawn by html/template, so it is escaped like any other
-// text on the page. It is bounded: a tile of a megabyte or nested a
-// thousand deep costs no more to draw than viewMaxNodes tokens, and shows
-// where it was cut.
+// as lists, scalars as text, and http(s) URLs as links, all escaped by
+// html/template. It reads at most viewMaxNodes tokens, and shows where it
+// was cut.
 const (
 	viewMaxDepth = 6   // containers nested deeper are not opened
 	viewMaxNodes = 400 // JSON tokens read per tile, skipped ones included
@@ -40,8 +38,7 @@ type jsonField struct {
 }
 
 // jsonView reads raw into the generic view's tree. Data that is not JSON
-// (no backend should give it, but the page must not fail for it) shows
-// as its text.
+// shows as its text: the page must not fail for it.
 func jsonView(raw json.RawMessage) jsonNode {
 	if len(raw) == 0 {
 		return jsonNode{Kind: "null", Text: "null"} // an ok tile may have no data (a 204)
@@ -91,17 +88,10 @@ func (w *jsonWalker) container(object bool, depth int) (jsonNode, error) {
 	if object {
 		n.Kind = "object"
 	}
-	for {
-		if !w.dec.More() {
-			_, err := w.dec.Token() // the closing delimiter
-			return n, err
-		}
+	for !w.stopped && w.dec.More() {
 		if w.left <= 0 {
 			w.stopped = true
-		}
-		if w.stopped {
-			n.Cut = true
-			return n, nil
+			break
 		}
 		var key string
 		if object {
@@ -121,11 +111,13 @@ func (w *jsonWalker) container(object bool, depth int) (jsonNode, error) {
 		} else {
 			n.Items = append(n.Items, v)
 		}
-		if w.stopped {
-			n.Cut = true
-			return n, nil
-		}
 	}
+	if w.stopped {
+		n.Cut = true
+		return n, nil
+	}
+	_, err := w.dec.Token() // the closing delimiter
+	return n, err
 }
 
 // skip reads past the container whose opening token has been read,

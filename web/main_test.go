@@ -100,7 +100,7 @@ func builtins(t testing.TB, latency time.Duration) []tiles.Fetcher {
 	t.Helper()
 	cat := catalogue.Default()
 	var fs []tiles.Fetcher
-	for _, d := range tiles.Builtins() {
+	for _, d := range sim.Builtins() {
 		s, err := sim.New(d, cat, sim.Backend{Latency: latency})
 		if err != nil {
 			t.Fatalf("sim.New(%s): %v", d.Name, err)

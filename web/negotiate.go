@@ -1,10 +1,13 @@
 package web
 
 import (
-	"mime"
+	"iter"
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 
 	"vitrine/tiles"
 )
@@ -18,8 +21,7 @@ const (
 	formatNDJSON format = "ndjson"
 )
 
-// formats lists the forms with their media types, JSON first: it wins ties
-// and is the answer to "*/*" and to no Accept at all.
+// formats lists the forms with their media types, JSON first: it wins ties.
 var formats = []struct {
 	f     format
 	media string
@@ -30,9 +32,8 @@ var formats = []struct {
 }
 
 // negotiate picks the form of the response: ?format= if given (anything
-// else is a 400 naming format), else the Accept header's preferred form by
-// q-value. An Accept that matches none of the forms gets JSON, the
-// contract's default, rather than a 406 that no script would expect.
+// else is a 400), else the Accept header's preferred form by q-value. An
+// Accept that matches none gets JSON, the contract's default, not a 406.
 func negotiate(r *http.Request) (format, error) {
 	if v, ok := r.URL.Query()["format"]; ok {
 		for _, f := range formats {
@@ -40,31 +41,16 @@ func negotiate(r *http.Request) (format, error) {
 				return f.f, nil
 			}
 		}
-		return "", tiles.Errorf(tiles.EINVALID, "format: must be json, html or ndjson; got %q", tiles.Clip(strings.Join(v, ","), 32))
+		return "", tiles.Errorf(tiles.EINVALID, "format: must be json, html or ndjson; got %q",
+			tiles.Clip(strings.Join(v, ","), 32))
 	}
 	best, bestQ, bestSpecific := formatJSON, -1.0, -1
-	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
-		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
-		if err != nil {
-			continue
-		}
-		q := 1.0
-		if qs, ok := params["q"]; ok {
-			if q, err = strconv.ParseFloat(qs, 64); err != nil || q < 0 || q > 1 {
-				continue
-			}
-		}
-		if q == 0 {
-			continue
-		}
+	for mr, q := range weights(r.Header.Values("Accept")) {
 		for _, f := range formats {
-			specific := matches(mt, f.media)
-			if specific < 0 {
-				continue
-			}
 			// Higher q wins; at equal q a more specific range wins (text/html
 			// over */*); at equal both, the earlier form (JSON).
-			if q > bestQ || (q == bestQ && specific > bestSpecific) {
+			specific := matches(mr, f.media)
+			if q > 0 && specific >= 0 && (q > bestQ || q == bestQ && specific > bestSpecific) {
 				best, bestQ, bestSpecific = f.f, q, specific
 			}
 		}
@@ -84,4 +70,101 @@ func matches(mr, media string) int {
 		return 1
 	}
 	return -1
+}
+
+// weights yields the entries of comma-separated header values such as
+// Accept and Accept-Encoding: each one's value in lower case, without its
+// parameters, and its weight (1 when not given). An empty entry, or one
+// whose weight is not a qvalue, is skipped.
+func weights(values []string) iter.Seq2[string, float64] {
+	return func(yield func(string, float64) bool) {
+		for _, v := range values {
+			for entry := range strings.SplitSeq(v, ",") {
+				if value, q, ok := parseWeighted(entry); ok && !yield(value, q) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// parseWeighted reads one entry, "gzip" or "text/html;level=1;q=0.5".
+func parseWeighted(entry string) (value string, q float64, ok bool) {
+	value, params, _ := strings.Cut(entry, ";")
+	value = strings.ToLower(strings.TrimSpace(value))
+	if value == "" {
+		return "", 0, false
+	}
+	q = 1
+	for p := range strings.SplitSeq(params, ";") {
+		k, v, _ := strings.Cut(p, "=")
+		if !strings.EqualFold(strings.TrimSpace(k), "q") {
+			continue
+		}
+		if q, ok = parseQValue(strings.TrimSpace(v)); !ok {
+			return "", 0, false
+		}
+	}
+	return value, q, true
+}
+
+// parseQValue parses RFC 9110's qvalue: "0", "0.5", "0.125", "1", "1.000".
+func parseQValue(s string) (float64, bool) {
+	whole, frac, _ := strings.Cut(s, ".")
+	if whole != "0" && whole != "1" || len(frac) > 3 || strings.Trim(frac, "0123456789") != "" ||
+		whole == "1" && strings.Trim(frac, "0") != "" {
+		return 0, false
+	}
+	q, err := strconv.ParseFloat(whole+"."+frac+"0", 64)
+	return q, err == nil
+}
+
+// gzipByWeight is Echo's Gzip middleware for the requests whose
+// Accept-Encoding asks for gzip once its q-values are read (Echo's own
+// test compresses for "gzip;q=0"). Every response says Vary: Accept-Encoding.
+func gzipByWeight() echo.MiddlewareFunc {
+	gz := middleware.Gzip()
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		zipped := gz(next)
+		return func(c echo.Context) error {
+			if wantsGzip(c.Request().Header) {
+				return zipped(c) // adds Vary itself
+			}
+			c.Response().Header().Add(echo.HeaderVary, echo.HeaderAcceptEncoding)
+			return next(c)
+		}
+	}
+}
+
+// wantsGzip reads Accept-Encoding as RFC 9110 §12.5.3 does: gzip (or
+// x-gzip) must be named with a weight above zero ("*" alone is no wish for
+// gzip), and not below identity's (or that of "*", when identity is not
+// named). A coding named twice takes its lower weight. When in doubt,
+// identity, which every client reads; Vitrine never answers 406. A Range
+// request is never compressed: Content-Range counts the identity form.
+func wantsGzip(h http.Header) bool {
+	if h.Get("Range") != "" {
+		return false
+	}
+	gzipQ, identityQ, anyQ := -1.0, -1.0, -1.0 // -1: not named
+	lower := func(cur, q float64) float64 {
+		if cur < 0 || q < cur {
+			return q
+		}
+		return cur
+	}
+	for coding, q := range weights(h.Values("Accept-Encoding")) {
+		switch coding {
+		case "gzip", "x-gzip":
+			gzipQ = lower(gzipQ, q)
+		case "identity":
+			identityQ = lower(identityQ, q)
+		case "*":
+			anyQ = lower(anyQ, q)
+		}
+	}
+	if identityQ < 0 {
+		identityQ = anyQ
+	}
+	return gzipQ > 0 && gzipQ >= identityQ
 }

@@ -11,9 +11,13 @@ import (
 	"io"
 	"math"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
 
 	"vitrine/aggregator"
 	"vitrine/catalogue"
@@ -26,15 +30,13 @@ var templateFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
-// renderer renders the HTML homepage in pieces, so that each can be flushed
-// as soon as it is ready.
+// renderer renders the HTML homepage in pieces, each flushed when ready.
 type renderer struct {
 	t     *template.Template
 	views map[string]string // Options.Views
 }
 
-// newRenderer returns a renderer drawing each tile with its view of views
-// (see viewOf; nil gives every tile its default view).
+// newRenderer returns a renderer drawing each tile with its view (viewOf).
 func newRenderer(views map[string]string) *renderer {
 	t := template.Must(template.New("").Funcs(template.FuncMap{
 		"price": formatPrice,
@@ -49,8 +51,7 @@ type shellView struct {
 	Tiles []slotView
 }
 
-// slotView is a tile's place in the shell: its name and view, which sizes
-// its placeholder as the tile will be.
+// slotView is a tile's place in the shell, sized by its view.
 type slotView struct{ Name, View string }
 
 // slots returns the shell's slots for the tiles named names, in page order.
@@ -72,9 +73,7 @@ type tileView struct {
 	View             string // the view it is drawn with (viewOf)
 	Status           tiles.Status
 	ElapsedMS, AgeMS float64
-	// Data is the tile's data as its view takes it: decoded for a
-	// built-in view, a jsonNode for the generic view, template.HTML for
-	// the html view.
+	// Data is the tile's data as its view takes it (viewTemplate).
 	Data     any
 	RetryURL string
 }
@@ -92,11 +91,12 @@ func decode[T any](raw json.RawMessage) (any, error) {
 	return v, err
 }
 
-// tile renders one tile into a buffer (a template that fails half-way must
-// not leave half a tile in the stream) with its view, falling back to the
-// generic view when the tile's own view cannot take or render its data.
+// tile renders one tile with its view into a buffer, so that a template
+// failing half-way leaves nothing in the stream; the generic view takes
+// over when the tile's own cannot take or render its data.
 func (r *renderer) tile(res aggregator.Result, user string) ([]byte, error) {
-	v := tileView{Name: res.Name, View: viewOf(r.views, res.Name), Status: res.Status, ElapsedMS: millis(res.Elapsed), RetryURL: retryURL(res.Name, user)}
+	v := tileView{Name: res.Name, View: viewOf(r.views, res.Name), Status: res.Status,
+		ElapsedMS: millis(res.Elapsed), RetryURL: retryURL(res.Name, user)}
 	if res.Status == tiles.StatusStale {
 		v.AgeMS = millis(res.Age)
 	}
@@ -118,9 +118,9 @@ func (r *renderer) tile(res aggregator.Result, user string) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// viewTemplate sets v.Data to what the tile's view takes of data and
-// returns the view's template: the generic one when the view cannot take
-// the data.
+// viewTemplate sets v.Data to what the tile's view takes of data (decoded
+// for a built-in view, template.HTML for the html view, a jsonNode for the
+// generic one) and returns the view's template.
 func viewTemplate(v *tileView, data json.RawMessage) string {
 	if len(data) > 0 {
 		if decode, ok := builtinViews[v.View]; ok {
@@ -144,13 +144,68 @@ func (r *renderer) place(w io.Writer, name, nonce string) error {
 	return r.t.ExecuteTemplate(w, "place", struct{ Name, Nonce string }{name, nonce})
 }
 
-// timing renders the waterfall, with the page's trace id when it has one
-// to look up ("" none).
+// timing renders the waterfall, with the page's trace id ("" none).
 func (r *renderer) timing(w io.Writer, results []aggregator.Result, total time.Duration, traceID string) error {
 	v := newTimingView(results, total)
 	v.TraceID = traceID
 	return r.t.ExecuteTemplate(w, "timing", v)
 }
+
+// timingView lays out the page's timing waterfall as SVG coordinates: one
+// bar per tile on a shared time axis, then the page total.
+type timingView struct {
+	TotalMS, SlowestMS, SumMS float64
+	Width, Height, AxisX      float64
+	Bars                      []timingBar
+	// TraceID is the page's trace, for a person to find it; "" untraced.
+	TraceID string
+}
+
+type timingBar struct {
+	Label, Status string
+	ElapsedMS     float64
+	X, Y, W, H    float64
+	TextY, LabelX float64
+}
+
+const (
+	waterfallWidth = 640.0
+	labelWidth     = 140.0
+	durWidth       = 130.0
+	rowHeight      = 26.0
+	barHeight      = 16.0
+)
+
+func newTimingView(results []aggregator.Result, total time.Duration) timingView {
+	totalMS := millis(total)
+	v := timingView{TotalMS: totalMS, Width: waterfallWidth}
+	span := totalMS
+	for _, r := range results {
+		v.SumMS += millis(r.Elapsed)
+		v.SlowestMS = max(v.SlowestMS, millis(r.Elapsed))
+		span = max(span, millis(r.Start)+millis(r.Elapsed))
+	}
+	if span <= 0 {
+		span = 1
+	}
+	scale := (waterfallWidth - labelWidth - durWidth) / span
+	bar := func(i int, label, status string, start, elapsed float64) timingBar {
+		y := float64(i)*rowHeight + (rowHeight-barHeight)/2
+		w := max(elapsed*scale, 2) // a 0 ms tile still shows
+		x := labelWidth + start*scale
+		return timingBar{Label: label, Status: status, ElapsedMS: elapsed,
+			X: round1(x), Y: y, W: round1(w), H: barHeight, TextY: y + barHeight - 3, LabelX: round1(x + w + 6)}
+	}
+	for i, r := range results {
+		v.Bars = append(v.Bars, bar(i, r.Name, string(r.Status), millis(r.Start), millis(r.Elapsed)))
+	}
+	v.Bars = append(v.Bars, bar(len(results), "page total", "total", 0, totalMS))
+	v.Height = float64(len(v.Bars)) * rowHeight
+	v.AxisX = round1(labelWidth + totalMS*scale)
+	return v
+}
+
+func round1(f float64) float64 { return float64(int64(f*10+0.5)) / 10 }
 
 func (r *renderer) end(w io.Writer) error {
 	return r.t.ExecuteTemplate(w, "end", nil)
@@ -220,4 +275,93 @@ func formatMS(v float64) string {
 		return strconv.FormatFloat(math.Round(v/10)/100, 'f', -1, 64) + " s"
 	}
 	return strconv.FormatFloat(v, 'f', 1, 64) + " ms"
+}
+
+// htmlFragment returns the markup of a tile drawn with the "html" view: its
+// data is a JSON string holding an HTML fragment, inserted unescaped since
+// the operator chose to trust that backend with the page's markup. It still
+// cannot run script: the page's CSP allows no inline script without the
+// page's fresh nonce. Nor can it break the page: the fragment is parsed
+// and written back as the browser would read it, so an unclosed element,
+// a stray end tag or an unterminated attribute cannot leave the tile's
+// slot, swallow what follows, or turn the rest into text (<plaintext>).
+func htmlFragment(raw json.RawMessage) (template.HTML, error) {
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", fmt.Errorf("html view: data is not a JSON string: %w", err)
+	}
+	slot := &html.Node{Type: html.ElementNode, Data: "div", DataAtom: atom.Div}
+	nodes, err := html.ParseFragment(strings.NewReader(s), slot)
+	if err != nil {
+		return "", fmt.Errorf("html view: %w", err)
+	}
+	var b strings.Builder
+	for _, n := range nodes {
+		if dropPlaintext(n) {
+			continue
+		}
+		if err := html.Render(&b, n); err != nil {
+			return "", fmt.Errorf("html view: %w", err)
+		}
+	}
+	return template.HTML(b.String()), nil
+}
+
+// dropPlaintext removes the <plaintext> elements under n and reports
+// whether n is one: html.Render leaves one open.
+func dropPlaintext(n *html.Node) bool {
+	for c := n.FirstChild; c != nil; {
+		next := c.NextSibling
+		if dropPlaintext(c) {
+			n.RemoveChild(c)
+		}
+		c = next
+	}
+	return n.Type == html.ElementNode && n.DataAtom == atom.Plaintext
+}
+
+// The views the HTML page can draw a tile with (Options.Views): the built-in
+// tiles' own, a generic view of any JSON, and an HTML fragment.
+const (
+	ViewBanners         = "banners"
+	ViewProducts        = "products"
+	ViewRecommendations = "recommendations"
+	ViewJSON            = "json"
+	ViewHTML            = "html"
+)
+
+// ViewNames lists every view Options.Views may name.
+func ViewNames() []string {
+	return []string{ViewBanners, ViewProducts, ViewRecommendations, ViewJSON, ViewHTML}
+}
+
+// viewOf is the view a tile is drawn with: the one views gives it, else
+// its own name's if that is a built-in view, else the generic one.
+func viewOf(views map[string]string, name string) string {
+	if v, ok := views[name]; ok && slices.Contains(ViewNames(), v) {
+		return v
+	}
+	switch name {
+	case ViewBanners, ViewProducts, ViewRecommendations:
+		return name
+	}
+	return ViewJSON
+}
+
+// Check reports an option that does not fit a page of the tiles named
+// names: a primary tile or a view for a tile not on the page, or a view
+// that does not exist. NewServer panics on such options.
+func (o Options) Check(names []string) error {
+	if o.Primary != "" && !slices.Contains(names, o.Primary) {
+		return fmt.Errorf("web: the primary tile %q is not on the page (tiles: %s)", o.Primary, strings.Join(names, ", "))
+	}
+	for name, v := range o.Views {
+		if !slices.Contains(names, name) {
+			return fmt.Errorf("web: a view for %q, which is not on the page (tiles: %s)", name, strings.Join(names, ", "))
+		}
+		if !slices.Contains(ViewNames(), v) {
+			return fmt.Errorf("web: tile %q: no view %q; views: %s", name, v, strings.Join(ViewNames(), ", "))
+		}
+	}
+	return nil
 }

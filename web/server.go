@@ -17,6 +17,7 @@ import (
 
 	"vitrine/aggregator"
 	"vitrine/catalogue"
+	"vitrine/httpjson"
 	"vitrine/tiles"
 )
 
@@ -29,38 +30,32 @@ type Options struct {
 	// Metrics, if set, is served at GET /metrics (Prometheus); nil when
 	// the admin port (NewAdmin) serves it instead.
 	Metrics http.Handler
-	// InFlight, if set, is told of every request as it starts, by route
-	// pattern ("/tiles/:name"), and the function it returns when it ends.
+	// InFlight, if set, is told of every request by route pattern as it
+	// starts, and the function it returns when it ends.
 	InFlight func(route string) (done func())
 	// WriteStall is how long a write may wait on a client that does not
-	// read before its connection is cut (deadline.go); 0 means
-	// DefaultWriteStall.
+	// read before its connection is cut; 0 means DefaultWriteStall.
 	WriteStall time.Duration
 	// WriteCut, if set, is told of every response cut by the server, by
-	// route: a write past its deadline, or on a connection closed at the
-	// end of a shutdown's drain. It counts only on a server whose listener
-	// went through WatchWrites.
+	// route (a write past its deadline, or on a connection closed at the
+	// end of a drain), on a listener that went through WatchWrites.
 	WriteCut func(route string)
 	// Primary names the tile that decides /home's HTTP status ("" none):
-	// the response header waits for it (primary.go).
+	// the response header waits for it.
 	Primary string
-	// Readiness, if set, says what GET /readyz reports (readyz.go); it is
-	// called on every probe, so it reads states kept up to date elsewhere
-	// and makes no round trip. Nil: always ready.
+	// Readiness, if set, says what GET /readyz reports; it is called on
+	// every probe, so it makes no round trip. Nil: always ready.
 	Readiness func() Readiness
-	// Views says how the HTML page draws each tile: one of ViewNames. A
-	// tile it does not name is drawn with its own name's view if that is
-	// a built-in one, else with the generic view of its JSON.
+	// Views says how the HTML page draws each tile: one of ViewNames
+	// (default: viewOf).
 	Views map[string]string
-	// TracerProvider, if set, traces every request (trace.go): a server
-	// span continuing the client's traceparent, named by route, and a
-	// "page" span around /home's tiles. Nil: tracing off, at no cost.
+	// TracerProvider, if set, traces every request (trace.go). Nil:
+	// tracing off, at no cost.
 	TracerProvider trace.TracerProvider
 }
 
 // NewServer returns the Echo instance serving Vitrine's routes. It panics
-// if opts do not fit agg's tiles (Options.Check): a wiring mistake, which
-// a caller reading options from a file checks for first.
+// if opts do not fit agg's tiles (Options.Check): a wiring mistake.
 func NewServer(logger *slog.Logger, agg *aggregator.Aggregator, opts Options) *echo.Echo {
 	if err := opts.Check(agg.Names()); err != nil {
 		panic(err)
@@ -73,13 +68,13 @@ func NewServer(logger *slog.Logger, agg *aggregator.Aggregator, opts Options) *e
 		e.Pre(serverSpans(opts.TracerProvider)) // first: the span covers the rest
 		e.Use(nameServerSpans(routes))
 	}
-	// The logger is outermost so that it sees (and logs) recovered panics.
 	e.Pre(routeOnDecodedPath)
-	e.Use(requestLogger(logger))
+	e.Use(requestLogger(logger)) // outside Recover: it logs recovered panics
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
 		DisableStackAll: true, // this goroutine's stack is enough
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
-			logger.ErrorContext(c.Request().Context(), "handler panicked", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err, "stack", string(stack))
+			logger.ErrorContext(c.Request().Context(), "handler panicked", "method", c.Request().Method,
+				"path", c.Request().URL.Path, "err", err, "stack", string(stack))
 			return err
 		},
 	}))
@@ -93,8 +88,6 @@ func NewServer(logger *slog.Logger, agg *aggregator.Aggregator, opts Options) *e
 	}
 	e.Use(writeDeadlines(opts.writeStall(), opts.WriteCut))
 	e.Use(securityHeaders)
-	// Compress when the client's Accept-Encoding weighs gzip above zero
-	// (gzip.go); streamed pages still flush per tile.
 	e.Use(gzipByWeight())
 	addRoutes(e, agg, newRenderer(opts.Views), opts)
 	routeSet(e, routes)
@@ -102,48 +95,36 @@ func NewServer(logger *slog.Logger, agg *aggregator.Aggregator, opts Options) *e
 }
 
 // requestLogger logs one line per request with slog. It hands errors to the
-// error handler itself (so the status it logs is the one sent) and then
-// swallows them, so that Echo does not handle them a second time.
+// error handler itself, so that the status it logs is the one sent, and
+// then swallows them.
 func requestLogger(logger *slog.Logger) echo.MiddlewareFunc {
-	logged := middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
-		LogMethod:   true,
-		LogURI:      true,
-		LogStatus:   true,
-		LogLatency:  true,
-		LogError:    true,
-		HandleError: true, // run the error handler first, so the status logged is the one sent
-		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
-			attrs := []slog.Attr{
-				slog.String("method", v.Method),
-				slog.String("uri", v.URI),
-				slog.Int("status", v.Status),
-				slog.Duration("latency", v.Latency),
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			err := next(c)
+			if err != nil {
+				c.Error(err)
 			}
+			r, status := c.Request(), c.Response().Status
+			attrs := []slog.Attr{slog.String("method", r.Method), slog.String("uri", r.RequestURI),
+				slog.Int("status", status), slog.Duration("latency", time.Since(start))}
 			if id := loggedRequestID(c); id != "" {
 				attrs = append(attrs, slog.String("request_id", id))
 			}
 			level := slog.LevelInfo
-			if v.Error != nil {
-				attrs = append(attrs, slog.String("err", v.Error.Error()))
-				if v.Status >= 500 {
+			if err != nil {
+				attrs = append(attrs, slog.String("err", err.Error()))
+				if status >= 500 {
 					level = slog.LevelError
 				}
 			}
-			logger.LogAttrs(c.Request().Context(), level, "request", attrs...)
-			return nil
-		},
-	})
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		h := logged(next)
-		return func(c echo.Context) error {
-			_ = h(c) // already passed to c.Error
+			logger.LogAttrs(r.Context(), level, "request", attrs...)
 			return nil
 		}
 	}
 }
 
-// statusOf maps Vitrine's error codes to HTTP statuses: the only place
-// that does.
+// statusOf maps Vitrine's error codes to HTTP statuses, as nothing else does.
 var statusOf = map[string]int{
 	tiles.EINVALID:  http.StatusBadRequest,
 	tiles.ENOTFOUND: http.StatusNotFound,
@@ -155,7 +136,8 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
 			// A streamed page has already sent its status: log only.
-			logger.WarnContext(c.Request().Context(), "error after response started", "path", c.Request().URL.Path, "request_id", loggedRequestID(c), "err", err)
+			logger.WarnContext(c.Request().Context(), "error after response started", "path", c.Request().URL.Path,
+				"request_id", loggedRequestID(c), "err", err)
 			return
 		}
 		status, msg := http.StatusInternalServerError, "internal error"
@@ -174,21 +156,14 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 			msg = httpErrorMessage(c, he)
 		}
 		if status >= 500 {
-			logger.ErrorContext(c.Request().Context(), "request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "request_id", loggedRequestID(c), "err", err)
+			logger.ErrorContext(c.Request().Context(), "request failed", "method", c.Request().Method,
+				"path", c.Request().URL.Path, "request_id", loggedRequestID(c), "err", err)
 		}
-		if c.Request().Method == http.MethodHead {
-			err = c.NoContent(status)
-		} else {
-			err = c.JSON(status, map[string]string{"error": msg})
-		}
-		if err != nil {
-			logger.WarnContext(c.Request().Context(), "writing error response", "err", err)
-		}
+		httpjson.Error(c.Response(), c.Request(), status, msg)
 	}
 }
 
-// httpErrorMessage gives Echo's own errors (no route, wrong method) a
-// sentence a person can act on.
+// httpErrorMessage gives Echo's own errors a sentence a person can act on.
 func httpErrorMessage(c echo.Context, he *echo.HTTPError) string {
 	r := c.Request()
 	switch he.Code {
@@ -214,19 +189,6 @@ func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 		h := c.Response().Header()
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "same-origin")
-		return next(c)
-	}
-}
-
-// routeOnDecodedPath makes Echo route on the path as net/http decoded it,
-// once, as the handlers read names from it (pathParam): Echo routes on the
-// raw path when a request has escapes, so /%73tatic/vitrine.css would miss
-// /static/*. An escaped slash (%2F) stays raw: it belongs inside its segment.
-func routeOnDecodedPath(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		if u := c.Request().URL; u.RawPath != "" && !strings.Contains(strings.ToUpper(u.RawPath), "%2F") {
-			u.RawPath = ""
-		}
 		return next(c)
 	}
 }

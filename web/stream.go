@@ -13,20 +13,10 @@ import (
 
 // streamOut is where a streamed response goes. Without a primary tile its
 // header is sent at once and each tile is flushed as it finishes. With one,
-// the header waits for the primary tile's result, which decides the status
-// (primary.go): until then what the stream writes (the shell, the tiles
-// done before the primary, in completion order) is held in memory, a page
-// at most, and then sent at once after the header.
-//
-// Server-Timing cannot be known when the header goes, so it is announced as
-// a trailer; X-Accel-Buffering tells a buffering proxy (nginx) to pass each
-// tile on at once.
-//
-// The response's write deadline starts with its header (writeDeadlines);
-// a stream moves it before each tile it sends (extendWriteDeadline), so a
-// stream whose client reads lives as long as its page, and one whose
-// client stopped reading is cut a write stall after its last progress: the
-// failed write ends the stream, which cancels the tiles still running.
+// the header waits for the primary tile's result, which decides the status:
+// until then what the stream writes is held in memory, a page at most.
+// Server-Timing is a trailer; X-Accel-Buffering asks a proxy (nginx) to
+// pass each tile on at once.
 type streamOut struct {
 	res     *echo.Response
 	rc      *http.ResponseController
@@ -76,9 +66,8 @@ func (s *streamOut) flush() error {
 	return s.rc.Flush()
 }
 
-// tileDone ends the writing of tile r: it flushes it, or, if it is the
-// primary tile, sends the header with the status r decides and everything
-// held so far.
+// tileDone flushes tile r, or, for the primary tile, sends the header with
+// the status r decides and everything held so far.
 func (s *streamOut) tileDone(r aggregator.Result) error {
 	if s.held != nil && r.Name == s.primary {
 		return s.release(primaryStatus(r))
@@ -101,111 +90,86 @@ func (s *streamOut) release(status int) error {
 	return s.rc.Flush()
 }
 
-// streamNDJSON writes one JSON line per tile, in completion order, each
-// flushed as it finishes, then the summary line. The tiles run under pt.
-func streamNDJSON(c echo.Context, pt pageTrace, agg *aggregator.Aggregator, req tiles.Request, primary string, stall time.Duration) error {
+// streamNDJSON writes one JSON line per tile, in completion order, then the
+// summary line.
+func streamNDJSON(c echo.Context, pt pageTrace, agg *aggregator.Aggregator, req tiles.Request, primary string,
+	stall time.Duration) error {
 	out := startStream(c, "application/x-ndjson", primary, stall)
-	// Send the header at once, as the HTML page sends its shell: the client
-	// knows the page is coming before the first tile is done.
-	if err := out.flush(); err != nil {
-		return err
-	}
-	ctx := pt.ctx
 	var line []byte
-	page, err := agg.Stream(ctx, req, func(r aggregator.Result) error {
-		if err := ctx.Err(); err != nil {
-			return err // the client has gone: send nothing more
-		}
+	return out.stream(pt, agg, req, func(r aggregator.Result) error {
 		line = append(appendTile(line[:0], r), '\n')
-		if err := out.extend(); err != nil {
-			return err
-		}
-		if _, err := out.Write(line); err != nil {
-			return err
-		}
-		return out.tileDone(r)
+		_, err := out.Write(line)
+		return err
+	}, func(page aggregator.Page) error {
+		_, err := out.Write(append(appendTraceID(appendSummary(line[:0], page.Summary), pt.traceID(page)), '\n'))
+		return err
 	})
-	pt.end(page, err)
-	if err != nil {
-		return out.failed(ctx.Err(), err)
-	}
-	if err := out.extend(); err != nil {
-		return err
-	}
-	if _, err := out.Write(append(appendTraceID(appendSummary(line[:0], page.Summary), pt.traceID(page)), '\n')); err != nil {
-		return err
-	}
-	return out.end(page)
 }
 
-// failed is what a stream returns when it stopped early with err. If the
-// client went away (gone) before the header was sent, there is no one to
-// answer (as for /test); otherwise the error handler logs err, or answers
-// it if nothing was sent.
-func (s *streamOut) failed(gone, err error) error {
-	if s.held != nil && gone != nil {
-		return nil
-	}
-	return err // logged; after the header, nothing more can be sent
-}
-
-// end completes a stream: the Server-Timing trailer, and the header if it
-// is still held, which only a primary tile missing from the page would
-// leave (Options.Check refuses one).
-func (s *streamOut) end(page aggregator.Page) error {
-	s.res.Header().Set("Server-Timing", serverTiming(page.Results, page.Elapsed))
-	return s.release(http.StatusOK)
-}
-
-// streamHTML sends the page shell at once, then each tile as it finishes
-// followed by a one-line nonce'd script that moves it into its slot, then
-// the timing waterfall. The tiles run under pt.
-func streamHTML(c echo.Context, pt pageTrace, agg *aggregator.Aggregator, rend *renderer, req tiles.Request, primary string, stall time.Duration) error {
+// streamHTML sends the page shell, then each tile as it finishes with a
+// nonce'd script that moves it into its slot, then the timing waterfall.
+func streamHTML(c echo.Context, pt pageTrace, agg *aggregator.Aggregator, rend *renderer, req tiles.Request,
+	primary string, stall time.Duration) error {
 	nonce := newNonce()
 	c.Response().Header().Set("Content-Security-Policy", contentSecurityPolicy(nonce))
 	out := startStream(c, echo.MIMETextHTMLCharsetUTF8, primary, stall)
-	err := rend.shell(out, shellView{Nonce: nonce, User: req.User, Tiles: rend.slots(agg.Names())})
-	if err != nil {
+	if err := rend.shell(out, shellView{Nonce: nonce, User: req.User, Tiles: rend.slots(agg.Names())}); err != nil {
 		return err
 	}
-	if err := out.flush(); err != nil {
-		return err
-	}
-	ctx := pt.ctx
-	page, err := agg.Stream(ctx, req, func(r aggregator.Result) error {
-		if err := ctx.Err(); err != nil {
-			return err // the client has gone: send nothing more
-		}
+	return out.stream(pt, agg, req, func(r aggregator.Result) error {
 		b, err := rend.tile(r, req.User)
 		if err != nil {
-			return err
-		}
-		if err := out.extend(); err != nil {
 			return err
 		}
 		if _, err := out.Write(b); err != nil {
 			return err
 		}
-		if err := rend.place(out, r.Name, nonce); err != nil {
+		return rend.place(out, r.Name, nonce)
+	}, func(page aggregator.Page) error {
+		if err := rend.timing(out, page.Results, page.Elapsed, pt.traceID(page)); err != nil {
 			return err
 		}
-		return out.tileDone(r)
+		if err := rend.place(out, "timing", nonce); err != nil {
+			return err
+		}
+		return rend.end(out)
+	})
+}
+
+// stream sends what was written so far (unless it is held), then runs the
+// page's tiles under pt, writing each as it finishes (tile), then the
+// page's end (end).
+func (s *streamOut) stream(pt pageTrace, agg *aggregator.Aggregator, req tiles.Request,
+	tile func(aggregator.Result) error, end func(aggregator.Page) error) error {
+	if err := s.flush(); err != nil {
+		return err
+	}
+	ctx := pt.ctx
+	page, err := agg.Stream(ctx, req, func(r aggregator.Result) error {
+		if err := ctx.Err(); err != nil {
+			return err // the client has gone: send nothing more
+		}
+		if err := s.extend(); err != nil {
+			return err
+		}
+		if err := tile(r); err != nil {
+			return err
+		}
+		return s.tileDone(r)
 	})
 	pt.end(page, err)
 	if err != nil {
-		return out.failed(ctx.Err(), err)
+		if s.held != nil && ctx.Err() != nil {
+			return nil // the client left before the header: no one to answer
+		}
+		return err // for the error handler to log, or answer if nothing was sent
 	}
-	if err := out.extend(); err != nil {
+	if err := s.extend(); err != nil {
 		return err
 	}
-	if err := rend.timing(out, page.Results, page.Elapsed, pt.traceID(page)); err != nil {
+	if err := end(page); err != nil {
 		return err
 	}
-	if err := rend.place(out, "timing", nonce); err != nil {
-		return err
-	}
-	if err := rend.end(out); err != nil {
-		return err
-	}
-	return out.end(page)
+	s.res.Header().Set("Server-Timing", serverTiming(page.Results, page.Elapsed))
+	return s.release(http.StatusOK) // held only if the primary tile is not on the page
 }

@@ -74,7 +74,7 @@ func readStream(tb testing.TB, client *http.Client, url, accept string, marker [
 func BenchmarkStream(b *testing.B) {
 	cat := catalogue.Default()
 	var fs []tiles.Fetcher
-	for _, d := range tiles.Builtins() {
+	for _, d := range sim.Builtins() {
 		f, err := sim.New(d, cat, sim.Backend{Latency: d.Latency})
 		if err != nil {
 			b.Fatalf("sim.New(%s): %v", d.Name, err)

@@ -1,10 +1,9 @@
 package web
 
-// Tracing, when Options.TracerProvider is set. Every request is a server
-// span that continues the client's W3C traceparent, named by route once
-// Echo has routed it; /home adds a "page" span around the fan-out, under
-// which the aggregator's tile spans hang. Off (nil), none of this is
-// installed: no otelhttp, no span, no attribute, not even a no-op.
+// Tracing, when Options.TracerProvider is set: every request is a server
+// span continuing the client's W3C traceparent, named by route; /home adds
+// a "page" span, parent of the tile spans. Off (nil), none of this is
+// installed, not even a no-op.
 
 import (
 	"context"
@@ -15,33 +14,24 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/metric/noop"
-	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
 	"vitrine/aggregator"
 	"vitrine/tiles"
+	"vitrine/tracing"
 )
 
 // tracerName is the instrumentation scope of web's own spans.
 const tracerName = "vitrine/web"
 
 // serverSpans starts each request's server span with otelhttp, as Echo's
-// outermost (pre-routing) middleware, so that the span covers routing,
-// the access log and the error handler. It runs inside Echo rather than
-// around it so that NewServer's *echo.Echo is the whole traced server.
-// The request (its context) and the response writer are otelhttp's from
-// then on: the writer records the status and still flushes and unwraps to
-// the connection, which write deadlines need.
+// outermost middleware, so that it covers routing, the access log and the
+// error handler. The request and the response writer are otelhttp's from
+// then on.
 func serverSpans(tp trace.TracerProvider) echo.MiddlewareFunc {
-	mw := otelhttp.NewMiddleware("vitrine",
-		otelhttp.WithTracerProvider(tp),
-		otelhttp.WithPropagators(propagation.TraceContext{}),
-		// Vitrine's metrics are Prometheus'; the explicit no-op keeps
-		// otelhttp from recording through the global meter provider.
-		otelhttp.WithMeterProvider(noop.NewMeterProvider()),
+	mw := otelhttp.NewMiddleware("vitrine", tracing.HTTPOptions(tp,
 		// Renamed by route once routed (nameServerSpans).
-		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return unrouted(r.Method) }))
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return tracing.SpanName(r.Method, "") }))...)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			var err error
@@ -56,14 +46,12 @@ func serverSpans(tp trace.TracerProvider) echo.MiddlewareFunc {
 }
 
 // nameServerSpans names the server span by the route Echo chose ("GET
-// /home", "GET /tiles/:name"), or "GET unrouted" for a 404 or 405, whose
-// path is the client's and would make every stray URL a name of its own.
-// routes holds "METHOD /pattern" of every route; it is filled once the
-// routes are added, before the server serves.
+// /tiles/:name"); a 404 or 405 keeps "GET unrouted", as a stray URL must
+// not make a name of its own. routes holds "METHOD /pattern" of every
+// route, filled before the server serves.
 func nameServerSpans(routes map[string]bool) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			// Otherwise the span keeps the name it started with (unrouted).
 			if route := c.Request().Method + " " + c.Path(); routes[route] {
 				span := trace.SpanFromContext(c.Request().Context())
 				span.SetName(route)
@@ -74,15 +62,6 @@ func nameServerSpans(routes map[string]bool) echo.MiddlewareFunc {
 	}
 }
 
-// unrouted is the span name of a request no route takes; a method of the
-// client's own invention is not a name either.
-func unrouted(method string) string {
-	if method != http.MethodGet && method != http.MethodHead {
-		method = "HTTP"
-	}
-	return method + " unrouted"
-}
-
 // routeSet lists e's routes as nameServerSpans takes them.
 func routeSet(e *echo.Echo, into map[string]bool) {
 	for _, r := range e.Routes() {
@@ -90,15 +69,14 @@ func routeSet(e *echo.Echo, into map[string]bool) {
 	}
 }
 
-// pageTrace is the "page" span of one /home request, or nothing when
-// tracing is off; ctx is where the page's tiles run (under the span).
+// pageTrace is the "page" span of one /home request (nil when tracing is
+// off); ctx is where the page's tiles run.
 type pageTrace struct {
 	ctx  context.Context
 	span trace.Span // nil when off
 }
 
-// startPage starts the page span under the server span in ctx, unless
-// tracer is nil.
+// startPage starts the page span in ctx, unless tracer is nil.
 func startPage(ctx context.Context, tracer trace.Tracer, f format, req tiles.Request, tileCount int) pageTrace {
 	if tracer == nil {
 		return pageTrace{ctx: ctx}
@@ -112,8 +90,7 @@ func startPage(ctx context.Context, tracer trace.Tracer, f format, req tiles.Req
 }
 
 // end ends the span with the page's outcome: an error status naming the
-// tiles that timed out or failed, or the stream's own error (the client
-// left, or stopped reading) if it stopped early.
+// tiles that timed out or failed, or the stream's own error.
 func (p pageTrace) end(page aggregator.Page, streamErr error) {
 	if p.span == nil {
 		return
@@ -135,8 +112,8 @@ func (p pageTrace) close() {
 	}
 }
 
-// failedTiles names the tiles that ended timeout or error with their
-// status ("recommendations timeout, products error"), or "" if none did.
+// failedTiles names the tiles that timed out or failed, with their status
+// ("recommendations timeout, products error"), or "".
 func failedTiles(results []aggregator.Result) string {
 	var b strings.Builder
 	for _, r := range results {
@@ -152,9 +129,8 @@ func failedTiles(results []aggregator.Result) string {
 }
 
 // traceID is the id of the page's trace for a person to look up, or ""
-// when there is no trace to find: tracing off, or a trace the sampler
-// dropped, unless the page failed, whose error spans are exported anyway
-// (package tracing).
+// when there is none to find: tracing off, or a trace the sampler dropped
+// and whose page did not fail (error spans are exported anyway).
 func (p pageTrace) traceID(page aggregator.Page) string {
 	if p.span == nil {
 		return ""

@@ -13,11 +13,9 @@ import (
 
 // The wire shape of pages and tiles is written here and only here. The
 // writers produce what encoding/json would for the contract's shape (a test
-// holds them to it) but copy each tile's data as the bytes its backend
-// gave, already valid JSON (tiles.Outcome), instead of letting
-// encoding/json scan and re-compact them on every page: through the real
-// HTTP stack that is the difference the README's encoding benchmark shows.
-// Every number written is a duration in milliseconds, so none can be
+// holds them to it) but copy each tile's data as the bytes its backend gave,
+// already valid JSON, instead of letting encoding/json scan and re-compact
+// them on every page. Every number is a duration in milliseconds, never
 // infinite or NaN.
 
 // appendPage appends the JSON document of a page: its tiles as an object in
@@ -32,25 +30,25 @@ func appendPage(b []byte, p aggregator.Page) []byte {
 		b = append(b, ':')
 		b = appendTile(b, r)
 	}
-	b = append(b, `},"elapsed_ms":`...)
-	b = appendMillis(b, p.Elapsed)
-	b = append(b, `,"complete":`...)
-	b = strconv.AppendBool(b, p.Complete)
-	return append(b, '}')
+	return appendSummaryFields(append(b, "},"...), p.Summary)
 }
 
 // appendSummary appends the closing line of an NDJSON page.
 func appendSummary(b []byte, s aggregator.Summary) []byte {
-	b = append(b, `{"elapsed_ms":`...)
+	return appendSummaryFields(append(b, '{'), s)
+}
+
+// appendSummaryFields appends the fields that end a page, and its brace.
+func appendSummaryFields(b []byte, s aggregator.Summary) []byte {
+	b = append(b, `"elapsed_ms":`...)
 	b = appendMillis(b, s.Elapsed)
 	b = append(b, `,"complete":`...)
 	b = strconv.AppendBool(b, s.Complete)
 	return append(b, '}')
 }
 
-// appendTraceID adds "trace_id" to the JSON object that ends b (a page, or
-// the summary line of a stream), unless id is "" (untraced). An id is 32
-// hex digits: nothing to escape.
+// appendTraceID adds "trace_id" to the JSON object that ends b, unless id
+// is "" (untraced). An id is hex digits: nothing to escape.
 func appendTraceID(b []byte, id string) []byte {
 	if id == "" {
 		return b
@@ -86,15 +84,14 @@ func appendTile(b []byte, r aggregator.Result) []byte {
 	return append(b, '}')
 }
 
-// millis converts a duration to milliseconds, rounded to 0.1 ms: how every
-// duration in Vitrine's JSON and Server-Timing is written.
+// millis converts a duration to milliseconds, rounded to 0.1 ms, as every
+// duration is written.
 func millis(d time.Duration) float64 {
 	return float64(d.Round(100*time.Microsecond)) / float64(time.Millisecond)
 }
 
-// appendMillis writes d in milliseconds as encoding/json writes a float64:
-// rounded to 0.1 ms, the shortest form that reads back the same (at most
-// 9.2e15 ms, so never in exponent form).
+// appendMillis writes millis(d) as encoding/json writes a float64 (never
+// in exponent form, as a duration is at most 9.2e15 ms).
 func appendMillis(b []byte, d time.Duration) []byte {
 	return strconv.AppendFloat(b, millis(d), 'f', -1, 64)
 }
@@ -158,8 +155,7 @@ func appendEscape(b []byte, c byte) []byte {
 }
 
 // serverTiming formats the Server-Timing value for results and the total:
-// "banners;dur=40.3, products;dur=80.2, total;dur=80.6". A tile that was not
-// ok says why in its desc, which browsers show in their network panel.
+// "banners;dur=40.3, products;desc="stale";dur=80.2, total;dur=80.6".
 func serverTiming(results []aggregator.Result, total time.Duration) string {
 	var b strings.Builder
 	for _, r := range results {
@@ -190,9 +186,7 @@ type tileInfo struct {
 	Personalised bool    `json:"personalised"`
 	URL          string  `json:"url"`
 	// Source is "simulator" or the backend's host, never its URL.
-	Source string `json:"source"`
-	// View is how the HTML page draws the tile; Primary, whether the tile
-	// decides the page's HTTP status.
+	Source  string      `json:"source"`
 	View    string      `json:"view"`
 	Primary bool        `json:"primary"`
 	Policy  *policyInfo `json:"policy,omitempty"`
@@ -206,9 +200,7 @@ type policyInfo struct {
 	Hedge           string  `json:"hedge"`
 	BreakerFailures int     `json:"breaker_failures"` // 0: no breaker
 	Fallback        bool    `json:"fallback"`
-	// Bulkhead is the most requests in flight to the backend; BackendTTL,
-	// whether its Cache-Control sets the freshness (an HTTP tile whose TTL
-	// was not pinned).
+	// BackendTTL: the backend's Cache-Control sets the freshness.
 	Bulkhead   int  `json:"bulkhead,omitempty"`
 	BackendTTL bool `json:"backend_ttl,omitempty"`
 }

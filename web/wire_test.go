@@ -68,7 +68,7 @@ func wireResults(t testing.TB) []aggregator.Result {
 		})
 	}
 	cat := catalogue.Default()
-	for _, def := range tiles.Builtins() {
+	for _, def := range sim.Builtins() {
 		for _, user := range []string{"", "alice"} {
 			data, err := def.Content(cat, tiles.Request{User: user})
 			if err != nil {
@@ -174,7 +174,7 @@ func builtinAggregator(t testing.TB) *aggregator.Aggregator {
 	t.Helper()
 	cat := catalogue.Default()
 	var fs []tiles.Fetcher
-	for _, def := range tiles.Builtins() {
+	for _, def := range sim.Builtins() {
 		f, err := sim.New(def, cat, sim.Backend{})
 		if err != nil {
 			t.Fatalf("sim.New(%s): %v", def.Name, err)

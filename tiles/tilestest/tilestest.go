@@ -1,7 +1,5 @@
 // Package tilestest provides the one fake tiles.Fetcher that the module's
-// tests share, and constructors for the behaviours they need: a backend
-// that answers after a latency (honouring cancellation), one that fails,
-// one that panics.
+// tests share, and constructors for the behaviours they need.
 package tilestest
 
 import (
@@ -42,11 +40,10 @@ func (f *Fetcher) Calls() int64 { return f.calls.Load() }
 // String returns s as JSON data: a JSON string.
 func String(s string) json.RawMessage { return json.RawMessage(strconv.Quote(s)) }
 
-// After is a tile that answers data after d, or gives up with an error
-// wrapping ctx.Err() when ctx ends first, as tiles.Fetcher requires.
+// After is a tile that answers data after d, or gives up when ctx ends.
 func After(name string, d time.Duration, data json.RawMessage) *Fetcher {
 	return &Fetcher{TileName: name, FetchFn: func(ctx context.Context, _ tiles.Request) (tiles.Outcome, error) {
-		if err := Wait(ctx, d); err != nil {
+		if err := tiles.Wait(ctx, d); err != nil {
 			return tiles.Outcome{}, fmt.Errorf("%s: %w", name, err)
 		}
 		return tiles.Fresh(data), nil
@@ -74,18 +71,15 @@ func Panicking(name string, v any) *Fetcher {
 	}}
 }
 
-// Wait is sim.Wait: it blocks for d or until ctx is done.
-var Wait = sim.Wait
-
 // Builtin returns the built-in tile definition named name, failing t if
 // there is none.
-func Builtin(t testing.TB, name string) tiles.Def {
+func Builtin(t testing.TB, name string) sim.Def {
 	t.Helper()
-	for _, d := range tiles.Builtins() {
+	for _, d := range sim.Builtins() {
 		if d.Name == name {
 			return d
 		}
 	}
 	t.Fatalf("no built-in tile %q", name)
-	return tiles.Def{}
+	return sim.Def{}
 }

@@ -1,7 +1,6 @@
 // Package webtest provides the raw-socket HTTP clients that the server's
-// tests share, in this module's packages alike: a request sent exactly as
-// written (no client library re-encodes its path or fixes its headers),
-// and a client that pipelines requests and never reads an answer.
+// tests share: a request sent exactly as written, and a client that
+// pipelines requests and never reads an answer.
 package webtest
 
 import (
@@ -45,10 +44,8 @@ func RawRequest(t testing.TB, addr, head string) (*http.Response, []byte) {
 
 // NonReader connects to addr and pipelines n GET requests for target (a
 // format with %d, given 0 to n-1, or a plain path), with the extra header
-// lines, and never reads an answer: the server's writes to it block once
-// the socket's buffers are full. Its requests are sent from a goroutine,
-// since the server stops reading them once it is stuck on a write. The
-// connection is closed when the test ends.
+// lines, from a goroutine, and never reads an answer. The connection is
+// closed when the test ends.
 func NonReader(t testing.TB, addr, target string, n int, header ...string) net.Conn {
 	t.Helper()
 	conn, err := net.Dial("tcp", addr)

@@ -1,4 +1,4 @@
-package tiles_test
+package sim_test
 
 import (
 	"encoding/json"
@@ -7,12 +7,13 @@ import (
 	"time"
 
 	"vitrine/catalogue"
+	"vitrine/sim"
 	"vitrine/tiles"
 )
 
 // content returns def's data for req, decoded into T, failing the test
 // unless it is valid JSON of T's shape.
-func content[T any](t *testing.T, def tiles.Def, c *catalogue.Catalogue, req tiles.Request) T {
+func content[T any](t *testing.T, def sim.Def, c *catalogue.Catalogue, req tiles.Request) T {
 	t.Helper()
 	data, err := def.Content(c, req)
 	if err != nil {
@@ -46,7 +47,7 @@ func TestBuiltins(t *testing.T) {
 		{"products", 80 * time.Millisecond, false},
 		{"recommendations", 120 * time.Millisecond, true},
 	}
-	defs := tiles.Builtins()
+	defs := sim.Builtins()
 	if got := len(defs); got != len(want) {
 		t.Fatalf("len(Builtins()) = %d; want %d", got, len(want))
 	}
@@ -74,20 +75,20 @@ func TestBuiltins(t *testing.T) {
 			}
 		})
 	}
-	if got, want := tiles.Names(), []string{"banners", "products", "recommendations"}; !slices.Equal(got, want) {
+	if got, want := sim.Names(), []string{"banners", "products", "recommendations"}; !slices.Equal(got, want) {
 		t.Errorf("Names() = %v; want %v", got, want)
 	}
 
 	defs[0].Name = "changed"
-	if got := tiles.Builtins()[0].Name; got != "banners" {
+	if got := sim.Builtins()[0].Name; got != "banners" {
 		t.Errorf("after changing a returned Def, Builtins()[0].Name = %q; want %q (a copy)", got, "banners")
 	}
 }
 
 func TestBuiltinContent(t *testing.T) {
 	c := catalogue.Default()
-	defs := map[string]tiles.Def{}
-	for _, d := range tiles.Builtins() {
+	defs := map[string]sim.Def{}
+	for _, d := range sim.Builtins() {
 		defs[d.Name] = d
 	}
 
