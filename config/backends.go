@@ -17,9 +17,8 @@ type Backends struct {
 	Trace string // one of tracing.Modes
 }
 
-// ParseBackends reads the flags of `vitrine backends` in args (after the
-// subcommand's name) as Parse does. It reads no VITRINE_* variables: they
-// configure the server, often started from the same shell.
+// ParseBackends reads the flags of `vitrine backends` as Parse does, but no
+// VITRINE_* variables: they configure the server, often run from the same shell.
 func ParseBackends(args []string, _ func(string) string) (Backends, error) {
 	b := newBackends()
 	cmd, err := scan(args, b.options(), "vitrine backends")

@@ -27,8 +27,7 @@ import (
 	"vitrine/web"
 )
 
-// Config is the parsed configuration: the page-wide settings and the
-// page's tiles.
+// Config is the parsed configuration: the page-wide settings and the tiles.
 type Config struct {
 	File  string // the config file (-config); "" for none
 	Check bool   // -check: validate the configuration and exit
@@ -50,8 +49,7 @@ type Config struct {
 	TraceSample *float64 // the share of traces kept; nil: OTEL_TRACES_SAMPLER's, else 1
 }
 
-// Tile is one tile of the page: its source, how the page treats it, and
-// its cache and resilience settings.
+// Tile is one tile: its source, how the page shows it, its cache and resilience.
 type Tile struct {
 	Name         string
 	URL          string        // the HTTP backend; "" for the simulator, of built-in tiles only
@@ -82,15 +80,13 @@ type Tail struct {
 	Rate    float64
 }
 
-// Hedge is a tile's hedging: adaptive (following the tile's p95), after a
-// fixed Delay, or off (the zero Hedge).
+// Hedge is a tile's hedging: Adaptive (at its p95), after Delay, or off (zero).
 type Hedge struct {
 	Adaptive bool
 	Delay    time.Duration
 }
 
-// DefaultHTTPLatency is assumed of an HTTP tile that is not built in, to
-// bound its hedging until its own p95 is known.
+// DefaultHTTPLatency bounds the hedging of an HTTP tile until its p95 is known.
 const DefaultHTTPLatency = 100 * time.Millisecond
 
 // settings are t's settings in the order the file's keys are listed.
@@ -172,8 +168,7 @@ func (c Config) Timeout(t Tile) time.Duration {
 	return c.TileTimeout
 }
 
-// Error is a malformed flag, variable or config file: main prints it on one
-// line and exits with status 2.
+// Error is a malformed flag, variable or file: main prints it and exits 2.
 type Error struct {
 	Flag, Env, Msg string // Flag e.g. "-latency"; Env the variable it came from, if any
 	File           string // File, Line and Column place a problem of the file; Line 0: all of it
@@ -229,8 +224,7 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 	return p.cfg, nil
 }
 
-// parser holds a Config while its sources are read, and the page-wide
-// settings they gave.
+// parser holds a Config while its sources are read, and the page-wide keys given.
 type parser struct {
 	cfg   Config
 	given map[string]bool

@@ -22,9 +22,8 @@ import (
 // maxFileSize bounds the config file: anything larger is not one.
 const maxFileSize = 1 << 20
 
-// loadFile reads the file of the command line's last -config, else of
-// VITRINE_CONFIG: some page-wide flags, redis, and the tiles, which replace
-// the built-in ones.
+// loadFile reads the file of the last -config, else of VITRINE_CONFIG: some
+// page-wide flags, redis, and the tiles, which replace the built-in ones.
 func (p *parser) loadFile(cmd []arg, getenv func(string) string) error {
 	path, env := "", EnvName("config")
 	for _, a := range cmd {
@@ -56,7 +55,7 @@ func (p *parser) loadFile(cmd []arg, getenv func(string) string) error {
 	keys = append(keys, setting{key: "redis", node: f.redis}, setting{key: "tiles", node: f.tiles})
 	_, err = f.read(body, "", "the file's", keys, func(k string) { p.given[k] = true })
 	if err == nil && !p.given["tiles"] {
-		err = f.at(start(body), "tiles: the file lists no tiles; list the page's tiles, in page order, under tiles:")
+		err = f.at(start(body), "tiles: "+noTiles)
 	}
 	return err
 }
@@ -82,8 +81,7 @@ type file struct {
 	anchors map[string]ast.Node // the values of the document's anchors, by name
 }
 
-// body returns data's one YAML document. Tags are refused: the YAML
-// library may panic on one it does not know.
+// body returns data's one YAML document; tags are refused (the library may panic).
 func (f *file) body(data []byte) (ast.Node, error) {
 	var doc *ast.File
 	err := noPanic(func() (err error) {
@@ -208,7 +206,7 @@ func (f *file) resolve(n ast.Node) ast.Node {
 
 // tiles reads the file's tiles in place of the built-in ones.
 func (f *file) tiles(n ast.Node) error {
-	all, err := f.sequence(n, "the file lists no tiles; list the page's tiles, in page order, under tiles:")
+	all, err := f.sequence(n, noTiles)
 	f.p.cfg.Tiles = nil
 	for i := 0; err == nil && i < len(all); i++ {
 		err = f.tile(all[i], fmt.Sprintf("tiles[%d]", i))
@@ -261,7 +259,10 @@ func (f *file) tile(n ast.Node, path string) error {
 	return nil
 }
 
-const simulatorOnly = "simulates a built-in tile's backend, but this tile has a url"
+const (
+	simulatorOnly = "simulates a built-in tile's backend, but this tile has a url"
+	noTiles       = "the file lists no tiles; list the page's tiles, in page order, under tiles:"
+)
 
 // scalar hands the text of n, a single value (a quoted string unquoted), to set.
 func scalar(n ast.Node, set func(string) error) error {
@@ -289,8 +290,7 @@ func fallbackJSON(n ast.Node) (json.RawMessage, error) {
 	return data, nil
 }
 
-// noPanic calls f, a call into the YAML library, turning a panic into an
-// error: a bad file stops Vitrine with a message, never a crash.
+// noPanic calls f, a call into the YAML library: a panic becomes an error.
 func noPanic(f func() error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -317,8 +317,7 @@ func (f *file) at(tk *token.Token, msg string) *Error {
 	return e
 }
 
-// start is the token where n begins; a mapping begins at its first key,
-// not at its own token, its first colon.
+// start is the token where n begins: a mapping's first key, not its colon.
 func start(n ast.Node) *token.Token {
 	if m, ok := n.(*ast.MappingNode); ok && len(m.Values) > 0 {
 		n = m.Values[0]
@@ -332,8 +331,7 @@ func start(n ast.Node) *token.Token {
 	return n.GetToken()
 }
 
-// yamlError places an error of the YAML parser on one line; its text
-// quotes the source over several.
+// yamlError places an error of the YAML parser, whose text spans lines.
 func (f *file) yamlError(err error) *Error {
 	var ye yaml.Error
 	if !errors.As(err, &ye) {
@@ -342,8 +340,7 @@ func (f *file) yamlError(err error) *Error {
 	return f.at(ye.GetToken(), libraryMessage(ye.GetMessage()))
 }
 
-// libraryMessage makes a message of the YAML library, which may quote the
-// file, one bounded line.
+// libraryMessage makes a YAML library message, which may quote the file, one line.
 func libraryMessage(msg string) string {
 	msg = strings.ReplaceAll(msg, "\t", `\t`)
 	msg = strings.Map(func(r rune) rune {

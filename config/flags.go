@@ -11,9 +11,8 @@ import (
 )
 
 // setting is one setting, known by its key (a flag's name, the file's key),
-// parsed from text by set or, from a YAML node that is not text, by node.
-// A flag has a usage; a list flag takes name=value pairs, each value the
-// named tile's setting list.
+// parsed from text by set or, from a YAML node that is not text, by node. A
+// list flag takes name=value pairs, each value the named tile's setting list.
 type setting struct {
 	key, usage string
 	set        func(string) error
@@ -121,9 +120,8 @@ func (p *parser) options() []setting {
 	}
 }
 
-// apply sets value as the flag s's, from the variable env if not "". A
-// list marks in named the tiles the command line sets; a variable does not
-// set those.
+// apply sets value as the flag s's, from the variable env if not "". A list
+// marks in named the tiles the command line sets, which a variable does not.
 func (s setting) apply(value, env string, named map[string]bool) error {
 	if s.list == "" {
 		return s.set(value)
@@ -142,8 +140,7 @@ func (s setting) apply(value, env string, named map[string]bool) error {
 	})
 }
 
-// apply sets the command line's flags, then the variables of the others
-// and of the lists.
+// apply sets the command line's flags, then the variables of others and lists.
 func (p *parser) apply(cmd []arg, getenv func(string) string) error {
 	named := map[string]bool{} // the flags given, and a list's tiles as flag.tile
 	for _, a := range cmd {
@@ -236,8 +233,7 @@ func (s setting) String() string {
 func (s setting) Set(string) error { return nil }
 func (s setting) IsBoolFlag() bool { return s.isBool }
 
-// EnvName is the environment variable for a flag: VITRINE_TILE_TIMEOUT for
-// tile-timeout.
+// EnvName is a flag's variable: VITRINE_TILE_TIMEOUT for tile-timeout.
 func EnvName(flagName string) string {
 	return "VITRINE_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }

@@ -21,8 +21,7 @@ import (
 	"vitrine/web"
 )
 
-// The settings' parsers. Their messages quote the value, clipped, and
-// never a password.
+// The settings' parsers. Their messages quote the value, clipped, never a password.
 
 // ParseDuration parses a Go duration ("40ms", "1.5s") that must not be
 // negative. A bare number is refused: "40" could mean seconds or ms.
@@ -87,8 +86,7 @@ func positive[T int | time.Duration](parse func(string) (T, error)) func(string)
 	}
 }
 
-// eachPair hands each pair of a name=value list to f, in order, once its
-// name is checked: one of known, and given once. An empty list has none.
+// eachPair hands each pair of a name=value list to f in order, each name one of known, once.
 func eachPair(s string, known []string, f func(name, value string) error) error {
 	if s = strings.TrimSpace(s); s == "" {
 		return nil
@@ -186,8 +184,7 @@ func ParseLatency(s string) (time.Duration, Tail, error) {
 	return d, Tail{Latency: td, Rate: float64(scale-n) / float64(scale)}, nil
 }
 
-// hostPort checks host:port with a port from min to 65535, and a host
-// unless min is 0 (a listen address). example shows one.
+// hostPort checks host:port: a port from min to 65535, a host unless min is 0.
 func hostPort(s string, min int, example string) (string, error) {
 	host, port, err := net.SplitHostPort(s)
 	if err != nil || host == "" && min > 0 {
@@ -237,8 +234,7 @@ func sameListener(a, b string) bool {
 	return strings.EqualFold(ha, hb)
 }
 
-// ParseBackendURL checks a backend's URL by the HTTP client's own rules
-// (upstream.CheckURL). Its messages hide a password.
+// ParseBackendURL checks a backend's URL by upstream.CheckURL, hiding a password.
 func ParseBackendURL(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -275,8 +271,7 @@ func parseTileName(s string) (string, error) {
 // maxMaxBody bounds max-body: a tile's body is held in memory.
 const maxMaxBody = 1 << 30
 
-// parseMaxBody parses a body limit: a number of bytes, or a number of KiB
-// or MiB ("512KiB", "2MiB"), from 1 byte to 1 GiB.
+// parseMaxBody parses a body limit from 1 byte to 1 GiB: bytes, or "512KiB", "2MiB".
 func parseMaxBody(s string) (int64, error) {
 	s = strings.TrimSpace(s)
 	num, unit := s, int64(1)
@@ -302,8 +297,7 @@ func ParseTraceMode(s string) (string, error) {
 
 func clip(s string) string { return tiles.Clip(s, 64) }
 
-// oneLine clips s, as the user typed it, and quotes it if it holds an
-// unprintable character or invalid UTF-8, so that a message is one line.
+// oneLine clips s, quoted if unprintable or not UTF-8, for a one-line message.
 func oneLine(s string, n int) string {
 	s = tiles.Clip(s, n)
 	if !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) {

@@ -28,8 +28,7 @@ type Redis struct {
 // Enabled reports whether a shared tier is configured.
 func (r Redis) Enabled() bool { return r.URL != "" || len(r.Addrs) > 0 }
 
-// setURL sets the URL of -redis, which replaces the file's nodes; "" turns
-// the tier off.
+// setURL sets -redis, which replaces the file's nodes; "" turns the tier off.
 func (r *Redis) setURL(s string) (err error) {
 	r.URL, err = ParseRedisURL(s)
 	r.Addrs, r.MasterName = nil, ""
@@ -48,9 +47,8 @@ func ParseRedisURL(s string) (string, error) {
 	return s, nil
 }
 
-// parseRedisPrefix checks a key prefix: not empty, so that Vitrine's keys
-// never mix with others', and without spaces, control characters or braces
-// (a Cluster {hash tag} would put every key on one node).
+// parseRedisPrefix checks a key prefix: not empty, so that Vitrine's keys never mix
+// with others', and no space, control character or brace (a Cluster {hash tag}).
 func parseRedisPrefix(s string) (string, error) {
 	switch {
 	case s == "":
