@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
-	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -17,8 +15,7 @@ import (
 	"vitrine/sim"
 )
 
-// runBackends serves the built-in tiles' simulated backends over HTTP
-// (`vitrine backends`) until ctx is cancelled, then shuts down gracefully.
+// runBackends serves the simulated backends (`vitrine backends`) until ctx is cancelled.
 func runBackends(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, err := config.ParseBackends(args, getenv)
 	if err != nil {
@@ -43,13 +40,7 @@ func runBackends(ctx context.Context, args []string, getenv func(string) string,
 		}
 		sims, names = append(sims, s), append(names, s.Name())
 	}
-	srv := &http.Server{
-		Handler:           sim.TracedHandler(sims, logger, prov.TracerProvider()),
-		ReadHeaderTimeout: 5 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	srv := httpServer(sim.TracedHandler(sims, logger, prov.TracerProvider()), logger)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)

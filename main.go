@@ -58,8 +58,7 @@ func main() {
 	}
 }
 
-// app is what Vitrine's tiles and servers are built from: its
-// configuration and its process-wide parts.
+// app is what the tiles and servers are built from: configuration and process-wide parts.
 type app struct {
 	cfg    config.Config
 	cat    *catalogue.Catalogue
@@ -69,9 +68,8 @@ type app struct {
 	shared *rediscache.Cache // the shared tier; nil without -redis
 }
 
-// run wires Vitrine together and serves until ctx is cancelled, then shuts
-// down gracefully: it returns once the requests in flight have finished, or
-// been cut at the end of the drain (-shutdown-timeout).
+// run wires Vitrine together and serves until ctx is cancelled, then returns
+// once the requests in flight have finished or been cut (-shutdown-timeout).
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, err := config.Parse(args, getenv)
 	if err != nil {
@@ -108,8 +106,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return a.serve(ctx, agg, readiness(wrapped, a.shared), stdout)
 }
 
-// newAggregator fans a page out to the wrapped tiles, each within its
-// timeout.
+// newAggregator fans a page out to the wrapped tiles, each within its timeout.
 func (a app) newAggregator(wrapped []*resilience.Tile) (*aggregator.Aggregator, error) {
 	fetchers := make([]tiles.Fetcher, len(wrapped))
 	timeouts := map[string]time.Duration{}
@@ -122,9 +119,8 @@ func (a app) newAggregator(wrapped []*resilience.Tile) (*aggregator.Aggregator, 
 	})
 }
 
-// serve listens on -addr, and -admin-addr if set, both before either is
-// announced (a busy admin address stops the program as a busy -addr
-// does), and serves until ctx is cancelled.
+// serve listens on -addr and -admin-addr, if set, before announcing either (a
+// busy address stops the program), and serves until ctx is cancelled.
 func (a app) serve(ctx context.Context, agg *aggregator.Aggregator, ready func() web.Readiness,
 	stdout io.Writer) error {
 	srv, admin := a.newServers(agg, ready)
@@ -143,13 +139,11 @@ func (a app) serve(ctx context.Context, agg *aggregator.Aggregator, ready func()
 	}
 	fmt.Fprintf(stdout, "vitrine: serving http://%s/home\n", ln.Addr())
 	fmt.Fprintf(stdout, "vitrine: admin on http://%s/metrics\n", adminLn.Addr())
-	// WatchWrites counts the writes that the public server's deadlines cut.
 	return graceful.ServeWithAdmin(ctx, srv, web.WatchWrites(srv, ln), admin, adminLn, a.cfg.ShutdownTimeout, a.logger)
 }
 
-// newServers returns the public server and, with -admin-addr, the admin
-// server (else nil). With an admin server, /metrics (and pprof) are served
-// only there: the public one has no route for them.
+// newServers returns the public server and, with -admin-addr, the admin server
+// (else nil), which then alone serves /metrics and pprof.
 func (a app) newServers(agg *aggregator.Aggregator, ready func() web.Readiness) (srv, admin *http.Server) {
 	opts := web.Options{
 		TestDelay: a.cfg.TestDelay, Catalogue: a.cat, Metrics: a.m.Handler(),
@@ -162,29 +156,29 @@ func (a app) newServers(agg *aggregator.Aggregator, ready func() web.Readiness) 
 			opts.Primary = tc.Name
 		}
 	}
-	server := func(h http.Handler) *http.Server {
-		return &http.Server{
-			Handler:           h,
-			ReadHeaderTimeout: 5 * time.Second, // a slow client cannot hold a connection open
-			ReadTimeout:       10 * time.Second,
-			IdleTimeout:       2 * time.Minute,
-			MaxHeaderBytes:    64 << 10,
-			// No WriteTimeout, which would cut streams, /test, and profiles
-			// (?seconds=N) that are long on purpose: each public write has
-			// its own deadline instead (web/deadline.go).
-			ErrorLog: slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn),
-		}
+	if a.cfg.AdminAddr != "" {
+		opts.Metrics = nil
+		admin = httpServer(web.NewAdmin(a.m.Handler(), ready), a.logger)
 	}
-	if a.cfg.AdminAddr == "" {
-		return server(web.NewServer(a.logger, agg, opts)), nil
-	}
-	opts.Metrics = nil
-	return server(web.NewServer(a.logger, agg, opts)), server(web.NewAdmin(a.m.Handler(), ready))
+	return httpServer(web.NewServer(a.logger, agg, opts), a.logger), admin
 }
 
-// buildTiles builds each configured tile's backend and wraps it in its
-// resilience policy. Every HTTP tile shares one client, so one pool of
-// keep-alive connections.
+// httpServer serves h with timeouts that stop a slow client from holding a
+// connection. No WriteTimeout: it would cut streams, /test and profiles that
+// are long on purpose; each public write has its own deadline (web/deadline.go).
+func httpServer(h http.Handler, logger *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+}
+
+// buildTiles wraps each tile's backend in its resilience policy. The HTTP
+// tiles share one client, so one pool of keep-alive connections.
 func (a app) buildTiles() ([]*resilience.Tile, error) {
 	opts := resilience.Options{Recorder: a.m, Logger: a.logger, Tracer: a.prov.Tracer("vitrine/resilience")}
 	if a.shared != nil { // a nil *Cache in the interface would not be nil
@@ -206,9 +200,8 @@ func (a app) buildTiles() ([]*resilience.Tile, error) {
 	return wrapped, nil
 }
 
-// backend returns tc's backend, its HTTP service when it has a URL, else
-// its built-in simulator, and its static default: the file's, else a
-// built-in tile's anonymous content from the catalogue in the binary.
+// backend returns tc's backend (its URL's, else its simulator) and its static
+// default: the file's, else a built-in tile's anonymous content.
 func (a app) backend(tc config.Tile, client *http.Client) (tiles.Fetcher, json.RawMessage, error) {
 	var def sim.Def
 	if i := slices.IndexFunc(sim.Builtins(), func(d sim.Def) bool { return d.Name == tc.Name }); i >= 0 {
@@ -235,34 +228,28 @@ func (a app) backend(tc config.Tile, client *http.Client) (tiles.Fetcher, json.R
 	return f, fallback, nil
 }
 
-// simulate returns def's simulated backend with tc's simulator settings
-// (the server's and `vitrine backends`' alike).
+// simulate returns def's simulated backend with tc's simulator settings.
 func simulate(def sim.Def, cat *catalogue.Catalogue, tc config.Tile) (*sim.Simulated, error) {
 	return sim.New(def, cat, sim.Backend{
 		Latency: tc.Latency, Fail: tc.Fail, Tail: tc.Tail.Latency, TailRate: tc.Tail.Rate,
 	})
 }
 
-// policy is tile tc's resilience policy: resilience's default for its
-// latency and personalisation, with the tile's settings and the page's
-// applied. fallback is its static default: what the shopper sees rather
-// than a hole when nothing fresh or stale can be served.
+// policy is tile tc's resilience policy: resilience's default with the
+// tile's and the page's settings, and fallback as its static default.
 func policy(cfg config.Config, tc config.Tile, fallback json.RawMessage) resilience.Policy {
 	p := resilience.DefaultPolicy(tc.Latency, tc.Personalised)
 	p.MaxEntries = cfg.CacheSize
-	// A fetch shared by several callers (or refreshing the cache) must be
-	// allowed at least as long as a caller waits for it, or a tile slower
-	// than the default could never be fresh however long -tile-timeout is.
+	// A shared fetch or refresh is allowed at least as long as a caller
+	// waits, or a slow tile could never be fresh.
 	timeout := cfg.Timeout(tc)
 	p.FetchTimeout = max(resilience.DefaultFetchTimeout, timeout+timeout/4)
 	p.TTL, p.StaleWhileRevalidate, p.MaxStale = tc.TTL, tc.TTL, tc.MaxStale
 	p.HedgeAdaptive, p.HedgeDelay = tc.Hedge.Adaptive, tc.Hedge.Delay
 	p.BreakerFailures, p.Bulkhead = tc.Breaker, tc.Bulkhead
-	// An HTTP backend's Cache-Control sets freshness unless the tile's TTL
-	// was given.
+	// An HTTP backend's Cache-Control sets freshness unless the TTL was given.
 	p.BackendTTL = tc.URL != "" && !tc.PinnedTTL
-	if !cfg.Cache {
-		// Every page fetches every tile itself, as a plain fan-out does.
+	if !cfg.Cache { // every page fetches every tile itself
 		p.TTL, p.StaleWhileRevalidate, p.Direct = 0, 0, true
 	}
 	if cfg.Fallback {
@@ -271,9 +258,8 @@ func policy(cfg config.Config, tc config.Tile, fallback json.RawMessage) resilie
 	return p
 }
 
-// connectShared returns the shared Redis tier of -redis, or nil without
-// one. It does not dial: Redis may be down at start-up, and the tier then
-// starts down and comes up on its own.
+// connectShared returns the shared Redis tier, or nil without one. It does not
+// dial: Redis may be down at start-up, and the tier comes up on its own.
 func (a app) connectShared() (*rediscache.Cache, error) {
 	r := a.cfg.Redis
 	if !r.Enabled() {
@@ -291,9 +277,8 @@ func (a app) connectShared() (*rediscache.Cache, error) {
 	}), nil
 }
 
-// readiness reports, for /readyz, the shared tier's state and each tile's
-// breaker. The replica is ready unless a tile's breaker is open and the
-// tile has no fallback: its pages would then have a hole.
+// readiness reports, for /readyz, the shared tier and each tile's breaker:
+// ready unless a tile without fallback has its breaker open.
 func readiness(wrapped []*resilience.Tile, shared *rediscache.Cache) func() web.Readiness {
 	return func() web.Readiness {
 		r := web.Readiness{Ready: true}
@@ -318,8 +303,7 @@ func readiness(wrapped []*resilience.Tile, shared *rediscache.Cache) func() web.
 	}
 }
 
-// startTracing sets up -trace (nothing at all when off). A bad sampler in
-// the OTEL_* variables is a configuration error.
+// startTracing sets up -trace; a bad sampler in OTEL_* is a configuration error.
 func startTracing(ctx context.Context, mode string, sample *float64, service string, getenv func(string) string,
 	stdout io.Writer) (*tracing.Provider, error) {
 	s := tracing.Settings{Mode: mode, Service: service, Stdout: stdout, Getenv: getenv}

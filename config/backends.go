@@ -12,24 +12,13 @@ import (
 // Backends is the parsed command line of `vitrine backends`, which serves
 // the built-in tiles' simulated backends over HTTP.
 type Backends struct {
-	Addr string
-	// Tiles are the built-in tiles, with their simulators' Latency, Tail
-	// and Fail; their other settings are unset.
-	Tiles []Tile
-	// Trace is how the backends trace their requests: one of tracing.Modes.
-	// With stdout or otlp each request is a server span that continues
-	// the trace of its traceparent.
-	Trace string
+	Addr  string
+	Tiles []Tile // the built-in tiles; only Latency, Tail and Fail are set
+	Trace string // one of tracing.Modes
 }
 
-// ParseBackends reads the flags of `vitrine backends` in args (after the
-// subcommand's name), with the same value syntax and the same one-line
-// *Error as Parse, and ErrHelp for -h.
-//
-// getenv is not read: the subcommand takes no VITRINE_* variables, because
-// they configure the server, often started from the same shell, and a
-// VITRINE_LATENCY meant for the server's own simulator must not slow the
-// HTTP backends behind it too.
+// ParseBackends reads the flags of `vitrine backends` as Parse does, but no
+// VITRINE_* variables: they configure the server, often run from the same shell.
 func ParseBackends(args []string, _ func(string) string) (Backends, error) {
 	b := newBackends()
 	cmd, err := scan(args, b.options(), "vitrine backends")
@@ -57,8 +46,7 @@ func BackendsUsage(w io.Writer) {
 	printFlags(w, newBackends().options())
 }
 
-// newBackends returns the subcommand's configuration before any flag: the
-// built-in tiles' latencies, as for the server's own simulator.
+// newBackends returns the subcommand's defaults: the built-in latencies.
 func newBackends() *Backends {
 	b := &Backends{Addr: "localhost:9000", Trace: tracing.Off}
 	for _, d := range sim.Builtins() {

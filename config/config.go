@@ -1,12 +1,8 @@
 // Package config turns Vitrine's config file (-config, YAML), command line
-// and VITRINE_* environment variables into a typed Config: the page-wide
-// settings and one Tile spec per tile. Flags override the variables, which
-// override the file, which overrides the defaults.
-//
-// Each setting has one parser, whatever its source, so a value reads the
-// same in a flag, a variable and the file. Defaults come from the packages
-// that own them and are filled in once every source is read: the fixed
-// ones in newParser, those that follow other settings in fill.
+// and VITRINE_* variables into a typed Config: the page-wide settings and
+// one Tile spec per tile. Flags override the variables, which override the
+// file, which overrides the defaults. Each setting has one parser whatever
+// its source; defaults are filled in once every source is read.
 //
 // A new per-tile setting is: its field in Tile, its line in Tile.settings
 // (its file key and parser; a list flag in options if it needs one), its
@@ -31,14 +27,11 @@ import (
 	"vitrine/web"
 )
 
-// Config is the parsed configuration: the page-wide settings and the
-// page's tiles.
+// Config is the parsed configuration: the page-wide settings and the tiles.
 type Config struct {
 	File  string // the config file (-config); "" for none
 	Check bool   // -check: validate the configuration and exit
-	// Tiles are the page's tiles in page order: the file's, else the
-	// built-in ones.
-	Tiles []Tile
+	Tiles []Tile // in page order: the file's, else the built-in ones
 
 	Addr            string
 	AdminAddr       string // the operator port (/metrics, pprof); "" for none
@@ -51,22 +44,17 @@ type Config struct {
 	Fallback  bool // serve static defaults as a last resort
 	CacheSize int  // entries per tile
 
-	Redis Redis  // the shared cache tier; off unless Redis.Enabled
-	Trace string // the tracing mode: one of tracing.Modes
-	// TraceSample is the share of traces kept when tracing, if given; nil
-	// leaves it to OTEL_TRACES_SAMPLER, else 1.
-	TraceSample *float64
+	Redis       Redis    // the shared cache tier; off unless Redis.Enabled
+	Trace       string   // the tracing mode: one of tracing.Modes
+	TraceSample *float64 // the share of traces kept; nil: OTEL_TRACES_SAMPLER's, else 1
 }
 
-// Tile is one tile of the page: where its content comes from, how the page
-// treats it, and its cache and resilience settings.
+// Tile is one tile: its source, how the page shows it, its cache and resilience.
 type Tile struct {
-	Name string
-	URL  string // the HTTP backend; "" for the simulator, of built-in tiles only
-	// Latency is the simulator's, or the one expected of the HTTP backend,
-	// which bounds the tile's hedging. Tail and Fail are the simulator's.
-	Latency      time.Duration
-	Tail         Tail
+	Name         string
+	URL          string        // the HTTP backend; "" for the simulator, of built-in tiles only
+	Latency      time.Duration // the simulator's, or expected of the HTTP backend to bound hedging
+	Tail         Tail          // the simulator's, as is Fail
 	Fail         float64
 	Timeout      time.Duration // 0: Config.TileTimeout
 	Personalised bool          // forward the user and cache per user
@@ -92,15 +80,13 @@ type Tail struct {
 	Rate    float64
 }
 
-// Hedge is a tile's hedging: adaptive (following the tile's p95), after a
-// fixed Delay, or off (the zero Hedge).
+// Hedge is a tile's hedging: Adaptive (at its p95), after Delay, or off (zero).
 type Hedge struct {
 	Adaptive bool
 	Delay    time.Duration
 }
 
-// DefaultHTTPLatency is the latency assumed of an HTTP tile that is not
-// built in, to size its hedging bounds until its own p95 is known.
+// DefaultHTTPLatency bounds the hedging of an HTTP tile until its p95 is known.
 const DefaultHTTPLatency = 100 * time.Millisecond
 
 // settings are t's settings in the order the file's keys are listed.
@@ -143,9 +129,8 @@ func (t *Tile) mark(key string) {
 	t.given[key] = true
 }
 
-// fill gives each setting of t that no source gave its default: a built-in
-// tile's own, else a generic HTTP tile's, then resilience's default policy.
-// A tile with a URL drops the simulator's failures and tail.
+// fill gives each setting no source gave its default: a built-in tile's,
+// else an HTTP tile's, then resilience's. A tile with a URL is not simulated.
 func (t *Tile) fill() {
 	view, personalised, latency := web.ViewJSON, false, DefaultHTTPLatency
 	if i := slices.IndexFunc(sim.Builtins(), func(d sim.Def) bool { return d.Name == t.Name }); i >= 0 {
@@ -183,15 +168,11 @@ func (c Config) Timeout(t Tile) time.Duration {
 	return c.TileTimeout
 }
 
-// Error is a malformed flag, variable or config file: main prints it on one
-// line and exits with status 2.
+// Error is a malformed flag, variable or file: main prints it and exits 2.
 type Error struct {
-	Flag string // e.g. "-latency"
-	Env  string // the variable it came from, if any
-	Msg  string
-	// File, Line and Column place a problem of the file; Line 0: all of it.
-	File         string
-	Line, Column int
+	Flag, Env, Msg string // Flag e.g. "-latency"; Env the variable it came from, if any
+	File           string // File, Line and Column place a problem of the file; Line 0: all of it
+	Line, Column   int
 }
 
 func (e *Error) Error() string {
@@ -209,13 +190,11 @@ func (e *Error) Error() string {
 // ErrHelp is returned when -h or -help was asked for; Usage says what to print.
 var ErrHelp = errors.New("help requested")
 
-// Parse reads the config file named by -config or VITRINE_CONFIG, if any,
-// then the flags in args (without the program name) over the VITRINE_*
-// variables from getenv, over the file, over the defaults. A single-valued
-// flag on the command line wins and its variable is not read at all, so a
-// bad one cannot stop a good flag; a name=value list merges with its
-// variable, the command line winning tile by tile. The file names the
-// page's tiles, and so the tiles that the lists accept.
+// Parse reads the file of -config or VITRINE_CONFIG, if any, then the flags
+// in args (without the program name) over the VITRINE_* variables of
+// getenv. A flag on the command line wins and its variable is not read, so
+// a bad one cannot stop a good flag; a name=value list merges with its
+// variable, the command line winning tile by tile.
 func Parse(args []string, getenv func(string) string) (Config, error) {
 	if getenv == nil {
 		getenv = func(string) string { return "" }
@@ -245,8 +224,7 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 	return p.cfg, nil
 }
 
-// parser holds a Config while its sources are read, and the page-wide
-// settings they gave.
+// parser holds a Config while its sources are read, and the page-wide keys given.
 type parser struct {
 	cfg   Config
 	given map[string]bool
@@ -263,8 +241,8 @@ func newParser() *parser {
 		CacheSize:   resilience.DefaultMaxEntries,
 		Redis:       Redis{Prefix: rediscache.DefaultPrefix, Timeout: rediscache.DefaultTimeout},
 		Trace:       tracing.Off,
-		// The default -test-delay and 10s more: long enough for a /test
-		// in flight, within the 30s a container is given to stop.
+		// A /test in flight (-test-delay) and 10s more, within the 30s a
+		// container is given to stop.
 		ShutdownTimeout: 15 * time.Second,
 	}}
 	for _, d := range sim.Builtins() {
@@ -273,8 +251,7 @@ func newParser() *parser {
 	return p
 }
 
-// fill gives the settings that follow others and that no source gave
-// their default.
+// fill gives the settings that follow others their default.
 func (p *parser) fill() {
 	longest := p.cfg.TileTimeout
 	for i := range p.cfg.Tiles {
@@ -282,8 +259,7 @@ func (p *parser) fill() {
 		longest = max(longest, p.cfg.Tiles[i].Timeout)
 	}
 	if !p.given["page-timeout"] {
-		// The page deadline backs up the tiles' own: it must not cut a
-		// tile that is still within its timeout.
+		// It backs up the tiles' own: it must not cut a tile within its timeout.
 		p.cfg.PageTimeout = 2 * longest
 	}
 }

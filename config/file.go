@@ -22,9 +22,8 @@ import (
 // maxFileSize bounds the config file: anything larger is not one.
 const maxFileSize = 1 << 20
 
-// loadFile reads the config file that the command line's last -config,
-// else VITRINE_CONFIG, names, if any: its page-wide settings (some of the
-// flags), its redis and its tiles, which replace the built-in ones.
+// loadFile reads the file of the last -config, else of VITRINE_CONFIG: some
+// page-wide flags, redis, and the tiles, which replace the built-in ones.
 func (p *parser) loadFile(cmd []arg, getenv func(string) string) error {
 	path, env := "", EnvName("config")
 	for _, a := range cmd {
@@ -56,7 +55,7 @@ func (p *parser) loadFile(cmd []arg, getenv func(string) string) error {
 	keys = append(keys, setting{key: "redis", node: f.redis}, setting{key: "tiles", node: f.tiles})
 	_, err = f.read(body, "", "the file's", keys, func(k string) { p.given[k] = true })
 	if err == nil && !p.given["tiles"] {
-		err = f.at(start(body), "tiles: the file lists no tiles; list the page's tiles, in page order, under tiles:")
+		err = f.at(start(body), "tiles: "+noTiles)
 	}
 	return err
 }
@@ -82,8 +81,7 @@ type file struct {
 	anchors map[string]ast.Node // the values of the document's anchors, by name
 }
 
-// body parses data and returns its one YAML document. YAML tags are
-// refused: the YAML library may panic on one it does not know.
+// body returns data's one YAML document; tags are refused (the library may panic).
 func (f *file) body(data []byte) (ast.Node, error) {
 	var doc *ast.File
 	err := noPanic(func() (err error) {
@@ -119,8 +117,7 @@ func (f *file) body(data []byte) (ast.Node, error) {
 }
 
 // read applies the mapping n, called path in messages, to settings (what's
-// keys), marking each key given (a null value is none), and returns their
-// values, to place a problem that spans several keys.
+// keys), marks each key given unless null, and returns the values by key.
 func (f *file) read(n ast.Node, path, what string, settings []setting, mark func(string)) (map[string]ast.Node, error) {
 	pairs, err := f.pairs(n, 0)
 	if err != nil {
@@ -131,9 +128,9 @@ func (f *file) read(n ast.Node, path, what string, settings []setting, mark func
 		at := strings.TrimPrefix(path+"."+kv.key, ".")
 		i := slices.IndexFunc(settings, func(s setting) bool { return s.key == kv.key })
 		if i < 0 {
-			keys := make([]string, len(settings))
-			for j, s := range settings {
-				keys[j] = s.key
+			var keys []string
+			for _, s := range settings {
+				keys = append(keys, s.key)
 			}
 			return nil, f.at(kv.at, fmt.Sprintf("%s: unknown key (%s keys: %s)",
 				oneLine(at, 64), what, strings.Join(keys, ", ")))
@@ -207,10 +204,9 @@ func (f *file) resolve(n ast.Node) ast.Node {
 	return n
 }
 
-// tiles reads the file's tiles, in page order, in place of the built-in
-// ones.
+// tiles reads the file's tiles in place of the built-in ones.
 func (f *file) tiles(n ast.Node) error {
-	all, err := f.sequence(n, "the file lists no tiles; list the page's tiles, in page order, under tiles:")
+	all, err := f.sequence(n, noTiles)
 	f.p.cfg.Tiles = nil
 	for i := 0; err == nil && i < len(all); i++ {
 		err = f.tile(all[i], fmt.Sprintf("tiles[%d]", i))
@@ -218,8 +214,7 @@ func (f *file) tiles(n ast.Node) error {
 	return err
 }
 
-// sequence returns the values of the sequence n, or the problem empty if
-// there are none.
+// sequence returns the values of the sequence n; none is the problem empty.
 func (f *file) sequence(n ast.Node, empty string) ([]ast.Node, error) {
 	seq, ok := n.(*ast.SequenceNode)
 	if !ok {
@@ -231,9 +226,8 @@ func (f *file) sequence(n ast.Node, empty string) ([]ast.Node, error) {
 	return seq.Values, nil
 }
 
-// tile reads the tile n, called path in messages, and checks that it has a
-// source (its url, else a built-in tile's simulator) and only that
-// source's keys, and that no tile before it has its name or is primary too.
+// tile reads the tile n, called path in messages: it has one source (a url
+// or a built-in simulator) and only its keys, and a name and primary of its own.
 func (f *file) tile(n ast.Node, path string) error {
 	var t Tile
 	at, err := f.read(n, path, "a tile's", t.settings(), t.mark)
@@ -265,10 +259,12 @@ func (f *file) tile(n ast.Node, path string) error {
 	return nil
 }
 
-const simulatorOnly = "simulates a built-in tile's backend, but this tile has a url"
+const (
+	simulatorOnly = "simulates a built-in tile's backend, but this tile has a url"
+	noTiles       = "the file lists no tiles; list the page's tiles, in page order, under tiles:"
+)
 
-// scalar hands the text of n, a single value as written (a quoted string
-// unquoted), to set.
+// scalar hands the text of n, a single value (a quoted string unquoted), to set.
 func scalar(n ast.Node, set func(string) error) error {
 	switch v := n.(type) {
 	case *ast.StringNode:
@@ -294,8 +290,7 @@ func fallbackJSON(n ast.Node) (json.RawMessage, error) {
 	return data, nil
 }
 
-// noPanic calls f, a call into the YAML library, turning a panic into an
-// error: a bad file must stop Vitrine with a message, never a crash.
+// noPanic calls f, a call into the YAML library: a panic becomes an error.
 func noPanic(f func() error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -305,8 +300,7 @@ func noPanic(f func() error) (err error) {
 	return f()
 }
 
-// fail places err, a problem with the value n of path, unless it is
-// placed already.
+// fail places err, a problem with the value n of path, unless it is placed.
 func (f *file) fail(n ast.Node, path string, err error) error {
 	if e := (*Error)(nil); errors.As(err, &e) {
 		return err
@@ -323,8 +317,7 @@ func (f *file) at(tk *token.Token, msg string) *Error {
 	return e
 }
 
-// start is the token where n begins: a mapping's own token is its first
-// colon, so it is placed at its first key.
+// start is the token where n begins: a mapping's first key, not its colon.
 func start(n ast.Node) *token.Token {
 	if m, ok := n.(*ast.MappingNode); ok && len(m.Values) > 0 {
 		n = m.Values[0]
@@ -338,8 +331,7 @@ func start(n ast.Node) *token.Token {
 	return n.GetToken()
 }
 
-// yamlError places an error of the YAML parser, on one line: its own text
-// quotes the source over several.
+// yamlError places an error of the YAML parser, whose text spans lines.
 func (f *file) yamlError(err error) *Error {
 	var ye yaml.Error
 	if !errors.As(err, &ye) {
@@ -348,8 +340,7 @@ func (f *file) yamlError(err error) *Error {
 	return f.at(ye.GetToken(), libraryMessage(ye.GetMessage()))
 }
 
-// libraryMessage makes a message of the YAML library one bounded line:
-// it may quote the file, tabs and line breaks included.
+// libraryMessage makes a YAML library message, which may quote the file, one line.
 func libraryMessage(msg string) string {
 	msg = strings.ReplaceAll(msg, "\t", `\t`)
 	msg = strings.Map(func(r rune) rune {

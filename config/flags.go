@@ -11,10 +11,8 @@ import (
 )
 
 // setting is one setting, known by its key (a flag's name, the file's key),
-// parsed from text (a flag's, a variable's or the file's) by set or, for a
-// value of the file that is not text, from its YAML node by node. A flag
-// has a usage; a list flag takes name=value pairs, each value the named
-// tile's setting list.
+// parsed from text by set or, from a YAML node that is not text, by node. A
+// list flag takes name=value pairs, each value the named tile's setting list.
 type setting struct {
 	key, usage string
 	set        func(string) error
@@ -27,7 +25,8 @@ type setting struct {
 
 // field is the setting key of *p, parsed by parse.
 func field[T any](key string, p *T, parse func(string) (T, error)) setting {
-	return setting{key: key,
+	_, isBool := any(p).(*bool)
+	return setting{key: key, isBool: isBool,
 		set:  func(s string) (err error) { *p, err = parse(s); return err },
 		show: func() string { return fmt.Sprint(*p) },
 	}
@@ -37,12 +36,6 @@ func field[T any](key string, p *T, parse func(string) (T, error)) setting {
 func opt[T any](key, usage string, p *T, parse func(string) (T, error)) setting {
 	s := field(key, p, parse)
 	s.usage = usage
-	return s
-}
-
-func boolFlag(key, usage string, p *bool) setting {
-	s := opt(key, usage, p, parseBool)
-	s.isBool = true
 	return s
 }
 
@@ -78,8 +71,8 @@ func (p *parser) options() []setting {
 	return []setting{
 		opt("config", "a YAML `file` describing the page: its tiles in page order, their sources and policies, "+
 			"page-wide settings; flags override it", &c.File, text),
-		boolFlag("check", "validate the configuration (the -config file and the flags), print nothing and exit 0, "+
-			"or print the problem and exit 2", &c.Check),
+		opt("check", "validate the configuration (the -config file and the flags), print nothing and exit 0, "+
+			"or print the problem and exit 2", &c.Check, parseBool),
 		list("backend", "fetch a tile from an HTTP service instead of the simulator, `name=url` pairs "+
 			"(absolute http or https urls)", "url", tiles),
 		opt("addr", "listen `address` (host:port; port 0 picks a free one)", &c.Addr, checkedAddr),
@@ -98,11 +91,11 @@ func (p *parser) options() []setting {
 			"flight before it closes their connections", &c.ShutdownTimeout, positive(ParseDuration)),
 		opt("page-timeout", "deadline (a `duration`) of a whole page over all its tiles, twice -tile-timeout "+
 			"unless set; 0 for none", &c.PageTimeout, ParseDuration),
-		boolFlag("cache", "cache tiles and coalesce concurrent fetches; -cache=false fetches every tile for every "+
-			"page", &c.Cache),
-		boolFlag("fallback", "serve a tile's static default (its anonymous content from the catalogue in the "+
+		opt("cache", "cache tiles and coalesce concurrent fetches; -cache=false fetches every tile for every "+
+			"page", &c.Cache, parseBool),
+		opt("fallback", "serve a tile's static default (its anonymous content from the catalogue in the "+
 			"binary; for recommendations, the bestsellers) when nothing fresh or stale can be; -fallback=false "+
-			"reports the timeout or error instead", &c.Fallback),
+			"reports the timeout or error instead", &c.Fallback, parseBool),
 		opt("cache-size", "most `entries` each tile's cache holds", &c.CacheSize, positive(parseCount)),
 		list("ttl", "how long a tile's cached content is fresh, `name=duration` pairs, even if its backend's "+
 			"Cache-Control says otherwise; 0 turns that tile's cache off", "ttl", tiles),
@@ -127,9 +120,8 @@ func (p *parser) options() []setting {
 	}
 }
 
-// apply sets value as the flag s's, from the variable env if not "". A
-// list marks in named the tiles the command line sets; from a variable it
-// checks but does not set those.
+// apply sets value as the flag s's, from the variable env if not "". A list
+// marks in named the tiles the command line sets, which a variable does not.
 func (s setting) apply(value, env string, named map[string]bool) error {
 	if s.list == "" {
 		return s.set(value)
@@ -148,9 +140,7 @@ func (s setting) apply(value, env string, named map[string]bool) error {
 	})
 }
 
-// apply sets the command line's flags, then the variable of each flag it
-// did not give; a list merges with its variable instead, the command line
-// winning tile by tile.
+// apply sets the command line's flags, then the variables of others and lists.
 func (p *parser) apply(cmd []arg, getenv func(string) string) error {
 	named := map[string]bool{} // the flags given, and a list's tiles as flag.tile
 	for _, a := range cmd {
@@ -177,10 +167,9 @@ type arg struct {
 	value string
 }
 
-// scan reads a command line as the flag package does: -name=value, -name
-// value, or a bare -name for a boolean, with one dash or two; "--" or the
-// first argument that is not a flag ends the flags, and an argument left
-// is refused. It checks only the names: the values are read over the file.
+// scan reads a command line as the flag package does (-name=value, -name
+// value, a bare boolean -name; "--" or a non-flag ends the flags), refusing
+// arguments. It checks only the names: the values are read over the file.
 func scan(args []string, flags []setting, prog string) ([]arg, error) {
 	var out []arg
 	for len(args) > 0 && len(args[0]) > 1 && args[0][0] == '-' {
@@ -228,26 +217,23 @@ func printFlags(w io.Writer, flags []setting) {
 	fs := flag.NewFlagSet("", flag.ContinueOnError)
 	fs.SetOutput(w)
 	for _, s := range flags {
-		fs.Var(usage{s}, s.key, s.usage)
+		fs.Var(s, s.key, s.usage)
 	}
 	fs.PrintDefaults()
 }
 
-// usage shows a flag's default to the flag package, for -h.
-type usage struct{ s setting }
-
-func (u usage) String() string {
-	if u.s.show == nil {
+// A setting is a flag.Value only for printFlags: scan reads the command line.
+func (s setting) String() string {
+	if s.show == nil {
 		return ""
 	}
-	return u.s.show()
+	return s.show()
 }
 
-func (u usage) Set(string) error { return nil }
-func (u usage) IsBoolFlag() bool { return u.s.isBool }
+func (s setting) Set(string) error { return nil }
+func (s setting) IsBoolFlag() bool { return s.isBool }
 
-// EnvName is the environment variable for a flag: VITRINE_TILE_TIMEOUT for
-// tile-timeout.
+// EnvName is a flag's variable: VITRINE_TILE_TIMEOUT for tile-timeout.
 func EnvName(flagName string) string {
 	return "VITRINE_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }

@@ -21,8 +21,7 @@ import (
 	"vitrine/web"
 )
 
-// The settings' parsers. Their messages quote the value, clipped, and
-// never a password.
+// The settings' parsers. Their messages quote the value, clipped, never a password.
 
 // ParseDuration parses a Go duration ("40ms", "1.5s") that must not be
 // negative. A bare number is refused: "40" could mean seconds or ms.
@@ -87,8 +86,7 @@ func positive[T int | time.Duration](parse func(string) (T, error)) func(string)
 	}
 }
 
-// eachPair hands each pair of a name=value list to f, in order, once its
-// name is checked: one of known, and given once. An empty list has none.
+// eachPair hands each pair of a name=value list to f in order, each name one of known, once.
 func eachPair(s string, known []string, f func(name, value string) error) error {
 	if s = strings.TrimSpace(s); s == "" {
 		return nil
@@ -115,9 +113,7 @@ func eachPair(s string, known []string, f func(name, value string) error) error 
 }
 
 // ParseHedge parses a hedge setting: "off", "p95" (adaptive) or a delay
-// above zero. A zero delay is refused rather than read as off: hedging at
-// once would double every fetch, and a "0ms" that silently turns hedging
-// off hides a typo.
+// above zero. A zero delay is refused, not read as off: it may be a typo.
 func ParseHedge(s string) (Hedge, error) {
 	switch s = strings.TrimSpace(s); s {
 	case "off":
@@ -147,14 +143,10 @@ func (h Hedge) String() string {
 }
 
 // ParseLatency parses a simulated latency, optionally with a heavy tail:
-// "120ms", or "120ms/p99=1s" where 1 fetch in 100 takes 1s instead
-// (p95: 1 in 20, p999: 1 in 1000).
-//
-// pNN names a percentile strictly between 0 and 100 in the usual short
-// form: the first two digits are whole percents, the rest decimals (p50,
-// p95, p99, p999 = 99.9, p05 = 5). Only that spelling is read: a single
-// digit (p5: 5 or 50?), a trailing zero past the second digit (p100 would
-// read as 10.0) and p00 are errors, so no spelling means 0 or 100 or more.
+// "120ms", or "120ms/p99=1s" where 1 fetch in 100 takes 1s instead. In pNN
+// the first two digits are whole percents, the rest decimals (p999 = 99.9);
+// one digit (p5: 5 or 50?), p00 and a zero past the second digit (p100
+// reads as 10.0) are refused, so no spelling means 0 or 100 or more.
 func ParseLatency(s string) (time.Duration, Tail, error) {
 	base, tail, hasTail := strings.Cut(s, "/")
 	d, err := ParseDuration(base)
@@ -182,8 +174,7 @@ func ParseLatency(s string) (time.Duration, Tail, error) {
 		return 0, Tail{}, fmt.Errorf("tail %q: p%s ends in a zero past two digits, which changes nothing "+
 			"(0.%s = 0.%s) but reads like %s%%: write p%s; %s", tail, digits, digits, canonical, digits, canonical, rule)
 	}
-	// pNN is the quantile 0.NN; the tail is the rest, (10^len - NN) / 10^len,
-	// computed in integers so that p99 gives exactly 0.01, not 1 - 0.99.
+	// The tail is (10^len - NN) / 10^len: p99 gives exactly 0.01, not 1 - 0.99.
 	n, _ := strconv.Atoi(digits)
 	scale := int(math.Pow10(len(digits)))
 	td, err := ParseDuration(v)
@@ -193,9 +184,7 @@ func ParseLatency(s string) (time.Duration, Tail, error) {
 	return d, Tail{Latency: td, Rate: float64(scale-n) / float64(scale)}, nil
 }
 
-// hostPort checks host:port with a port from min to 65535, and a host
-// unless min is 0 (a listen address: port 0 picks a free port, no host
-// listens on every interface). example shows one.
+// hostPort checks host:port: a port from min to 65535, a host unless min is 0.
 func hostPort(s string, min int, example string) (string, error) {
 	host, port, err := net.SplitHostPort(s)
 	if err != nil || host == "" && min > 0 {
@@ -217,11 +206,9 @@ func optionalAddr(s string) (string, error) {
 	return checkedAddr(s)
 }
 
-// sameListener reports whether listening on a and on b (both checked
-// addresses) would collide: the same fixed port on the same host, or on
-// any host when either is a wildcard (":8080" and "0.0.0.0:8080" listen on
-// every interface). localhost is the loopback address. Port 0 picks a free
-// port, so it never collides.
+// sameListener reports whether listening on the checked addresses a and b
+// would collide: the same port other than 0 on the same host, or on any host
+// when either is a wildcard (":8080", "0.0.0.0:8080"); localhost is loopback.
 func sameListener(a, b string) bool {
 	ha, pa, errA := net.SplitHostPort(a)
 	hb, pb, errB := net.SplitHostPort(b)
@@ -247,9 +234,7 @@ func sameListener(a, b string) bool {
 	return strings.EqualFold(ha, hb)
 }
 
-// ParseBackendURL checks a backend's URL by the HTTP client's own rules
-// (upstream.CheckURL), so that a URL it would refuse is refused where it
-// was given. Its messages hide a password.
+// ParseBackendURL checks a backend's URL by upstream.CheckURL, hiding a password.
 func ParseBackendURL(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -265,7 +250,6 @@ func ParseBackendURL(s string) (string, error) {
 	return s, nil
 }
 
-// parseView checks a view's name.
 func parseView(s string) (string, error) {
 	if s = strings.TrimSpace(s); !slices.Contains(web.ViewNames(), s) {
 		return "", fmt.Errorf("%q is not a view (one of %s)", clip(s), strings.Join(web.ViewNames(), ", "))
@@ -275,8 +259,7 @@ func parseView(s string) (string, error) {
 
 var tileName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
 
-// parseTileName checks a tile's name: it is a key in name=value flags and
-// in the URLs of /tiles/NAME.
+// parseTileName checks a tile's name, a key in name=value flags and in /tiles/NAME.
 func parseTileName(s string) (string, error) {
 	if !tileName.MatchString(s) {
 		return "", fmt.Errorf("%q is not a tile name (1 to 32 of a-z, 0-9, _ and -, starting with a letter or digit)",
@@ -288,8 +271,7 @@ func parseTileName(s string) (string, error) {
 // maxMaxBody bounds max-body: a tile's body is held in memory.
 const maxMaxBody = 1 << 30
 
-// parseMaxBody parses a body limit: a number of bytes, or a number of KiB
-// or MiB ("512KiB", "2MiB"), from 1 byte to 1 GiB.
+// parseMaxBody parses a body limit from 1 byte to 1 GiB: bytes, or "512KiB", "2MiB".
 func parseMaxBody(s string) (int64, error) {
 	s = strings.TrimSpace(s)
 	num, unit := s, int64(1)
@@ -315,9 +297,7 @@ func ParseTraceMode(s string) (string, error) {
 
 func clip(s string) string { return tiles.Clip(s, 64) }
 
-// oneLine clips s, an argument as the user typed it, and quotes it if it
-// holds a newline, another unprintable character or invalid UTF-8, so that
-// the message stays on one line of text.
+// oneLine clips s, quoted if unprintable or not UTF-8, for a one-line message.
 func oneLine(s string, n int) string {
 	s = tiles.Clip(s, n)
 	if !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) {

@@ -15,9 +15,8 @@ import (
 	"vitrine/rediscache"
 )
 
-// Redis is the shared cache tier (-redis and the file's redis:): one node
-// by URL, or several by Addrs, a Redis Cluster's nodes or, with
-// MasterName, a Sentinel's. Neither URL nor Addrs means no shared tier.
+// Redis is the shared cache tier (-redis, the file's redis:): one node by
+// URL, or a Cluster's nodes by Addrs, or with MasterName a Sentinel's.
 type Redis struct {
 	URL        string   // redis:// or rediss://, with its password and db, if any
 	Addrs      []string // host:port of each node; exclusive with URL
@@ -29,8 +28,7 @@ type Redis struct {
 // Enabled reports whether a shared tier is configured.
 func (r Redis) Enabled() bool { return r.URL != "" || len(r.Addrs) > 0 }
 
-// setURL sets the URL of -redis, which replaces the nodes a file gave, as a
-// flag replaces a file's value; "" turns the tier off.
+// setURL sets -redis, which replaces the file's nodes; "" turns the tier off.
 func (r *Redis) setURL(s string) (err error) {
 	r.URL, err = ParseRedisURL(s)
 	r.Addrs, r.MasterName = nil, ""
@@ -38,8 +36,7 @@ func (r *Redis) setURL(s string) (err error) {
 }
 
 // ParseRedisURL checks a -redis URL by the Redis client's own rules
-// (rediscache.ParseURL), so that a URL the client would refuse is refused
-// where it was given. "" is no tier. Its messages never show the password.
+// (rediscache.ParseURL); "" is no tier. Its messages never show the password.
 func ParseRedisURL(s string) (string, error) {
 	if s == "" {
 		return "", nil
@@ -50,10 +47,8 @@ func ParseRedisURL(s string) (string, error) {
 	return s, nil
 }
 
-// parseRedisPrefix checks a key prefix: not empty, so that Vitrine's keys
-// never mix with others' in a shared Redis, and without spaces, control
-// characters or braces, which would make Redis Cluster hash only part of
-// a key (a {hash tag}) and put every key of a replica on one node.
+// parseRedisPrefix checks a key prefix: not empty, so that Vitrine's keys never mix
+// with others', and no space, control character or brace (a Cluster {hash tag}).
 func parseRedisPrefix(s string) (string, error) {
 	switch {
 	case s == "":
@@ -68,9 +63,6 @@ func parseRedisPrefix(s string) (string, error) {
 
 func notWord(r rune) bool { return unicode.IsSpace(r) || !unicode.IsPrint(r) }
 
-// parseRedisNode checks one node of a cluster or one sentinel.
-func parseRedisNode(s string) (string, error) { return hostPort(s, 1, "redis-1:6379") }
-
 // parseRedisMaster checks the name of a Sentinel's master.
 func parseRedisMaster(s string) (string, error) {
 	if s == "" || strings.ContainsFunc(s, notWord) {
@@ -79,10 +71,8 @@ func parseRedisMaster(s string) (string, error) {
 	return s, nil
 }
 
-// redis reads the file's redis: a URL, or a mapping of url or nodes,
-// master, prefix and timeout. A mapping may leave out both url and nodes
-// (the URL, with its password, then comes from VITRINE_REDIS or -redis),
-// but not give both.
+// redis reads the file's redis: a URL, or a mapping of url or nodes (or
+// neither, left to VITRINE_REDIS or -redis), master, prefix and timeout.
 func (f *file) redis(n ast.Node) error {
 	r := &f.p.cfg.Redis
 	if _, ok := n.(ast.MapNode); !ok {
@@ -117,7 +107,7 @@ func (f *file) redisNodes(n ast.Node) error {
 	r.Addrs = nil
 	for i := 0; err == nil && i < len(nodes); i++ {
 		err = scalar(f.resolve(nodes[i]), func(s string) error {
-			addr, err := parseRedisNode(s)
+			addr, err := hostPort(s, 1, "redis-1:6379")
 			if err == nil && slices.Contains(r.Addrs, addr) {
 				err = fmt.Errorf("%q is listed twice", addr)
 			}

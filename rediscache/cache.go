@@ -5,6 +5,7 @@
 package rediscache
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -31,8 +32,7 @@ type Options struct {
 	Timeout  time.Duration         // per call, on top of the caller's ctx; 0 means DefaultTimeout
 	Recorder Recorder              // nil records nothing
 	Logger   *slog.Logger          // nil logs nothing
-	// Tracer makes a "redis OP" span per round trip; nil makes none.
-	Tracer trace.Tracer
+	Tracer   trace.Tracer          // a "redis OP" span per round trip; nil makes none
 }
 
 // Cache is the Redis tier. It is safe for concurrent use.
@@ -55,21 +55,12 @@ var _ resilience.Shared = (*Cache)(nil)
 // New returns a Cache over o.Client, up until its calls say otherwise.
 func New(o Options) *Cache {
 	c := &Cache{
-		client: o.Client, prefix: o.Prefix, timeout: o.Timeout,
-		rec: o.Recorder, log: o.Logger, tracer: o.Tracer, now: time.Now,
-		warned: map[string]time.Time{},
-	}
-	if c.prefix == "" {
-		c.prefix = DefaultPrefix
+		client: o.Client, prefix: cmp.Or(o.Prefix, DefaultPrefix), timeout: o.Timeout,
+		rec: cmp.Or[Recorder](o.Recorder, NopRecorder{}), log: cmp.Or(o.Logger, slog.New(slog.DiscardHandler)),
+		tracer: o.Tracer, now: time.Now, warned: map[string]time.Time{},
 	}
 	if c.timeout <= 0 {
 		c.timeout = DefaultTimeout
-	}
-	if c.rec == nil {
-		c.rec = NopRecorder{}
-	}
-	if c.log == nil {
-		c.log = slog.New(slog.DiscardHandler)
 	}
 	c.health = health{now: func() time.Time { return c.now() }, rec: c.rec, log: c.log}
 	c.health.state = State{Up: true, Since: c.now()}
@@ -121,7 +112,7 @@ func (c *Cache) Claim(ctx context.Context, tile, key string, servable time.Time,
 }
 
 // found decodes the entry the claim script read, if any. A value that does
-// not decode is a miss: the caller fetches and its Store replaces it.
+// not decode is a miss, which the caller's Store replaces.
 func (c *Cache) found(tile, redisKey string, kind, fields any) resilience.Claim {
 	var err error
 	switch kind {
@@ -139,8 +130,7 @@ func (c *Cache) found(tile, redisKey string, kind, fields any) resilience.Claim 
 	return resilience.Claim{}
 }
 
-// undecodable counts a bad value, and logs it at most once a minute per
-// tile.
+// undecodable counts a bad value, logged at most once a minute per tile.
 func (c *Cache) undecodable(tile, redisKey string, err error) {
 	c.rec.Undecodable(tile)
 	now := c.now()
@@ -156,8 +146,7 @@ func (c *Cache) undecodable(tile, redisKey string, err error) {
 	}
 }
 
-// Store implements resilience.Shared. An entry already past its stale
-// time is dropped instead.
+// Store implements resilience.Shared; an entry past its stale time is dropped.
 func (c *Cache) Store(ctx context.Context, tile, key string, e resilience.SharedEntry, token string) error {
 	entry, lease := c.keys(tile, key)
 	if !e.StaleUntil.After(c.now()) {
@@ -200,8 +189,8 @@ func (c *Cache) run(ctx context.Context, op, tile string, script *redis.Script, 
 	return nil
 }
 
-// do runs one round trip of op for tile under the tier's health and the
-// call's own deadline, and records it (and traces it, with a tracer).
+// do runs, records and traces one round trip of op for tile under the tier's
+// health and the call's own deadline.
 func (c *Cache) do(ctx context.Context, op, tile string, call func(context.Context) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -239,19 +228,14 @@ func newToken() string {
 	return hex.EncodeToString(b[:])
 }
 
-// The span names of the round trips, made once.
+// spanNames are the round trips' span names, made once.
 var spanNames = map[string]string{
 	"claim": "redis claim", "store": "redis store", "drop": "redis drop", "release": "redis release",
 }
 
-// startSpan starts the "redis OP" span of one round trip, a child of the
-// span in ctx.
+// startSpan starts the "redis OP" span of one round trip, a child of ctx's.
 func (c *Cache) startSpan(ctx context.Context, op, tile string) (context.Context, trace.Span) {
-	name, ok := spanNames[op]
-	if !ok {
-		name = "redis " + op
-	}
-	return c.tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(
+	return c.tracer.Start(ctx, spanNames[op], trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(
 		semconv.DBSystemNameRedis,
 		semconv.DBOperationName(op),
 		attribute.String("vitrine.tile", tile),
@@ -266,17 +250,15 @@ func endSpan(span trace.Span, err error) {
 	span.End()
 }
 
-// downEvent notes on the caller's span a call not sent because the tier is
-// down.
+// downEvent notes on the caller's span a call not sent: the tier is down.
 func downEvent(ctx context.Context, op string) {
 	if span := trace.SpanFromContext(ctx); span.IsRecording() {
 		span.AddEvent("redis down", trace.WithAttributes(semconv.DBOperationName(op)))
 	}
 }
 
-// Recorder receives what the tier does, for /metrics (package metrics
-// implements it). Its methods are called on the request path and must not
-// block.
+// Recorder receives what the tier does, for /metrics. Its methods are called
+// on the request path and must not block.
 type Recorder interface {
 	Hit(tile string)            // Claim found an entry servable at `servable`
 	Miss(tile string)           // Claim found none (or one too old)
@@ -291,8 +273,6 @@ type Recorder interface {
 
 // NopRecorder records nothing.
 type NopRecorder struct{}
-
-var _ Recorder = NopRecorder{}
 
 func (NopRecorder) Hit(string)                                         {}
 func (NopRecorder) Miss(string)                                        {}

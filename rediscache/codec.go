@@ -24,9 +24,8 @@ func (c *Cache) keys(tile, key string) (entry, lease string) {
 	return entry, entry + ":lease"
 }
 
-// storeArgs is e as storeScript's ARGV after the token. Times are unix
-// milliseconds, so that the claim script can compare them without decoding
-// anything.
+// storeArgs is e as storeScript's ARGV after the token, times in unix ms
+// so that the claim script compares them without decoding.
 func storeArgs(e resilience.SharedEntry) []any {
 	return []any{
 		e.FreshUntil.UnixMilli(), e.StaleUntil.UnixMilli(), e.FetchedAt.UnixMilli(),
@@ -34,8 +33,7 @@ func storeArgs(e resilience.SharedEntry) []any {
 	}
 }
 
-// decodeEntry reads the claim script's {fresh, stale, fetched, etag,
-// lastmod, data}.
+// decodeEntry reads the claim script's {fresh, stale, fetched, etag, lastmod, data}.
 func decodeEntry(v any) (resilience.SharedEntry, error) {
 	f, ok := v.([]any)
 	if !ok || len(f) != 6 {
@@ -67,14 +65,12 @@ func decodeEntry(v any) (resilience.SharedEntry, error) {
 	}, nil
 }
 
-// Each operation is one script so that it is one round trip and atomic.
-// KEYS[1] is the entry (a hash), KEYS[2] its lease (a string holding the
-// holder's token).
+// Each operation is one script: one round trip, atomic. KEYS[1] is the
+// entry (a hash), KEYS[2] its lease (a string holding the holder's token).
 
-// claimScript: ARGV servable (unix ms), token, lease (ms). It returns
-// {won, type of KEYS[1], {fresh, stale, fetched, etag, lastmod, data}}.
-// The lease is taken when there is no entry or its fresh-until is not
-// after servable; a retried call that already took it still wins.
+// claimScript: ARGV servable (unix ms), token, lease (ms); it returns {won,
+// type of KEYS[1], the entry's fields}. It takes the lease unless the entry
+// is fresh at servable; a retried call that already took it still wins.
 var claimScript = redis.NewScript(`
 local kind = redis.call('TYPE', KEYS[1])['ok']
 local e = {}
@@ -94,8 +90,7 @@ return {won, kind, e}
 `)
 
 // storeScript: ARGV token, fresh, stale, fetched (unix ms), etag, lastmod,
-// data. It replaces the entry, expires it at stale-until, and deletes the
-// lease if it still holds token.
+// data. It replaces the entry until stale, and deletes the lease if token's.
 var storeScript = redis.NewScript(`
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'fresh', ARGV[2], 'stale', ARGV[3], 'fetched', ARGV[4],
@@ -107,8 +102,7 @@ end
 return 1
 `)
 
-// dropScript: ARGV token. It deletes the entry, and the lease if it still
-// holds token.
+// dropScript: ARGV token. It deletes the entry, and the lease if token's.
 var dropScript = redis.NewScript(`
 redis.call('DEL', KEYS[1])
 if ARGV[1] ~= '' and redis.call('GET', KEYS[2]) == ARGV[1] then

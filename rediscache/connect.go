@@ -26,9 +26,8 @@ const (
 )
 
 // Settings say where the Redis tier is. URL (redis:// or rediss://) names a
-// single node, and carries credentials, database and TLS. Addrs, when set,
-// replaces its host: several addresses are a Redis Cluster, and with
-// MasterName they are Sentinels. Settings with neither are not a tier.
+// node, credentials, database and TLS; Addrs replaces its host with a
+// Cluster's nodes or, with MasterName, Sentinels.
 type Settings struct {
 	URL        string
 	Addrs      []string
@@ -36,10 +35,9 @@ type Settings struct {
 	Timeout    time.Duration // per call; 0 means DefaultTimeout
 }
 
-// ParseURL reads a -redis URL as the client will use it: redis:// or
-// rediss:// (TLS), a host, a port from 1 to 65535 if given, a database
-// number of 0 or more, no fragment. Its errors show the URL with its
-// password replaced by xxxxx, or not at all when it does not parse.
+// ParseURL reads a -redis URL as the client will: redis:// or rediss://, a
+// host, a port from 1 to 65535 if any, a database >= 0, no fragment. Its
+// errors never show the password.
 func ParseURL(s string) (*redis.Options, error) {
 	u, err := url.Parse(s)
 	if err != nil {
@@ -48,8 +46,7 @@ func ParseURL(s string) (*redis.Options, error) {
 	o, err := checkURL(s, u)
 	if err != nil {
 		if pw, ok := u.User.Password(); ok && pw != "" {
-			// Redacted hides the password where it belongs; the client's
-			// message may still quote the path or query, which could hold it.
+			// The client's message may quote the path or query, which could hold it.
 			return nil, errors.New(strings.ReplaceAll(err.Error(), pw, "xxxxx"))
 		}
 		return nil, err
@@ -57,8 +54,7 @@ func ParseURL(s string) (*redis.Options, error) {
 	return o, nil
 }
 
-// checkURL checks s, parsed as u, as ParseURL says, and returns the
-// client's options for it.
+// checkURL checks s, parsed as u, and returns the client's options for it.
 func checkURL(s string, u *url.URL) (*redis.Options, error) {
 	shown := strconv.Quote(tiles.Clip(u.Redacted(), 96))
 	switch {
@@ -85,9 +81,8 @@ func checkURL(s string, u *url.URL) (*redis.Options, error) {
 	return o, nil
 }
 
-// Connect returns a client for s, tuned so that no call outlives
-// s.Timeout. It does not dial: Redis may be down at start-up, and the
-// client connects (and reconnects) on first use.
+// Connect returns a client for s whose calls do not outlive s.Timeout. It
+// does not dial: the client connects (and reconnects) on first use.
 func Connect(s Settings) (redis.UniversalClient, error) {
 	o, err := universalOptions(s)
 	if err != nil {
@@ -97,9 +92,8 @@ func Connect(s Settings) (redis.UniversalClient, error) {
 	return redis.NewUniversalClient(o), nil
 }
 
-// The client library's process-wide logger would print a line per failed
-// dial while Redis is down; the tier logs its state changes itself, so the
-// library's lines go to slog's Debug.
+// The library's process-wide logger would print a line per failed dial; the
+// tier logs its state changes itself, so the library's lines go to Debug.
 var quietOnce sync.Once
 
 type debugLogger struct{}
@@ -137,9 +131,8 @@ func universalOptions(s Settings) (*redis.UniversalOptions, error) {
 	return u, nil
 }
 
-// tune keeps a call inside its deadline: socket timeouts at the call's
-// budget, one quick retry (which reconnects a pooled connection that a
-// restarted server closed), one dial attempt, no handshake beyond HELLO.
+// tune keeps a call inside its deadline: socket timeouts at its budget, one
+// quick retry (to reconnect after a restart), one dial, no handshake beyond HELLO.
 func tune(u *redis.UniversalOptions, timeout time.Duration) {
 	if timeout <= 0 {
 		timeout = DefaultTimeout

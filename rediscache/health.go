@@ -11,8 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// ErrUnavailable is wrapped by the error of a call not sent because the
-// tier is down.
+// ErrUnavailable is wrapped by the error of a call not sent: the tier is down.
 var ErrUnavailable = errors.New("redis tier unavailable")
 
 const (
@@ -29,10 +28,9 @@ type State struct {
 	Err   string    // the last failure while down
 }
 
-// health is the tier's circuit: up, or down with one probe call let
-// through every probeEvery. It is written here rather than taken from
-// gobreaker, which reads the wall clock: the tests drive this one with a
-// fake clock (now).
+// health is the tier's circuit: up, or down with one probe call let through
+// every probeEvery. Not gobreaker, which reads the wall clock: the tests
+// drive this one with a fake clock (now).
 type health struct {
 	now func() time.Time
 	rec Recorder
@@ -44,8 +42,7 @@ type health struct {
 	lastProbe time.Time
 }
 
-// admit returns nil when a call may go to Redis, or an error wrapping
-// ErrUnavailable when the tier is down and this is not the probe's turn.
+// admit returns nil if a call may go, else (down, not a probe) ErrUnavailable.
 func (h *health) admit() error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
