@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"net/http/pprof"
@@ -34,7 +35,10 @@ func NewAdmin(metrics http.Handler, readiness func() Readiness) http.Handler {
 		httpjson.Error(w, r, http.StatusNotFound, fmt.Sprintf("no such path %s on the admin port; try %s",
 			tiles.Clip(r.URL.Path, 128), strings.Join(adminPaths, ", ")))
 	})
-	return adminNosniff(mux)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		mux.ServeHTTP(w, r)
+	})
 }
 
 // adminReadOnly answers GET and HEAD with h, and any other method with the
@@ -47,13 +51,6 @@ func adminReadOnly(h http.Handler) http.Handler {
 				tiles.Clip(r.Method, 32), r.URL.Path))
 			return
 		}
-		h.ServeHTTP(w, r)
-	})
-}
-
-func adminNosniff(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("X-Content-Type-Options", "nosniff")
 		h.ServeHTTP(w, r)
 	})
 }
@@ -138,13 +135,9 @@ func appendReadiness(b []byte, r Readiness, detail bool) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		breaker := t.Breaker
-		if breaker == "" {
-			breaker = "none"
-		}
 		b = appendString(b, t.Name)
 		b = append(b, `:{"breaker":`...)
-		b = appendString(b, breaker)
+		b = appendString(b, cmp.Or(t.Breaker, "none"))
 		b = append(b, '}')
 	}
 	return append(b, "}}"...)

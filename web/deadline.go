@@ -61,13 +61,6 @@ func extendWriteDeadline(rc *http.ResponseController, stall time.Duration) error
 	return err
 }
 
-// isCut reports whether a failed write was cut by the server (its deadline
-// passed, or a drain's end closed the connection) rather than by a client
-// that hung up.
-func isCut(err error) bool {
-	return errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, net.ErrClosed)
-}
-
 // WatchWrites makes srv count the responses it cuts: serve srv on the
 // listener it returns, whose connections report their first cut write to
 // Options.WriteCut with their route. It wraps srv.ConnContext.
@@ -117,7 +110,9 @@ func (c *watchedConn) serving(route string, cut func(string)) {
 
 func (c *watchedConn) Write(p []byte) (int, error) {
 	n, err := c.Conn.Write(p)
-	if err != nil && isCut(err) {
+	// Cut by the server (its deadline passed, or a drain's end closed the
+	// connection), not by a client that hung up.
+	if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, net.ErrClosed) {
 		c.report()
 	}
 	return n, err

@@ -36,10 +36,8 @@ type renderer struct {
 
 // newRenderer returns a renderer drawing each tile with its view (viewOf).
 func newRenderer(views map[string]string) *renderer {
-	t := template.Must(template.New("").Funcs(template.FuncMap{
-		"price": formatPrice,
-		"ms":    formatMS,
-	}).ParseFS(templateFS, "templates/*.html"))
+	funcs := template.FuncMap{"price": formatPrice, "ms": formatMS}
+	t := template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/*.html"))
 	return &renderer{t: t, views: views}
 }
 
@@ -68,10 +66,12 @@ type tileView struct {
 	RetryURL         string
 }
 
-var builtinViews = map[string]func(json.RawMessage) (any, error){
+// dataViews read a tile's data for the views that take more than JSON.
+var dataViews = map[string]func(json.RawMessage) (any, error){
 	ViewBanners:         decode[catalogue.Banners],
 	ViewProducts:        decode[catalogue.Products],
 	ViewRecommendations: decode[catalogue.Recommendations],
+	ViewHTML:            func(raw json.RawMessage) (any, error) { return htmlFragment(raw) },
 }
 
 func decode[T any](raw json.RawMessage) (any, error) {
@@ -110,18 +110,10 @@ func (r *renderer) tile(res aggregator.Result, user string) ([]byte, error) {
 // viewTemplate sets v.Data to what the tile's view takes of data and
 // returns the view's template.
 func viewTemplate(v *tileView, data json.RawMessage) string {
-	if len(data) > 0 {
-		if decode, ok := builtinViews[v.View]; ok {
-			if d, err := decode(data); err == nil {
-				v.Data = d
-				return "tile-" + v.View
-			}
-		}
-		if v.View == ViewHTML {
-			if frag, err := htmlFragment(data); err == nil {
-				v.Data = frag
-				return "tile-html"
-			}
+	if read, ok := dataViews[v.View]; ok && len(data) > 0 {
+		if d, err := read(data); err == nil {
+			v.Data = d
+			return "tile-" + v.View
 		}
 	}
 	v.Data = jsonView(data)
@@ -230,10 +222,7 @@ func formatPrice(minor int64, currency string) string {
 	if minor < 0 {
 		sign, minor = "-", -minor
 	}
-	unit := int64(1)
-	for range digits {
-		unit *= 10
-	}
+	unit := int64(math.Pow10(digits))
 	whole := strconv.FormatInt(minor/unit, 10)
 	var b strings.Builder
 	for i, c := range whole {

@@ -2,7 +2,7 @@ package web
 
 import (
 	"io/fs"
-	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -16,10 +16,8 @@ var publicPaths = []string{"/home", "/tiles", "/tiles/NAME", "/healthz", "/ready
 // suggestedPaths is what a 404 from e suggests: the public paths, and
 // /metrics if e serves it.
 func suggestedPaths(e *echo.Echo) []string {
-	for _, r := range e.Routes() {
-		if r.Path == "/metrics" && r.Method == http.MethodGet {
-			return append(publicPaths[:len(publicPaths):len(publicPaths)], "/metrics")
-		}
+	if slices.ContainsFunc(e.Routes(), func(r *echo.Route) bool { return r.Path == "/metrics" }) {
+		return append(slices.Clip(publicPaths), "/metrics")
 	}
 	return publicPaths
 }

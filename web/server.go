@@ -139,11 +139,8 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 		var he *echo.HTTPError
 		switch {
 		case errors.As(err, &te):
-			if s, ok := statusOf[te.Code]; ok {
-				status = s
-			}
-			if status != http.StatusInternalServerError {
-				msg = te.Message
+			if s, ok := statusOf[te.Code]; ok { // the others are internal
+				status, msg = s, te.Message
 			}
 		case errors.As(err, &he):
 			status = he.Code

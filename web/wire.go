@@ -3,7 +3,6 @@ package web
 import (
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -151,19 +150,16 @@ func appendEscape(b []byte, c byte) []byte {
 // serverTiming formats the Server-Timing value for results and the total:
 // "banners;dur=40.3, products;desc="stale";dur=80.2, total;dur=80.6".
 func serverTiming(results []aggregator.Result, total time.Duration) string {
-	var b strings.Builder
+	b := make([]byte, 0, 32*(len(results)+1))
 	for _, r := range results {
-		b.WriteString(r.Name)
+		b = append(b, r.Name...)
 		if r.Status != tiles.StatusOK {
-			b.WriteString(`;desc="` + string(r.Status) + `"`)
+			b = append(b, `;desc="`+string(r.Status)+`"`...)
 		}
-		b.WriteString(";dur=")
-		b.WriteString(strconv.FormatFloat(millis(r.Elapsed), 'f', -1, 64))
-		b.WriteString(", ")
+		b = appendMillis(append(b, ";dur="...), r.Elapsed)
+		b = append(b, ", "...)
 	}
-	b.WriteString("total;dur=")
-	b.WriteString(strconv.FormatFloat(millis(total), 'f', -1, 64))
-	return b.String()
+	return string(appendMillis(append(b, "total;dur="...), total))
 }
 
 // tileInfo is one tile as GET /tiles lists it. LatencyMS and FailRate
