@@ -42,10 +42,7 @@ func (f *Fetcher) readData(resp *http.Response) (json.RawMessage, failure, error
 	if !utf8.Valid(body) {
 		return nil, failure{"HTML body is not valid UTF-8", "bad_html"}, nil
 	}
-	data, err := json.Marshal(string(body))
-	if err != nil {
-		return nil, failure{"HTML body cannot be carried as JSON", "bad_html"}, nil
-	}
+	data, _ := json.Marshal(string(body)) // a string always marshals
 	return data, failure{}, nil
 }
 
@@ -104,13 +101,10 @@ func readBody(body io.Reader, length, limit int64) ([]byte, error) {
 
 // size writes a byte count for people: "1 MiB", "1.5 MiB", "64 KiB", "100 bytes".
 func size(n int64) string {
-	for _, u := range []struct {
-		unit string
-		n    int64
-	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
-		if n >= u.n {
-			x := math.Round(float64(n)/float64(u.n)*10) / 10
-			return strconv.FormatFloat(x, 'f', -1, 64) + " " + u.unit
+	for i, unit := range []string{"GiB", "MiB", "KiB"} {
+		if u := int64(1) << (30 - 10*i); n >= u {
+			x := math.Round(float64(n)/float64(u)*10) / 10
+			return strconv.FormatFloat(x, 'f', -1, 64) + " " + unit
 		}
 	}
 	return strconv.FormatInt(n, 10) + " bytes"

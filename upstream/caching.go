@@ -23,10 +23,7 @@ func caching(h http.Header) tiles.Caching {
 		ETag:         h.Get("ETag"),
 		LastModified: h.Get("Last-Modified"),
 	}}
-	var (
-		maxAge, sMaxAge  = -1, -1
-		noStore, noCache bool
-	)
+	maxAge, sMaxAge, noStore, noCache := -1, -1, false, false
 	for _, line := range h.Values("Cache-Control") {
 		for d := range strings.SplitSeq(line, ",") {
 			name, value, _ := strings.Cut(strings.TrimSpace(d), "=")

@@ -17,25 +17,23 @@ import (
 // maxRedirects is how many redirects one fetch follows.
 const maxRedirects = 5
 
-// The redirect failures, returned by checkRedirect through http.Client.Do.
+// The redirect failures, returned by checkRedirect.
 var (
 	errOffHost       = errors.New("redirect off the backend's host")
 	errRedirectLoop  = errors.New("redirect loop")
 	errManyRedirects = errors.New("too many redirects")
 )
 
-// NewClient returns the HTTP client that every tile should share: one pool
-// of kept-alive connections, with no timeout of its own (each fetch's
-// context carries the tile's deadline). It asks for gzip and decodes it
-// (the body limit applies to the decoded body). Redirects are followed
-// only to the original URL's scheme, host and port.
+// NewClient returns the HTTP client every tile should share: one pool of
+// kept-alive connections, no timeout of its own (each fetch's context has
+// the tile's deadline), gzip decoded before the body limit applies, and
+// redirects followed only to the original scheme, host and port.
 func NewClient() *http.Client {
 	return NewTracedClient(nil)
 }
 
 // NewTracedClient is NewClient whose round trips are client spans on tp,
-// children of the span in the request's context, carrying its W3C
-// traceparent to the backend. A nil tp gives NewClient's.
+// carrying the W3C traceparent to the backend. A nil tp gives NewClient's.
 func NewTracedClient(tp trace.TracerProvider) *http.Client {
 	base := newTransport()
 	c := &http.Client{Transport: base, CheckRedirect: checkRedirect}

@@ -35,14 +35,13 @@ var failures = []struct {
 	{isErr(syscall.ENETUNREACH), failure{"network unreachable", "unreachable"}},
 	{isErr(io.ErrUnexpectedEOF), failure{"answer cut short", "truncated"}},
 	{isErr(io.EOF), failure{"connection closed without an answer", "closed"}},
-	{isDNS, failure{"host name not resolved", "dns"}},
+	{as[*net.DNSError], failure{"host name not resolved", "dns"}},
 	{isTLS, failure{"TLS handshake failed", "tls"}},
 	{isTimeout, failure{"connection timed out", "timeout"}},
 }
 
-// classify names a transport or body-read error. When ctx has ended, that is
-// the cause whatever the transport said, and the error returned is
-// ctx.Err().
+// classify names a transport or body-read error. When ctx has ended, that
+// is the cause whatever the transport said, and ctx.Err() is returned.
 func classify(ctx context.Context, err error) (failure, error) {
 	if cerr := ctx.Err(); cerr != nil {
 		result := "canceled"
@@ -63,22 +62,14 @@ func isErr(target error) func(error) bool {
 	return func(err error) bool { return errors.Is(err, target) }
 }
 
-func isDNS(err error) bool {
-	var dns *net.DNSError
-	return errors.As(err, &dns)
+func as[E error](err error) bool {
+	_, ok := errors.AsType[E](err)
+	return ok
 }
 
 func isTLS(err error) bool {
-	var (
-		rec     tls.RecordHeaderError
-		verify  *tls.CertificateVerificationError
-		alert   tls.AlertError
-		unknown x509.UnknownAuthorityError
-		name    x509.HostnameError
-		invalid x509.CertificateInvalidError
-	)
-	return errors.As(err, &rec) || errors.As(err, &verify) || errors.As(err, &alert) ||
-		errors.As(err, &unknown) || errors.As(err, &name) || errors.As(err, &invalid)
+	return as[tls.RecordHeaderError](err) || as[*tls.CertificateVerificationError](err) || as[tls.AlertError](err) ||
+		as[x509.UnknownAuthorityError](err) || as[x509.HostnameError](err) || as[x509.CertificateInvalidError](err)
 }
 
 func isTimeout(err error) bool {

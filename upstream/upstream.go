@@ -6,6 +6,7 @@
 package upstream
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -43,8 +44,7 @@ type Options struct {
 // Fetcher is a tiles.Fetcher whose content comes from an HTTP service.
 type Fetcher struct {
 	name, host   string
-	rawURL       string     // the URL as configured, for requests without a user
-	url          url.URL    // rawURL parsed once: each request copies it
+	url          url.URL    // parsed once: each request copies it
 	query        url.Values // the URL's own query, merged with user
 	personalised bool
 	html         bool
@@ -74,18 +74,13 @@ func New(o Options) (*Fetcher, error) {
 		return nil, fmt.Errorf("%s: body size limit must not be negative; got %d", o.Name, o.MaxBody)
 	}
 	f := &Fetcher{
-		name: o.Name, host: u.Host, rawURL: u.String(), url: *u, query: u.Query(),
+		name: o.Name, host: u.Host, url: *u, query: u.Query(),
 		personalised: o.Personalised, html: o.HTML, accept: "application/json",
-		maxBody: o.MaxBody, log: o.Logger, observe: o.Observe,
-	}
-	if f.maxBody == 0 {
-		f.maxBody = DefaultMaxBody
+		maxBody: cmp.Or(o.MaxBody, DefaultMaxBody), log: cmp.Or(o.Logger, slog.New(slog.DiscardHandler)),
+		observe: o.Observe,
 	}
 	if f.html {
 		f.accept = "text/html"
-	}
-	if f.log == nil {
-		f.log = slog.New(slog.DiscardHandler)
 	}
 	c := o.Client
 	if c == nil {
@@ -129,9 +124,8 @@ func parseURL(raw string) (*url.URL, error) {
 	return u, nil
 }
 
-// CheckPort reports whether port, of a URL or a host:port address, is a
-// number from min (0 where 0 picks a free port, else 1) to 65535: the one
-// rule for every port Vitrine is given.
+// CheckPort reports whether port is a number from min (0 where 0 picks a
+// free port, else 1) to 65535: the one rule for every port Vitrine is given.
 func CheckPort(port string, min int) error {
 	if n, err := strconv.Atoi(port); err != nil || n < min || n > 65535 {
 		return fmt.Errorf("port must be %d to 65535; got %q", min, tiles.Clip(port, 20))
@@ -188,10 +182,7 @@ func (f *Fetcher) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, 
 func (f *Fetcher) newRequest(ctx context.Context, req tiles.Request) *http.Request {
 	u := f.url
 	if f.personalised && req.User != "" {
-		q := maps.Clone(f.query)
-		if q == nil {
-			q = url.Values{}
-		}
+		q := maps.Clone(f.query) // never nil: url.URL.Query makes a map
 		q.Set("user", req.User)
 		u.RawQuery, u.ForceQuery = q.Encode(), false
 	}
@@ -218,27 +209,23 @@ func (f *Fetcher) newRequest(ctx context.Context, req tiles.Request) *http.Reque
 // error, wrapping ctx.Err() when ctx ended; the detail goes to the log.
 func (f *Fetcher) transportError(ctx context.Context, req tiles.Request, err error) error {
 	fail, cerr := classify(ctx, err)
-	level := slog.LevelWarn
-	if cerr != nil {
-		level = slog.LevelDebug // the caller's deadline, not the backend's fault alone
+	if uerr, ok := errors.AsType[*url.Error](err); ok {
+		err = uerr.Err // the URL it repeats may hold the user: log only the cause
 	}
-	// *url.Error repeats the URL, user query included: log only its cause.
-	var uerr *url.Error
-	if errors.As(err, &uerr) {
-		err = uerr.Err
+	if cerr == nil {
+		f.logFailure(ctx, req, slog.LevelWarn, fail.result, err.Error())
+		return fmt.Errorf("%s: %s", f.name, fail.reason)
 	}
-	f.logFailure(ctx, req, level, fail.result, err.Error())
-	if cerr != nil {
-		return fmt.Errorf("%s: %s: %w", f.name, fail.reason, cerr)
-	}
-	return fmt.Errorf("%s: %s", f.name, fail.reason)
+	// The caller's deadline ended it, not the backend's fault alone.
+	f.logFailure(ctx, req, slog.LevelDebug, fail.result, err.Error())
+	return fmt.Errorf("%s: %s: %w", f.name, fail.reason, cerr)
 }
 
 // logFailure logs and reports one failed fetch.
 func (f *Fetcher) logFailure(ctx context.Context, req tiles.Request, level slog.Level, result, detail string) {
 	f.report(result)
 	f.log.LogAttrs(ctx, level, "backend fetch failed",
-		slog.String("tile", f.name), slog.String("url", f.rawURL),
+		slog.String("tile", f.name), slog.String("url", f.url.String()),
 		slog.String("request_id", req.ID), slog.String("result", result),
 		slog.String("error", detail))
 }
@@ -249,10 +236,8 @@ func (f *Fetcher) report(result string) {
 	}
 }
 
-// drainLimit bounds how much of an unwanted body is read to reuse its
-// connection.
-const drainLimit = 64 << 10
-
+// drain reads a bounded part of an unwanted body, so that its connection
+// may be reused.
 func drain(body io.Reader) {
-	_, _ = io.CopyN(io.Discard, body, drainLimit)
+	_, _ = io.CopyN(io.Discard, body, 64<<10)
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"net/http/pprof"
@@ -11,14 +12,12 @@ import (
 	"vitrine/tiles"
 )
 
-// adminPaths is what a 404 on the admin port suggests.
 var adminPaths = []string{"/metrics", "/healthz", "/readyz", "/debug/pprof/"}
 
-// NewAdmin returns the handler of the operator port (-admin-addr): metrics
-// (if not nil) at /metrics, /healthz, /readyz as readiness reports it (nil:
-// always ready), and net/http/pprof under /debug/pprof/, on a private mux:
-// never on http.DefaultServeMux, as the public port must not expose a
-// profiler. Errors are JSON, except those pprof's own handlers write.
+// NewAdmin returns the handler of the operator port: metrics (if not nil),
+// /healthz, /readyz as readiness reports it (nil: always ready), and pprof
+// on a private mux, never http.DefaultServeMux, which the public port could
+// expose. Errors are JSON, except those pprof's own handlers write.
 func NewAdmin(metrics http.Handler, readiness func() Readiness) http.Handler {
 	mux := http.NewServeMux()
 	if metrics != nil {
@@ -36,7 +35,10 @@ func NewAdmin(metrics http.Handler, readiness func() Readiness) http.Handler {
 		httpjson.Error(w, r, http.StatusNotFound, fmt.Sprintf("no such path %s on the admin port; try %s",
 			tiles.Clip(r.URL.Path, 128), strings.Join(adminPaths, ", ")))
 	})
-	return adminNosniff(mux)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		mux.ServeHTTP(w, r)
+	})
 }
 
 // adminReadOnly answers GET and HEAD with h, and any other method with the
@@ -53,20 +55,10 @@ func adminReadOnly(h http.Handler) http.Handler {
 	})
 }
 
-// adminNosniff sets the header every Vitrine response carries.
-func adminNosniff(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		h.ServeHTTP(w, r)
-	})
-}
-
-// Readiness is what GET /readyz reports: whether this replica can serve,
-// and the state of what it depends on.
+// Readiness is what GET /readyz reports. Ready (200, else 503) is whether
+// this replica can serve whole pages, as the caller decides; a shared tier
+// down or a breaker not closed is "degraded" but ready.
 type Readiness struct {
-	// Ready is whether this replica can serve whole pages: 200 when true,
-	// 503 when not. The caller decides; a shared tier down, or a breaker
-	// open on a tile with a fallback, is "degraded" but ready.
 	Ready bool
 	Redis *DependencyState // the shared tier; nil without -redis
 	Tiles []TileState      // in page order
@@ -76,9 +68,7 @@ type Readiness struct {
 type DependencyState struct {
 	State string    // "up" or "down"
 	Since time.Time // when it entered State; zero if not known
-	// Error says why it is down; only the admin port shows it, as it may
-	// name a host.
-	Error string
+	Error string    // why it is down; only the admin port shows it (it may name a host)
 }
 
 // TileState is a tile's circuit breaker: "closed", "open", "half-open",
@@ -88,27 +78,20 @@ type TileState struct {
 	Breaker string
 }
 
-// Readiness statuses.
-const (
-	statusReady    = "ready"
-	statusDegraded = "degraded" // ready, but the shared tier is down or a breaker is not closed
-	statusUnready  = "unready"
-)
-
-// status says how ready r is.
+// status says how ready r is: "ready", "degraded" or "unready".
 func (r Readiness) status() string {
 	if !r.Ready {
-		return statusUnready
+		return "unready"
 	}
 	if r.Redis != nil && r.Redis.State != "up" {
-		return statusDegraded
+		return "degraded"
 	}
 	for _, t := range r.Tiles {
 		if t.Breaker != "" && t.Breaker != "closed" {
-			return statusDegraded
+			return "degraded"
 		}
 	}
-	return statusReady
+	return "ready"
 }
 
 // handleReady serves /readyz as readiness (nil: always ready) says, on
@@ -123,7 +106,6 @@ func handleReady(readiness func() Readiness, detail bool) http.Handler {
 		if !rd.Ready {
 			code = http.StatusServiceUnavailable
 		}
-		// A probe answered by a cache would report a state that has passed.
 		w.Header().Set("Cache-Control", "no-store")
 		httpjson.Write(w, r, code, append(appendReadiness(make([]byte, 0, 256), rd, detail), '\n'))
 	})
@@ -153,13 +135,9 @@ func appendReadiness(b []byte, r Readiness, detail bool) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		breaker := t.Breaker
-		if breaker == "" {
-			breaker = "none"
-		}
 		b = appendString(b, t.Name)
 		b = append(b, `:{"breaker":`...)
-		b = appendString(b, breaker)
+		b = appendString(b, cmp.Or(t.Breaker, "none"))
 		b = append(b, '}')
 	}
 	return append(b, "}}"...)

@@ -1,10 +1,9 @@
 package web
 
 // Every write has a deadline that follows progress: a response must be
-// taken within the write stall of its start, and a stream within the stall
-// of each flush, however long it lives (Server.WriteTimeout would cut
-// streams and /test). A write that fails on its deadline makes net/http
-// cancel the request's context, which ends the page's tiles and a stream.
+// taken within the write stall of its start, and a stream within that of
+// each flush (Server.WriteTimeout would cut streams and /test). A write
+// that fails on its deadline cancels the request's context.
 
 import (
 	"context"
@@ -18,12 +17,10 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// DefaultWriteStall is how long a client may leave a write waiting (stop
-// reading) before its connection is cut, unless Options.WriteStall says
-// otherwise.
+// DefaultWriteStall is how long a client may leave a write waiting before
+// its connection is cut, unless Options.WriteStall says otherwise.
 const DefaultWriteStall = 5 * time.Second
 
-// writeStall is o.WriteStall, or its default.
 func (o Options) writeStall() time.Duration {
 	if o.WriteStall > 0 {
 		return o.WriteStall
@@ -32,10 +29,8 @@ func (o Options) writeStall() time.Duration {
 }
 
 // writeDeadlines gives every response a write deadline of stall from the
-// moment its header is committed, not from the start of the request, so
-// that /test and a page are not charged for their wait; streams move it
-// before each flush. It also tells a watched connection (WatchWrites) which
-// route it serves, so that a cut is counted by route.
+// moment its header is committed, not from the start of the request, and
+// tells a watched connection (WatchWrites) which route it serves.
 func writeDeadlines(stall time.Duration, cut func(route string)) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -56,8 +51,8 @@ func writeDeadlines(stall time.Duration, cut func(route string)) echo.Middleware
 	}
 }
 
-// extendWriteDeadline gives the writes that follow stall to complete. A
-// response without a connection (a test's recorder) has no deadline to set.
+// extendWriteDeadline gives the writes that follow stall to complete, where
+// there is a connection (a test's recorder has none).
 func extendWriteDeadline(rc *http.ResponseController, stall time.Duration) error {
 	err := rc.SetWriteDeadline(time.Now().Add(stall))
 	if errors.Is(err, http.ErrNotSupported) {
@@ -66,18 +61,9 @@ func extendWriteDeadline(rc *http.ResponseController, stall time.Duration) error
 	return err
 }
 
-// isCut reports whether a failed write was cut by the server (its deadline
-// passed, or a drain's end closed the connection) rather than by a client
-// that hung up.
-func isCut(err error) bool {
-	return errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, net.ErrClosed)
-}
-
 // WatchWrites makes srv count the responses it cuts: serve srv on the
-// listener it returns, whose connections report their first cut write (see
-// isCut) to Options.WriteCut with the route they were serving. It sets
-// srv.ConnContext, keeping any already set. Without it, responses still
-// have their deadlines; cuts are not counted.
+// listener it returns, whose connections report their first cut write to
+// Options.WriteCut with their route. It wraps srv.ConnContext.
 func WatchWrites(srv *http.Server, ln net.Listener) net.Listener {
 	prev := srv.ConnContext
 	srv.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
@@ -106,8 +92,7 @@ func (l watchingListener) Accept() (net.Conn, error) {
 }
 
 // watchedConn is a connection that reports the first write the server cut
-// on it. net/http writes to it from several goroutines: its fields are
-// guarded.
+// on it. net/http writes to it from several goroutines.
 type watchedConn struct {
 	net.Conn
 
@@ -117,7 +102,6 @@ type watchedConn struct {
 	reported bool               // a connection is cut at most once
 }
 
-// serving records the route the connection now serves.
 func (c *watchedConn) serving(route string, cut func(string)) {
 	c.mu.Lock()
 	c.route, c.cut = route, cut
@@ -126,7 +110,9 @@ func (c *watchedConn) serving(route string, cut func(string)) {
 
 func (c *watchedConn) Write(p []byte) (int, error) {
 	n, err := c.Conn.Write(p)
-	if err != nil && isCut(err) {
+	// Cut by the server (its deadline passed, or a drain's end closed the
+	// connection), not by a client that hung up.
+	if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, net.ErrClosed) {
 		c.report()
 	}
 	return n, err

@@ -17,9 +17,9 @@ import (
 	"vitrine/tiles"
 )
 
-// tileRequest validates the query parameters that tiles depend on, before
-// any tile runs. A query that cannot be parsed, or a user given twice, is a
-// 400 too: dropping the bad part would answer a question not asked.
+// tileRequest validates the query parameters that tiles depend on. A query
+// that cannot be parsed, or a user given twice, is a 400: dropping the bad
+// part would answer a question not asked.
 func tileRequest(c echo.Context) (tiles.Request, error) {
 	q, err := url.ParseQuery(c.Request().URL.RawQuery)
 	if err != nil {
@@ -36,11 +36,9 @@ func tileRequest(c echo.Context) (tiles.Request, error) {
 	return tiles.Request{}, tiles.Errorf(tiles.EINVALID, "user: given %d times; give it once", len(users))
 }
 
-// parseRequest reads what every tile-serving route takes: the response's
-// form and the tiles' request, with the request's id (given first, so that
-// a refused request has one too). Three forms share one URL, hence Vary:
-// Accept. Every response, errors included, is no-cache, private: fresh
-// content, and with ?user= one person's, which no shared cache may store.
+// parseRequest reads the response's form and the tiles' request, with its
+// id (given first, so that a refused request has one too). Every response,
+// errors included, is no-cache, private: with ?user= it is one person's.
 func parseRequest(c echo.Context) (format, tiles.Request, error) {
 	c.Response().Header().Set("Cache-Control", "no-cache, private")
 	id := requestID(c)
@@ -57,9 +55,7 @@ func parseRequest(c echo.Context) (format, tiles.Request, error) {
 	return f, req, nil
 }
 
-// handleHome serves the page. tracer, if set, traces it as a "page" span;
-// primary is the tile that decides its status ("" none); stall is the write
-// stall of a stream's deadline.
+// handleHome serves the page; tracer, if set, traces it as a "page" span.
 func handleHome(agg *aggregator.Aggregator, rend *renderer, tracer trace.Tracer, primary string,
 	stall time.Duration) echo.HandlerFunc {
 	return func(c echo.Context) error {
@@ -91,8 +87,7 @@ func handleTileList(agg *aggregator.Aggregator, opts Options) echo.HandlerFunc {
 		for i, info := range infos {
 			list[i] = newTileInfo(info, viewOf(opts.Views, info.Name), info.Name == opts.Primary)
 		}
-		// The same for everyone, but it changes with the flags of a restart.
-		c.Response().Header().Set("Cache-Control", "no-cache")
+		c.Response().Header().Set("Cache-Control", "no-cache") // it changes with a restart's flags
 		return c.JSON(http.StatusOK, list)
 	}
 }
@@ -108,9 +103,8 @@ func tileStatus(s tiles.Status) int {
 	return http.StatusBadGateway
 }
 
-// pageStatus is the HTTP status of a page: 200 without a primary tile
-// (Options.Primary), else what the primary's result decides, so that a page
-// whose main content does not exist is not a 200 for crawlers and caches.
+// pageStatus is the HTTP status of a page: what its primary tile's result
+// decides, so that a page whose main content does not exist is not a 200.
 func pageStatus(results []aggregator.Result, primary string) int {
 	for _, r := range results {
 		if primary != "" && r.Name == primary {
@@ -121,8 +115,8 @@ func pageStatus(results []aggregator.Result, primary string) int {
 }
 
 // primaryStatus is the status a primary tile's result gives its page: the
-// backend's own 404 or 410 even over stale or fallback content (an answer,
-// not a failure to ride out), else as GET /tiles/NAME.
+// backend's own 404 or 410 even over stale or fallback content, else as
+// GET /tiles/NAME.
 func primaryStatus(r aggregator.Result) int {
 	var be *tiles.BackendError
 	if errors.As(r.Cause, &be) && be.Gone() {
@@ -138,7 +132,7 @@ func handleTile(agg *aggregator.Aggregator, rend *renderer) echo.HandlerFunc {
 			return err
 		}
 		start := time.Now()
-		name := pathParam(c, "/tiles/") // decoded once, as every route's
+		name := pathParam(c, "/tiles/")
 		r, err := agg.Tile(c.Request().Context(), name, req)
 		if err != nil {
 			return err
@@ -158,9 +152,9 @@ func handleTile(agg *aggregator.Aggregator, rend *renderer) echo.HandlerFunc {
 	}
 }
 
-// handleHealth serves /healthz on either port: the process serves.
+// handleHealth serves /healthz on either port: the process serves. A probe
+// is never answered by a cache (no-store), nor is /readyz.
 var handleHealth = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-	// A probe answered by a cache would report a process that has gone.
 	w.Header().Set("Cache-Control", "no-store")
 	httpjson.Write(w, r, http.StatusOK, []byte(`{"status":"ok"}`+"\n"))
 })
@@ -177,41 +171,33 @@ func handleTest(delay time.Duration) echo.HandlerFunc {
 	}
 }
 
-// headerRequestID carries a request's id: from the client, back to it, and
-// on to every backend the request reaches.
-const headerRequestID = "X-Request-Id"
-
-// requestIDKey is where a request's id is kept in its echo.Context, for
-// the request's log line.
+// requestIDKey is where a request's id is kept in its echo.Context.
 const requestIDKey = "vitrine.request_id"
 
-// requestIDPattern is what a client's id must be: 1 to 128 characters
-// (a UUID, a trace id with its parent, a load balancer's composite id) of
-// A-Z, a-z, 0-9 and . _ : - + / =, nothing that could split a header or a
-// log line.
+// requestIDPattern is what a client's id must be: 1 to 128 characters that
+// cannot split a header or a log line.
 var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:+/=-]{1,128}$`)
 
 // requestID gives the request its id: the client's X-Request-Id if it sent
-// exactly one that is well-formed, else a new one (correlation is no reason
-// to fail a page). It is echoed in the response and kept for the log line.
+// exactly one that is well-formed, else 128 random bits in hex. It is
+// echoed in the response, sent to backends and kept for the log line.
 func requestID(c echo.Context) string {
-	ids := c.Request().Header.Values(headerRequestID)
 	var id string
-	if len(ids) == 1 && requestIDPattern.MatchString(ids[0]) {
+	if ids := c.Request().Header.Values("X-Request-Id"); len(ids) == 1 && requestIDPattern.MatchString(ids[0]) {
 		id = ids[0]
 	} else {
-		id = newRequestID()
+		id = random128(hexenc.EncodeToString)
 	}
-	c.Response().Header().Set(headerRequestID, id)
+	c.Response().Header().Set("X-Request-Id", id)
 	c.Set(requestIDKey, id)
 	return id
 }
 
-// newRequestID returns 128 random bits in hex: unique across replicas.
-func newRequestID() string {
+// random128 returns 128 random bits, encoded.
+func random128(encode func([]byte) string) string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
-	return hexenc.EncodeToString(b[:])
+	return encode(b[:])
 }
 
 // loggedRequestID is the id requestID gave c, or "" if it gave none.

@@ -1,13 +1,14 @@
 package web
 
 import (
+	"bytes"
 	"fmt"
 	"hash/fnv"
 	"html"
-	"io"
 	"io/fs"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -62,28 +63,20 @@ func handleProductImage(cat *catalogue.Catalogue) echo.HandlerFunc {
 }
 
 // handleStatic serves the embedded CSS and script with a short cache life
-// (their names carry no version). A missing file or a directory is the
-// contract's JSON 404, not a listing. http.ServeContent answers Range, HEAD
-// and conditional requests; its text/plain errors are answered as JSON.
+// (their names carry no version), through http.ServeContent, whose
+// text/plain errors become JSON. A directory is a 404, not a listing.
 func handleStatic(fsys fs.FS) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		name := pathParam(c, "/static/")
-		f, err := fsys.Open(name) // refuses "", ".." and the like: fs.ValidPath
+		content, err := fs.ReadFile(fsys, name) // refuses "", "..", a directory and the like
 		if err != nil {
 			return noStaticFile(fsys, name)
 		}
-		defer f.Close()
-		fi, err := f.Stat()
-		if err != nil || fi.IsDir() {
-			return noStaticFile(fsys, name)
-		}
-		content, ok := f.(io.ReadSeeker)
-		if !ok {
-			return fmt.Errorf("static file %s cannot seek", name)
-		}
 		c.Response().Header().Set("Cache-Control", "public, max-age=300")
 		w := &errorCatcher{ResponseWriter: c.Response()}
-		http.ServeContent(w, c.Request(), name, fi.ModTime(), content)
+		// Embedded files have no modification time: no Last-Modified.
+		http.ServeContent(w, c.Request(), name, time.Time{}, bytes.NewReader(content))
+		size := len(content)
 		switch r := c.Request(); w.status {
 		case 0:
 			return nil
@@ -91,7 +84,7 @@ func handleStatic(fsys fs.FS) echo.HandlerFunc {
 			// ServeContent has set Content-Range: bytes */SIZE, as RFC 9110 asks.
 			return echo.NewHTTPError(w.status, fmt.Sprintf("range %q cannot be served from /static/%s, which is "+
 				"%d bytes: ask for bytes within 0-%d, or send no Range for the whole file",
-				tiles.Clip(r.Header.Get("Range"), 64), name, fi.Size(), fi.Size()-1))
+				tiles.Clip(r.Header.Get("Range"), 64), name, size, size-1))
 		case http.StatusPreconditionFailed:
 			return echo.NewHTTPError(w.status, fmt.Sprintf("If-Match %q does not match /static/%s, which has no "+
 				"ETag; send the request without If-Match", tiles.Clip(r.Header.Get("If-Match"), 64), name))
@@ -104,13 +97,21 @@ func handleStatic(fsys fs.FS) echo.HandlerFunc {
 	}
 }
 
+// noStaticFile is the 404 of a static file, listing those there are.
 func noStaticFile(fsys fs.FS, name string) error {
+	var names []string
+	_ = fs.WalkDir(fsys, ".", func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			names = append(names, "/static/"+path)
+		}
+		return nil
+	})
 	return tiles.Errorf(tiles.ENOTFOUND, "no static file %q; there are %s", tiles.Clip(name, 64),
-		strings.Join(staticFiles(fsys), ", "))
+		strings.Join(names, ", "))
 }
 
 // errorCatcher passes a response through unless its status is 400 or more:
-// then it keeps the status and sends nothing, for the error handler.
+// then it keeps the status for the error handler and sends nothing.
 type errorCatcher struct {
 	http.ResponseWriter
 	status int // the error status held back; 0 if none
@@ -134,15 +135,3 @@ func (w *errorCatcher) Write(b []byte) (int, error) {
 }
 
 func (w *errorCatcher) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// staticFiles lists the embedded static files, for a 404 to suggest.
-func staticFiles(fsys fs.FS) []string {
-	var names []string
-	_ = fs.WalkDir(fsys, ".", func(path string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			names = append(names, "/static/"+path)
-		}
-		return nil
-	})
-	return names
-}

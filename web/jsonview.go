@@ -10,10 +10,9 @@ import (
 	"vitrine/tiles"
 )
 
-// The generic view draws a tile that has no view of its own from its JSON
-// data: objects as definition lists (keys in the backend's order), arrays
-// as lists, scalars as text, and http(s) URLs as links, all escaped by
-// html/template. It reads at most viewMaxNodes tokens, and shows where it
+// The generic view draws any JSON: objects as definition lists (keys in
+// the backend's order), arrays as lists, scalars as text and http(s) URLs
+// as links, escaped by html/template, within a budget, showing where it
 // was cut.
 const (
 	viewMaxDepth = 6   // containers nested deeper are not opened
@@ -27,9 +26,7 @@ type jsonNode struct {
 	Text   string // a scalar's text
 	Fields []jsonField
 	Items  []jsonNode
-	// Cut says the view stopped reading inside this container: it has
-	// more than is shown.
-	Cut bool
+	Cut    bool // the view stopped reading inside this container
 }
 
 type jsonField struct {
@@ -37,8 +34,8 @@ type jsonField struct {
 	Value jsonNode
 }
 
-// jsonView reads raw into the generic view's tree. Data that is not JSON
-// shows as its text: the page must not fail for it.
+// jsonView reads raw into the generic view's tree; data that is not JSON
+// shows as its text.
 func jsonView(raw json.RawMessage) jsonNode {
 	if len(raw) == 0 {
 		return jsonNode{Kind: "null", Text: "null"} // an ok tile may have no data (a 204)
@@ -82,7 +79,7 @@ func (w *jsonWalker) value(depth int) (jsonNode, error) {
 }
 
 // container reads the members of an object or an array whose opening
-// token has been read, up to its end or the end of the budget.
+// token has been read, up to its end or the budget's.
 func (w *jsonWalker) container(object bool, depth int) (jsonNode, error) {
 	n := jsonNode{Kind: "array"}
 	if object {
@@ -121,7 +118,7 @@ func (w *jsonWalker) container(object bool, depth int) (jsonNode, error) {
 }
 
 // skip reads past the container whose opening token has been read,
-// counting its tokens against the budget.
+// within the budget.
 func (w *jsonWalker) skip() error {
 	for open := 1; open > 0; {
 		if w.left <= 0 {

@@ -12,7 +12,7 @@ import (
 	"vitrine/tiles"
 )
 
-// format is one of the forms /home can take.
+// format is one of the forms a page or a tile can take.
 type format string
 
 const (
@@ -31,9 +31,8 @@ var formats = []struct {
 	{formatNDJSON, "application/x-ndjson"},
 }
 
-// negotiate picks the form of the response: ?format= if given (anything
-// else is a 400), else the Accept header's preferred form by q-value. An
-// Accept that matches none gets JSON, the contract's default, not a 406.
+// negotiate picks the form of the response: ?format= if given (a bad one is
+// a 400), else Accept's preferred form by q-value, else JSON (never a 406).
 func negotiate(r *http.Request) (format, error) {
 	if v, ok := r.URL.Query()["format"]; ok {
 		for _, f := range formats {
@@ -72,10 +71,9 @@ func matches(mr, media string) int {
 	return -1
 }
 
-// weights yields the entries of comma-separated header values such as
-// Accept and Accept-Encoding: each one's value in lower case, without its
-// parameters, and its weight (1 when not given). An empty entry, or one
-// whose weight is not a qvalue, is skipped.
+// weights yields the entries of header values such as Accept: each one's
+// value in lower case, without parameters, and its weight (1 if not given).
+// An empty entry, or one whose weight is not a qvalue, is skipped.
 func weights(values []string) iter.Seq2[string, float64] {
 	return func(yield func(string, float64) bool) {
 		for _, v := range values {
@@ -119,9 +117,8 @@ func parseQValue(s string) (float64, bool) {
 	return q, err == nil
 }
 
-// gzipByWeight is Echo's Gzip middleware for the requests whose
-// Accept-Encoding asks for gzip once its q-values are read (Echo's own
-// test compresses for "gzip;q=0"). Every response says Vary: Accept-Encoding.
+// gzipByWeight is Echo's Gzip middleware for the requests that wantsGzip
+// (Echo's own would compress for "gzip;q=0"), with Vary: Accept-Encoding.
 func gzipByWeight() echo.MiddlewareFunc {
 	gz := middleware.Gzip()
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
@@ -137,11 +134,10 @@ func gzipByWeight() echo.MiddlewareFunc {
 }
 
 // wantsGzip reads Accept-Encoding as RFC 9110 §12.5.3 does: gzip (or
-// x-gzip) must be named with a weight above zero ("*" alone is no wish for
-// gzip), and not below identity's (or that of "*", when identity is not
-// named). A coding named twice takes its lower weight. When in doubt,
-// identity, which every client reads; Vitrine never answers 406. A Range
-// request is never compressed: Content-Range counts the identity form.
+// x-gzip) must be named with a weight above zero and not below identity's
+// (or that of "*", when identity is not named); a coding named twice takes
+// its lower weight. A Range request is never compressed: Content-Range
+// counts the identity form.
 func wantsGzip(h http.Header) bool {
 	if h.Get("Range") != "" {
 		return false

@@ -2,9 +2,7 @@ package web
 
 import (
 	"bytes"
-	"crypto/rand"
 	"embed"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"html/template"
@@ -38,33 +36,24 @@ type renderer struct {
 
 // newRenderer returns a renderer drawing each tile with its view (viewOf).
 func newRenderer(views map[string]string) *renderer {
-	t := template.Must(template.New("").Funcs(template.FuncMap{
-		"price": formatPrice,
-		"ms":    formatMS,
-	}).ParseFS(templateFS, "templates/*.html"))
+	funcs := template.FuncMap{"price": formatPrice, "ms": formatMS}
+	t := template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/*.html"))
 	return &renderer{t: t, views: views}
 }
 
-type shellView struct {
-	Nonce string
-	User  string
-	Tiles []slotView
-}
-
-// slotView is a tile's place in the shell, sized by its view.
+// slotView is a tile's place in the page's shell, sized by its view.
 type slotView struct{ Name, View string }
 
-// slots returns the shell's slots for the tiles named names, in page order.
-func (r *renderer) slots(names []string) []slotView {
-	out := make([]slotView, len(names))
+// shell writes the page up to its tiles' slots, for the tiles named names.
+func (r *renderer) shell(w io.Writer, nonce, user string, names []string) error {
+	slots := make([]slotView, len(names))
 	for i, n := range names {
-		out[i] = slotView{Name: n, View: viewOf(r.views, n)}
+		slots[i] = slotView{Name: n, View: viewOf(r.views, n)}
 	}
-	return out
-}
-
-func (r *renderer) shell(w io.Writer, v shellView) error {
-	return r.t.ExecuteTemplate(w, "shell", v)
+	return r.t.ExecuteTemplate(w, "shell", struct {
+		Nonce, User string
+		Tiles       []slotView
+	}{nonce, user, slots})
 }
 
 // tileView is what a tile template sees.
@@ -73,16 +62,16 @@ type tileView struct {
 	View             string // the view it is drawn with (viewOf)
 	Status           tiles.Status
 	ElapsedMS, AgeMS float64
-	// Data is the tile's data as its view takes it (viewTemplate).
-	Data     any
-	RetryURL string
+	Data             any // the tile's data as its view takes it (viewTemplate)
+	RetryURL         string
 }
 
-// builtinViews decode the data of the built-in views.
-var builtinViews = map[string]func(json.RawMessage) (any, error){
+// dataViews read a tile's data for the views that take more than JSON.
+var dataViews = map[string]func(json.RawMessage) (any, error){
 	ViewBanners:         decode[catalogue.Banners],
 	ViewProducts:        decode[catalogue.Products],
 	ViewRecommendations: decode[catalogue.Recommendations],
+	ViewHTML:            func(raw json.RawMessage) (any, error) { return htmlFragment(raw) },
 }
 
 func decode[T any](raw json.RawMessage) (any, error) {
@@ -91,9 +80,9 @@ func decode[T any](raw json.RawMessage) (any, error) {
 	return v, err
 }
 
-// tile renders one tile with its view into a buffer, so that a template
-// failing half-way leaves nothing in the stream; the generic view takes
-// over when the tile's own cannot take or render its data.
+// tile renders one tile into a buffer, so that a template failing half-way
+// leaves nothing in the stream; the generic view takes over when the
+// tile's own cannot take or render its data.
 func (r *renderer) tile(res aggregator.Result, user string) ([]byte, error) {
 	v := tileView{Name: res.Name, View: viewOf(r.views, res.Name), Status: res.Status,
 		ElapsedMS: millis(res.Elapsed), RetryURL: retryURL(res.Name, user)}
@@ -118,22 +107,13 @@ func (r *renderer) tile(res aggregator.Result, user string) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// viewTemplate sets v.Data to what the tile's view takes of data (decoded
-// for a built-in view, template.HTML for the html view, a jsonNode for the
-// generic one) and returns the view's template.
+// viewTemplate sets v.Data to what the tile's view takes of data and
+// returns the view's template.
 func viewTemplate(v *tileView, data json.RawMessage) string {
-	if len(data) > 0 {
-		if decode, ok := builtinViews[v.View]; ok {
-			if d, err := decode(data); err == nil {
-				v.Data = d
-				return "tile-" + v.View
-			}
-		}
-		if v.View == ViewHTML {
-			if frag, err := htmlFragment(data); err == nil {
-				v.Data = frag
-				return "tile-html"
-			}
+	if read, ok := dataViews[v.View]; ok && len(data) > 0 {
+		if d, err := read(data); err == nil {
+			v.Data = d
+			return "tile-" + v.View
 		}
 	}
 	v.Data = jsonView(data)
@@ -144,11 +124,18 @@ func (r *renderer) place(w io.Writer, name, nonce string) error {
 	return r.t.ExecuteTemplate(w, "place", struct{ Name, Nonce string }{name, nonce})
 }
 
-// timing renders the waterfall, with the page's trace id ("" none).
-func (r *renderer) timing(w io.Writer, results []aggregator.Result, total time.Duration, traceID string) error {
-	v := newTimingView(results, total)
+// finish writes the page's timing waterfall, with its trace id ("" none),
+// the script that moves it into its slot, and the page's end.
+func (r *renderer) finish(w io.Writer, page aggregator.Page, traceID, nonce string) error {
+	v := newTimingView(page.Results, page.Elapsed)
 	v.TraceID = traceID
-	return r.t.ExecuteTemplate(w, "timing", v)
+	if err := r.t.ExecuteTemplate(w, "timing", v); err != nil {
+		return err
+	}
+	if err := r.place(w, "timing", nonce); err != nil {
+		return err
+	}
+	return r.t.ExecuteTemplate(w, "end", nil)
 }
 
 // timingView lays out the page's timing waterfall as SVG coordinates: one
@@ -157,8 +144,7 @@ type timingView struct {
 	TotalMS, SlowestMS, SumMS float64
 	Width, Height, AxisX      float64
 	Bars                      []timingBar
-	// TraceID is the page's trace, for a person to find it; "" untraced.
-	TraceID string
+	TraceID                   string // "" untraced
 }
 
 type timingBar struct {
@@ -207,23 +193,12 @@ func newTimingView(results []aggregator.Result, total time.Duration) timingView 
 
 func round1(f float64) float64 { return float64(int64(f*10+0.5)) / 10 }
 
-func (r *renderer) end(w io.Writer) error {
-	return r.t.ExecuteTemplate(w, "end", nil)
-}
-
 func retryURL(name, user string) string {
 	q := url.Values{"format": {"html"}}
 	if user != "" {
 		q.Set("user", user)
 	}
 	return "/tiles/" + url.PathEscape(name) + "?" + q.Encode()
-}
-
-// newNonce returns a fresh CSP nonce: 128 random bits.
-func newNonce() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
-	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
 // contentSecurityPolicy allows scripts only from this origin or with the
@@ -247,10 +222,7 @@ func formatPrice(minor int64, currency string) string {
 	if minor < 0 {
 		sign, minor = "-", -minor
 	}
-	unit := int64(1)
-	for range digits {
-		unit *= 10
-	}
+	unit := int64(math.Pow10(digits))
 	whole := strconv.FormatInt(minor/unit, 10)
 	var b strings.Builder
 	for i, c := range whole {
@@ -277,14 +249,11 @@ func formatMS(v float64) string {
 	return strconv.FormatFloat(v, 'f', 1, 64) + " ms"
 }
 
-// htmlFragment returns the markup of a tile drawn with the "html" view: its
-// data is a JSON string holding an HTML fragment, inserted unescaped since
-// the operator chose to trust that backend with the page's markup. It still
-// cannot run script: the page's CSP allows no inline script without the
-// page's fresh nonce. Nor can it break the page: the fragment is parsed
-// and written back as the browser would read it, so an unclosed element,
-// a stray end tag or an unterminated attribute cannot leave the tile's
-// slot, swallow what follows, or turn the rest into text (<plaintext>).
+// htmlFragment returns the markup of a tile drawn with the "html" view: a
+// JSON string holding a fragment the operator trusts, inserted unescaped
+// (the CSP still stops its inline script). It is parsed and written back as
+// a browser reads it, so that no unclosed element or stray end tag can
+// leave the tile's slot or swallow what follows.
 func htmlFragment(raw json.RawMessage) (template.HTML, error) {
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {

@@ -21,36 +21,29 @@ import (
 	"vitrine/tiles"
 )
 
-// Options tune the server.
+// Options tune the server. A nil func or handler turns its feature off.
 type Options struct {
-	// TestDelay is how long GET /test waits (the tutorial's endpoint).
-	TestDelay time.Duration
-	// Catalogue gives the HTML page its product pictures; nil means none.
-	Catalogue *catalogue.Catalogue
-	// Metrics, if set, is served at GET /metrics (Prometheus); nil when
-	// the admin port (NewAdmin) serves it instead.
+	TestDelay time.Duration        // how long GET /test waits
+	Catalogue *catalogue.Catalogue // the HTML page's product pictures
+	// Metrics is served at GET /metrics; nil when the admin port serves it.
 	Metrics http.Handler
-	// InFlight, if set, is told of every request by route pattern as it
-	// starts, and the function it returns when it ends.
+	// InFlight is told of every request by route as it starts, and the
+	// function it returns when it ends.
 	InFlight func(route string) (done func())
 	// WriteStall is how long a write may wait on a client that does not
 	// read before its connection is cut; 0 means DefaultWriteStall.
 	WriteStall time.Duration
-	// WriteCut, if set, is told of every response cut by the server, by
-	// route (a write past its deadline, or on a connection closed at the
-	// end of a drain), on a listener that went through WatchWrites.
+	// WriteCut is told, by route, of every response the server cuts on a
+	// listener from WatchWrites.
 	WriteCut func(route string)
-	// Primary names the tile that decides /home's HTTP status ("" none):
-	// the response header waits for it.
+	// Primary names the tile whose result decides /home's status ("" none).
 	Primary string
-	// Readiness, if set, says what GET /readyz reports; it is called on
-	// every probe, so it makes no round trip. Nil: always ready.
+	// Readiness says what GET /readyz reports; called on every probe, it
+	// must not make a round trip. Nil: always ready.
 	Readiness func() Readiness
-	// Views says how the HTML page draws each tile: one of ViewNames
-	// (default: viewOf).
+	// Views maps a tile to one of ViewNames; others get viewOf's.
 	Views map[string]string
-	// TracerProvider, if set, traces every request (trace.go). Nil:
-	// tracing off, at no cost.
+	// TracerProvider traces every request; nil: tracing off, at no cost.
 	TracerProvider trace.TracerProvider
 }
 
@@ -63,7 +56,7 @@ func NewServer(logger *slog.Logger, agg *aggregator.Aggregator, opts Options) *e
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(logger)
-	routes := map[string]bool{} // filled below, once the routes are added
+	routes := map[string]bool{} // filled once the routes are added
 	if opts.TracerProvider != nil {
 		e.Pre(serverSpans(opts.TracerProvider)) // first: the span covers the rest
 		e.Use(nameServerSpans(routes))
@@ -90,13 +83,14 @@ func NewServer(logger *slog.Logger, agg *aggregator.Aggregator, opts Options) *e
 	e.Use(securityHeaders)
 	e.Use(gzipByWeight())
 	addRoutes(e, agg, newRenderer(opts.Views), opts)
-	routeSet(e, routes)
+	for _, r := range e.Routes() {
+		routes[r.Method+" "+r.Path] = true
+	}
 	return e
 }
 
-// requestLogger logs one line per request with slog. It hands errors to the
-// error handler itself, so that the status it logs is the one sent, and
-// then swallows them.
+// requestLogger logs one line per request. It hands errors to the error
+// handler itself, so that the status it logs is the one sent.
 func requestLogger(logger *slog.Logger) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -124,14 +118,14 @@ func requestLogger(logger *slog.Logger) echo.MiddlewareFunc {
 	}
 }
 
-// statusOf maps Vitrine's error codes to HTTP statuses, as nothing else does.
+// statusOf maps Vitrine's error codes to HTTP statuses.
 var statusOf = map[string]int{
 	tiles.EINVALID:  http.StatusBadRequest,
 	tiles.ENOTFOUND: http.StatusNotFound,
 }
 
-// errorHandler writes every error as {"error": "..."} with its status.
-// Internal errors are logged and shown to the client as "internal error".
+// errorHandler writes every error as {"error": "..."} with its status;
+// internal errors are logged and shown as "internal error".
 func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
@@ -145,11 +139,8 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 		var he *echo.HTTPError
 		switch {
 		case errors.As(err, &te):
-			if s, ok := statusOf[te.Code]; ok {
-				status = s
-			}
-			if status != http.StatusInternalServerError {
-				msg = te.Message
+			if s, ok := statusOf[te.Code]; ok { // the others are internal
+				status, msg = s, te.Message
 			}
 		case errors.As(err, &he):
 			status = he.Code

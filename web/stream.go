@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"encoding/base64"
 	"net/http"
 	"time"
 
@@ -11,12 +12,9 @@ import (
 	"vitrine/tiles"
 )
 
-// streamOut is where a streamed response goes. Without a primary tile its
-// header is sent at once and each tile is flushed as it finishes. With one,
-// the header waits for the primary tile's result, which decides the status:
-// until then what the stream writes is held in memory, a page at most.
-// Server-Timing is a trailer; X-Accel-Buffering asks a proxy (nginx) to
-// pass each tile on at once.
+// streamOut is where a streamed response goes, each tile flushed as it
+// finishes. With a primary tile, the header waits for its result, which
+// decides the status: until then what the stream writes is held in memory.
 type streamOut struct {
 	res     *echo.Response
 	rc      *http.ResponseController
@@ -31,7 +29,7 @@ func startStream(c echo.Context, contentType, primary string, stall time.Duratio
 	res := c.Response()
 	h := res.Header()
 	h.Set(echo.HeaderContentType, contentType)
-	h.Set("X-Accel-Buffering", "no")
+	h.Set("X-Accel-Buffering", "no") // asks nginx to pass each tile on at once
 	h.Set("Cache-Control", "no-cache, private")
 	h.Set("Trailer", "Server-Timing")
 	out := &streamOut{res: res, rc: http.NewResponseController(res.Writer), stall: stall, primary: primary}
@@ -64,15 +62,6 @@ func (s *streamOut) flush() error {
 		return nil
 	}
 	return s.rc.Flush()
-}
-
-// tileDone flushes tile r, or, for the primary tile, sends the header with
-// the status r decides and everything held so far.
-func (s *streamOut) tileDone(r aggregator.Result) error {
-	if s.held != nil && r.Name == s.primary {
-		return s.release(primaryStatus(r))
-	}
-	return s.flush()
 }
 
 // release sends the header with status, then what was held, and flushes.
@@ -110,10 +99,10 @@ func streamNDJSON(c echo.Context, pt pageTrace, agg *aggregator.Aggregator, req 
 // nonce'd script that moves it into its slot, then the timing waterfall.
 func streamHTML(c echo.Context, pt pageTrace, agg *aggregator.Aggregator, rend *renderer, req tiles.Request,
 	primary string, stall time.Duration) error {
-	nonce := newNonce()
+	nonce := random128(base64.RawURLEncoding.EncodeToString)
 	c.Response().Header().Set("Content-Security-Policy", contentSecurityPolicy(nonce))
 	out := startStream(c, echo.MIMETextHTMLCharsetUTF8, primary, stall)
-	if err := rend.shell(out, shellView{Nonce: nonce, User: req.User, Tiles: rend.slots(agg.Names())}); err != nil {
+	if err := rend.shell(out, nonce, req.User, agg.Names()); err != nil {
 		return err
 	}
 	return out.stream(pt, agg, req, func(r aggregator.Result) error {
@@ -126,19 +115,13 @@ func streamHTML(c echo.Context, pt pageTrace, agg *aggregator.Aggregator, rend *
 		}
 		return rend.place(out, r.Name, nonce)
 	}, func(page aggregator.Page) error {
-		if err := rend.timing(out, page.Results, page.Elapsed, pt.traceID(page)); err != nil {
-			return err
-		}
-		if err := rend.place(out, "timing", nonce); err != nil {
-			return err
-		}
-		return rend.end(out)
+		return rend.finish(out, page, pt.traceID(page), nonce)
 	})
 }
 
 // stream sends what was written so far (unless it is held), then runs the
-// page's tiles under pt, writing each as it finishes (tile), then the
-// page's end (end).
+// page's tiles under pt, writing each as it finishes, then the page's end.
+// Server-Timing is a trailer.
 func (s *streamOut) stream(pt pageTrace, agg *aggregator.Aggregator, req tiles.Request,
 	tile func(aggregator.Result) error, end func(aggregator.Page) error) error {
 	if err := s.flush(); err != nil {
@@ -155,7 +138,10 @@ func (s *streamOut) stream(pt pageTrace, agg *aggregator.Aggregator, req tiles.R
 		if err := tile(r); err != nil {
 			return err
 		}
-		return s.tileDone(r)
+		if s.held != nil && r.Name == s.primary {
+			return s.release(primaryStatus(r)) // the header, with the status r decides
+		}
+		return s.flush()
 	})
 	pt.end(page, err)
 	if err != nil {

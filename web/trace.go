@@ -1,9 +1,8 @@
 package web
 
-// Tracing, when Options.TracerProvider is set: every request is a server
-// span continuing the client's W3C traceparent, named by route; /home adds
-// a "page" span, parent of the tile spans. Off (nil), none of this is
-// installed, not even a no-op.
+// With Options.TracerProvider, every request is a server span continuing
+// the client's W3C traceparent, named by route; /home adds a "page" span,
+// parent of the tile spans. Without, none of this is installed.
 
 import (
 	"context"
@@ -21,13 +20,11 @@ import (
 	"vitrine/tracing"
 )
 
-// tracerName is the instrumentation scope of web's own spans.
 const tracerName = "vitrine/web"
 
 // serverSpans starts each request's server span with otelhttp, as Echo's
-// outermost middleware, so that it covers routing, the access log and the
-// error handler. The request and the response writer are otelhttp's from
-// then on.
+// outermost middleware: it covers routing, the access log and the error
+// handler.
 func serverSpans(tp trace.TracerProvider) echo.MiddlewareFunc {
 	mw := otelhttp.NewMiddleware("vitrine", tracing.HTTPOptions(tp,
 		// Renamed by route once routed (nameServerSpans).
@@ -45,10 +42,9 @@ func serverSpans(tp trace.TracerProvider) echo.MiddlewareFunc {
 	}
 }
 
-// nameServerSpans names the server span by the route Echo chose ("GET
-// /tiles/:name"); a 404 or 405 keeps "GET unrouted", as a stray URL must
-// not make a name of its own. routes holds "METHOD /pattern" of every
-// route, filled before the server serves.
+// nameServerSpans names the server span by its route ("GET /tiles/:name");
+// a 404 or 405 keeps "GET unrouted", so that no stray URL makes a name.
+// routes holds "METHOD /pattern" of every route.
 func nameServerSpans(routes map[string]bool) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -62,18 +58,11 @@ func nameServerSpans(routes map[string]bool) echo.MiddlewareFunc {
 	}
 }
 
-// routeSet lists e's routes as nameServerSpans takes them.
-func routeSet(e *echo.Echo, into map[string]bool) {
-	for _, r := range e.Routes() {
-		into[r.Method+" "+r.Path] = true
-	}
-}
-
-// pageTrace is the "page" span of one /home request (nil when tracing is
-// off); ctx is where the page's tiles run.
+// pageTrace is the "page" span of one /home request; ctx is where the
+// page's tiles run.
 type pageTrace struct {
 	ctx  context.Context
-	span trace.Span // nil when off
+	span trace.Span // nil when tracing is off
 }
 
 // startPage starts the page span in ctx, unless tracer is nil.
@@ -112,8 +101,8 @@ func (p pageTrace) close() {
 	}
 }
 
-// failedTiles names the tiles that timed out or failed, with their status
-// ("recommendations timeout, products error"), or "".
+// failedTiles names the tiles that timed out or failed, with their status:
+// "recommendations timeout, products error".
 func failedTiles(results []aggregator.Result) string {
 	var b strings.Builder
 	for _, r := range results {
@@ -128,9 +117,9 @@ func failedTiles(results []aggregator.Result) string {
 	return b.String()
 }
 
-// traceID is the id of the page's trace for a person to look up, or ""
-// when there is none to find: tracing off, or a trace the sampler dropped
-// and whose page did not fail (error spans are exported anyway).
+// traceID is the id of the page's trace for a person to look up, or "" if
+// there is none: tracing off, or dropped by the sampler on a page that did
+// not fail (error spans are exported anyway).
 func (p pageTrace) traceID(page aggregator.Page) string {
 	if p.span == nil {
 		return ""

@@ -3,7 +3,6 @@ package web
 import (
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -11,12 +10,9 @@ import (
 	"vitrine/tiles"
 )
 
-// The wire shape of pages and tiles is written here and only here. The
-// writers produce what encoding/json would for the contract's shape (a test
-// holds them to it) but copy each tile's data as the bytes its backend gave,
-// already valid JSON, instead of letting encoding/json scan and re-compact
-// them on every page. Every number is a duration in milliseconds, never
-// infinite or NaN.
+// The wire shape of pages and tiles is written here and only here: what
+// encoding/json would write (a test holds them to it), but with each tile's
+// data copied as its backend gave it, already valid JSON, not re-compacted.
 
 // appendPage appends the JSON document of a page: its tiles as an object in
 // page order, then the summary.
@@ -38,7 +34,6 @@ func appendSummary(b []byte, s aggregator.Summary) []byte {
 	return appendSummaryFields(append(b, '{'), s)
 }
 
-// appendSummaryFields appends the fields that end a page, and its brace.
 func appendSummaryFields(b []byte, s aggregator.Summary) []byte {
 	b = append(b, `"elapsed_ms":`...)
 	b = appendMillis(b, s.Elapsed)
@@ -90,8 +85,8 @@ func millis(d time.Duration) float64 {
 	return float64(d.Round(100*time.Microsecond)) / float64(time.Millisecond)
 }
 
-// appendMillis writes millis(d) as encoding/json writes a float64 (never
-// in exponent form, as a duration is at most 9.2e15 ms).
+// appendMillis writes millis(d) as encoding/json writes a float64 (a
+// duration is small enough never to take the exponent form).
 func appendMillis(b []byte, d time.Duration) []byte {
 	return strconv.AppendFloat(b, millis(d), 'f', -1, 64)
 }
@@ -134,8 +129,6 @@ func appendString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// appendEscape writes the escape of an ASCII byte that JSON (or HTML) needs
-// escaped.
 func appendEscape(b []byte, c byte) []byte {
 	switch c {
 	case '"', '\\':
@@ -157,39 +150,34 @@ func appendEscape(b []byte, c byte) []byte {
 // serverTiming formats the Server-Timing value for results and the total:
 // "banners;dur=40.3, products;desc="stale";dur=80.2, total;dur=80.6".
 func serverTiming(results []aggregator.Result, total time.Duration) string {
-	var b strings.Builder
+	b := make([]byte, 0, 32*(len(results)+1))
 	for _, r := range results {
-		b.WriteString(r.Name)
+		b = append(b, r.Name...)
 		if r.Status != tiles.StatusOK {
-			b.WriteString(`;desc="` + string(r.Status) + `"`)
+			b = append(b, `;desc="`+string(r.Status)+`"`...)
 		}
-		b.WriteString(";dur=")
-		b.WriteString(strconv.FormatFloat(millis(r.Elapsed), 'f', -1, 64))
-		b.WriteString(", ")
+		b = appendMillis(append(b, ";dur="...), r.Elapsed)
+		b = append(b, ", "...)
 	}
-	b.WriteString("total;dur=")
-	b.WriteString(strconv.FormatFloat(millis(total), 'f', -1, 64))
-	return b.String()
+	return string(appendMillis(append(b, "total;dur="...), total))
 }
 
-// tileInfo is one tile as GET /tiles lists it.
+// tileInfo is one tile as GET /tiles lists it. LatencyMS and FailRate
+// describe a simulated backend (nil for an HTTP tile); Source is
+// "simulator" or the backend's host, never its URL.
 type tileInfo struct {
-	Name string `json:"name"`
-	// LatencyMS and FailRate describe a simulated backend; nil for an HTTP
-	// tile, whose latency is its backend's.
-	LatencyMS *float64 `json:"latency_ms,omitempty"`
-	FailRate  *float64 `json:"fail_rate,omitempty"`
-	// TailMS is the heavy-tail latency a share TailRate of fetches take.
-	TailMS       float64 `json:"tail_ms,omitempty"`
-	TailRate     float64 `json:"tail_rate,omitempty"`
-	TimeoutMS    float64 `json:"timeout_ms"`
-	Personalised bool    `json:"personalised"`
-	URL          string  `json:"url"`
-	// Source is "simulator" or the backend's host, never its URL.
-	Source  string      `json:"source"`
-	View    string      `json:"view"`
-	Primary bool        `json:"primary"`
-	Policy  *policyInfo `json:"policy,omitempty"`
+	Name         string      `json:"name"`
+	LatencyMS    *float64    `json:"latency_ms,omitempty"`
+	FailRate     *float64    `json:"fail_rate,omitempty"`
+	TailMS       float64     `json:"tail_ms,omitempty"`
+	TailRate     float64     `json:"tail_rate,omitempty"`
+	TimeoutMS    float64     `json:"timeout_ms"`
+	Personalised bool        `json:"personalised"`
+	URL          string      `json:"url"`
+	Source       string      `json:"source"`
+	View         string      `json:"view"`
+	Primary      bool        `json:"primary"`
+	Policy       *policyInfo `json:"policy,omitempty"`
 }
 
 type policyInfo struct {
@@ -200,9 +188,8 @@ type policyInfo struct {
 	Hedge           string  `json:"hedge"`
 	BreakerFailures int     `json:"breaker_failures"` // 0: no breaker
 	Fallback        bool    `json:"fallback"`
-	// BackendTTL: the backend's Cache-Control sets the freshness.
-	Bulkhead   int  `json:"bulkhead,omitempty"`
-	BackendTTL bool `json:"backend_ttl,omitempty"`
+	Bulkhead        int     `json:"bulkhead,omitempty"`
+	BackendTTL      bool    `json:"backend_ttl,omitempty"` // the backend's Cache-Control sets freshness
 }
 
 func newTileInfo(t tiles.Info, view string, primary bool) tileInfo {
