@@ -122,3 +122,27 @@ func TestRequestIDsDiffer(t *testing.T) {
 		t.Errorf("ids %q and %q; want two different new ones", a, b)
 	}
 }
+
+// TestLogLineHidesUser: the request's log line keeps its path and other
+// parameters but never the user's id, however the parameter is spelt.
+func TestLogLineHidesUser(t *testing.T) {
+	s := newServer(t, opts{}, (&idRecorder{}).fetcher("banners"))
+	tests := []struct{ target, want string }{
+		{"/home?user=alice7", `uri="/home?user=redacted"`},
+		{"/home?format=json&user=alice7", `uri="/home?format=json&user=redacted"`},
+		{"/home?%75ser=alice7", `uri="/home?%75ser=redacted"`},
+		{"/home?user=alice7&user=alice7", `uri="/home?user=redacted&user=redacted"`},
+		{"/tiles/banners?us%zzer=alice7", `uri="/tiles/banners?us%zzer=redacted"`},
+		{"/home", "uri=/home"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.target, func(t *testing.T) {
+			s.e.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, tt.target, nil))
+			lines := strings.Split(strings.TrimSpace(s.logs.String()), "\n")
+			last := lines[len(lines)-1]
+			if strings.Contains(last, "alice7") || !strings.Contains(last, tt.want) {
+				t.Errorf("log line %q; want %s and no user id", last, tt.want)
+			}
+		})
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -89,6 +90,23 @@ func NewServer(logger *slog.Logger, agg *aggregator.Aggregator, opts Options) *e
 	return e
 }
 
+// loggedURI is u as the request sent it, with the value of every user
+// parameter (and every parameter whose name does not decode) replaced: a
+// log line never holds a shopper's id in clear.
+func loggedURI(u *url.URL) string {
+	if u.RawQuery == "" {
+		return u.EscapedPath()
+	}
+	params := strings.Split(u.RawQuery, "&")
+	for i, p := range params {
+		raw, _, _ := strings.Cut(p, "=")
+		if name, err := url.QueryUnescape(raw); err != nil || name == "user" {
+			params[i] = raw + "=redacted"
+		}
+	}
+	return u.EscapedPath() + "?" + strings.Join(params, "&")
+}
+
 // requestLogger logs one line per request. It hands errors to the error
 // handler itself, so that the status it logs is the one sent.
 func requestLogger(logger *slog.Logger) echo.MiddlewareFunc {
@@ -100,7 +118,7 @@ func requestLogger(logger *slog.Logger) echo.MiddlewareFunc {
 				c.Error(err)
 			}
 			r, status := c.Request(), c.Response().Status
-			attrs := []slog.Attr{slog.String("method", r.Method), slog.String("uri", r.RequestURI),
+			attrs := []slog.Attr{slog.String("method", r.Method), slog.String("uri", loggedURI(r.URL)),
 				slog.Int("status", status), slog.Duration("latency", time.Since(start))}
 			if id := loggedRequestID(c); id != "" {
 				attrs = append(attrs, slog.String("request_id", id))
