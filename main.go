@@ -184,6 +184,12 @@ func (a app) buildTiles() ([]*resilience.Tile, error) {
 	if a.shared != nil { // a nil *Cache in the interface would not be nil
 		opts.Shared = a.shared
 	}
+	if a.cfg.KeySecret != "" {
+		opts.UserKeys = resilience.NewUserKeys([]byte(a.cfg.KeySecret))
+	} else if a.shared != nil && slices.ContainsFunc(a.cfg.Tiles, func(t config.Tile) bool { return t.Personalised }) {
+		a.logger.Warn("no -key-secret (VITRINE_KEY_SECRET): this replica hashes user ids with a random secret, " +
+			"so its personalised entries in Redis are not shared with other replicas")
+	}
 	client := upstream.NewTracedClient(a.prov.TracerProvider()) // untraced when off
 	var wrapped []*resilience.Tile
 	for _, tc := range a.cfg.Tiles {

@@ -55,6 +55,7 @@ const (
 type server struct {
 	base   string   // http://ADDR, the first address announced
 	urls   []string // every address announced, in order
+	stdout *servertest.Buffer
 	stderr *servertest.Buffer
 	exited chan struct{} // closed once it has ended
 	err    error         // what it ended with, once exited is closed
@@ -80,7 +81,7 @@ func launch(tb testing.TB, begin func(stdout, stderr io.Writer) (wait func() err
 	if _, ok := tb.(*testing.B); ok {
 		stderr.Max = 256 << 10
 	}
-	s := &server{stderr: stderr, exited: make(chan struct{}), interrupt: interrupt}
+	s := &server{stdout: stdout, stderr: stderr, exited: make(chan struct{}), interrupt: interrupt}
 	wait, err := begin(stdout, stderr)
 	if err != nil {
 		tb.Fatal(err)

@@ -60,6 +60,7 @@ func (rs *replicaSet) addReplica(t *testing.T, args ...string) *server {
 		// A hedge is a second request for the same key: off, so that the
 		// backends' counts are fetches.
 		"-hedge", "banners=off,products=off,recommendations=off",
+		"-key-secret", "the replicas' shared secret",
 	}
 	base = append(base, sturdyArgs...)
 	in := start(t, append(base, args...)...)
@@ -334,6 +335,7 @@ func TestReplicaSIGTERMBehindNginx(t *testing.T) {
 	env := cleanEnv(
 		"VITRINE_REDIS="+redis.URL(),
 		"VITRINE_BACKEND="+tilesAt(backends),
+		"VITRINE_KEY_SECRET=the replicas' shared secret",
 	)
 	a := startBinary(t, env, sturdyArgs...)
 	b := startBinary(t, env, sturdyArgs...)

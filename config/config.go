@@ -47,6 +47,7 @@ type Config struct {
 	Redis       Redis    // the shared cache tier; off unless Redis.Enabled
 	Trace       string   // the tracing mode: one of tracing.Modes
 	TraceSample *float64 // the share of traces kept; nil: OTEL_TRACES_SAMPLER's, else 1
+	KeySecret   string   // keys the hash of user ids in cache keys; "": a random one per process
 }
 
 // Tile is one tile: its source, how the page shows it, its cache and resilience.

@@ -416,6 +416,7 @@ func TestUsageDefaults(t *testing.T) {
 		{flag: "redis-timeout", shows: "(default 100ms)"},
 		{flag: "trace", shows: "(default off)"},
 		{flag: "trace-sample", shows: "OTEL_TRACES_SAMPLER", none: true},
+		{flag: "key-secret", shows: "VITRINE_KEY_SECRET", none: true},
 	}
 	if got, want := len(entries), len(tests); got != want {
 		t.Errorf("Usage lists %d flags; want %d", got, want)

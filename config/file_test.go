@@ -33,6 +33,7 @@ test-delay: 10ms
 cache: false
 fallback: false
 cache-size: 50
+key-secret: a file's secret of 32 bytes.....
 redis:
   nodes: [10.0.0.1:26379, "sentinel-2:26379"]
   master: shop
@@ -80,7 +81,7 @@ func everyKeyConfig(path string) config.Config {
 		},
 		Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:9999",
 		TileTimeout: 300 * ms, PageTimeout: 2 * time.Second, TestDelay: 10 * ms, ShutdownTimeout: time.Second,
-		CacheSize: 50,
+		CacheSize: 50, KeySecret: "a file's secret of 32 bytes.....",
 		Redis: config.Redis{Addrs: []string{"10.0.0.1:26379", "sentinel-2:26379"}, MasterName: "shop",
 			Prefix: "shop:", Timeout: 50 * ms},
 		Trace: "off",
@@ -306,7 +307,7 @@ func TestParseFileErrors(t *testing.T) {
 		{name: "unknown tile key", file: "tiles:\n  - name: banners\n    ttls: 3s\n",
 			want: `FILE:3:5: tiles[0].ttls: unknown key (a tile's keys: name, url, latency, fail, timeout, ttl, max-stale, hedge, breaker, bulkhead, personalised, primary, fallback, view, max-body)`},
 		{name: "unknown top-level key", file: "tile-timeuot: 1s\ntiles: [{name: banners}]\n",
-			want: `FILE:1:1: tile-timeuot: unknown key (the file's keys: addr, admin-addr, tile-timeout, page-timeout, shutdown-timeout, test-delay, cache, fallback, cache-size, redis, tiles)`},
+			want: `FILE:1:1: tile-timeuot: unknown key (the file's keys: addr, admin-addr, tile-timeout, page-timeout, shutdown-timeout, test-delay, cache, fallback, cache-size, key-secret, redis, tiles)`},
 		{name: "bad duration", file: "tiles:\n  - name: banners\n  - name: products\n    ttl: 3x\n",
 			want: `FILE:4:10: tiles[1].ttl: "3x" is not a duration (e.g. 40ms, 1.5s)`},
 		{name: "duration without unit", file: "tile-timeout: 300\ntiles: [{name: banners}]\n",

@@ -115,6 +115,12 @@ func (p *parser) options() []setting {
 		{key: "trace-sample", usage: "share of traces kept when tracing, a `ratio` in [0, 1]; unset, " +
 			"OTEL_TRACES_SAMPLER says, else 1; spans that end in error are kept whatever it says",
 			set: func(s string) error { v, err := ParseProbability(s); c.TraceSample = &v; return err }},
+		{key: "key-secret", usage: "the `secret` (16 bytes or more) of the keyed hash that stands for a user id " +
+			"in cache keys; replicas sharing -redis need the same one; prefer VITRINE_KEY_SECRET, off the command " +
+			"line (unset: a random secret per process)", set: func(s string) (err error) {
+			c.KeySecret, err = parseKeySecret(s)
+			return err
+		}},
 		opt("redis-timeout", "deadline (a `duration`) of each Redis call; a slower Redis is skipped, as if it "+
 			"were down", &c.Redis.Timeout, positive(ParseDuration)),
 	}

@@ -63,6 +63,14 @@ func parseRedisPrefix(s string) (string, error) {
 
 func notWord(r rune) bool { return unicode.IsSpace(r) || !unicode.IsPrint(r) }
 
+// parseKeySecret checks the secret of the user keys. Its messages never show it.
+func parseKeySecret(s string) (string, error) {
+	if len(s) < 16 {
+		return "", fmt.Errorf("is %d bytes; a secret needs 16 or more (e.g. openssl rand -base64 32)", len(s))
+	}
+	return s, nil
+}
+
 // parseRedisMaster checks the name of a Sentinel's master.
 func parseRedisMaster(s string) (string, error) {
 	if s == "" || strings.ContainsFunc(s, notWord) {

@@ -211,3 +211,26 @@ func TestParseRedisFileErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestParseKeySecret: -key-secret and VITRINE_KEY_SECRET set the secret of
+// the user keys; a short one is refused without being shown.
+func TestParseKeySecret(t *testing.T) {
+	const secret = "0123456789abcdef"
+	withSecret := with(func(c *config.Config) { c.KeySecret = secret })
+	checkParse(t, []parseCase{
+		{name: "unset", want: defaults()},
+		{name: "flag", args: []string{"-key-secret", secret}, want: withSecret},
+		{name: "VITRINE_KEY_SECRET", env: map[string]string{"VITRINE_KEY_SECRET": secret}, want: withSecret},
+	})
+	tests := []errorCase{
+		{name: "short", args: []string{"-key-secret", "hunter2"}, says: []string{"is 7 bytes", "16 or more"}},
+		{name: "short VITRINE_KEY_SECRET", env: map[string]string{"VITRINE_KEY_SECRET": "hunter2"},
+			from: "VITRINE_KEY_SECRET", says: []string{"is 7 bytes"}},
+	}
+	checkParseErrors(t, "-key-secret", tests)
+	for _, tt := range tests {
+		if _, err := config.Parse(tt.args, env(tt.env)); err != nil && strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("%s: error %q shows the secret", tt.name, err)
+		}
+	}
+}

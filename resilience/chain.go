@@ -33,6 +33,7 @@ type Options struct {
 	Logger   *slog.Logger // receives recovered panics and failed refreshes; nil discards them
 	Shared   Shared       // the cache tier other replicas share, under the memory cache; nil: none
 	Tracer   trace.Tracer // traces the layers' work; nil: tracing off, at no cost
+	UserKeys *UserKeys    // hash user ids in cache keys; nil: a random secret of this process
 }
 
 // Tile is a tiles.Fetcher with its Policy's layers around another: the head
@@ -42,6 +43,7 @@ type Tile struct {
 	inner   tiles.Fetcher
 	p       Policy
 	work    *background
+	keys    *UserKeys
 	breaker *gobreaker.TwoStepCircuitBreaker[struct{}] // nil without one
 }
 
@@ -75,7 +77,10 @@ func Wrap(f tiles.Fetcher, p Policy, opts Options) *Tile {
 	p = p.withDefaults()
 	b := base{name: f.Name(), rec: cmp.Or[Recorder](opts.Recorder, NopRecorder{}),
 		logger: cmp.Or(opts.Logger, slog.New(slog.DiscardHandler)), traced: opts.Tracer != nil}
-	t := &Tile{inner: f, p: p, work: newBackground(b, p.MaxDetached)}
+	t := &Tile{inner: f, p: p, work: newBackground(b, p.MaxDetached), keys: opts.UserKeys}
+	if t.keys == nil {
+		t.keys = processKeys()
+	}
 	if p.BreakerFailures > 0 {
 		t.breaker = newBreaker(b.name, p, b.rec)
 	}
@@ -126,8 +131,12 @@ func (t *Tile) layers(b base, p Policy, opts Options) []layer {
 }
 
 // Fetch returns the tile's content for req: fresh, stale or the fallback, or
-// an error (wrapping ctx.Err() or ErrCircuitOpen if it is why).
+// an error (wrapping ctx.Err() or ErrCircuitOpen if it is why). A
+// personalised tile's layers key req by the hash of its user (UserKeys).
 func (t *Tile) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, error) {
+	if req.UserKey = ""; t.p.Personalised && req.User != "" {
+		req.UserKey = t.keys.Key(req.User)
+	}
 	return t.head.Fetch(ctx, req)
 }
 

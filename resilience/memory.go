@@ -31,10 +31,11 @@ func newCache(maxEntries int, work *background) *otter.Cache[string, *entry] {
 	return otter.Must(&otter.Options[string, *entry]{MaximumSize: maxEntries, Executor: work.execute})
 }
 
-// cacheKey is req's key in the cache, the flights and the shared tier.
+// cacheKey is req's key in the cache, the flights and the shared tier:
+// the keyed hash of its user (Tile.Fetch sets it), never the id itself.
 func cacheKey(personalised bool, req tiles.Request) string {
 	if personalised {
-		return req.User
+		return req.UserKey
 	}
 	return ""
 }

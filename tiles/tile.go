@@ -102,6 +102,9 @@ func Fresh(data json.RawMessage) Outcome { return Outcome{Data: data, Status: St
 type Request struct {
 	// User personalises tiles such as recommendations; "" means anonymous.
 	User string
+	// UserKey stands for User in cache keys: its keyed hash, which the
+	// resilience layers set; never the id itself.
+	UserKey string
 	// ID identifies the client request (X-Request-Id) to every backend; no
 	// content depends on it.
 	ID string
