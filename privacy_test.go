@@ -14,14 +14,16 @@ import (
 )
 
 // TestUserIDsStayPrivate serves pages to 1,000 users through a Vitrine with
-// the shared tier, tracing every page to stdout: then no Redis key, log
+// the shared tier and HTTP backends, tracing every page to stdout (its
+// spans, the backend client's among them, whole): then no Redis key, log
 // line or span holds a user id. Without -key-secret, one Warn says that
 // personalised entries are not shared.
 func TestUserIDsStayPrivate(t *testing.T) {
 	const users, id = 1000, "uid7x" // every user id holds id
 	rdb := servertest.Redis(t)
-	vitrine := start(t, append([]string{"-redis", rdb.URL(), "-trace", "stdout", "-trace-sample", "1"},
-		append(fastArgs, sturdyArgs...)...)...)
+	be := startBackends(t, fastArgs...)
+	vitrine := start(t, append([]string{"-redis", rdb.URL(), "-backend", tilesAt(be.base), "-trace", "stdout",
+		"-trace-sample", "1"}, sturdyArgs...)...)
 	client := newLoadClient(16)
 	defer client.CloseIdleConnections()
 	res := drive(t.Context(), client, vitrine.base, loadPlan{workers: 16, pages: users, maxTime: time.Minute,

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
 	"vitrine/tracing"
@@ -38,9 +39,27 @@ func NewTracedClient(tp trace.TracerProvider) *http.Client {
 	base := newTransport()
 	c := &http.Client{Transport: base, CheckRedirect: checkRedirect}
 	if tp != nil {
-		c.Transport = tracedTransport{otelhttp.NewTransport(base, tracing.HTTPOptions(tp)...), base}
+		c.Transport = tracedTransport{otelhttp.NewTransport(hideUser{base}, tracing.HTTPOptions(tp)...), base}
 	}
 	return c
+}
+
+// hideUser, under otelhttp's transport, rewrites the client span's url.full
+// (which otelhttp sets before the round trip) with the user parameter's
+// values as "redacted": a span never carries the shopper's id.
+type hideUser struct{ base http.RoundTripper }
+
+func (h hideUser) RoundTrip(r *http.Request) (*http.Response, error) {
+	if span := trace.SpanFromContext(r.Context()); span.IsRecording() && r.URL.Query().Has("user") {
+		u := *r.URL
+		q := u.Query()
+		for i := range q["user"] {
+			q["user"][i] = "redacted"
+		}
+		u.User, u.RawQuery = nil, q.Encode()
+		span.SetAttributes(attribute.String("url.full", u.String()))
+	}
+	return h.base.RoundTrip(r)
 }
 
 // tracedTransport passes CloseIdleConnections on, as otelhttp's transport

@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -100,5 +101,48 @@ func TestTracedClientClosesIdleConnections(t *testing.T) {
 	case <-closed:
 	case <-time.After(10 * time.Second): // a bound on a hang, not a timing assertion
 		t.Fatal("the idle connection was not closed by CloseIdleConnections")
+	}
+}
+
+// TestTracedClientHidesUser: the client span of a personalised fetch carries
+// no user id, in any attribute or its status, whether the backend answers
+// or is down, while the backend still receives it.
+func TestTracedClientHidesUser(t *testing.T) {
+	got := &captured{}
+	up := newBackend(t, got.handler)
+	down := httptest.NewServer(serveJSON(`{}`))
+	down.Close()
+	for _, tt := range []struct{ name, url string }{{"answered", up.URL + "/r?x=1"}, {"down", down.URL + "/r"}} {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := tracetest.NewSpanRecorder()
+			client := NewTracedClient(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec)))
+			t.Cleanup(client.CloseIdleConnections)
+			f, _ := newFetcher(t, tt.url, func(o *Options) { o.Client, o.Personalised = client, true })
+			f.Fetch(t.Context(), tiles.Request{User: "alice"})
+			spans := rec.Ended()
+			if len(spans) != 1 {
+				t.Fatalf("got %d spans; want the client span", len(spans))
+			}
+			if desc := spans[0].Status().Description; strings.Contains(desc, "alice") {
+				t.Errorf("span status %q holds the user id", desc)
+			}
+			full := ""
+			for _, a := range spans[0].Attributes() {
+				if strings.Contains(a.Value.Emit(), "alice") {
+					t.Errorf("span attribute %s = %q holds the user id", a.Key, a.Value.Emit())
+				}
+				if a.Key == "url.full" {
+					full = a.Value.AsString()
+				}
+			}
+			if !strings.Contains(full, "user=redacted") {
+				t.Errorf("url.full = %q; want user=redacted", full)
+			}
+		})
+	}
+	got.mu.Lock()
+	defer got.mu.Unlock()
+	if u := got.query.Get("user"); u != "alice" {
+		t.Errorf("backend got user %q; want alice", u)
 	}
 }
