@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -32,6 +33,11 @@ func TestUserIDsStayPrivate(t *testing.T) {
 	var page homePage
 	if code := getJSON(t, client, vitrine.base+"/tiles/recommendations?user="+id+"0007", &page); code != http.StatusOK {
 		t.Fatalf("GET /tiles/recommendations: %d", code)
+	}
+	for _, bad := range []string{id + "0001.x", id + "0002 x", strings.Repeat(id, 13)} { // each a 400
+		if code := getJSON(t, client, vitrine.base+"/home?user="+url.QueryEscape(bad), &page); code != http.StatusBadRequest {
+			t.Errorf("GET /home?user=%s: %d; want 400", bad, code)
+		}
 	}
 	if err := vitrine.stop(); err != nil { // flushes the spans
 		t.Fatal(err)

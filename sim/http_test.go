@@ -167,7 +167,7 @@ func TestHandlerErrors(t *testing.T) {
 		allow                string
 	}{
 		{"simulated failure", http.MethodGet, "/products", http.StatusServiceUnavailable, []string{"products", "simulated failure"}, ""},
-		{"bad user", http.MethodGet, "/banners?user=a%20b", http.StatusBadRequest, []string{"user", `"a b"`}, ""},
+		{"bad user", http.MethodGet, "/banners?user=a%20b", http.StatusBadRequest, []string{"user", "a space at byte 2"}, ""},
 		{"long user", http.MethodGet, "/banners?user=" + strings.Repeat("x", 65), http.StatusBadRequest, []string{"user", "1 to 64"}, ""},
 		{"POST", http.MethodPost, "/banners", http.StatusMethodNotAllowed, []string{"POST", "GET or HEAD"}, "GET, HEAD"},
 		{"DELETE stats", http.MethodDelete, "/stats", http.StatusMethodNotAllowed, []string{"DELETE"}, "GET, HEAD"},

@@ -8,7 +8,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -117,13 +119,36 @@ var userPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 // NewRequest validates raw parameters and returns the Request for them. An
 // empty user is the same as none. The error is an EINVALID *Error naming
-// the bad parameter.
+// the bad parameter; it never quotes the value, which may be someone's id.
 func NewRequest(user string) (Request, error) {
 	if user != "" && !userPattern.MatchString(user) {
-		return Request{}, Errorf(EINVALID, "user: must be 1 to 64 characters of A-Z, a-z, 0-9, _ and -; got %q",
-			Clip(user, 80))
+		return Request{}, Errorf(EINVALID, "user: must be 1 to 64 characters of A-Z, a-z, 0-9, _ and -; got %s",
+			badUser(user))
 	}
 	return Request{User: user}, nil
+}
+
+// badUser says what is wrong with user, an invalid value, without quoting
+// it: its length, or its first bad character's class and place.
+func badUser(user string) string {
+	if len(user) > 64 {
+		return fmt.Sprintf("%d bytes", len(user))
+	}
+	i := strings.IndexFunc(user, func(r rune) bool {
+		return r != '_' && r != '-' && !('a' <= r && r <= 'z') && !('A' <= r && r <= 'Z') && !('0' <= r && r <= '9')
+	})
+	class := "punctuation or a symbol"
+	switch r, _ := utf8.DecodeRuneInString(user[i:]); {
+	case r == utf8.RuneError:
+		class = "bytes that are not UTF-8"
+	case unicode.IsSpace(r):
+		class = "a space"
+	case unicode.IsControl(r):
+		class = "a control character"
+	case r > unicode.MaxASCII:
+		class = "a letter or sign outside ASCII"
+	}
+	return fmt.Sprintf("%s at byte %d", class, i+1)
 }
 
 // Info describes a tile for GET /tiles. Each layer fills in what it knows.

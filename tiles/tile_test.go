@@ -123,3 +123,27 @@ func TestFresh(t *testing.T) {
 		t.Errorf("Fresh(%s) = %+v; want ok data with no age or cause", data, got)
 	}
 }
+
+// TestNewRequestHidesTheValue: a bad user is refused with what is wrong
+// with it, never the value, which may be someone's id.
+func TestNewRequestHidesTheValue(t *testing.T) {
+	tests := []struct{ name, user, says string }{
+		{"too long", strings.Repeat("secretid", 9), "got 72 bytes"},
+		{"a space", "secret id", "got a space at byte 7"},
+		{"a control character", "secret\x00id", "got a control character at byte 7"},
+		{"not ASCII", "secretzoë", "got a letter or sign outside ASCII at byte 9"},
+		{"not UTF-8", "secret\xffid", "got bytes that are not UTF-8 at byte 7"},
+		{"punctuation", "secret.id", "got punctuation or a symbol at byte 7"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := tiles.NewRequest(tt.user)
+			if err == nil {
+				t.Fatalf("NewRequest: nil error; want one")
+			}
+			if msg := err.Error(); !strings.HasSuffix(msg, tt.says) || strings.Contains(msg, "secret") {
+				t.Errorf("error = %q; want it to end with %q and not quote the value", msg, tt.says)
+			}
+		})
+	}
+}
