@@ -254,7 +254,7 @@ func policy(cfg config.Config, tc config.Tile, fallback json.RawMessage) resilie
 	p.HedgeAdaptive, p.HedgeDelay = tc.Hedge.Adaptive, tc.Hedge.Delay
 	p.BreakerFailures, p.Bulkhead = tc.Breaker, tc.Bulkhead
 	// An HTTP backend's Cache-Control sets freshness unless the TTL was given.
-	p.BackendTTL = tc.URL != "" && !tc.PinnedTTL
+	p.BackendTTL, p.MaxTTL = tc.URL != "" && !tc.PinnedTTL, cfg.TileMaxTTL(tc)
 	if !cfg.Cache { // every page fetches every tile itself
 		p.TTL, p.StaleWhileRevalidate, p.Direct = 0, 0, true
 	}

@@ -81,6 +81,9 @@ func TestPolicy(t *testing.T) {
 		{name: "max-stale", args: []string{"-max-stale", "recommendations=1h"},
 			tile: "recommendations", latency: 120 * ms,
 			want: func(p *resilience.Policy) { p.MaxStale = time.Hour }},
+		{name: "max-ttl", args: []string{"-max-ttl", "products=1m"},
+			tile: "products", latency: 80 * ms,
+			want: func(p *resilience.Policy) { p.MaxTTL = time.Minute }},
 
 		{name: "cache false", args: []string{"-cache=false"},
 			tile: "products", latency: 80 * ms,

@@ -40,9 +40,10 @@ type Config struct {
 	TestDelay       time.Duration
 	ShutdownTimeout time.Duration // how long a shutdown waits for the requests in flight
 
-	Cache     bool // false: every page fetches every tile itself
-	Fallback  bool // serve static defaults as a last resort
-	CacheSize int  // entries per tile
+	Cache     bool          // false: every page fetches every tile itself
+	Fallback  bool          // serve static defaults as a last resort
+	CacheSize int           // entries per tile
+	MaxTTL    time.Duration // caps a backend's max-age, for tiles without their own (the file's max-ttl)
 
 	Redis       Redis    // the shared cache tier; off unless Redis.Enabled
 	Trace       string   // the tracing mode: one of tracing.Modes
@@ -68,6 +69,7 @@ type Tile struct {
 	TTL       time.Duration
 	PinnedTTL bool // the TTL was given: it wins over the backend's Cache-Control
 	MaxStale  time.Duration
+	MaxTTL    time.Duration // caps the backend's max-age; 0: Config.MaxTTL
 	Hedge     Hedge
 	Breaker   int // consecutive failures that open it; 0 = none
 	Bulkhead  int // most concurrent backend requests; 0: resilience's default
@@ -105,6 +107,7 @@ func (t *Tile) settings() []setting {
 		field("timeout", &t.Timeout, positive(ParseDuration)),
 		field("ttl", &t.TTL, ParseDuration),
 		field("max-stale", &t.MaxStale, ParseDuration),
+		field("max-ttl", &t.MaxTTL, positive(ParseDuration)),
 		field("hedge", &t.Hedge, ParseHedge),
 		field("breaker", &t.Breaker, parseCount),
 		field("bulkhead", &t.Bulkhead, parseCount),
@@ -167,6 +170,15 @@ func (c Config) Timeout(t Tile) time.Duration {
 		return t.Timeout
 	}
 	return c.TileTimeout
+}
+
+// TileMaxTTL is how long tile t's backend may say its answer is fresh at
+// most: its own max-ttl, else the page's.
+func (c Config) TileMaxTTL(t Tile) time.Duration {
+	if t.MaxTTL > 0 {
+		return t.MaxTTL
+	}
+	return c.MaxTTL
 }
 
 // Error is a malformed flag, variable or file: main prints it and exits 2.
@@ -240,6 +252,7 @@ func newParser() *parser {
 		Cache:       true,
 		Fallback:    true,
 		CacheSize:   resilience.DefaultMaxEntries,
+		MaxTTL:      resilience.DefaultMaxTTL,
 		Redis:       Redis{Prefix: rediscache.DefaultPrefix, Timeout: rediscache.DefaultTimeout},
 		Trace:       tracing.Off,
 		// A /test in flight (-test-delay) and 10s more, within the 30s a

@@ -57,6 +57,7 @@ func defaults() config.Config {
 		Cache:       true,
 		Fallback:    true,
 		CacheSize:   10_000,
+		MaxTTL:      10 * time.Minute,
 		Redis:       config.Redis{Prefix: "vitrine:", Timeout: 100 * time.Millisecond},
 		Trace:       "off",
 		Tiles: []config.Tile{
@@ -417,6 +418,7 @@ func TestUsageDefaults(t *testing.T) {
 		{flag: "trace", shows: "(default off)"},
 		{flag: "trace-sample", shows: "OTEL_TRACES_SAMPLER", none: true},
 		{flag: "key-secret", shows: "VITRINE_KEY_SECRET", none: true},
+		{flag: "max-ttl", shows: "else 10m", none: true},
 	}
 	if got, want := len(entries), len(tests); got != want {
 		t.Errorf("Usage lists %d flags; want %d", got, want)

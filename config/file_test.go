@@ -34,6 +34,7 @@ cache: false
 fallback: false
 cache-size: 50
 key-secret: a file's secret of 32 bytes.....
+max-ttl: 1h
 redis:
   nodes: [10.0.0.1:26379, "sentinel-2:26379"]
   master: shop
@@ -45,6 +46,7 @@ tiles:
     timeout: 1s
     ttl: 10s
     max-stale: 1m
+    max-ttl: 30s
     hedge: 150ms
     breaker: 3
     bulkhead: 8
@@ -71,7 +73,8 @@ func everyKeyConfig(path string) config.Config {
 		Tiles: []config.Tile{
 			{Name: "products", URL: "https://shop.example/api/products?x=1", Latency: 80 * ms, Timeout: time.Second,
 				Primary: true, View: "products", MaxBody: 2 << 20, TTL: 10 * time.Second, PinnedTTL: true,
-				MaxStale: time.Minute, Hedge: config.Hedge{Delay: 150 * ms}, Breaker: 3, Bulkhead: 8},
+				MaxStale: time.Minute, MaxTTL: 30 * time.Second, Hedge: config.Hedge{Delay: 150 * ms}, Breaker: 3,
+				Bulkhead: 8},
 			{Name: "banners", Latency: 5 * ms, Tail: config.Tail{Latency: 50 * ms, Rate: 0.01}, Fail: 0.25,
 				View: "banners", Fallback: []byte(`[{"title":"Sale","url":"/sale"}]`), TTL: 30 * time.Second,
 				MaxStale: 10 * time.Minute, Breaker: 5},
@@ -81,7 +84,7 @@ func everyKeyConfig(path string) config.Config {
 		},
 		Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:9999",
 		TileTimeout: 300 * ms, PageTimeout: 2 * time.Second, TestDelay: 10 * ms, ShutdownTimeout: time.Second,
-		CacheSize: 50, KeySecret: "a file's secret of 32 bytes.....",
+		CacheSize: 50, MaxTTL: time.Hour, KeySecret: "a file's secret of 32 bytes.....",
 		Redis: config.Redis{Addrs: []string{"10.0.0.1:26379", "sentinel-2:26379"}, MasterName: "shop",
 			Prefix: "shop:", Timeout: 50 * ms},
 		Trace: "off",
@@ -305,9 +308,9 @@ func TestParseFileErrors(t *testing.T) {
 		want       string   // FILE stands for the file's path
 	}{
 		{name: "unknown tile key", file: "tiles:\n  - name: banners\n    ttls: 3s\n",
-			want: `FILE:3:5: tiles[0].ttls: unknown key (a tile's keys: name, url, latency, fail, timeout, ttl, max-stale, hedge, breaker, bulkhead, personalised, primary, fallback, view, max-body)`},
+			want: `FILE:3:5: tiles[0].ttls: unknown key (a tile's keys: name, url, latency, fail, timeout, ttl, max-stale, max-ttl, hedge, breaker, bulkhead, personalised, primary, fallback, view, max-body)`},
 		{name: "unknown top-level key", file: "tile-timeuot: 1s\ntiles: [{name: banners}]\n",
-			want: `FILE:1:1: tile-timeuot: unknown key (the file's keys: addr, admin-addr, tile-timeout, page-timeout, shutdown-timeout, test-delay, cache, fallback, cache-size, key-secret, redis, tiles)`},
+			want: `FILE:1:1: tile-timeuot: unknown key (the file's keys: addr, admin-addr, tile-timeout, page-timeout, shutdown-timeout, test-delay, cache, fallback, cache-size, key-secret, max-ttl, redis, tiles)`},
 		{name: "bad duration", file: "tiles:\n  - name: banners\n  - name: products\n    ttl: 3x\n",
 			want: `FILE:4:10: tiles[1].ttl: "3x" is not a duration (e.g. 40ms, 1.5s)`},
 		{name: "duration without unit", file: "tile-timeout: 300\ntiles: [{name: banners}]\n",

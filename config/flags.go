@@ -55,6 +55,13 @@ func list(key, usage, tileKey string, tiles func() []Tile) setting {
 	}}
 }
 
+// secret is opt for a secret, which -h never shows.
+func secret(key, usage string, p *string, parse func(string) (string, error)) setting {
+	s := opt(key, usage, p, parse)
+	s.show = nil
+	return s
+}
+
 // lookup returns the setting called key, if there is one.
 func lookup(all []setting, key string) (setting, bool) {
 	i := slices.IndexFunc(all, func(s setting) bool { return s.key == key })
@@ -101,6 +108,8 @@ func (p *parser) options() []setting {
 			"Cache-Control says otherwise; 0 turns that tile's cache off", "ttl", tiles),
 		list("max-stale", "how long past its TTL cached content may still be served when the backend fails, "+
 			"`name=duration` pairs", "max-stale", tiles),
+		list("max-ttl", "how long a tile's backend may say its answer is fresh at most (its Cache-Control max-age "+
+			"is cut to it), `name=duration` pairs; unset: the file's max-ttl, else 10m", "max-ttl", tiles),
 		list("hedge", "when to send a second, hedged request, `name=off|p95|duration` pairs; p95 follows the "+
 			"tile's observed p95", "hedge", tiles),
 		list("breaker", "consecutive failures that open a tile's circuit breaker, `name=n` pairs; 0 for no "+
@@ -115,12 +124,9 @@ func (p *parser) options() []setting {
 		{key: "trace-sample", usage: "share of traces kept when tracing, a `ratio` in [0, 1]; unset, " +
 			"OTEL_TRACES_SAMPLER says, else 1; spans that end in error are kept whatever it says",
 			set: func(s string) error { v, err := ParseProbability(s); c.TraceSample = &v; return err }},
-		{key: "key-secret", usage: "the `secret` (16 bytes or more) of the keyed hash that stands for a user id " +
-			"in cache keys; replicas sharing -redis need the same one; prefer VITRINE_KEY_SECRET, off the command " +
-			"line (unset: a random secret per process)", set: func(s string) (err error) {
-			c.KeySecret, err = parseKeySecret(s)
-			return err
-		}},
+		secret("key-secret", "the `secret` (16 bytes or more) of the keyed hash that stands for a user id in "+
+			"cache keys; replicas sharing -redis need the same one; prefer VITRINE_KEY_SECRET, off the command "+
+			"line (unset: a random secret per process)", &c.KeySecret, parseKeySecret),
 		opt("redis-timeout", "deadline (a `duration`) of each Redis call; a slower Redis is skipped, as if it "+
 			"were down", &c.Redis.Timeout, positive(ParseDuration)),
 	}

@@ -381,3 +381,39 @@ func TestEnvNameResilience(t *testing.T) {
 		})
 	}
 }
+
+// TestMaxTTL: a tile's max-ttl (-max-ttl, VITRINE_MAX_TTL, its file key)
+// wins over the file's top-level one, which wins over 10m; zero is refused.
+func TestMaxTTL(t *testing.T) {
+	path := writeConfig(t, "max-ttl: 1h\ntiles:\n  - {name: banners, max-ttl: 2m}\n  - {name: products}\n")
+	tests := []struct {
+		name             string
+		args             []string
+		env              map[string]string
+		banners, product time.Duration
+	}{
+		{name: "default", banners: 10 * time.Minute},
+		{name: "flag", args: []string{"-max-ttl", "banners=30s"}, banners: 30 * time.Second},
+		{name: "variable", env: map[string]string{"VITRINE_MAX_TTL": "banners=1m"}, banners: time.Minute},
+		{name: "file", args: []string{"-config", path}, banners: 2 * time.Minute, product: time.Hour},
+		{name: "flag over file", args: []string{"-config", path, "-max-ttl", "products=5s"},
+			banners: 2 * time.Minute, product: 5 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := config.Parse(tt.args, env(tt.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := cfg.TileMaxTTL(tile(cfg, "banners")); got != tt.banners {
+				t.Errorf("banners: max-ttl %v; want %v", got, tt.banners)
+			}
+			if got := cfg.TileMaxTTL(tile(cfg, "products")); tt.product != 0 && got != tt.product {
+				t.Errorf("products: max-ttl %v; want %v", got, tt.product)
+			}
+		})
+	}
+	checkParseErrors(t, "-max-ttl", []errorCase{
+		{name: "zero", args: []string{"-max-ttl", "banners=0s"}, says: []string{"more than zero"}},
+	})
+}

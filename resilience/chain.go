@@ -117,7 +117,8 @@ func (t *Tile) layers(b base, p Policy, opts Options) []layer {
 		ls = append(ls, &sharing{base: b, tier: opts.Shared, cache: cache, personalised: p.Personalised,
 			swr: p.StaleWhileRevalidate, maxStale: p.MaxStale, lease: p.FetchTimeout, wait: p.SharedWait})
 	}
-	ls = append(ls, &store{base: b, cache: cache, personalised: p.Personalised, ttl: p.TTL, backendTTL: p.BackendTTL})
+	ls = append(ls, &store{base: b, cache: cache, personalised: p.Personalised, ttl: p.TTL, maxTTL: p.MaxTTL,
+		backendTTL: p.BackendTTL})
 	if t.breaker != nil {
 		ls = append(ls, &breaker{base: b, cb: t.breaker})
 	}

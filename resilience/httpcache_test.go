@@ -67,6 +67,10 @@ func TestBackendFreshness(t *testing.T) {
 	}{
 		{"max-age longer than the TTL keeps it fresh", true, tiles.Caching{Set: true, MaxAge: 5 * time.Minute}, 2 * time.Minute, 1},
 		{"max-age shorter than the TTL expires it", true, tiles.Caching{Set: true, MaxAge: 10 * time.Second}, 20 * time.Second, 2},
+		{"a year's max-age is fresh within MaxTTL", true, tiles.Caching{Set: true, MaxAge: 365 * 24 * time.Hour},
+			DefaultMaxTTL - time.Second, 1},
+		{"a year's max-age is capped at MaxTTL", true, tiles.Caching{Set: true, MaxAge: 365 * 24 * time.Hour},
+			DefaultMaxTTL, 2},
 		{"no-store is never cached", true, tiles.Caching{Set: true, NoStore: true}, time.Second, 2},
 		{"nothing said: the TTL", true, tiles.Caching{}, 30 * time.Second, 1},
 		{"pinned TTL ignores max-age", false, tiles.Caching{Set: true, MaxAge: 10 * time.Second}, 20 * time.Second, 1},
@@ -93,6 +97,36 @@ func TestBackendFreshness(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestMaxTTLBoundsSharedEntries: a backend's max-age of a year is fresh
+// for MaxTTL at most, in memory and in the shared tier, which forgets the
+// entry MaxStale later.
+func TestMaxTTLBoundsSharedEntries(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b, tier := &validating{version: "v1", cache: tiles.Caching{Set: true, MaxAge: 31536000 * time.Second}}, newSharedTier()
+		f := b.fetcher()
+		p := Policy{TTL: time.Minute, MaxStale: time.Minute, BackendTTL: true, MaxTTL: 5 * time.Minute}
+		tile := Wrap(f, p, Options{Shared: tier})
+		defer tile.Close()
+		for _, after := range []time.Duration{0, 5*time.Minute - time.Second, 2 * time.Second} {
+			time.Sleep(after)
+			if _, err := tile.Fetch(t.Context(), tiles.Request{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := f.Calls(); got != 2 {
+			t.Errorf("backend calls within and past MaxTTL: got %d; want 2", got)
+		}
+		tier.mu.Lock()
+		defer tier.mu.Unlock()
+		for k, e := range tier.entries {
+			if fresh, kept := e.FreshUntil.Sub(e.FetchedAt), e.StaleUntil.Sub(e.FetchedAt); fresh != 5*time.Minute ||
+				kept != 6*time.Minute {
+				t.Errorf("tier entry %q fresh for %v, kept for %v; want fresh 5m, kept 6m", k, fresh, kept)
+			}
+		}
+	})
 }
 
 // TestNoStoreDropsOlderCopy: once the backend says no-store, content it

@@ -31,15 +31,17 @@ type Policy struct {
 	MaxDetached          int             // fetches outliving their callers (background.go); 0: DefaultMaxDetached
 	Bulkhead             int             // requests in flight to the backend (bulkhead.go); 0: DefaultBulkhead
 	BackendTTL           bool            // the backend's Cache-Control sets freshness, in place of TTL (store.go)
+	MaxTTL               time.Duration   // caps the backend's freshness (store.go); 0: DefaultMaxTTL
 	SharedWait           time.Duration   // a miss waits for another replica's fetch (shared.go); 0: FetchTimeout/4
 	Fallback             json.RawMessage // served when nothing fresh or stale enough can be (fallback.go)
 }
 
 // DefaultPolicy returns the policy that suits a tile whose backend answers
 // in about latency: TTL 30s (60s if personalised), stale while revalidating
-// for one more TTL and on failure for 10m; hedging at the p95 within 1.25x
-// to 4x latency; a breaker that opens after 5 failures for 5s; the other
-// knobs at their defaults. No fallback: the caller knows the tile's.
+// for one more TTL and on failure for 10m, a backend's freshness capped at
+// DefaultMaxTTL; hedging at the p95 within 1.25x to 4x latency; a breaker
+// that opens after 5 failures for 5s; the other knobs at their defaults. No
+// fallback: the caller knows the tile's.
 func DefaultPolicy(latency time.Duration, personalised bool) Policy {
 	// An absurd latency (hours) must not overflow the hedge bounds below.
 	latency = min(latency, time.Hour)
@@ -52,7 +54,7 @@ func DefaultPolicy(latency time.Duration, personalised bool) Policy {
 		Personalised: personalised, FetchTimeout: DefaultFetchTimeout, MaxDetached: DefaultMaxDetached,
 		HedgeAdaptive: true, HedgeCap: DefaultHedgeCap,
 		HedgeMin: max(latency*5/4, 10*time.Millisecond), HedgeMax: max(latency*4, 40*time.Millisecond),
-		BreakerFailures: 5, BreakerOpen: DefaultBreakerOpen, BreakerProbes: 1,
+		BreakerFailures: 5, BreakerOpen: DefaultBreakerOpen, BreakerProbes: 1, MaxTTL: DefaultMaxTTL,
 	}
 }
 
@@ -82,6 +84,7 @@ func (p Policy) Validate() error {
 		{"TTL", p.TTL}, {"StaleWhileRevalidate", p.StaleWhileRevalidate}, {"MaxStale", p.MaxStale},
 		{"FetchTimeout", p.FetchTimeout}, {"HedgeDelay", p.HedgeDelay}, {"HedgeMin", p.HedgeMin},
 		{"HedgeMax", p.HedgeMax}, {"BreakerOpen", p.BreakerOpen}, {"SharedWait", p.SharedWait},
+		{"MaxTTL", p.MaxTTL},
 	} {
 		if d.v < 0 {
 			errs = append(errs, fmt.Errorf("%s must not be negative; got %s", d.name, d.v))
@@ -119,6 +122,7 @@ func (p Policy) withDefaults() Policy {
 	p.BreakerOpen = cmp.Or(p.BreakerOpen, DefaultBreakerOpen)
 	p.BreakerProbes = cmp.Or(p.BreakerProbes, 1)
 	p.SharedWait = cmp.Or(p.SharedWait, p.FetchTimeout/4)
+	p.MaxTTL = cmp.Or(p.MaxTTL, DefaultMaxTTL)
 	p.StaleWhileRevalidate = min(p.StaleWhileRevalidate, p.MaxStale)
 	return p
 }

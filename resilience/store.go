@@ -11,15 +11,19 @@ import (
 	"vitrine/tiles"
 )
 
+// DefaultMaxTTL is the default of Policy.MaxTTL.
+const DefaultMaxTTL = 10 * time.Minute
+
 // store is the layer that caches the backend's answers, for TTL or, with
-// BackendTTL, as the backend says (no-store drops the entry), and says how
-// in its Outcome's Cache (for the sharing layer). It sends the entry's
+// BackendTTL, as the backend says (no-store drops the entry) but fresh for
+// MaxTTL at most, and says how in its Outcome's Cache (for the sharing
+// layer, which keeps an entry MaxStale past that freshness). It sends the entry's
 // validators, so that a "not modified" (HTTP 304) renews the entry.
 type store struct {
 	base
 	cache        *otter.Cache[string, *entry] // nil without a cache
 	personalised bool
-	ttl          time.Duration
+	ttl, maxTTL  time.Duration
 	backendTTL   bool
 }
 
@@ -49,7 +53,7 @@ func (s *store) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, er
 	}
 	noStore := s.backendTTL && out.Cache.Set && out.Cache.NoStore
 	if s.backendTTL && out.Cache.Set {
-		e.ttl = out.Cache.MaxAge
+		e.ttl = min(out.Cache.MaxAge, s.maxTTL)
 	}
 	if noStore {
 		s.cache.Invalidate(key) // an older copy must not be served either
