@@ -64,6 +64,9 @@ func (p Policy) describe() tiles.PolicyInfo {
 		TTL: p.TTL, MaxStale: p.MaxStale, Coalesced: !p.Direct, Hedge: "off", BreakerFailures: p.BreakerFailures,
 		MaxDetached: p.MaxDetached, Bulkhead: p.Bulkhead, BackendTTL: p.BackendTTL, Fallback: p.Fallback != nil,
 	}
+	if p.BackendTTL {
+		info.MaxTTL = p.MaxTTL
+	}
 	switch {
 	case p.HedgeAdaptive:
 		info.Hedge = fmt.Sprintf("p95, within %s to %s", p.HedgeMin, p.HedgeMax)

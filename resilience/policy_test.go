@@ -116,13 +116,15 @@ func TestDescribe(t *testing.T) {
 	}
 
 	plain := Wrap(newBackend(0, "").fetcher("x"), Policy{Personalised: true, Direct: true, HedgeAdaptive: true,
-		HedgeMin: 10 * time.Millisecond, HedgeMax: 40 * time.Millisecond, MaxDetached: 7, Fallback: tilestest.String("default")}, Options{})
+		HedgeMin: 10 * time.Millisecond, HedgeMax: 40 * time.Millisecond, MaxDetached: 7, Fallback: tilestest.String("default"),
+		BackendTTL: true}, Options{})
 	defer plain.Close()
 	info := plain.Describe()
 	if info.Policy == nil {
 		t.Fatal("Describe without a describer: no policy")
 	}
-	wantPolicy = tiles.PolicyInfo{Hedge: "p95, within 10ms to 40ms", MaxDetached: 7, Bulkhead: DefaultBulkhead, Fallback: true}
+	wantPolicy = tiles.PolicyInfo{Hedge: "p95, within 10ms to 40ms", MaxDetached: 7, Bulkhead: DefaultBulkhead, Fallback: true,
+		BackendTTL: true, MaxTTL: DefaultMaxTTL}
 	if *info.Policy != wantPolicy {
 		t.Errorf("Describe without a describer, policy: got %+v; want %+v", *info.Policy, wantPolicy)
 	}

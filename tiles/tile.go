@@ -172,11 +172,12 @@ type Info struct {
 type PolicyInfo struct {
 	TTL, MaxStale   time.Duration // TTL 0: not cached
 	Coalesced       bool
-	Hedge           string // "off", "after 200ms", "p95, within ..."
-	BreakerFailures int    // 0: no breaker
-	MaxDetached     int    // fetches that may outlive their callers at once
-	Bulkhead        int    // requests in flight to the backend at once
-	BackendTTL      bool   // the backend's Cache-Control sets freshness
+	Hedge           string        // "off", "after 200ms", "p95, within ..."
+	BreakerFailures int           // 0: no breaker
+	MaxDetached     int           // fetches that may outlive their callers at once
+	Bulkhead        int           // requests in flight to the backend at once
+	BackendTTL      bool          // the backend's Cache-Control sets freshness
+	MaxTTL          time.Duration // with BackendTTL, the most freshness the backend may give
 	Fallback        bool
 }
 

@@ -190,6 +190,7 @@ type policyInfo struct {
 	Fallback        bool    `json:"fallback"`
 	Bulkhead        int     `json:"bulkhead,omitempty"`
 	BackendTTL      bool    `json:"backend_ttl,omitempty"` // the backend's Cache-Control sets freshness
+	MaxTTLMS        float64 `json:"max_ttl_ms,omitempty"`  // with backend_ttl: the most it may give
 }
 
 func newTileInfo(t tiles.Info, view string, primary bool) tileInfo {
@@ -206,7 +207,7 @@ func newTileInfo(t tiles.Info, view string, primary bool) tileInfo {
 		info.Policy = &policyInfo{
 			CacheTTLMS: millis(p.TTL), MaxStaleMS: millis(p.MaxStale), Coalesced: p.Coalesced,
 			MaxDetached: p.MaxDetached, Hedge: p.Hedge, BreakerFailures: p.BreakerFailures, Fallback: p.Fallback,
-			Bulkhead: p.Bulkhead, BackendTTL: p.BackendTTL,
+			Bulkhead: p.Bulkhead, BackendTTL: p.BackendTTL, MaxTTLMS: millis(p.MaxTTL),
 		}
 	}
 	return info

@@ -452,6 +452,11 @@ func TestTileInfoJSON(t *testing.T) {
 			Policy: &tiles.PolicyInfo{TTL: time.Minute, Hedge: "off", Bulkhead: 16, BackendTTL: true}}, "json", true,
 			`{"name":"weather","timeout_ms":300,"personalised":false,"url":"/tiles/weather","source":"weather.internal:9100","view":"json","primary":true,` +
 				`"policy":{"cache_ttl_ms":60000,"max_stale_ms":0,"coalesced":false,"max_detached":0,"hedge":"off","breaker_failures":0,"fallback":false,"bulkhead":16,"backend_ttl":true}}`},
+		{"an HTTP backend's freshness, capped", tiles.Info{Name: "weather", Source: "weather.internal:9100",
+			Policy: &tiles.PolicyInfo{TTL: time.Minute, Hedge: "off", BackendTTL: true, MaxTTL: 10 * time.Minute}},
+			"json", false,
+			`{"name":"weather","timeout_ms":0,"personalised":false,"url":"/tiles/weather","source":"weather.internal:9100","view":"json","primary":false,` +
+				`"policy":{"cache_ttl_ms":60000,"max_stale_ms":0,"coalesced":false,"max_detached":0,"hedge":"off","breaker_failures":0,"fallback":false,"backend_ttl":true,"max_ttl_ms":600000}}`},
 		{"a name to escape", tiles.Info{Name: "a b/c?<d>"}, "json", false,
 			`{"name":"a b/c?\u003cd\u003e","latency_ms":0,"fail_rate":0,"timeout_ms":0,"personalised":false,"url":"/tiles/a%20b%2Fc%3F%3Cd%3E","source":"","view":"json","primary":false}`},
 	} {
