@@ -59,6 +59,7 @@ func defaults() config.Config {
 		CacheSize:   10_000,
 		Redis:       config.Redis{Prefix: "vitrine:", Timeout: 100 * time.Millisecond},
 		Trace:       "off",
+		Identity:    config.Identity{Source: "query"},
 		Tiles: []config.Tile{
 			builtin("banners", 40*time.Millisecond, 30*time.Second, false),
 			builtin("products", 80*time.Millisecond, 30*time.Second, false),
@@ -416,6 +417,8 @@ func TestUsageDefaults(t *testing.T) {
 		{flag: "redis-timeout", shows: "(default 100ms)"},
 		{flag: "trace", shows: "(default off)"},
 		{flag: "trace-sample", shows: "OTEL_TRACES_SAMPLER", none: true},
+		{flag: "identity", shows: "(default query)"},
+		{flag: "identity-keys", shows: "VITRINE_IDENTITY_KEYS", none: true},
 	}
 	if got, want := len(entries), len(tests); got != want {
 		t.Errorf("Usage lists %d flags; want %d", got, want)

@@ -52,7 +52,8 @@ func (p *parser) loadFile(cmd []arg, getenv func(string) string) error {
 		s, _ := lookup(p.options(), k)
 		keys = append(keys, s)
 	}
-	keys = append(keys, setting{key: "redis", node: f.redis}, setting{key: "tiles", node: f.tiles})
+	keys = append(keys, setting{key: "redis", node: f.redis}, setting{key: "identity", node: f.identity},
+		setting{key: "tiles", node: f.tiles})
 	_, err = f.read(body, "", "the file's", keys, func(k string) { p.given[k] = true })
 	if err == nil && !p.given["tiles"] {
 		err = f.at(start(body), "tiles: "+noTiles)

@@ -115,6 +115,12 @@ func (p *parser) options() []setting {
 		{key: "trace-sample", usage: "share of traces kept when tracing, a `ratio` in [0, 1]; unset, " +
 			"OTEL_TRACES_SAMPLER says, else 1; spans that end in error are kept whatever it says",
 			set: func(s string) error { v, err := ParseProbability(s); c.TraceSample = &v; return err }},
+		opt("identity", "where the shopper's id comes from: query (the user parameter, which anyone can set), jwt "+
+			"(a verified bearer token), cookie (a signed session cookie) or header (a trusted proxy's); the "+
+			"-config file's identity: holds what each needs (docs/identity.md)", &c.Identity.Source, parseIdentitySource),
+		{key: "identity-keys", usage: "the signed cookie's hash `keys`, comma-separated, each 32 bytes or more, the " +
+			"first signing and all verifying; best set as VITRINE_IDENTITY_KEYS, so that no secret is in a file or " +
+			"the process list", set: func(s string) (err error) { c.Identity.Keys, err = parseKeys(s); return err }},
 		opt("redis-timeout", "deadline (a `duration`) of each Redis call; a slower Redis is skipped, as if it "+
 			"were down", &c.Redis.Timeout, positive(ParseDuration)),
 	}
