@@ -164,7 +164,9 @@ func TestJWT(t *testing.T) {
 	none := jwt.NewWithClaims(jwt.SigningMethodNone, claims(nil))
 	none.Header["kid"] = "rsa-1"
 	unsigned, _ := none.SignedString(jwt.UnsafeAllowNoneSignatureType)
-	rs := func(change func(jwt.MapClaims)) string { return sign(t, jwt.SigningMethodRS256, "rsa-1", claims(change)) }
+	rs := func(change func(jwt.MapClaims)) string {
+		return sign(t, jwt.SigningMethodRS256, "rsa-1", claims(change))
+	}
 	tests := []struct {
 		name, token, id string
 		res             identity.Result
