@@ -40,6 +40,9 @@ var keys = sync.OnceValue(func() map[string]crypto.Signer {
 	return map[string]crypto.Signer{"rsa-1": r1, "rsa-2": r2, "ec-1": ec}
 })
 
+// octSecret is the symmetric key of kid oct-1.
+var octSecret = []byte("a secret that the key set gives away")
+
 // provider is an identity provider's key set endpoint: it serves the keys
 // named in kids, or 503 while down, and counts its fetches.
 type provider struct {
@@ -72,6 +75,10 @@ func (p *provider) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 	var set []map[string]string
 	b64 := base64.RawURLEncoding.EncodeToString
 	for _, kid := range p.kids {
+		if kid == "oct-1" { // a symmetric key, which no key set should publish
+			set = append(set, map[string]string{"kty": "oct", "kid": kid, "use": "sig", "k": b64(octSecret)})
+			continue
+		}
 		switch k := keys()[kid].Public().(type) {
 		case *rsa.PublicKey:
 			set = append(set, map[string]string{"kty": "RSA", "kid": kid, "use": "sig",
@@ -154,8 +161,11 @@ func check(t *testing.T, src identity.Source, r *http.Request, wantID string, wa
 // TestJWT: only a token signed by the key set's keys with an asymmetric
 // algorithm, for this issuer and audience, unexpired, names the shopper.
 func TestJWT(t *testing.T) {
-	url, client := serve(t, &provider{kids: []string{"rsa-1", "ec-1"}})
+	url, client := serve(t, &provider{kids: []string{"rsa-1", "ec-1", "oct-1"}})
 	src := newJWT(t, t.Context(), url, client, nil, nil)
+	oct := jwt.NewWithClaims(jwt.SigningMethodHS256, claims(nil))
+	oct.Header["kid"] = "oct-1"
+	symmetric, _ := oct.SignedString(octSecret)
 	pub, _ := x509.MarshalPKIXPublicKey(keys()["rsa-1"].Public())
 	hmacKey := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub})
 	hmac := jwt.NewWithClaims(jwt.SigningMethodHS256, claims(nil))
@@ -182,6 +192,7 @@ func TestJWT(t *testing.T) {
 		{"wrong audience", rs(func(c jwt.MapClaims) { c["aud"] = "another-app" }), "", identity.Invalid},
 		{"alg none", unsigned, "", identity.Invalid},
 		{"HMAC keyed with the RSA public key", forged, "", identity.Invalid},
+		{"HMAC with a symmetric key of the set", symmetric, "", identity.Invalid},
 		{"signed by a key not in the set", sign(t, jwt.SigningMethodRS256, "rsa-2", claims(nil)), "", identity.Invalid},
 		{"id breaks the rules", rs(func(c jwt.MapClaims) { c["sub"] = "bob smith" }), "", identity.Invalid},
 		{"no id", rs(func(c jwt.MapClaims) { delete(c, "sub") }), "", identity.Invalid},
