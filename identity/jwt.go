@@ -71,7 +71,8 @@ func NewJWT(ctx context.Context, o JWTOptions) (*JWT, error) {
 		HTTPTimeout:       JWKSTimeout,
 		RefreshInterval:   JWKSRefreshEvery,
 		RefreshUnknownKID: rate.NewLimiter(rate.Every(UnknownKIDRetry), 1),
-		// An unknown kid past the limit is refused at once, not kept waiting.
+		// An unknown kid past the limit waits for it only if it comes within
+		// JWKSTimeout; else the token is refused at once.
 		RateLimitWaitMax: JWKSTimeout,
 		RefreshErrorHandlerFunc: func(string) func(context.Context, error) {
 			return func(ctx context.Context, err error) {
