@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"vitrine/catalogue"
 	"vitrine/config"
@@ -43,6 +44,16 @@ func exampleArgs(t *testing.T, file, base string) ([]string, []config.Tile) {
 		moved = append(moved, tc.Name+"="+u.String())
 	}
 	args := []string{"-config", file}
+	if cfg.Identity.JWKS != "" { // the key set too is at base: a copy of the file says so
+		text, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		args[1] = filepath.Join(t.TempDir(), filepath.Base(file))
+		if err := os.WriteFile(args[1], []byte(strings.ReplaceAll(string(text), "localhost:9000", host)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if moved != nil {
 		args = append(args, "-backend", strings.Join(moved, ","))
 	}
@@ -88,7 +99,11 @@ func TestExamplesServe(t *testing.T) {
 				}
 				Complete bool
 			}
-			if code := getJSON(t, http.DefaultClient, in.base+"/home?user=alice", &page); code != http.StatusOK || !page.Complete {
+			client := http.DefaultClient
+			if strings.Contains(file, "jwt") { // alice is who the token says, not ?user=
+				client = &http.Client{Transport: bearer(sim.DemoToken("alice", time.Minute))}
+			}
+			if code := getJSON(t, client, in.base+"/home?user=alice", &page); code != http.StatusOK || !page.Complete {
 				t.Fatalf("GET /home: %d, complete %v (%+v); want 200 and a complete page", code, page.Complete, page.Tiles)
 			}
 			alice, anyone := wantData(t, tiles.Request{User: "alice"}), wantData(t, tiles.Request{})

@@ -22,6 +22,7 @@ import (
 	"vitrine/catalogue"
 	"vitrine/config"
 	"vitrine/graceful"
+	"vitrine/identity"
 	"vitrine/memory"
 	"vitrine/metrics"
 	"vitrine/rediscache"
@@ -42,6 +43,9 @@ func main() {
 	args, runner, usage := os.Args[1:], run, config.Usage
 	if len(args) > 0 && args[0] == "backends" {
 		args, runner, usage = args[1:], runBackends, config.BackendsUsage
+	}
+	if len(args) > 0 && args[0] == "token" { // a demo JWT, for -identity jwt with `vitrine backends`
+		args, runner, usage = args[1:], runToken, tokenUsage
 	}
 	err := runner(ctx, args, os.Getenv, os.Stdout, os.Stderr)
 	var cfgErr *config.Error
@@ -66,6 +70,7 @@ type app struct {
 	logger *slog.Logger
 	prov   *tracing.Provider
 	shared *rediscache.Cache // the shared tier; nil without -redis
+	who    identity.Source   // who the shopper is (-identity)
 }
 
 // run wires Vitrine together and serves until ctx is cancelled, then returns
@@ -102,6 +107,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	agg, err := a.newAggregator(wrapped)
 	if err != nil || cfg.Check {
 		return err // -check: the configuration is valid, and nothing listens
+	}
+	if a.who, err = a.identity(ctx); err != nil {
+		return err
 	}
 	return a.serve(ctx, agg, readiness(wrapped, a.shared), stdout)
 }
@@ -148,7 +156,7 @@ func (a app) newServers(agg *aggregator.Aggregator, ready func() web.Readiness) 
 	opts := web.Options{
 		TestDelay: a.cfg.TestDelay, Catalogue: a.cat, Metrics: a.m.Handler(),
 		InFlight: a.m.RequestStarted, WriteCut: a.m.WriteCut,
-		Views: map[string]string{}, Readiness: ready, TracerProvider: a.prov.TracerProvider(),
+		Views: map[string]string{}, Readiness: ready, TracerProvider: a.prov.TracerProvider(), Identity: a.who,
 	}
 	for _, tc := range a.cfg.Tiles {
 		opts.Views[tc.Name] = tc.View

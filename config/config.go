@@ -46,6 +46,7 @@ type Config struct {
 	MaxTTL    time.Duration // caps a backend's max-age, for tiles without their own (the file's max-ttl)
 
 	Redis       Redis    // the shared cache tier; off unless Redis.Enabled
+	Identity    Identity // where the shopper's id comes from
 	Trace       string   // the tracing mode: one of tracing.Modes
 	TraceSample *float64 // the share of traces kept; nil: OTEL_TRACES_SAMPLER's, else 1
 	KeySecret   string   // keys the hash of user ids in cache keys; "": a random one per process
@@ -224,6 +225,9 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 		return Config{}, err
 	}
 	p.fill()
+	if err := p.checkIdentity(cmd, getenv); err != nil {
+		return Config{}, err
+	}
 	if c := p.cfg; c.AdminAddr != "" && sameListener(c.Addr, c.AdminAddr) {
 		e := &Error{Flag: "-admin-addr", Msg: fmt.Sprintf("%q would listen where -addr %q does; "+
 			"the admin port must be another one", clip(c.AdminAddr), clip(c.Addr))}
@@ -239,8 +243,9 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 
 // parser holds a Config while its sources are read, and the page-wide keys given.
 type parser struct {
-	cfg   Config
-	given map[string]bool
+	cfg        Config
+	given      map[string]bool
+	identityAt *Error // where the file's identity: mapping is, if it has one
 }
 
 // newParser starts from the defaults that follow no other setting.
@@ -255,6 +260,7 @@ func newParser() *parser {
 		MaxTTL:      resilience.DefaultMaxTTL,
 		Redis:       Redis{Prefix: rediscache.DefaultPrefix, Timeout: rediscache.DefaultTimeout},
 		Trace:       tracing.Off,
+		Identity:    Identity{Source: "query"},
 		// A /test in flight (-test-delay) and 10s more, within the 30s a
 		// container is given to stop.
 		ShutdownTimeout: 15 * time.Second,

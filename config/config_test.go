@@ -60,6 +60,7 @@ func defaults() config.Config {
 		MaxTTL:      10 * time.Minute,
 		Redis:       config.Redis{Prefix: "vitrine:", Timeout: 100 * time.Millisecond},
 		Trace:       "off",
+		Identity:    config.Identity{Source: "query"},
 		Tiles: []config.Tile{
 			builtin("banners", 40*time.Millisecond, 30*time.Second, false),
 			builtin("products", 80*time.Millisecond, 30*time.Second, false),
@@ -419,6 +420,8 @@ func TestUsageDefaults(t *testing.T) {
 		{flag: "trace-sample", shows: "OTEL_TRACES_SAMPLER", none: true},
 		{flag: "key-secret", shows: "VITRINE_KEY_SECRET", none: true},
 		{flag: "max-ttl", shows: "else 10m", none: true},
+		{flag: "identity", shows: "(default query)"},
+		{flag: "identity-keys", shows: "VITRINE_IDENTITY_KEYS", none: true},
 	}
 	if got, want := len(entries), len(tests); got != want {
 		t.Errorf("Usage lists %d flags; want %d", got, want)

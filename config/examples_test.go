@@ -38,6 +38,13 @@ func TestExamples(t *testing.T) {
 				t.Errorf("fourth tile = %+v; want view json, a url and a JSON fallback", fourth)
 			}
 		},
+		"jwt.yaml": func(t *testing.T, c config.Config) {
+			id := c.Identity
+			if id.Source != "jwt" || id.JWKS != "http://localhost:9000"+sim.DemoJWKSPath || id.Issuer != sim.DemoIssuer ||
+				id.Audience != sim.DemoAudience || !c.Tiles[2].Personalised {
+				t.Errorf("identity = %+v; want jwt from the demo provider of vitrine backends", id)
+			}
+		},
 		"simulated.yaml": func(t *testing.T, c config.Config) {
 			want := defaults()
 			want.File, want.Check = c.File, true

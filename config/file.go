@@ -53,7 +53,8 @@ func (p *parser) loadFile(cmd []arg, getenv func(string) string) error {
 		keys = append(keys, s)
 	}
 	keys = append(keys, field("max-ttl", &p.cfg.MaxTTL, positive(ParseDuration)),
-		setting{key: "redis", node: f.redis}, setting{key: "tiles", node: f.tiles})
+		setting{key: "redis", node: f.redis}, setting{key: "identity", node: f.identity},
+		setting{key: "tiles", node: f.tiles})
 	_, err = f.read(body, "", "the file's", keys, func(k string) { p.given[k] = true })
 	if err == nil && !p.given["tiles"] {
 		err = f.at(start(body), "tiles: "+noTiles)

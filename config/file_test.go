@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"errors"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -40,6 +41,17 @@ redis:
   master: shop
   prefix: "shop:"
   timeout: 50ms
+identity:
+  source: jwt
+  jwks: http://localhost:9000/.well-known/jwks.json
+  issuer: https://login.example
+  audience: vitrine
+  claim: uid
+  token-cookie: session
+  cookie: sid
+  keys: [0123456789abcdef0123456789abcdef]
+  header: X-User-Id
+  trusted: [10.1.2.3/8, "::1"]
 tiles:
   - name: products
     url: https://shop.example/api/products?x=1
@@ -88,6 +100,10 @@ func everyKeyConfig(path string) config.Config {
 		Redis: config.Redis{Addrs: []string{"10.0.0.1:26379", "sentinel-2:26379"}, MasterName: "shop",
 			Prefix: "shop:", Timeout: 50 * ms},
 		Trace: "off",
+		Identity: config.Identity{Source: "jwt", JWKS: "http://localhost:9000/.well-known/jwks.json",
+			Issuer: "https://login.example", Audience: "vitrine", Claim: "uid", TokenCookie: "session", Cookie: "sid",
+			Keys: []string{"0123456789abcdef0123456789abcdef"}, Header: "X-User-Id",
+			Trusted: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("::1/128")}},
 	}
 }
 
@@ -310,7 +326,7 @@ func TestParseFileErrors(t *testing.T) {
 		{name: "unknown tile key", file: "tiles:\n  - name: banners\n    ttls: 3s\n",
 			want: `FILE:3:5: tiles[0].ttls: unknown key (a tile's keys: name, url, latency, fail, timeout, ttl, max-stale, max-ttl, hedge, breaker, bulkhead, personalised, primary, fallback, view, max-body)`},
 		{name: "unknown top-level key", file: "tile-timeuot: 1s\ntiles: [{name: banners}]\n",
-			want: `FILE:1:1: tile-timeuot: unknown key (the file's keys: addr, admin-addr, tile-timeout, page-timeout, shutdown-timeout, test-delay, cache, fallback, cache-size, key-secret, max-ttl, redis, tiles)`},
+			want: `FILE:1:1: tile-timeuot: unknown key (the file's keys: addr, admin-addr, tile-timeout, page-timeout, shutdown-timeout, test-delay, cache, fallback, cache-size, key-secret, max-ttl, redis, identity, tiles)`},
 		{name: "bad duration", file: "tiles:\n  - name: banners\n  - name: products\n    ttl: 3x\n",
 			want: `FILE:4:10: tiles[1].ttl: "3x" is not a duration (e.g. 40ms, 1.5s)`},
 		{name: "duration without unit", file: "tile-timeout: 300\ntiles: [{name: banners}]\n",

@@ -75,7 +75,7 @@ func lookup(all []setting, key string) (setting, bool) {
 func (p *parser) options() []setting {
 	c := &p.cfg
 	tiles := func() []Tile { return c.Tiles }
-	return []setting{
+	return append([]setting{
 		opt("config", "a YAML `file` describing the page: its tiles in page order, their sources and policies, "+
 			"page-wide settings; flags override it", &c.File, text),
 		opt("check", "validate the configuration (the -config file and the flags), print nothing and exit 0, "+
@@ -114,6 +114,14 @@ func (p *parser) options() []setting {
 			"tile's observed p95", "hedge", tiles),
 		list("breaker", "consecutive failures that open a tile's circuit breaker, `name=n` pairs; 0 for no "+
 			"breaker", "breaker", tiles),
+	}, p.serviceOptions()...)
+}
+
+// serviceOptions are the flags of the services around the page: Redis,
+// tracing, secrets and identity.
+func (p *parser) serviceOptions() []setting {
+	c := &p.cfg
+	return []setting{
 		{key: "redis", set: c.Redis.setURL, usage: "a shared Redis cache tier under the in-memory one, as a `url`: " +
 			"redis://[:password@]host:port/db, or rediss:// for TLS; it replaces the -config file's redis nodes, " +
 			"and an empty url turns the tier off"},
@@ -127,6 +135,12 @@ func (p *parser) options() []setting {
 		secret("key-secret", "the `secret` (16 bytes or more) of the keyed hash that stands for a user id in "+
 			"cache keys; replicas sharing -redis need the same one; prefer VITRINE_KEY_SECRET, off the command "+
 			"line (unset: a random secret per process)", &c.KeySecret, parseKeySecret),
+		opt("identity", "where the shopper's id comes from: query (the user parameter, which anyone can set), jwt "+
+			"(a verified bearer token), cookie (a signed session cookie) or header (a trusted proxy's); the "+
+			"-config file's identity: holds what each needs (docs/identity.md)", &c.Identity.Source, parseIdentitySource),
+		{key: "identity-keys", usage: "the signed cookie's hash `keys`, comma-separated, each 32 bytes or more, the " +
+			"first signing and all verifying; best set as VITRINE_IDENTITY_KEYS, so that no secret is in a file or " +
+			"the process list", set: func(s string) (err error) { c.Identity.Keys, err = parseKeys(s); return err }},
 		opt("redis-timeout", "deadline (a `duration`) of each Redis call; a slower Redis is skipped, as if it "+
 			"were down", &c.Redis.Timeout, positive(ParseDuration)),
 	}

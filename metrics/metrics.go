@@ -19,6 +19,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"vitrine/aggregator"
+	"vitrine/identity"
 	"vitrine/resilience"
 	"vitrine/tiles"
 )
@@ -68,7 +69,8 @@ type Metrics struct {
 	others sync.Map // tile name -> *tileSeries, for tiles New was not told of
 	names  []string // the tiles New was told of
 
-	redisTier *redisMetrics // the shared tier's (redis.go)
+	redisTier *redisMetrics                          // the shared tier's (redis.go)
+	identity  map[identity.Result]prometheus.Counter // by result (identity.go)
 }
 
 // tileSeries are one tile's series without labels left to fill.
@@ -98,7 +100,7 @@ var (
 func New(names ...string) *Metrics {
 	reg := prometheus.NewRegistry()
 	m := &Metrics{reg: reg, known: make(map[string]*tileSeries, len(names)),
-		names: names, redisTier: newRedisMetrics(reg)}
+		names: names, redisTier: newRedisMetrics(reg), identity: newIdentityMetrics(reg)}
 	m.register()
 	m.pagesBy = [2]prometheus.Counter{m.pages.WithLabelValues("false"), m.pages.WithLabelValues("true")}
 	for _, name := range names {

@@ -27,7 +27,8 @@ import (
 // the simulated latency, or a 503 when the simulator fails it, with a
 // strong ETag (If-None-Match gets a 304) and no Cache-Control. GET /healthz
 // says it serves; GET /stats counts the requests that reached each tile,
-// per user. Backend names must be distinct, and neither healthz nor stats.
+// per user; GET /.well-known/jwks.json is the demo identity provider's key
+// set (idp.go). Backend names must be distinct, and neither healthz nor stats.
 func Handler(backends []*Simulated, logger *slog.Logger) http.Handler {
 	return TracedHandler(backends, logger, nil)
 }
@@ -65,6 +66,7 @@ func newServer(backends []*Simulated, logger *slog.Logger) *server {
 		httpjson.Write(w, r, http.StatusOK, []byte(`{"status":"ok"}`))
 	})
 	s.add("/stats", s.serveStats)
+	s.add(DemoJWKSPath, serveDemoJWKS)
 	return s
 }
 

@@ -14,39 +14,33 @@ import (
 
 	"vitrine/aggregator"
 	"vitrine/httpjson"
+	"vitrine/identity"
 	"vitrine/tiles"
 )
 
-// tileRequest validates the query parameters that tiles depend on. A query
-// that cannot be parsed, or a user given twice, is a 400: dropping the bad
-// part would answer a question not asked.
-func tileRequest(c echo.Context) (tiles.Request, error) {
-	q, err := url.ParseQuery(c.Request().URL.RawQuery)
-	if err != nil {
+// tileRequest reads what tiles depend on: the shopper, whom who names. A
+// query that cannot be parsed is a 400 whatever the source: dropping the
+// bad part would answer a question not asked.
+func tileRequest(c echo.Context, who identity.Source) (tiles.Request, error) {
+	if _, err := url.ParseQuery(c.Request().URL.RawQuery); err != nil {
 		return tiles.Request{}, tiles.Errorf(tiles.EINVALID,
 			"query: cannot be parsed (%s); escape special characters as %%XX", tiles.Clip(err.Error(), 80))
 	}
-	users := q["user"]
-	switch len(users) {
-	case 0:
-		return tiles.Request{}, nil
-	case 1:
-		return tiles.NewRequest(users[0])
-	}
-	return tiles.Request{}, tiles.Errorf(tiles.EINVALID, "user: given %d times; give it once", len(users))
+	user, _, err := who.Identify(c.Request())
+	return tiles.Request{User: user}, err
 }
 
 // parseRequest reads the response's form and the tiles' request, with its
 // id (given first, so that a refused request has one too). Every response,
 // errors included, is no-cache, private: with ?user= it is one person's.
-func parseRequest(c echo.Context) (format, tiles.Request, error) {
+func parseRequest(c echo.Context, who identity.Source) (format, tiles.Request, error) {
 	c.Response().Header().Set("Cache-Control", "no-cache, private")
 	id := requestID(c)
 	f, err := negotiate(c.Request())
 	if err != nil {
 		return "", tiles.Request{}, err
 	}
-	req, err := tileRequest(c)
+	req, err := tileRequest(c, who)
 	if err != nil {
 		return "", tiles.Request{}, err
 	}
@@ -56,10 +50,10 @@ func parseRequest(c echo.Context) (format, tiles.Request, error) {
 }
 
 // handleHome serves the page; tracer, if set, traces it as a "page" span.
-func handleHome(agg *aggregator.Aggregator, rend *renderer, tracer trace.Tracer, primary string,
-	stall time.Duration) echo.HandlerFunc {
+func handleHome(agg *aggregator.Aggregator, rend *renderer, who identity.Source, tracer trace.Tracer,
+	primary string, stall time.Duration) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		format, req, err := parseRequest(c)
+		format, req, err := parseRequest(c, who)
 		if err != nil {
 			return err
 		}
@@ -125,9 +119,9 @@ func primaryStatus(r aggregator.Result) int {
 	return tileStatus(r.Status)
 }
 
-func handleTile(agg *aggregator.Aggregator, rend *renderer) echo.HandlerFunc {
+func handleTile(agg *aggregator.Aggregator, rend *renderer, who identity.Source) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		format, req, err := parseRequest(c)
+		format, req, err := parseRequest(c, who)
 		if err != nil {
 			return err
 		}

@@ -20,6 +20,7 @@ import (
 
 	"vitrine/aggregator"
 	"vitrine/catalogue"
+	"vitrine/identity"
 	"vitrine/servertest"
 	"vitrine/sim"
 	"vitrine/tiles"
@@ -66,6 +67,8 @@ type opts struct {
 	Primary        string
 	Views          map[string]string
 	TracerProvider trace.TracerProvider
+	// Identity is web.Options'.
+	Identity identity.Source
 }
 
 // newServer builds the Echo handler the way main does, over fs.
@@ -82,7 +85,7 @@ func newServer(t testing.TB, o opts, fs ...tiles.Fetcher) *server {
 	if err != nil {
 		t.Fatalf("aggregator.New: %v", err)
 	}
-	return &server{e: web.NewServer(logger, agg, web.Options{TestDelay: o.TestDelay, Primary: o.Primary, Views: o.Views, TracerProvider: o.TracerProvider}), logs: logs}
+	return &server{e: web.NewServer(logger, agg, web.Options{TestDelay: o.TestDelay, Primary: o.Primary, Views: o.Views, TracerProvider: o.TracerProvider, Identity: o.Identity}), logs: logs}
 }
 
 // fetchers converts fakes to the interface for newServer.

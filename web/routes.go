@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"vitrine/aggregator"
+	"vitrine/identity"
 )
 
 var publicPaths = []string{"/home", "/tiles", "/tiles/NAME", "/healthz", "/readyz", "/test"}
@@ -33,9 +34,13 @@ func addRoutes(e *echo.Echo, agg *aggregator.Aggregator, rend *renderer, opts Op
 	if opts.TracerProvider != nil {
 		tracer = opts.TracerProvider.Tracer(tracerName)
 	}
-	get("/home", handleHome(agg, rend, tracer, opts.Primary, opts.writeStall()))
+	who := opts.Identity
+	if who == nil {
+		who = identity.Query{}
+	}
+	get("/home", handleHome(agg, rend, who, tracer, opts.Primary, opts.writeStall()))
 	get("/tiles", handleTileList(agg, opts))
-	get("/tiles/:name", handleTile(agg, rend))
+	get("/tiles/:name", handleTile(agg, rend, who))
 	get("/healthz", echo.WrapHandler(handleHealth))
 	get("/readyz", echo.WrapHandler(handleReady(opts.Readiness, false)))
 	e.GET("/test", handleTest(opts.TestDelay))

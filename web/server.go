@@ -19,6 +19,7 @@ import (
 	"vitrine/aggregator"
 	"vitrine/catalogue"
 	"vitrine/httpjson"
+	"vitrine/identity"
 	"vitrine/tiles"
 )
 
@@ -46,6 +47,8 @@ type Options struct {
 	Views map[string]string
 	// TracerProvider traces every request; nil: tracing off, at no cost.
 	TracerProvider trace.TracerProvider
+	// Identity names the shopper of each request; nil: identity.Query.
+	Identity identity.Source
 }
 
 // NewServer returns the Echo instance serving Vitrine's routes. It panics
