@@ -145,10 +145,11 @@ type tab struct {
 	problems []string
 }
 
-// openTab opens a tab with the recorder installed.
-func openTab(t *testing.T, browser context.Context) *tab {
+// openTab opens a tab with the recorder installed; opts may put it in a
+// browser context of its own (chromedp.WithNewBrowserContext).
+func openTab(t *testing.T, browser context.Context, opts ...chromedp.ContextOption) *tab {
 	t.Helper()
-	ctx, cancel := chromedp.NewContext(browser)
+	ctx, cancel := chromedp.NewContext(browser, opts...)
 	t.Cleanup(cancel)
 	tb := &tab{ctx: ctx}
 	if err := chromedp.Listen(ctx, tb.listen); err != nil {
