@@ -17,12 +17,17 @@
 // trusted HTML fragment shows its markup while the CSP blocks its script.
 // The accessibility tests audit the page with axe-core in every state,
 // width and colour scheme, and walk it with the Tab key to every product
-// and retry link.
+// and retry link. Two shoppers with signed session cookies, each in a
+// browser context of its own, and an anonymous one take turns on one
+// Vitrine (the built binary, with a redis-server as its shared tier), and
+// each always sees its own recommendations.
 //
 // The tests need a Chromium: $CHROMIUM, /usr/bin/chromium or chromium in
 // PATH. Without one they skip, or fail when CI=true. The axe-core audit
 // also needs axe.min.js, named by VITRINE_AXE (.ci/run installs axe-core
-// from npm); without it, it skips, or fails when CI=true.
+// from npm); without it, it skips, or fails when CI=true. The sessions
+// test also needs redis-server (servertest) and the go tool, to build
+// vitrine.
 package e2e
 
 import (

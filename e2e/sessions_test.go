@@ -190,6 +190,10 @@ type recoTile struct {
 	Products []string `json:"products"`
 }
 
+func (r recoTile) String() string {
+	return fmt.Sprintf("{%s %q, %q, %q}", r.Status, r.Heading, r.Reason, r.Products)
+}
+
 // wantTile is what the recommendations tile shows to user: the simulated
 // catalogue's picks for them.
 func wantTile(user string) recoTile {
@@ -222,7 +226,7 @@ func (s *shopper) visit(t *testing.T, base, round string) {
 	t.Helper()
 	s.tab.open(t, base+"/home")
 	if got, want := eval[*recoTile](t, s.tab, recoTileJS), wantTile(s.user); got == nil || !reflect.DeepEqual(*got, want) {
-		t.Errorf("%s, %s sees recommendations %+v; want their own, %+v", round, s, got, want)
+		t.Errorf("%s, %s sees recommendations %v; want their own, %v", round, s, got, want)
 	}
 	ctx, cancel := context.WithTimeout(s.tab.ctx, 10*time.Second)
 	defer cancel()
@@ -231,9 +235,18 @@ func (s *shopper) visit(t *testing.T, base, round string) {
 		t.Fatalf("%s, %s fetching the JSON page: %v", round, s, err)
 	}
 	if want := catalogue.Default().Recommend(s.user); got.Status != "ok" || !reflect.DeepEqual(got.Data, want) {
-		t.Errorf("%s, %s's JSON page has recommendations %s %+v; want ok and their own, %+v",
-			round, s, got.Status, got.Data, want)
+		t.Errorf("%s, %s's JSON page has recommendations %s %s; want ok and their own, %s",
+			round, s, got.Status, picks(got.Data), picks(want))
 	}
+}
+
+// picks sums r up for a message: its user, reason and products.
+func picks(r catalogue.Recommendations) string {
+	var ids []string
+	for _, p := range r.Items {
+		ids = append(ids, p.ID)
+	}
+	return fmt.Sprintf("{user %q, %q, %v}", r.User, r.Reason, ids)
 }
 
 // metric is the value of the sample named exactly series in base's /metrics.
