@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/maypok86/otter/v2"
 	"golang.org/x/time/rate"
 )
 
@@ -28,6 +30,11 @@ const (
 	UnknownKIDRetry  = time.Minute
 	JWKSRefreshEvery = time.Hour
 	clockSkew        = 30 * time.Second
+	// VerifiedFor is how long a verified token is believed (never past its
+	// expiry) before its signature is checked again: a key the provider
+	// revokes stops naming shoppers within it.
+	VerifiedFor = time.Minute
+	maxVerified = 10_000 // tokens remembered at once
 )
 
 // JWTOptions configure a JWT source. JWKS, Issuer and Audience are required.
@@ -51,6 +58,15 @@ type JWT struct {
 	parser *jwt.Parser
 	claim  string
 	cookie string
+	// seen holds recently verified tokens by their SHA-256 (never the token
+	// itself), so that a shopper's every page does not pay for a signature.
+	seen *otter.Cache[[sha256.Size]byte, verified]
+}
+
+// verified is a verified token's id, believed until until.
+type verified struct {
+	id    string
+	until time.Time
 }
 
 // NewJWT fetches the key set once (a failure is logged, not returned: the
@@ -83,7 +99,10 @@ func NewJWT(ctx context.Context, o JWTOptions) (*JWT, error) {
 	if err != nil {
 		return nil, fmt.Errorf("identity: jwks: %s", reason(err))
 	}
-	return &JWT{keys: keys, claim: o.Claim, cookie: o.Cookie, parser: jwt.NewParser(
+	// The cache's maintenance runs inline: it starts no goroutine.
+	seen := otter.Must(&otter.Options[[sha256.Size]byte, verified]{MaximumSize: maxVerified,
+		Executor: func(fn func()) { fn() }})
+	return &JWT{keys: keys, claim: o.Claim, cookie: o.Cookie, seen: seen, parser: jwt.NewParser(
 		jwt.WithValidMethods(Algorithms), jwt.WithIssuer(o.Issuer), jwt.WithAudience(o.Audience),
 		jwt.WithExpirationRequired(), jwt.WithLeeway(clockSkew),
 	)}, nil
@@ -96,6 +115,10 @@ func (j *JWT) Identify(r *http.Request) (string, Result, error) {
 	if raw == "" {
 		return "", Absent, nil
 	}
+	sum := sha256.Sum256([]byte(raw))
+	if v, ok := j.seen.GetIfPresent(sum); ok && time.Now().Before(v.until) {
+		return v.id, Valid, nil
+	}
 	claims := jwt.MapClaims{}
 	_, err := j.parser.ParseWithClaims(raw, claims, j.keys.KeyfuncCtx(r.Context()))
 	switch {
@@ -105,7 +128,15 @@ func (j *JWT) Identify(r *http.Request) (string, Result, error) {
 		return "", Invalid, nil
 	}
 	id, _ := claims[j.claim].(string)
-	return checked(id)
+	id, res, err := checked(id)
+	if exp, _ := claims.GetExpirationTime(); res == Valid && exp != nil {
+		until := time.Now().Add(VerifiedFor)
+		if end := exp.Add(clockSkew); end.Before(until) {
+			until = end
+		}
+		j.seen.Set(sum, verified{id: id, until: until})
+	}
+	return id, res, err
 }
 
 // token is the request's bearer token, from its cookie if one is named.

@@ -290,3 +290,83 @@ func TestJWTKeySetBounded(t *testing.T) {
 		})
 	}
 }
+
+// TestJWTVerifiedTokens: a verified token is believed for VerifiedFor
+// without its signature being checked again, so a key the provider drops
+// stops naming the shopper within that time, and never past the token's
+// expiry.
+func TestJWTVerifiedTokens(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := &provider{kids: []string{"rsa-1"}}
+		client := &http.Client{Transport: handlerTransport{p}}
+		src := newJWT(t, t.Context(), "http://idp.test/jwks", client, nil, nil)
+		old := bearer(sign(t, jwt.SigningMethodRS256, "rsa-1", claims(nil)))
+		check(t, src, old, "alice", identity.Valid)
+		p.set(false, "rsa-2") // rsa-1 revoked; a token of rsa-2 makes the source learn it
+		check(t, src, bearer(sign(t, jwt.SigningMethodRS256, "rsa-2", claims(nil))), "alice", identity.Valid)
+		check(t, src, old, "alice", identity.Valid) // believed, not checked again
+		time.Sleep(identity.VerifiedFor)
+		check(t, src, old, "", identity.Invalid) // checked again: its key is gone
+
+		soon := bearer(sign(t, jwt.SigningMethodRS256, "rsa-2",
+			claims(func(c jwt.MapClaims) { c["exp"] = time.Now().Add(10 * time.Second).Unix() })))
+		check(t, src, soon, "alice", identity.Valid)
+		time.Sleep(41 * time.Second) // past its expiry and the 30 s skew, within VerifiedFor
+		check(t, src, soon, "", identity.Expired)
+	})
+}
+
+// BenchmarkJWT: naming the shopper of a page from a token seen before (the
+// common case: a shopper's every page) and from a token never seen.
+func BenchmarkJWT(b *testing.B) {
+	p := &provider{kids: []string{"rsa-1", "ec-1"}}
+	srv := httptest.NewServer(p)
+	defer srv.Close()
+	client := &http.Client{Transport: &http.Transport{}}
+	defer client.CloseIdleConnections()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	src, err := identity.NewJWT(ctx, identity.JWTOptions{JWKS: srv.URL, Issuer: issuer, Audience: audience,
+		Client: client, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, m := range []jwt.SigningMethod{jwt.SigningMethodRS256, jwt.SigningMethodES256} {
+		kid := map[string]string{"RS256": "rsa-1", "ES256": "ec-1"}[m.Alg()]
+		b.Run(m.Alg()+"/seen", func(b *testing.B) {
+			r := bearer(withKid(b, m, kid))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, res, _ := src.Identify(r); res != identity.Valid {
+					b.Fatal(res)
+				}
+			}
+		})
+		b.Run(m.Alg()+"/new", func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				b.StopTimer()
+				r := bearer(withKid(b, m, kid, func(c jwt.MapClaims) { c["jti"] = i }))
+				b.StartTimer()
+				if _, res, _ := src.Identify(r); res != identity.Valid {
+					b.Fatal(res)
+				}
+			}
+		})
+	}
+}
+
+// withKid is a token for alice signed by kid with m.
+func withKid(tb testing.TB, m jwt.SigningMethod, kid string, change ...func(jwt.MapClaims)) string {
+	tok := jwt.NewWithClaims(m, claims(func(c jwt.MapClaims) {
+		for _, f := range change {
+			f(c)
+		}
+	}))
+	tok.Header["kid"] = kid
+	s, err := tok.SignedString(keys()[kid])
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
