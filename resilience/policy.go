@@ -52,8 +52,8 @@ func DefaultPolicy(latency time.Duration, personalised bool) Policy {
 	}
 	return Policy{
 		TTL: ttl, StaleWhileRevalidate: ttl, MaxStale: 10 * time.Minute, MaxEntries: DefaultMaxEntries,
-		MaxBytes: DefaultMaxBytes, Personalised: personalised, FetchTimeout: DefaultFetchTimeout, MaxDetached: DefaultMaxDetached,
-		HedgeAdaptive: true, HedgeCap: DefaultHedgeCap,
+		Personalised: personalised, FetchTimeout: DefaultFetchTimeout, MaxDetached: DefaultMaxDetached,
+		HedgeAdaptive: true, HedgeCap: DefaultHedgeCap, MaxBytes: DefaultMaxBytes,
 		HedgeMin: max(latency*5/4, 10*time.Millisecond), HedgeMax: max(latency*4, 40*time.Millisecond),
 		BreakerFailures: 5, BreakerOpen: DefaultBreakerOpen, BreakerProbes: 1, MaxTTL: DefaultMaxTTL,
 	}
