@@ -92,9 +92,9 @@ type Hedge struct {
 	Delay    time.Duration
 }
 
-// DefaultCacheBytes is the default of Config.CacheBytes: a third of the
+// DefaultCacheBytes is the default of Config.CacheBytes: half the
 // soft memory limit (package memory), the rest left to requests in flight.
-const DefaultCacheBytes = 32 << 20
+const DefaultCacheBytes = 48 << 20
 
 // DefaultHTTPLatency bounds the hedging of an HTTP tile until its p95 is known.
 const DefaultHTTPLatency = 100 * time.Millisecond

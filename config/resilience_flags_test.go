@@ -434,7 +434,7 @@ func TestMaxTTL(t *testing.T) {
 	})
 }
 
-// TestTileCacheBytes: -cache-bytes (default 32 MiB) is shared equally by
+// TestTileCacheBytes: -cache-bytes (default 48 MiB) is shared equally by
 // the tiles that cache; a tile with ttl 0, or -cache=false, takes none.
 func TestTileCacheBytes(t *testing.T) {
 	path := writeConfig(t, "cache-bytes: 3MiB\ntiles:\n  - {name: banners}\n  - {name: products, ttl: 0s}\n"+
@@ -444,7 +444,7 @@ func TestTileCacheBytes(t *testing.T) {
 		args []string
 		want int64
 	}{
-		{name: "default, three tiles", want: (32 << 20) / 3},
+		{name: "default, three tiles", want: (48 << 20) / 3},
 		{name: "flag", args: []string{"-cache-bytes", "30MiB"}, want: 10 << 20},
 		{name: "a tile without cache", args: []string{"-ttl", "banners=0s", "-cache-bytes", "30MiB"}, want: 15 << 20},
 		{name: "file", args: []string{"-config", path}, want: (3 << 20) / 2},

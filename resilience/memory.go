@@ -18,7 +18,7 @@ import (
 const DefaultMaxEntries = 10_000
 
 // DefaultMaxBytes is the default of Policy.MaxBytes.
-const DefaultMaxBytes = 8 << 20
+const DefaultMaxBytes = 16 << 20
 
 // entryOverhead is what an entry costs in memory besides its data and key:
 // the entry, its validators and otter's node, roughly.
