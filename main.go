@@ -96,6 +96,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if a.shared != nil {
 		defer a.shared.Close() // after the tiles' Close: their refreshes write to it
+		a.m.RedisPersonalBytes(a.shared.PersonalBytes)
 	}
 	wrapped, err := a.buildTiles()
 	for _, t := range wrapped {

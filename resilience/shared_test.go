@@ -368,6 +368,9 @@ func TestSharedPersonalEntriesLiveTTLPlusMaxStale(t *testing.T) {
 			if k == "recommendations/ann" || k == "recommendations/bob" {
 				t.Errorf("tier key %q carries the user id", k)
 			}
+			if !e.Personal {
+				t.Errorf("tier entry %q not marked Personal", k)
+			}
 			if kept, want := e.StaleUntil.Sub(e.FetchedAt), sharedPolicy.TTL+sharedPolicy.MaxStale; kept != want {
 				t.Errorf("tier entry kept for %v; want TTL plus MaxStale, %v", kept, want)
 			}
