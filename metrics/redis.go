@@ -145,7 +145,7 @@ func (m *Metrics) Up(up bool) {
 func (m *Metrics) RedisPersonalBytes(bytes func() int64) {
 	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: namespace,
 		Name: "redis_personal_bytes", Help: "About how many bytes the personalised entries this replica wrote " +
-			"to the shared tier hold there until they expire (an upper bound: a rewrite counts twice until " +
-			"the first copy would have expired)."},
+			"to the shared tier hold there until they expire (a rewrite counts twice until the first copy " +
+			"would have expired)."},
 		func() float64 { return float64(bytes()) }))
 }

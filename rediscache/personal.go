@@ -51,8 +51,8 @@ func (p *personal) sum(step int64) (total int64) {
 // PersonalBytes is about how many bytes the personalised entries this Cache
 // wrote hold in Redis until they expire: each entry's key, data, validators
 // and an overhead, counted until its stale-until. An entry rewritten before
-// it expires is counted twice until the first copy would have expired, so
-// it is an upper bound; other replicas' writes are theirs to count.
+// it expires is counted twice until the first copy would have expired;
+// other replicas' writes are theirs to count.
 func (c *Cache) PersonalBytes() int64 {
 	c.personal.mu.Lock()
 	defer c.personal.mu.Unlock()
