@@ -407,7 +407,7 @@ func TestUsageDefaults(t *testing.T) {
 		{flag: "cache", shows: "(default true)"},
 		{flag: "fallback", shows: "(default true)"},
 		{flag: "cache-size", shows: "(default 10000)"},
-		{flag: "cache-bytes", shows: "(default 50331648)"},
+		{flag: "cache-bytes", shows: "(default 48MiB)"},
 		{flag: "ttl", shows: "banners=30s", pins: true},
 		{flag: "max-stale"},
 		{flag: "hedge"},

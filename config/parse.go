@@ -280,6 +280,19 @@ func parseMaxBody(s string) (int64, error) { return parseSize(s, maxMaxBody) }
 // parseCacheBytes parses the memory caches' budget, from 1 byte to 1 TiB.
 func parseCacheBytes(s string) (int64, error) { return parseSize(s, maxCacheBytes) }
 
+// sizeText is n as parseSize reads it, in the largest unit that divides it.
+func sizeText(n int64) string {
+	for _, u := range []struct {
+		unit string
+		size int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if n > 0 && n%u.size == 0 {
+			return fmt.Sprint(n/u.size, u.unit)
+		}
+	}
+	return fmt.Sprint(n)
+}
+
 // parseSize parses a size from 1 byte to limit: bytes, or "512KiB", "2MiB", "1GiB".
 func parseSize(s string, limit int64) (int64, error) {
 	s = strings.TrimSpace(s)
