@@ -96,6 +96,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if a.shared != nil {
 		defer a.shared.Close() // after the tiles' Close: their refreshes write to it
+		a.m.RedisPersonalBytes(a.shared.PersonalBytes)
 	}
 	wrapped, err := a.buildTiles()
 	for _, t := range wrapped {
@@ -254,6 +255,7 @@ func simulate(def sim.Def, cat *catalogue.Catalogue, tc config.Tile) (*sim.Simul
 func policy(cfg config.Config, tc config.Tile, fallback json.RawMessage) resilience.Policy {
 	p := resilience.DefaultPolicy(tc.Latency, tc.Personalised)
 	p.MaxEntries = cfg.CacheSize
+	p.MaxBytes = cfg.TileCacheBytes()
 	// A shared fetch or refresh is allowed at least as long as a caller
 	// waits, or a slow tile could never be fresh.
 	timeout := cfg.Timeout(tc)

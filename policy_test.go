@@ -97,6 +97,12 @@ func TestPolicy(t *testing.T) {
 		{name: "cache-size", args: []string{"-cache-size", "25"},
 			tile: "recommendations", latency: 120 * ms,
 			want: func(p *resilience.Policy) { p.MaxEntries = 25 }},
+		{name: "cache-bytes shared by the three tiles", args: []string{"-cache-bytes", "3MiB"},
+			tile: "recommendations", latency: 120 * ms,
+			want: func(p *resilience.Policy) { p.MaxBytes = 1 << 20 }},
+		{name: "cache-bytes not shared with a tile without cache", args: []string{"-cache-bytes", "2MiB",
+			"-ttl", "banners=0s"}, tile: "products", latency: 80 * ms,
+			want: func(p *resilience.Policy) { p.MaxBytes = 1 << 20 }},
 		{name: "tile-timeout lengthens the shared fetch", args: []string{"-tile-timeout", "4s"},
 			tile: "banners", latency: 40 * ms,
 			want: func(p *resilience.Policy) { p.FetchTimeout = 5 * time.Second }},
@@ -133,7 +139,7 @@ func TestPolicy(t *testing.T) {
 				t.Errorf("policy(%s) is invalid: %v", tt.tile, err)
 			}
 			want := resilience.DefaultPolicy(tt.latency, def.Personalised)
-			want.Fallback = fallback
+			want.Fallback, want.MaxBytes = fallback, cfg.TileCacheBytes() // config's tests check the share
 			if tt.want != nil {
 				tt.want(&want)
 			}
@@ -153,7 +159,7 @@ func TestPolicyDefaultsAreResilienceDefaults(t *testing.T) {
 			fallback := anonymousContent(t, def, cat)
 			got := policy(cfg, configTile(t, cfg, def.Name), fallback)
 			want := resilience.DefaultPolicy(configTile(t, cfg, def.Name).Latency, def.Personalised)
-			want.Fallback = fallback
+			want.Fallback, want.MaxBytes = fallback, cfg.TileCacheBytes()
 			checkPolicy(t, got, want)
 			if got, want := got.Personalised, def.Personalised; got != want {
 				t.Errorf("Personalised = %t; want %t", got, want)

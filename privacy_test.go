@@ -39,6 +39,14 @@ func TestUserIDsStayPrivate(t *testing.T) {
 			t.Errorf("GET /home?user=%s: %d; want 400", bad, code)
 		}
 	}
+	samples, err := scrapeMetrics(client, vitrine.base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each user's recommendations: their key, data and overhead, some hundreds of bytes.
+	if got := samples.sum("vitrine_redis_personal_bytes"); got < users*200 || got > users*10_000 {
+		t.Errorf("vitrine_redis_personal_bytes = %g after %d users; want about %d users' entries", got, users, users)
+	}
 	if err := vitrine.stop(); err != nil { // flushes the spans
 		t.Fatal(err)
 	}

@@ -45,6 +45,8 @@ type Config struct {
 	CacheSize int           // entries per tile
 	MaxTTL    time.Duration // caps a backend's max-age, for tiles without their own (the file's max-ttl)
 
+	CacheBytes int64 // bytes of all tiles' memory caches, which TileCacheBytes shares
+
 	Redis       Redis    // the shared cache tier; off unless Redis.Enabled
 	Identity    Identity // where the shopper's id comes from
 	Trace       string   // the tracing mode: one of tracing.Modes
@@ -89,6 +91,10 @@ type Hedge struct {
 	Adaptive bool
 	Delay    time.Duration
 }
+
+// DefaultCacheBytes is the default of Config.CacheBytes: half the
+// soft memory limit (package memory), the rest left to requests in flight.
+const DefaultCacheBytes = 48 << 20
 
 // DefaultHTTPLatency bounds the hedging of an HTTP tile until its p95 is known.
 const DefaultHTTPLatency = 100 * time.Millisecond
@@ -182,6 +188,18 @@ func (c Config) TileMaxTTL(t Tile) time.Duration {
 	return c.MaxTTL
 }
 
+// TileCacheBytes is each caching tile's share of CacheBytes: an equal one
+// (at least a byte); CacheBytes if no tile caches.
+func (c Config) TileCacheBytes() int64 {
+	n := 0
+	for _, t := range c.Tiles {
+		if c.Cache && t.TTL > 0 {
+			n++
+		}
+	}
+	return max(c.CacheBytes/int64(max(n, 1)), 1)
+}
+
 // Error is a malformed flag, variable or file: main prints it and exits 2.
 type Error struct {
 	Flag, Env, Msg string // Flag e.g. "-latency"; Env the variable it came from, if any
@@ -257,6 +275,7 @@ func newParser() *parser {
 		Cache:       true,
 		Fallback:    true,
 		CacheSize:   resilience.DefaultMaxEntries,
+		CacheBytes:  DefaultCacheBytes,
 		MaxTTL:      resilience.DefaultMaxTTL,
 		Redis:       Redis{Prefix: rediscache.DefaultPrefix, Timeout: rediscache.DefaultTimeout},
 		Trace:       tracing.Off,

@@ -34,6 +34,7 @@ test-delay: 10ms
 cache: false
 fallback: false
 cache-size: 50
+cache-bytes: 16MiB
 key-secret: a file's secret of 32 bytes.....
 max-ttl: 1h
 redis:
@@ -96,7 +97,7 @@ func everyKeyConfig(path string) config.Config {
 		},
 		Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:9999",
 		TileTimeout: 300 * ms, PageTimeout: 2 * time.Second, TestDelay: 10 * ms, ShutdownTimeout: time.Second,
-		CacheSize: 50, MaxTTL: time.Hour, KeySecret: "a file's secret of 32 bytes.....",
+		CacheSize: 50, CacheBytes: 16 << 20, MaxTTL: time.Hour, KeySecret: "a file's secret of 32 bytes.....",
 		Redis: config.Redis{Addrs: []string{"10.0.0.1:26379", "sentinel-2:26379"}, MasterName: "shop",
 			Prefix: "shop:", Timeout: 50 * ms},
 		Trace: "off",
@@ -326,7 +327,7 @@ func TestParseFileErrors(t *testing.T) {
 		{name: "unknown tile key", file: "tiles:\n  - name: banners\n    ttls: 3s\n",
 			want: `FILE:3:5: tiles[0].ttls: unknown key (a tile's keys: name, url, latency, fail, timeout, ttl, max-stale, max-ttl, hedge, breaker, bulkhead, personalised, primary, fallback, view, max-body)`},
 		{name: "unknown top-level key", file: "tile-timeuot: 1s\ntiles: [{name: banners}]\n",
-			want: `FILE:1:1: tile-timeuot: unknown key (the file's keys: addr, admin-addr, tile-timeout, page-timeout, shutdown-timeout, test-delay, cache, fallback, cache-size, key-secret, max-ttl, redis, identity, tiles)`},
+			want: `FILE:1:1: tile-timeuot: unknown key (the file's keys: addr, admin-addr, tile-timeout, page-timeout, shutdown-timeout, test-delay, cache, fallback, cache-size, key-secret, cache-bytes, max-ttl, redis, identity, tiles)`},
 		{name: "bad duration", file: "tiles:\n  - name: banners\n  - name: products\n    ttl: 3x\n",
 			want: `FILE:4:10: tiles[1].ttl: "3x" is not a duration (e.g. 40ms, 1.5s)`},
 		{name: "duration without unit", file: "tile-timeout: 300\ntiles: [{name: banners}]\n",
@@ -383,6 +384,8 @@ func TestParseFileErrors(t *testing.T) {
 			want: `FILE:3:14: tiles[0].timeout: "0s" must be more than zero`},
 		{name: "max-body too big", file: "tiles:\n  - name: w\n    url: http://x/\n    max-body: 2048MiB\n",
 			want: `FILE:4:15: tiles[0].max-body: "2048MiB" is not a size from 1 byte to 1024MiB (bytes, or e.g. 512KiB, 2MiB)`},
+		{name: "bad cache-bytes", file: "cache-bytes: 32MB\ntiles: [{name: banners}]\n",
+			want: `FILE:1:14: cache-bytes: "32MB" is not a size from 1 byte to 1048576MiB (bytes, or e.g. 512KiB, 2MiB)`},
 		{name: "bad bool", file: "cache: maybe\ntiles: [{name: banners}]\n",
 			want: `FILE:1:8: cache: "maybe" is not true or false`},
 		{name: "bad address", file: "addr: nope\ntiles: [{name: banners}]\n",

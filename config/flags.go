@@ -104,6 +104,9 @@ func (p *parser) options() []setting {
 			"binary; for recommendations, the bestsellers) when nothing fresh or stale can be; -fallback=false "+
 			"reports the timeout or error instead", &c.Fallback, parseBool),
 		opt("cache-size", "most `entries` each tile's cache holds", &c.CacheSize, positive(parseCount)),
+		{key: "cache-bytes", usage: "most `bytes` all tiles' memory caches hold (e.g. 64MiB), shared equally by " +
+			"the tiles that cache", show: func() string { return sizeText(c.CacheBytes) },
+			set: func(s string) (err error) { c.CacheBytes, err = parseCacheBytes(s); return err }},
 		list("ttl", "how long a tile's cached content is fresh, `name=duration` pairs, even if its backend's "+
 			"Cache-Control says otherwise; 0 turns that tile's cache off", "ttl", tiles),
 		list("max-stale", "how long past its TTL cached content may still be served when the backend fails, "+

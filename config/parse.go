@@ -271,18 +271,40 @@ func parseTileName(s string) (string, error) {
 // maxMaxBody bounds max-body: a tile's body is held in memory.
 const maxMaxBody = 1 << 30
 
+// maxCacheBytes bounds cache-bytes: far above any one machine's memory.
+const maxCacheBytes = 1 << 40
+
 // parseMaxBody parses a body limit from 1 byte to 1 GiB: bytes, or "512KiB", "2MiB".
-func parseMaxBody(s string) (int64, error) {
+func parseMaxBody(s string) (int64, error) { return parseSize(s, maxMaxBody) }
+
+// parseCacheBytes parses the memory caches' budget, from 1 byte to 1 TiB.
+func parseCacheBytes(s string) (int64, error) { return parseSize(s, maxCacheBytes) }
+
+// sizeText is n as parseSize reads it, in the largest unit that divides it.
+func sizeText(n int64) string {
+	for _, u := range []struct {
+		unit string
+		size int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if n > 0 && n%u.size == 0 {
+			return fmt.Sprint(n/u.size, u.unit)
+		}
+	}
+	return fmt.Sprint(n)
+}
+
+// parseSize parses a size from 1 byte to limit: bytes, or "512KiB", "2MiB", "1GiB".
+func parseSize(s string, limit int64) (int64, error) {
 	s = strings.TrimSpace(s)
 	num, unit := s, int64(1)
-	for suffix, u := range map[string]int64{"KiB": 1 << 10, "MiB": 1 << 20} {
+	for suffix, u := range map[string]int64{"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30} {
 		if n, ok := strings.CutSuffix(s, suffix); ok {
 			num, unit = strings.TrimSpace(n), u
 		}
 	}
 	n, err := parseCount(num)
-	if err != nil || n == 0 || int64(n) > maxMaxBody/unit {
-		return 0, fmt.Errorf("%q is not a size from 1 byte to 1024MiB (bytes, or e.g. 512KiB, 2MiB)", clip(s))
+	if err != nil || n == 0 || int64(n) > limit/unit {
+		return 0, fmt.Errorf("%q is not a size from 1 byte to %dMiB (bytes, or e.g. 512KiB, 2MiB)", clip(s), limit>>20)
 	}
 	return int64(n) * unit, nil
 }

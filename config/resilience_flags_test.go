@@ -54,6 +54,12 @@ func TestParseResilienceFlags(t *testing.T) {
 			want: with(func(c *config.Config) { c.CacheSize = 500 })},
 		{name: "cache-size 1", flag: "cache-size", value: "1",
 			want: with(func(c *config.Config) { c.CacheSize = 1 })},
+		{name: "cache-bytes", flag: "cache-bytes", value: "1000",
+			want: with(func(c *config.Config) { c.CacheBytes = 1000 })},
+		{name: "cache-bytes MiB", flag: "cache-bytes", value: "64MiB",
+			want: with(func(c *config.Config) { c.CacheBytes = 64 << 20 })},
+		{name: "cache-bytes GiB", flag: "cache-bytes", value: "2GiB",
+			want: with(func(c *config.Config) { c.CacheBytes = 2 << 30 })},
 
 		{name: "ttl one tile", flag: "ttl", value: "banners=1s",
 			want: with(func(c *config.Config) {
@@ -172,6 +178,11 @@ func TestParseResilienceOverrides(t *testing.T) {
 		{name: "flag overrides VITRINE_CACHE_SIZE", args: []string{"-cache-size", "7"},
 			env:  map[string]string{"VITRINE_CACHE_SIZE": "3"},
 			want: with(func(c *config.Config) { c.CacheSize = 7 })},
+		{name: "VITRINE_CACHE_BYTES", env: map[string]string{"VITRINE_CACHE_BYTES": "8MiB"},
+			want: with(func(c *config.Config) { c.CacheBytes = 8 << 20 })},
+		{name: "flag overrides VITRINE_CACHE_BYTES", args: []string{"-cache-bytes", "1KiB"},
+			env:  map[string]string{"VITRINE_CACHE_BYTES": "bad"},
+			want: with(func(c *config.Config) { c.CacheBytes = 1 << 10 })},
 		{name: "flag overrides VITRINE_PAGE_TIMEOUT", args: []string{"-page-timeout", "3s"},
 			env:  map[string]string{"VITRINE_PAGE_TIMEOUT": "0s"},
 			want: with(func(c *config.Config) { c.PageTimeout = 3 * time.Second })},
@@ -250,6 +261,10 @@ func TestParseResilienceErrors(t *testing.T) {
 		{"cache-size negative", "cache-size", "-1", []string{`"-1" is not a whole number >= 0`}},
 		{"cache-size fraction", "cache-size", "1.5", []string{`"1.5" is not a whole number`}},
 		{"cache-size word", "cache-size", "ten", []string{`"ten" is not a whole number`}},
+		{"cache-bytes 0", "cache-bytes", "0", []string{`"0" is not a size from 1 byte to 1048576MiB`}},
+		{"cache-bytes negative", "cache-bytes", "-1MiB", []string{`"-1MiB" is not a size`}},
+		{"cache-bytes unit", "cache-bytes", "32MB", []string{`"32MB" is not a size`, "2MiB"}},
+		{"cache-bytes too big", "cache-bytes", "2048GiB", []string{`"2048GiB" is not a size`}},
 
 		{"ttl without unit", "ttl", "banners=1", []string{"banners", `"1" has no unit`}},
 		{"ttl negative", "ttl", "banners=-1s", []string{"banners", `"-1s" is negative`}},
@@ -368,6 +383,7 @@ func TestEnvNameResilience(t *testing.T) {
 		{"cache", "VITRINE_CACHE"},
 		{"fallback", "VITRINE_FALLBACK"},
 		{"cache-size", "VITRINE_CACHE_SIZE"},
+		{"cache-bytes", "VITRINE_CACHE_BYTES"},
 		{"ttl", "VITRINE_TTL"},
 		{"max-stale", "VITRINE_MAX_STALE"},
 		{"hedge", "VITRINE_HEDGE"},
@@ -416,4 +432,34 @@ func TestMaxTTL(t *testing.T) {
 	checkParseErrors(t, "-max-ttl", []errorCase{
 		{name: "zero", args: []string{"-max-ttl", "banners=0s"}, says: []string{"more than zero"}},
 	})
+}
+
+// TestTileCacheBytes: -cache-bytes (default 48 MiB) is shared equally by
+// the tiles that cache; a tile with ttl 0, or -cache=false, takes none.
+func TestTileCacheBytes(t *testing.T) {
+	path := writeConfig(t, "cache-bytes: 3MiB\ntiles:\n  - {name: banners}\n  - {name: products, ttl: 0s}\n"+
+		"  - {name: recommendations}\n")
+	tests := []struct {
+		name string
+		args []string
+		want int64
+	}{
+		{name: "default, three tiles", want: (48 << 20) / 3},
+		{name: "flag", args: []string{"-cache-bytes", "30MiB"}, want: 10 << 20},
+		{name: "a tile without cache", args: []string{"-ttl", "banners=0s", "-cache-bytes", "30MiB"}, want: 15 << 20},
+		{name: "file", args: []string{"-config", path}, want: (3 << 20) / 2},
+		{name: "flag over file", args: []string{"-config", path, "-cache-bytes", "4MiB"}, want: 2 << 20},
+		{name: "no tile caches", args: []string{"-cache=false", "-cache-bytes", "4MiB"}, want: 4 << 20},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := config.Parse(tt.args, env(nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := cfg.TileCacheBytes(); got != tt.want {
+				t.Errorf("TileCacheBytes() = %d; want %d", got, tt.want)
+			}
+		})
+	}
 }

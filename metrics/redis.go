@@ -138,3 +138,14 @@ func (m *Metrics) Up(up bool) {
 	}
 	m.redis().upValue.Set(v)
 }
+
+// RedisPersonalBytes reports bytes() at each scrape as
+// vitrine_redis_personal_bytes: about what the personalised entries this
+// replica wrote to the shared tier hold there until they expire.
+func (m *Metrics) RedisPersonalBytes(bytes func() int64) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: namespace,
+		Name: "redis_personal_bytes", Help: "About how many bytes the personalised entries this replica wrote " +
+			"to the shared tier hold there until they expire (a rewrite counts twice until the first copy " +
+			"would have expired)."},
+		func() float64 { return float64(bytes()) }))
+}

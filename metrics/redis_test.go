@@ -123,3 +123,17 @@ func BenchmarkRedisCall(b *testing.B) {
 		m.Call(context.Background(), "claim", time.Millisecond, nil)
 	}
 }
+
+// TestRedisPersonalBytes: the gauge reads its function at each scrape.
+func TestRedisPersonalBytes(t *testing.T) {
+	m := New("recommendations")
+	n := int64(1234)
+	m.RedisPersonalBytes(func() int64 { return n })
+	if body := scrape(t, m.Handler()); !strings.Contains(body, "\nvitrine_redis_personal_bytes 1234\n") {
+		t.Errorf("/metrics lacks vitrine_redis_personal_bytes 1234:\n%s", grepLines(body, "personal"))
+	}
+	n = 0
+	if body := scrape(t, m.Handler()); !strings.Contains(body, "\nvitrine_redis_personal_bytes 0\n") {
+		t.Errorf("/metrics lacks vitrine_redis_personal_bytes 0:\n%s", grepLines(body, "personal"))
+	}
+}

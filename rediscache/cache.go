@@ -48,6 +48,8 @@ type Cache struct {
 
 	mu     sync.Mutex
 	warned map[string]time.Time // tile -> last "does not decode" log
+
+	personal personal // the bytes of the personalised entries written (PersonalBytes)
 }
 
 var _ resilience.Shared = (*Cache)(nil)
@@ -160,6 +162,10 @@ func (c *Cache) Store(ctx context.Context, tile, key string, e resilience.Shared
 		return err
 	}
 	c.rec.Write(tile)
+	if e.Personal {
+		c.personal.add(c.now(), e.StaleUntil,
+			int64(len(entry)+len(e.Data)+len(e.ETag)+len(e.LastModified)+personalOverhead))
+	}
 	return nil
 }
 

@@ -363,6 +363,48 @@ func TestBoundedSize(t *testing.T) {
 	}
 }
 
+// TestBoundedBytes fills a tile's cache with entries far bigger than its
+// budget holds: it evicts to stay within MaxBytes, and small entries still hit.
+func TestBoundedBytes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const budget, big, users = 1 << 20, 64 << 10, 200
+		b := newBackend(0, strings.Repeat("x", big))
+		rec := newRecorder()
+		tile := Wrap(b.fetcher("recommendations"),
+			Policy{TTL: time.Hour, Personalised: true, MaxBytes: budget}, Options{Recorder: rec})
+		defer tile.Close()
+		for i := range users {
+			if _, err := tile.Fetch(t.Context(), tiles.Request{User: fmt.Sprint("user", i)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		tile.Wait()
+		cache := layerOf[*memory](t, tile).cache
+		cache.CleanUp() // otter evicts in batches, after writes: settle it
+		held := 0
+		for key, e := range cache.All() {
+			held += len(key) + len(e.data)
+		}
+		if held > budget || cache.WeightedSize() > budget {
+			t.Errorf("after %d entries of %d bytes, the cache holds %d bytes (weight %d); want at most %d",
+				users, big, held, cache.WeightedSize(), budget)
+		}
+		b.set(0, "small", nil)
+		for i := range 100 {
+			user := tiles.Request{User: fmt.Sprint("small", i)}
+			for range 2 {
+				if _, err := tile.Fetch(t.Context(), user); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if got := rec.Count("CacheHit"); got != 100 {
+			t.Errorf("small entries fetched twice: %d hits; want 100", got)
+		}
+		tile.Wait()
+	})
+}
+
 func TestCoalescing(t *testing.T) {
 	tests := []struct {
 		name         string

@@ -96,7 +96,7 @@ func Wrap(f tiles.Fetcher, p Policy, opts Options) *Tile {
 func (t *Tile) layers(b base, p Policy, opts Options) []layer {
 	var cache *otter.Cache[string, *entry]
 	if p.TTL > 0 {
-		cache = newCache(p.MaxEntries, t.work)
+		cache = newCache(p.MaxEntries, p.MaxBytes, t.work)
 	}
 	var ls []layer
 	if p.Fallback != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 
@@ -16,6 +17,13 @@ import (
 // DefaultMaxEntries is the default of Policy.MaxEntries.
 const DefaultMaxEntries = 10_000
 
+// DefaultMaxBytes is the default of Policy.MaxBytes.
+const DefaultMaxBytes = 16 << 20
+
+// entryOverhead is what an entry costs in memory besides its data and key:
+// the entry, its validators and otter's node, roughly.
+const entryOverhead = 256
+
 // entry is one cached fetch, fresh for ttl from at.
 type entry struct {
 	data json.RawMessage
@@ -24,11 +32,20 @@ type entry struct {
 	tiles.Validators
 }
 
-// newCache returns a memory cache of at most maxEntries entries. Without an
+// newCache returns a memory cache of at most maxEntries entries weighing
+// at most maxBytes in all (weight). An entry weighs at least maxBytes /
+// maxEntries, so that the one bound otter allows keeps both. Without an
 // ExpiryCalculator (an entry outlives its TTL to be served stale) otter
 // starts no goroutine and reads no clock: it runs in a synctest bubble.
-func newCache(maxEntries int, work *background) *otter.Cache[string, *entry] {
-	return otter.Must(&otter.Options[string, *entry]{MaximumSize: maxEntries, Executor: work.execute})
+func newCache(maxEntries int, maxBytes int64, work *background) *otter.Cache[string, *entry] {
+	least := uint64(max(maxBytes/int64(maxEntries), 1))
+	return otter.Must(&otter.Options[string, *entry]{MaximumWeight: uint64(maxBytes), Executor: work.execute,
+		Weigher: func(key string, e *entry) uint32 { return uint32(min(max(weight(key, e), least), math.MaxUint32)) }})
+}
+
+// weight is what key's entry e costs in memory, in bytes, roughly.
+func weight(key string, e *entry) uint64 {
+	return uint64(len(key)+len(e.data)+len(e.ETag)+len(e.LastModified)) + entryOverhead
 }
 
 // cacheKey is req's key in the cache, the flights and the shared tier:

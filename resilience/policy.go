@@ -18,6 +18,7 @@ type Policy struct {
 	StaleWhileRevalidate time.Duration   // past TTL, served at once while a refresh runs; at most MaxStale
 	MaxStale             time.Duration   // past TTL, served if a fresh fetch fails, times out or is refused
 	MaxEntries           int             // bounds the cache; 0: DefaultMaxEntries
+	MaxBytes             int64           // bounds the cache's weight (memory.go); 0: DefaultMaxBytes
 	Personalised         bool            // cached per Request.User, else under one key for everyone
 	Direct               bool            // a miss fetches on its caller's context (coalesce.go); TTL 0: cache off
 	FetchTimeout         time.Duration   // bounds a flight (coalesce.go), above the tile timeout; 0: the default
@@ -52,7 +53,7 @@ func DefaultPolicy(latency time.Duration, personalised bool) Policy {
 	return Policy{
 		TTL: ttl, StaleWhileRevalidate: ttl, MaxStale: 10 * time.Minute, MaxEntries: DefaultMaxEntries,
 		Personalised: personalised, FetchTimeout: DefaultFetchTimeout, MaxDetached: DefaultMaxDetached,
-		HedgeAdaptive: true, HedgeCap: DefaultHedgeCap,
+		HedgeAdaptive: true, HedgeCap: DefaultHedgeCap, MaxBytes: DefaultMaxBytes,
 		HedgeMin: max(latency*5/4, 10*time.Millisecond), HedgeMax: max(latency*4, 40*time.Millisecond),
 		BreakerFailures: 5, BreakerOpen: DefaultBreakerOpen, BreakerProbes: 1, MaxTTL: DefaultMaxTTL,
 	}
@@ -101,6 +102,9 @@ func (p Policy) Validate() error {
 			errs = append(errs, fmt.Errorf("%s must not be negative; got %d", n.name, n.v))
 		}
 	}
+	if p.MaxBytes < 0 {
+		errs = append(errs, fmt.Errorf("MaxBytes must not be negative; got %d", p.MaxBytes))
+	}
 	if p.HedgeCap < 0 || p.HedgeCap > 1 {
 		errs = append(errs, fmt.Errorf("HedgeCap must be in [0, 1]; got %g", p.HedgeCap))
 	}
@@ -118,6 +122,7 @@ func (p Policy) Validate() error {
 // withDefaults fills the fields whose zero value means "the default".
 func (p Policy) withDefaults() Policy {
 	p.MaxEntries = cmp.Or(p.MaxEntries, DefaultMaxEntries)
+	p.MaxBytes = cmp.Or(p.MaxBytes, DefaultMaxBytes)
 	p.MaxDetached = cmp.Or(p.MaxDetached, DefaultMaxDetached)
 	p.Bulkhead = cmp.Or(p.Bulkhead, DefaultBulkhead)
 	p.FetchTimeout = cmp.Or(p.FetchTimeout, DefaultFetchTimeout)

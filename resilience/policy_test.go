@@ -54,6 +54,7 @@ func TestValidate(t *testing.T) {
 		{"adaptive with max below min", Policy{HedgeAdaptive: true, HedgeMin: time.Second, HedgeMax: time.Millisecond}, "HedgeMin <= HedgeMax"},
 		{"negative breaker failures", Policy{BreakerFailures: -1}, "BreakerFailures"},
 		{"negative max entries", Policy{MaxEntries: -5}, "MaxEntries"},
+		{"negative max bytes", Policy{MaxBytes: -1}, "MaxBytes must not be negative"},
 		{"negative max detached", Policy{MaxDetached: -1}, "MaxDetached must not be negative"},
 	}
 	for _, tt := range tests {
@@ -83,7 +84,7 @@ func TestWithDefaults(t *testing.T) {
 	if p.StaleWhileRevalidate != time.Minute {
 		t.Errorf("StaleWhileRevalidate: got %s; want capped at MaxStale %s", p.StaleWhileRevalidate, time.Minute)
 	}
-	if p.MaxEntries != DefaultMaxEntries || p.FetchTimeout != DefaultFetchTimeout || p.HedgeCap != DefaultHedgeCap ||
+	if p.MaxEntries != DefaultMaxEntries || p.MaxBytes != DefaultMaxBytes || p.FetchTimeout != DefaultFetchTimeout || p.HedgeCap != DefaultHedgeCap ||
 		p.BreakerOpen != DefaultBreakerOpen || p.BreakerProbes != 1 || p.MaxDetached != DefaultMaxDetached || p.Bulkhead != DefaultBulkhead {
 		t.Errorf("defaults not filled: %+v", p)
 	}

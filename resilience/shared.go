@@ -43,6 +43,7 @@ type SharedEntry struct {
 	FetchedAt  time.Time // when the backend answered
 	FreshUntil time.Time // served without a fetch until then
 	StaleUntil time.Time // served at all until then; the tier forgets it then
+	Personal   bool      // a user's entry, keyed by the hash of the user
 	tiles.Validators
 }
 
@@ -87,7 +88,7 @@ func (s *sharing) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, 
 	default: // kept MaxStale past its TTL (StaleWhileRevalidate is no longer)
 		werr = s.tier.Store(wctx, s.name, key, SharedEntry{Data: out.Data, FetchedAt: at,
 			FreshUntil: at.Add(out.Cache.MaxAge), StaleUntil: at.Add(out.Cache.MaxAge + s.maxStale),
-			Validators: out.Cache.Validators}, lease)
+			Validators: out.Cache.Validators, Personal: s.personalised}, lease)
 	}
 	if werr != nil {
 		s.logger.DebugContext(ctx, "shared cache tier write failed", "tile", s.name, "err", werr)

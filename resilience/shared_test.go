@@ -346,3 +346,34 @@ func TestSharedTierNoStoreDrops(t *testing.T) {
 		}
 	})
 }
+
+// TestSharedPersonalEntriesLiveTTLPlusMaxStale: each user's entry goes to
+// the tier under the hash of the user, to be forgotten MaxStale past its TTL.
+func TestSharedPersonalEntriesLiveTTLPlusMaxStale(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b, tier := newBackend(0, "v"), newSharedTier()
+		tile := replicas(t, 1, b, tier, sharedPolicy)[0]
+		for _, user := range []string{"ann", "bob"} {
+			if _, err := tile.Fetch(t.Context(), tiles.Request{User: user}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		tile.Wait()
+		tier.mu.Lock()
+		defer tier.mu.Unlock()
+		if len(tier.entries) != 2 {
+			t.Fatalf("tier holds %d entries; want one per user", len(tier.entries))
+		}
+		for k, e := range tier.entries {
+			if k == "recommendations/ann" || k == "recommendations/bob" {
+				t.Errorf("tier key %q carries the user id", k)
+			}
+			if !e.Personal {
+				t.Errorf("tier entry %q not marked Personal", k)
+			}
+			if kept, want := e.StaleUntil.Sub(e.FetchedAt), sharedPolicy.TTL+sharedPolicy.MaxStale; kept != want {
+				t.Errorf("tier entry kept for %v; want TTL plus MaxStale, %v", kept, want)
+			}
+		}
+	})
+}
