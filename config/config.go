@@ -75,6 +75,8 @@ type Tile struct {
 	Breaker   int // consecutive failures that open it; 0 = none
 	Bulkhead  int // most concurrent backend requests; 0: resilience's default
 
+	Forward Forward // what it receives of the shopper's request (the file's forward:)
+
 	given map[string]bool // the settings a source gave, by key, until fill
 }
 
