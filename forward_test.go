@@ -62,7 +62,7 @@ func startForwarding(t *testing.T, be *recordingBackend) *server {
 	return start(t, "-config", file)
 }
 
-// getPage GETs the JSON page at url with the header lines given, and
+// forwardPage GETs the JSON page at url with the header lines given, and
 // returns each tile's data.
 func forwardPage(t *testing.T, url string, header ...string) map[string]string {
 	t.Helper()
@@ -77,7 +77,9 @@ func forwardPage(t *testing.T, url string, header ...string) map[string]string {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var page struct{ Tiles map[string]struct{ Data json.RawMessage } }
+	var page struct {
+		Tiles map[string]struct{ Data json.RawMessage }
+	}
 	if err := json.NewDecoder(resp.Body).Decode(&page); err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET %s: %d, %v", url, resp.StatusCode, err)
 	}
