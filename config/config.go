@@ -230,6 +230,9 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 	if err := p.checkIdentity(cmd, getenv); err != nil {
 		return Config{}, err
 	}
+	if err := p.checkCredentials(); err != nil {
+		return Config{}, err
+	}
 	if c := p.cfg; c.AdminAddr != "" && sameListener(c.Addr, c.AdminAddr) {
 		e := &Error{Flag: "-admin-addr", Msg: fmt.Sprintf("%q would listen where -addr %q does; "+
 			"the admin port must be another one", clip(c.AdminAddr), clip(c.Addr))}

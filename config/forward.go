@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/goccy/go-yaml/ast"
@@ -103,4 +104,26 @@ func (f *file) checkForward(t Tile, path string, at map[string]ast.Node, user as
 func (t Tile) personalised() bool {
 	t.fill()
 	return t.Personalised
+}
+
+// checkCredentials refuses a tile that forwards the identity's credential
+// (its header or cookie): the id reaches a tile only by forward.user.
+func (p *parser) checkCredentials() error {
+	id := p.cfg.Identity
+	for i, t := range p.cfg.Tiles {
+		bad := ""
+		switch {
+		case id.Header != "" && slices.Contains(t.Forward.Headers, http.CanonicalHeaderKey(id.Header)):
+			bad = "header " + http.CanonicalHeaderKey(id.Header)
+		case id.Cookie != "" && slices.Contains(t.Forward.Cookies, id.Cookie):
+			bad = "cookie " + id.Cookie
+		case id.TokenCookie != "" && slices.Contains(t.Forward.Cookies, id.TokenCookie):
+			bad = "cookie " + id.TokenCookie
+		}
+		if bad != "" {
+			return &Error{Flag: "-config", File: p.cfg.File, Msg: fmt.Sprintf("tiles[%d].forward: the %s carries "+
+				"the shopper's identity and is never forwarded; a personalised tile gets the id by forward.user", i, bad)}
+		}
+	}
+	return nil
 }

@@ -68,6 +68,12 @@ func TestParseForwardErrors(t *testing.T) {
 			`FILE:3:21: tiles[0].forward: this tile is not personalised, so it never receives the shopper's id`},
 		{"cookies of a tile not personalised", tile + "cookies: [cart]\n",
 			`FILE:5:7: tiles[0].forward: this tile is not personalised, so it never receives cookies`},
+		{"the identity's header", "identity: {source: header, header: x-user-id, trusted: [127.0.0.1]}\n" +
+			"tiles:\n  - name: recommendations\n    forward: {headers: [X-User-Id]}\n",
+			`FILE: tiles[0].forward: the header X-User-Id carries the shopper's identity and is never forwarded`},
+		{"the identity's cookie", "identity: {source: jwt, jwks: 'http://x/k', issuer: i, audience: a, token-cookie: sid}\n" +
+			"tiles:\n  - name: recommendations\n    forward: {cookies: [sid]}\n",
+			`FILE: tiles[0].forward: the cookie sid carries the shopper's identity`},
 		{"zero max-values", tile + "max-values: 0\n", `FILE:5:19: tiles[0].forward.max-values: "0" is not a whole number > 0`},
 	}
 	for _, tt := range tests {
