@@ -211,7 +211,7 @@ func (f *Fetcher) newRequest(ctx context.Context, req tiles.Request) *http.Reque
 // the shopper's request, before Vitrine's own headers, which win.
 func (f *Fetcher) forwardTo(u *url.URL, h http.Header, req tiles.Request) {
 	user := f.personalised && req.User != ""
-	if !user && len(req.Forwarded) == 0 {
+	if !user && (len(req.Forwarded) == 0 || f.forward.Empty()) {
 		return
 	}
 	var q url.Values
