@@ -161,6 +161,7 @@ func (a app) newServers(agg *aggregator.Aggregator, ready func() web.Readiness) 
 	}
 	for _, tc := range a.cfg.Tiles {
 		opts.Views[tc.Name] = tc.View
+		opts.Forward = opts.Forward.Union(tc.Forward.Forward)
 		if tc.Primary {
 			opts.Primary = tc.Name
 		}
@@ -234,7 +235,7 @@ func (a app) backend(tc config.Tile, client *http.Client) (tiles.Fetcher, json.R
 		return s, fallback, err
 	}
 	f, err := upstream.New(upstream.Options{
-		Name: tc.Name, URL: tc.URL, Personalised: tc.Personalised, MaxBody: tc.MaxBody,
+		Name: tc.Name, URL: tc.URL, Personalised: tc.Personalised, Forward: tc.Forward.Forward, MaxBody: tc.MaxBody,
 		HTML: tc.View == web.ViewHTML, Client: client, Logger: a.logger, Observe: a.m.Upstream,
 	})
 	if err != nil {
@@ -263,6 +264,7 @@ func policy(cfg config.Config, tc config.Tile, fallback json.RawMessage) resilie
 	p.TTL, p.StaleWhileRevalidate, p.MaxStale = tc.TTL, tc.TTL, tc.MaxStale
 	p.HedgeAdaptive, p.HedgeDelay = tc.Hedge.Adaptive, tc.Hedge.Delay
 	p.BreakerFailures, p.Bulkhead = tc.Breaker, tc.Bulkhead
+	p.Forward, p.ForwardMax = tc.Forward.Forward, tc.Forward.MaxValues
 	// An HTTP backend's Cache-Control sets freshness unless the TTL was given.
 	p.BackendTTL, p.MaxTTL = tc.URL != "" && !tc.PinnedTTL, cfg.TileMaxTTL(tc)
 	if !cfg.Cache { // every page fetches every tile itself

@@ -77,6 +77,8 @@ type Tile struct {
 	Breaker   int // consecutive failures that open it; 0 = none
 	Bulkhead  int // most concurrent backend requests; 0: resilience's default
 
+	Forward Forward // what it receives of the shopper's request (the file's forward:)
+
 	given map[string]bool // the settings a source gave, by key, until fill
 }
 
@@ -244,6 +246,9 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 	}
 	p.fill()
 	if err := p.checkIdentity(cmd, getenv); err != nil {
+		return Config{}, err
+	}
+	if err := p.checkCredentials(); err != nil {
 		return Config{}, err
 	}
 	if c := p.cfg; c.AdminAddr != "" && sameListener(c.Addr, c.AdminAddr) {

@@ -233,7 +233,13 @@ func (f *file) sequence(n ast.Node, empty string) ([]ast.Node, error) {
 // or a built-in simulator) and only its keys, and a name and primary of its own.
 func (f *file) tile(n ast.Node, path string) error {
 	var t Tile
-	at, err := f.read(n, path, "a tile's", t.settings(), t.mark)
+	var user ast.Node
+	at, err := f.read(n, path, "a tile's", append(t.settings(), setting{key: "forward", node: func(n ast.Node) error {
+		return f.forward(n, path+".forward", &t, &user)
+	}}), t.mark)
+	if err == nil {
+		err = f.checkForward(t, path, at, user)
+	}
 	if err != nil {
 		return err
 	}

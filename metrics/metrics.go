@@ -61,6 +61,7 @@ type Metrics struct {
 	writesCut       *prometheus.CounterVec
 	bulkheadFull    *prometheus.CounterVec
 	revalidated     *prometheus.CounterVec
+	forwardUncached *prometheus.CounterVec
 	upstream        *prometheus.CounterVec
 	upstreamSeen    sync.Map // upstreamKey -> prometheus.Counter, resolved once
 
@@ -161,6 +162,8 @@ func (m *Metrics) register() {
 	m.bulkheadFull = counter(reg, "bulkhead_refused_total", "Backend requests refused at once because the tile's "+
 		"bulkhead was full (the tile answered from stale content or its fallback).", tile...)
 	m.revalidated = counter(reg, "revalidated_total", "Cached entries renewed by a backend's 304 Not Modified.", tile...)
+	m.forwardUncached = counter(reg, "forward_uncached_total", "Fetches not cached because the tile had cached "+
+		"its most distinct forwarded values (forward: max-values).", tile...)
 	m.upstream = counter(reg, "upstream_responses_total", "Answers of HTTP tile backends, by tile, backend host and "+
 		"result (the HTTP status, or what went wrong: timeout, refused, reset, too_large, bad_json, ...).",
 		"tile", "host", "result")
@@ -316,6 +319,7 @@ func (m *Metrics) HedgeStarted(tile string)        { m.tile(tile).hedgesStart.In
 func (m *Metrics) HedgeWon(tile string)            { m.tile(tile).hedgesWon.Inc() }
 func (m *Metrics) BulkheadFull(tile string)        { m.bulkheadFull.WithLabelValues(tile).Inc() }
 func (m *Metrics) Revalidated(tile string)         { m.revalidated.WithLabelValues(tile).Inc() }
+func (m *Metrics) ForwardUncached(tile string)     { m.forwardUncached.WithLabelValues(tile).Inc() }
 
 // Upstream counts one answer of an HTTP backend (upstream.Options.Observe):
 // the host goes into a label here, and never into what clients see.

@@ -44,6 +44,7 @@ type Tile struct {
 	p       Policy
 	work    *background
 	keys    *UserKeys
+	vary    *varied                                    // nil unless the tile is cached and forwards values
 	breaker *gobreaker.TwoStepCircuitBreaker[struct{}] // nil without one
 }
 
@@ -85,8 +86,12 @@ func Wrap(f tiles.Fetcher, p Policy, opts Options) *Tile {
 		t.breaker = newBreaker(b.name, p, b.rec)
 	}
 	t.head = f
-	for _, l := range slices.Backward(t.layers(b, p, opts)) {
+	ls := t.layers(b, p, opts)
+	for _, l := range slices.Backward(ls) {
 		l.core().next, t.head = t.head, l
+	}
+	if p.TTL > 0 && !p.Forward.Empty() {
+		t.vary = newVaried(b, p, ls)
 	}
 	return t
 }
@@ -133,10 +138,17 @@ func (t *Tile) layers(b base, p Policy, opts Options) []layer {
 
 // Fetch returns the tile's content for req: fresh, stale or the fallback, or
 // an error (wrapping ctx.Err() or ErrCircuitOpen if it is why). A
-// personalised tile's layers key req by the hash of its user (UserKeys).
+// personalised tile's layers key req by the hash of its user (UserKeys),
+// and a tile that forwards values by their hash too (forward.go).
 func (t *Tile) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, error) {
 	if req.UserKey = ""; t.p.Personalised && req.User != "" {
 		req.UserKey = t.keys.Key(req.User)
+	}
+	if req.VaryKey = ""; len(req.Forwarded) > 0 && !t.p.Forward.Empty() {
+		req.VaryKey = varyKey(t.keys, t.p.Forward, req)
+		if t.vary != nil && !t.vary.admit(req.VaryKey) {
+			return t.vary.uncached.Fetch(ctx, req)
+		}
 	}
 	return t.head.Fetch(ctx, req)
 }

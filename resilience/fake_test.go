@@ -152,12 +152,13 @@ func (r *countingRecorder) Detached(_ string, delta int) {
 	}
 	r.detached += delta
 }
-func (r *countingRecorder) DetachedCapped(string) { r.inc("DetachedCapped") }
-func (r *countingRecorder) Abandoned(string)      { r.inc("Abandoned") }
-func (r *countingRecorder) HedgeStarted(string)   { r.inc("HedgeStarted") }
-func (r *countingRecorder) HedgeWon(string)       { r.inc("HedgeWon") }
-func (r *countingRecorder) BulkheadFull(string)   { r.inc("BulkheadFull") }
-func (r *countingRecorder) Revalidated(string)    { r.inc("Revalidated") }
+func (r *countingRecorder) DetachedCapped(string)  { r.inc("DetachedCapped") }
+func (r *countingRecorder) Abandoned(string)       { r.inc("Abandoned") }
+func (r *countingRecorder) HedgeStarted(string)    { r.inc("HedgeStarted") }
+func (r *countingRecorder) HedgeWon(string)        { r.inc("HedgeWon") }
+func (r *countingRecorder) BulkheadFull(string)    { r.inc("BulkheadFull") }
+func (r *countingRecorder) Revalidated(string)     { r.inc("Revalidated") }
+func (r *countingRecorder) ForwardUncached(string) { r.inc("ForwardUncached") }
 func (r *countingRecorder) BreakerState(_ string, s BreakerState) {
 	r.mu.Lock()
 	r.states = append(r.states, s)

@@ -49,12 +49,16 @@ func weight(key string, e *entry) uint64 {
 }
 
 // cacheKey is req's key in the cache, the flights and the shared tier:
-// the keyed hash of its user (Tile.Fetch sets it), never the id itself.
+// the keyed hashes of its user and of its forwarded values (Tile.Fetch
+// sets them), never the values themselves.
 func cacheKey(personalised bool, req tiles.Request) string {
-	if personalised {
+	switch {
+	case !personalised:
+		return req.VaryKey
+	case req.VaryKey == "":
 		return req.UserKey
 	}
-	return ""
+	return req.UserKey + "." + req.VaryKey
 }
 
 // refreshKey marks a refresh's context: its flight is kept (coalesce.go)

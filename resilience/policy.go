@@ -35,6 +35,8 @@ type Policy struct {
 	MaxTTL               time.Duration   // caps the backend's freshness (store.go); 0: DefaultMaxTTL
 	SharedWait           time.Duration   // a miss waits for another replica's fetch (shared.go); 0: FetchTimeout/4
 	Fallback             json.RawMessage // served when nothing fresh or stale enough can be (fallback.go)
+	Forward              tiles.Forward   // the shopper's values the tile receives: part of its key (forward.go)
+	ForwardMax           int             // distinct forwarded values cached (forward.go); 0: DefaultForwardMax
 }
 
 // DefaultPolicy returns the policy that suits a tile whose backend answers
@@ -97,7 +99,8 @@ func (p Policy) Validate() error {
 	for _, n := range []struct {
 		name string
 		v    int
-	}{{"MaxEntries", p.MaxEntries}, {"MaxDetached", p.MaxDetached}, {"Bulkhead", p.Bulkhead}} {
+	}{{"MaxEntries", p.MaxEntries}, {"MaxDetached", p.MaxDetached}, {"Bulkhead", p.Bulkhead},
+		{"ForwardMax", p.ForwardMax}} {
 		if n.v < 0 {
 			errs = append(errs, fmt.Errorf("%s must not be negative; got %d", n.name, n.v))
 		}
@@ -131,6 +134,7 @@ func (p Policy) withDefaults() Policy {
 	p.BreakerProbes = cmp.Or(p.BreakerProbes, 1)
 	p.SharedWait = cmp.Or(p.SharedWait, p.FetchTimeout/4)
 	p.MaxTTL = cmp.Or(p.MaxTTL, DefaultMaxTTL)
+	p.ForwardMax = cmp.Or(p.ForwardMax, DefaultForwardMax)
 	p.StaleWhileRevalidate = min(p.StaleWhileRevalidate, p.MaxStale)
 	return p
 }

@@ -26,6 +26,7 @@ type Recorder interface {
 	Abandoned(tile string)           // a flight cancelled: its last waiter left, nobody else would read it
 	BulkheadFull(tile string)        // a request refused: Policy.Bulkhead were in flight to the backend
 	Revalidated(tile string)         // the backend confirmed cached content unchanged (HTTP 304)
+	ForwardUncached(tile string)     // fetched, not cached: past Policy.ForwardMax forwarded values
 	HedgeStarted(tile string)        // a second attempt started because the first was slow
 	HedgeWon(tile string)            // the second attempt answered first
 	// BreakerState: the tile's breaker is now in state: closed from Wrap,
@@ -49,5 +50,6 @@ func (NopRecorder) Abandoned(string)                                           {
 func (NopRecorder) HedgeStarted(string)                                        {}
 func (NopRecorder) BulkheadFull(string)                                        {}
 func (NopRecorder) Revalidated(string)                                         {}
+func (NopRecorder) ForwardUncached(string)                                     {}
 func (NopRecorder) HedgeWon(string)                                            {}
 func (NopRecorder) BreakerState(string, BreakerState)                          {}

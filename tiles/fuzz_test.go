@@ -2,6 +2,7 @@ package tiles_test
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -53,7 +54,7 @@ func FuzzNewRequest(f *testing.F) {
 		if err == nil {
 			t.Fatalf("NewRequest(%q) = %+v, nil; want an error", tiles.Clip(user, 100), req)
 		}
-		if req != (tiles.Request{}) {
+		if !reflect.DeepEqual(req, tiles.Request{}) {
 			t.Errorf("NewRequest(%q) = %+v with an error; want the zero Request", tiles.Clip(user, 100), req)
 		}
 		var e *tiles.Error

@@ -113,6 +113,12 @@ type Request struct {
 	// Validators, set when refreshing held content, let a backend answer
 	// NotModified.
 	Validators Validators
+	// Forwarded holds the values of the shopper's request that some tile
+	// forwards (Forward.Capture); each tile receives only its own.
+	Forwarded []Passed
+	// VaryKey stands for a tile's forwarded values in cache keys: their
+	// keyed hash, which the resilience layers set; "" when it has none.
+	VaryKey string
 }
 
 var userPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -53,7 +54,7 @@ func TestNewRequest(t *testing.T) {
 			if err == nil {
 				t.Fatalf("NewRequest(%q) = %+v, nil; want an error", tiles.Clip(tt.user, 70), req)
 			}
-			if req != (tiles.Request{}) {
+			if !reflect.DeepEqual(req, tiles.Request{}) {
 				t.Errorf("Request = %+v; want the zero Request with an error", req)
 			}
 			var e *tiles.Error

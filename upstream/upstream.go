@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"vitrine/tiles"
 )
@@ -27,8 +28,11 @@ const DefaultMaxBody = 1 << 20
 type Options struct {
 	Name         string // the tile's name, prefix of every error ("products: ...")
 	URL          string // absolute http or https URL, without user or password
-	Personalised bool   // forward Request.User as the user query parameter
-	MaxBody      int64  // body size limit; 0 means DefaultMaxBody
+	Personalised bool   // forward Request.User as the user query parameter, or as Forward.UserHeader
+	// Forward names what of the shopper's request (Request.Forwarded) the
+	// backend receives; cookies and the user only if Personalised.
+	Forward tiles.Forward
+	MaxBody int64 // body size limit; 0 means DefaultMaxBody
 	// HTML: the backend answers a text/html fragment, carried as a JSON string.
 	HTML bool
 	// Client is shared by every tile; nil means the package's own
@@ -47,6 +51,7 @@ type Fetcher struct {
 	url          url.URL    // parsed once: each request copies it
 	query        url.Values // the URL's own query, merged with user
 	personalised bool
+	forward      tiles.Forward
 	html         bool
 	accept       string
 	maxBody      int64
@@ -75,7 +80,7 @@ func New(o Options) (*Fetcher, error) {
 	}
 	f := &Fetcher{
 		name: o.Name, host: u.Host, url: *u, query: u.Query(),
-		personalised: o.Personalised, html: o.HTML, accept: "application/json",
+		personalised: o.Personalised, forward: o.Forward, html: o.HTML, accept: "application/json",
 		maxBody: cmp.Or(o.MaxBody, DefaultMaxBody), log: cmp.Or(o.Logger, slog.New(slog.DiscardHandler)),
 		observe: o.Observe,
 	}
@@ -177,20 +182,17 @@ func (f *Fetcher) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, 
 	return tiles.Outcome{Data: data, Status: tiles.StatusOK, Cache: caching(resp.Header)}, nil
 }
 
-// newRequest builds the GET for req: the user only for a personalised tile,
-// the request id, and the validators of content the cache holds.
+// newRequest builds the GET for req: the user and cookies only for a
+// personalised tile, the values its Forward names, the request id, and the
+// validators of content the cache holds.
 func (f *Fetcher) newRequest(ctx context.Context, req tiles.Request) *http.Request {
 	u := f.url
-	if f.personalised && req.User != "" {
-		q := maps.Clone(f.query) // never nil: url.URL.Query makes a map
-		q.Set("user", req.User)
-		u.RawQuery, u.ForceQuery = q.Encode(), false
-	}
 	hreq := (&http.Request{
 		Method: http.MethodGet, URL: &u, Host: u.Host, Header: make(http.Header, 6),
 		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 	}).WithContext(ctx)
 	h := hreq.Header
+	f.forwardTo(&u, h, req)
 	h.Set("Accept", f.accept)
 	h.Set("User-Agent", "vitrine")
 	if req.ID != "" {
@@ -203,6 +205,44 @@ func (f *Fetcher) newRequest(ctx context.Context, req tiles.Request) *http.Reque
 		h.Set("If-Modified-Since", v)
 	}
 	return hreq
+}
+
+// forwardTo adds to the URL u and the header h what the tile receives of
+// the shopper's request, before Vitrine's own headers, which win.
+func (f *Fetcher) forwardTo(u *url.URL, h http.Header, req tiles.Request) {
+	user := f.personalised && req.User != ""
+	if !user && (len(req.Forwarded) == 0 || f.forward.Empty()) {
+		return
+	}
+	var q url.Values
+	var cookies []string
+	f.forward.Each(req, func(p tiles.Passed) {
+		switch {
+		case p.From == tiles.FromHeader:
+			h.Set(p.Name, p.Value)
+		case p.From == tiles.FromCookie && f.personalised:
+			cookies = append(cookies, (&http.Cookie{Name: p.Name, Value: p.Value}).String())
+		case p.From == tiles.FromQuery:
+			if q == nil {
+				q = maps.Clone(f.query) // never nil: url.URL.Query makes a map
+			}
+			q.Set(p.Name, p.Value)
+		}
+	})
+	if len(cookies) > 0 {
+		h.Set("Cookie", strings.Join(cookies, "; "))
+	}
+	if user && f.forward.UserHeader != "" {
+		h.Set(f.forward.UserHeader, req.User)
+	} else if user {
+		if q == nil {
+			q = maps.Clone(f.query)
+		}
+		q.Set("user", req.User)
+	}
+	if q != nil {
+		u.RawQuery, u.ForceQuery = q.Encode(), false
+	}
 }
 
 // transportError turns a failure to get a complete answer into the tile's

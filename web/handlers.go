@@ -18,22 +18,29 @@ import (
 	"vitrine/tiles"
 )
 
-// tileRequest reads what tiles depend on: the shopper, whom who names. A
-// query that cannot be parsed is a 400 whatever the source: dropping the
-// bad part would answer a question not asked.
-func tileRequest(c echo.Context, who identity.Source) (tiles.Request, error) {
+// shopper reads what tiles may know of a request: who the shopper is, and
+// the values some tile forwards (the union of the tiles' forward rules).
+type shopper struct {
+	who     identity.Source
+	forward tiles.Forward
+}
+
+// tileRequest reads what tiles depend on: the shopper, whom sh.who names,
+// and the values sh.forward names. A query that cannot be parsed is a 400
+// whatever the source: dropping the bad part would answer a question not asked.
+func tileRequest(c echo.Context, sh shopper) (tiles.Request, error) {
 	if _, err := url.ParseQuery(c.Request().URL.RawQuery); err != nil {
 		return tiles.Request{}, tiles.Errorf(tiles.EINVALID,
 			"query: cannot be parsed (%s); escape special characters as %%XX", tiles.Clip(err.Error(), 80))
 	}
-	user, _, err := who.Identify(c.Request())
-	return tiles.Request{User: user}, err
+	user, _, err := sh.who.Identify(c.Request())
+	return tiles.Request{User: user, Forwarded: sh.forward.Capture(c.Request())}, err
 }
 
 // parseRequest reads the response's form and the tiles' request, with its
 // id (given first, so that a refused request has one too). Every response,
 // errors included, is no-cache, private: with ?user= it is one person's.
-func parseRequest(c echo.Context, who identity.Source) (format, tiles.Request, error) {
+func parseRequest(c echo.Context, who shopper) (format, tiles.Request, error) {
 	c.Response().Header().Set("Cache-Control", "no-cache, private")
 	id := requestID(c)
 	f, err := negotiate(c.Request())
@@ -50,7 +57,7 @@ func parseRequest(c echo.Context, who identity.Source) (format, tiles.Request, e
 }
 
 // handleHome serves the page; tracer, if set, traces it as a "page" span.
-func handleHome(agg *aggregator.Aggregator, rend *renderer, who identity.Source, tracer trace.Tracer,
+func handleHome(agg *aggregator.Aggregator, rend *renderer, who shopper, tracer trace.Tracer,
 	primary string, stall time.Duration) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		format, req, err := parseRequest(c, who)
@@ -119,7 +126,7 @@ func primaryStatus(r aggregator.Result) int {
 	return tileStatus(r.Status)
 }
 
-func handleTile(agg *aggregator.Aggregator, rend *renderer, who identity.Source) echo.HandlerFunc {
+func handleTile(agg *aggregator.Aggregator, rend *renderer, who shopper) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		format, req, err := parseRequest(c, who)
 		if err != nil {

@@ -34,9 +34,9 @@ func addRoutes(e *echo.Echo, agg *aggregator.Aggregator, rend *renderer, opts Op
 	if opts.TracerProvider != nil {
 		tracer = opts.TracerProvider.Tracer(tracerName)
 	}
-	who := opts.Identity
-	if who == nil {
-		who = identity.Query{}
+	who := shopper{who: opts.Identity, forward: opts.Forward}
+	if who.who == nil {
+		who.who = identity.Query{}
 	}
 	get("/home", handleHome(agg, rend, who, tracer, opts.Primary, opts.writeStall()))
 	get("/tiles", handleTileList(agg, opts))

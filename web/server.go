@@ -49,6 +49,9 @@ type Options struct {
 	TracerProvider trace.TracerProvider
 	// Identity names the shopper of each request; nil: identity.Query.
 	Identity identity.Source
+	// Forward names every value of the shopper's request some tile
+	// forwards (tiles.Forward.Union of the tiles'): only these are read.
+	Forward tiles.Forward
 }
 
 // NewServer returns the Echo instance serving Vitrine's routes. It panics
