@@ -163,6 +163,9 @@ func (a app) newServers(agg *aggregator.Aggregator, ready func() web.Readiness) 
 		if tc.Primary {
 			opts.Primary = tc.Name
 		}
+		if tc.SetCookie {
+			opts.SetCookie = append(opts.SetCookie, tc.Name)
+		}
 	}
 	if a.cfg.AdminAddr != "" {
 		opts.Metrics = nil
@@ -263,7 +266,7 @@ func policy(cfg config.Config, tc config.Tile, fallback json.RawMessage) resilie
 	p.BreakerFailures, p.Bulkhead = tc.Breaker, tc.Bulkhead
 	// An HTTP backend's Cache-Control sets freshness unless the TTL was given.
 	p.BackendTTL, p.MaxTTL = tc.URL != "" && !tc.PinnedTTL, cfg.TileMaxTTL(tc)
-	if !cfg.Cache { // every page fetches every tile itself
+	if !cfg.Cache || tc.SetCookie { // every page fetches the tile itself: its cookies are that shopper's
 		p.TTL, p.StaleWhileRevalidate, p.Direct = 0, 0, true
 	}
 	if cfg.Fallback {
