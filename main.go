@@ -155,7 +155,7 @@ func (a app) serve(ctx context.Context, agg *aggregator.Aggregator, ready func()
 func (a app) newServers(agg *aggregator.Aggregator, ready func() web.Readiness) (srv, admin *http.Server) {
 	opts := web.Options{
 		TestDelay: a.cfg.TestDelay, Catalogue: a.cat, Metrics: a.m.Handler(),
-		InFlight: a.m.RequestStarted, WriteCut: a.m.WriteCut,
+		InFlight: a.m.RequestStarted, WriteCut: a.m.WriteCut, CookiesDropped: a.m.CookiesDropped,
 		Views: map[string]string{}, Readiness: ready, TracerProvider: a.prov.TracerProvider(), Identity: a.who,
 	}
 	for _, tc := range a.cfg.Tiles {

@@ -73,6 +73,7 @@ tiles:
   - name: weather
     url: http://localhost:9100/weather
     personalised: true
+    set-cookie: true
     view: html
     max-body: 4096
 `
@@ -91,7 +92,7 @@ func everyKeyConfig(path string) config.Config {
 				View: "banners", Fallback: []byte(`[{"title":"Sale","url":"/sale"}]`), TTL: 30 * time.Second,
 				MaxStale: 10 * time.Minute, Breaker: 5},
 			{Name: "weather", URL: "http://localhost:9100/weather", Latency: config.DefaultHTTPLatency,
-				Personalised: true, View: "html", MaxBody: 4096, TTL: time.Minute, MaxStale: 10 * time.Minute,
+				Personalised: true, SetCookie: true, View: "html", MaxBody: 4096, TTL: time.Minute, MaxStale: 10 * time.Minute,
 				Hedge: config.Hedge{Adaptive: true}, Breaker: 5},
 		},
 		Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:9999",
