@@ -79,6 +79,11 @@ func TestSetCookie(t *testing.T) {
 				if got, want := rec.sent.Get("Cache-Control"), "no-cache, private"; got != want {
 					t.Errorf("Cache-Control = %q; want %q", got, want)
 				}
+				list, _ := serveAt(t.Context(), e, "/tiles")
+				if got := list.body.String(); strings.Count(got, `"set_cookie":true`) != 1 ||
+					!strings.Contains(got, `"url":"/tiles/basket","source":"","view":"json","primary":false,"set_cookie":true}`) {
+					t.Errorf("GET /tiles = %s; want set_cookie for basket alone", got)
+				}
 			})
 		})
 	}

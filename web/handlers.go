@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -90,6 +91,7 @@ func handleTileList(agg *aggregator.Aggregator, opts Options) echo.HandlerFunc {
 		list := make([]tileInfo, len(infos))
 		for i, info := range infos {
 			list[i] = newTileInfo(info, viewOf(opts.Views, info.Name), info.Name == opts.Primary)
+			list[i].SetCookie = slices.Contains(opts.SetCookie, info.Name)
 		}
 		c.Response().Header().Set("Cache-Control", "no-cache") // it changes with a restart's flags
 		return c.JSON(http.StatusOK, list)
