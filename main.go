@@ -156,7 +156,7 @@ func (a app) serve(ctx context.Context, agg *aggregator.Aggregator, ready func()
 func (a app) newServers(agg *aggregator.Aggregator, ready func() web.Readiness) (srv, admin *http.Server) {
 	opts := web.Options{
 		TestDelay: a.cfg.TestDelay, Catalogue: a.cat, Metrics: a.m.Handler(),
-		InFlight: a.m.RequestStarted, WriteCut: a.m.WriteCut,
+		InFlight: a.m.RequestStarted, WriteCut: a.m.WriteCut, CookiesDropped: a.m.CookiesDropped,
 		Views: map[string]string{}, Readiness: ready, TracerProvider: a.prov.TracerProvider(), Identity: a.who,
 	}
 	for _, tc := range a.cfg.Tiles {
@@ -164,6 +164,9 @@ func (a app) newServers(agg *aggregator.Aggregator, ready func() web.Readiness) 
 		opts.Forward = opts.Forward.Union(tc.Forward.Forward)
 		if tc.Primary {
 			opts.Primary = tc.Name
+		}
+		if tc.SetCookie {
+			opts.SetCookie = append(opts.SetCookie, tc.Name)
 		}
 	}
 	if a.cfg.AdminAddr != "" {
@@ -267,7 +270,7 @@ func policy(cfg config.Config, tc config.Tile, fallback json.RawMessage) resilie
 	p.Forward, p.ForwardMax = tc.Forward.Forward, tc.Forward.MaxValues
 	// An HTTP backend's Cache-Control sets freshness unless the TTL was given.
 	p.BackendTTL, p.MaxTTL = tc.URL != "" && !tc.PinnedTTL, cfg.TileMaxTTL(tc)
-	if !cfg.Cache { // every page fetches every tile itself
+	if !cfg.Cache || tc.SetCookie { // every page fetches the tile itself: its cookies are that shopper's
 		p.TTL, p.StaleWhileRevalidate, p.Direct = 0, 0, true
 	}
 	if cfg.Fallback {

@@ -441,3 +441,15 @@ func configTile(t testing.TB, cfg config.Config, name string) config.Tile {
 	t.Fatalf("no tile %q in the configuration", name)
 	return config.Tile{}
 }
+
+// TestPolicySetCookie: a tile allowed to set cookies is fetched for each
+// request, neither cached nor coalesced, so that its cookies are always the
+// shopper's own.
+func TestPolicySetCookie(t *testing.T) {
+	cfg := parsedConfig(t, nil, nil)
+	tc := cfg.Tiles[0]
+	tc.SetCookie = true
+	if p := policy(cfg, tc, nil); p.TTL != 0 || p.StaleWhileRevalidate != 0 || !p.Direct {
+		t.Errorf("policy = TTL %s, SWR %s, Direct %t; want 0, 0, true", p.TTL, p.StaleWhileRevalidate, p.Direct)
+	}
+}

@@ -64,6 +64,7 @@ type Tile struct {
 	Timeout      time.Duration // 0: Config.TileTimeout
 	Personalised bool          // forward the user and cache per user
 	Primary      bool          // decides the page's HTTP status; at most one tile
+	SetCookie    bool          // its backend's Set-Cookie reaches the browser; fetched per request
 	View         string        // how the HTML page draws it: one of web.ViewNames()
 	Fallback     json.RawMessage
 	MaxBody      int64 // largest backend body in bytes; 0: the HTTP client's default
@@ -122,6 +123,7 @@ func (t *Tile) settings() []setting {
 		field("bulkhead", &t.Bulkhead, parseCount),
 		field("personalised", &t.Personalised, parseBool),
 		field("primary", &t.Primary, parseBool),
+		field("set-cookie", &t.SetCookie, parseBool),
 		{key: "fallback", node: func(n ast.Node) (err error) { t.Fallback, err = fallbackJSON(n); return err }},
 		field("view", &t.View, parseView),
 		field("max-body", &t.MaxBody, parseMaxBody),

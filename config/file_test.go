@@ -74,6 +74,7 @@ tiles:
   - name: weather
     url: http://localhost:9100/weather
     personalised: true
+    set-cookie: true
     view: html
     max-body: 4096
 `
@@ -92,7 +93,7 @@ func everyKeyConfig(path string) config.Config {
 				View: "banners", Fallback: []byte(`[{"title":"Sale","url":"/sale"}]`), TTL: 30 * time.Second,
 				MaxStale: 10 * time.Minute, Breaker: 5},
 			{Name: "weather", URL: "http://localhost:9100/weather", Latency: config.DefaultHTTPLatency,
-				Personalised: true, View: "html", MaxBody: 4096, TTL: time.Minute, MaxStale: 10 * time.Minute,
+				Personalised: true, SetCookie: true, View: "html", MaxBody: 4096, TTL: time.Minute, MaxStale: 10 * time.Minute,
 				Hedge: config.Hedge{Adaptive: true}, Breaker: 5},
 		},
 		Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:9999",
@@ -325,7 +326,7 @@ func TestParseFileErrors(t *testing.T) {
 		want       string   // FILE stands for the file's path
 	}{
 		{name: "unknown tile key", file: "tiles:\n  - name: banners\n    ttls: 3s\n",
-			want: `FILE:3:5: tiles[0].ttls: unknown key (a tile's keys: name, url, latency, fail, timeout, ttl, max-stale, max-ttl, hedge, breaker, bulkhead, personalised, primary, fallback, view, max-body, forward)`},
+			want: `FILE:3:5: tiles[0].ttls: unknown key (a tile's keys: name, url, latency, fail, timeout, ttl, max-stale, max-ttl, hedge, breaker, bulkhead, personalised, primary, set-cookie, fallback, view, max-body, forward)`},
 		{name: "unknown top-level key", file: "tile-timeuot: 1s\ntiles: [{name: banners}]\n",
 			want: `FILE:1:1: tile-timeuot: unknown key (the file's keys: addr, admin-addr, tile-timeout, page-timeout, shutdown-timeout, test-delay, cache, fallback, cache-size, key-secret, cache-bytes, max-ttl, redis, identity, tiles)`},
 		{name: "bad duration", file: "tiles:\n  - name: banners\n  - name: products\n    ttl: 3x\n",

@@ -73,3 +73,23 @@ func (o observed) Identify(r *http.Request) (string, Result, error) {
 	o.observe(res)
 	return id, res, err
 }
+
+// Vary names the request headers s reads the shopper from, which a response
+// that depends on the shopper lists in Vary; none for Query (the id is in
+// the URL).
+func Vary(s Source) []string {
+	switch s := s.(type) {
+	case observed:
+		return Vary(s.Source)
+	case *JWT:
+		if s.cookie != "" {
+			return []string{"Cookie"}
+		}
+		return []string{"Authorization"}
+	case *Cookie:
+		return []string{"Cookie"}
+	case *Header:
+		return []string{s.name}
+	}
+	return nil
+}

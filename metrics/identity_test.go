@@ -19,3 +19,13 @@ func TestIdentified(t *testing.T) {
 		}
 	}
 }
+
+// TestCookiesDropped: dropped Set-Cookie lines count by tile.
+func TestCookiesDropped(t *testing.T) {
+	m := New()
+	m.CookiesDropped("banners", 2)
+	m.CookiesDropped("banners", 1)
+	if got := value(scrape(t, m.Handler()), `vitrine_set_cookie_dropped_total{tile="banners"}`); got != "3" {
+		t.Errorf("got %q; want 3", got)
+	}
+}

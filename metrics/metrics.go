@@ -72,6 +72,7 @@ type Metrics struct {
 
 	redisTier *redisMetrics                          // the shared tier's (redis.go)
 	identity  map[identity.Result]prometheus.Counter // by result (identity.go)
+	cookies   *prometheus.CounterVec                 // Set-Cookie dropped, by tile (cookies.go)
 }
 
 // tileSeries are one tile's series without labels left to fill.
@@ -101,7 +102,8 @@ var (
 func New(names ...string) *Metrics {
 	reg := prometheus.NewRegistry()
 	m := &Metrics{reg: reg, known: make(map[string]*tileSeries, len(names)),
-		names: names, redisTier: newRedisMetrics(reg), identity: newIdentityMetrics(reg)}
+		names: names, redisTier: newRedisMetrics(reg), identity: newIdentityMetrics(reg),
+		cookies: newCookieMetrics(reg)}
 	m.register()
 	m.pagesBy = [2]prometheus.Counter{m.pages.WithLabelValues("false"), m.pages.WithLabelValues("true")}
 	for _, name := range names {

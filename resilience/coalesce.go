@@ -60,6 +60,9 @@ func (c *coalescer) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome
 		r = <-ch
 	}
 	out, _ := r.Val.(tiles.Outcome)
+	if !led || refresh {
+		out.Cookies = nil // another shopper's fetch: its cookies are not this one's
+	}
 	return out, r.Err
 }
 

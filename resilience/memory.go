@@ -104,7 +104,7 @@ func (m *memory) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, e
 	case err != nil:
 		return m.rescue(ctx, key, err)
 	case out.Status != tiles.StatusStale:
-		return tiles.Fresh(out.Data), nil
+		return tiles.Outcome{Data: out.Data, Status: tiles.StatusOK, Cookies: out.Cookies}, nil
 	case out.Age < out.Cache.MaxAge+m.swr:
 		return m.stale(ctx, key, req, out), nil
 	}

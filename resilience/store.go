@@ -49,9 +49,10 @@ func (s *store) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, er
 		e.data, e.Validators = prior.data, cmp.Or(e.Validators, prior.Validators)
 	}
 	if s.cache == nil {
-		return tiles.Fresh(e.data), nil
+		return tiles.Outcome{Data: e.data, Status: tiles.StatusOK, Cookies: out.Cookies}, nil
 	}
-	noStore := s.backendTTL && out.Cache.Set && out.Cache.NoStore
+	// An answer that sets cookies may be one shopper's: not stored (as Varnish does).
+	noStore := s.backendTTL && out.Cache.Set && out.Cache.NoStore || len(out.Cookies) > 0
 	if s.backendTTL && out.Cache.Set {
 		e.ttl = min(out.Cache.MaxAge, s.maxTTL)
 	}
@@ -61,5 +62,6 @@ func (s *store) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, er
 		s.cache.Set(key, e)
 	}
 	return tiles.Outcome{Data: e.data, Status: tiles.StatusOK,
-		Cache: tiles.Caching{Set: true, MaxAge: e.ttl, NoStore: noStore, Validators: e.Validators}}, nil
+		Cache:   tiles.Caching{Set: true, MaxAge: e.ttl, NoStore: noStore, Validators: e.Validators},
+		Cookies: out.Cookies}, nil
 }

@@ -63,6 +63,9 @@ type Outcome struct {
 	// NotModified says the content behind Request.Validators is unchanged
 	// (an HTTP 304): Data is empty and the cached content is renewed.
 	NotModified bool
+	// Cookies are the backend's Set-Cookie lines, carried only by the
+	// outcome of a fetch made for this request: never cached, never shared.
+	Cookies []string
 }
 
 // Caching is what a backend said of how long its answer stays fresh, and

@@ -160,7 +160,7 @@ func (f *Fetcher) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, 
 	case code == http.StatusNotModified && req.Validators != (tiles.Validators{}):
 		drain(resp.Body)
 		f.report("304")
-		return tiles.Outcome{NotModified: true, Cache: caching(resp.Header)}, nil
+		return tiles.Outcome{NotModified: true, Cache: caching(resp.Header), Cookies: cookies(resp.Header)}, nil
 	case code < 200 || code > 299:
 		drain(resp.Body)
 		level := slog.LevelDebug // 404 and the like are answers
@@ -179,8 +179,12 @@ func (f *Fetcher) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, 
 		return tiles.Outcome{}, fmt.Errorf("%s: %s", f.name, fail.reason)
 	}
 	f.report(strconv.Itoa(resp.StatusCode))
-	return tiles.Outcome{Data: data, Status: tiles.StatusOK, Cache: caching(resp.Header)}, nil
+	return tiles.Outcome{Data: data, Status: tiles.StatusOK, Cache: caching(resp.Header),
+		Cookies: cookies(resp.Header)}, nil
 }
+
+// cookies are the answer's Set-Cookie lines, for web/ to pass on or drop.
+func cookies(h http.Header) []string { return h.Values("Set-Cookie") }
 
 // newRequest builds the GET for req: the user and cookies only for a
 // personalised tile, the values its Forward names, the request id, and the

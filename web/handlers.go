@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -39,7 +40,8 @@ func tileRequest(c echo.Context, sh shopper) (tiles.Request, error) {
 
 // parseRequest reads the response's form and the tiles' request, with its
 // id (given first, so that a refused request has one too). Every response,
-// errors included, is no-cache, private: with ?user= it is one person's.
+// errors included, is no-cache, private unless pageHeaders.write says a
+// shared cache may keep it.
 func parseRequest(c echo.Context, who shopper) (format, tiles.Request, error) {
 	c.Response().Header().Set("Cache-Control", "no-cache, private")
 	id := requestID(c)
@@ -52,13 +54,22 @@ func parseRequest(c echo.Context, who shopper) (format, tiles.Request, error) {
 		return "", tiles.Request{}, err
 	}
 	c.Response().Header().Add(echo.HeaderVary, echo.HeaderAccept)
+	for _, h := range identity.Vary(who.who) { // the headers the shopper is read from
+		c.Response().Header().Add(echo.HeaderVary, h)
+	}
+	for _, h := range who.forward.Headers { // and those a tile is given
+		c.Response().Header().Add(echo.HeaderVary, h)
+	}
+	if len(who.forward.Cookies) > 0 {
+		c.Response().Header().Add(echo.HeaderVary, "Cookie")
+	}
 	req.ID = id
 	return f, req, nil
 }
 
 // handleHome serves the page; tracer, if set, traces it as a "page" span.
 func handleHome(agg *aggregator.Aggregator, rend *renderer, who shopper, tracer trace.Tracer,
-	primary string, stall time.Duration) echo.HandlerFunc {
+	ph *pageHeaders, stall time.Duration) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		format, req, err := parseRequest(c, who)
 		if err != nil {
@@ -68,15 +79,21 @@ func handleHome(agg *aggregator.Aggregator, rend *renderer, who shopper, tracer 
 		defer pt.close() // a stream that fails before its tiles run
 		switch format {
 		case formatHTML:
-			return streamHTML(c, pt, agg, rend, req, primary, stall)
+			return streamHTML(c, pt, agg, rend, req, ph, stall)
 		case formatNDJSON:
-			return streamNDJSON(c, pt, agg, req, primary, stall)
+			return streamNDJSON(c, pt, agg, req, ph, stall)
 		default:
 			page := agg.Page(pt.ctx, req)
 			pt.end(page, nil)
+			var cookies []string
+			for _, r := range page.Results {
+				cookies = append(cookies, ph.cookies(r)...)
+			}
+			status := pageStatus(page.Results, ph.primary)
+			ph.write(c.Response().Header(), cookies, req.User, status)
 			c.Response().Header().Set("Server-Timing", serverTiming(page.Results, page.Elapsed))
 			b := appendTraceID(appendPage(make([]byte, 0, 8<<10), page), pt.traceID(page))
-			return c.JSONBlob(pageStatus(page.Results, primary), append(b, '\n'))
+			return c.JSONBlob(status, append(b, '\n'))
 		}
 	}
 }
@@ -87,6 +104,7 @@ func handleTileList(agg *aggregator.Aggregator, opts Options) echo.HandlerFunc {
 		list := make([]tileInfo, len(infos))
 		for i, info := range infos {
 			list[i] = newTileInfo(info, viewOf(opts.Views, info.Name), info.Name == opts.Primary)
+			list[i].SetCookie = slices.Contains(opts.SetCookie, info.Name)
 		}
 		c.Response().Header().Set("Cache-Control", "no-cache") // it changes with a restart's flags
 		return c.JSON(http.StatusOK, list)
@@ -126,7 +144,7 @@ func primaryStatus(r aggregator.Result) int {
 	return tileStatus(r.Status)
 }
 
-func handleTile(agg *aggregator.Aggregator, rend *renderer, who shopper) echo.HandlerFunc {
+func handleTile(agg *aggregator.Aggregator, rend *renderer, who shopper, ph *pageHeaders) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		format, req, err := parseRequest(c, who)
 		if err != nil {
@@ -139,6 +157,9 @@ func handleTile(agg *aggregator.Aggregator, rend *renderer, who shopper) echo.Ha
 			return err
 		}
 		c.Response().Header().Set("Server-Timing", serverTiming([]aggregator.Result{r}, time.Since(start)))
+		for _, ck := range ph.cookies(r) {
+			c.Response().Header().Add("Set-Cookie", ck)
+		}
 		status := tileStatus(r.Status)
 		if format == formatHTML {
 			// One tile as an HTML fragment: what the page's retry link loads.

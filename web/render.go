@@ -324,6 +324,11 @@ func (o Options) Check(names []string) error {
 	if o.Primary != "" && !slices.Contains(names, o.Primary) {
 		return fmt.Errorf("web: the primary tile %q is not on the page (tiles: %s)", o.Primary, strings.Join(names, ", "))
 	}
+	for _, name := range o.SetCookie {
+		if !slices.Contains(names, name) {
+			return fmt.Errorf("web: set-cookie for %q, which is not on the page (tiles: %s)", name, strings.Join(names, ", "))
+		}
+	}
 	for name, v := range o.Views {
 		if !slices.Contains(names, name) {
 			return fmt.Errorf("web: a view for %q, which is not on the page (tiles: %s)", name, strings.Join(names, ", "))

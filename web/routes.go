@@ -38,9 +38,10 @@ func addRoutes(e *echo.Echo, agg *aggregator.Aggregator, rend *renderer, opts Op
 	if who.who == nil {
 		who.who = identity.Query{}
 	}
-	get("/home", handleHome(agg, rend, who, tracer, opts.Primary, opts.writeStall()))
+	ph := newPageHeaders(agg, opts)
+	get("/home", handleHome(agg, rend, who, tracer, ph, opts.writeStall()))
 	get("/tiles", handleTileList(agg, opts))
-	get("/tiles/:name", handleTile(agg, rend, who))
+	get("/tiles/:name", handleTile(agg, rend, who, ph))
 	get("/healthz", echo.WrapHandler(handleHealth))
 	get("/readyz", echo.WrapHandler(handleReady(opts.Readiness, false)))
 	e.GET("/test", handleTest(opts.TestDelay))

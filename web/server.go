@@ -40,6 +40,12 @@ type Options struct {
 	WriteCut func(route string)
 	// Primary names the tile whose result decides /home's status ("" none).
 	Primary string
+	// SetCookie names the other tiles whose backends' Set-Cookie reach the
+	// browser (the primary's always do); /home's header waits for them.
+	SetCookie []string
+	// CookiesDropped is told of the Set-Cookie lines of any other tile,
+	// kept from the browser; nil: not counted.
+	CookiesDropped func(tile string, n int)
 	// Readiness says what GET /readyz reports; called on every probe, it
 	// must not make a round trip. Nil: always ready.
 	Readiness func() Readiness

@@ -13,27 +13,33 @@ import (
 )
 
 // streamOut is where a streamed response goes, each tile flushed as it
-// finishes. With a primary tile, the header waits for its result, which
-// decides the status: until then what the stream writes is held in memory.
+// finishes. With header-deciding tiles (pageHeaders), the header waits for
+// their results (the primary's decides the status, and their cookies go in
+// it): until then what the stream writes is held in memory.
 type streamOut struct {
 	res     *echo.Response
 	rc      *http.ResponseController
 	stall   time.Duration
-	primary string
+	ph      *pageHeaders
+	user    string
+	waiting int // header-deciding tiles yet to finish
+	status  int
+	cookies []string
 	held    *bytes.Buffer // nil once the header is sent
 }
 
 // startStream prepares the header of a streamed response and sends it,
-// unless primary names a tile to wait for.
-func startStream(c echo.Context, contentType, primary string, stall time.Duration) *streamOut {
+// unless it must wait for header-deciding tiles.
+func startStream(c echo.Context, contentType string, ph *pageHeaders, user string, stall time.Duration) *streamOut {
 	res := c.Response()
 	h := res.Header()
 	h.Set(echo.HeaderContentType, contentType)
 	h.Set("X-Accel-Buffering", "no") // asks nginx to pass each tile on at once
-	h.Set("Cache-Control", "no-cache, private")
 	h.Set("Trailer", "Server-Timing")
-	out := &streamOut{res: res, rc: http.NewResponseController(res.Writer), stall: stall, primary: primary}
-	if primary == "" {
+	out := &streamOut{res: res, rc: http.NewResponseController(res.Writer), stall: stall, ph: ph, user: user,
+		waiting: len(ph.deciders), status: http.StatusOK}
+	if out.waiting == 0 {
+		ph.write(h, nil, user, http.StatusOK)
 		res.WriteHeader(http.StatusOK)
 	} else {
 		out.held = new(bytes.Buffer)
@@ -64,15 +70,33 @@ func (s *streamOut) flush() error {
 	return s.rc.Flush()
 }
 
-// release sends the header with status, then what was held, and flushes.
-// It does nothing once the header is sent.
-func (s *streamOut) release(status int) error {
+// decide keeps r's cookies if its tile may set them and, once the last
+// header-deciding tile has finished, sends the header; else it flushes.
+func (s *streamOut) decide(r aggregator.Result) error {
+	s.cookies = append(s.cookies, s.ph.cookies(r)...)
+	if s.held == nil || !s.ph.deciders[r.Name] {
+		return s.flush()
+	}
+	if r.Name == s.ph.primary {
+		s.status = primaryStatus(r)
+	}
+	if s.waiting--; s.waiting > 0 {
+		return nil
+	}
+	return s.release()
+}
+
+// release sends the header, with the status and cookies the deciding tiles
+// gave, then what was held, and flushes. It does nothing once the header is
+// sent.
+func (s *streamOut) release() error {
 	if s.held == nil {
 		return nil
 	}
 	held := s.held
 	s.held = nil
-	s.res.WriteHeader(status) // starts the write deadline (writeDeadlines)
+	s.ph.write(s.res.Header(), s.cookies, s.user, s.status)
+	s.res.WriteHeader(s.status) // starts the write deadline (writeDeadlines)
 	if _, err := s.res.Write(held.Bytes()); err != nil {
 		return err
 	}
@@ -81,9 +105,9 @@ func (s *streamOut) release(status int) error {
 
 // streamNDJSON writes one JSON line per tile, in completion order, then the
 // summary line.
-func streamNDJSON(c echo.Context, pt pageTrace, agg *aggregator.Aggregator, req tiles.Request, primary string,
+func streamNDJSON(c echo.Context, pt pageTrace, agg *aggregator.Aggregator, req tiles.Request, ph *pageHeaders,
 	stall time.Duration) error {
-	out := startStream(c, "application/x-ndjson", primary, stall)
+	out := startStream(c, "application/x-ndjson", ph, req.User, stall)
 	var line []byte
 	return out.stream(pt, agg, req, func(r aggregator.Result) error {
 		line = append(appendTile(line[:0], r), '\n')
@@ -98,10 +122,10 @@ func streamNDJSON(c echo.Context, pt pageTrace, agg *aggregator.Aggregator, req 
 // streamHTML sends the page shell, then each tile as it finishes with a
 // nonce'd script that moves it into its slot, then the timing waterfall.
 func streamHTML(c echo.Context, pt pageTrace, agg *aggregator.Aggregator, rend *renderer, req tiles.Request,
-	primary string, stall time.Duration) error {
+	ph *pageHeaders, stall time.Duration) error {
 	nonce := random128(base64.RawURLEncoding.EncodeToString)
 	c.Response().Header().Set("Content-Security-Policy", contentSecurityPolicy(nonce))
-	out := startStream(c, echo.MIMETextHTMLCharsetUTF8, primary, stall)
+	out := startStream(c, echo.MIMETextHTMLCharsetUTF8, ph, req.User, stall)
 	if err := rend.shell(out, nonce, req.User, agg.Names()); err != nil {
 		return err
 	}
@@ -138,10 +162,7 @@ func (s *streamOut) stream(pt pageTrace, agg *aggregator.Aggregator, req tiles.R
 		if err := tile(r); err != nil {
 			return err
 		}
-		if s.held != nil && r.Name == s.primary {
-			return s.release(primaryStatus(r)) // the header, with the status r decides
-		}
-		return s.flush()
+		return s.decide(r)
 	})
 	pt.end(page, err)
 	if err != nil {
@@ -157,5 +178,5 @@ func (s *streamOut) stream(pt pageTrace, agg *aggregator.Aggregator, req tiles.R
 		return err
 	}
 	s.res.Header().Set("Server-Timing", serverTiming(page.Results, page.Elapsed))
-	return s.release(http.StatusOK) // held only if the primary tile is not on the page
+	return s.release() // a no-op once the header-deciding tiles have sent the header
 }

@@ -177,6 +177,7 @@ type tileInfo struct {
 	Source       string      `json:"source"`
 	View         string      `json:"view"`
 	Primary      bool        `json:"primary"`
+	SetCookie    bool        `json:"set_cookie,omitempty"` // its backend's Set-Cookie reaches the browser
 	Policy       *policyInfo `json:"policy,omitempty"`
 }
 
