@@ -99,8 +99,11 @@ func TestBinary(t *testing.T) {
 	bin := binary(t)
 
 	t.Run("bad flags", func(t *testing.T) {
-		bad := filepath.Join(t.TempDir(), "bad.yaml")
+		bad, zero := filepath.Join(t.TempDir(), "bad.yaml"), filepath.Join(t.TempDir(), "zero.yaml")
 		if err := os.WriteFile(bad, []byte("tiles:\n  - name: banners\n    ttl: 3x\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(zero, []byte("tiles:\n  - name: banners\n    bulkhead: 0\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		tests := []struct {
@@ -121,6 +124,8 @@ func TestBinary(t *testing.T) {
 			{"bad config file", []string{"-config", bad}, nil, []string{bad + ":3:10: ", "ttl"}},
 			{"bad config file, -check", []string{"-config", bad, "-check"}, nil, []string{bad + ":3:10: "}},
 			{"bad config from the environment", nil, []string{"VITRINE_CONFIG=" + bad}, []string{bad + ":3:10: "}},
+			{"zero bulkhead", []string{"-config", zero}, nil, []string{zero + ":3:15: ", "give at least 1"}},
+			{"-check from the environment", nil, []string{"VITRINE_CHECK=1"}, []string{"-check", "VITRINE_CHECK"}},
 			{"backend for an unknown tile", []string{"-backend", "weather=http://localhost:9100/w"}, nil, []string{"-backend", "weather"}},
 			{"backend not http", []string{"-backend", "products=ftp://x/p"}, nil, []string{"-backend", "ftp"}},
 			{"backends subcommand", []string{"backends", "-latency", "weather=1s"}, nil, []string{"-latency", "weather"}},

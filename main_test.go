@@ -297,6 +297,7 @@ func TestRunBadFlags(t *testing.T) {
 		{"probability above 1", []string{"-addr", "127.0.0.1:0", "-fail", "banners=2"}, nil, "-fail"},
 		{"unknown flag", []string{"-addr", "127.0.0.1:0", "-port", "80"}, nil, "-port"},
 		{"bad env", []string{"-addr", "127.0.0.1:0"}, map[string]string{"VITRINE_TEST_DELAY": "-1s"}, "-test-delay"},
+		{"-check from env", []string{"-addr", "127.0.0.1:0"}, map[string]string{"VITRINE_CHECK": "1"}, "-check"},
 		{"bad sampler", []string{"-addr", "127.0.0.1:0", "-trace", "stdout"}, map[string]string{"OTEL_TRACES_SAMPLER": "jaeger_remote"}, "-trace"},
 	}
 	for _, tt := range tests {

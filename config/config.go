@@ -76,7 +76,7 @@ type Tile struct {
 	MaxTTL    time.Duration // caps the backend's max-age; 0: Config.MaxTTL
 	Hedge     Hedge
 	Breaker   int // consecutive failures that open it; 0 = none
-	Bulkhead  int // most concurrent backend requests; 0: resilience's default
+	Bulkhead  int // most concurrent backend requests, at least 1; 0 (unset): resilience's default
 
 	Forward Forward // what it receives of the shopper's request (the file's forward:)
 
@@ -120,7 +120,7 @@ func (t *Tile) settings() []setting {
 		field("max-ttl", &t.MaxTTL, positive(ParseDuration)),
 		field("hedge", &t.Hedge, ParseHedge),
 		field("breaker", &t.Breaker, parseCount),
-		field("bulkhead", &t.Bulkhead, parseCount),
+		field("bulkhead", &t.Bulkhead, parseBulkhead),
 		field("personalised", &t.Personalised, parseBool),
 		field("primary", &t.Primary, parseBool),
 		field("set-cookie", &t.SetCookie, parseBool),

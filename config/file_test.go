@@ -473,7 +473,6 @@ func TestParseCheck(t *testing.T) {
 		{name: "flag", args: []string{"-check"}, want: true},
 		{name: "with a file", args: []string{"-config", path, "-check"}, want: true},
 		{name: "before the file", args: []string{"-check", "-config", path}, want: true},
-		{name: "VITRINE_CHECK", env: map[string]string{"VITRINE_CHECK": "true"}, want: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -79,7 +79,7 @@ func (p *parser) options() []setting {
 		opt("config", "a YAML `file` describing the page: its tiles in page order, their sources and policies, "+
 			"page-wide settings; flags override it", &c.File, text),
 		opt("check", "validate the configuration (the -config file and the flags), print nothing and exit 0, "+
-			"or print the problem and exit 2", &c.Check, parseBool),
+			"or print the problem and exit 2; on the command line only (VITRINE_CHECK is an error)", &c.Check, parseBool),
 		list("backend", "fetch a tile from an HTTP service instead of the simulator, `name=url` pairs "+
 			"(absolute http or https urls)", "url", tiles),
 		opt("addr", "listen `address` (host:port; port 0 picks a free one)", &c.Addr, checkedAddr),
@@ -180,6 +180,9 @@ func (p *parser) apply(cmd []arg, getenv func(string) string) error {
 	}
 	for _, s := range p.options() {
 		env := EnvName(s.key)
+		if s.key == "check" && getenv(env) != "" { // a variable must not turn the server into another command
+			return &Error{Flag: "-check", Env: env, Msg: "is a command-line flag only; unset " + env}
+		}
 		if v := getenv(env); v != "" && (s.list != "" || !named[s.key]) {
 			if err := s.apply(v, env, named); err != nil {
 				return &Error{Flag: "-" + s.key, Env: env, Msg: err.Error()}
@@ -236,8 +239,9 @@ func scan(args []string, flags []setting, prog string) ([]arg, error) {
 func Usage(w io.Writer) {
 	p := newParser()
 	p.fill()
-	fmt.Fprintf(w, "Usage: vitrine [flags]\n\nServes the homepage at /home. Every flag may also be set with "+
-		"VITRINE_<FLAG>, e.g. VITRINE_TILE_TIMEOUT=1s; flags override the variables, which override the -config file.\n\n")
+	fmt.Fprintf(w, "Usage: vitrine [flags]\n\nServes the homepage at /home. Every flag but -check may also be "+
+		"set with VITRINE_<FLAG>, e.g. VITRINE_TILE_TIMEOUT=1s; flags override the variables, which override the "+
+		"-config file.\n\n")
 	printFlags(w, p.options())
 }
 

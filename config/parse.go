@@ -65,6 +65,15 @@ func parseCount(s string) (int, error) {
 	return v, nil
 }
 
+// parseBulkhead parses a bulkhead, at least 1: none in flight would refuse every request.
+func parseBulkhead(s string) (int, error) {
+	n, err := parseCount(s)
+	if err == nil && n == 0 {
+		err = errors.New("0 would refuse every request; give at least 1")
+	}
+	return n, err
+}
+
 func parseBool(s string) (bool, error) {
 	v, err := strconv.ParseBool(strings.TrimSpace(s))
 	if err != nil {
