@@ -103,6 +103,15 @@ func TestBinary(t *testing.T) {
 		if err := os.WriteFile(bad, []byte("tiles:\n  - name: banners\n    ttl: 3x\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
+		bomb := filepath.Join(t.TempDir(), "bomb.yaml") // nine anchors of ten aliases: a billion values
+		text := "tiles:\n  - name: notice\n    url: http://x/n\n    fallback:\n      a0: &a0 [" +
+			strings.Repeat("lol,", 9) + "lol]\n"
+		for i := 1; i < 10; i++ {
+			text += fmt.Sprintf("      a%d: &a%d [%s*a%d]\n", i, i, strings.Repeat(fmt.Sprintf("*a%d,", i-1), 9), i-1)
+		}
+		if err := os.WriteFile(bomb, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
 		tests := []struct {
 			name    string
 			args    []string
@@ -120,6 +129,8 @@ func TestBinary(t *testing.T) {
 			{"newline in flag name", []string{"-a\nb"}, nil, []string{"unknown flag"}},
 			{"bad config file", []string{"-config", bad}, nil, []string{bad + ":3:10: ", "ttl"}},
 			{"bad config file, -check", []string{"-config", bad, "-check"}, nil, []string{bad + ":3:10: "}},
+			{"alias bomb, -check", []string{"-config", bomb, "-check"}, nil,
+				[]string{bomb + ":9:52: ", "more than 100000 values"}},
 			{"bad config from the environment", nil, []string{"VITRINE_CONFIG=" + bad}, []string{bad + ":3:10: "}},
 			{"backend for an unknown tile", []string{"-backend", "weather=http://localhost:9100/w"}, nil, []string{"-backend", "weather"}},
 			{"backend not http", []string{"-backend", "products=ftp://x/p"}, nil, []string{"-backend", "ftp"}},
