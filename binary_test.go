@@ -106,6 +106,15 @@ func TestBinary(t *testing.T) {
 		if err := os.WriteFile(zero, []byte("tiles:\n  - name: banners\n    bulkhead: 0\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
+		bomb := filepath.Join(t.TempDir(), "bomb.yaml") // nine anchors of ten aliases: a billion values
+		text := "tiles:\n  - name: notice\n    url: http://x/n\n    fallback:\n      a0: &a0 [" +
+			strings.Repeat("lol,", 9) + "lol]\n"
+		for i := 1; i < 10; i++ {
+			text += fmt.Sprintf("      a%d: &a%d [%s*a%d]\n", i, i, strings.Repeat(fmt.Sprintf("*a%d,", i-1), 9), i-1)
+		}
+		if err := os.WriteFile(bomb, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
 		tests := []struct {
 			name    string
 			args    []string
@@ -123,6 +132,8 @@ func TestBinary(t *testing.T) {
 			{"newline in flag name", []string{"-a\nb"}, nil, []string{"unknown flag"}},
 			{"bad config file", []string{"-config", bad}, nil, []string{bad + ":3:10: ", "ttl"}},
 			{"bad config file, -check", []string{"-config", bad, "-check"}, nil, []string{bad + ":3:10: "}},
+			{"alias bomb, -check", []string{"-config", bomb, "-check"}, nil,
+				[]string{bomb + ":9:52: ", "more than 100000 values"}},
 			{"bad config from the environment", nil, []string{"VITRINE_CONFIG=" + bad}, []string{bad + ":3:10: "}},
 			{"zero bulkhead", []string{"-config", zero}, nil, []string{zero + ":3:15: ", "give at least 1"}},
 			{"-check from the environment", nil, []string{"VITRINE_CHECK=1"}, []string{"-check", "VITRINE_CHECK"}},

@@ -109,7 +109,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil || cfg.Check {
 		return err // -check: the configuration is valid, and nothing listens
 	}
-	if a.who, err = a.identity(ctx); err != nil {
+	a.who, err = a.identity(ctx)
+	if ctx.Err() != nil {
+		return nil // a signal during start-up stops Vitrine before it listens, with a shutdown's status
+	}
+	if err != nil {
 		return err
 	}
 	return a.serve(ctx, agg, readiness(wrapped, a.shared), stdout)

@@ -22,6 +22,10 @@ import (
 // maxFileSize bounds the config file: anything larger is not one.
 const maxFileSize = 1 << 20
 
+// maxValues bounds the values a file stands for with its aliases expanded:
+// nine anchors of ten aliases each would stand for a billion.
+const maxValues = 100_000
+
 // loadFile reads the file of the last -config, else of VITRINE_CONFIG: some
 // page-wide flags, redis, and the tiles, which replace the built-in ones.
 func (p *parser) loadFile(cmd []arg, getenv func(string) string) error {
@@ -113,10 +117,52 @@ func (f *file) body(data []byte) (ast.Node, error) {
 		tk := tags[0].GetToken()
 		return nil, f.at(tk, fmt.Sprintf("the YAML tag %s: a config file has no tags", oneLine(tk.Value, 32)))
 	}
+	if _, over := values(body, map[string]int{}); over != nil {
+		return nil, f.at(over.GetToken(), fmt.Sprintf("the file expands to more than %d values (a YAML alias bomb?)",
+			maxValues))
+	}
 	for _, n := range ast.Filter(ast.AnchorType, body) {
 		f.anchors[n.(*ast.AnchorNode).Name.GetToken().Value] = n.(*ast.AnchorNode).Value
 	}
 	return body, nil
+}
+
+// values counts the values n stands for with its aliases expanded, as a
+// decoder meets them in document order (sizes holds each anchor's so far). It
+// stops past maxValues, returning the node where the count went over.
+func values(n ast.Node, sizes map[string]int) (int, ast.Node) {
+	var parts []ast.Node
+	switch v := n.(type) {
+	case nil:
+		return 0, nil
+	case *ast.AliasNode:
+		return max(sizes[v.Value.GetToken().Value], 1), nil
+	case *ast.AnchorNode:
+		size, over := values(v.Value, sizes)
+		sizes[v.Name.GetToken().Value] = size
+		return size, over
+	case *ast.MappingNode:
+		for _, kv := range v.Values {
+			parts = append(parts, kv)
+		}
+	case *ast.MappingValueNode:
+		parts = []ast.Node{v.Key, v.Value}
+	case *ast.MappingKeyNode:
+		parts = []ast.Node{v.Value}
+	case *ast.SequenceNode:
+		parts = v.Values
+	}
+	size := 1
+	for _, part := range parts {
+		n, over := values(part, sizes)
+		if size += n; over == nil && size > maxValues {
+			over = part
+		}
+		if over != nil {
+			return size, over
+		}
+	}
+	return size, nil
 }
 
 // read applies the mapping n, called path in messages, to settings (what's

@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -393,6 +394,8 @@ func TestParseFileErrors(t *testing.T) {
 			want: `FILE:1:7: addr: "nope" is not host:port (e.g. localhost:8080 or :8080)`},
 		{name: "a tag", file: "tiles: !00000 00000\n",
 			want: `FILE:1:8: the YAML tag !00000: a config file has no tags`},
+		{name: "an alias bomb", file: aliasBomb(),
+			want: `FILE:9:52: the file expands to more than 100000 values (a YAML alias bomb?)`},
 		{name: "two documents", file: "tiles: [{name: banners}]\n---\ntiles: [{name: products}]\n",
 			want: `FILE:2:1: a second YAML document: the file holds one`},
 		{name: "admin port on the file's address", file: "addr: ':8080'\nadmin-addr: ':8080'\ntiles: [{name: banners}]\n",
@@ -415,6 +418,17 @@ func TestParseFileErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// aliasBomb is a tile whose fallback names nine anchors of ten aliases each:
+// a billion values once expanded.
+func aliasBomb() string {
+	s := "tiles:\n  - name: notice\n    url: http://x/n\n    fallback:\n      a0: &a0 [" +
+		strings.Repeat("lol,", 9) + "lol]\n"
+	for i := 1; i < 10; i++ {
+		s += fmt.Sprintf("      a%d: &a%d [%s*a%d]\n", i, i, strings.Repeat(fmt.Sprintf("*a%d,", i-1), 9), i-1)
+	}
+	return s
 }
 
 // TestParseFileUnreadable: a file that cannot be read names -config and
