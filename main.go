@@ -3,6 +3,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -244,6 +245,7 @@ func (a app) backend(tc config.Tile, client *http.Client) (tiles.Fetcher, json.R
 	f, err := upstream.New(upstream.Options{
 		Name: tc.Name, URL: tc.URL, Personalised: tc.Personalised, Forward: tc.Forward.Forward, MaxBody: tc.MaxBody,
 		HTML: tc.View == web.ViewHTML, Client: client, Logger: a.logger, Observe: a.m.Upstream,
+		MaxHeaderBytes: cmp.Or(tc.MaxHeaderBytes, a.cfg.MaxHeaderBytes), // 0: upstream's default
 	})
 	if err != nil {
 		return nil, nil, &config.Error{Flag: "tiles", Msg: err.Error()}

@@ -47,6 +47,8 @@ type Config struct {
 
 	CacheBytes int64 // bytes of all tiles' memory caches, which TileCacheBytes shares
 
+	MaxHeaderBytes int64 // the file's max-header-bytes, for tiles without their own; 0: upstream's default
+
 	Redis       Redis    // the shared cache tier; off unless Redis.Enabled
 	Identity    Identity // where the shopper's id comes from
 	Trace       string   // the tracing mode: one of tracing.Modes
@@ -68,6 +70,8 @@ type Tile struct {
 	View         string        // how the HTML page draws it: one of web.ViewNames()
 	Fallback     json.RawMessage
 	MaxBody      int64 // largest backend body in bytes; 0: the HTTP client's default
+
+	MaxHeaderBytes int64 // largest backend response head in bytes; 0: Config.MaxHeaderBytes
 
 	// The cache and resilience settings, as resilience.Policy's fields.
 	TTL       time.Duration
@@ -127,6 +131,7 @@ func (t *Tile) settings() []setting {
 		{key: "fallback", node: func(n ast.Node) (err error) { t.Fallback, err = fallbackJSON(n); return err }},
 		field("view", &t.View, parseView),
 		field("max-body", &t.MaxBody, parseMaxBody),
+		field("max-header-bytes", &t.MaxHeaderBytes, parseMaxBody),
 	}
 }
 

@@ -58,6 +58,7 @@ func (p *parser) loadFile(cmd []arg, getenv func(string) string) error {
 		keys = append(keys, s)
 	}
 	keys = append(keys, field("max-ttl", &p.cfg.MaxTTL, positive(ParseDuration)),
+		field("max-header-bytes", &p.cfg.MaxHeaderBytes, parseMaxBody),
 		setting{key: "redis", node: f.redis}, setting{key: "identity", node: f.identity},
 		setting{key: "tiles", node: f.tiles})
 	_, err = f.read(body, "", "the file's", keys, func(k string) { p.given[k] = true })

@@ -38,6 +38,7 @@ cache-size: 50
 cache-bytes: 16MiB
 key-secret: a file's secret of 32 bytes.....
 max-ttl: 1h
+max-header-bytes: 128KiB
 redis:
   nodes: [10.0.0.1:26379, "sentinel-2:26379"]
   master: shop
@@ -66,6 +67,7 @@ tiles:
     bulkhead: 8
     primary: true
     max-body: 2MiB
+    max-header-bytes: 32768
   - name: banners
     latency: 5ms/p99=50ms
     fail: 0.25
@@ -89,7 +91,7 @@ func everyKeyConfig(path string) config.Config {
 			{Name: "products", URL: "https://shop.example/api/products?x=1", Latency: 80 * ms, Timeout: time.Second,
 				Primary: true, View: "products", MaxBody: 2 << 20, TTL: 10 * time.Second, PinnedTTL: true,
 				MaxStale: time.Minute, MaxTTL: 30 * time.Second, Hedge: config.Hedge{Delay: 150 * ms}, Breaker: 3,
-				Bulkhead: 8},
+				Bulkhead: 8, MaxHeaderBytes: 32 << 10},
 			{Name: "banners", Latency: 5 * ms, Tail: config.Tail{Latency: 50 * ms, Rate: 0.01}, Fail: 0.25,
 				View: "banners", Fallback: []byte(`[{"title":"Sale","url":"/sale"}]`), TTL: 30 * time.Second,
 				MaxStale: 10 * time.Minute, Breaker: 5},
@@ -100,6 +102,7 @@ func everyKeyConfig(path string) config.Config {
 		Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:9999",
 		TileTimeout: 300 * ms, PageTimeout: 2 * time.Second, TestDelay: 10 * ms, ShutdownTimeout: time.Second,
 		CacheSize: 50, CacheBytes: 16 << 20, MaxTTL: time.Hour, KeySecret: "a file's secret of 32 bytes.....",
+		MaxHeaderBytes: 128 << 10,
 		Redis: config.Redis{Addrs: []string{"10.0.0.1:26379", "sentinel-2:26379"}, MasterName: "shop",
 			Prefix: "shop:", Timeout: 50 * ms},
 		Trace: "off",
@@ -327,9 +330,9 @@ func TestParseFileErrors(t *testing.T) {
 		want       string   // FILE stands for the file's path
 	}{
 		{name: "unknown tile key", file: "tiles:\n  - name: banners\n    ttls: 3s\n",
-			want: `FILE:3:5: tiles[0].ttls: unknown key (a tile's keys: name, url, latency, fail, timeout, ttl, max-stale, max-ttl, hedge, breaker, bulkhead, personalised, primary, set-cookie, fallback, view, max-body, forward)`},
+			want: `FILE:3:5: tiles[0].ttls: unknown key (a tile's keys: name, url, latency, fail, timeout, ttl, max-stale, max-ttl, hedge, breaker, bulkhead, personalised, primary, set-cookie, fallback, view, max-body, max-header-bytes, forward)`},
 		{name: "unknown top-level key", file: "tile-timeuot: 1s\ntiles: [{name: banners}]\n",
-			want: `FILE:1:1: tile-timeuot: unknown key (the file's keys: addr, admin-addr, tile-timeout, page-timeout, shutdown-timeout, test-delay, cache, fallback, cache-size, key-secret, cache-bytes, max-ttl, redis, identity, tiles)`},
+			want: `FILE:1:1: tile-timeuot: unknown key (the file's keys: addr, admin-addr, tile-timeout, page-timeout, shutdown-timeout, test-delay, cache, fallback, cache-size, key-secret, cache-bytes, max-ttl, max-header-bytes, redis, identity, tiles)`},
 		{name: "bad duration", file: "tiles:\n  - name: banners\n  - name: products\n    ttl: 3x\n",
 			want: `FILE:4:10: tiles[1].ttl: "3x" is not a duration (e.g. 40ms, 1.5s)`},
 		{name: "duration without unit", file: "tile-timeout: 300\ntiles: [{name: banners}]\n",
@@ -386,6 +389,10 @@ func TestParseFileErrors(t *testing.T) {
 			want: `FILE:3:14: tiles[0].timeout: "0s" must be more than zero`},
 		{name: "max-body too big", file: "tiles:\n  - name: w\n    url: http://x/\n    max-body: 2048MiB\n",
 			want: `FILE:4:15: tiles[0].max-body: "2048MiB" is not a size from 1 byte to 1024MiB (bytes, or e.g. 512KiB, 2MiB)`},
+		{name: "max-header-bytes zero", file: "tiles:\n  - name: w\n    max-header-bytes: 0\n",
+			want: `FILE:3:23: tiles[0].max-header-bytes: "0" is not a size from 1 byte to 1024MiB (bytes, or e.g. 512KiB, 2MiB)`},
+		{name: "bad top-level max-header-bytes", file: "max-header-bytes: 64KB\ntiles: [{name: banners}]\n",
+			want: `FILE:1:19: max-header-bytes: "64KB" is not a size from 1 byte to 1024MiB (bytes, or e.g. 512KiB, 2MiB)`},
 		{name: "bad cache-bytes", file: "cache-bytes: 32MB\ntiles: [{name: banners}]\n",
 			want: `FILE:1:14: cache-bytes: "32MB" is not a size from 1 byte to 1048576MiB (bytes, or e.g. 512KiB, 2MiB)`},
 		{name: "bad bool", file: "cache: maybe\ntiles: [{name: banners}]\n",

@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"cmp"
 	"errors"
 	"net"
 	"net/http"
@@ -28,7 +29,8 @@ var (
 // NewClient returns the HTTP client every tile should share: one pool of
 // kept-alive connections, no timeout of its own (each fetch's context has
 // the tile's deadline), gzip decoded before the body limit applies, and
-// redirects followed only to the original scheme, host and port.
+// redirects followed only to the original scheme, host and port, and each
+// fetch's response head bounded by its tile's limit (Options.MaxHeaderBytes).
 func NewClient() *http.Client {
 	return NewTracedClient(nil)
 }
@@ -36,7 +38,7 @@ func NewClient() *http.Client {
 // NewTracedClient is NewClient whose round trips are client spans on tp,
 // carrying the W3C traceparent to the backend. A nil tp gives NewClient's.
 func NewTracedClient(tp trace.TracerProvider) *http.Client {
-	base := newTransport()
+	base := &transports{}
 	c := &http.Client{Transport: base, CheckRedirect: checkRedirect}
 	if tp != nil {
 		c.Transport = tracedTransport{otelhttp.NewTransport(hideUser{base}, tracing.HTTPOptions(tp)...), base}
@@ -66,20 +68,45 @@ func (h hideUser) RoundTrip(r *http.Request) (*http.Response, error) {
 // does not.
 type tracedTransport struct {
 	*otelhttp.Transport
-	base *http.Transport
+	base *transports
 }
 
 func (t tracedTransport) CloseIdleConnections() { t.base.CloseIdleConnections() }
 
-// newTransport is the shared client's tuned transport (see NewClient): a
+// headLimitKey carries a fetch's response head limit to transports.
+type headLimitKey struct{}
+
+// transports is the shared client's round tripper: one tuned transport per
+// response head limit (MaxResponseHeaderBytes is a transport's, not a
+// request's), so tiles with the same limit share a pool of connections.
+type transports struct{ sync.Map } // limit -> *http.Transport
+
+func (t *transports) RoundTrip(r *http.Request) (*http.Response, error) {
+	limit, _ := r.Context().Value(headLimitKey{}).(int64)
+	limit = cmp.Or(limit, DefaultMaxHeaderBytes)
+	tr, ok := t.Load(limit)
+	if !ok {
+		tr, _ = t.LoadOrStore(limit, newTransport(limit))
+	}
+	return tr.(*http.Transport).RoundTrip(r)
+}
+
+func (t *transports) CloseIdleConnections() {
+	for _, tr := range t.Range {
+		tr.(*http.Transport).CloseIdleConnections()
+	}
+}
+
+// newTransport is a tuned transport for transports (see NewClient): a
 // clone of http.DefaultTransport (proxy from the environment, HTTP/2, no
 // cap per host: the per-tile bulkhead caps concurrency, not the pool).
-func newTransport() *http.Transport {
+func newTransport(maxHead int64) *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConns = 4096
 	t.MaxIdleConnsPerHost = 1024
 	t.DialContext = (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	t.TLSHandshakeTimeout = 3 * time.Second
+	t.MaxResponseHeaderBytes = maxHead
 	return t
 }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strings"
 	"syscall"
 )
 
@@ -37,6 +38,7 @@ var failures = []struct {
 	{isErr(io.EOF), failure{"connection closed without an answer", "closed"}},
 	{as[*net.DNSError], failure{"host name not resolved", "dns"}},
 	{isTLS, failure{"TLS handshake failed", "tls"}},
+	{isHeadTooLarge, failure{"response head over the limit", headTooLarge}},
 	{isTimeout, failure{"connection timed out", "timeout"}},
 }
 
@@ -70,6 +72,18 @@ func as[E error](err error) bool {
 func isTLS(err error) bool {
 	return as[tls.RecordHeaderError](err) || as[*tls.CertificateVerificationError](err) || as[tls.AlertError](err) ||
 		as[x509.UnknownAuthorityError](err) || as[x509.HostnameError](err) || as[x509.CertificateInvalidError](err)
+}
+
+// headTooLarge is the result of an answer whose head is over the fetcher's
+// limit: Transport.MaxResponseHeaderBytes, or HTTP/2's header list size.
+const headTooLarge = "head_too_large"
+
+// isHeadTooLarge matches net/http's errors for an oversized response head,
+// which it does not export.
+func isHeadTooLarge(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "server response headers exceeded") ||
+		strings.Contains(s, "response header list larger than advertised limit")
 }
 
 func isTimeout(err error) bool {

@@ -22,7 +22,10 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		{"fragment", Options{Name: "p", URL: "http://h/p#top"}, "p: url: must not have a fragment (#...)"},
 		{"bad port", Options{Name: "p", URL: "http://h:x/p"}, "p: url: not a valid URL"},
 		{"port out of range", Options{Name: "p", URL: "http://h:70000/p"}, `p: url: port must be 1 to 65535; got "70000"`},
-		{"negative body limit", Options{Name: "p", URL: "http://h/p", MaxBody: -1}, "p: body size limit must not be negative; got -1"},
+		{"negative body limit", Options{Name: "p", URL: "http://h/p", MaxBody: -1},
+			"p: size limits must not be negative; got body -1, head 0"},
+		{"negative head limit", Options{Name: "p", URL: "http://h/p", MaxHeaderBytes: -1},
+			"p: size limits must not be negative; got body 0, head -1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

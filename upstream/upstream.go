@@ -1,8 +1,8 @@
 // Package upstream fetches a tile's content from an HTTP service, as a
 // careful gateway does: one shared client; the user sent only to
 // personalised tiles; conditional requests and Cache-Control honoured;
-// redirects kept on the backend's host; a bounded JSON (or HTML) body; and
-// errors that never name the backend's URL, host or address.
+// redirects kept on the backend's host; a bounded head and JSON (or HTML)
+// body; and errors that never name the backend's URL, host or address.
 package upstream
 
 import (
@@ -21,8 +21,11 @@ import (
 	"vitrine/tiles"
 )
 
-// DefaultMaxBody is the body size limit of a tile that does not set one.
-const DefaultMaxBody = 1 << 20
+// The size limits of a tile that does not set its own.
+const (
+	DefaultMaxBody        = 1 << 20
+	DefaultMaxHeaderBytes = 64 << 10 // the response head: status line and header fields
+)
 
 // Options configure one HTTP tile.
 type Options struct {
@@ -33,6 +36,9 @@ type Options struct {
 	// backend receives; cookies and the user only if Personalised.
 	Forward tiles.Forward
 	MaxBody int64 // body size limit; 0 means DefaultMaxBody
+	// MaxHeaderBytes bounds the response head, with the package's clients
+	// (NewClient, NewTracedClient); 0 means DefaultMaxHeaderBytes.
+	MaxHeaderBytes int64
 	// HTML: the backend answers a text/html fragment, carried as a JSON string.
 	HTML bool
 	// Client is shared by every tile; nil means the package's own
@@ -55,6 +61,7 @@ type Fetcher struct {
 	html         bool
 	accept       string
 	maxBody      int64
+	maxHead      int64
 	client       *http.Client
 	log          *slog.Logger
 	observe      func(tile, host, result string)
@@ -75,14 +82,15 @@ func New(o Options) (*Fetcher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: url: %w", o.Name, err)
 	}
-	if o.MaxBody < 0 {
-		return nil, fmt.Errorf("%s: body size limit must not be negative; got %d", o.Name, o.MaxBody)
+	if o.MaxBody < 0 || o.MaxHeaderBytes < 0 {
+		return nil, fmt.Errorf("%s: size limits must not be negative; got body %d, head %d",
+			o.Name, o.MaxBody, o.MaxHeaderBytes)
 	}
 	f := &Fetcher{
 		name: o.Name, host: u.Host, url: *u, query: u.Query(),
 		personalised: o.Personalised, forward: o.Forward, html: o.HTML, accept: "application/json",
-		maxBody: cmp.Or(o.MaxBody, DefaultMaxBody), log: cmp.Or(o.Logger, slog.New(slog.DiscardHandler)),
-		observe: o.Observe,
+		maxBody: cmp.Or(o.MaxBody, DefaultMaxBody), maxHead: cmp.Or(o.MaxHeaderBytes, DefaultMaxHeaderBytes),
+		log: cmp.Or(o.Logger, slog.New(slog.DiscardHandler)), observe: o.Observe,
 	}
 	if f.html {
 		f.accept = "text/html"
@@ -194,7 +202,7 @@ func (f *Fetcher) newRequest(ctx context.Context, req tiles.Request) *http.Reque
 	hreq := (&http.Request{
 		Method: http.MethodGet, URL: &u, Host: u.Host, Header: make(http.Header, 6),
 		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-	}).WithContext(ctx)
+	}).WithContext(context.WithValue(ctx, headLimitKey{}, f.maxHead))
 	h := hreq.Header
 	f.forwardTo(&u, h, req)
 	h.Set("Accept", f.accept)
@@ -253,6 +261,9 @@ func (f *Fetcher) forwardTo(u *url.URL, h http.Header, req tiles.Request) {
 // error, wrapping ctx.Err() when ctx ended; the detail goes to the log.
 func (f *Fetcher) transportError(ctx context.Context, req tiles.Request, err error) error {
 	fail, cerr := classify(ctx, err)
+	if fail.result == headTooLarge {
+		fail.reason = "response head over " + size(f.maxHead)
+	}
 	if uerr, ok := errors.AsType[*url.Error](err); ok {
 		err = uerr.Err // the URL it repeats may hold the user: log only the cause
 	}
