@@ -40,14 +40,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go memory.Reclaim(ctx, memory.ReclaimEvery)
-	// `vitrine backends` serves the simulated tiles over HTTP instead.
-	args, runner, usage := os.Args[1:], run, config.Usage
-	if len(args) > 0 && args[0] == "backends" {
-		args, runner, usage = args[1:], runBackends, config.BackendsUsage
-	}
-	if len(args) > 0 && args[0] == "token" { // a demo JWT, for -identity jwt with `vitrine backends`
-		args, runner, usage = args[1:], runToken, tokenUsage
-	}
+	args, runner, usage := command(os.Args[1:])
 	err := runner(ctx, args, os.Getenv, os.Stdout, os.Stderr)
 	var cfgErr *config.Error
 	switch {
@@ -61,6 +54,20 @@ func main() {
 		fmt.Fprintf(os.Stderr, "vitrine: %v\n", err)
 		os.Exit(1)
 	}
+}
+
+// command picks what the first argument names: `vitrine backends` serves the
+// simulated tiles over HTTP, `vitrine token` prints a demo JWT for them, and
+// anything else is the server's flags. Only the first argument names one.
+func command(args []string) ([]string, func(context.Context, []string, func(string) string, io.Writer,
+	io.Writer) error, func(io.Writer)) {
+	switch {
+	case len(args) > 0 && args[0] == "backends":
+		return args[1:], runBackends, config.BackendsUsage
+	case len(args) > 0 && args[0] == "token":
+		return args[1:], runToken, tokenUsage
+	}
+	return args, run, config.Usage
 }
 
 // app is what the tiles and servers are built from: configuration and process-wide parts.

@@ -8,8 +8,10 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"reflect"
 	"runtime/debug"
 	rtmetrics "runtime/metrics"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -362,4 +364,25 @@ func gcPercent() int {
 	s := []rtmetrics.Sample{{Name: "/gc/gogc:percent"}}
 	rtmetrics.Read(s)
 	return int(s[0].Value.Uint64())
+}
+
+// TestCommand: only the first argument names a subcommand, so `vitrine
+// backends token` is the backends' stray argument, not a token.
+func TestCommand(t *testing.T) {
+	tests := []struct {
+		args, rest []string
+		runner     func(context.Context, []string, func(string) string, io.Writer, io.Writer) error
+	}{
+		{nil, nil, run},
+		{[]string{"-addr", ":0"}, []string{"-addr", ":0"}, run},
+		{[]string{"backends", "-addr", ":0"}, []string{"-addr", ":0"}, runBackends},
+		{[]string{"token", "-user", "alice"}, []string{"-user", "alice"}, runToken},
+		{[]string{"backends", "token"}, []string{"token"}, runBackends},
+	}
+	for _, tt := range tests {
+		rest, runner, _ := command(tt.args)
+		if !slices.Equal(rest, tt.rest) || reflect.ValueOf(runner).Pointer() != reflect.ValueOf(tt.runner).Pointer() {
+			t.Errorf("command(%q) = %q and another runner; want %q", tt.args, rest, tt.rest)
+		}
+	}
 }
