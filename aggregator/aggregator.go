@@ -254,8 +254,10 @@ func (a *Aggregator) fetch(ctx context.Context, i int, req tiles.Request, pageSt
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			a.logger.ErrorContext(tctx, "tile panicked", "tile", r.Name, "panic", p, "stack", string(debug.Stack()))
-			r.Outcome = tiles.Outcome{Status: tiles.StatusError, Cause: fmt.Errorf("%s: internal error (panic: %v)", r.Name, p)}
+			a.logger.ErrorContext(tctx, "tile panicked", "tile", r.Name, "request_id", req.ID, "panic", p,
+				"stack", string(debug.Stack()))
+			// The cause reaches clients: the panic's value stays in the log.
+			r.Outcome = tiles.Outcome{Status: tiles.StatusError, Cause: fmt.Errorf("%s: internal error (panic)", r.Name)}
 		}
 		r.Elapsed = time.Since(start)
 		if span != nil {

@@ -135,7 +135,7 @@ page @1s 0s
 		rounds: []int{1},
 		want: `
 page @0s 0s
-  tile products @0s 0s status=error tile=products error="products: internal error (panic: kaboom)"
+  tile products @0s 0s status=error tile=products error="products: internal error (panic)"
     client @0s 0s events=[exception]`,
 	}}
 	for _, tt := range tests {

@@ -19,8 +19,9 @@ func (a *attempt) Fetch(ctx context.Context, req tiles.Request) (out tiles.Outco
 	start := time.Now()
 	defer func() {
 		if p := recover(); p != nil {
-			a.logger.ErrorContext(ctx, "tile panicked", "tile", a.name, "panic", p, "stack", string(debug.Stack()))
-			out, err = tiles.Outcome{}, fmt.Errorf("%s: internal error (panic: %v)", a.name, p)
+			a.logger.ErrorContext(ctx, "tile panicked", "tile", a.name, "request_id", req.ID, "panic", p,
+				"stack", string(debug.Stack()))
+			out, err = tiles.Outcome{}, fmt.Errorf("%s: internal error (panic)", a.name) // the value stays in the log
 		}
 		a.rec.BackendFetch(ctx, a.name, time.Since(start), err)
 	}()

@@ -1,7 +1,9 @@
 package resilience
 
 import (
+	"bytes"
 	"errors"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -147,11 +149,19 @@ func TestBreakerOpenServesStale(t *testing.T) {
 func TestPanicBecomesError(t *testing.T) {
 	for _, hedge := range []time.Duration{0, time.Millisecond} {
 		t.Run("hedge "+hedge.String(), func(t *testing.T) {
-			tile := Wrap(tilestest.Panicking("banners", "boom"), Policy{TTL: time.Minute, HedgeDelay: hedge, HedgeCap: 1}, Options{})
+			var logs bytes.Buffer
+			opts := Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+			tile := Wrap(tilestest.Panicking("banners", "secret-internal-detail"),
+				Policy{TTL: time.Minute, HedgeDelay: hedge, HedgeCap: 1}, opts)
 			defer tile.Close()
-			_, err := tile.Fetch(t.Context(), tiles.Request{})
-			if err == nil || !strings.Contains(err.Error(), "panic: boom") || !strings.HasPrefix(err.Error(), "banners: ") {
-				t.Errorf("got %v; want an error naming the tile and the panic", err)
+			_, err := tile.Fetch(t.Context(), tiles.Request{ID: "req-7"})
+			if err == nil || err.Error() != "banners: internal error (panic)" {
+				t.Errorf("got %v; want an error naming the tile and a panic, not the panic's value", err)
+			}
+			for _, want := range []string{"tile panicked", "secret-internal-detail", "request_id=req-7", "stack="} {
+				if !strings.Contains(logs.String(), want) {
+					t.Errorf("logs = %q; want %q", logs.String(), want)
+				}
 			}
 		})
 	}

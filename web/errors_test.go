@@ -10,6 +10,9 @@ import (
 	"testing"
 
 	"github.com/labstack/echo/v4"
+
+	"vitrine/tiles"
+	"vitrine/tiles/tilestest"
 )
 
 // TestErrors checks every error status of the contract: each body is JSON
@@ -138,17 +141,23 @@ func TestErrorsValidUser(t *testing.T) {
 }
 
 // TestHandlerPanic registers a handler that panics next to Vitrine's routes:
-// the client gets a JSON 500 that does not leak the panic, the panic is
-// logged, and the server goes on serving.
+// the client gets a JSON 500 that names the request id but not the panic;
+// the log line with that id holds the panic and the stack; the server goes
+// on serving. A panic's value never picks the answer, even an Echo error's.
 func TestHandlerPanic(t *testing.T) {
+	const secret = "secret-internal-detail"
 	tests := []struct {
 		name    string
 		value   any
+		header  string
 		wantLog string
 	}{
-		{"string", "secret detail", "secret detail"},
-		{"error", errors.New("secret detail"), "secret detail"},
-		{"nil map", nil, "assignment to entry in nil map"},
+		{"string", secret, "", secret},
+		{"error", errors.New(secret), "", secret},
+		{"the client's request id", secret, "client-id-1", secret},
+		{"echo error", echo.NewHTTPError(http.StatusBadRequest, secret), "", secret},
+		{"tiles error", tiles.Errorf(tiles.EINVALID, secret), "", secret},
+		{"nil map", nil, "", "assignment to entry in nil map"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -156,18 +165,21 @@ func TestHandlerPanic(t *testing.T) {
 			s.e.GET("/boom", func(c echo.Context) error {
 				if tt.value == nil {
 					var m map[string]int
-					m["secret detail"]++
+					m[secret]++
 				}
 				panic(tt.value)
 			})
-			rec := s.do(http.MethodGet, "/boom")
+			rec := s.do(http.MethodGet, "/boom", "X-Request-Id: "+tt.header)
 			checkStatus(t, rec, http.StatusInternalServerError)
-			msg := checkErrorBody(t, rec)
-			if strings.Contains(msg, "secret") {
-				t.Errorf("error = %q; want it not to show the panic to the client", msg)
+			msg, id := checkErrorBody(t, rec), rec.Header().Get("X-Request-Id")
+			if tt.header != "" && id != tt.header {
+				t.Errorf("X-Request-Id = %q; want the client's, %q", id, tt.header)
 			}
-			if logs := s.logs.String(); !strings.Contains(logs, tt.wantLog) {
-				t.Errorf("logs = %q; want the panic (%q) logged", logs, tt.wantLog)
+			if want := "internal error; quote request id " + id + " when reporting it"; id == "" || msg != want {
+				t.Errorf("error = %q, X-Request-Id %q; want %q", msg, id, want)
+			}
+			if !logLine(s.logs.String(), "handler panicked", tt.wantLog, "request_id="+id, "errors_test.go") {
+				t.Errorf("logs %q; want a line with the panic (%q), request_id=%s and the stack", s.logs, tt.wantLog, id)
 			}
 			rec = s.do(http.MethodGet, "/home")
 			checkStatus(t, rec, http.StatusOK)
@@ -175,15 +187,29 @@ func TestHandlerPanic(t *testing.T) {
 	}
 }
 
-// TestHandlerPanicStackLogged checks that a handler's panic is logged with
-// the stack that says where it happened.
-func TestHandlerPanicStackLogged(t *testing.T) {
-	s := newServer(t, opts{}, fetchers(threeOK()...)...)
-	s.e.GET("/boom", func(c echo.Context) error { panic("boom") })
-	rec := s.do(http.MethodGet, "/boom")
-	checkStatus(t, rec, http.StatusInternalServerError)
-	if logs := s.logs.String(); !strings.Contains(logs, "errors_test.go") {
-		t.Errorf("logs = %q; want the panic's stack, naming errors_test.go", logs)
+// TestTilePanicHidden: a tile's panic is its error status on every page and
+// format, the value only in the log line with the request's id.
+func TestTilePanicHidden(t *testing.T) {
+	const secret = "secret-internal-detail"
+	for _, target := range []string{"/home", "/home?format=html", "/home?format=ndjson", "/tiles/products",
+		"/tiles/products?format=html"} {
+		t.Run(target, func(t *testing.T) {
+			fs := threeOK()
+			fs[1] = tilestest.Panicking("products", secret)
+			s := newServer(t, opts{}, fetchers(fs...)...)
+			rec := s.do(http.MethodGet, target)
+			id := rec.Header().Get("X-Request-Id")
+			shown := "internal error (panic)"
+			if strings.Contains(target, "html") {
+				shown = `data-status="error"` // the HTML page names no error
+			}
+			if body := rec.Body.String(); strings.Contains(body, secret) || !strings.Contains(body, shown) {
+				t.Errorf("body %q; want the tile's error, without the panic's value", body)
+			}
+			if id == "" || !logLine(s.logs.String(), "tile panicked", secret, "request_id="+id, "stack=") {
+				t.Errorf("logs %q; want a line with the panic, request_id=%s and the stack", s.logs, id)
+			}
+		})
 	}
 }
 
@@ -195,6 +221,17 @@ func TestInternalErrorHidden(t *testing.T) {
 	rec := s.do(http.MethodGet, "/fail")
 	checkStatus(t, rec, http.StatusInternalServerError)
 	if msg := checkErrorBody(t, rec); strings.Contains(msg, "secret") {
+		t.Errorf("error = %q; want it not to leak the internal error", msg)
+	}
+	id := rec.Header().Get("X-Request-Id")
+	if id == "" || !logLine(s.logs.String(), "request failed", "request_id="+id, "10.0.0.7: secret") {
+		t.Errorf("logs %q; want a line with the error and the request id %q", s.logs, id)
+	}
+	// An Echo error with a 5xx status is internal too: its message is not shown.
+	s.e.GET("/fail5xx", func(c echo.Context) error { return echo.NewHTTPError(http.StatusBadGateway, "dial 10.0.0.7") })
+	rec = s.do(http.MethodGet, "/fail5xx")
+	checkStatus(t, rec, http.StatusBadGateway)
+	if msg := checkErrorBody(t, rec); strings.Contains(msg, "10.0.0.7") {
 		t.Errorf("error = %q; want it not to leak the internal error", msg)
 	}
 }

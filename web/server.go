@@ -80,8 +80,8 @@ func NewServer(logger *slog.Logger, agg *aggregator.Aggregator, opts Options) *e
 		DisableStackAll: true, // this goroutine's stack is enough
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 			logger.ErrorContext(c.Request().Context(), "handler panicked", "method", c.Request().Method,
-				"path", c.Request().URL.Path, "err", err, "stack", string(stack))
-			return err
+				"path", c.Request().URL.Path, "request_id", errorID(c), "err", err, "stack", string(stack))
+			return fmt.Errorf("handler panicked: %v", err) // %v: no panic value decides the answer
 		},
 	}))
 	if opts.InFlight != nil {
@@ -155,7 +155,7 @@ var statusOf = map[string]int{
 }
 
 // errorHandler writes every error as {"error": "..."} with its status;
-// internal errors are logged and shown as "internal error".
+// a 5xx is logged and shown as "internal error" with the request id.
 func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
@@ -177,11 +177,22 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 			msg = httpErrorMessage(c, he)
 		}
 		if status >= 500 {
+			id := errorID(c)
 			logger.ErrorContext(c.Request().Context(), "request failed", "method", c.Request().Method,
-				"path", c.Request().URL.Path, "request_id", loggedRequestID(c), "err", err)
+				"path", c.Request().URL.Path, "request_id", id, "err", err)
+			msg = "internal error; quote request id " + id + " when reporting it"
 		}
 		httpjson.Error(c.Response(), c.Request(), status, msg)
 	}
+}
+
+// errorID is the request's id, given it here if no handler did: a 5xx
+// names it to the client and in the log, which alone holds the cause.
+func errorID(c echo.Context) string {
+	if id := loggedRequestID(c); id != "" {
+		return id
+	}
+	return requestID(c)
 }
 
 // httpErrorMessage gives Echo's own errors a sentence a person can act on.
