@@ -106,6 +106,10 @@ func TestBinary(t *testing.T) {
 		if err := os.WriteFile(zero, []byte("tiles:\n  - name: banners\n    bulkhead: 0\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
+		sample := filepath.Join(t.TempDir(), "sample.yaml")
+		if err := os.WriteFile(sample, []byte("trace-sample: 2\ntiles: [{name: banners}]\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
 		bomb := filepath.Join(t.TempDir(), "bomb.yaml") // nine anchors of ten aliases: a billion values
 		text := "tiles:\n  - name: notice\n    url: http://x/n\n    fallback:\n      a0: &a0 [" +
 			strings.Repeat("lol,", 9) + "lol]\n"
@@ -136,6 +140,12 @@ func TestBinary(t *testing.T) {
 				[]string{bomb + ":9:52: ", "more than 100000 values"}},
 			{"bad config from the environment", nil, []string{"VITRINE_CONFIG=" + bad}, []string{bad + ":3:10: "}},
 			{"zero bulkhead", []string{"-config", zero}, nil, []string{zero + ":3:15: ", "give at least 1"}},
+			{"trace-sample above 1", []string{"-trace", "stdout", "-trace-sample", "1.5"}, nil,
+				[]string{"-trace-sample: 1.5 is outside [0, 1]"}},
+			{"trace-sample not a number", nil, []string{"VITRINE_TRACE_SAMPLE=often"},
+				[]string{"-trace-sample", "VITRINE_TRACE_SAMPLE", `"often" is not a number`}},
+			{"trace-sample in the file", []string{"-config", sample}, nil,
+				[]string{sample + ":1:15: trace-sample: 2 is outside [0, 1]"}},
 			{"-check from the environment", nil, []string{"VITRINE_CHECK=1"}, []string{"-check", "VITRINE_CHECK"}},
 			{"backend for an unknown tile", []string{"-backend", "weather=http://localhost:9100/w"}, nil, []string{"-backend", "weather"}},
 			{"backend not http", []string{"-backend", "products=ftp://x/p"}, nil, []string{"-backend", "ftp"}},

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/json"
+	"maps"
 	"net/http"
 	"strings"
 	"testing"
@@ -83,5 +85,57 @@ func TestTraceAcrossProcesses(t *testing.T) {
 	}
 	if !strings.Contains(vitrine.stderr.String(), "trace_id="+traceID) {
 		t.Errorf("Vitrine's log has no line with trace_id=%s:\n%s", traceID, vitrine.stderr)
+	}
+}
+
+// TestTraceSample runs Vitrine with -trace-sample 0 and 1 and sends three
+// pages: one under a sampled traceparent, which is continued whatever the
+// ratio; one under an unsampled traceparent, never exported; one with
+// none, a root traced at the ratio.
+func TestTraceSample(t *testing.T) {
+	const sampled, unsampled = "4bf92f3577b34da6a3ce929d0e0e4736", "5bf92f3577b34da6a3ce929d0e0e4737"
+	for _, ratio := range []string{"0", "1"} {
+		t.Run(ratio, func(t *testing.T) {
+			recv := tracingtest.NewReceiver(t, true)
+			t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", recv.URL)
+			vitrine := start(t, append([]string{"-trace", "otlp", "-trace-sample", ratio}, fastArgs...)...)
+			get := func(traceparent string) (traceID string) {
+				req, _ := http.NewRequest(http.MethodGet, vitrine.base+"/home", nil)
+				if traceparent != "" {
+					req.Header.Set("traceparent", traceparent)
+				}
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				var page struct {
+					TraceID string `json:"trace_id"`
+				}
+				if err := json.NewDecoder(resp.Body).Decode(&page); err != nil {
+					t.Fatal(err)
+				}
+				return page.TraceID
+			}
+			get("00-" + sampled + "-00f067aa0ba902b7-01")
+			get("00-" + unsampled + "-00f067aa0ba902b7-00")
+			root := get("")
+			if err := vitrine.stop(); err != nil { // flushes the exporter
+				t.Fatal(err)
+			}
+			pages := map[string]int{}
+			for _, s := range recv.Spans() {
+				if s.Name == "page" {
+					pages[s.TraceID]++
+				}
+			}
+			want := map[string]int{sampled: 1}
+			if ratio == "1" {
+				want[root] = 1
+			}
+			if root != "" != (ratio == "1") || !maps.Equal(pages, want) {
+				t.Errorf("page spans by trace %v, the root page's trace id %q; want %v", pages, root, want)
+			}
+		})
 	}
 }

@@ -52,7 +52,7 @@ type Config struct {
 	Redis       Redis    // the shared cache tier; off unless Redis.Enabled
 	Identity    Identity // where the shopper's id comes from
 	Trace       string   // the tracing mode: one of tracing.Modes
-	TraceSample *float64 // the share of traces kept; nil: OTEL_TRACES_SAMPLER's, else 1
+	TraceSample *float64 // the share of traces kept; nil: OTEL_TRACES_SAMPLER's, else 0.1
 	KeySecret   string   // keys the hash of user ids in cache keys; "": a random one per process
 }
 

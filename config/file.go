@@ -53,7 +53,7 @@ func (p *parser) loadFile(cmd []arg, getenv func(string) string) error {
 	var keys []setting
 	for _, k := range []string{"addr", "admin-addr", "tile-timeout", "page-timeout", "shutdown-timeout",
 		"test-delay", "cache", "fallback", "cache-size", "key-secret",
-		"cache-bytes"} {
+		"cache-bytes", "trace-sample"} {
 		s, _ := lookup(p.options(), k)
 		keys = append(keys, s)
 	}

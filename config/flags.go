@@ -133,7 +133,7 @@ func (p *parser) serviceOptions() []setting {
 		opt("trace", "OpenTelemetry tracing: off, stdout (spans as JSON lines) or otlp (OTLP/HTTP to "+
 			"OTEL_EXPORTER_OTLP_ENDPOINT); the standard OTEL_* variables apply", &c.Trace, ParseTraceMode),
 		{key: "trace-sample", usage: "share of traces kept when tracing, a `ratio` in [0, 1]; unset, " +
-			"OTEL_TRACES_SAMPLER says, else 1; spans that end in error are kept whatever it says",
+			"OTEL_TRACES_SAMPLER says, else 0.1; spans that end in error are kept whatever it says",
 			set: func(s string) error { v, err := ParseProbability(s); c.TraceSample = &v; return err }},
 		secret("key-secret", "the `secret` (16 bytes or more) of the keyed hash that stands for a user id in "+
 			"cache keys; replicas sharing -redis need the same one; prefer VITRINE_KEY_SECRET, off the command "+

@@ -47,3 +47,32 @@ func TestParseTraceErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestTraceSampleFile: the file's trace-sample is the ratio unless the
+// command line or the environment gives one; a bad one is placed.
+func TestTraceSampleFile(t *testing.T) {
+	path := writeConfig(t, "trace-sample: 0.25\ntiles: [{name: banners}]\n")
+	for _, tt := range []struct {
+		args []string
+		vars map[string]string
+		want float64
+	}{
+		{nil, nil, 0.25},
+		{[]string{"-trace-sample", "1"}, nil, 1},
+		{nil, map[string]string{"VITRINE_TRACE_SAMPLE": "0"}, 0},
+	} {
+		got, err := config.Parse(append([]string{"-config", path}, tt.args...), env(tt.vars))
+		if err != nil || got.TraceSample == nil || *got.TraceSample != tt.want {
+			t.Errorf("Parse(%q, %v): sample %v, %v; want %g", tt.args, tt.vars, got.TraceSample, err, tt.want)
+		}
+	}
+	for text, want := range map[string]string{
+		"tiles: [{name: banners}]\ntrace-sample: 1.5\n":   ":2:15: trace-sample: 1.5 is outside [0, 1]",
+		"tiles: [{name: banners}]\ntrace-sample: often\n": `:2:15: trace-sample: "often" is not a number`,
+	} {
+		path := writeConfig(t, text)
+		if _, err := config.Parse([]string{"-config", path}, env(nil)); err == nil || !strings.Contains(err.Error(), path+want) {
+			t.Errorf("Parse(file %q) error = %v; want %q", text, err, path+want)
+		}
+	}
+}

@@ -1,9 +1,9 @@
 // Package tracing sets up OpenTelemetry tracing: off (the default: no
 // provider, no span at all), stdout (spans as JSON lines) or otlp
 // (OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT). Traces are sampled at a
-// ratio, and a span that ends in error is exported whatever the sampling
-// decided. LogHandler puts the trace id on every log line of a traced
-// context.
+// ratio (DefaultSample unless told), a caller's decision followed, and a
+// span that ends in error is exported whatever the sampling decided.
+// LogHandler puts the trace id on every log line of a traced context.
 package tracing
 
 import (
@@ -36,6 +36,10 @@ const (
 	OTLP   = "otlp"
 )
 
+// DefaultSample is the share of traces kept when neither Settings nor the
+// OTEL_TRACES_SAMPLER variables say.
+const DefaultSample = 0.1
+
 // queueSize bounds the spans waiting for the exporter; past it, new ones
 // are dropped.
 const queueSize = 8192
@@ -48,7 +52,7 @@ type Settings struct {
 	Mode string // Off, Stdout or OTLP
 	// Sample is the share of traces kept, in [0, 1], when SampleSet;
 	// otherwise OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG say, and
-	// without them every trace is kept. A parent's decision is followed.
+	// without them DefaultSample. A parent's decision is followed.
 	Sample    float64
 	SampleSet bool
 	Service   string              // service.name unless OTEL_SERVICE_NAME says otherwise
@@ -153,7 +157,7 @@ func (p *Provider) Shutdown(ctx context.Context) error {
 // newSampler is the head sampler s asks for, recording what it does not
 // sample (recordAll).
 func newSampler(s Settings) (sdktrace.Sampler, error) {
-	ratio := 1.0
+	ratio := DefaultSample
 	switch {
 	case s.SampleSet:
 		ratio = s.Sample

@@ -98,7 +98,7 @@ func TestSamplingKeepsErrors(t *testing.T) {
 		s        Settings
 		ok, fail int
 	}{
-		{"every trace by default", Settings{}, 10, 10},
+		{"every trace at ratio 1", Settings{Sample: 1, SampleSet: true}, 10, 10},
 		{"ratio 0 keeps only errors", Settings{Sample: 0, SampleSet: true}, 0, 10},
 		{"OTEL_TRACES_SAMPLER=always_off keeps only errors", Settings{Getenv: env("OTEL_TRACES_SAMPLER", "always_off")}, 0, 10},
 		{"traceidratio 0 from the environment", Settings{Getenv: env("OTEL_TRACES_SAMPLER", "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG", "0")}, 0, 10},
@@ -113,6 +113,21 @@ func TestSamplingKeepsErrors(t *testing.T) {
 				t.Errorf("failed spans exported: %d; want %d", got, tc.fail)
 			}
 		})
+	}
+}
+
+// TestSamplingDefault: unset (and no OTEL_TRACES_SAMPLER), about a tenth
+// of the root traces are kept: of 2,000, 200 on average, 13 the standard
+// deviation, so the bounds are 7 of them away.
+func TestSamplingDefault(t *testing.T) {
+	spans := spansOf(t, Settings{Getenv: env()}, func(tr trace.Tracer) {
+		for range 2000 {
+			_, s := tr.Start(context.Background(), "root")
+			s.End()
+		}
+	})
+	if got := len(spans); got < 110 || got > 290 {
+		t.Errorf("%d of 2000 root traces kept; want about 200 (DefaultSample %g)", got, DefaultSample)
 	}
 }
 
@@ -148,11 +163,12 @@ func TestServiceName(t *testing.T) {
 		return nil
 	}
 	one := func(tr trace.Tracer) { _, s := tr.Start(context.Background(), "x"); s.End() }
-	if got := service(spansOf(t, Settings{}, one)); got != "vitrine" {
+	every := Settings{Sample: 1, SampleSet: true}
+	if got := service(spansOf(t, every, one)); got != "vitrine" {
 		t.Errorf("service.name %v; want vitrine", got)
 	}
 	t.Setenv("OTEL_SERVICE_NAME", "shop-front")
-	if got := service(spansOf(t, Settings{}, one)); got != "shop-front" {
+	if got := service(spansOf(t, every, one)); got != "shop-front" {
 		t.Errorf("service.name with OTEL_SERVICE_NAME %v; want shop-front", got)
 	}
 }
@@ -175,7 +191,7 @@ func TestBadSettings(t *testing.T) {
 func TestOTLPExport(t *testing.T) {
 	recv := tracingtest.NewReceiver(t, true)
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", recv.URL)
-	p, err := Setup(t.Context(), Settings{Mode: OTLP, Service: "vitrine"})
+	p, err := Setup(t.Context(), Settings{Mode: OTLP, Service: "vitrine", Sample: 1, SampleSet: true})
 	if err != nil {
 		t.Fatal(err)
 	}
