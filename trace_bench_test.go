@@ -11,9 +11,9 @@ import (
 // (its project-http contender: GET /home, every tile over HTTP from
 // `vitrine backends` at the default latencies), through runLoad (256
 // closed-loop clients, see BenchmarkLoad), with the cache on (the default)
-// and off, and tracing off (the default), on at 1 % sampling and on at
-// 100 %, exporting over OTLP/HTTP to a receiver in the test process that
-// decodes and counts the spans:
+// and off, and tracing off (the default), on at the default sampling (10 %)
+// and on at 100 %, exporting over OTLP/HTTP to a receiver in the test
+// process that decodes and counts the spans:
 //
 //	go test -run XXX -bench Tracing -benchtime 4000x -count 3 .
 //
@@ -22,14 +22,14 @@ import (
 func BenchmarkTracing(b *testing.B) {
 	for _, sc := range []struct {
 		name   string
-		sample string // "" for tracing off
+		sample string // "" for tracing off, "default" for no -trace-sample
 		args   []string
 	}{
 		{name: "cache-on/off"},
-		{name: "cache-on/1pct", sample: "0.01"},
+		{name: "cache-on/default", sample: "default"},
 		{name: "cache-on/100pct", sample: "1"},
 		{name: "cache-off/off", args: []string{"-cache=false"}},
-		{name: "cache-off/1pct", sample: "0.01", args: []string{"-cache=false"}},
+		{name: "cache-off/default", sample: "default", args: []string{"-cache=false"}},
 		{name: "cache-off/100pct", sample: "1", args: []string{"-cache=false"}},
 	} {
 		b.Run(sc.name, func(b *testing.B) {
@@ -37,7 +37,10 @@ func BenchmarkTracing(b *testing.B) {
 			b.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", recv.URL)
 			args := sc.args
 			if sc.sample != "" {
-				args = append(args, "-trace", "otlp", "-trace-sample", sc.sample)
+				args = append(args, "-trace", "otlp")
+			}
+			if sc.sample != "" && sc.sample != "default" {
+				args = append(args, "-trace-sample", sc.sample)
 			}
 			res, m := runLoad(b, loadScenario{name: sc.name, args: args, http: true}, max(b.N, 2*loadWorkers))
 			ls := res.latencies()
