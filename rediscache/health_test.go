@@ -46,7 +46,7 @@ func silentServer(t *testing.T) string {
 }
 
 func claim(c *Cache, ctx context.Context) error {
-	_, err := c.Claim(ctx, "products", "", t0, lease)
+	_, err := c.Claim(ctx, "products", "", t0, t0.Add(time.Hour), lease)
 	return err
 }
 
