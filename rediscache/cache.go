@@ -241,7 +241,7 @@ func (c *Cache) do(ctx context.Context, op, tile string, call func(context.Conte
 	if span != nil {
 		endSpan(span, err)
 	}
-	c.health.report(ctx, err)
+	c.health.report(ctx, op, err)
 	return err
 }
 
