@@ -1,7 +1,8 @@
 // Package rediscache is Vitrine's shared cache tier: resilience.Shared over
 // Redis (a single node, a Cluster or Sentinels). Each operation is one Lua
-// script, one round trip with its own tight deadline; a tier that keeps
-// failing is skipped until a probe finds it back.
+// script, one round trip with its own tight deadline (a claim that meets a
+// corrupt value, two); a tier that keeps failing is skipped until a probe
+// finds it back, and one that answers but fails too often is degraded.
 package rediscache
 
 import (
