@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"strings"
 	"sync"
@@ -289,3 +290,37 @@ func TestAFullRedisDegradesTheTier(t *testing.T) {
 		t.Errorf("logged the recovery %d times; want once", got)
 	}
 }
+
+// TestDegradedNeedsBothTheCountAndTheRate: ten failures among many calls
+// are noise; the tier is degraded once they reach degradedPercent of the
+// calls in the window, and whole again two windows on.
+func TestDegradedNeedsBothTheCountAndTheRate(t *testing.T) {
+	now := t0
+	h := health{now: func() time.Time { return now }, rec: NopRecorder{}, log: slog.New(slog.DiscardHandler),
+		state: State{Up: true}}
+	var full redis.Error = replyError("OOM command not allowed when used memory > 'maxmemory'")
+	calls := func(n int, err error) {
+		for range n {
+			h.report(context.Background(), "claim", err)
+		}
+	}
+	calls(190, nil)
+	calls(degradedMin, full)
+	if st := h.get(); st.Degraded {
+		t.Fatalf("%d failures in 200 calls: degraded; want not (under %d%%)", degradedMin, degradedPercent)
+	}
+	calls(degradedMin+2, full) // 22 of 212: over 10%
+	if st := h.get(); !st.Up || !st.Degraded {
+		t.Fatalf("22 failures in 212 calls: %+v; want up and degraded", st)
+	}
+	now = now.Add(2 * errorWindow)
+	if st := h.get(); st.Degraded {
+		t.Errorf("two windows on without a failure: %+v; want not degraded", st)
+	}
+}
+
+// replyError is an error reply of Redis's: Redis answered.
+type replyError string
+
+func (e replyError) Error() string { return string(e) }
+func (replyError) RedisError()     {}
