@@ -331,6 +331,8 @@ func readiness(wrapped []*resilience.Tile, shared *rediscache.Cache) func() web.
 			r.Redis = &web.DependencyState{State: "up", Since: st.Since, Error: st.Err}
 			if !st.Up {
 				r.Redis.State = "down"
+			} else if st.Degraded {
+				r.Redis.State = "degraded" // answers, but too many calls fail: /readyz is degraded
 			}
 		}
 		return r

@@ -25,6 +25,7 @@ type redisMetrics struct {
 	leases  *prometheus.CounterVec
 	errors  *prometheus.CounterVec
 	undec   *prometheus.CounterVec
+	corrupt *prometheus.CounterVec
 	calls   *prometheus.HistogramVec
 	up      *prometheus.GaugeVec // no labels: a Vec so that it is absent until set
 	upValue prometheus.Gauge
@@ -36,7 +37,7 @@ type redisMetrics struct {
 }
 
 type redisTileSeries struct {
-	hits, misses, writes, won, lost, undecodable prometheus.Counter
+	hits, misses, writes, won, lost, undecodable, corrupt prometheus.Counter
 }
 
 type redisOpSeries struct {
@@ -58,7 +59,9 @@ func newRedisMetrics(reg prometheus.Registerer) *redisMetrics {
 		errors: counter(reg, "redis_errors_total", "Shared-tier round trips that failed (timeout, refused, ...), "+
 			"by operation; the replica carried on without the tier.", "op"),
 		undec: counter(reg, "redis_undecodable_total",
-			"Shared-tier values that did not decode, served as misses.", tile...),
+			"Shared-tier entries that did not decode, or not as an entry Vitrine stores, served as misses.", tile...),
+		corrupt: counter(reg, "redis_corrupt_total", "Shared-tier values no Vitrine can have written, healed: "+
+			"entries deleted (the undecodable ones) and leases without an expiry taken over.", tile...),
 		calls: histogram(reg, "redis_call_seconds",
 			"Time of one shared-tier round trip, whatever its result, by operation.", redisCallBuckets, "op"),
 		up: gauge(reg, "redis_up",
@@ -88,6 +91,7 @@ func (r *redisMetrics) resolve(name string) *redisTileSeries {
 		won:         r.leases.WithLabelValues(name, "won"),
 		lost:        r.leases.WithLabelValues(name, "lost"),
 		undecodable: r.undec.WithLabelValues(name),
+		corrupt:     r.corrupt.WithLabelValues(name),
 	}
 }
 
@@ -109,6 +113,7 @@ func (m *Metrics) Hit(tile string)         { m.redisTile(tile).hits.Inc() }
 func (m *Metrics) Miss(tile string)        { m.redisTile(tile).misses.Inc() }
 func (m *Metrics) Write(tile string)       { m.redisTile(tile).writes.Inc() }
 func (m *Metrics) Undecodable(tile string) { m.redisTile(tile).undecodable.Inc() }
+func (m *Metrics) Corrupt(tile string)     { m.redisTile(tile).corrupt.Inc() }
 
 func (m *Metrics) Lock(tile string, won bool) {
 	s := m.redisTile(tile)

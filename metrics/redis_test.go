@@ -30,6 +30,7 @@ func TestRedisSeriesAbsentUntilUp(t *testing.T) {
 		`vitrine_redis_leases_total{result="won",tile="banners"}`:   "0",
 		`vitrine_redis_leases_total{result="lost",tile="banners"}`:  "0",
 		`vitrine_redis_undecodable_total{tile="products"}`:          "0",
+		`vitrine_redis_corrupt_total{tile="products"}`:              "0",
 		`vitrine_redis_errors_total{op="claim"}`:                    "0",
 		`vitrine_redis_call_seconds_count{op="store"}`:              "0",
 		`vitrine_redis_call_seconds_bucket{op="claim",le="0.0005"}`: "0",
@@ -54,6 +55,8 @@ func TestRedisCountersMove(t *testing.T) {
 	m.Lock("banners", false)
 	m.Lock("banners", false)
 	m.Undecodable("banners")
+	m.Corrupt("banners")
+	m.Corrupt("banners")
 	m.Hit("weather") // a tile New was not told of still counts
 	m.Call(context.Background(), "claim", 300*time.Microsecond, nil)
 	m.Call(context.Background(), "claim", 100*time.Millisecond, context.DeadlineExceeded)
@@ -71,6 +74,7 @@ func TestRedisCountersMove(t *testing.T) {
 		`vitrine_redis_leases_total{result="won",tile="banners"}`:   "1",
 		`vitrine_redis_leases_total{result="lost",tile="banners"}`:  "2",
 		`vitrine_redis_undecodable_total{tile="banners"}`:           "1",
+		`vitrine_redis_corrupt_total{tile="banners"}`:               "2",
 		`vitrine_redis_errors_total{op="claim"}`:                    "1",
 		`vitrine_redis_errors_total{op="store"}`:                    "1",
 		`vitrine_redis_errors_total{op="flush"}`:                    "1",

@@ -1,7 +1,8 @@
 // Package rediscache is Vitrine's shared cache tier: resilience.Shared over
 // Redis (a single node, a Cluster or Sentinels). Each operation is one Lua
-// script, one round trip with its own tight deadline; a tier that keeps
-// failing is skipped until a probe finds it back.
+// script, one round trip with its own tight deadline (a claim that meets a
+// corrupt value, two); a tier that keeps failing is skipped until a probe
+// finds it back, and one that answers but fails too often is degraded.
 package rediscache
 
 import (
@@ -47,7 +48,7 @@ type Cache struct {
 	health  health
 
 	mu     sync.Mutex
-	warned map[string]time.Time // tile -> last "does not decode" log
+	warned map[string]time.Time // tile -> last "corrupt" log
 
 	personal personal // the bytes of the personalised entries written (PersonalBytes)
 }
@@ -81,60 +82,78 @@ func (c *Cache) Close() error {
 	return nil
 }
 
-// Claim implements resilience.Shared.
-func (c *Cache) Claim(ctx context.Context, tile, key string, servable time.Time,
+// Claim implements resilience.Shared. A value no Vitrine can have stored
+// (one that does not decode, or whose times are impossible: fresh after
+// latest) is deleted and the key claimed as if there were none, in a second
+// round trip, so that the caller fetches and its Store replaces it.
+func (c *Cache) Claim(ctx context.Context, tile, key string, servable, latest time.Time,
 	lease time.Duration) (resilience.Claim, error) {
 	token := newToken()
 	entry, leaseKey := c.keys(tile, key)
-	var reply []any
-	err := c.do(ctx, "claim", tile, func(ctx context.Context) error {
-		var err error
-		reply, err = claimScript.Run(ctx, c.client, []string{entry, leaseKey},
-			servable.UnixMilli(), token, max(lease.Milliseconds(), 1)).Slice()
-		return err
-	})
+	claim := func(heal string) (reply []any, err error) {
+		err = c.do(ctx, "claim", tile, func(ctx context.Context) error {
+			reply, err = claimScript.Run(ctx, c.client, []string{entry, leaseKey},
+				servable.UnixMilli(), token, max(lease.Milliseconds(), 1), heal).Slice()
+			return err
+		})
+		if err == nil && len(reply) != 3 {
+			err = fmt.Errorf("unexpected reply %v", reply)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("rediscache: claim %s: %w", tile, err)
+		}
+		return reply, nil
+	}
+	reply, err := claim("")
 	if err != nil {
-		return resilience.Claim{}, fmt.Errorf("rediscache: claim %s: %w", tile, err)
+		return resilience.Claim{}, err
 	}
-	if len(reply) != 3 {
-		return resilience.Claim{}, fmt.Errorf("rediscache: claim %s: unexpected reply %v", tile, reply)
+	cl, ok := c.found(tile, entry, reply[1], reply[2], latest)
+	if !ok {
+		if reply, err = claim("1"); err != nil {
+			return resilience.Claim{}, err
+		}
 	}
-	cl := c.found(tile, entry, reply[1], reply[2])
 	if cl.Found && cl.Entry.FreshUntil.UnixMilli() > servable.UnixMilli() {
 		c.rec.Hit(tile)
 		return cl, nil
 	}
-	won := reply[0] == int64(1)
+	won := reply[0]
+	if won == int64(2) {
+		c.corrupt(tile, leaseKey, errors.New("a lease no Vitrine set (no expiry, or too long): taken over"))
+	}
 	c.rec.Miss(tile)
-	c.rec.Lock(tile, won)
-	if won {
+	c.rec.Lock(tile, won != int64(0))
+	if won != int64(0) {
 		cl.Token = token
 	}
 	return cl, nil
 }
 
 // found decodes the entry the claim script read, if any. A value that does
-// not decode is a miss, which the caller's Store replaces.
-func (c *Cache) found(tile, redisKey string, kind, fields any) resilience.Claim {
+// not decode, or not as one a Vitrine stores, is counted and not ok.
+func (c *Cache) found(tile, redisKey string, kind, fields any, latest time.Time) (cl resilience.Claim, ok bool) {
 	var err error
 	switch kind {
 	case "none":
-		return resilience.Claim{}
+		return resilience.Claim{}, true
 	case "hash":
 		var e resilience.SharedEntry
-		if e, err = decodeEntry(fields); err == nil {
-			return resilience.Claim{Entry: e, Found: true}
+		if e, err = decodeEntry(fields, latest); err == nil {
+			return resilience.Claim{Entry: e, Found: true}, true
 		}
 	default:
 		err = fmt.Errorf("a %v, not a hash", kind)
 	}
-	c.undecodable(tile, redisKey, err)
-	return resilience.Claim{}
+	c.rec.Undecodable(tile)
+	c.corrupt(tile, redisKey, err)
+	return resilience.Claim{}, false
 }
 
-// undecodable counts a bad value, logged at most once a minute per tile.
-func (c *Cache) undecodable(tile, redisKey string, err error) {
-	c.rec.Undecodable(tile)
+// corrupt counts a value deleted or taken over, logged at most once a
+// minute per tile.
+func (c *Cache) corrupt(tile, redisKey string, err error) {
+	c.rec.Corrupt(tile)
 	now := c.now()
 	c.mu.Lock()
 	last, seen := c.warned[tile]
@@ -144,7 +163,7 @@ func (c *Cache) undecodable(tile, redisKey string, err error) {
 	}
 	c.mu.Unlock()
 	if !quiet {
-		c.log.Warn("redis value does not decode; treated as a miss", "tile", tile, "key", redisKey, "err", err)
+		c.log.Warn("corrupt redis value deleted; treated as a miss", "tile", tile, "key", redisKey, "err", err)
 	}
 }
 
@@ -223,7 +242,7 @@ func (c *Cache) do(ctx context.Context, op, tile string, call func(context.Conte
 	if span != nil {
 		endSpan(span, err)
 	}
-	c.health.report(ctx, err)
+	c.health.report(ctx, op, err)
 	return err
 }
 
@@ -273,7 +292,8 @@ type Recorder interface {
 	// Call records every round trip: op is claim|store|drop|release; err
 	// nil on success; ctx carries its span when tracing (for exemplars).
 	Call(ctx context.Context, op string, d time.Duration, err error)
-	Undecodable(tile string) // a stored value that did not decode (treated as a miss)
+	Undecodable(tile string) // a stored value that did not decode, or not as a Vitrine's entry
+	Corrupt(tile string)     // a value deleted or a lease taken over: no Vitrine can have written it
 	Up(up bool)              // the tier's state changed (also called once at New with true)
 }
 
@@ -286,4 +306,5 @@ func (NopRecorder) Write(string)                                       {}
 func (NopRecorder) Lock(string, bool)                                  {}
 func (NopRecorder) Call(context.Context, string, time.Duration, error) {}
 func (NopRecorder) Undecodable(string)                                 {}
+func (NopRecorder) Corrupt(string)                                     {}
 func (NopRecorder) Up(bool)                                            {}

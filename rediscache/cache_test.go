@@ -28,7 +28,7 @@ func entryAt(now time.Time, data string) resilience.SharedEntry {
 
 func mustClaim(t *testing.T, c *Cache, key string, servable time.Time) resilience.Claim {
 	t.Helper()
-	cl, err := c.Claim(context.Background(), "products", key, servable, lease)
+	cl, err := c.Claim(context.Background(), "products", key, servable, servable.Add(time.Hour), lease)
 	if err != nil {
 		t.Fatalf("Claim: %v", err)
 	}
@@ -52,10 +52,10 @@ func TestClaimOnEmptyTakesTheLeaseOnce(t *testing.T) {
 	if second.Found || second.Token != "" {
 		t.Fatalf("second Claim = %+v; want no entry and no token", second)
 	}
-	if got, _ := m.Get("vitrine:v1:{products/alice}:lease"); got != first.Token {
+	if got, _ := m.Get("vitrine:v2:{8:products/5:alice}:lease"); got != first.Token {
 		t.Errorf("lease holds %q; want the first token %q", got, first.Token)
 	}
-	if got, want := m.TTL("vitrine:v1:{products/alice}:lease"), lease; got != want {
+	if got, want := m.TTL("vitrine:v2:{8:products/5:alice}:lease"), lease; got != want {
 		t.Errorf("lease TTL = %v; want %v", got, want)
 	}
 	for event, want := range map[string]int{"miss products": 2, "lock won products": 1, "lock lost products": 1, "hit products": 0} {
@@ -70,7 +70,7 @@ func TestStoreThenClaimRoundTripsTheEntry(t *testing.T) {
 	cl := mustClaim(t, f.c, "alice", t0)
 	e := entryAt(t0, `{"items":[1,2,3]}`)
 	mustStore(t, f.c, "alice", e, cl.Token)
-	if m.Exists("vitrine:v1:{products/alice}:lease") {
+	if m.Exists("vitrine:v2:{8:products/5:alice}:lease") {
 		t.Error("Store with the holder's token left the lease")
 	}
 	got := mustClaim(t, f.c, "alice", t0)
@@ -82,7 +82,7 @@ func TestStoreThenClaimRoundTripsTheEntry(t *testing.T) {
 		!got.Entry.StaleUntil.Equal(e.StaleUntil) {
 		t.Errorf("Claim entry = %+v; want %+v", got.Entry, e)
 	}
-	if m.Exists("vitrine:v1:{products/alice}:lease") {
+	if m.Exists("vitrine:v2:{8:products/5:alice}:lease") {
 		t.Error("a hit took the lease")
 	}
 	if f.rec.count("hit products") != 1 || f.rec.count("write products") != 1 {
@@ -124,11 +124,11 @@ func TestEntryExpiresAtStaleUntil(t *testing.T) {
 	e := entryAt(t0, `"x"`)
 	mustStore(t, f.c, "", e, "")
 	m.FastForward(e.StaleUntil.Sub(t0) - time.Millisecond)
-	if !m.Exists("vitrine:v1:{products/}") {
+	if !m.Exists("vitrine:v2:{8:products/0:}") {
 		t.Fatal("entry gone before its stale-until")
 	}
 	m.FastForward(time.Millisecond)
-	if m.Exists("vitrine:v1:{products/}") {
+	if m.Exists("vitrine:v2:{8:products/0:}") {
 		t.Fatal("entry still there at its stale-until")
 	}
 }
@@ -139,7 +139,7 @@ func TestStoreOfAnEntryPastStaleUntilDeletesTheKey(t *testing.T) {
 	cl := mustClaim(t, f.c, "", t0.Add(time.Hour))
 	f.advance(time.Hour)
 	mustStore(t, f.c, "", entryAt(t0, `"older"`), cl.Token) // stale since t0+5m
-	if m.Exists("vitrine:v1:{products/}") || m.Exists("vitrine:v1:{products/}:lease") {
+	if m.Exists("vitrine:v2:{8:products/0:}") || m.Exists("vitrine:v2:{8:products/0:}:lease") {
 		t.Errorf("keys left: %v; want none", m.Keys())
 	}
 	if got := f.rec.count("write products"); got != 1 {
@@ -148,7 +148,7 @@ func TestStoreOfAnEntryPastStaleUntilDeletesTheKey(t *testing.T) {
 }
 
 func TestAStaleTokenDoesNotReleaseAnotherHoldersLease(t *testing.T) {
-	const leaseKey = "vitrine:v1:{products/}:lease"
+	const leaseKey = "vitrine:v2:{8:products/0:}:lease"
 	tokenOps := map[string]func(c *Cache, token string) error{
 		"Store": func(c *Cache, token string) error {
 			return c.Store(context.Background(), "products", "", entryAt(t0, `"x"`), token)
@@ -217,8 +217,11 @@ func TestReleaseLetsTheNextClaimTakeTheLease(t *testing.T) {
 	}
 }
 
-func TestAValueThatDoesNotDecodeIsAMiss(t *testing.T) {
-	const key = "vitrine:v1:{products/}"
+// TestACorruptValueIsDeletedAndClaimed: a value no Vitrine can have stored
+// is deleted and its key claimed in the same Claim, so that the caller
+// fetches at once and its Store replaces it; counted, logged once a minute.
+func TestACorruptValueIsDeletedAndClaimed(t *testing.T) {
+	const key = "vitrine:v2:{8:products/0:}"
 	good := []string{"fresh", "1800000030000", "stale", "1800000300000", "fetched", "1800000000000",
 		"etag", "", "lastmod", "", "data", `{"a":1}`}
 	with := func(field, value string) []string {
@@ -233,40 +236,84 @@ func TestAValueThatDoesNotDecodeIsAMiss(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		write func(m *miniredis.Miniredis)
-		lease bool // whether the first Claim takes the lease
 	}{
-		{"a string, not a hash", func(m *miniredis.Miniredis) { m.Set(key, `{"a":1}`) }, true},
-		{"fresh not a number", func(m *miniredis.Miniredis) { m.HSet(key, with("fresh", "soon")...) }, true},
-		{"stale not a number", func(m *miniredis.Miniredis) { m.HSet(key, with("stale", "later")...) }, false},
-		{"data not JSON", func(m *miniredis.Miniredis) { m.HSet(key, with("data", `{"a":`)...) }, false},
-		{"data missing", func(m *miniredis.Miniredis) { m.HSet(key, good[:10]...) }, false},
+		{"a string, not a hash", func(m *miniredis.Miniredis) { m.Set(key, `{"a":1}`) }},
+		{"fresh not a number", func(m *miniredis.Miniredis) { m.HSet(key, with("fresh", "soon")...) }},
+		{"stale not a number", func(m *miniredis.Miniredis) { m.HSet(key, with("stale", "later")...) }},
+		{"data not JSON", func(m *miniredis.Miniredis) { m.HSet(key, with("data", `{"a":`)...) }},
+		{"data missing", func(m *miniredis.Miniredis) { m.HSet(key, good[:10]...) }},
+		{"only data and a far fresh", func(m *miniredis.Miniredis) { m.HSet(key, "data", "x", "fresh", "9999999999999") }},
+		{"fresh past the cap", func(m *miniredis.Miniredis) {
+			m.HSet(key, with("fresh", "1800003600001")...) // t0 + 1h + 1ms; Claim's latest is t0 + 1h
+		}},
+		{"fetched after fresh", func(m *miniredis.Miniredis) { m.HSet(key, with("fetched", "1800000030001")...) }},
+		{"fresh after stale", func(m *miniredis.Miniredis) { m.HSet(key, with("stale", "1800000029999")...) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, m := miniFixture(t)
+			for i := range 2 {
+				tc.write(m)
+				cl := mustClaim(t, f.c, "", t0)
+				if cl.Found || cl.Token == "" {
+					t.Fatalf("Claim %d = %+v; want no entry and the lease", i+1, cl)
+				}
+				if m.Exists(key) {
+					t.Errorf("Claim %d left the bad value", i+1)
+				}
+				m.Del(key + ":lease")
+			}
+			for _, event := range []string{"undecodable products", "corrupt products", "lock won products"} {
+				if got := f.rec.count(event); got != 2 {
+					t.Errorf("%s = %d; want 2", event, got)
+				}
+			}
+			if got := strings.Count(f.log.String(), "corrupt redis value"); got != 1 {
+				t.Errorf("logged %d times; want once a minute", got)
+			}
+			f.advance(time.Minute)
+			tc.write(m)
+			mustClaim(t, f.c, "", t0)
+			if got := strings.Count(f.log.String(), "corrupt redis value"); got != 2 {
+				t.Errorf("logged %d times a minute later; want 2", got)
+			}
+		})
+	}
+}
+
+// TestALeaseNoVitrineSetIsTakenOver: every lease Vitrine sets expires
+// within the lease; one without an expiry, longer, or not a string, is
+// taken over (with an expiry) by the next Claim that wants it.
+func TestALeaseNoVitrineSetIsTakenOver(t *testing.T) {
+	const leaseKey = "vitrine:v2:{8:products/0:}:lease"
+	for _, tc := range []struct {
+		name  string
+		write func(m *miniredis.Miniredis)
+	}{
+		{"no expiry", func(m *miniredis.Miniredis) { m.Set(leaseKey, "stuck") }},
+		{"longer than a lease", func(m *miniredis.Miniredis) {
+			m.Set(leaseKey, "stuck")
+			m.SetTTL(leaseKey, lease+time.Millisecond)
+		}},
+		{"a hash", func(m *miniredis.Miniredis) { m.HSet(leaseKey, "token", "stuck") }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f, m := miniFixture(t)
 			tc.write(m)
-			for i := range 2 {
-				cl := mustClaim(t, f.c, "", t0)
-				if cl.Found {
-					t.Fatalf("Claim = %+v; want no entry", cl)
-				}
-				if got := cl.Token != ""; got != (tc.lease && i == 0) {
-					t.Errorf("took the lease: %t; want %t", got, tc.lease)
-				}
+			cl := mustClaim(t, f.c, "", t0)
+			if cl.Token == "" {
+				t.Fatal("Claim did not take the lease over")
 			}
-			if got := f.rec.count("undecodable products"); got != 2 {
-				t.Errorf("undecodable = %d; want 2", got)
+			if got, _ := m.Get(leaseKey); got != cl.Token {
+				t.Errorf("lease holds %q; want the new token %q", got, cl.Token)
 			}
-			if got := strings.Count(f.log.String(), "does not decode"); got != 1 {
-				t.Errorf("logged %d times; want once a minute", got)
+			if got := m.TTL(leaseKey); got != lease {
+				t.Errorf("lease TTL = %v; want %v", got, lease)
 			}
-			f.advance(time.Minute)
-			mustClaim(t, f.c, "", t0)
-			if got := strings.Count(f.log.String(), "does not decode"); got != 2 {
-				t.Errorf("logged %d times a minute later; want 2", got)
+			if got := f.rec.count("corrupt products"); got != 1 {
+				t.Errorf("corrupt = %d; want 1", got)
 			}
-			mustStore(t, f.c, "", entryAt(t0, `"x"`), "")
-			if cl := mustClaim(t, f.c, "", t0); !cl.Found {
-				t.Error("Store did not replace the bad value")
+			if again := mustClaim(t, f.c, "", t0); again.Token != "" {
+				t.Error("a second Claim took the lease from the first")
 			}
 		})
 	}
@@ -278,7 +325,7 @@ func TestKeysShowPrefixAndSchemaVersion(t *testing.T) {
 	f := newFixture(t, Settings{URL: "redis://" + m.Addr()}, "shop:")
 	mustClaim(t, f.c, "bob", t0)
 	mustStore(t, f.c, "alice", entryAt(t0, `{"a":1}`), "")
-	want := []string{"shop:v1:{products/alice}", "shop:v1:{products/bob}:lease"}
+	want := []string{"shop:v2:{8:products/3:bob}:lease", "shop:v2:{8:products/5:alice}"}
 	if got := m.Keys(); !reflect.DeepEqual(got, want) {
 		t.Errorf("keys = %q; want %q", got, want)
 	}
@@ -286,7 +333,7 @@ func TestKeysShowPrefixAndSchemaVersion(t *testing.T) {
 		"fresh": "1800000030000", "stale": "1800000300000", "fetched": "1800000000000",
 		"etag": `"v7"`, "lastmod": "Tue, 03 Mar 2026 10:00:00 GMT", "data": `{"a":1}`,
 	} {
-		if got := m.HGet("shop:v1:{products/alice}", field); got != want {
+		if got := m.HGet("shop:v2:{8:products/5:alice}", field); got != want {
 			t.Errorf("HGET %s = %q; want %q", field, got, want)
 		}
 	}
@@ -296,7 +343,7 @@ func TestKeysShowPrefixAndSchemaVersion(t *testing.T) {
 // first attempt took the lease must still hold it.
 func TestARetriedClaimKeepsItsLease(t *testing.T) {
 	f, _ := miniFixture(t)
-	keys := []string{"vitrine:v1:{products/}", "vitrine:v1:{products/}:lease"}
+	keys := []string{"vitrine:v2:{8:products/0:}", "vitrine:v2:{8:products/0:}:lease"}
 	for i := range 2 {
 		reply, err := claimScript.Run(context.Background(), f.c.client, keys, t0.UnixMilli(), "tok", 1000).Slice()
 		if err != nil {

@@ -14,13 +14,17 @@ import (
 )
 
 // schema is the layout version in every key: a Vitrine that stores entries
-// differently uses another, and never reads what it cannot decode.
-const schema = "v1"
+// or names keys differently uses another, and never reads what it cannot decode.
+const schema = "v2"
 
-// keys returns the entry's and the lease's keys. The braces are a Cluster
-// hash tag: both land in one slot, so one script may touch both.
+// keys returns the entry's and the lease's keys: the tile and the key each
+// after its length, "{8:products/5:alice}", so that no part, whatever it
+// holds, reaches into another's key. The braces are a Cluster hash tag: the
+// entry and its lease share everything up to the first "}", so one slot,
+// and one script may touch both.
 func (c *Cache) keys(tile, key string) (entry, lease string) {
-	entry = c.prefix + schema + ":{" + tile + "/" + key + "}"
+	entry = c.prefix + schema + ":{" + strconv.Itoa(len(tile)) + ":" + tile + "/" +
+		strconv.Itoa(len(key)) + ":" + key + "}"
 	return entry, entry + ":lease"
 }
 
@@ -33,8 +37,10 @@ func storeArgs(e resilience.SharedEntry) []any {
 	}
 }
 
-// decodeEntry reads the claim script's {fresh, stale, fetched, etag, lastmod, data}.
-func decodeEntry(v any) (resilience.SharedEntry, error) {
+// decodeEntry reads the claim script's {fresh, stale, fetched, etag, lastmod,
+// data}. An entry no Vitrine can have stored is an error: its times out of
+// order, or fresh after latest (unless zero).
+func decodeEntry(v any, latest time.Time) (resilience.SharedEntry, error) {
 	f, ok := v.([]any)
 	if !ok || len(f) != 6 {
 		return resilience.SharedEntry{}, fmt.Errorf("want 6 fields; got %T of %d", v, len(f))
@@ -53,7 +59,13 @@ func decodeEntry(v any) (resilience.SharedEntry, error) {
 		}
 		ms[i] = n
 	}
-	if !json.Valid([]byte(s[5])) {
+	switch {
+	case ms[2] > ms[0] || ms[0] > ms[1]:
+		return resilience.SharedEntry{}, errors.New("times out of order: want fetched <= fresh <= stale")
+	case !latest.IsZero() && ms[0] > latest.UnixMilli():
+		return resilience.SharedEntry{}, fmt.Errorf("fresh until %s, past the cap %s",
+			time.UnixMilli(ms[0]).UTC().Format(time.RFC3339), latest.UTC().Format(time.RFC3339))
+	case !json.Valid([]byte(s[5])):
 		return resilience.SharedEntry{}, errors.New("data is not JSON")
 	}
 	return resilience.SharedEntry{
@@ -68,10 +80,16 @@ func decodeEntry(v any) (resilience.SharedEntry, error) {
 // Each operation is one script: one round trip, atomic. KEYS[1] is the
 // entry (a hash), KEYS[2] its lease (a string holding the holder's token).
 
-// claimScript: ARGV servable (unix ms), token, lease (ms); it returns {won,
-// type of KEYS[1], the entry's fields}. It takes the lease unless the entry
-// is fresh at servable; a retried call that already took it still wins.
+// claimScript: ARGV servable (unix ms), token, lease (ms), heal ("1": delete
+// the entry first); it returns {won, type of KEYS[1], the entry's fields}.
+// It takes the lease unless the entry is fresh at servable; a retried call
+// that already took it still wins (1). A lease no Vitrine can have set (not
+// a string, without an expiry, or longer than this lease) is taken over
+// (won 2): every lease expires, so none blocks a key for ever.
 var claimScript = redis.NewScript(`
+if ARGV[4] == '1' then
+  redis.call('DEL', KEYS[1])
+end
 local kind = redis.call('TYPE', KEYS[1])['ok']
 local e = {}
 if kind == 'hash' then
@@ -82,6 +100,10 @@ local won = 0
 if fresh == nil or fresh <= tonumber(ARGV[1]) then
   if redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3]) then
     won = 1
+  elseif redis.call('TYPE', KEYS[2])['ok'] ~= 'string' or redis.call('PTTL', KEYS[2]) == -1
+      or redis.call('PTTL', KEYS[2]) > tonumber(ARGV[3]) then
+    redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+    won = 2
   elseif redis.call('GET', KEYS[2]) == ARGV[2] then
     won = 1
   end

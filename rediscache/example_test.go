@@ -22,9 +22,9 @@ func Example() {
 	defer cache.Close()
 	ctx, now := context.Background(), time.Now()
 
-	first, _ := cache.Claim(ctx, "products", "", now, 2*time.Second)
+	first, _ := cache.Claim(ctx, "products", "", now, now.Add(time.Hour), 2*time.Second)
 	fmt.Println("first replica: found", first.Found, "took the lease", first.Token != "")
-	second, _ := cache.Claim(ctx, "products", "", now, 2*time.Second)
+	second, _ := cache.Claim(ctx, "products", "", now, now.Add(time.Hour), 2*time.Second)
 	fmt.Println("second replica: found", second.Found, "took the lease", second.Token != "")
 
 	// The first replica's fetch answered; it stores and releases the lease.
@@ -32,12 +32,12 @@ func Example() {
 		Data: json.RawMessage(`["kettle"]`), FetchedAt: now,
 		FreshUntil: now.Add(30 * time.Second), StaleUntil: now.Add(5 * time.Minute),
 	}, first.Token)
-	later, _ := cache.Claim(ctx, "products", "", now, 2*time.Second)
+	later, _ := cache.Claim(ctx, "products", "", now, now.Add(time.Hour), 2*time.Second)
 	fmt.Println("later:", string(later.Entry.Data), "took the lease", later.Token != "")
 	fmt.Println(m.Keys())
 	// Output:
 	// first replica: found false took the lease true
 	// second replica: found false took the lease false
 	// later: ["kettle"] took the lease false
-	// [vitrine:v1:{products/}]
+	// [vitrine:v2:{8:products/0:}]
 }

@@ -19,13 +19,43 @@ const (
 	failuresToDown = 3
 	// probeEvery is how often a down tier lets one call through.
 	probeEvery = 500 * time.Millisecond
+	// An up tier is degraded while at least degradedPercent of its calls,
+	// and degradedMin of them, failed in the last errorWindow or two: Redis
+	// answers but refuses (full, read-only) or often times out. Every call
+	// may write: a claim takes a lease.
+	errorWindow     = 30 * time.Second
+	degradedPercent = 10
+	degradedMin     = 10
+	// warnEvery is how often a degraded tier's failures are logged at most.
+	warnEvery = time.Minute
 )
 
 // State is the tier's health as last observed, for /readyz.
 type State struct {
-	Up    bool
-	Since time.Time // when it became up or down
-	Err   string    // the last failure while down
+	Up       bool
+	Degraded bool      // up, but too many calls fail
+	Since    time.Time // when it became up, degraded or down
+	Err      string    // the last failure while down or degraded
+}
+
+// window counts the calls and failures of two errorWindow buckets.
+type window struct {
+	bucket       int64  // the current bucket: a time / errorWindow
+	calls, fails [2]int // the current bucket's, then the one before's
+}
+
+// roll makes now's bucket the current one, and returns the two buckets' sums.
+func (w *window) roll(now time.Time) (calls, fails int) {
+	b := now.UnixNano() / int64(errorWindow)
+	switch b - w.bucket {
+	case 0:
+	case 1:
+		w.calls, w.fails = [2]int{0, w.calls[0]}, [2]int{0, w.fails[0]}
+	default:
+		w.calls, w.fails = [2]int{}, [2]int{}
+	}
+	w.bucket = b
+	return w.calls[0] + w.calls[1], w.fails[0] + w.fails[1]
 }
 
 // health is the tier's circuit: up, or down with one probe call let through
@@ -40,6 +70,8 @@ type health struct {
 	state     State
 	failures  int
 	lastProbe time.Time
+	rate      window    // while up
+	lastWarn  time.Time // of the degraded tier's failures
 }
 
 // admit returns nil if a call may go, else (down, not a probe) ErrUnavailable.
@@ -57,22 +89,25 @@ func (h *health) admit() error {
 	return nil
 }
 
-// report counts the outcome of a call made with the caller's ctx.
-func (h *health) report(ctx context.Context, err error) {
+// report counts the outcome of op, a call made with the caller's ctx.
+func (h *health) report(ctx context.Context, op string, err error) {
 	if err != nil && callerEnded(ctx) {
 		return // the caller gave up: says nothing of Redis
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock() // Up and the logs in state order
+	now := h.now()
+	if h.state.Up {
+		h.count(now, op, err)
 	}
 	var reply redis.Error
 	if errors.As(err, &reply) {
 		err = nil // Redis answered, with an error reply: it is reachable
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock() // Up and the logs in state order
-	now := h.now()
 	if err == nil {
 		h.failures = 0
 		if !h.state.Up {
-			h.state = State{Up: true, Since: now}
+			h.state, h.rate = State{Up: true, Since: now}, window{}
 			h.log.Info("redis reachable again")
 			h.rec.Up(true)
 		}
@@ -100,8 +135,47 @@ func callerEnded(ctx context.Context) bool {
 	return ok && !time.Now().Before(dl)
 }
 
+// count adds op's outcome to the up tier's rate; a degraded tier's
+// failures are logged at most every warnEvery. The caller holds h.mu.
+func (h *health) count(now time.Time, op string, err error) {
+	h.rate.roll(now)
+	h.rate.calls[0]++
+	if err != nil {
+		h.rate.fails[0]++
+	}
+	calls, fails := h.assess(now, err != nil)
+	if h.state.Degraded && err != nil {
+		h.state.Err = err.Error()
+		if now.Sub(h.lastWarn) >= warnEvery {
+			h.lastWarn = now
+			h.log.Warn("redis calls failing: the tier is degraded", "op", op, "err", err,
+				"calls", calls, "failed", fails, "window", 2*errorWindow)
+		}
+	}
+}
+
+// assess says whether the up tier is degraded by its failures in the
+// window (a failure just seen never ends it), and logs its recovery. The
+// caller holds h.mu.
+func (h *health) assess(now time.Time, failed bool) (calls, fails int) {
+	calls, fails = h.rate.roll(now)
+	degraded := fails >= degradedMin && fails*100 >= calls*degradedPercent || failed && h.state.Degraded
+	if degraded != h.state.Degraded {
+		h.state.Degraded, h.state.Since = degraded, now
+		if !degraded {
+			h.state.Err = ""
+			h.log.Info("redis calls succeed again", "calls", calls, "failed", fails)
+		}
+	}
+	return calls, fails
+}
+
+// get returns the state, no longer degraded once its failures are past.
 func (h *health) get() State {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.state.Up {
+		h.assess(h.now(), false)
+	}
 	return h.state
 }

@@ -3,6 +3,8 @@ package rediscache
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net"
 	"strings"
 	"sync"
@@ -10,6 +12,7 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
 
 	"vitrine/servertest"
 )
@@ -46,7 +49,7 @@ func silentServer(t *testing.T) string {
 }
 
 func claim(c *Cache, ctx context.Context) error {
-	_, err := c.Claim(ctx, "products", "", t0, lease)
+	_, err := c.Claim(ctx, "products", "", t0, t0.Add(time.Hour), lease)
 	return err
 }
 
@@ -205,3 +208,119 @@ func TestTheTierReturnsAfterRedisServerRestarts(t *testing.T) {
 		t.Errorf("Claim after restart = %+v; want the entry stored after it", cl)
 	}
 }
+
+// fill fills srv's memory, 2mb with noeviction, until a write is refused.
+func fill(t *testing.T, addr string) *redis.Client {
+	t.Helper()
+	r := redis.NewClient(&redis.Options{Addr: addr})
+	t.Cleanup(func() { r.Close() })
+	ctx := t.Context()
+	for _, kv := range [][2]string{{"maxmemory", "2mb"}, {"maxmemory-policy", "noeviction"}} {
+		if err := r.ConfigSet(ctx, kv[0], kv[1]).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	value := strings.Repeat("x", 4096)
+	for i := 0; ; i++ {
+		err := r.Set(ctx, fmt.Sprint("ballast:", i), value, 0).Err()
+		if err != nil && strings.Contains(err.Error(), "OOM") {
+			return r
+		}
+		if err != nil || i > 10_000 {
+			t.Fatalf("filling Redis: %v after %d writes", err, i)
+		}
+	}
+}
+
+// TestAFullRedisDegradesTheTier: against a real redis-server full with
+// noeviction, claims and stores fail while Redis answers: the tier stays up
+// but is degraded once degradedMin calls and degradedPercent of them failed,
+// a Warn says so at most once a minute, and it is whole again once the
+// failures are past.
+func TestAFullRedisDegradesTheTier(t *testing.T) {
+	srv := servertest.Redis(t)
+	f := newFixture(t, Settings{URL: srv.URL(), Timeout: time.Second}, "")
+	r := fill(t, srv.Addr())
+	ctx := context.Background()
+	claimN := func(n int) {
+		for i := range n {
+			if _, err := f.c.Claim(ctx, "products", fmt.Sprint(i), t0, time.Time{}, lease); err == nil {
+				t.Fatal("a claim succeeded in a full Redis")
+			}
+		}
+	}
+	claimN(degradedMin - 1)
+	if st := f.c.State(); !st.Up || st.Degraded {
+		t.Fatalf("after %d failures: state %+v; want up, not yet degraded", degradedMin-1, st)
+	}
+	claimN(1)
+	st := f.c.State()
+	if !st.Up || !st.Degraded || !strings.Contains(st.Err, "OOM") {
+		t.Fatalf("after %d failures: state %+v; want up, degraded by OOM", degradedMin, st)
+	}
+	for event, want := range map[string]int{"call error claim": degradedMin, "up false": 0} {
+		if got := f.rec.count(event); got != want {
+			t.Errorf("%s: %d; want %d", event, got, want)
+		}
+	}
+	claimN(20)
+	f.advance(warnEvery - time.Millisecond)
+	claimN(1)
+	if got := strings.Count(f.log.String(), "redis calls failing"); got != 1 {
+		t.Errorf("logged the failures %d times within a minute; want once:\n%s", got, f.log)
+	}
+	f.advance(time.Millisecond)
+	claimN(degradedMin)
+	if got := strings.Count(f.log.String(), "redis calls failing"); got != 2 {
+		t.Errorf("logged the failures %d times a minute on; want twice", got)
+	}
+
+	if err := r.FlushDB(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	mustClaim(t, f.c, "after", t0)
+	if !f.c.State().Degraded {
+		t.Error("one success undid the window's failures")
+	}
+	f.advance(2 * errorWindow)
+	if st := f.c.State(); !st.Up || st.Degraded || st.Err != "" {
+		t.Errorf("once the failures are past: state %+v; want up, not degraded", st)
+	}
+	if got := strings.Count(f.log.String(), "redis calls succeed again"); got != 1 {
+		t.Errorf("logged the recovery %d times; want once", got)
+	}
+}
+
+// TestDegradedNeedsBothTheCountAndTheRate: ten failures among many calls
+// are noise; the tier is degraded once they reach degradedPercent of the
+// calls in the window, and whole again two windows on.
+func TestDegradedNeedsBothTheCountAndTheRate(t *testing.T) {
+	now := t0
+	h := health{now: func() time.Time { return now }, rec: NopRecorder{}, log: slog.New(slog.DiscardHandler),
+		state: State{Up: true}}
+	var full redis.Error = replyError("OOM command not allowed when used memory > 'maxmemory'")
+	calls := func(n int, err error) {
+		for range n {
+			h.report(context.Background(), "claim", err)
+		}
+	}
+	calls(190, nil)
+	calls(degradedMin, full)
+	if st := h.get(); st.Degraded {
+		t.Fatalf("%d failures in 200 calls: degraded; want not (under %d%%)", degradedMin, degradedPercent)
+	}
+	calls(degradedMin+2, full) // 22 of 212: over 10%
+	if st := h.get(); !st.Up || !st.Degraded {
+		t.Fatalf("22 failures in 212 calls: %+v; want up and degraded", st)
+	}
+	now = now.Add(2 * errorWindow)
+	if st := h.get(); st.Degraded {
+		t.Errorf("two windows on without a failure: %+v; want not degraded", st)
+	}
+}
+
+// replyError is an error reply of Redis's: Redis answered.
+type replyError string
+
+func (e replyError) Error() string { return string(e) }
+func (replyError) RedisError()     {}

@@ -44,6 +44,7 @@ func (r *recorder) Hit(tile string)         { r.add("hit %s", tile) }
 func (r *recorder) Miss(tile string)        { r.add("miss %s", tile) }
 func (r *recorder) Write(tile string)       { r.add("write %s", tile) }
 func (r *recorder) Undecodable(tile string) { r.add("undecodable %s", tile) }
+func (r *recorder) Corrupt(tile string)     { r.add("corrupt %s", tile) }
 func (r *recorder) Up(up bool)              { r.add("up %t", up) }
 func (r *recorder) Lock(tile string, won bool) {
 	if won {

@@ -13,7 +13,7 @@ func TestPersonalBytes(t *testing.T) {
 	mine.Personal = true
 	mustStore(t, f.c, "a1b2", mine, "")
 	mustStore(t, f.c, "", entryAt(t0, `"for everyone"`), "")
-	want := int64(len("vitrine:v1:{products/a1b2}") + len(mine.Data) + len(mine.ETag) + len(mine.LastModified) +
+	want := int64(len("vitrine:v2:{8:products/4:a1b2}") + len(mine.Data) + len(mine.ETag) + len(mine.LastModified) +
 		personalOverhead)
 	if got := f.c.PersonalBytes(); got != want {
 		t.Errorf("PersonalBytes() = %d; want %d, the personalised entry's", got, want)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -36,7 +37,7 @@ func TestEachOperationIsOneRoundTrip(t *testing.T) {
 		name string
 		run  func() error
 	}{
-		{"claim", func() error { _, err := f.c.Claim(ctx, "products", "k", t0, lease); return err }},
+		{"claim", func() error { _, err := f.c.Claim(ctx, "products", "k", t0, t0.Add(time.Hour), lease); return err }},
 		{"store", func() error { return f.c.Store(ctx, "products", "k", entryAt(t0, `1`), "t") }},
 		{"drop", func() error { return f.c.Drop(ctx, "products", "k", "t") }},
 		{"release", func() error { return f.c.Release(ctx, "products", "k", "t") }},

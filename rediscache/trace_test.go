@@ -71,7 +71,7 @@ func TestARedisSpanPerRoundTrip(t *testing.T) {
 		call func(context.Context) error
 	}{
 		{"claim", func(ctx context.Context) error {
-			cl, err := tr.c.Claim(ctx, "products", "", t0, lease)
+			cl, err := tr.c.Claim(ctx, "products", "", t0, t0.Add(time.Hour), lease)
 			token = cl.Token
 			return err
 		}},

@@ -120,7 +120,8 @@ func (t *Tile) layers(b base, p Policy, opts Options) []layer {
 	}
 	if cache != nil && !p.Direct && opts.Shared != nil {
 		ls = append(ls, &sharing{base: b, tier: opts.Shared, cache: cache, personalised: p.Personalised,
-			swr: p.StaleWhileRevalidate, maxStale: p.MaxStale, lease: p.FetchTimeout, wait: p.SharedWait})
+			swr: p.StaleWhileRevalidate, maxStale: p.MaxStale, lease: p.FetchTimeout, wait: p.SharedWait,
+			maxFresh: max(p.TTL, p.MaxTTL)})
 	}
 	ls = append(ls, &store{base: b, cache: cache, personalised: p.Personalised, ttl: p.TTL, maxTTL: p.MaxTTL,
 		backendTTL: p.BackendTTL})

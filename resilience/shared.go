@@ -18,8 +18,9 @@ type Shared interface {
 	// there is one, and takes the key's lease (held until Store or Release,
 	// or for lease), setting Claim.Token, when there is no entry or its
 	// FreshUntil is not after servable: now for a caller that wants a fresh
-	// entry, earlier for one that would serve a stale one.
-	Claim(ctx context.Context, tile, key string, servable time.Time, lease time.Duration) (Claim, error)
+	// entry, earlier for one that would serve a stale one. An entry fresh
+	// after latest cannot have been stored: it is deleted, as a miss.
+	Claim(ctx context.Context, tile, key string, servable, latest time.Time, lease time.Duration) (Claim, error)
 	// Store writes e under key until e.StaleUntil (if that has passed, it
 	// deletes the key), and releases the lease token if it is still the
 	// key's (token "" releases nothing).
@@ -60,7 +61,12 @@ type sharing struct {
 	cache                      *otter.Cache[string, *entry]
 	personalised               bool
 	swr, maxStale, lease, wait time.Duration // lease is FetchTimeout; wait, SharedWait
+	maxFresh                   time.Duration // the longest freshness the store layer gives: max(TTL, MaxTTL)
 }
+
+// clockSkew is how far replicas' clocks may disagree: an entry fresh for
+// more than maxFresh plus this from now is corrupt (Shared.Claim's latest).
+const clockSkew = time.Minute
 
 func (s *sharing) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, error) {
 	key, staleOK := cacheKey(s.personalised, req), s.swr
@@ -109,7 +115,7 @@ func (s *sharing) claim(ctx context.Context, key string, staleOK time.Duration) 
 	// soon, then less and less often.
 	for pause := 10 * time.Millisecond; ; pause = min(2*pause, 100*time.Millisecond) {
 		now := time.Now()
-		c, err := s.tier.Claim(ctx, s.name, key, now.Add(-staleOK), s.lease)
+		c, err := s.tier.Claim(ctx, s.name, key, now.Add(-staleOK), now.Add(s.maxFresh+clockSkew), s.lease)
 		if err != nil {
 			s.logger.DebugContext(ctx, "shared cache tier unavailable", "tile", s.name, "err", err)
 			return nil, "", false

@@ -25,6 +25,7 @@ type sharedTier struct {
 	calls   map[string]int
 	down    bool
 	tokens  int
+	latest  time.Time // the last Claim's
 }
 
 type lease struct {
@@ -75,9 +76,11 @@ func (s *sharedTier) hold(tile, key string, d time.Duration) {
 	s.leases[tile+"/"+key] = lease{token: "someone else", until: time.Now().Add(d)}
 }
 
-func (s *sharedTier) Claim(_ context.Context, tile, key string, servable time.Time, d time.Duration) (Claim, error) {
+func (s *sharedTier) Claim(_ context.Context, tile, key string, servable, latest time.Time, d time.Duration,
+) (Claim, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.latest = latest
 	if err := s.call("Claim"); err != nil {
 		return Claim{}, err
 	}
@@ -341,7 +344,7 @@ func TestSharedTierNoStoreDrops(t *testing.T) {
 		if got := tier.Calls("Drop"); got != 1 {
 			t.Errorf("Drops: got %d; want 1", got)
 		}
-		if _, err := tier.Claim(t.Context(), "banners", "", time.Now(), time.Second); err != nil || tier.entries["banners/"].Data != nil {
+		if _, err := tier.Claim(t.Context(), "banners", "", time.Now(), time.Time{}, time.Second); err != nil || tier.entries["banners/"].Data != nil {
 			t.Errorf("the tier still holds %s; want nothing after no-store", tier.entries["banners/"].Data)
 		}
 	})
@@ -376,4 +379,34 @@ func TestSharedPersonalEntriesLiveTTLPlusMaxStale(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestSharedClaimBoundsFreshness: the tier is told the latest freshness an
+// entry can have, max(TTL, MaxTTL) plus the replicas' clock skew from now,
+// so that it treats an entry fresh past it as corrupt.
+func TestSharedClaimBoundsFreshness(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		p    Policy
+		want time.Duration
+	}{
+		{"MaxTTL above TTL", sharedPolicy, DefaultMaxTTL + clockSkew},
+		{"TTL above MaxTTL", Policy{TTL: time.Hour, MaxTTL: time.Minute}, time.Hour + clockSkew},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				b, tier := newBackend(0, "v"), newSharedTier()
+				tile := replicas(t, 1, b, tier, tc.p)[0]
+				if _, err := tile.Fetch(t.Context(), tiles.Request{User: "ann"}); err != nil {
+					t.Fatal(err)
+				}
+				tile.Wait()
+				tier.mu.Lock()
+				defer tier.mu.Unlock()
+				if got := tier.latest.Sub(time.Now()); got != tc.want {
+					t.Errorf("Claim's latest = now + %v; want now + %v", got, tc.want)
+				}
+			})
+		})
+	}
 }

@@ -66,9 +66,9 @@ type Readiness struct {
 
 // DependencyState is the state of something a replica talks to.
 type DependencyState struct {
-	State string    // "up" or "down"
+	State string    // "up", "degraded" (up, but failing calls) or "down"
 	Since time.Time // when it entered State; zero if not known
-	Error string    // why it is down; only the admin port shows it (it may name a host)
+	Error string    // why it is down or degraded; only the admin port shows it (it may name a host)
 }
 
 // TileState is a tile's circuit breaker: "closed", "open", "half-open",

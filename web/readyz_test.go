@@ -55,6 +55,14 @@ func TestReadyz(t *testing.T) {
 			code:      200,
 			public:    `{"status":"degraded","redis":{"state":"down","since":"2026-03-01T11:30:00Z"},"tiles":{"banners":{"breaker":"closed"}}}`,
 			admin:     `{"status":"degraded","redis":{"state":"down","since":"2026-03-01T11:30:00Z","error":"dial tcp 10.0.0.9:6379: connection refused"},"tiles":{"banners":{"breaker":"closed"}}}`},
+		{name: "redis answering but failing: degraded, still 200",
+			readiness: func() web.Readiness {
+				return web.Readiness{Ready: true, Redis: &web.DependencyState{State: "degraded", Since: since,
+					Error: "OOM command not allowed"}}
+			},
+			code:   200,
+			public: `{"status":"degraded","redis":{"state":"degraded","since":"2026-03-01T11:30:00Z"},"tiles":{}}`,
+			admin:  `{"status":"degraded","redis":{"state":"degraded","since":"2026-03-01T11:30:00Z","error":"OOM command not allowed"},"tiles":{}}`},
 		{name: "a breaker open: degraded",
 			readiness: func() web.Readiness {
 				return web.Readiness{Ready: true, Tiles: []web.TileState{{"recommendations", "open"}, {"banners", "closed"}}}
