@@ -17,18 +17,18 @@ import (
 
 var adminPaths = []string{"/metrics", "/tiles", "/healthz", "/readyz", "/debug/pprof/"}
 
-// NewAdmin returns the handler of the operator port: metrics and tiles (GET
-// /tiles with the backends' hosts; AdminTiles) if not nil, /healthz,
+// NewAdmin returns the handler of the operator port: metrics and tileHosts
+// (GET /tiles with the backends' hosts: AdminTiles) if not nil, /healthz,
 // /readyz as readiness reports it (nil: always ready), and pprof on a
 // private mux, never http.DefaultServeMux, which the public port could
 // expose. Errors are JSON, except those pprof's own handlers write.
-func NewAdmin(metrics, tiles http.Handler, readiness func() Readiness) http.Handler {
+func NewAdmin(metrics, tileHosts http.Handler, readiness func() Readiness) http.Handler {
 	mux := http.NewServeMux()
 	if metrics != nil {
 		mux.Handle("/metrics", adminReadOnly(metrics))
 	}
-	if tiles != nil {
-		mux.Handle("/tiles", adminReadOnly(tiles))
+	if tileHosts != nil {
+		mux.Handle("/tiles", adminReadOnly(tileHosts))
 	}
 	mux.Handle("/healthz", adminReadOnly(handleHealth))
 	mux.Handle("/readyz", adminReadOnly(handleReady(readiness, true)))
