@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -78,7 +79,7 @@ func wantData(t *testing.T, req tiles.Request) map[string]string {
 // TestExamplesServe: every file in examples/ passes -check and serves a
 // whole page over HTTP from `vitrine backends`: every tile ok, each
 // carrying its backend's data verbatim (the user forwarded only to
-// personalised tiles), and /tiles naming each tile's source.
+// personalised tiles), and /tiles naming each tile's source by its label.
 func TestExamplesServe(t *testing.T) {
 	files, err := filepath.Glob("examples/*.yaml")
 	if err != nil || len(files) < 2 {
@@ -127,8 +128,8 @@ func TestExamplesServe(t *testing.T) {
 					t.Errorf("tile %s: %s %s; want ok %s", tc.Name, got.Status, got.Data, want)
 				}
 				wantSource := "simulator"
-				if tc.URL != "" {
-					wantSource = strings.TrimPrefix(base, "http://")
+				if tc.URL != "" { // never the host: only the operator port shows it
+					wantSource = cmp.Or(tc.Label, tc.Name)
 				}
 				if list[i].Name != tc.Name || list[i].Source != wantSource {
 					t.Errorf("/tiles[%d] = %+v; want %s from %s", i, list[i], tc.Name, wantSource)

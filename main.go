@@ -183,7 +183,7 @@ func (a app) newServers(agg *aggregator.Aggregator, ready func() web.Readiness) 
 	}
 	if a.cfg.AdminAddr != "" {
 		opts.Metrics = nil
-		admin = httpServer(web.NewAdmin(a.m.Handler(), ready), a.logger)
+		admin = httpServer(web.NewAdmin(a.m.Handler(), web.AdminTiles(agg, opts), ready), a.logger)
 	}
 	return httpServer(web.NewServer(a.logger, agg, opts), a.logger), admin
 }
@@ -211,7 +211,8 @@ func (a app) buildTiles() ([]*resilience.Tile, error) {
 	}
 	if a.cfg.KeySecret != "" {
 		opts.UserKeys = resilience.NewUserKeys([]byte(a.cfg.KeySecret))
-	} else if a.shared != nil && slices.ContainsFunc(a.cfg.Tiles, func(t config.Tile) bool { return t.Personalised }) {
+	} else if personal := func(t config.Tile) bool { return t.Personalised }; !a.cfg.Check && a.shared != nil &&
+		slices.ContainsFunc(a.cfg.Tiles, personal) { // -check prints nothing on success
 		a.logger.Warn("no -key-secret (VITRINE_KEY_SECRET): this replica hashes user ids with a random secret, " +
 			"so its personalised entries in Redis are not shared with other replicas")
 	}
@@ -249,11 +250,16 @@ func (a app) backend(tc config.Tile, client *http.Client) (tiles.Fetcher, json.R
 		s, err := simulate(def, a.cat, tc)
 		return s, fallback, err
 	}
-	f, err := upstream.New(upstream.Options{
+	o := upstream.Options{
 		Name: tc.Name, URL: tc.URL, Personalised: tc.Personalised, Forward: tc.Forward.Forward, MaxBody: tc.MaxBody,
-		HTML: tc.View == web.ViewHTML, Client: client, Logger: a.logger, Observe: a.m.Upstream,
+		HTML: tc.View == web.ViewHTML, Client: client, Logger: a.logger, Observe: a.m.Upstream, Label: tc.Label,
 		MaxHeaderBytes: cmp.Or(tc.MaxHeaderBytes, a.cfg.MaxHeaderBytes), // 0: upstream's default
-	})
+	}
+	if a.cfg.AdminAddr == "" { // /metrics is public: its host label names the backend by its label
+		label := cmp.Or(tc.Label, tc.Name)
+		o.Observe = func(tile, _, result string) { a.m.Upstream(tile, label, result) }
+	}
+	f, err := upstream.New(o)
 	if err != nil {
 		return nil, nil, &config.Error{Flag: "tiles", Msg: err.Error()}
 	}
@@ -304,6 +310,10 @@ func (a app) connectShared() (*rediscache.Cache, error) {
 	})
 	if err != nil {
 		return nil, &config.Error{Flag: "-redis", Msg: err.Error()}
+	}
+	if !a.cfg.Check { // -check prints nothing on success
+		a.logger.Info("redis: shared tier", "url", rediscache.Redacted(r.URL), "nodes", strings.Join(r.Addrs, ","),
+			"prefix", r.Prefix)
 	}
 	return rediscache.New(rediscache.Options{
 		Client: client, Prefix: r.Prefix, Timeout: r.Timeout, Recorder: a.m, Logger: a.logger,

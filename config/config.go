@@ -73,6 +73,8 @@ type Tile struct {
 
 	MaxHeaderBytes int64 // largest backend response head in bytes; 0: Config.MaxHeaderBytes
 
+	Label string // names its HTTP backend where clients see it, instead of its host; "": Name
+
 	// The cache and resilience settings, as resilience.Policy's fields.
 	TTL       time.Duration
 	PinnedTTL bool // the TTL was given: it wins over the backend's Cache-Control
@@ -132,6 +134,7 @@ func (t *Tile) settings() []setting {
 		field("view", &t.View, parseView),
 		field("max-body", &t.MaxBody, parseMaxBody),
 		field("max-header-bytes", &t.MaxHeaderBytes, parseMaxBody),
+		field("label", &t.Label, parseLabel),
 	}
 }
 

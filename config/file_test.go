@@ -68,6 +68,7 @@ tiles:
     primary: true
     max-body: 2MiB
     max-header-bytes: 32768
+    label: catalogue-api
   - name: banners
     latency: 5ms/p99=50ms
     fail: 0.25
@@ -91,7 +92,7 @@ func everyKeyConfig(path string) config.Config {
 			{Name: "products", URL: "https://shop.example/api/products?x=1", Latency: 80 * ms, Timeout: time.Second,
 				Primary: true, View: "products", MaxBody: 2 << 20, TTL: 10 * time.Second, PinnedTTL: true,
 				MaxStale: time.Minute, MaxTTL: 30 * time.Second, Hedge: config.Hedge{Delay: 150 * ms}, Breaker: 3,
-				Bulkhead: 8, MaxHeaderBytes: 32 << 10},
+				Bulkhead: 8, MaxHeaderBytes: 32 << 10, Label: "catalogue-api"},
 			{Name: "banners", Latency: 5 * ms, Tail: config.Tail{Latency: 50 * ms, Rate: 0.01}, Fail: 0.25,
 				View: "banners", Fallback: []byte(`[{"title":"Sale","url":"/sale"}]`), TTL: 30 * time.Second,
 				MaxStale: 10 * time.Minute, Breaker: 5},
@@ -330,7 +331,7 @@ func TestParseFileErrors(t *testing.T) {
 		want       string   // FILE stands for the file's path
 	}{
 		{name: "unknown tile key", file: "tiles:\n  - name: banners\n    ttls: 3s\n",
-			want: `FILE:3:5: tiles[0].ttls: unknown key (a tile's keys: name, url, latency, fail, timeout, ttl, max-stale, max-ttl, hedge, breaker, bulkhead, personalised, primary, set-cookie, fallback, view, max-body, max-header-bytes, forward)`},
+			want: `FILE:3:5: tiles[0].ttls: unknown key (a tile's keys: name, url, latency, fail, timeout, ttl, max-stale, max-ttl, hedge, breaker, bulkhead, personalised, primary, set-cookie, fallback, view, max-body, max-header-bytes, label, forward)`},
 		{name: "unknown top-level key", file: "tile-timeuot: 1s\ntiles: [{name: banners}]\n",
 			want: `FILE:1:1: tile-timeuot: unknown key (the file's keys: addr, admin-addr, tile-timeout, page-timeout, shutdown-timeout, test-delay, cache, fallback, cache-size, key-secret, cache-bytes, trace-sample, max-ttl, max-header-bytes, redis, identity, tiles)`},
 		{name: "bad duration", file: "tiles:\n  - name: banners\n  - name: products\n    ttl: 3x\n",
@@ -361,6 +362,12 @@ func TestParseFileErrors(t *testing.T) {
 			want: `FILE:5:14: tiles[1].primary: tiles[0] (banners) is already the primary tile; at most one tile may be`},
 		{name: "unknown view", file: "tiles:\n  - name: banners\n    view: fancy\n",
 			want: `FILE:3:11: tiles[0].view: "fancy" is not a view (one of banners, products, recommendations, json, html)`},
+		{name: "empty label", file: "tiles:\n  - name: banners\n    label: ' '\n",
+			want: `FILE:3:12: tiles[0].label: "" is not a label (1 to 64 printable characters, e.g. catalogue-api)`},
+		{name: "label with a control character", file: "tiles:\n  - name: banners\n    label: \"a\\tb\"\n",
+			want: `FILE:3:12: tiles[0].label: "a\tb" is not a label (1 to 64 printable characters, e.g. catalogue-api)`},
+		{name: "label simulator", file: "tiles:\n  - name: banners\n    label: simulator\n",
+			want: `FILE:3:12: tiles[0].label: "simulator" names the built-in simulator, not an HTTP backend; choose another`},
 		{name: "html without url", file: "tiles:\n  - name: banners\n    view: html\n",
 			want: `FILE:3:11: tiles[0].view: html is a fragment from an HTTP backend, but this tile has no url`},
 		{name: "latency with url", file: "tiles:\n  - name: banners\n    url: http://x/b\n    latency: 1s\n",

@@ -83,9 +83,10 @@ func (p *parser) options() []setting {
 		list("backend", "fetch a tile from an HTTP service instead of the simulator, `name=url` pairs "+
 			"(absolute http or https urls)", "url", tiles),
 		opt("addr", "listen `address` (host:port; port 0 picks a free one)", &c.Addr, checkedAddr),
-		opt("admin-addr", "listen `address` of the operator port, which serves /metrics, /debug/pprof/ and "+
-			"/healthz; when set, the public port serves neither /metrics nor pprof (unset: /metrics is on the "+
-			"public port, pprof nowhere)", &c.AdminAddr, optionalAddr),
+		opt("admin-addr", "listen `address` of the operator port, which serves /metrics, /tiles with the backends' "+
+			"hosts, /debug/pprof/ and /healthz; when set, the public port serves neither /metrics nor pprof (unset: "+
+			"/metrics is on the public port, pprof nowhere); it has no authentication: keep it on a private interface",
+			&c.AdminAddr, optionalAddr),
 		list("latency", "simulated latency per tile, `name=duration` pairs, each optionally with a heavy tail as in "+
 			"recommendations=120ms/p99=1s (1 fetch in 100 takes 1s); for a tile with a url, the latency expected of "+
 			"its backend, which bounds its hedging", "latency", tiles),
@@ -127,7 +128,8 @@ func (p *parser) serviceOptions() []setting {
 	return []setting{
 		{key: "redis", set: c.Redis.setURL, usage: "a shared Redis cache tier under the in-memory one, as a `url`: " +
 			"redis://[:password@]host:port/db, or rediss:// for TLS; it replaces the -config file's redis nodes, " +
-			"and an empty url turns the tier off"},
+			"and an empty url turns the tier off; with a password, prefer VITRINE_REDIS or the file's redis: url, " +
+			"off the command line"},
 		opt("redis-prefix", "the `prefix` of every key Vitrine writes in Redis (no spaces or braces)",
 			&c.Redis.Prefix, parseRedisPrefix),
 		opt("trace", "OpenTelemetry tracing: off, stdout (spans as JSON lines) or otlp (OTLP/HTTP to "+

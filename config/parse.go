@@ -336,3 +336,18 @@ func oneLine(s string, n int) string {
 	}
 	return s
 }
+
+// parseLabel checks a tile's label, which names its backend to clients: 1
+// to 64 printable characters, not "simulator", which names no HTTP backend.
+func parseLabel(s string) (string, error) {
+	switch s = strings.TrimSpace(s); {
+	case s == "" || len(s) > 64 || !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool {
+		return !unicode.IsPrint(r)
+	}):
+		return "", fmt.Errorf("%s is not a label (1 to 64 printable characters, e.g. catalogue-api)",
+			strconv.Quote(clip(s)))
+	case s == "simulator":
+		return "", errors.New(`"simulator" names the built-in simulator, not an HTTP backend; choose another`)
+	}
+	return s, nil
+}

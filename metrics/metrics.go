@@ -166,8 +166,9 @@ func (m *Metrics) register() {
 	m.revalidated = counter(reg, "revalidated_total", "Cached entries renewed by a backend's 304 Not Modified.", tile...)
 	m.forwardUncached = counter(reg, "forward_uncached_total", "Fetches not cached because the tile had cached "+
 		"its most distinct forwarded values (forward: max-values).", tile...)
-	m.upstream = counter(reg, "upstream_responses_total", "Answers of HTTP tile backends, by tile, backend host and "+
-		"result (the HTTP status, or what went wrong: timeout, refused, reset, too_large, bad_json, ...).",
+	m.upstream = counter(reg, "upstream_responses_total", "Answers of HTTP tile backends, by tile, backend host "+
+		"(its label where /metrics is public) and result (the HTTP status, or what went wrong: timeout, refused, "+
+		"reset, too_large, bad_json, ...).",
 		"tile", "host", "result")
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 }
@@ -323,8 +324,9 @@ func (m *Metrics) BulkheadFull(tile string)        { m.bulkheadFull.WithLabelVal
 func (m *Metrics) Revalidated(tile string)         { m.revalidated.WithLabelValues(tile).Inc() }
 func (m *Metrics) ForwardUncached(tile string)     { m.forwardUncached.WithLabelValues(tile).Inc() }
 
-// Upstream counts one answer of an HTTP backend (upstream.Options.Observe):
-// the host goes into a label here, and never into what clients see.
+// Upstream counts one answer of an HTTP backend (upstream.Options.Observe).
+// The caller picks host: the backend's host only where /metrics is the
+// operator port's, else the backend's label, as clients may see it.
 func (m *Metrics) Upstream(tile, host, result string) {
 	k := upstreamKey{tile, host, result}
 	c, ok := m.upstreamSeen.Load(k)

@@ -54,6 +54,16 @@ func ParseURL(s string) (*redis.Options, error) {
 	return o, nil
 }
 
+// Redacted is the URL s as it may be printed: its password, if any, as
+// xxxxx (url.URL.Redacted); "" if s is not a URL.
+func Redacted(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return ""
+	}
+	return u.Redacted()
+}
+
 // checkURL checks s, parsed as u, and returns the client's options for it.
 func checkURL(s string, u *url.URL) (*redis.Options, error) {
 	shown := strconv.Quote(tiles.Clip(u.Redacted(), 96))

@@ -165,9 +165,11 @@ type Info struct {
 	Name         string
 	Personalised bool
 	Timeout      time.Duration
-	// Source is where the content comes from: "simulator", or the HTTP
-	// backend's host (never its full URL).
+	// Source names where the content comes from: "simulator", or the HTTP
+	// backend's label (its tile's name unless configured), which clients may see.
 	Source string
+	// Host is the HTTP backend's host:port, which only the operator port shows.
+	Host string
 	// The simulated backend: its latency, failure rate, and a heavy tail
 	// (a share TailRate of fetches take Tail).
 	Latency  time.Duration

@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -181,18 +182,21 @@ func TestFetchCarriesHTMLFragmentAsJSONString(t *testing.T) {
 	}
 }
 
+// TestDescribeShowsHostOnly: Describe names the source by its label (the
+// tile's name unless given) and the host apart, never the URL's path or query.
 func TestDescribeShowsHostOnly(t *testing.T) {
-	f, err := New(Options{Name: "weather", URL: "https://api.example.com:8443/v1/secret?key=k", Personalised: true})
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	got := f.Describe()
-	want := tiles.Info{Name: "weather", Personalised: true, Source: "api.example.com:8443"}
-	if got.Name != want.Name || got.Personalised != want.Personalised || got.Source != want.Source {
-		t.Errorf("got %+v; want %+v", got, want)
-	}
-	if f.Name() != "weather" {
-		t.Errorf("got name %q; want weather", f.Name())
+	for _, label := range []string{"", "weather-api"} {
+		f, err := New(Options{Name: "weather", URL: "https://api.example.com:8443/v1/secret?key=k", Personalised: true,
+			Label: label})
+		if err != nil {
+			t.Fatalf("New: %v", err)
+		}
+		want := tiles.Info{Name: "weather", Personalised: true, Source: cmp.Or(label, "weather"),
+			Host: "api.example.com:8443"}
+		if got := f.Describe(); got.Name != want.Name || got.Personalised != want.Personalised ||
+			got.Source != want.Source || got.Host != want.Host {
+			t.Errorf("label %q: got %+v; want %+v", label, got, want)
+		}
 	}
 }
 

@@ -45,6 +45,9 @@ type Options struct {
 	// (NewClient). Whatever the client, redirects stay on the backend's host.
 	Client *http.Client
 	Logger *slog.Logger // nil discards
+	// Label names the backend where clients may see it (Describe's Source);
+	// "" means the tile's name. The host is never shown to clients.
+	Label string
 	// Observe, when set, is called once per fetch that reached for the
 	// backend, with the tile, the backend's host and the result: the status
 	// code ("200", "304") or a failure's label (errors.go, body.go).
@@ -54,6 +57,7 @@ type Options struct {
 // Fetcher is a tiles.Fetcher whose content comes from an HTTP service.
 type Fetcher struct {
 	name, host   string
+	label        string
 	url          url.URL    // parsed once: each request copies it
 	query        url.Values // the URL's own query, merged with user
 	personalised bool
@@ -87,7 +91,7 @@ func New(o Options) (*Fetcher, error) {
 			o.Name, o.MaxBody, o.MaxHeaderBytes)
 	}
 	f := &Fetcher{
-		name: o.Name, host: u.Host, url: *u, query: u.Query(),
+		name: o.Name, host: u.Host, label: cmp.Or(o.Label, o.Name), url: *u, query: u.Query(),
 		personalised: o.Personalised, forward: o.Forward, html: o.HTML, accept: "application/json",
 		maxBody: cmp.Or(o.MaxBody, DefaultMaxBody), maxHead: cmp.Or(o.MaxHeaderBytes, DefaultMaxHeaderBytes),
 		log: cmp.Or(o.Logger, slog.New(slog.DiscardHandler)), observe: o.Observe,
@@ -149,10 +153,10 @@ func CheckPort(port string, min int) error {
 // Name returns the tile's name.
 func (f *Fetcher) Name() string { return f.name }
 
-// Describe names the tile's source by the URL's host, never its path or
-// query, which may be private.
+// Describe names the tile's source by its label, and gives the URL's host
+// for the operator, never its path or query, which may be private.
 func (f *Fetcher) Describe() tiles.Info {
-	return tiles.Info{Name: f.name, Personalised: f.personalised, Source: f.host}
+	return tiles.Info{Name: f.name, Personalised: f.personalised, Source: f.label, Host: f.host}
 }
 
 // Fetch asks the backend for the tile's content. It returns when the answer

@@ -3,8 +3,11 @@ package web
 import (
 	"cmp"
 	"fmt"
+	"html"
+	"io"
 	"net/http"
 	"net/http/pprof"
+	runtimepprof "runtime/pprof"
 	"strings"
 	"time"
 
@@ -12,33 +15,54 @@ import (
 	"vitrine/tiles"
 )
 
-var adminPaths = []string{"/metrics", "/healthz", "/readyz", "/debug/pprof/"}
+var adminPaths = []string{"/metrics", "/tiles", "/healthz", "/readyz", "/debug/pprof/"}
 
-// NewAdmin returns the handler of the operator port: metrics (if not nil),
-// /healthz, /readyz as readiness reports it (nil: always ready), and pprof
-// on a private mux, never http.DefaultServeMux, which the public port could
+// NewAdmin returns the handler of the operator port: metrics and tileHosts
+// (GET /tiles with the backends' hosts: AdminTiles) if not nil, /healthz,
+// /readyz as readiness reports it (nil: always ready), and pprof on a
+// private mux, never http.DefaultServeMux, which the public port could
 // expose. Errors are JSON, except those pprof's own handlers write.
-func NewAdmin(metrics http.Handler, readiness func() Readiness) http.Handler {
+func NewAdmin(metrics, tileHosts http.Handler, readiness func() Readiness) http.Handler {
 	mux := http.NewServeMux()
 	if metrics != nil {
 		mux.Handle("/metrics", adminReadOnly(metrics))
 	}
+	if tileHosts != nil {
+		mux.Handle("/tiles", adminReadOnly(tileHosts))
+	}
 	mux.Handle("/healthz", adminReadOnly(handleHealth))
 	mux.Handle("/readyz", adminReadOnly(handleReady(readiness, true)))
-	// pprof.Index also serves the named profiles (heap, goroutine, ...).
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/{$}", pprofIndex)
+	mux.HandleFunc("/debug/pprof/", pprof.Index) // the named profiles (heap, goroutine, ...)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol) // go tool pprof POSTs here
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		httpjson.Error(w, r, http.StatusNotFound, fmt.Sprintf("no such path %s on the admin port; try %s",
-			tiles.Clip(r.URL.Path, 128), strings.Join(adminPaths, ", ")))
-	})
+	// No cmdline: the command line may hold a secret, and the port no password.
+	mux.HandleFunc("/debug/pprof/cmdline", adminNotFound)
+	mux.HandleFunc("/", adminNotFound)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		mux.ServeHTTP(w, r)
 	})
+}
+
+func adminNotFound(w http.ResponseWriter, r *http.Request) {
+	httpjson.Error(w, r, http.StatusNotFound, fmt.Sprintf("no such path %s on the admin port; try %s",
+		tiles.Clip(r.URL.Path, 128), strings.Join(adminPaths, ", ")))
+}
+
+// pprofIndex lists what pprof serves here, as net/http/pprof's index does
+// but without cmdline.
+func pprofIndex(w http.ResponseWriter, r *http.Request) {
+	var b strings.Builder
+	b.WriteString("<!DOCTYPE html>\n<title>/debug/pprof/</title>\n<p>Profiles (count):</p>\n<ul>\n")
+	for _, p := range runtimepprof.Profiles() {
+		fmt.Fprintf(&b, "<li><a href=\"%[1]s?debug=1\">%[1]s</a> (%d)</li>\n", html.EscapeString(p.Name()), p.Count())
+	}
+	b.WriteString(`<li><a href="profile?seconds=30">profile</a>: 30s of CPU</li>` + "\n" +
+		`<li><a href="trace?seconds=5">trace</a>: 5s of execution trace</li>` + "\n</ul>\n")
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, _ = io.WriteString(w, b.String()) // a client that left is not an error to report
 }
 
 // adminReadOnly answers GET and HEAD with h, and any other method with the

@@ -42,7 +42,7 @@ func errorBody(t *testing.T, rec *httptest.ResponseRecorder, status int) string 
 }
 
 func TestAdminServes(t *testing.T) {
-	admin := web.NewAdmin(fakeMetrics, nil)
+	admin := web.NewAdmin(fakeMetrics, nil, nil)
 	// A profile or trace ends when its request does: with the context
 	// already done, each is taken over no time at all.
 	done, cancel := context.WithCancel(context.Background())
@@ -60,7 +60,6 @@ func TestAdminServes(t *testing.T) {
 		{name: "healthz HEAD", method: http.MethodHead, target: "/healthz", contentType: "application/json"},
 		{name: "pprof index", target: "/debug/pprof/", contentType: "text/html", has: "goroutine"},
 		{name: "pprof named profile", target: "/debug/pprof/goroutine?debug=1", contentType: "text/plain", has: "goroutine profile:"},
-		{name: "pprof cmdline", target: "/debug/pprof/cmdline", contentType: "text/plain", has: "test"},
 		{name: "pprof symbol", target: "/debug/pprof/symbol", contentType: "text/plain", has: "num_symbols"},
 		{name: "pprof profile", ctx: done, target: "/debug/pprof/profile?seconds=1", contentType: "application/octet-stream"},
 		{name: "pprof trace", ctx: done, target: "/debug/pprof/trace?seconds=1", contentType: "application/octet-stream"},
@@ -111,10 +110,13 @@ func TestAdminErrors(t *testing.T) {
 			status: http.StatusMethodNotAllowed, says: []string{"POST", "/metrics", "GET"}},
 		{name: "DELETE healthz", metrics: fakeMetrics, method: http.MethodDelete, target: "/healthz",
 			status: http.StatusMethodNotAllowed, says: []string{"DELETE", "/healthz"}},
+		// The command line may hold a secret (-redis redis://:password@...).
+		{name: "pprof cmdline", metrics: fakeMetrics, method: http.MethodGet, target: "/debug/pprof/cmdline",
+			status: http.StatusNotFound, says: []string{"no such path /debug/pprof/cmdline"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rec := serveAdmin(context.Background(), web.NewAdmin(tt.metrics, nil), tt.method, tt.target)
+			rec := serveAdmin(context.Background(), web.NewAdmin(tt.metrics, nil, nil), tt.method, tt.target)
 			msg := errorBody(t, rec, tt.status)
 			for _, s := range tt.says {
 				if !strings.Contains(msg, s) {
@@ -127,6 +129,25 @@ func TestAdminErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestAdminPprofIndex: the pprof index links the named profiles, the CPU
+// profile and the trace, and never cmdline, which is not served.
+func TestAdminPprofIndex(t *testing.T) {
+	rec := serveAdmin(context.Background(), web.NewAdmin(nil, nil, nil), http.MethodGet, "/debug/pprof/")
+	body := rec.Body.String()
+	if rec.Code != http.StatusOK || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/html") {
+		t.Fatalf("GET /debug/pprof/: %d %q; want 200 HTML", rec.Code, rec.Header().Get("Content-Type"))
+	}
+	for _, link := range []string{`href="heap?debug=1"`, `href="goroutine?debug=1"`, `href="profile?seconds=30"`,
+		`href="trace?seconds=5"`} {
+		if !strings.Contains(body, link) {
+			t.Errorf("GET /debug/pprof/ = %q; want a link %s", body, link)
+		}
+	}
+	if strings.Contains(body, "cmdline") {
+		t.Errorf("GET /debug/pprof/ = %q; want no cmdline", body)
 	}
 }
 

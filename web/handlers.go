@@ -3,6 +3,7 @@ package web
 import (
 	"crypto/rand"
 	hexenc "encoding/hex" // hex is wire.go's digits
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -100,15 +101,34 @@ func handleHome(agg *aggregator.Aggregator, rend *renderer, who shopper, tracer 
 
 func handleTileList(agg *aggregator.Aggregator, opts Options) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		infos := agg.Tiles()
-		list := make([]tileInfo, len(infos))
-		for i, info := range infos {
-			list[i] = newTileInfo(info, viewOf(opts.Views, info.Name), info.Name == opts.Primary)
-			list[i].SetCookie = slices.Contains(opts.SetCookie, info.Name)
-		}
 		c.Response().Header().Set("Cache-Control", "no-cache") // it changes with a restart's flags
-		return c.JSON(http.StatusOK, list)
+		return c.JSON(http.StatusOK, tileList(agg, opts, false))
 	}
+}
+
+// AdminTiles is the operator port's GET /tiles: the public list with each
+// HTTP backend's host, which the public port never shows.
+func AdminTiles(agg *aggregator.Aggregator, opts Options) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := json.Marshal(tileList(agg, opts, true)) // numbers, strings and bools: it always encodes
+		w.Header().Set("Cache-Control", "no-cache")
+		httpjson.Write(w, r, http.StatusOK, append(body, '\n'))
+	})
+}
+
+// tileList is the tiles in page order as GET /tiles lists them; hosts adds
+// each HTTP backend's host, for the operator port.
+func tileList(agg *aggregator.Aggregator, opts Options, hosts bool) []tileInfo {
+	infos := agg.Tiles()
+	list := make([]tileInfo, len(infos))
+	for i, info := range infos {
+		list[i] = newTileInfo(info, viewOf(opts.Views, info.Name), info.Name == opts.Primary)
+		list[i].SetCookie = slices.Contains(opts.SetCookie, info.Name)
+		if hosts {
+			list[i].Host = info.Host
+		}
+	}
+	return list
 }
 
 // tileStatus is the HTTP status of GET /tiles/NAME for a tile status.

@@ -103,7 +103,7 @@ func TestReadyz(t *testing.T) {
 			want string
 		}{
 			{"public", readyServer(t, tt.readiness), tt.public},
-			{"admin", web.NewAdmin(nil, tt.readiness), tt.admin},
+			{"admin", web.NewAdmin(nil, nil, tt.readiness), tt.admin},
 		}
 		for _, p := range ports {
 			t.Run(tt.name+"/"+p.name, func(t *testing.T) {
@@ -144,7 +144,7 @@ func TestReadyzMethods(t *testing.T) {
 		h    http.Handler
 	}{
 		{"public", readyServer(t, unready)},
-		{"admin", web.NewAdmin(nil, unready)},
+		{"admin", web.NewAdmin(nil, nil, unready)},
 	} {
 		t.Run(p.name, func(t *testing.T) {
 			for _, tc := range []struct {

@@ -164,7 +164,8 @@ func serverTiming(results []aggregator.Result, total time.Duration) string {
 
 // tileInfo is one tile as GET /tiles lists it. LatencyMS and FailRate
 // describe a simulated backend (nil for an HTTP tile); Source is
-// "simulator" or the backend's host, never its URL.
+// "simulator" or the backend's label, never its host or URL; Host, the
+// backend's host:port, is the operator port's only.
 type tileInfo struct {
 	Name         string      `json:"name"`
 	LatencyMS    *float64    `json:"latency_ms,omitempty"`
@@ -175,6 +176,7 @@ type tileInfo struct {
 	Personalised bool        `json:"personalised"`
 	URL          string      `json:"url"`
 	Source       string      `json:"source"`
+	Host         string      `json:"host,omitempty"`
 	View         string      `json:"view"`
 	Primary      bool        `json:"primary"`
 	SetCookie    bool        `json:"set_cookie,omitempty"` // its backend's Set-Cookie reaches the browser
@@ -200,7 +202,7 @@ func newTileInfo(t tiles.Info, view string, primary bool) tileInfo {
 		Personalised: t.Personalised, URL: "/tiles/" + url.PathEscape(t.Name),
 		Source: t.Source, View: view, Primary: primary,
 	}
-	if t.Source == "" || t.Source == "simulator" {
+	if t.Host == "" {
 		latency, fail := millis(t.Latency), t.FailRate
 		info.LatencyMS, info.FailRate = &latency, &fail
 	}

@@ -448,14 +448,14 @@ func TestTileInfoJSON(t *testing.T) {
 		{"uncached policy", tiles.Info{Name: "products", Latency: 80*ms + 449*time.Microsecond, Policy: &tiles.PolicyInfo{Hedge: "off"}}, "products", false,
 			`{"name":"products","latency_ms":80.4,"fail_rate":0,"timeout_ms":0,"personalised":false,"url":"/tiles/products","source":"","view":"products","primary":false,` +
 				`"policy":{"cache_ttl_ms":0,"max_stale_ms":0,"coalesced":false,"max_detached":0,"hedge":"off","breaker_failures":0,"fallback":false}}`},
-		{"an HTTP backend, primary", tiles.Info{Name: "weather", Timeout: 300 * ms, Source: "weather.internal:9100",
+		{"an HTTP backend, primary", tiles.Info{Name: "weather", Timeout: 300 * ms, Source: "weather-api", Host: "weather.internal:9100",
 			Policy: &tiles.PolicyInfo{TTL: time.Minute, Hedge: "off", Bulkhead: 16, BackendTTL: true}}, "json", true,
-			`{"name":"weather","timeout_ms":300,"personalised":false,"url":"/tiles/weather","source":"weather.internal:9100","view":"json","primary":true,` +
+			`{"name":"weather","timeout_ms":300,"personalised":false,"url":"/tiles/weather","source":"weather-api","view":"json","primary":true,` +
 				`"policy":{"cache_ttl_ms":60000,"max_stale_ms":0,"coalesced":false,"max_detached":0,"hedge":"off","breaker_failures":0,"fallback":false,"bulkhead":16,"backend_ttl":true}}`},
-		{"an HTTP backend's freshness, capped", tiles.Info{Name: "weather", Source: "weather.internal:9100",
+		{"an HTTP backend's freshness, capped", tiles.Info{Name: "weather", Source: "weather", Host: "weather.internal:9100",
 			Policy: &tiles.PolicyInfo{TTL: time.Minute, Hedge: "off", BackendTTL: true, MaxTTL: 10 * time.Minute}},
 			"json", false,
-			`{"name":"weather","timeout_ms":0,"personalised":false,"url":"/tiles/weather","source":"weather.internal:9100","view":"json","primary":false,` +
+			`{"name":"weather","timeout_ms":0,"personalised":false,"url":"/tiles/weather","source":"weather","view":"json","primary":false,` +
 				`"policy":{"cache_ttl_ms":60000,"max_stale_ms":0,"coalesced":false,"max_detached":0,"hedge":"off","breaker_failures":0,"fallback":false,"backend_ttl":true,"max_ttl_ms":600000}}`},
 		{"a name to escape", tiles.Info{Name: "a b/c?<d>"}, "json", false,
 			`{"name":"a b/c?\u003cd\u003e","latency_ms":0,"fail_rate":0,"timeout_ms":0,"personalised":false,"url":"/tiles/a%20b%2Fc%3F%3Cd%3E","source":"","view":"json","primary":false}`},
