@@ -1,0 +1,67 @@
+package web
+
+// Tests of what an HTML-fragment tile may put on the page: content, never
+// control (fragmentPolicy, scrub).
+
+import (
+	"testing"
+
+	"vitrine/tiles/tilestest"
+)
+
+// ordinaryFragment is the markup a content backend sends, written as
+// html.Render writes it back: it must come through byte for byte.
+const ordinaryFragment = `<section class="promo"><h3>Spring sale</h3>` +
+	`<p class="lead" title="Until Sunday" lang="en">Up to <strong>30%</strong> off <a href="/c/kitchen">kitchen</a>, ` +
+	`<a href="https://shop.example/c/trail?x=1&amp;y=2">trail</a> and <a href="mailto:help@shop.example">help</a>.</p>` +
+	`<ul class="offers"><li data-sku="k1" aria-label="A kettle"><figure>` +
+	`<img src="/img/kettle.png" alt="Kettle: €39.90" width="160" height="120" loading="lazy"/>` +
+	`<figcaption><em>now</em> <b>€39.90</b></figcaption></figure></li><li><del>€49</del> <ins>€39</ins></li></ul>` +
+	`<ol><li>one</li></ol><dl><dt>Ends</dt><dd><time datetime="2026-12-06">Sunday</time></dd></dl>` +
+	`<h4>Sizes</h4><table><tbody><tr><th>S</th><td colspan="2">38</td></tr></tbody></table>` +
+	`<blockquote>“Lovely.”</blockquote><hr/><details><summary>Terms</summary><p>Mainland only.</p></details></section>`
+
+func TestHTMLFragmentPolicy(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+	}{
+		{"ordinary markup is unchanged", ordinaryFragment, ordinaryFragment},
+		{"meta refresh", `<meta http-equiv="refresh" content="0;url=http://elsewhere/"><p>a</p>`, `<p>a</p>`},
+		{"base", `<base href="http://elsewhere/"><a href="/x">x</a>`, `<a href="/x">x</a>`},
+		{"link", `<link rel="stylesheet" href="http://elsewhere/x.css"><link rel="prefetch" href="/y">a`, `a`},
+		{"script", `a<script>document.title="pwned"</script><script src="/x.js"></script>`, `a`},
+		{"style element and attribute", `<style>main{display:none}</style><p style="position:fixed">a</p>`, `<p>a</p>`},
+		{"iframe", `<iframe src="http://elsewhere/"><p>in</p></iframe>a`, `a`},
+		{"object and embed", `<object data="/x.swf"><param name="a" value="b"></object><embed src="/x.swf">a`, `a`},
+		{"form, input and button", `<form action="http://elsewhere/"><input name="card"><button formaction="/x">Pay</button>` +
+			`<select><option>1</option></select><textarea>t</textarea></form>`, `Pay1t`},
+		{"event attributes", `<img src="/x.png" alt="x" onerror="alert(1)"><p onclick="a()" ONMOUSEOVER="b()">p</p>`,
+			`<img src="/x.png" alt="x"/><p>p</p>`},
+		{"javascript: and data: URLs", `<a href="javascript:alert(1)">a</a><a href=" JaVaScRiPt:alert(1)">b</a>` +
+			`<a href="data:text/html,x">c</a><img src="javascript:alert(1)" alt="d">`, `abc<img alt="d"/>`},
+		{"svg and math", `<svg onload="alert(1)"><script>alert(2)</script></svg><math><mi>x</mi></math>`, `x`},
+		{"noscript ends where a browser ends it, and what follows is sanitised",
+			`<noscript><p title="</noscript><img src=x onerror=alert(1)>"></noscript>`, `<img src="x"/>&#34;&gt;`},
+		{"the page's data attributes are dropped, others kept",
+			`<div data-tile="products" data-status="ok" data-slot="products" data-retry="products" data-elapsed-ms="1" ` +
+				`data-sku="k1">x</div>`,
+			`<div data-sku="k1">x</div>`},
+		{"ids and the references to them take the tile's name",
+			`<div id="tile-products"><h3 id="t">T</h3><a href="#t">top</a><p aria-labelledby="t u">x</p>` +
+				`<table><tbody><tr><th id="h">H</th><td headers="h">1</td></tr></tbody></table></div>`,
+			`<div id="promo-tile-products"><h3 id="promo-t">T</h3><a href="#promo-t">top</a><p aria-labelledby="promo-t promo-u">x</p>` +
+				`<table><tbody><tr><th id="promo-h">H</th><td headers="promo-h">1</td></tr></tbody></table></div>`},
+		{"an id that is not a word is dropped", `<p id="a b">x</p><p id="">y</p>`, `<p>x</p><p>y</p>`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := htmlFragment("promo", tilestest.String(tt.in))
+			if err != nil {
+				t.Fatalf("htmlFragment: %v", err)
+			}
+			if string(got) != tt.want {
+				t.Errorf("htmlFragment(%q)\n = %q\nwant %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
