@@ -4,7 +4,10 @@ package web
 // control (fragmentPolicy, scrub).
 
 import (
+	"strings"
 	"testing"
+
+	"golang.org/x/net/html"
 
 	"vitrine/tiles/tilestest"
 )
@@ -64,4 +67,49 @@ func TestHTMLFragmentPolicy(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzHTMLFragment holds htmlFragment to its contract on any input: in the
+// page, what it writes stays inside its slot, holds no element or
+// attribute that is control rather than content, and every id is the
+// tile's.
+func FuzzHTMLFragment(f *testing.F) {
+	for _, s := range []string{ordinaryFragment, `<div><b>open`, `</section></div><p>in`, `<p>a</p><plaintext><p>b`,
+		`<img src="/x.png" alt="`, `<noscript><p title="</noscript><img src=x onerror=alert(1)>"></noscript>`,
+		`<svg><style><img src=x onerror=alert(1)></style></svg>`, `<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>`,
+		`<a href="&#106;avascript:alert(1)">x</a>`, `<table><td id=x><a href=#x data-tile=t>`, `<template><script>x</script></template>`} {
+		f.Add(s)
+	}
+	forbidden := map[string]bool{"script": true, "style": true, "meta": true, "base": true, "link": true, "iframe": true,
+		"object": true, "embed": true, "form": true, "input": true, "button": true, "select": true, "textarea": true,
+		"svg": true, "math": true, "plaintext": true, "noscript": true, "template": true, "frame": true, "xmp": true}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := htmlFragment("promo", tilestest.String(s))
+		if err != nil {
+			t.Skip() // not a JSON string once quoted: cannot happen, but not this test's concern
+		}
+		page := parseHTML(t, `<section id="slot"><div class="fragment">`+string(got)+`</div></section><p id="after"></p>`)
+		after := findAll(page, func(n *html.Node) bool { v, _ := attr(n, "id"); return v == "after" })
+		if len(after) != 1 || after[0].Parent.Data != "body" {
+			t.Fatalf("htmlFragment(%q) = %q: what follows the slot is no longer after it", s, got)
+		}
+		frag := findAll(page, hasClass("fragment"))[0]
+		for n := range frag.Descendants() {
+			if n.Type != html.ElementNode {
+				continue
+			}
+			if forbidden[n.Data] {
+				t.Fatalf("htmlFragment(%q) = %q: has a <%s>", s, got, n.Data)
+			}
+			for _, a := range n.Attr {
+				v := strings.ToLower(strings.TrimSpace(a.Val))
+				switch {
+				case strings.HasPrefix(a.Key, "on"), a.Key == "style", pageData[a.Key],
+					a.Key == "id" && !strings.HasPrefix(a.Val, "promo-"),
+					(a.Key == "href" || a.Key == "src") && (strings.HasPrefix(v, "javascript:") || strings.HasPrefix(v, "data:")):
+					t.Fatalf("htmlFragment(%q) = %q: <%s %s=%q>", s, got, n.Data, a.Key, a.Val)
+				}
+			}
+		}
+	})
 }
