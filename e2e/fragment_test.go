@@ -108,9 +108,13 @@ func TestFragment(t *testing.T) {
 		tb := openTab(t, browser)
 		tb.do(t, "exposing __vitrineShown", chromedp.ExposeFunc("__vitrineShown", seen.see))
 		tb.do(t, "navigating to "+url, chromedp.Navigate(url))
+		deadline := time.Now().Add(20 * time.Second)
 		for placed := false; !placed; {
 			if n := visits.Load(); n > 0 {
 				t.Fatalf("the fragment navigated the page elsewhere (%d visits) before it was whole", n)
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the page was not whole (its timing in <main>) within 20s")
 			}
 			var err error
 			placed, err = chromedp.Run(tb.ctx, chromedp.Evaluate[bool](`!!document.querySelector("main#main > #timing")`))
