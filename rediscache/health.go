@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -101,7 +102,7 @@ func (h *health) report(ctx context.Context, op string, err error) {
 		h.count(now, op, err)
 	}
 	var reply redis.Error
-	if errors.As(err, &reply) {
+	if errors.As(err, &reply) && !refusesUs(reply) {
 		err = nil // Redis answered, with an error reply: it is reachable
 	}
 	if err == nil {
@@ -123,6 +124,14 @@ func (h *health) report(ctx context.Context, op string, err error) {
 		h.log.Warn("redis unreachable", "err", err, "failures", h.failures)
 		h.rec.Up(false)
 	}
+}
+
+// refusesUs reports whether reply says this client may not use Redis at
+// all (a wrong or missing password, an ACL that forbids it): for the tier
+// that is as good as down, and the log should say why.
+func refusesUs(reply redis.Error) bool {
+	msg := reply.Error()
+	return strings.HasPrefix(msg, "WRONGPASS") || strings.HasPrefix(msg, "NOAUTH") || strings.HasPrefix(msg, "NOPERM")
 }
 
 // callerEnded reports whether the caller's ctx ended the call: cancelled,

@@ -324,3 +324,27 @@ type replyError string
 
 func (e replyError) Error() string { return string(e) }
 func (replyError) RedisError()     {}
+
+// A Redis that refuses this client (a wrong password) answers every call
+// with an error reply; the tier is down, not up, and the log says why
+// without the password.
+func TestAWrongPasswordTakesTheTierDown(t *testing.T) {
+	r := servertest.Redis(t)
+	admin := redis.NewClient(&redis.Options{Addr: r.Addr()})
+	if err := admin.ConfigSet(t.Context(), "requirepass", "right-pw").Err(); err != nil {
+		t.Fatal(err)
+	}
+	admin.Close()
+	f := newFixture(t, Settings{URL: "redis://:wrong-pw@" + r.Addr() + "/0", Timeout: time.Second}, "")
+	for range failuresToDown {
+		if err := claim(f.c, context.Background()); err == nil {
+			t.Fatal("claim with a wrong password succeeded")
+		}
+	}
+	if st := f.c.State(); st.Up || !strings.Contains(st.Err, "WRONGPASS") {
+		t.Errorf("State = %+v; want down, with Redis's WRONGPASS reply", st)
+	}
+	if log := f.log.String(); !strings.Contains(log, "redis unreachable") || strings.Contains(log, "wrong-pw") {
+		t.Errorf("log = %q; want redis unreachable, without the password", log)
+	}
+}
