@@ -128,6 +128,13 @@ func TestRunReload(t *testing.T) {
 	if got := fmt.Sprint(body); code != http.StatusOK || got != want {
 		t.Fatalf("POST /reload with file B: %d %s; want 200 %s", code, got, want)
 	}
+	m, err := scrapeMetrics(http.DefaultClient, admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, found := m.lookup("vitrine_bulkhead_refused_total", "tile", "deals"); !found {
+		t.Error("no vitrine_bulkhead_refused_total{tile=\"deals\"} after the reload that added deals; want it at 0")
+	}
 	code, tiles := homeTiles(t, in.base)
 	if code != http.StatusOK || tiles["deals"] != "ok" || len(tiles) != 3 {
 		t.Fatalf("GET /home after the reload: %d %v; want 200 with deals ok", code, tiles)
