@@ -3,7 +3,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,10 +15,10 @@ import (
 	"os/signal"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
-	"vitrine/aggregator"
 	"vitrine/catalogue"
 	"vitrine/config"
 	"vitrine/graceful"
@@ -27,9 +26,9 @@ import (
 	"vitrine/memory"
 	"vitrine/metrics"
 	"vitrine/rediscache"
+	"vitrine/reload"
 	"vitrine/resilience"
 	"vitrine/sim"
-	"vitrine/tiles"
 	"vitrine/tracing"
 	"vitrine/upstream"
 	"vitrine/web"
@@ -72,18 +71,24 @@ func command(args []string) ([]string, func(context.Context, []string, func(stri
 
 // app is what the tiles and servers are built from: configuration and process-wide parts.
 type app struct {
-	cfg    config.Config
+	cfg    config.Config // as it was at start-up; a reload's is its generation's
 	cat    *catalogue.Catalogue
 	m      *metrics.Metrics
 	logger *slog.Logger
 	prov   *tracing.Provider
-	shared *rediscache.Cache // the shared tier; nil without -redis
-	who    identity.Source   // who the shopper is (-identity)
+	shared *rediscache.Cache  // the shared tier; nil without -redis
+	who    identity.Source    // who the shopper is (-identity)
+	client *http.Client       // the HTTP tiles'
+	res    resilience.Options // every tile's
 }
 
 // run wires Vitrine together and serves until ctx is cancelled, then returns
 // once the requests in flight have finished or been cut (-shutdown-timeout).
+// SIGHUP reloads the configuration (generation.go).
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP) // from now on, SIGHUP no longer ends the process
+	defer signal.Stop(hup)
 	cfg, err := config.Parse(args, getenv)
 	if err != nil {
 		return err
@@ -93,7 +98,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer shutdownTracing(prov, stderr) // last: after the tiles' refreshes and the server
-	a := app{cfg: cfg, cat: catalogue.Default(), logger: newLogger(stderr, prov), prov: prov}
+	a := &app{cfg: cfg, cat: catalogue.Default(), logger: newLogger(stderr, prov), prov: prov}
 	var names []string
 	for _, tc := range cfg.Tiles {
 		names = append(names, tc.Name)
@@ -106,16 +111,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		defer a.shared.Close() // after the tiles' Close: their refreshes write to it
 		a.m.RedisPersonalBytes(a.shared.PersonalBytes)
 	}
-	wrapped, err := a.buildTiles()
-	for _, t := range wrapped {
-		defer t.Close() // after Shutdown: joins background refreshes
-	}
+	a.client, a.res = upstream.NewTracedClient(a.prov.TracerProvider()), a.resilienceOptions() // untraced when off
+	g, _, err := a.build(cfg, nil)
 	if err != nil {
 		return err
 	}
-	agg, err := a.newAggregator(wrapped)
-	if err != nil || cfg.Check {
-		return err // -check: the configuration is valid, and nothing listens
+	r := &reloader{a: a, args: args, getenv: getenv, served: reload.New(g, g.parts())}
+	defer r.close() // after Shutdown: joins background refreshes
+	if cfg.Check {
+		return nil // -check: the configuration is valid, and nothing listens
 	}
 	a.who, err = a.identity(ctx)
 	if ctx.Err() != nil {
@@ -124,32 +128,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	return a.serve(ctx, agg, readiness(wrapped, a.shared), stdout)
-}
-
-// newAggregator fans a page out to the wrapped tiles, each within its timeout.
-func (a app) newAggregator(wrapped []*resilience.Tile) (*aggregator.Aggregator, error) {
-	fetchers := make([]tiles.Fetcher, len(wrapped))
-	timeouts := map[string]time.Duration{}
-	for i, tc := range a.cfg.Tiles {
-		fetchers[i], timeouts[tc.Name] = wrapped[i], a.cfg.Timeout(tc)
-	}
-	return aggregator.New(fetchers, aggregator.Options{
-		TileTimeout: a.cfg.TileTimeout, Timeouts: timeouts, PageTimeout: a.cfg.PageTimeout,
-		Logger: a.logger, Observer: a.m, Tracer: a.prov.Tracer("vitrine/aggregator"),
-	})
+	g.Handler = a.public(g) // before any request: nothing listens yet
+	return a.serve(ctx, r, hup, stdout)
 }
 
 // serve listens on -addr and -admin-addr, if set, before announcing either (a
-// busy address stops the program), and serves until ctx is cancelled.
-func (a app) serve(ctx context.Context, agg *aggregator.Aggregator, ready func() web.Readiness,
-	stdout io.Writer) error {
-	srv, admin := a.newServers(agg, ready)
+// busy address stops the program), and serves until ctx is cancelled,
+// reloading on each signal of hup.
+func (a *app) serve(ctx context.Context, r *reloader, hup <-chan os.Signal, stdout io.Writer) error {
+	srv := httpServer(r.served, a.logger)
 	ln, err := net.Listen("tcp", a.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	if admin == nil {
+	hctx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { r.onHangup(hctx, hup) })
+	defer wg.Wait()
+	defer stop()
+	if a.cfg.AdminAddr == "" {
 		fmt.Fprintf(stdout, "vitrine: serving http://%s/home\n", ln.Addr())
 		return graceful.Serve(ctx, srv, web.WatchWrites(srv, ln), a.cfg.ShutdownTimeout, a.logger)
 	}
@@ -158,20 +155,22 @@ func (a app) serve(ctx context.Context, agg *aggregator.Aggregator, ready func()
 		ln.Close()
 		return fmt.Errorf("listen on -admin-addr: %w", err)
 	}
+	hosts := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) { r.served.Current().hosts.ServeHTTP(w, req) })
+	admin := httpServer(web.WithReload(web.NewAdmin(a.m.Handler(), hosts, r.ready), r.reload), a.logger)
 	fmt.Fprintf(stdout, "vitrine: serving http://%s/home\n", ln.Addr())
 	fmt.Fprintf(stdout, "vitrine: admin on http://%s/metrics\n", adminLn.Addr())
 	return graceful.ServeWithAdmin(ctx, srv, web.WatchWrites(srv, ln), admin, adminLn, a.cfg.ShutdownTimeout, a.logger)
 }
 
-// newServers returns the public server and, with -admin-addr, the admin server
-// (else nil), which then alone serves /metrics and pprof.
-func (a app) newServers(agg *aggregator.Aggregator, ready func() web.Readiness) (srv, admin *http.Server) {
+// public returns the public server's routes over g's tiles; /metrics among
+// them unless -admin-addr serves it.
+func (a *app) public(g *generation) http.Handler {
 	opts := web.Options{
-		TestDelay: a.cfg.TestDelay, Catalogue: a.cat, Metrics: a.m.Handler(),
+		TestDelay: g.cfg.TestDelay, Catalogue: a.cat, Metrics: a.m.Handler(),
 		InFlight: a.m.RequestStarted, WriteCut: a.m.WriteCut, CookiesDropped: a.m.CookiesDropped,
-		Views: map[string]string{}, Readiness: ready, TracerProvider: a.prov.TracerProvider(), Identity: a.who,
+		Views: map[string]string{}, Readiness: g.ready, TracerProvider: a.prov.TracerProvider(), Identity: a.who,
 	}
-	for _, tc := range a.cfg.Tiles {
+	for _, tc := range g.cfg.Tiles {
 		opts.Views[tc.Name] = tc.View
 		opts.Forward = opts.Forward.Union(tc.Forward.Forward)
 		if tc.Primary {
@@ -183,9 +182,9 @@ func (a app) newServers(agg *aggregator.Aggregator, ready func() web.Readiness) 
 	}
 	if a.cfg.AdminAddr != "" {
 		opts.Metrics = nil
-		admin = httpServer(web.NewAdmin(a.m.Handler(), web.AdminTiles(agg, opts), ready), a.logger)
 	}
-	return httpServer(web.NewServer(a.logger, agg, opts), a.logger), admin
+	g.hosts = web.AdminTiles(g.agg, opts)
+	return web.NewServer(a.logger, g.agg, opts)
 }
 
 // httpServer serves h with timeouts that stop a slow client from holding a
@@ -202,9 +201,8 @@ func httpServer(h http.Handler, logger *slog.Logger) *http.Server {
 	}
 }
 
-// buildTiles wraps each tile's backend in its resilience policy. The HTTP
-// tiles share one client, so one pool of keep-alive connections.
-func (a app) buildTiles() ([]*resilience.Tile, error) {
+// resilienceOptions are every tile's resilience dependencies.
+func (a *app) resilienceOptions() resilience.Options {
 	opts := resilience.Options{Recorder: a.m, Logger: a.logger, Tracer: a.prov.Tracer("vitrine/resilience")}
 	if a.shared != nil { // a nil *Cache in the interface would not be nil
 		opts.Shared = a.shared
@@ -216,61 +214,17 @@ func (a app) buildTiles() ([]*resilience.Tile, error) {
 		a.logger.Warn("no -key-secret (VITRINE_KEY_SECRET): this replica hashes user ids with a random secret, " +
 			"so its personalised entries in Redis are not shared with other replicas")
 	}
-	client := upstream.NewTracedClient(a.prov.TracerProvider()) // untraced when off
-	var wrapped []*resilience.Tile
-	for _, tc := range a.cfg.Tiles {
-		backend, fallback, err := a.backend(tc, client)
-		if err != nil {
-			return nil, err
-		}
-		p := policy(a.cfg, tc, fallback)
-		if err := p.Validate(); err != nil {
-			return nil, &config.Error{Flag: "flags", Msg: tc.Name + ": " + strings.ReplaceAll(err.Error(), "\n", "; ")}
-		}
-		wrapped = append(wrapped, resilience.Wrap(backend, p, opts))
-	}
-	return wrapped, nil
-}
-
-// backend returns tc's backend (its URL's, else its simulator) and its static
-// default: the file's, else a built-in tile's anonymous content.
-func (a app) backend(tc config.Tile, client *http.Client) (tiles.Fetcher, json.RawMessage, error) {
-	var def sim.Def
-	if i := slices.IndexFunc(sim.Builtins(), func(d sim.Def) bool { return d.Name == tc.Name }); i >= 0 {
-		def = sim.Builtins()[i]
-	}
-	fallback := tc.Fallback
-	if fallback == nil && def.Content != nil {
-		var err error
-		if fallback, err = def.Content(a.cat, tiles.Request{}); err != nil {
-			return nil, nil, err
-		}
-	}
-	if tc.URL == "" {
-		s, err := simulate(def, a.cat, tc)
-		return s, fallback, err
-	}
-	o := upstream.Options{
-		Name: tc.Name, URL: tc.URL, Personalised: tc.Personalised, Forward: tc.Forward.Forward, MaxBody: tc.MaxBody,
-		HTML: tc.View == web.ViewHTML, Client: client, Logger: a.logger, Observe: a.m.Upstream, Label: tc.Label,
-		MaxHeaderBytes: cmp.Or(tc.MaxHeaderBytes, a.cfg.MaxHeaderBytes), // 0: upstream's default
-	}
-	if a.cfg.AdminAddr == "" { // /metrics is public: its host label names the backend by its label
-		label := cmp.Or(tc.Label, tc.Name)
-		o.Observe = func(tile, _, result string) { a.m.Upstream(tile, label, result) }
-	}
-	f, err := upstream.New(o)
-	if err != nil {
-		return nil, nil, &config.Error{Flag: "tiles", Msg: err.Error()}
-	}
-	return f, fallback, nil
+	return opts
 }
 
 // simulate returns def's simulated backend with tc's simulator settings.
 func simulate(def sim.Def, cat *catalogue.Catalogue, tc config.Tile) (*sim.Simulated, error) {
-	return sim.New(def, cat, sim.Backend{
-		Latency: tc.Latency, Fail: tc.Fail, Tail: tc.Tail.Latency, TailRate: tc.Tail.Rate,
-	})
+	return sim.New(def, cat, simBackend(tc))
+}
+
+// simBackend is tc's simulator settings.
+func simBackend(tc config.Tile) sim.Backend {
+	return sim.Backend{Latency: tc.Latency, Fail: tc.Fail, Tail: tc.Tail.Latency, TailRate: tc.Tail.Rate}
 }
 
 // policy is tile tc's resilience policy: resilience's default with the
@@ -300,7 +254,7 @@ func policy(cfg config.Config, tc config.Tile, fallback json.RawMessage) resilie
 
 // connectShared returns the shared Redis tier, or nil without one. It does not
 // dial: Redis may be down at start-up, and the tier comes up on its own.
-func (a app) connectShared() (*rediscache.Cache, error) {
+func (a *app) connectShared() (*rediscache.Cache, error) {
 	r := a.cfg.Redis
 	if !r.Enabled() {
 		return nil, nil

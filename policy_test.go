@@ -252,6 +252,17 @@ func closeAll(t *testing.T, wrapped []*resilience.Tile) {
 	})
 }
 
+// buildTiles is the tiles a generation of cfg holds.
+func buildTiles(cfg config.Config, cat *catalogue.Catalogue) ([]*resilience.Tile, error) {
+	a := &app{cfg: cfg, cat: cat, m: metrics.New()}
+	a.res = a.resilienceOptions()
+	g, _, err := a.build(cfg, nil)
+	if err != nil {
+		return nil, err
+	}
+	return g.tiles, nil
+}
+
 // TestBuildTiles: one wrapped tile per built-in tile, in page order, its
 // simulated backend and policy following the configuration.
 func TestBuildTiles(t *testing.T) {
@@ -261,7 +272,7 @@ func TestBuildTiles(t *testing.T) {
 		"-ttl", "banners=5s", "-max-stale", "products=1m", "-hedge", "products=150ms,recommendations=off",
 		"-breaker", "recommendations=2",
 	}, nil)
-	wrapped, err := app{cfg: cfg, cat: cat, m: metrics.New()}.buildTiles()
+	wrapped, err := buildTiles(cfg, cat)
 	if err != nil {
 		t.Fatalf("buildTiles error = %v; want nil", err)
 	}
@@ -293,7 +304,7 @@ func TestBuildTiles(t *testing.T) {
 // of 0.
 func TestBuildTilesCacheOff(t *testing.T) {
 	cfg := parsedConfig(t, []string{"-cache=false", "-ttl", "banners=5s"}, nil)
-	wrapped, err := app{cfg: cfg, cat: catalogue.Default(), m: metrics.New()}.buildTiles()
+	wrapped, err := buildTiles(cfg, catalogue.Default())
 	if err != nil {
 		t.Fatalf("buildTiles error = %v; want nil", err)
 	}
@@ -327,7 +338,7 @@ func TestBuildTilesFallback(t *testing.T) {
 	failing := []string{"-latency", "banners=0s,products=0s,recommendations=0s", "-fail", "banners=1,products=1,recommendations=1"}
 
 	t.Run("fallback", func(t *testing.T) {
-		wrapped, err := app{cfg: parsedConfig(t, failing, nil), cat: cat, m: metrics.New()}.buildTiles()
+		wrapped, err := buildTiles(parsedConfig(t, failing, nil), cat)
 		if err != nil {
 			t.Fatalf("buildTiles error = %v; want nil", err)
 		}
@@ -350,7 +361,7 @@ func TestBuildTilesFallback(t *testing.T) {
 	})
 
 	t.Run("no fallback", func(t *testing.T) {
-		wrapped, err := app{cfg: parsedConfig(t, append(failing, "-fallback=false"), nil), cat: cat, m: metrics.New()}.buildTiles()
+		wrapped, err := buildTiles(parsedConfig(t, append(failing, "-fallback=false"), nil), cat)
 		if err != nil {
 			t.Fatalf("buildTiles error = %v; want nil", err)
 		}
@@ -372,7 +383,7 @@ func TestBuildTilesFallback(t *testing.T) {
 func TestBuildTilesError(t *testing.T) {
 	cfg := parsedConfig(t, nil, nil)
 	cfg.Tiles[1].Breaker = -1 // no flag gives this
-	wrapped, err := app{cfg: cfg, cat: catalogue.Default(), m: metrics.New()}.buildTiles()
+	wrapped, err := buildTiles(cfg, catalogue.Default())
 	closeAll(t, wrapped)
 	var ce *config.Error
 	if !errors.As(err, &ce) {

@@ -19,15 +19,9 @@ import (
 // homeTiles GETs /home for user and returns each tile's status.
 func homeTiles(t *testing.T, base, user string) map[string]string {
 	t.Helper()
-	var page struct {
-		Tiles map[string]struct{ Status string } `json:"tiles"`
-	}
-	if code := getJSON(t, http.DefaultClient, base+"/home?user="+user, &page); code != http.StatusOK {
+	code, statuses := tileStatuses(t, base+"/home?user="+user)
+	if code != http.StatusOK {
 		t.Fatalf("GET /home?user=%s: %d; want 200", user, code)
-	}
-	statuses := map[string]string{}
-	for name, tile := range page.Tiles {
-		statuses[name] = tile.Status
 	}
 	return statuses
 }

@@ -73,6 +73,7 @@ type Metrics struct {
 	redisTier *redisMetrics                          // the shared tier's (redis.go)
 	identity  map[identity.Result]prometheus.Counter // by result (identity.go)
 	cookies   *prometheus.CounterVec                 // Set-Cookie dropped, by tile (cookies.go)
+	reloads   *prometheus.CounterVec                 // configuration reloads, by result (reload.go)
 }
 
 // tileSeries are one tile's series without labels left to fill.
@@ -103,15 +104,12 @@ func New(names ...string) *Metrics {
 	reg := prometheus.NewRegistry()
 	m := &Metrics{reg: reg, known: make(map[string]*tileSeries, len(names)),
 		names: names, redisTier: newRedisMetrics(reg), identity: newIdentityMetrics(reg),
-		cookies: newCookieMetrics(reg)}
+		cookies: newCookieMetrics(reg), reloads: newReloadMetrics(reg)}
 	m.register()
 	m.pagesBy = [2]prometheus.Counter{m.pages.WithLabelValues("false"), m.pages.WithLabelValues("true")}
 	for _, name := range names {
 		m.known[name] = m.resolve(name) // creates tile_results_total's series too
-		m.detachedCapped.WithLabelValues(name)
-		m.abandoned.WithLabelValues(name)
-		m.bulkheadFull.WithLabelValues(name)
-		m.revalidated.WithLabelValues(name)
+		m.zero(name)
 	}
 	m.handler = promhttp.InstrumentMetricHandler(m.reg, promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
 		Registry:           m.reg, // counts its own errors in promhttp_metric_handler_errors_total
@@ -224,6 +222,14 @@ func (m *Metrics) resolve(name string) *tileSeries {
 		results:     results,
 		fetches:     fetches,
 	}
+}
+
+// zero creates name's series that resolve does not, at zero.
+func (m *Metrics) zero(name string) {
+	m.detachedCapped.WithLabelValues(name)
+	m.abandoned.WithLabelValues(name)
+	m.bulkheadFull.WithLabelValues(name)
+	m.revalidated.WithLabelValues(name)
 }
 
 // tile returns name's series.

@@ -564,3 +564,34 @@ func TestFetchTimeout(t *testing.T) {
 		}
 	})
 }
+
+// TestResize: a tile resized to a smaller budget (a reload that adds a
+// caching tile) evicts down to it, and keeps its entries when it is larger.
+func TestResize(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const big, users = 16 << 10, 40
+		b := newBackend(0, strings.Repeat("x", big))
+		tile := Wrap(b.fetcher("recommendations"), Policy{TTL: time.Hour, Personalised: true, MaxBytes: 4 << 20},
+			Options{})
+		defer tile.Close()
+		for i := range users {
+			if _, err := tile.Fetch(t.Context(), tiles.Request{User: fmt.Sprint("user", i)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		tile.Wait()
+		cache := layerOf[*memory](t, tile).cache
+		tile.Resize(8 << 20)
+		cache.CleanUp()
+		if got := cache.EstimatedSize(); got != users {
+			t.Errorf("after growing, the cache holds %d entries; want all %d", got, users)
+		}
+		const budget = 128 << 10
+		tile.Resize(budget)
+		cache.CleanUp()
+		if w := cache.WeightedSize(); w > budget {
+			t.Errorf("after shrinking to %d bytes, the cache weighs %d; want at most that", budget, w)
+		}
+		tile.Wait()
+	})
+}

@@ -45,6 +45,7 @@ type Tile struct {
 	work    *background
 	keys    *UserKeys
 	vary    *varied                                    // nil unless the tile is cached and forwards values
+	cache   *otter.Cache[string, *entry]               // the memory cache; nil without one
 	breaker *gobreaker.TwoStepCircuitBreaker[struct{}] // nil without one
 }
 
@@ -102,6 +103,7 @@ func (t *Tile) layers(b base, p Policy, opts Options) []layer {
 	var cache *otter.Cache[string, *entry]
 	if p.TTL > 0 {
 		cache = newCache(p.MaxEntries, p.MaxBytes, t.work)
+		t.cache = cache
 	}
 	var ls []layer
 	if p.Fallback != nil {
@@ -174,6 +176,15 @@ func (t *Tile) Describe() tiles.Info {
 	pi := t.p.describe()
 	info.Policy = &pi
 	return info
+}
+
+// Resize bounds the memory cache's weight at maxBytes from now on, as
+// Policy.MaxBytes did, evicting the coldest entries if it is over; the
+// least weight of an entry stays Policy's. No memory cache: nothing to do.
+func (t *Tile) Resize(maxBytes int64) {
+	if t.cache != nil && maxBytes > 0 {
+		t.cache.SetMaximum(uint64(maxBytes))
+	}
 }
 
 // Wait blocks until no background work runs: refreshes, flights callers
