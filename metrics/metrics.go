@@ -113,6 +113,8 @@ func New(names ...string) *Metrics {
 		m.abandoned.WithLabelValues(name)
 		m.bulkheadFull.WithLabelValues(name)
 		m.revalidated.WithLabelValues(name)
+		m.refreshes.WithLabelValues(name, "ok")
+		m.refreshes.WithLabelValues(name, "error")
 	}
 	m.handler = promhttp.InstrumentMetricHandler(m.reg, promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
 		Registry:           m.reg, // counts its own errors in promhttp_metric_handler_errors_total
