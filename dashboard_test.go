@@ -206,7 +206,7 @@ func scrapeAfterRun(t *testing.T) metricSamples {
 // TestCheckExprFails checks the check itself: each kind of rot is caught.
 func TestCheckExprFails(t *testing.T) {
 	e := exposed{
-		"vitrine_pages_total":                 {"__name__": true, "complete": true},
+		"vitrine_pages_total":                  {"__name__": true, "complete": true},
 		"vitrine_page_duration_seconds_bucket": {"__name__": true, "format": true, "le": true},
 	}
 	for _, tt := range []struct {
