@@ -31,6 +31,7 @@ import (
 //	operator_port_test.go  -admin-addr
 //	readyz_test.go, metrics_e2e_test.go, edge_replies_test.go,
 //	backends_test.go       what the wired server answers; the examples
+//	dashboard_test.go      the Grafana dashboard names only exposed series
 //	policy_test.go         the tiles' policies as main builds them
 //	replicas_test.go       replicas behind nginx sharing a redis-server, one
 //	                       of them the binary stopped by SIGTERM

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"net/http"
 	"testing"
 )
@@ -81,6 +82,29 @@ func TestRunMetrics(t *testing.T) {
 	} {
 		if got := value(after, tc.series, false); got != tc.want {
 			t.Errorf("%s%q = %v after two pages; want %v", tc.name, tc.labels, got, tc.want)
+		}
+	}
+}
+
+// TestPagesByFormat checks that each page's latency is counted under the
+// form it was served in, streamed pages included.
+func TestPagesByFormat(t *testing.T) {
+	in := start(t, fastArgs...)
+	for _, f := range []string{"json", "json", "html", "ndjson"} {
+		res, err := http.Get(in.base + "/home?format=" + f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+	}
+	m, err := scrapeMetrics(http.DefaultClient, in.base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for f, want := range map[string]float64{"json": 2, "html": 1, "ndjson": 1} {
+		if got := m.sum("vitrine_page_duration_seconds_count", "format", f); got != want {
+			t.Errorf("vitrine_page_duration_seconds_count{format=%q} = %v; want %v", f, got, want)
 		}
 	}
 }

@@ -35,6 +35,16 @@ type Result struct {
 type Summary struct {
 	Elapsed  time.Duration
 	Complete bool
+	// Format is the form the page was asked in (WithFormat), for observers.
+	Format string
+}
+
+type formatKey struct{}
+
+// WithFormat returns ctx naming the form (json, html, ndjson) a page
+// fetched under it is served in, so that an Observer can tell pages apart.
+func WithFormat(ctx context.Context, format string) context.Context {
+	return context.WithValue(ctx, formatKey{}, format)
 }
 
 // Page is a whole merged page, its tiles in page order.
@@ -193,6 +203,7 @@ func (a *Aggregator) Stream(ctx context.Context, req tiles.Request, emit func(Re
 	}
 	_ = g.Wait() // every fetch has sent on done, and none returns an error: this only joins them
 	sum := Summary{Elapsed: time.Since(start), Complete: true}
+	sum.Format, _ = ctx.Value(formatKey{}).(string)
 	for _, r := range results {
 		sum.Complete = sum.Complete && r.Status == tiles.StatusOK
 	}

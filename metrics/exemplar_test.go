@@ -62,7 +62,7 @@ func TestExemplarsCarryTraceID(t *testing.T) {
 			}
 			m := New("banners")
 			m.PageStarted()
-			m.PageDone(ctx, aggregator.Summary{Elapsed: 120 * time.Millisecond, Complete: true})
+			m.PageDone(ctx, aggregator.Summary{Elapsed: 120 * time.Millisecond, Complete: true, Format: "html"})
 			m.TileDone(ctx, aggregator.Result{Name: "banners", Outcome: tiles.Outcome{Status: tiles.StatusOK}, Elapsed: 40 * time.Millisecond})
 			m.BackendFetch(ctx, "banners", 30*time.Millisecond, nil)
 			m.Up(true)
@@ -70,7 +70,7 @@ func TestExemplarsCarryTraceID(t *testing.T) {
 
 			body := scrapeOpenMetrics(t, m.Handler())
 			for _, bucket := range []struct{ series, value string }{
-				{`vitrine_page_duration_seconds_bucket{le="0.125"}`, "0.12"},
+				{`vitrine_page_duration_seconds_bucket{format="html",le="0.125"}`, "0.12"},
 				{`vitrine_tile_duration_seconds_bucket{tile="banners",le="0.05"}`, "0.04"},
 				{`vitrine_backend_duration_seconds_bucket{tile="banners",le="0.05"}`, "0.03"},
 				{`vitrine_redis_call_seconds_bucket{op="claim",le="0.0005"}`, "0.0003"},

@@ -39,7 +39,8 @@ type Metrics struct {
 
 	tileDuration    *prometheus.HistogramVec
 	tileResults     *prometheus.CounterVec
-	pageDuration    exemplarObserver
+	pageDuration    *prometheus.HistogramVec
+	pageBy          map[string]exemplarObserver // pageDuration's series by format, resolved once
 	pagesInFlight   prometheus.Gauge
 	pages           *prometheus.CounterVec
 	pagesBy         [2]prometheus.Counter // pages by complete: false, true
@@ -127,8 +128,12 @@ func (m *Metrics) register() {
 		"Time to answer a tile, as the aggregator saw it, whatever its status.", latencyBuckets, tile...)
 	m.tileResults = counter(reg, "tile_results_total",
 		"Tiles answered, by status (ok, timeout, error, stale, fallback).", "tile", "status")
-	m.pageDuration = histogram(reg, "page_duration_seconds", "Time to assemble a whole page.",
-		latencyBuckets).WithLabelValues().(exemplarObserver)
+	m.pageDuration = histogram(reg, "page_duration_seconds", "Time to assemble a whole page, by the form it "+
+		"was served in (json, html, ndjson).", latencyBuckets, "format")
+	m.pageBy = map[string]exemplarObserver{}
+	for _, f := range []string{"json", "html", "ndjson"} {
+		m.pageBy[f] = m.pageDuration.WithLabelValues(f).(exemplarObserver)
+	}
 	m.pagesInFlight = gauge(reg, "pages_in_flight", "Pages being assembled now.").WithLabelValues()
 	m.pages = counter(reg, "pages_total", "Pages assembled, by whether every tile was ok.", "complete")
 	m.cacheHits = counter(reg, "cache_hits_total", "Fetches answered with fresh content from the cache.", tile...)
@@ -230,6 +235,8 @@ func (m *Metrics) zero(name string) {
 	m.abandoned.WithLabelValues(name)
 	m.bulkheadFull.WithLabelValues(name)
 	m.revalidated.WithLabelValues(name)
+	m.refreshes.WithLabelValues(name, "ok")
+	m.refreshes.WithLabelValues(name, "error")
 }
 
 // tile returns name's series.
@@ -270,7 +277,11 @@ func (m *Metrics) PageStarted() { m.pagesInFlight.Inc() }
 
 func (m *Metrics) PageDone(ctx context.Context, s aggregator.Summary) {
 	m.pagesInFlight.Dec()
-	observe(ctx, m.pageDuration, s.Elapsed.Seconds())
+	o, ok := m.pageBy[s.Format]
+	if !ok {
+		o = m.pageDuration.WithLabelValues(s.Format).(exemplarObserver)
+	}
+	observe(ctx, o, s.Elapsed.Seconds())
 	complete := 0
 	if s.Complete {
 		complete = 1

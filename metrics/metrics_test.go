@@ -62,7 +62,8 @@ func TestSeriesExposed(t *testing.T) {
 		`vitrine_detached_fetches{tile="banners"}`,
 		`vitrine_detached_capped_total{tile="recommendations"}`,
 		`vitrine_pages_in_flight`,
-		`vitrine_page_duration_seconds_count`,
+		`vitrine_page_duration_seconds_count{format="json"}`, `vitrine_page_duration_seconds_count{format="html"}`,
+		`vitrine_page_duration_seconds_count{format="ndjson"}`,
 		`vitrine_pages_total{complete="true"}`,
 	} {
 		if got := value(body, name); got != "0" {
@@ -80,7 +81,7 @@ func TestCountersMove(t *testing.T) {
 	m := New("banners")
 	m.PageStarted()
 	m.PageStarted()
-	m.PageDone(context.Background(), aggregator.Summary{Elapsed: 120 * time.Millisecond, Complete: true})
+	m.PageDone(context.Background(), aggregator.Summary{Elapsed: 120 * time.Millisecond, Complete: true, Format: "json"})
 	m.TileDone(context.Background(), aggregator.Result{Name: "banners", Outcome: tiles.Outcome{Status: tiles.StatusOK}, Elapsed: 40 * time.Millisecond})
 	m.TileDone(context.Background(), aggregator.Result{Name: "banners", Outcome: tiles.Outcome{Status: tiles.StatusStale}, Elapsed: 2 * time.Millisecond})
 	m.CacheHit("banners")
@@ -108,7 +109,7 @@ func TestCountersMove(t *testing.T) {
 	for series, want := range map[string]string{
 		`vitrine_pages_in_flight`:                                          "1",
 		`vitrine_pages_total{complete="true"}`:                             "1",
-		`vitrine_page_duration_seconds_sum`:                                "0.12",
+		`vitrine_page_duration_seconds_sum{format="json"}`:                 "0.12",
 		`vitrine_tile_results_total{status="ok",tile="banners"}`:           "1",
 		`vitrine_tile_results_total{status="stale",tile="banners"}`:        "1",
 		`vitrine_tile_duration_seconds_count{tile="banners"}`:              "2",
@@ -138,14 +139,14 @@ func TestCountersMove(t *testing.T) {
 
 	m.BreakerState("banners", resilience.BreakerHalfOpen)
 	m.Detached("banners", -1)
-	m.PageDone(context.Background(), aggregator.Summary{Elapsed: 600 * time.Millisecond})
+	m.PageDone(context.Background(), aggregator.Summary{Elapsed: 600 * time.Millisecond, Format: "json"})
 	body = scrape(t, m.Handler())
 	for series, want := range map[string]string{
-		`vitrine_breaker_state{tile="banners"}`:    "1",
-		`vitrine_detached_fetches{tile="banners"}`: "0",
-		`vitrine_pages_in_flight`:                  "0",
-		`vitrine_pages_total{complete="false"}`:    "1",
-		`vitrine_page_duration_seconds_sum`:        "0.72",
+		`vitrine_breaker_state{tile="banners"}`:            "1",
+		`vitrine_detached_fetches{tile="banners"}`:         "0",
+		`vitrine_pages_in_flight`:                          "0",
+		`vitrine_pages_total{complete="false"}`:            "1",
+		`vitrine_page_duration_seconds_sum{format="json"}`: "0.72",
 	} {
 		if got := value(body, series); got != want {
 			t.Errorf("after more events, %s: got %q; want %q", series, got, want)

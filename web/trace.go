@@ -65,8 +65,10 @@ type pageTrace struct {
 	span trace.Span // nil when tracing is off
 }
 
-// startPage starts the page span in ctx, unless tracer is nil.
+// startPage names the page's form in ctx for the metrics, and starts the page
+// span in it unless tracer is nil.
 func startPage(ctx context.Context, tracer trace.Tracer, f format, req tiles.Request, tileCount int) pageTrace {
+	ctx = aggregator.WithFormat(ctx, string(f))
 	if tracer == nil {
 		return pageTrace{ctx: ctx}
 	}
