@@ -155,7 +155,9 @@ func (a *app) serve(ctx context.Context, r *reloader, hup <-chan os.Signal, stdo
 		ln.Close()
 		return fmt.Errorf("listen on -admin-addr: %w", err)
 	}
-	hosts := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) { r.served.Current().hosts.ServeHTTP(w, req) })
+	hosts := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.served.Current().hosts.ServeHTTP(w, req) // the tiles the current configuration serves
+	})
 	admin := httpServer(web.WithReload(web.NewAdmin(a.m.Handler(), hosts, r.ready), r.reload), a.logger)
 	fmt.Fprintf(stdout, "vitrine: serving http://%s/home\n", ln.Addr())
 	fmt.Fprintf(stdout, "vitrine: admin on http://%s/metrics\n", adminLn.Addr())
