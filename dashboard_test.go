@@ -3,8 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"regexp"
 	"slices"
@@ -188,19 +186,7 @@ func scrapeAfterRun(t *testing.T) metricSamples {
 	redis := servertest.Redis(t)
 	backends := startBackends(t, "-latency", "banners=1ms,products=2ms,recommendations=3ms")
 	in := start(t, append([]string{"-redis", redis.URL(), "-backend", tilesAt(backends.base)}, sturdyArgs...)...)
-	for _, f := range []string{"json", "html", "ndjson", "json"} {
-		res, err := http.Get(in.base + "/home?user=dashboard&format=" + f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, _ = io.Copy(io.Discard, res.Body)
-		res.Body.Close()
-	}
-	m, err := scrapeMetrics(http.DefaultClient, in.base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
+	return pagesThenMetrics(t, in.base, "/home?user=dashboard&format=", "json", "html", "ndjson", "json")
 }
 
 // TestCheckExprFails checks the check itself: each kind of rot is caught.

@@ -90,21 +90,29 @@ func TestRunMetrics(t *testing.T) {
 // form it was served in, streamed pages included.
 func TestPagesByFormat(t *testing.T) {
 	in := start(t, fastArgs...)
-	for _, f := range []string{"json", "json", "html", "ndjson"} {
-		res, err := http.Get(in.base + "/home?format=" + f)
+	m := pagesThenMetrics(t, in.base, "/home?format=", "json", "json", "html", "ndjson")
+	for f, want := range map[string]float64{"json": 2, "html": 1, "ndjson": 1} {
+		if got := m.sum("vitrine_page_duration_seconds_count", "format", f); got != want {
+			t.Errorf("vitrine_page_duration_seconds_count{format=%q} = %v; want %v", f, got, want)
+		}
+	}
+}
+
+// pagesThenMetrics GETs base+path+form for each form, reading each answer
+// whole, then returns base's /metrics.
+func pagesThenMetrics(t *testing.T, base, path string, forms ...string) metricSamples {
+	t.Helper()
+	for _, f := range forms {
+		res, err := http.Get(base + path + f)
 		if err != nil {
 			t.Fatal(err)
 		}
 		_, _ = io.Copy(io.Discard, res.Body)
 		res.Body.Close()
 	}
-	m, err := scrapeMetrics(http.DefaultClient, in.base)
+	m, err := scrapeMetrics(http.DefaultClient, base)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for f, want := range map[string]float64{"json": 2, "html": 1, "ndjson": 1} {
-		if got := m.sum("vitrine_page_duration_seconds_count", "format", f); got != want {
-			t.Errorf("vitrine_page_duration_seconds_count{format=%q} = %v; want %v", f, got, want)
-		}
-	}
+	return m
 }
