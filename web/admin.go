@@ -17,9 +17,14 @@ var adminPaths = []string{"/metrics", "/healthz", "/readyz", "/debug/pprof/"}
 // NewAdmin returns the handler of the operator port: metrics (if not nil),
 // /healthz, /readyz as readiness reports it (nil: always ready), and pprof
 // on a private mux, never http.DefaultServeMux, which the public port could
-// expose. Errors are JSON, except those pprof's own handlers write.
-func NewAdmin(metrics http.Handler, readiness func() Readiness) http.Handler {
-	mux := http.NewServeMux()
+// expose, and routes (such as PurgeRoute). Errors are JSON, except those
+// pprof's own handlers write.
+func NewAdmin(metrics http.Handler, readiness func() Readiness, routes ...AdminRoute) http.Handler {
+	mux, paths := http.NewServeMux(), adminPaths
+	for _, r := range routes {
+		mux.Handle(r.Path, r.Handler)
+		paths = append(paths[:len(paths):len(paths)], r.Path)
+	}
 	if metrics != nil {
 		mux.Handle("/metrics", adminReadOnly(metrics))
 	}
@@ -33,7 +38,7 @@ func NewAdmin(metrics http.Handler, readiness func() Readiness) http.Handler {
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		httpjson.Error(w, r, http.StatusNotFound, fmt.Sprintf("no such path %s on the admin port; try %s",
-			tiles.Clip(r.URL.Path, 128), strings.Join(adminPaths, ", ")))
+			tiles.Clip(r.URL.Path, 128), strings.Join(paths, ", ")))
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Content-Type-Options", "nosniff")
