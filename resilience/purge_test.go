@@ -171,3 +171,38 @@ func TestPurgeKeyNeedsPersonalised(t *testing.T) {
 		}
 	})
 }
+
+// TestPurgeAfterNotModified: an entry renewed by a 304 that names no tags
+// keeps the tags of the answer it renews, so a purge still finds it.
+func TestPurgeAfterNotModified(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &tilestest.Fetcher{TileName: "banners", FetchFn: func(ctx context.Context, req tiles.Request) (tiles.Outcome, error) {
+			if err := tiles.Wait(ctx, 10*time.Millisecond); err != nil {
+				return tiles.Outcome{}, err
+			}
+			c := tiles.Caching{Validators: tiles.Validators{ETag: `"v1"`}}
+			if req.Validators.ETag == c.ETag {
+				return tiles.Outcome{NotModified: true, Cache: c}, nil
+			}
+			c.Tags = []string{"winter-sale"}
+			out := tiles.Fresh(tilestest.String("v1"))
+			out.Cache = c
+			return out, nil
+		}}
+		rec := newRecorder()
+		tile := Wrap(f, Policy{TTL: time.Minute, StaleWhileRevalidate: time.Minute, MaxStale: time.Hour},
+			Options{Recorder: rec})
+		defer tile.Close()
+		read(t, tile, "", tiles.StatusOK)
+		time.Sleep(90 * time.Second)
+		read(t, tile, "", tiles.StatusStale) // its refresh is answered 304
+		time.Sleep(time.Second)
+		read(t, tile, "", tiles.StatusOK)
+		if got := rec.Count("Revalidated"); got != 1 {
+			t.Fatalf("Revalidated: %d; want 1", got)
+		}
+		if got := tile.Purge(Purge{Tags: []string{"winter-sale"}}); got != 1 {
+			t.Errorf("Purge marked %d; want 1", got)
+		}
+	})
+}
