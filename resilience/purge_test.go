@@ -206,3 +206,33 @@ func TestPurgeAfterNotModified(t *testing.T) {
 		}
 	})
 }
+
+// TestPurgeOneUserEveryValue: a user's purge reaches that user's entries
+// for every forwarded value, and no other user's.
+func TestPurgeOneUserEveryValue(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tile, calls := languageTile(Policy{TTL: time.Minute, Personalised: true}, nil)
+		defer tile.Close()
+		req := func(user, v string) tiles.Request { r := lang(v); r.User = user; return r }
+		reqs := []tiles.Request{req("alice", "de"), req("alice", "en"), req("alice", ""), req("bob", "de")}
+		for _, r := range reqs {
+			if _, err := tile.Fetch(t.Context(), r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(time.Second)
+		key, _ := tile.UserKey("alice")
+		if got := tile.Purge(Purge{Key: key}); got != 3 {
+			t.Errorf("Purge marked %d; want alice's 3", got)
+		}
+		if got := tile.Purge(Purge{Key: key[:len(key)-1]}); got != 0 {
+			t.Errorf("Purge of a key's prefix marked %d; want 0", got)
+		}
+		for _, r := range reqs {
+			tile.Fetch(t.Context(), r)
+		}
+		if got := calls.Load(); got != 7 {
+			t.Errorf("backend calls = %d; want 7 (alice's 3 again, bob's cached)", got)
+		}
+	})
+}
