@@ -57,8 +57,9 @@ func main() {
 }
 
 // command picks what the first argument names: `vitrine backends` serves the
-// simulated tiles over HTTP, `vitrine token` prints a demo JWT for them, and
-// anything else is the server's flags. Only the first argument names one.
+// simulated tiles over HTTP, `vitrine token` prints a demo JWT for them,
+// `vitrine purge` asks a running Vitrine to purge, and anything else is the
+// server's flags. Only the first argument names one.
 func command(args []string) ([]string, func(context.Context, []string, func(string) string, io.Writer,
 	io.Writer) error, func(io.Writer)) {
 	switch {
@@ -66,6 +67,8 @@ func command(args []string) ([]string, func(context.Context, []string, func(stri
 		return args[1:], runBackends, config.BackendsUsage
 	case len(args) > 0 && args[0] == "token":
 		return args[1:], runToken, tokenUsage
+	case len(args) > 0 && args[0] == "purge":
+		return args[1:], runPurge, purgeUsage
 	}
 	return args, run, config.Usage
 }
@@ -79,6 +82,7 @@ type app struct {
 	prov   *tracing.Provider
 	shared *rediscache.Cache // the shared tier; nil without -redis
 	who    identity.Source   // who the shopper is (-identity)
+	purge  web.Purger        // POST /purge on the operator port
 }
 
 // run wires Vitrine together and serves until ctx is cancelled, then returns
@@ -124,6 +128,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	a.purge = purger(wrapped, a.m, a.logger)
 	return a.serve(ctx, agg, readiness(wrapped, a.shared), stdout)
 }
 
@@ -183,7 +188,8 @@ func (a app) newServers(agg *aggregator.Aggregator, ready func() web.Readiness) 
 	}
 	if a.cfg.AdminAddr != "" {
 		opts.Metrics = nil
-		admin = httpServer(web.NewAdmin(a.m.Handler(), web.AdminTiles(agg, opts), ready), a.logger)
+		admin = httpServer(web.NewAdmin(a.m.Handler(), web.AdminTiles(agg, opts), ready, web.PurgeRoute(a.purge)),
+			a.logger)
 	}
 	return httpServer(web.NewServer(a.logger, agg, opts), a.logger), admin
 }
@@ -287,6 +293,7 @@ func policy(cfg config.Config, tc config.Tile, fallback json.RawMessage) resilie
 	p.HedgeAdaptive, p.HedgeDelay = tc.Hedge.Adaptive, tc.Hedge.Delay
 	p.BreakerFailures, p.Bulkhead = tc.Breaker, tc.Bulkhead
 	p.Forward, p.ForwardMax = tc.Forward.Forward, tc.Forward.MaxValues
+	p.Tags = tc.Tags
 	// An HTTP backend's Cache-Control sets freshness unless the TTL was given.
 	p.BackendTTL, p.MaxTTL = tc.URL != "" && !tc.PinnedTTL, cfg.TileMaxTTL(tc)
 	if !cfg.Cache || tc.SetCookie { // every page fetches the tile itself: its cookies are that shopper's

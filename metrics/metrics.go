@@ -73,6 +73,7 @@ type Metrics struct {
 	redisTier *redisMetrics                          // the shared tier's (redis.go)
 	identity  map[identity.Result]prometheus.Counter // by result (identity.go)
 	cookies   *prometheus.CounterVec                 // Set-Cookie dropped, by tile (cookies.go)
+	purge     *purgeMetrics                          // purges and the entries they marked (purge.go)
 }
 
 // tileSeries are one tile's series without labels left to fill.
@@ -103,7 +104,7 @@ func New(names ...string) *Metrics {
 	reg := prometheus.NewRegistry()
 	m := &Metrics{reg: reg, known: make(map[string]*tileSeries, len(names)),
 		names: names, redisTier: newRedisMetrics(reg), identity: newIdentityMetrics(reg),
-		cookies: newCookieMetrics(reg)}
+		cookies: newCookieMetrics(reg), purge: newPurgeMetrics(reg)}
 	m.register()
 	m.pagesBy = [2]prometheus.Counter{m.pages.WithLabelValues("false"), m.pages.WithLabelValues("true")}
 	for _, name := range names {

@@ -45,6 +45,7 @@ type Tile struct {
 	work    *background
 	keys    *UserKeys
 	vary    *varied                                    // nil unless the tile is cached and forwards values
+	cache   *otter.Cache[string, *entry]               // the memory cache, for Purge; nil without one
 	breaker *gobreaker.TwoStepCircuitBreaker[struct{}] // nil without one
 }
 
@@ -99,10 +100,10 @@ func Wrap(f tiles.Fetcher, p Policy, opts Options) *Tile {
 // layers returns the tile's layers, outermost first: the one place that
 // says which policies a tile has, and in what order.
 func (t *Tile) layers(b base, p Policy, opts Options) []layer {
-	var cache *otter.Cache[string, *entry]
 	if p.TTL > 0 {
-		cache = newCache(p.MaxEntries, p.MaxBytes, t.work)
+		t.cache = newCache(p.MaxEntries, p.MaxBytes, t.work)
 	}
+	cache := t.cache
 	var ls []layer
 	if p.Fallback != nil {
 		ls = append(ls, &fallback{base: b, data: p.Fallback})

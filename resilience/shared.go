@@ -45,6 +45,7 @@ type SharedEntry struct {
 	FreshUntil time.Time // served without a fetch until then
 	StaleUntil time.Time // served at all until then; the tier forgets it then
 	Personal   bool      // a user's entry, keyed by the hash of the user
+	Tags       []string  // the backend's tags (tiles.Caching.Tags), by which a purge finds it
 	tiles.Validators
 }
 
