@@ -14,7 +14,8 @@
 // With real HTTP backends (sim.Handler, as `vitrine backends` serves
 // them), the built-in tiles draw as from the in-process simulator, a tile
 // Vitrine does not know shows in the generic view of its JSON, and a
-// trusted HTML fragment shows its markup while the CSP blocks its script.
+// backend's HTML fragment shows its markup without its script, and a
+// hostile one can neither navigate the page nor take another tile's place.
 // The accessibility tests audit the page with axe-core in every state,
 // width and colour scheme, and walk it with the Tab key to every product
 // and retry link. Two shoppers with signed session cookies, each in a

@@ -14,9 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/net/html"
-	"golang.org/x/net/html/atom"
-
 	"vitrine/aggregator"
 	"vitrine/catalogue"
 	"vitrine/tiles"
@@ -66,15 +63,16 @@ type tileView struct {
 	RetryURL         string
 }
 
-// dataViews read a tile's data for the views that take more than JSON.
-var dataViews = map[string]func(json.RawMessage) (any, error){
+// dataViews read a tile's data, for the tile named name, for the views that
+// take more than JSON.
+var dataViews = map[string]func(name string, raw json.RawMessage) (any, error){
 	ViewBanners:         decode[catalogue.Banners],
 	ViewProducts:        decode[catalogue.Products],
 	ViewRecommendations: decode[catalogue.Recommendations],
-	ViewHTML:            func(raw json.RawMessage) (any, error) { return htmlFragment(raw) },
+	ViewHTML:            func(name string, raw json.RawMessage) (any, error) { return htmlFragment(name, raw) },
 }
 
-func decode[T any](raw json.RawMessage) (any, error) {
+func decode[T any](_ string, raw json.RawMessage) (any, error) {
 	var v T
 	err := json.Unmarshal(raw, &v)
 	return v, err
@@ -111,7 +109,7 @@ func (r *renderer) tile(res aggregator.Result, user string) ([]byte, error) {
 // returns the view's template.
 func viewTemplate(v *tileView, data json.RawMessage) string {
 	if read, ok := dataViews[v.View]; ok && len(data) > 0 {
-		if d, err := read(data); err == nil {
+		if d, err := read(v.Name, data); err == nil {
 			v.Data = d
 			return "tile-" + v.View
 		}
@@ -247,46 +245,6 @@ func formatMS(v float64) string {
 		return strconv.FormatFloat(math.Round(v/10)/100, 'f', -1, 64) + " s"
 	}
 	return strconv.FormatFloat(v, 'f', 1, 64) + " ms"
-}
-
-// htmlFragment returns the markup of a tile drawn with the "html" view: a
-// JSON string holding a fragment the operator trusts, inserted unescaped
-// (the CSP still stops its inline script). It is parsed and written back as
-// a browser reads it, so that no unclosed element or stray end tag can
-// leave the tile's slot or swallow what follows.
-func htmlFragment(raw json.RawMessage) (template.HTML, error) {
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", fmt.Errorf("html view: data is not a JSON string: %w", err)
-	}
-	slot := &html.Node{Type: html.ElementNode, Data: "div", DataAtom: atom.Div}
-	nodes, err := html.ParseFragment(strings.NewReader(s), slot)
-	if err != nil {
-		return "", fmt.Errorf("html view: %w", err)
-	}
-	var b strings.Builder
-	for _, n := range nodes {
-		if dropPlaintext(n) {
-			continue
-		}
-		if err := html.Render(&b, n); err != nil {
-			return "", fmt.Errorf("html view: %w", err)
-		}
-	}
-	return template.HTML(b.String()), nil
-}
-
-// dropPlaintext removes the <plaintext> elements under n and reports
-// whether n is one: html.Render leaves one open.
-func dropPlaintext(n *html.Node) bool {
-	for c := n.FirstChild; c != nil; {
-		next := c.NextSibling
-		if dropPlaintext(c) {
-			n.RemoveChild(c)
-		}
-		c = next
-	}
-	return n.Type == html.ElementNode && n.DataAtom == atom.Plaintext
 }
 
 // The views the HTML page can draw a tile with (Options.Views): the built-in

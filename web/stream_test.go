@@ -300,6 +300,9 @@ func TestStreamHTMLShellFirst(t *testing.T) {
 			if busy, _ := attr(n, "aria-busy"); busy != "true" {
 				t.Errorf("placeholder %s: aria-busy = %q; want true", name, busy)
 			}
+			if slot, _ := attr(n, "data-slot"); slot != name {
+				t.Errorf("placeholder %s: data-slot = %q; want %[1]q (what vitrine.js finds it by)", name, slot)
+			}
 			if len(findAll(n, hasClass("skeleton"))) != 1 {
 				t.Errorf("placeholder %s has no skeleton", name)
 			}

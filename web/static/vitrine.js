@@ -23,10 +23,19 @@ window.vitrine = (function (queued) {
     return h ? h.textContent.trim() : tile.dataset.tile;
   }
 
+  // child is the child of the page's own container (a child of <body>)
+  // that matches sel. A tile's HTML fragment is always nested inside its
+  // tile and carries no data-tile or data-slot, so it can never be one.
+  function child(container, sel) {
+    var c = document.querySelector("body > " + container);
+    return c && c.querySelector(":scope > " + sel);
+  }
+
   // place moves the streamed element for name into its slot.
   function place(name) {
-    var el = document.getElementById(name === "timing" ? "timing" : "tile-" + name);
-    var slot = document.getElementById("slot-" + name);
+    var key = '"' + CSS.escape(name) + '"';
+    var el = child("#stream", name === "timing" ? "#timing" : "[data-tile=" + key + "]");
+    var slot = child("main#main", "[data-slot=" + key + "]");
     if (!el) return;
     el.dataset.placedMs = (performance.now() - started).toFixed(1);
     if (slot) slot.replaceWith(el);
@@ -54,8 +63,8 @@ window.vitrine = (function (queued) {
       .then(function (html) {
         var tpl = document.createElement("template");
         tpl.innerHTML = html;
-        var fresh = tpl.content.querySelector("[data-tile]");
-        if (!fresh) throw new Error("no tile in answer");
+        var fresh = tpl.content.firstElementChild;
+        if (!fresh || !fresh.hasAttribute("data-tile")) throw new Error("no tile in answer");
         tile.replaceWith(fresh);
         if (focused) {
           var again = fresh.querySelector("a[data-retry]");
