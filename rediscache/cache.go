@@ -183,7 +183,7 @@ func (c *Cache) Store(ctx context.Context, tile, key string, e resilience.Shared
 	c.rec.Write(tile)
 	if e.Personal {
 		c.personal.add(c.now(), e.StaleUntil,
-			int64(len(entry)+len(e.Data)+len(e.ETag)+len(e.LastModified)+personalOverhead))
+			int64(len(entry)+len(e.Data)+len(e.ETag)+len(e.LastModified)+len(encodeTags(e.Tags))+personalOverhead))
 	}
 	return nil
 }

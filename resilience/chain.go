@@ -34,6 +34,7 @@ type Options struct {
 	Shared   Shared       // the cache tier other replicas share, under the memory cache; nil: none
 	Tracer   trace.Tracer // traces the layers' work; nil: tracing off, at no cost
 	UserKeys *UserKeys    // hash user ids in cache keys; nil: a random secret of this process
+	Purges   *Purges      // the purges the shared tier's entries are read through; nil: none
 }
 
 // Tile is a tiles.Fetcher with its Policy's layers around another: the head
@@ -122,7 +123,7 @@ func (t *Tile) layers(b base, p Policy, opts Options) []layer {
 	if cache != nil && !p.Direct && opts.Shared != nil {
 		ls = append(ls, &sharing{base: b, tier: opts.Shared, cache: cache, personalised: p.Personalised,
 			swr: p.StaleWhileRevalidate, maxStale: p.MaxStale, lease: p.FetchTimeout, wait: p.SharedWait,
-			maxFresh: max(p.TTL, p.MaxTTL)})
+			maxFresh: max(p.TTL, p.MaxTTL), purges: opts.Purges, tags: p.Tags})
 	}
 	ls = append(ls, &store{base: b, cache: cache, personalised: p.Personalised, ttl: p.TTL, maxTTL: p.MaxTTL,
 		backendTTL: p.BackendTTL})
