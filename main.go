@@ -80,9 +80,10 @@ type app struct {
 	m      *metrics.Metrics
 	logger *slog.Logger
 	prov   *tracing.Provider
-	shared *rediscache.Cache // the shared tier; nil without -redis
-	who    identity.Source   // who the shopper is (-identity)
-	purge  web.Purger        // POST /purge on the operator port
+	shared *rediscache.Cache  // the shared tier; nil without -redis
+	who    identity.Source    // who the shopper is (-identity)
+	purge  web.Purger         // POST /purge on the operator port
+	purges *resilience.Purges // the purges the shared tier's entries are read through; nil without -redis
 }
 
 // run wires Vitrine together and serves until ctx is cancelled, then returns
@@ -107,6 +108,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	if a.shared != nil {
+		a.purges = &resilience.Purges{}
 		defer a.shared.Close() // after the tiles' Close: their refreshes write to it
 		a.m.RedisPersonalBytes(a.shared.PersonalBytes)
 	}
@@ -128,7 +130,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	a.purge = purger(wrapped, a.m, a.logger)
+	a.purge = a.purger(wrapped)
+	if a.shared != nil {
+		defer a.followPurges(ctx, wrapped)() // before the tiles' Close
+	}
 	return a.serve(ctx, agg, readiness(wrapped, a.shared), stdout)
 }
 
@@ -213,7 +218,7 @@ func httpServer(h http.Handler, logger *slog.Logger) *http.Server {
 func (a app) buildTiles() ([]*resilience.Tile, error) {
 	opts := resilience.Options{Recorder: a.m, Logger: a.logger, Tracer: a.prov.Tracer("vitrine/resilience")}
 	if a.shared != nil { // a nil *Cache in the interface would not be nil
-		opts.Shared = a.shared
+		opts.Shared, opts.Purges = a.shared, a.purges
 	}
 	if a.cfg.KeySecret != "" {
 		opts.UserKeys = resilience.NewUserKeys([]byte(a.cfg.KeySecret))

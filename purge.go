@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -16,7 +15,6 @@ import (
 	"time"
 
 	"vitrine/config"
-	"vitrine/metrics"
 	"vitrine/resilience"
 	"vitrine/tiles"
 	"vitrine/web"
@@ -25,9 +23,11 @@ import (
 // purger purges the wrapped tiles' memory caches on this replica
 // (web.Purger): all of them by tags, or one by name (and one user's entries
 // of a personalised tile). It logs and counts each purge, never the user.
-func purger(wrapped []*resilience.Tile, m *metrics.Metrics, logger *slog.Logger) web.Purger {
+// With the shared tier it records the purge in purges and publishes it.
+func (a app) purger(wrapped []*resilience.Tile) web.Purger {
 	return func(r web.PurgeRequest) (int, error) {
-		p, targets := resilience.Purge{Tags: r.Tags, Soft: r.Soft, Before: time.Now()}, wrapped
+		before := time.UnixMilli(time.Now().UnixMilli()) // as replicas tell it each other
+		p, targets := resilience.Purge{Tags: r.Tags, Soft: r.Soft, Before: before}, wrapped
 		if r.Tile != "" {
 			i := slices.IndexFunc(wrapped, func(t *resilience.Tile) bool { return t.Name() == r.Tile })
 			if i < 0 {
@@ -50,10 +50,47 @@ func purger(wrapped []*resilience.Tile, m *metrics.Metrics, logger *slog.Logger)
 		for _, t := range targets {
 			marked += t.Purge(p)
 		}
-		m.Purged(r.Soft, marked)
-		logger.Info("purge", "tags", r.Tags, "tile", r.Tile, "one_user", r.User != "", "soft", r.Soft, "marked", marked)
+		a.m.Purged(r.Soft, marked)
+		a.logger.Info("purge", "tags", r.Tags, "tile", r.Tile, "one_user", r.User != "", "soft", r.Soft,
+			"marked", marked)
+		if a.shared != nil {
+			rec := resilience.PurgeRecord{Purge: p, Tile: r.Tile}
+			a.purges.Add(rec)
+			if err := a.shared.Publish(context.Background(), rec); err != nil {
+				a.logger.Warn("purge not sent to the other replicas", "err", err)
+			}
+		}
 		return marked, nil
 	}
+}
+
+// followPurges applies the purges other replicas publish until stop is
+// called, and returns once it has read those Redis holds (or a second has
+// passed), so that this replica serves no entry they purged.
+func (a app) followPurges(ctx context.Context, wrapped []*resilience.Tile) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done, caught := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		a.shared.Follow(ctx, func(r resilience.PurgeRecord, live bool) {
+			a.purges.Add(r)
+			marked := 0
+			for _, t := range wrapped {
+				if r.Tile == "" || r.Tile == t.Name() {
+					marked += t.Purge(r.Purge)
+				}
+			}
+			if live {
+				a.m.PurgeReceived(r.Soft, marked, time.Since(r.Before))
+			}
+		}, func() { close(caught) })
+	}()
+	select {
+	case <-caught:
+	case <-time.After(time.Second):
+		a.logger.Warn("redis: the purges of other replicas not read yet; read on in the background")
+	}
+	return func() { cancel(); <-done }
 }
 
 // purgeArgs are `vitrine purge`'s flags.

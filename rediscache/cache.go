@@ -45,6 +45,7 @@ type Cache struct {
 	log     *slog.Logger
 	tracer  trace.Tracer     // nil: no spans
 	now     func() time.Time // tests replace it
+	id      string           // names this Cache's purge records
 	health  health
 
 	mu     sync.Mutex
@@ -60,7 +61,7 @@ func New(o Options) *Cache {
 	c := &Cache{
 		client: o.Client, prefix: cmp.Or(o.Prefix, DefaultPrefix), timeout: o.Timeout,
 		rec: cmp.Or[Recorder](o.Recorder, NopRecorder{}), log: cmp.Or(o.Logger, slog.New(slog.DiscardHandler)),
-		tracer: o.Tracer, now: time.Now, warned: map[string]time.Time{},
+		tracer: o.Tracer, now: time.Now, warned: map[string]time.Time{}, id: newToken(),
 	}
 	if c.timeout <= 0 {
 		c.timeout = DefaultTimeout

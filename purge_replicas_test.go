@@ -1,0 +1,159 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"vitrine/servertest"
+)
+
+// purgeSet is a shared Redis and replicas over one `vitrine backends`,
+// each with its operator port.
+type purgeSet struct {
+	backends string
+	redis    *servertest.RedisServer
+	pub      []string // each replica's public base URL
+	admin    []string // each replica's operator port
+}
+
+func startPurgeSet(t *testing.T, n int) *purgeSet {
+	t.Helper()
+	ps := &purgeSet{redis: servertest.Redis(t),
+		backends: startBackends(t, "-latency", "banners=5ms,products=10ms,recommendations=15ms").base}
+	for range n {
+		ps.add(t)
+	}
+	return ps
+}
+
+// add starts one more replica, as the others were started: a TTL of a
+// minute (so a minute of StaleWhileRevalidate), no hedges.
+func (ps *purgeSet) add(t *testing.T) {
+	t.Helper()
+	args := append([]string{
+		"-redis", ps.redis.URL(), "-backend", tilesAt(ps.backends),
+		"-hedge", "banners=off,products=off,recommendations=off",
+		"-ttl", "banners=1m,products=1m,recommendations=1m",
+		"-key-secret", "the replicas' shared secret",
+	}, sturdyArgs...)
+	in, admin := startAdmin(t, args...)
+	ps.pub, ps.admin = append(ps.pub, in.base), append(ps.admin, admin)
+}
+
+// status reads the home page on replica i and returns tile's status.
+func (ps *purgeSet) status(t *testing.T, i int, tile string) string {
+	t.Helper()
+	var page homePage
+	if code := getJSON(t, http.DefaultClient, ps.pub[i]+"/home", &page); code != http.StatusOK {
+		t.Fatalf("replica %d: GET /home: %d", i+1, code)
+	}
+	return page.Tiles[tile].Status
+}
+
+// metric returns the sum of a series of replica i's metrics.
+func (ps *purgeSet) metric(t *testing.T, i int, name string, match ...string) float64 {
+	t.Helper()
+	m, err := scrapeMetrics(http.DefaultClient, ps.admin[i])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m.sum(name, match...)
+}
+
+// waitMetric waits up to 10s for replica i's series to reach at least want.
+func (ps *purgeSet) waitMetric(t *testing.T, i int, want float64, name string, match ...string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ps.metric(t, i, name, match...) < want; {
+		if time.Now().After(deadline) {
+			t.Fatalf("replica %d: %s%q = %v after 10s; want %v", i+1, name, match,
+				ps.metric(t, i, name, match...), want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// purge POSTs body to replica i's /purge, then waits until every other
+// replica has received it.
+func (ps *purgeSet) purge(t *testing.T, i int, body string) {
+	t.Helper()
+	received := make([]float64, len(ps.pub))
+	for j := range ps.pub {
+		received[j] = ps.metric(t, j, "vitrine_purge_propagation_seconds_count")
+	}
+	if got, code := postJSON(t, ps.admin[i]+"/purge", body); code != http.StatusOK {
+		t.Fatalf("replica %d: POST /purge %s: %d %s", i+1, body, code, got)
+	}
+	for j := range ps.pub {
+		if j != i {
+			ps.waitMetric(t, j, received[j]+1, "vitrine_purge_propagation_seconds_count")
+		}
+	}
+}
+
+// TestReplicasPurge: three replicas share banners through Redis. A soft
+// purge asked of one reaches the three: each serves banners stale once,
+// then fresh, and the backend sees exactly one fetch. A hard purge: the next
+// reads, at once on the three, fetch once. A replica that was not running
+// when a tile was purged does not take the purged copy from Redis.
+func TestReplicasPurge(t *testing.T) {
+	ps := startPurgeSet(t, 3)
+	fetches := func(tile string) int64 { return backendStats(t, ps.backends)[tile][""] }
+	for i := range ps.pub {
+		if got := ps.status(t, i, "banners"); got != "ok" {
+			t.Fatalf("replica %d before the purge: banners %s; want ok", i+1, got)
+		}
+	}
+	if got := fetches("banners"); got != 1 {
+		t.Fatalf("banners fetched %d times by three replicas; want 1", got)
+	}
+
+	ps.purge(t, 0, `{"tile": "banners"}`)
+	for i := range ps.pub {
+		refreshes := ps.metric(t, i, "vitrine_cache_refreshes_total", "tile", "banners")
+		if got := ps.status(t, i, "banners"); got != "stale" {
+			t.Errorf("replica %d, first read after a soft purge: banners %s; want stale", i+1, got)
+		}
+		ps.waitMetric(t, i, refreshes+1, "vitrine_cache_refreshes_total", "tile", "banners")
+		if got := ps.status(t, i, "banners"); got != "ok" {
+			t.Errorf("replica %d, once refreshed: banners %s; want ok", i+1, got)
+		}
+	}
+	if got := fetches("banners"); got != 2 {
+		t.Errorf("banners fetched %d times in all; want 2 (one refresh after the soft purge, cluster-wide)", got)
+	}
+
+	ps.purge(t, 1, `{"tile": "banners", "soft": false}`)
+	errs := make(chan error, len(ps.pub))
+	for i := range ps.pub {
+		go func() {
+			var page homePage
+			code := getJSON(t, http.DefaultClient, ps.pub[i]+"/home", &page)
+			if st := page.Tiles["banners"].Status; code != http.StatusOK || st != "ok" {
+				errs <- fmt.Errorf("replica %d after a hard purge: %d, banners %s; want 200, ok", i+1, code, st)
+				return
+			}
+			errs <- nil
+		}()
+	}
+	for range ps.pub {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if got := fetches("banners"); got != 3 {
+		t.Errorf("banners fetched %d times in all; want 3 (one fetch after the hard purge, cluster-wide)", got)
+	}
+
+	// products is in Redis, fresh; purged hard while a fourth replica is
+	// not running, it must not be adopted by that replica when it starts.
+	ps.purge(t, 2, `{"tags": ["products"], "soft": false}`)
+	ps.add(t)
+	if got := ps.status(t, 3, "products"); got != "ok" {
+		t.Errorf("replica 4: products %s; want ok", got)
+	}
+	if got := fetches("products"); got != 2 {
+		t.Errorf("products fetched %d times in all; want 2 (replica 4 fetched, not adopted the purged copy)", got)
+	}
+}
