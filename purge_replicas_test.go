@@ -2,7 +2,10 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,11 +32,12 @@ func startPurgeSet(t *testing.T, n int) *purgeSet {
 }
 
 // add starts one more replica, as the others were started: a TTL of a
-// minute (so a minute of StaleWhileRevalidate), no hedges.
-func (ps *purgeSet) add(t *testing.T) {
+// minute (so a minute of StaleWhileRevalidate), no hedges; its Redis at
+// redisURL, or the set's.
+func (ps *purgeSet) add(t *testing.T, redisURL ...string) {
 	t.Helper()
 	args := append([]string{
-		"-redis", ps.redis.URL(), "-backend", tilesAt(ps.backends),
+		"-redis", append(redisURL, ps.redis.URL())[0], "-backend", tilesAt(ps.backends),
 		"-hedge", "banners=off,products=off,recommendations=off",
 		"-ttl", "banners=1m,products=1m,recommendations=1m",
 		"-key-secret", "the replicas' shared secret",
@@ -155,5 +159,102 @@ func TestReplicasPurge(t *testing.T) {
 	}
 	if got := fetches("products"); got != 2 {
 		t.Errorf("products fetched %d times in all; want 2 (replica 4 fetched, not adopted the purged copy)", got)
+	}
+}
+
+// TestReplicaCutFromRedisDuringAPurge: a replica whose connections to
+// Redis are cut while another replica purges a tile it holds fresh in
+// memory goes on serving it fresh (it cannot know), but once it reaches
+// Redis again it reads the purge it missed and serves the tile stale, then
+// fresh, and the backend sees the one refresh.
+func TestReplicaCutFromRedisDuringAPurge(t *testing.T) {
+	ps := startPurgeSet(t, 1)
+	cut := newCutProxy(t, ps.redis.Addr())
+	ps.add(t, "redis://"+cut.addr+"/0")
+	for i := range ps.pub {
+		if got := ps.status(t, i, "banners"); got != "ok" {
+			t.Fatalf("replica %d before the purge: banners %s; want ok", i+1, got)
+		}
+	}
+	cut.set(true)
+	received := ps.metric(t, 1, "vitrine_purge_propagation_seconds_count")
+	if got, code := postJSON(t, ps.admin[0]+"/purge", `{"tile": "banners"}`); code != http.StatusOK {
+		t.Fatalf("POST /purge: %d %s", code, got)
+	}
+	if got := ps.status(t, 1, "banners"); got != "ok" {
+		t.Errorf("replica 2, cut from Redis: banners %s; want ok (it has not heard of the purge)", got)
+	}
+	cut.set(false)
+	ps.waitMetric(t, 1, received+1, "vitrine_purge_propagation_seconds_count")
+	refreshes := ps.metric(t, 1, "vitrine_cache_refreshes_total", "tile", "banners")
+	if got := ps.status(t, 1, "banners"); got != "stale" {
+		t.Errorf("replica 2, back on Redis: banners %s; want stale", got)
+	}
+	ps.waitMetric(t, 1, refreshes+1, "vitrine_cache_refreshes_total", "tile", "banners")
+	if got := ps.status(t, 1, "banners"); got != "ok" {
+		t.Errorf("replica 2, refreshed: banners %s; want ok", got)
+	}
+	if got := backendStats(t, ps.backends)["banners"][""]; got != 2 {
+		t.Errorf("banners fetched %d times in all; want 2 (the first, and one refresh after the purge)", got)
+	}
+}
+
+// cutProxy forwards TCP connections to a server until it is cut: then it
+// closes those open and refuses new ones, until it is set back.
+type cutProxy struct {
+	addr  string
+	mu    sync.Mutex
+	cut   bool
+	conns map[net.Conn]struct{}
+}
+
+func newCutProxy(t *testing.T, target string) *cutProxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &cutProxy{addr: ln.Addr().String(), conns: map[net.Conn]struct{}{}}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); p.set(true); wg.Wait() })
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", target)
+			if err != nil || !p.track(c, s) {
+				c.Close()
+				if s != nil {
+					s.Close()
+				}
+				continue
+			}
+			wg.Go(func() { io.Copy(s, c); s.Close() })
+			wg.Go(func() { io.Copy(c, s); c.Close() })
+		}
+	})
+	return p
+}
+
+// track keeps both ends of a connection to close on a cut; false if cut.
+func (p *cutProxy) track(c, s net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.cut {
+		p.conns[c], p.conns[s] = struct{}{}, struct{}{}
+	}
+	return !p.cut
+}
+
+func (p *cutProxy) set(cut bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cut = cut
+	if cut {
+		for c := range p.conns {
+			c.Close()
+		}
+		clear(p.conns)
 	}
 }
