@@ -5,6 +5,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -21,7 +23,7 @@ type purgeSet struct {
 	admin    []string // each replica's operator port
 }
 
-func startPurgeSet(t *testing.T, n int) *purgeSet {
+func startPurgeSet(t testing.TB, n int) *purgeSet {
 	t.Helper()
 	ps := &purgeSet{redis: servertest.Redis(t),
 		backends: startBackends(t, "-latency", "banners=5ms,products=10ms,recommendations=15ms").base}
@@ -34,7 +36,7 @@ func startPurgeSet(t *testing.T, n int) *purgeSet {
 // add starts one more replica, as the others were started: a TTL of a
 // minute (so a minute of StaleWhileRevalidate), no hedges; its Redis at
 // redisURL, or the set's.
-func (ps *purgeSet) add(t *testing.T, redisURL ...string) {
+func (ps *purgeSet) add(t testing.TB, redisURL ...string) {
 	t.Helper()
 	args := append([]string{
 		"-redis", append(redisURL, ps.redis.URL())[0], "-backend", tilesAt(ps.backends),
@@ -42,8 +44,8 @@ func (ps *purgeSet) add(t *testing.T, redisURL ...string) {
 		"-ttl", "banners=1m,products=1m,recommendations=1m",
 		"-key-secret", "the replicas' shared secret",
 	}, sturdyArgs...)
-	in, admin := startAdmin(t, args...)
-	ps.pub, ps.admin = append(ps.pub, in.base), append(ps.admin, admin)
+	in := runIn(t, run, append(args, "-admin-addr", "127.0.0.1:0"), servingLine, adminLine)
+	ps.pub, ps.admin = append(ps.pub, in.base), append(ps.admin, in.urls[1])
 }
 
 // status reads the home page on replica i and returns tile's status.
@@ -57,7 +59,7 @@ func (ps *purgeSet) status(t *testing.T, i int, tile string) string {
 }
 
 // metric returns the sum of a series of replica i's metrics.
-func (ps *purgeSet) metric(t *testing.T, i int, name string, match ...string) float64 {
+func (ps *purgeSet) metric(t testing.TB, i int, name string, match ...string) float64 {
 	t.Helper()
 	m, err := scrapeMetrics(http.DefaultClient, ps.admin[i])
 	if err != nil {
@@ -160,6 +162,39 @@ func TestReplicasPurge(t *testing.T) {
 	if got := fetches("products"); got != 2 {
 		t.Errorf("products fetched %d times in all; want 2 (replica 4 fetched, not adopted the purged copy)", got)
 	}
+}
+
+// BenchmarkPurgePropagation: three replicas; replica 1 is asked to purge,
+// one purge at a time, and the benchmark times each from the POST until
+// replicas 2 and 3 count it in their /metrics (polled as fast as they
+// answer, so a few ms of the figure are the polling): p50 and p99 in ms.
+func BenchmarkPurgePropagation(b *testing.B) {
+	ps := startPurgeSet(b, 3)
+	var delays []time.Duration
+	for b.Loop() {
+		var counts [3]float64
+		for j := 1; j < 3; j++ {
+			counts[j] = ps.metric(b, j, "vitrine_purge_propagation_seconds_count")
+		}
+		start := time.Now()
+		resp, err := http.Post(ps.admin[0]+"/purge", "application/json", strings.NewReader(`{"tile": "banners"}`))
+		if err != nil || resp.StatusCode != http.StatusOK {
+			b.Fatalf("POST /purge: %v %v", resp, err)
+		}
+		resp.Body.Close()
+		for j := 1; j < 3; j++ {
+			for ps.metric(b, j, "vitrine_purge_propagation_seconds_count") <= counts[j] {
+				if time.Since(start) > 10*time.Second {
+					b.Fatalf("replica %d: no purge within 10s", j+1)
+				}
+			}
+			delays = append(delays, time.Since(start))
+		}
+	}
+	slices.Sort(delays)
+	ms := func(q float64) float64 { return float64(delays[int(q*float64(len(delays)-1))]) / 1e6 }
+	b.ReportMetric(ms(0.5), "p50-ms")
+	b.ReportMetric(ms(0.99), "p99-ms")
 }
 
 // TestReplicaCutFromRedisDuringAPurge: a replica whose connections to
