@@ -236,3 +236,49 @@ func TestPurgeOneUserEveryValue(t *testing.T) {
 		}
 	})
 }
+
+// TestPurgeAcrossReplicas: three replicas over one shared tier, each with
+// the purges it knows of, as replicas told of a purge by another would be.
+// After a soft purge of a backend tag, each serves the entry stale, the
+// third, whose memory never held it, from the tier, and one backend fetch
+// refreshes it for all; after a hard purge, one fetch serves all fresh.
+func TestPurgeAcrossReplicas(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b, tier := &tagged{backend: *newBackend(50*time.Millisecond, "v1")}, newSharedTier()
+		p := sharedPolicy
+		p.Personalised = false
+		var ts []*Tile
+		var known []*Purges
+		for range 3 {
+			known = append(known, &Purges{})
+			ts = append(ts, Wrap(b.fetcher("banners"), p, Options{Shared: tier, Purges: known[len(known)-1]}))
+			defer ts[len(ts)-1].Close()
+		}
+		purge := func(soft bool) {
+			r := PurgeRecord{Purge: Purge{Tags: []string{"all"}, Soft: soft, Before: time.Now()}}
+			for i, tile := range ts {
+				known[i].Add(r)
+				tile.Purge(r.Purge)
+			}
+			time.Sleep(time.Second)
+		}
+		checkOutcomes(t, fetchAll(t, ts[:2], tiles.Request{}), tiles.StatusOK, text("v1/"))
+		time.Sleep(time.Second)
+		purge(true)
+		b.set(50*time.Millisecond, "v2", nil)
+		checkOutcomes(t, fetchAll(t, ts, tiles.Request{}), tiles.StatusStale, text("v1/"))
+		for _, tile := range ts {
+			tile.Wait()
+		}
+		checkOutcomes(t, fetchAll(t, ts, tiles.Request{}), tiles.StatusOK, text("v2/"))
+		if got := b.Calls(); got != 2 {
+			t.Errorf("backend calls after a soft purge: %d; want 2 (one refresh for the three replicas)", got)
+		}
+		purge(false)
+		b.set(50*time.Millisecond, "v3", nil)
+		checkOutcomes(t, fetchAll(t, ts, tiles.Request{}), tiles.StatusOK, text("v3/"))
+		if got := b.Calls(); got != 3 {
+			t.Errorf("backend calls after a hard purge: %d; want 3 (one fetch for the three replicas)", got)
+		}
+	})
+}
