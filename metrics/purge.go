@@ -23,8 +23,8 @@ func newPurgeMetrics(reg prometheus.Registerer) *purgeMetrics {
 		[]float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 60})
 	return &purgeMetrics{
 		propagation: propagation.WithLabelValues(),
-		purges: [2]prometheus.Counter{purges.WithLabelValues("hard"), purges.WithLabelValues("soft")},
-		marked: [2]prometheus.Counter{marked.WithLabelValues("hard"), marked.WithLabelValues("soft")},
+		purges:      [2]prometheus.Counter{purges.WithLabelValues("hard"), purges.WithLabelValues("soft")},
+		marked:      [2]prometheus.Counter{marked.WithLabelValues("hard"), marked.WithLabelValues("soft")},
 	}
 }
 
