@@ -239,9 +239,9 @@ func TestPurgeOneUserEveryValue(t *testing.T) {
 
 // TestPurgeAcrossReplicas: three replicas over one shared tier, each with
 // the purges it knows of, as replicas told of a purge by another would be.
-// After a soft purge of a backend tag, each serves the entry stale, the
-// third, whose memory never held it, from the tier, and one backend fetch
-// refreshes it for all; after a hard purge, one fetch serves all fresh.
+// After a soft purge of a backend tag, each serves the entry stale once,
+// the third, whose memory never held it, from the tier, and one backend
+// fetch refreshes it for all; after a hard purge, one fetch serves all fresh.
 func TestPurgeAcrossReplicas(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b, tier := &tagged{backend: *newBackend(50*time.Millisecond, "v1")}, newSharedTier()
@@ -266,7 +266,9 @@ func TestPurgeAcrossReplicas(t *testing.T) {
 		time.Sleep(time.Second)
 		purge(true)
 		b.set(50*time.Millisecond, "v2", nil)
-		checkOutcomes(t, fetchAll(t, ts, tiles.Request{}), tiles.StatusStale, text("v1/"))
+		for _, tile := range ts { // one read each: a refresh may join a miss's flight, and serve what it got
+			read(t, tile, "", tiles.StatusStale)
+		}
 		for _, tile := range ts {
 			tile.Wait()
 		}
