@@ -57,7 +57,7 @@ func (a app) purger(wrapped []*resilience.Tile) web.Purger {
 			rec := resilience.PurgeRecord{Purge: p, Tile: r.Tile}
 			a.purges.Add(rec)
 			if err := a.shared.Publish(context.Background(), rec); err != nil {
-				a.logger.Warn("purge not sent to the other replicas", "err", err)
+				a.logger.Warn("purge not sent to the other replicas yet", "err", err)
 			}
 		}
 		return marked, nil

@@ -50,6 +50,7 @@ type Cache struct {
 
 	mu     sync.Mutex
 	warned map[string]time.Time // tile -> last "corrupt" log
+	unsent [][]byte             // purge records Publish could not add
 
 	personal personal // the bytes of the personalised entries written (PersonalBytes)
 }

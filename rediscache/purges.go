@@ -39,25 +39,51 @@ type purgeRecord struct {
 func (c *Cache) purgeStream() string { return c.prefix + schema + ":purges" }
 
 // Publish adds r to the stream of purges that every replica's Follow reads.
+// A record it could not add is kept (the last purgesKept), and this Cache's
+// Follow adds it once Redis answers again.
 func (c *Cache) Publish(ctx context.Context, r resilience.PurgeRecord) error {
 	b, _ := json.Marshal(purgeRecord{Tags: r.Tags, Tile: r.Tile, Key: r.Key, Soft: r.Soft,
 		Before: r.Before.UnixMilli(), From: c.id})
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	err := c.client.XAdd(ctx, &redis.XAddArgs{Stream: c.purgeStream(), MaxLen: purgesKept, Approx: true,
-		Values: []any{"r", b}}).Err()
-	if err != nil {
-		return fmt.Errorf("rediscache: publish a purge: %w", err)
+	if err := c.add(ctx, b); err != nil {
+		c.mu.Lock()
+		c.unsent = append(c.unsent[max(len(c.unsent)-purgesKept+1, 0):], b)
+		c.mu.Unlock()
+		return fmt.Errorf("rediscache: publish a purge (sent once Redis answers): %w", err)
 	}
 	return nil
+}
+
+// add adds a record to the stream.
+func (c *Cache) add(ctx context.Context, record []byte) error {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	return c.client.XAdd(ctx, &redis.XAddArgs{Stream: c.purgeStream(), MaxLen: purgesKept, Approx: true,
+		Values: []any{"r", record}}).Err()
+}
+
+// sendUnsent adds the records Publish could not, oldest first, until one fails.
+func (c *Cache) sendUnsent(ctx context.Context) {
+	c.mu.Lock()
+	unsent := c.unsent
+	c.unsent = nil
+	c.mu.Unlock()
+	for i, b := range unsent {
+		if c.add(ctx, b) != nil {
+			c.mu.Lock()
+			c.unsent = append(unsent[i:], c.unsent...)
+			c.mu.Unlock()
+			return
+		}
+	}
 }
 
 // Follow reads the stream of purges until ctx ends and calls apply with
 // each record another Cache added, live once it has read what the stream
 // held when it started, and caughtUp once then. After a failed read (Redis
 // down or unreachable) it reads on from the last record it read, so that a
-// replica cut from Redis applies the purges it missed once it reconnects.
-// Its reads are not the tier's calls: they count nowhere in its health.
+// replica cut from Redis applies the purges it missed once it reconnects,
+// and adds those it could not publish. Its reads are not the tier's calls:
+// they count nowhere in its health.
 func (c *Cache) Follow(ctx context.Context, apply func(r resilience.PurgeRecord, live bool), caughtUp func()) {
 	last, live := "0", false
 	for ctx.Err() == nil {
@@ -72,6 +98,7 @@ func (c *Cache) Follow(ctx context.Context, apply func(r resilience.PurgeRecord,
 			tiles.Wait(ctx, followRetry)
 			continue
 		}
+		c.sendUnsent(ctx)
 		n := 0
 		for _, s := range streams {
 			for _, m := range s.Messages {
