@@ -15,9 +15,10 @@ type purgeMetrics struct {
 }
 
 func newPurgeMetrics(reg prometheus.Registerer) *purgeMetrics {
-	purges := counter(reg, "purges_total", "Purges this replica carried out, by kind (soft: the entries "+
+	purges := counter(reg, "purges_total", "Purges asked of this replica (POST /purge), by kind (soft: the entries "+
 		"served stale while one fetch refreshes each; hard: dropped).", "kind")
-	marked := counter(reg, "purge_marked_total", "Cached entries purges marked on this replica, by kind.", "kind")
+	marked := counter(reg, "purge_marked_total", "Cached entries purges marked on this replica, "+
+		"whichever replica they were asked of, by kind.", "kind")
 	propagation := histogram(reg, "purge_propagation_seconds", "How long after it was asked for another "+
 		"replica's purge reached this one (this replica's clock minus the purging one's).",
 		[]float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 60})
