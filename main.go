@@ -56,8 +56,9 @@ func main() {
 }
 
 // command picks what the first argument names: `vitrine backends` serves the
-// simulated tiles over HTTP, `vitrine token` prints a demo JWT for them, and
-// anything else is the server's flags. Only the first argument names one.
+// simulated tiles over HTTP, `vitrine token` prints a demo JWT for them,
+// `vitrine purge` asks a running Vitrine to purge, and anything else is the
+// server's flags. Only the first argument names one.
 func command(args []string) ([]string, func(context.Context, []string, func(string) string, io.Writer,
 	io.Writer) error, func(io.Writer)) {
 	switch {
@@ -65,6 +66,8 @@ func command(args []string) ([]string, func(context.Context, []string, func(stri
 		return args[1:], runBackends, config.BackendsUsage
 	case len(args) > 0 && args[0] == "token":
 		return args[1:], runToken, tokenUsage
+	case len(args) > 0 && args[0] == "purge":
+		return args[1:], runPurge, purgeUsage
 	}
 	return args, run, config.Usage
 }
@@ -80,6 +83,7 @@ type app struct {
 	who    identity.Source    // who the shopper is (-identity)
 	client *http.Client       // the HTTP tiles'
 	res    resilience.Options // every tile's
+	purges *resilience.Purges // the purges the shared tier's entries are read through; nil without -redis
 }
 
 // run wires Vitrine together and serves until ctx is cancelled, then returns
@@ -108,6 +112,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	if a.shared != nil {
+		a.purges = &resilience.Purges{}
 		defer a.shared.Close() // after the tiles' Close: their refreshes write to it
 		a.m.RedisPersonalBytes(a.shared.PersonalBytes)
 	}
@@ -127,6 +132,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if err != nil {
 		return err
+	}
+	current := func() []*resilience.Tile { return r.served.Current().tiles }
+	if a.shared != nil {
+		defer a.followPurges(ctx, current)() // before the tiles' Close
 	}
 	g.Handler = a.public(g) // before any request: nothing listens yet
 	return a.serve(ctx, r, hup, stdout)
@@ -158,7 +167,9 @@ func (a *app) serve(ctx context.Context, r *reloader, hup <-chan os.Signal, stdo
 	hosts := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		r.served.Current().hosts.ServeHTTP(w, req) // the tiles the current configuration serves
 	})
-	admin := httpServer(web.WithReload(web.NewAdmin(a.m.Handler(), hosts, r.ready), r.reload), a.logger)
+	admin := httpServer(web.NewAdmin(a.m.Handler(), hosts, r.ready,
+		web.PurgeRoute(a.purger(func() []*resilience.Tile { return r.served.Current().tiles })),
+		web.ReloadRoute(r.reload)), a.logger)
 	fmt.Fprintf(stdout, "vitrine: serving http://%s/home\n", ln.Addr())
 	fmt.Fprintf(stdout, "vitrine: admin on http://%s/metrics\n", adminLn.Addr())
 	return graceful.ServeWithAdmin(ctx, srv, web.WatchWrites(srv, ln), admin, adminLn, a.cfg.ShutdownTimeout, a.logger)
@@ -207,7 +218,7 @@ func httpServer(h http.Handler, logger *slog.Logger) *http.Server {
 func (a *app) resilienceOptions() resilience.Options {
 	opts := resilience.Options{Recorder: a.m, Logger: a.logger, Tracer: a.prov.Tracer("vitrine/resilience")}
 	if a.shared != nil { // a nil *Cache in the interface would not be nil
-		opts.Shared = a.shared
+		opts.Shared, opts.Purges = a.shared, a.purges
 	}
 	if a.cfg.KeySecret != "" {
 		opts.UserKeys = resilience.NewUserKeys([]byte(a.cfg.KeySecret))
@@ -243,6 +254,7 @@ func policy(cfg config.Config, tc config.Tile, fallback json.RawMessage) resilie
 	p.HedgeAdaptive, p.HedgeDelay = tc.Hedge.Adaptive, tc.Hedge.Delay
 	p.BreakerFailures, p.Bulkhead = tc.Breaker, tc.Bulkhead
 	p.Forward, p.ForwardMax = tc.Forward.Forward, tc.Forward.MaxValues
+	p.Tags = tc.Tags
 	// An HTTP backend's Cache-Control sets freshness unless the TTL was given.
 	p.BackendTTL, p.MaxTTL = tc.URL != "" && !tc.PinnedTTL, cfg.TileMaxTTL(tc)
 	if !cfg.Cache || tc.SetCookie { // every page fetches the tile itself: its cookies are that shopper's

@@ -379,6 +379,7 @@ func TestCommand(t *testing.T) {
 		{[]string{"backends", "-addr", ":0"}, []string{"-addr", ":0"}, runBackends},
 		{[]string{"token", "-user", "alice"}, []string{"-user", "alice"}, runToken},
 		{[]string{"backends", "token"}, []string{"token"}, runBackends},
+		{[]string{"purge", "-tag", "t"}, []string{"-tag", "t"}, runPurge},
 	}
 	for _, tt := range tests {
 		rest, runner, _ := command(tt.args)

@@ -86,6 +86,8 @@ type Tile struct {
 
 	Forward Forward // what it receives of the shopper's request (the file's forward:)
 
+	Tags []string // carried by every entry of the tile, as its name is, for a purge (the file's tags:)
+
 	given map[string]bool // the settings a source gave, by key, until fill
 }
 
@@ -135,6 +137,7 @@ func (t *Tile) settings() []setting {
 		field("max-body", &t.MaxBody, parseMaxBody),
 		field("max-header-bytes", &t.MaxHeaderBytes, parseMaxBody),
 		field("label", &t.Label, parseLabel),
+		{key: "tags", node: func(n ast.Node) (err error) { t.Tags, err = tagList(n); return err }},
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/goccy/go-yaml/token"
 
 	"vitrine/sim"
+	"vitrine/tiles"
 	"vitrine/web"
 )
 
@@ -344,6 +345,32 @@ func fallbackJSON(n ast.Node) (json.RawMessage, error) {
 		return nil, fmt.Errorf("cannot be written as JSON: %v", err)
 	}
 	return data, nil
+}
+
+// tagList reads a tile's tags: a sequence of distinct tiles.CheckTag tags,
+// at most tiles.MaxTags.
+func tagList(n ast.Node) ([]string, error) {
+	seq, ok := n.(*ast.SequenceNode)
+	switch {
+	case !ok:
+		return nil, fmt.Errorf("wants a sequence of tags, as in [winter-sale, homepage], not a %s", n.Type().YAMLName())
+	case len(seq.Values) == 0 || len(seq.Values) > tiles.MaxTags:
+		return nil, fmt.Errorf("lists %d tags; list 1 to %d", len(seq.Values), tiles.MaxTags)
+	}
+	var tags []string
+	for i, v := range seq.Values {
+		err := scalar(v, func(s string) error {
+			if slices.Contains(tags, s) {
+				return fmt.Errorf("%q is listed twice", s)
+			}
+			tags = append(tags, s)
+			return tiles.CheckTag(s)
+		})
+		if err != nil {
+			return nil, fmt.Errorf("[%d]: %w", i, err)
+		}
+	}
+	return tags, nil
 }
 
 // noPanic calls f, a call into the YAML library: a panic becomes an error.

@@ -75,6 +75,7 @@ tiles:
     hedge: "off"
     personalised: false
     fallback: [{title: Sale, url: /sale}]
+    tags: [winter-sale, "homepage"]
   - name: weather
     url: http://localhost:9100/weather
     personalised: true
@@ -95,7 +96,7 @@ func everyKeyConfig(path string) config.Config {
 				Bulkhead: 8, MaxHeaderBytes: 32 << 10, Label: "catalogue-api"},
 			{Name: "banners", Latency: 5 * ms, Tail: config.Tail{Latency: 50 * ms, Rate: 0.01}, Fail: 0.25,
 				View: "banners", Fallback: []byte(`[{"title":"Sale","url":"/sale"}]`), TTL: 30 * time.Second,
-				MaxStale: 10 * time.Minute, Breaker: 5},
+				MaxStale: 10 * time.Minute, Breaker: 5, Tags: []string{"winter-sale", "homepage"}},
 			{Name: "weather", URL: "http://localhost:9100/weather", Latency: config.DefaultHTTPLatency,
 				Personalised: true, SetCookie: true, View: "html", MaxBody: 4096, TTL: time.Minute, MaxStale: 10 * time.Minute,
 				Hedge: config.Hedge{Adaptive: true}, Breaker: 5},
@@ -331,7 +332,7 @@ func TestParseFileErrors(t *testing.T) {
 		want       string   // FILE stands for the file's path
 	}{
 		{name: "unknown tile key", file: "tiles:\n  - name: banners\n    ttls: 3s\n",
-			want: `FILE:3:5: tiles[0].ttls: unknown key (a tile's keys: name, url, latency, fail, timeout, ttl, max-stale, max-ttl, hedge, breaker, bulkhead, personalised, primary, set-cookie, fallback, view, max-body, max-header-bytes, label, forward)`},
+			want: `FILE:3:5: tiles[0].ttls: unknown key (a tile's keys: name, url, latency, fail, timeout, ttl, max-stale, max-ttl, hedge, breaker, bulkhead, personalised, primary, set-cookie, fallback, view, max-body, max-header-bytes, label, tags, forward)`},
 		{name: "unknown top-level key", file: "tile-timeuot: 1s\ntiles: [{name: banners}]\n",
 			want: `FILE:1:1: tile-timeuot: unknown key (the file's keys: addr, admin-addr, tile-timeout, page-timeout, shutdown-timeout, test-delay, cache, fallback, cache-size, key-secret, cache-bytes, trace-sample, max-ttl, max-header-bytes, redis, identity, tiles)`},
 		{name: "bad duration", file: "tiles:\n  - name: banners\n  - name: products\n    ttl: 3x\n",
@@ -398,6 +399,14 @@ func TestParseFileErrors(t *testing.T) {
 			want: `FILE:4:15: tiles[0].max-body: "2048MiB" is not a size from 1 byte to 1024MiB (bytes, or e.g. 512KiB, 2MiB)`},
 		{name: "max-header-bytes zero", file: "tiles:\n  - name: w\n    max-header-bytes: 0\n",
 			want: `FILE:3:23: tiles[0].max-header-bytes: "0" is not a size from 1 byte to 1024MiB (bytes, or e.g. 512KiB, 2MiB)`},
+		{name: "tags not a sequence", file: "tiles:\n  - name: banners\n    tags: sale\n",
+			want: `FILE:3:11: tiles[0].tags: wants a sequence of tags, as in [winter-sale, homepage], not a string`},
+		{name: "no tags", file: "tiles:\n  - name: banners\n    tags: []\n",
+			want: `FILE:3:11: tiles[0].tags: lists 0 tags; list 1 to 32`},
+		{name: "a tag with a space", file: "tiles:\n  - name: banners\n    tags: [ok, \"winter sale\"]\n",
+			want: `FILE:3:11: tiles[0].tags: [1]: "winter sale" is not a tag (1 to 128 bytes of visible ASCII, no space or comma)`},
+		{name: "a tag twice", file: "tiles:\n  - name: banners\n    tags: [a, b, a]\n",
+			want: `FILE:3:11: tiles[0].tags: [2]: "a" is listed twice`},
 		{name: "bad top-level max-header-bytes", file: "max-header-bytes: 64KB\ntiles: [{name: banners}]\n",
 			want: `FILE:1:19: max-header-bytes: "64KB" is not a size from 1 byte to 1024MiB (bytes, or e.g. 512KiB, 2MiB)`},
 		{name: "bad cache-bytes", file: "cache-bytes: 32MB\ntiles: [{name: banners}]\n",

@@ -45,10 +45,12 @@ type Cache struct {
 	log     *slog.Logger
 	tracer  trace.Tracer     // nil: no spans
 	now     func() time.Time // tests replace it
+	id      string           // names this Cache's purge records
 	health  health
 
 	mu     sync.Mutex
 	warned map[string]time.Time // tile -> last "corrupt" log
+	unsent [][]byte             // purge records Publish could not add
 
 	personal personal // the bytes of the personalised entries written (PersonalBytes)
 }
@@ -60,7 +62,7 @@ func New(o Options) *Cache {
 	c := &Cache{
 		client: o.Client, prefix: cmp.Or(o.Prefix, DefaultPrefix), timeout: o.Timeout,
 		rec: cmp.Or[Recorder](o.Recorder, NopRecorder{}), log: cmp.Or(o.Logger, slog.New(slog.DiscardHandler)),
-		tracer: o.Tracer, now: time.Now, warned: map[string]time.Time{},
+		tracer: o.Tracer, now: time.Now, warned: map[string]time.Time{}, id: newToken(),
 	}
 	if c.timeout <= 0 {
 		c.timeout = DefaultTimeout
@@ -183,7 +185,7 @@ func (c *Cache) Store(ctx context.Context, tile, key string, e resilience.Shared
 	c.rec.Write(tile)
 	if e.Personal {
 		c.personal.add(c.now(), e.StaleUntil,
-			int64(len(entry)+len(e.Data)+len(e.ETag)+len(e.LastModified)+personalOverhead))
+			int64(len(entry)+len(e.Data)+len(e.ETag)+len(e.LastModified)+len(encodeTags(e.Tags))+personalOverhead))
 	}
 	return nil
 }

@@ -33,21 +33,31 @@ func (c *Cache) keys(tile, key string) (entry, lease string) {
 func storeArgs(e resilience.SharedEntry) []any {
 	return []any{
 		e.FreshUntil.UnixMilli(), e.StaleUntil.UnixMilli(), e.FetchedAt.UnixMilli(),
-		e.ETag, e.LastModified, []byte(e.Data),
+		e.ETag, e.LastModified, []byte(e.Data), encodeTags(e.Tags),
 	}
 }
 
+// encodeTags is the entry's tags field: "" or a JSON array.
+func encodeTags(tags []string) string {
+	if len(tags) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(tags)
+	return string(b)
+}
+
 // decodeEntry reads the claim script's {fresh, stale, fetched, etag, lastmod,
-// data}. An entry no Vitrine can have stored is an error: its times out of
-// order, or fresh after latest (unless zero).
+// data, tags}. An entry no Vitrine can have stored is an error: its times out
+// of order, or fresh after latest (unless zero), or tags not a JSON array of
+// strings. An entry without tags (stored before they were) has none.
 func decodeEntry(v any, latest time.Time) (resilience.SharedEntry, error) {
 	f, ok := v.([]any)
-	if !ok || len(f) != 6 {
-		return resilience.SharedEntry{}, fmt.Errorf("want 6 fields; got %T of %d", v, len(f))
+	if !ok || len(f) != 7 {
+		return resilience.SharedEntry{}, fmt.Errorf("want 7 fields; got %T of %d", v, len(f))
 	}
-	var s [6]string
+	var s [7]string
 	for i, x := range f {
-		if s[i], ok = x.(string); !ok {
+		if s[i], ok = x.(string); !ok && (i < 6 || x != nil) {
 			return resilience.SharedEntry{}, fmt.Errorf("field %d missing", i+1)
 		}
 	}
@@ -68,7 +78,12 @@ func decodeEntry(v any, latest time.Time) (resilience.SharedEntry, error) {
 	case !json.Valid([]byte(s[5])):
 		return resilience.SharedEntry{}, errors.New("data is not JSON")
 	}
+	var tags []string
+	if s[6] != "" && json.Unmarshal([]byte(s[6]), &tags) != nil {
+		return resilience.SharedEntry{}, errors.New("tags are not a JSON array of strings")
+	}
 	return resilience.SharedEntry{
+		Tags:       tags,
 		FreshUntil: time.UnixMilli(ms[0]),
 		StaleUntil: time.UnixMilli(ms[1]),
 		FetchedAt:  time.UnixMilli(ms[2]),
@@ -93,7 +108,7 @@ end
 local kind = redis.call('TYPE', KEYS[1])['ok']
 local e = {}
 if kind == 'hash' then
-  e = redis.call('HMGET', KEYS[1], 'fresh', 'stale', 'fetched', 'etag', 'lastmod', 'data')
+  e = redis.call('HMGET', KEYS[1], 'fresh', 'stale', 'fetched', 'etag', 'lastmod', 'data', 'tags')
 end
 local fresh = tonumber(e[1])
 local won = 0
@@ -112,11 +127,11 @@ return {won, kind, e}
 `)
 
 // storeScript: ARGV token, fresh, stale, fetched (unix ms), etag, lastmod,
-// data. It replaces the entry until stale, and deletes the lease if token's.
+// data, tags. It replaces the entry until stale, and deletes the lease if token's.
 var storeScript = redis.NewScript(`
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'fresh', ARGV[2], 'stale', ARGV[3], 'fetched', ARGV[4],
-  'etag', ARGV[5], 'lastmod', ARGV[6], 'data', ARGV[7])
+  'etag', ARGV[5], 'lastmod', ARGV[6], 'data', ARGV[7], 'tags', ARGV[8])
 redis.call('PEXPIREAT', KEYS[1], ARGV[3])
 if ARGV[1] ~= '' and redis.call('GET', KEYS[2]) == ARGV[1] then
   redis.call('DEL', KEYS[2])

@@ -34,6 +34,7 @@ type Options struct {
 	Shared   Shared       // the cache tier other replicas share, under the memory cache; nil: none
 	Tracer   trace.Tracer // traces the layers' work; nil: tracing off, at no cost
 	UserKeys *UserKeys    // hash user ids in cache keys; nil: a random secret of this process
+	Purges   *Purges      // the purges the shared tier's entries are read through; nil: none
 }
 
 // Tile is a tiles.Fetcher with its Policy's layers around another: the head
@@ -45,7 +46,7 @@ type Tile struct {
 	work    *background
 	keys    *UserKeys
 	vary    *varied                                    // nil unless the tile is cached and forwards values
-	cache   *otter.Cache[string, *entry]               // the memory cache; nil without one
+	cache   *otter.Cache[string, *entry]               // the memory cache, for Purge and Resize; nil without one
 	breaker *gobreaker.TwoStepCircuitBreaker[struct{}] // nil without one
 }
 
@@ -100,11 +101,10 @@ func Wrap(f tiles.Fetcher, p Policy, opts Options) *Tile {
 // layers returns the tile's layers, outermost first: the one place that
 // says which policies a tile has, and in what order.
 func (t *Tile) layers(b base, p Policy, opts Options) []layer {
-	var cache *otter.Cache[string, *entry]
 	if p.TTL > 0 {
-		cache = newCache(p.MaxEntries, p.MaxBytes, t.work)
-		t.cache = cache
+		t.cache = newCache(p.MaxEntries, p.MaxBytes, t.work)
 	}
+	cache := t.cache
 	var ls []layer
 	if p.Fallback != nil {
 		ls = append(ls, &fallback{base: b, data: p.Fallback})
@@ -123,7 +123,7 @@ func (t *Tile) layers(b base, p Policy, opts Options) []layer {
 	if cache != nil && !p.Direct && opts.Shared != nil {
 		ls = append(ls, &sharing{base: b, tier: opts.Shared, cache: cache, personalised: p.Personalised,
 			swr: p.StaleWhileRevalidate, maxStale: p.MaxStale, lease: p.FetchTimeout, wait: p.SharedWait,
-			maxFresh: max(p.TTL, p.MaxTTL)})
+			maxFresh: max(p.TTL, p.MaxTTL), purges: opts.Purges, tags: p.Tags})
 	}
 	ls = append(ls, &store{base: b, cache: cache, personalised: p.Personalised, ttl: p.TTL, maxTTL: p.MaxTTL,
 		backendTTL: p.BackendTTL})

@@ -24,11 +24,12 @@ const DefaultMaxBytes = 16 << 20
 // the entry, its validators and otter's node, roughly.
 const entryOverhead = 256
 
-// entry is one cached fetch, fresh for ttl from at.
+// entry is one cached fetch, fresh for ttl from at, with its backend's tags.
 type entry struct {
 	data json.RawMessage
 	at   time.Time
 	ttl  time.Duration
+	tags []string
 	tiles.Validators
 }
 
@@ -45,7 +46,11 @@ func newCache(maxEntries int, maxBytes int64, work *background) *otter.Cache[str
 
 // weight is what key's entry e costs in memory, in bytes, roughly.
 func weight(key string, e *entry) uint64 {
-	return uint64(len(key)+len(e.data)+len(e.ETag)+len(e.LastModified)) + entryOverhead
+	n := len(key) + len(e.data) + len(e.ETag) + len(e.LastModified) + 16*len(e.tags)
+	for _, t := range e.tags {
+		n += len(t)
+	}
+	return uint64(n) + entryOverhead
 }
 
 // cacheKey is req's key in the cache, the flights and the shared tier:

@@ -37,6 +37,7 @@ type Policy struct {
 	Fallback             json.RawMessage // served when nothing fresh or stale enough can be (fallback.go)
 	Forward              tiles.Forward   // the shopper's values the tile receives: part of its key (forward.go)
 	ForwardMax           int             // distinct forwarded values cached (forward.go); 0: DefaultForwardMax
+	Tags                 []string        // carried by every entry of the tile, as its name is (purge.go)
 }
 
 // DefaultPolicy returns the policy that suits a tile whose backend answers

@@ -45,6 +45,7 @@ type SharedEntry struct {
 	FreshUntil time.Time // served without a fetch until then
 	StaleUntil time.Time // served at all until then; the tier forgets it then
 	Personal   bool      // a user's entry, keyed by the hash of the user
+	Tags       []string  // the backend's tags (tiles.Caching.Tags), by which a purge finds it
 	tiles.Validators
 }
 
@@ -62,6 +63,8 @@ type sharing struct {
 	personalised               bool
 	swr, maxStale, lease, wait time.Duration // lease is FetchTimeout; wait, SharedWait
 	maxFresh                   time.Duration // the longest freshness the store layer gives: max(TTL, MaxTTL)
+	purges                     *Purges       // nil: none
+	tags                       []string      // Policy.Tags
 }
 
 // clockSkew is how far replicas' clocks may disagree: an entry fresh for
@@ -94,7 +97,7 @@ func (s *sharing) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, 
 	default: // kept MaxStale past its TTL (StaleWhileRevalidate is no longer)
 		werr = s.tier.Store(wctx, s.name, key, SharedEntry{Data: out.Data, FetchedAt: at,
 			FreshUntil: at.Add(out.Cache.MaxAge), StaleUntil: at.Add(out.Cache.MaxAge + s.maxStale),
-			Validators: out.Cache.Validators, Personal: s.personalised}, lease)
+			Validators: out.Cache.Validators, Personal: s.personalised, Tags: out.Cache.Tags}, lease)
 	}
 	if werr != nil {
 		s.logger.DebugContext(ctx, "shared cache tier write failed", "tile", s.name, "err", werr)
@@ -116,6 +119,9 @@ func (s *sharing) claim(ctx context.Context, key string, staleOK time.Duration) 
 	for pause := 10 * time.Millisecond; ; pause = min(2*pause, 100*time.Millisecond) {
 		now := time.Now()
 		c, err := s.tier.Claim(ctx, s.name, key, now.Add(-staleOK), now.Add(s.maxFresh+clockSkew), s.lease)
+		if err == nil {
+			c, err = s.unpurge(ctx, key, c, now.Add(-staleOK), now.Add(s.maxFresh+clockSkew))
+		}
 		if err != nil {
 			s.logger.DebugContext(ctx, "shared cache tier unavailable", "tile", s.name, "err", err)
 			return nil, "", false
@@ -137,10 +143,45 @@ func (s *sharing) claim(ctx context.Context, key string, staleOK time.Duration) 
 // adopt puts the tier's entry for key in the memory cache unless the one
 // there is as new, and returns the newer of the two.
 func (s *sharing) adopt(key string, se SharedEntry) *entry {
-	e := &entry{data: se.Data, at: se.FetchedAt, ttl: se.FreshUntil.Sub(se.FetchedAt), Validators: se.Validators}
+	e := &entry{data: se.Data, at: se.FetchedAt, ttl: se.FreshUntil.Sub(se.FetchedAt), tags: se.Tags,
+		Validators: se.Validators}
 	if cur, ok := s.cache.GetIfPresent(key); ok && !cur.at.Before(e.at) {
 		return cur
 	}
 	s.cache.Set(key, e)
 	return e
+}
+
+// unpurge applies the purges this replica knows of to the entry c found: one
+// a hard purge selects is no entry, one a soft purge selects is fresh until
+// that purge at most. If the tier held it fresh at servable, so that the
+// claim did not try the key's lease, and it is no longer servable, it claims
+// again as if the entry were stale: one replica, the lease's, fetches anew.
+func (s *sharing) unpurge(ctx context.Context, key string, c Claim, servable, latest time.Time) (Claim, error) {
+	fresh, purged := s.applyPurges(key, &c)
+	if !purged || c.Token != "" || !fresh.After(servable) || c.Found && c.Entry.FreshUntil.After(servable) {
+		return c, nil
+	}
+	c, err := s.tier.Claim(ctx, s.name, key, fresh, latest, s.lease)
+	if err == nil {
+		s.applyPurges(key, &c)
+	}
+	return c, err
+}
+
+// applyPurges applies the purges to the entry c found, if any, and returns
+// its freshness as the tier holds it and whether a purge selected it.
+func (s *sharing) applyPurges(key string, c *Claim) (fresh time.Time, purged bool) {
+	if !c.Found {
+		return time.Time{}, false
+	}
+	fresh = c.Entry.FreshUntil
+	soon, hard, purged := s.purges.match(s.name, s.tags, s.personalised, key, c.Entry)
+	switch {
+	case purged && hard:
+		c.Found, c.Entry = false, SharedEntry{}
+	case purged && soon.Before(fresh): // soon is after FetchedAt
+		c.Entry.FreshUntil = soon
+	}
+	return fresh, purged
 }

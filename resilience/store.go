@@ -39,7 +39,7 @@ func (s *store) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, er
 	if err != nil {
 		return tiles.Outcome{}, err
 	}
-	e := &entry{data: out.Data, at: time.Now(), ttl: s.ttl, Validators: out.Cache.Validators}
+	e := &entry{data: out.Data, at: time.Now(), ttl: s.ttl, tags: out.Cache.Tags, Validators: out.Cache.Validators}
 	if out.NotModified {
 		if prior == nil {
 			return tiles.Outcome{}, fmt.Errorf("%s: the backend answered 304 Not Modified "+
@@ -47,6 +47,9 @@ func (s *store) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, er
 		}
 		s.rec.Revalidated(s.name)
 		e.data, e.Validators = prior.data, cmp.Or(e.Validators, prior.Validators)
+		if e.tags == nil {
+			e.tags = prior.tags
+		}
 	}
 	if s.cache == nil {
 		return tiles.Outcome{Data: e.data, Status: tiles.StatusOK, Cookies: out.Cookies}, nil
@@ -62,6 +65,7 @@ func (s *store) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, er
 		s.cache.Set(key, e)
 	}
 	return tiles.Outcome{Data: e.data, Status: tiles.StatusOK,
-		Cache:   tiles.Caching{Set: true, MaxAge: e.ttl, NoStore: noStore, Validators: e.Validators},
+		Cache: tiles.Caching{Set: true, MaxAge: e.ttl, NoStore: noStore, Validators: e.Validators,
+			Tags: e.tags},
 		Cookies: out.Cookies}, nil
 }

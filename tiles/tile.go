@@ -76,6 +76,29 @@ type Caching struct {
 	MaxAge  time.Duration
 	NoStore bool // never cache this answer
 	Validators
+	// Tags are the backend's surrogate keys for this answer (CheckTag), by
+	// which a purge finds it; at most MaxTags.
+	Tags []string
+}
+
+// The bounds of a tag: MaxTags on an entry, in a tile's config or in one
+// purge, each of at most MaxTagBytes.
+const (
+	MaxTags     = 32
+	MaxTagBytes = 128
+)
+
+// CheckTag reports whether tag is a tag: 1 to MaxTagBytes bytes of visible
+// ASCII but the comma, the separators of Surrogate-Key and Cache-Tag. Its
+// error quotes the tag, clipped.
+func CheckTag(tag string) error {
+	if tag == "" || len(tag) > MaxTagBytes || strings.IndexFunc(tag, func(r rune) bool {
+		return r <= ' ' || r > '~' || r == ','
+	}) >= 0 {
+		return fmt.Errorf("%q is not a tag (1 to %d bytes of visible ASCII, no space or comma)",
+			Clip(tag, 32), MaxTagBytes)
+	}
+	return nil
 }
 
 // Validators identify one version of a backend's content (HTTP ETag and

@@ -148,3 +148,16 @@ func TestNewRequestHidesTheValue(t *testing.T) {
 		})
 	}
 }
+
+func TestCheckTag(t *testing.T) {
+	for _, ok := range []string{"winter-sale", "a", "product:42", strings.Repeat("x", tiles.MaxTagBytes)} {
+		if err := tiles.CheckTag(ok); err != nil {
+			t.Errorf("CheckTag(%q) = %v; want nil", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "two words", "a,b", "tab\there", "é", strings.Repeat("x", tiles.MaxTagBytes+1)} {
+		if err := tiles.CheckTag(bad); err == nil {
+			t.Errorf("CheckTag(%q) = nil; want an error", bad)
+		}
+	}
+}

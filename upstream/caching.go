@@ -3,6 +3,7 @@ package upstream
 import (
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -50,6 +51,32 @@ func caching(h http.Header) tiles.Caching {
 		c.Set, c.MaxAge = true, time.Duration(maxAge)*time.Second
 	}
 	return c
+}
+
+// tags reads the answer's surrogate keys: Surrogate-Key's, separated by
+// spaces, and Cache-Tag's, by commas. It keeps the first tiles.MaxTags
+// distinct tags that tiles.CheckTag accepts and says how many it dropped.
+func tags(h http.Header) (kept []string, dropped int) {
+	add := func(t string) {
+		switch {
+		case t == "" || slices.Contains(kept, t):
+		case len(kept) == tiles.MaxTags || tiles.CheckTag(t) != nil:
+			dropped++
+		default:
+			kept = append(kept, t)
+		}
+	}
+	for _, line := range h.Values("Surrogate-Key") {
+		for t := range strings.FieldsSeq(line) {
+			add(t)
+		}
+	}
+	for _, line := range h.Values("Cache-Tag") {
+		for t := range strings.SplitSeq(line, ",") {
+			add(strings.TrimSpace(t))
+		}
+	}
+	return kept, dropped
 }
 
 // deltaSeconds parses a directive's non-negative number of seconds, quoted

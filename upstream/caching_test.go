@@ -1,7 +1,12 @@
 package upstream
 
 import (
+	"bytes"
+	"fmt"
+	"log/slog"
 	"net/http"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -34,7 +39,7 @@ func TestCachingFromHeaders(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := caching(tt.header); got != tt.want {
+			if got := caching(tt.header); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got %+v; want %+v", got, tt.want)
 			}
 		})
@@ -62,17 +67,64 @@ func TestFetchRevalidates(t *testing.T) {
 	if err != nil {
 		t.Fatalf("first Fetch: %v", err)
 	}
-	if string(first.Data) != `{"v":1}` || first.NotModified || first.Cache != wantCache {
+	if string(first.Data) != `{"v":1}` || first.NotModified || !reflect.DeepEqual(first.Cache, wantCache) {
 		t.Errorf("got first %+v; want the data with %+v", first, wantCache)
 	}
 	again, err := f.Fetch(t.Context(), tiles.Request{Validators: first.Cache.Validators})
 	if err != nil {
 		t.Fatalf("conditional Fetch: %v", err)
 	}
-	if again.Data != nil || !again.NotModified || again.Cache != wantCache {
+	if again.Data != nil || !again.NotModified || !reflect.DeepEqual(again.Cache, wantCache) {
 		t.Errorf("got %+v; want NotModified with %+v and no data", again, wantCache)
 	}
 	if got := obs.results(); len(got) != 2 || got[1] != "products "+srv.Listener.Addr().String()+" 304" {
 		t.Errorf("got Observe calls %q; want a 200 then a 304", got)
+	}
+}
+
+// TestTags: Surrogate-Key is split on spaces and Cache-Tag on commas, both
+// read, duplicates once; past tiles.MaxTags, and what is not a tag, is
+// dropped and logged once per tile.
+func TestTags(t *testing.T) {
+	many := make([]string, tiles.MaxTags+3)
+	for i := range many {
+		many[i] = fmt.Sprint("t", i)
+	}
+	tests := []struct {
+		name    string
+		header  http.Header
+		want    []string
+		dropped int
+	}{
+		{"none", http.Header{}, nil, 0},
+		{"surrogate-key", http.Header{"Surrogate-Key": {" winter-sale  banner:7 "}}, []string{"winter-sale", "banner:7"}, 0},
+		{"cache-tag", http.Header{"Cache-Tag": {"winter-sale, banner:7,,"}}, []string{"winter-sale", "banner:7"}, 0},
+		{"both, twice", http.Header{"Surrogate-Key": {"a b", "c"}, "Cache-Tag": {"b,d"}}, []string{"a", "b", "c", "d"}, 0},
+		{"not tags", http.Header{"Cache-Tag": {"two words, ok, " + strings.Repeat("x", tiles.MaxTagBytes+1)}},
+			[]string{"ok"}, 2},
+		{"too many", http.Header{"Surrogate-Key": {strings.Join(many, " ")}}, many[:tiles.MaxTags], 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, dropped := tags(tt.header)
+			if !reflect.DeepEqual(got, tt.want) || dropped != tt.dropped {
+				t.Errorf("tags = %q, %d dropped; want %q, %d", got, dropped, tt.want, tt.dropped)
+			}
+		})
+	}
+	var log bytes.Buffer
+	srv := newBackend(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Surrogate-Key", strings.Join(many, " "))
+		serveJSON(`{}`)(w, r)
+	})
+	f, _ := newFetcher(t, srv.URL, func(o *Options) { o.Logger = slog.New(slog.NewTextHandler(&log, nil)) })
+	for range 2 {
+		out, err := f.Fetch(t.Context(), tiles.Request{})
+		if err != nil || !reflect.DeepEqual(out.Cache.Tags, many[:tiles.MaxTags]) {
+			t.Fatalf("Fetch = %q, %v; want the first %d tags", out.Cache.Tags, err, tiles.MaxTags)
+		}
+	}
+	if n := strings.Count(log.String(), "backend tags dropped"); n != 1 {
+		t.Errorf("logged %d times; want once:\n%s", n, log.String())
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"vitrine/tiles"
 )
@@ -69,6 +70,7 @@ type Fetcher struct {
 	client       *http.Client
 	log          *slog.Logger
 	observe      func(tile, host, result string)
+	tagsCut      atomic.Bool // a backend's tags were cut once: logged
 }
 
 var (
@@ -172,7 +174,7 @@ func (f *Fetcher) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, 
 	case code == http.StatusNotModified && req.Validators != (tiles.Validators{}):
 		drain(resp.Body)
 		f.report("304")
-		return tiles.Outcome{NotModified: true, Cache: caching(resp.Header), Cookies: cookies(resp.Header)}, nil
+		return tiles.Outcome{NotModified: true, Cache: f.caching(resp.Header), Cookies: cookies(resp.Header)}, nil
 	case code < 200 || code > 299:
 		drain(resp.Body)
 		level := slog.LevelDebug // 404 and the like are answers
@@ -191,8 +193,20 @@ func (f *Fetcher) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, 
 		return tiles.Outcome{}, fmt.Errorf("%s: %s", f.name, fail.reason)
 	}
 	f.report(strconv.Itoa(resp.StatusCode))
-	return tiles.Outcome{Data: data, Status: tiles.StatusOK, Cache: caching(resp.Header),
+	return tiles.Outcome{Data: data, Status: tiles.StatusOK, Cache: f.caching(resp.Header),
 		Cookies: cookies(resp.Header)}, nil
+}
+
+// caching is what the answer's headers say of its caching, its tags
+// included; the first answer whose tags are cut is logged.
+func (f *Fetcher) caching(h http.Header) tiles.Caching {
+	c := caching(h)
+	var dropped int
+	if c.Tags, dropped = tags(h); dropped > 0 && !f.tagsCut.Swap(true) {
+		f.log.Warn("backend tags dropped: more than the most a tile keeps, or not tags; logged once per tile",
+			"tile", f.name, "dropped", dropped, "max_tags", tiles.MaxTags, "max_tag_bytes", tiles.MaxTagBytes)
+	}
+	return c
 }
 
 // cookies are the answer's Set-Cookie lines, for web/ to pass on or drop.

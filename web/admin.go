@@ -17,13 +17,42 @@ import (
 
 var adminPaths = []string{"/metrics", "/tiles", "/healthz", "/readyz", "/debug/pprof/"}
 
+// AdminRoute is a route NewAdmin adds to the operator port.
+type AdminRoute struct {
+	Path    string
+	Handler http.Handler
+}
+
+// postOnly serves path with h for POST, and answers other methods with
+// the contract's JSON 405.
+func postOnly(path string, h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			httpjson.Error(w, r, http.StatusMethodNotAllowed, fmt.Sprintf("method %s is not allowed on %s; use POST",
+				tiles.Clip(r.Method, 32), path))
+			return
+		}
+		h(w, r)
+	})
+}
+
 // NewAdmin returns the handler of the operator port: metrics and tileHosts
 // (GET /tiles with the backends' hosts: AdminTiles) if not nil, /healthz,
-// /readyz as readiness reports it (nil: always ready), and pprof on a
-// private mux, never http.DefaultServeMux, which the public port could
-// expose. Errors are JSON, except those pprof's own handlers write.
-func NewAdmin(metrics, tileHosts http.Handler, readiness func() Readiness) http.Handler {
-	mux := http.NewServeMux()
+// /readyz as readiness reports it (nil: always ready), pprof on a private
+// mux, never http.DefaultServeMux, which the public port could expose, and
+// routes (such as PurgeRoute). Errors are JSON, except those pprof's own
+// handlers write.
+func NewAdmin(metrics, tileHosts http.Handler, readiness func() Readiness, routes ...AdminRoute) http.Handler {
+	mux, paths := http.NewServeMux(), adminPaths
+	for _, r := range routes {
+		mux.Handle(r.Path, r.Handler)
+		paths = append(paths[:len(paths):len(paths)], r.Path)
+	}
+	notFound := func(w http.ResponseWriter, r *http.Request) {
+		httpjson.Error(w, r, http.StatusNotFound, fmt.Sprintf("no such path %s on the admin port; try %s",
+			tiles.Clip(r.URL.Path, 128), strings.Join(paths, ", ")))
+	}
 	if metrics != nil {
 		mux.Handle("/metrics", adminReadOnly(metrics))
 	}
@@ -38,17 +67,12 @@ func NewAdmin(metrics, tileHosts http.Handler, readiness func() Readiness) http.
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol) // go tool pprof POSTs here
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	// No cmdline: the command line may hold a secret, and the port no password.
-	mux.HandleFunc("/debug/pprof/cmdline", adminNotFound)
-	mux.HandleFunc("/", adminNotFound)
+	mux.HandleFunc("/debug/pprof/cmdline", notFound)
+	mux.HandleFunc("/", notFound)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		mux.ServeHTTP(w, r)
 	})
-}
-
-func adminNotFound(w http.ResponseWriter, r *http.Request) {
-	httpjson.Error(w, r, http.StatusNotFound, fmt.Sprintf("no such path %s on the admin port; try %s",
-		tiles.Clip(r.URL.Path, 128), strings.Join(adminPaths, ", ")))
 }
 
 // pprofIndex lists what pprof serves here, as net/http/pprof's index does

@@ -5,7 +5,6 @@ import (
 	"net/http"
 
 	"vitrine/httpjson"
-	"vitrine/tiles"
 )
 
 // Reloaded is what a reload that took effect changed: the tiles now served,
@@ -15,24 +14,12 @@ type Reloaded struct {
 	Tiles, Added, Rebuilt, Removed []string
 }
 
-// WithReload adds POST /reload to the admin port's handler: it calls reload
+// ReloadRoute serves POST /reload on the operator port: it calls reload
 // and answers 200 {"reloaded": true, "tiles": [...], ...}, or 400 with
-// reload's error (a file's FILE:LINE:COL first). Other methods get the
-// contract's JSON 405.
-func WithReload(admin http.Handler, reload func() (Reloaded, error)) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/reload" {
-			admin.ServeHTTP(w, r)
-			return
-		}
-		w.Header().Set("X-Content-Type-Options", "nosniff")
+// reload's error (a file's FILE:LINE:COL first).
+func ReloadRoute(reload func() (Reloaded, error)) AdminRoute {
+	return AdminRoute{Path: "/reload", Handler: postOnly("/reload", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
-		if r.Method != http.MethodPost {
-			w.Header().Set("Allow", http.MethodPost)
-			httpjson.Error(w, r, http.StatusMethodNotAllowed, "method "+tiles.Clip(r.Method, 32)+
-				" is not allowed on /reload; use POST")
-			return
-		}
 		done, err := reload()
 		if err != nil {
 			httpjson.Error(w, r, http.StatusBadRequest, err.Error())
@@ -46,7 +33,7 @@ func WithReload(admin http.Handler, reload func() (Reloaded, error)) http.Handle
 			Removed  []string `json:"removed"`
 		}{true, orEmpty(done.Tiles), orEmpty(done.Added), orEmpty(done.Rebuilt), orEmpty(done.Removed)})
 		httpjson.Write(w, r, http.StatusOK, append(body, '\n'))
-	})
+	})}
 }
 
 // orEmpty is names, or [] for none: never null.

@@ -9,16 +9,16 @@ import (
 	"vitrine/web"
 )
 
-// TestWithReload: POST /reload on the admin port answers what the reload
+// TestReloadRoute: POST /reload on the admin port answers what the reload
 // changed, or 400 with its error; another method a JSON 405; the admin's
 // other paths are untouched.
-func TestWithReload(t *testing.T) {
+func TestReloadRoute(t *testing.T) {
 	var calls int
 	var fail error
-	admin := web.WithReload(web.NewAdmin(fakeMetrics, nil, nil), func() (web.Reloaded, error) {
+	admin := web.NewAdmin(fakeMetrics, nil, nil, web.ReloadRoute(func() (web.Reloaded, error) {
 		calls++
 		return web.Reloaded{Tiles: []string{"banners", "notice"}, Added: []string{"notice"}}, fail
-	})
+	}))
 	rec := serveAdmin(context.Background(), admin, http.MethodPost, "/reload")
 	want := `{"reloaded":true,"tiles":["banners","notice"],"added":["notice"],"rebuilt":[],"removed":[]}` + "\n"
 	if rec.Code != http.StatusOK || rec.Body.String() != want {
