@@ -144,6 +144,12 @@ func TestRunReload(t *testing.T) {
 			t.Errorf("backend %s asked %d times after the reload; want %d", path, got, want)
 		}
 	}
+	// Purges reach the tiles the configuration serves now (deals's entry
+	// may still be on its way to the cache: any count will do).
+	if body, code := postJSON(t, admin+"/purge", `{"tile": "deals", "soft": false}`); code != http.StatusOK ||
+		!strings.HasPrefix(body, `{"marked":`) {
+		t.Errorf("POST /purge of the added tile: %d %q; want 200 {\"marked\":N}", code, body)
+	}
 
 	writeFile(t, path, strings.Replace(fileB, "ttl: 30m", "ttl: 30", 1))
 	code, body = postReload(t, admin)
