@@ -401,7 +401,10 @@ func hasLabels(metric model.Metric, match []string) bool {
 // after 10s, or once ended (nil: never) is closed, the request awaited over.
 func awaitInFlight(t *testing.T, base, route string, want float64, quiet time.Duration, ended <-chan struct{}) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	// Generous: under -race on a busy machine, a client that does not read
+	// may take many seconds of pages to fill the socket buffers and stick.
+	const patience = time.Minute
+	deadline := time.Now().Add(patience)
 	lastPages, since := -1.0, time.Now()
 	for {
 		m, err := scrapeMetrics(http.DefaultClient, base)
@@ -421,8 +424,8 @@ func awaitInFlight(t *testing.T, base, route string, want float64, quiet time.Du
 		case <-time.After(5 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("after 10s: %v requests to %s in flight, %v pages assembled, the last %v ago; want %v for %v",
-				inFlight, route, pages, time.Since(since).Round(time.Millisecond), want, quiet)
+			t.Fatalf("after %v: %v requests to %s in flight, %v pages assembled, the last %v ago; want %v for %v",
+				patience, inFlight, route, pages, time.Since(since).Round(time.Millisecond), want, quiet)
 		}
 	}
 }
