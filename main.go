@@ -78,6 +78,7 @@ type app struct {
 	cat    *catalogue.Catalogue
 	m      *metrics.Metrics
 	logger *slog.Logger
+	access *slog.Logger // the request lines, held a moment (logbuffer.go)
 	prov   *tracing.Provider
 	shared *rediscache.Cache  // the shared tier; nil without -redis
 	who    identity.Source    // who the shopper is (-identity)
@@ -101,8 +102,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	defer shutdownTracing(prov, stderr) // last: after the tiles' refreshes and the server
-	a := &app{cfg: cfg, cat: catalogue.Default(), logger: newLogger(stderr, prov), prov: prov}
+	logs := newLogBuffer(stderr)
+	defer logs.Flush()
+	defer shutdownTracing(prov, logs.now()) // last: after the tiles' refreshes and the server
+	a := &app{cfg: cfg, cat: catalogue.Default(), logger: newLogger(logs.now(), prov),
+		access: newLogger(logs.held(), prov), prov: prov}
 	var names []string
 	for _, tc := range cfg.Tiles {
 		names = append(names, tc.Name)
@@ -182,6 +186,7 @@ func (a *app) public(g *generation) http.Handler {
 		TestDelay: g.cfg.TestDelay, Catalogue: a.cat, Metrics: a.m.Handler(),
 		InFlight: a.m.RequestStarted, WriteCut: a.m.WriteCut, CookiesDropped: a.m.CookiesDropped,
 		Views: map[string]string{}, Readiness: g.ready, TracerProvider: a.prov.TracerProvider(), Identity: a.who,
+		AccessLog: a.access,
 	}
 	for _, tc := range g.cfg.Tiles {
 		opts.Views[tc.Name] = tc.View

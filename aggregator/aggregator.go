@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -89,6 +90,8 @@ type Aggregator struct {
 	index    map[string]int
 	timeout  time.Duration
 	timeouts []time.Duration // per tile, in page order
+	shares   []int           // per tile: its timeout's index in distinct
+	distinct []time.Duration // the tiles' timeouts, each once
 	pageTO   time.Duration
 	logger   *slog.Logger
 	observer Observer
@@ -131,6 +134,11 @@ func New(fetchers []tiles.Fetcher, opts Options) (*Aggregator, error) {
 			to = d
 		}
 		a.timeouts = append(a.timeouts, to)
+		k := slices.Index(a.distinct, to)
+		if k < 0 {
+			k, a.distinct = len(a.distinct), append(a.distinct, to)
+		}
+		a.shares = append(a.shares, k)
 		if a.tracer != nil {
 			a.spans = append(a.spans, "tile "+name)
 		}
@@ -189,9 +197,16 @@ func (a *Aggregator) Stream(ctx context.Context, req tiles.Request, emit func(Re
 		ctx, cancelPage = context.WithTimeoutCause(ctx, a.pageTO, errPageDeadline)
 		defer cancelPage()
 	}
+	// Tiles with the same timeout share one deadline, from the page's start.
+	tctxs := make([]context.Context, len(a.distinct))
+	for k, d := range a.distinct {
+		var cancelTiles context.CancelFunc
+		tctxs[k], cancelTiles = context.WithTimeout(ctx, d)
+		defer cancelTiles()
+	}
 	results := make([]Result, len(a.fetchers))
 	done := make(chan int, len(a.fetchers)) // buffered: a finished tile never waits for emit
-	g := a.fanOut(ctx, req, start, results, done, emit == nil)
+	g := a.fanOut(ctx, tctxs, req, start, results, done, emit == nil)
 	var emitErr error
 	for range a.fetchers {
 		i := <-done
@@ -218,8 +233,8 @@ func (a *Aggregator) Stream(ctx context.Context, req tiles.Request, emit func(Re
 // return nil and never cancel a sibling; ctx carries the page's
 // cancellation. With inline (no one to emit to), the calling goroutine,
 // which would only wait, fetches the last tile itself.
-func (a *Aggregator) fanOut(ctx context.Context, req tiles.Request, start time.Time, results []Result,
-	done chan<- int, inline bool) *errgroup.Group {
+func (a *Aggregator) fanOut(ctx context.Context, tctxs []context.Context, req tiles.Request, start time.Time,
+	results []Result, done chan<- int, inline bool) *errgroup.Group {
 	var g errgroup.Group
 	n := len(a.fetchers)
 	if inline && n > 0 {
@@ -228,13 +243,13 @@ func (a *Aggregator) fanOut(ctx context.Context, req tiles.Request, start time.T
 	for i := range n {
 		g.Go(func() error {
 			growStack()
-			results[i] = a.fetch(ctx, i, req, start)
+			results[i] = a.fetch(ctx, tctxs[a.shares[i]], i, req, start)
 			done <- i
 			return nil
 		})
 	}
 	if n < len(a.fetchers) {
-		results[n] = a.fetch(ctx, n, req, start)
+		results[n] = a.fetch(ctx, tctxs[a.shares[n]], n, req, start)
 		done <- n
 	}
 	return &g
@@ -248,17 +263,17 @@ func (a *Aggregator) Tile(ctx context.Context, name string, req tiles.Request) (
 		return Result{}, tiles.Errorf(tiles.ENOTFOUND, "no tile named %q; known tiles: %s",
 			tiles.Clip(name, 64), strings.Join(a.Names(), ", "))
 	}
-	return a.fetch(ctx, i, req, time.Now()), nil
+	tctx, cancel := context.WithTimeout(ctx, a.timeouts[i])
+	defer cancel()
+	return a.fetch(ctx, tctx, i, req, time.Now()), nil
 }
 
-// fetch runs one tile under its own deadline and turns every outcome,
-// including a panic, into a Result.
-func (a *Aggregator) fetch(ctx context.Context, i int, req tiles.Request, pageStart time.Time) (r Result) {
+// fetch runs one tile under tctx, ctx bounded by the tile's timeout, and
+// turns every outcome, including a panic, into a Result.
+func (a *Aggregator) fetch(ctx, tctx context.Context, i int, req tiles.Request, pageStart time.Time) (r Result) {
 	f, timeout := a.fetchers[i], a.timeouts[i]
 	start := time.Now()
 	r = Result{Name: f.Name(), Start: start.Sub(pageStart)}
-	tctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 	var span trace.Span
 	if a.tracer != nil {
 		tctx, span = a.tracer.Start(tctx, a.spans[i], trace.WithAttributes(attrTile.String(r.Name)))

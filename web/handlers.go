@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -93,11 +94,24 @@ func handleHome(agg *aggregator.Aggregator, rend *renderer, who shopper, tracer 
 			status := pageStatus(page.Results, ph.primary)
 			ph.write(c.Response().Header(), cookies, req.User, status)
 			c.Response().Header().Set("Server-Timing", serverTiming(page.Results, page.Elapsed))
-			b := appendTraceID(appendPage(make([]byte, 0, 8<<10), page), pt.traceID(page))
-			return c.JSONBlob(status, append(b, '\n'))
+			bp := pageBufs.Get().(*[]byte)
+			b := appendTraceID(appendPage((*bp)[:0], page), pt.traceID(page))
+			err := c.JSONBlob(status, append(b, '\n'))
+			if b = b[:0]; cap(b) <= maxPooledPage {
+				*bp = b
+				pageBufs.Put(bp)
+			}
+			return err
 		}
 	}
 }
+
+// pageBufs recycles the buffers JSON pages are written in: JSONBlob has
+// copied a page's bytes out (to the connection's buffer, or to gzip) by the
+// time it returns. A buffer grown past maxPooledPage is left to the GC.
+var pageBufs = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
+
+const maxPooledPage = 64 << 10
 
 func handleTileList(agg *aggregator.Aggregator, opts Options) echo.HandlerFunc {
 	return func(c echo.Context) error {

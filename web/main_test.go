@@ -69,6 +69,8 @@ type opts struct {
 	TracerProvider trace.TracerProvider
 	// Identity is web.Options'.
 	Identity identity.Source
+	// AccessLog, if set, receives the request lines (web.Options.AccessLog).
+	AccessLog io.Writer
 }
 
 // newServer builds the Echo handler the way main does, over fs.
@@ -85,7 +87,11 @@ func newServer(t testing.TB, o opts, fs ...tiles.Fetcher) *server {
 	if err != nil {
 		t.Fatalf("aggregator.New: %v", err)
 	}
-	return &server{e: web.NewServer(logger, agg, web.Options{TestDelay: o.TestDelay, Primary: o.Primary, Views: o.Views, TracerProvider: o.TracerProvider, Identity: o.Identity}), logs: logs}
+	wo := web.Options{TestDelay: o.TestDelay, Primary: o.Primary, Views: o.Views, TracerProvider: o.TracerProvider, Identity: o.Identity}
+	if o.AccessLog != nil {
+		wo.AccessLog = slog.New(slog.NewTextHandler(o.AccessLog, nil))
+	}
+	return &server{e: web.NewServer(logger, agg, wo), logs: logs}
 }
 
 // fetchers converts fakes to the interface for newServer.

@@ -146,3 +146,17 @@ func TestLogLineHidesUser(t *testing.T) {
 		})
 	}
 }
+
+// TestAccessLogTakesRequestLines: with Options.AccessLog, the request lines
+// go there and nowhere else; the server's other lines stay on its logger.
+func TestAccessLogTakesRequestLines(t *testing.T) {
+	access := &strings.Builder{}
+	s := newServer(t, opts{AccessLog: access}, tilestest.Panicking("banners", "boom"))
+	s.e.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/home", nil))
+	if got := access.String(); strings.Count(got, "msg=request") != 1 || strings.Contains(got, "panicked") {
+		t.Errorf("access log %q; want the one request line alone", got)
+	}
+	if got := s.logs.String(); strings.Contains(got, "msg=request") || !strings.Contains(got, "tile panicked") {
+		t.Errorf("server log %q; want the tile's panic and no request line", got)
+	}
+}

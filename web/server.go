@@ -4,6 +4,7 @@
 package web
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -58,6 +59,8 @@ type Options struct {
 	// Forward names every value of the shopper's request some tile
 	// forwards (tiles.Forward.Union of the tiles'): only these are read.
 	Forward tiles.Forward
+	// AccessLog receives the line of each request; nil: NewServer's logger.
+	AccessLog *slog.Logger
 }
 
 // NewServer returns the Echo instance serving Vitrine's routes. It panics
@@ -75,7 +78,7 @@ func NewServer(logger *slog.Logger, agg *aggregator.Aggregator, opts Options) *e
 		e.Use(nameServerSpans(routes))
 	}
 	e.Pre(routeOnDecodedPath)
-	e.Use(requestLogger(logger)) // outside Recover: it logs recovered panics
+	e.Use(requestLogger(cmp.Or(opts.AccessLog, logger))) // outside Recover: it logs recovered panics
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
 		DisableStackAll: true, // this goroutine's stack is enough
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
