@@ -75,6 +75,7 @@ type Metrics struct {
 	identity  map[identity.Result]prometheus.Counter // by result (identity.go)
 	cookies   *prometheus.CounterVec                 // Set-Cookie dropped, by tile (cookies.go)
 	reloads   *prometheus.CounterVec                 // configuration reloads, by result (reload.go)
+	admission admission                              // pages' waits and sheds (admission.go)
 }
 
 // tileSeries are one tile's series without labels left to fill.
@@ -105,7 +106,7 @@ func New(names ...string) *Metrics {
 	reg := prometheus.NewRegistry()
 	m := &Metrics{reg: reg, known: make(map[string]*tileSeries, len(names)),
 		names: names, redisTier: newRedisMetrics(reg), identity: newIdentityMetrics(reg),
-		cookies: newCookieMetrics(reg), reloads: newReloadMetrics(reg)}
+		cookies: newCookieMetrics(reg), reloads: newReloadMetrics(reg), admission: newAdmissionMetrics(reg)}
 	m.register()
 	m.pagesBy = [2]prometheus.Counter{m.pages.WithLabelValues("false"), m.pages.WithLabelValues("true")}
 	for _, name := range names {
@@ -287,6 +288,7 @@ func (m *Metrics) PageDone(ctx context.Context, s aggregator.Summary) {
 		complete = 1
 	}
 	m.pagesBy[complete].Inc()
+	m.admission.admitted(s)
 }
 
 func (m *Metrics) TileDone(ctx context.Context, r aggregator.Result) {

@@ -122,6 +122,12 @@ type Request struct {
 	// VaryKey stands for a tile's forwarded values in cache keys: their
 	// keyed hash, which the resilience layers set; "" when it has none.
 	VaryKey string
+	// Arrived is when the request reached the server: a page's deadline
+	// counts from it. Zero: from the start of the page.
+	Arrived time.Time
+	// Shed asks for what a tile can answer without its backend (what it
+	// has cached, else its fallback): the page waited too long to ask.
+	Shed bool
 }
 
 var userPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
