@@ -268,15 +268,16 @@ func (sc loadScenario) clients() int { return cmp.Or(sc.workers, loadWorkers) }
 func reportOverload(b *testing.B, res loadResult, m metricSamples) {
 	b.ReportMetric(res.share(func(p pageRecord) bool { return p.status[stFallback] > 0 }), "fallback-%")
 	b.ReportMetric(100*m.sum("vitrine_pages_shed_total")/max(m.sum("vitrine_pages_total"), 1), "shed-%")
-	total := m.sum("vitrine_admission_wait_seconds_count")
-	wait := math.Inf(1)
-	for _, le := range []float64{.001, .005, .01, .025, .05, .075, .1, .125, .15, .2, .25, .3, .4, .5, .75, 1, 2, 5} {
-		if m.sum("vitrine_admission_wait_seconds_bucket", "le", strconv.FormatFloat(le, 'g', -1, 64)) >= 0.99*total {
-			wait = le
-			break
+	if total := m.sum("vitrine_admission_wait_seconds_count"); total > 0 {
+		wait := math.Inf(1)
+		for _, le := range []float64{.001, .005, .01, .025, .05, .075, .1, .125, .15, .2, .25, .3, .4, .5, .75, 1, 2, 5} {
+			if m.sum("vitrine_admission_wait_seconds_bucket", "le", strconv.FormatFloat(le, 'g', -1, 64)) >= 0.99*total {
+				wait = le
+				break
+			}
 		}
+		b.ReportMetric(1000*wait, "wait-p99-ms")
 	}
-	b.ReportMetric(1000*wait, "wait-p99-ms")
 	if whole := res.share(pageRecord.whole); whole != 100 {
 		b.Errorf("%.2f%% of pages whole in overload; want 100%% (every tile ok, stale or fallback)", whole)
 	}
