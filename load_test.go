@@ -36,9 +36,9 @@ import (
 //	storm-ttl250ms       the same with a 250ms TTL, so that entries expire
 //	                     during the run and stale-on-error and the breaker
 //	                     have work to do
-//	overload             cache-off from 1,024 clients (overloadWorkers):
-//	                     more pages at once than the process can start in
-//	                     time, so that the late ones are shed
+//	overload             0ms tiles, cache off, 1,024 clients
+//	                     (overloadWorkers): the CPU alone bounds the pages,
+//	                     and a page waits for it more than in its tiles
 //
 // The tail scenarios raise -tile-timeout to 2s and -page-timeout to 3s, so
 // that the 1s tail is waited for rather than cut by the 500ms timeout.
@@ -105,6 +105,7 @@ func BenchmarkLoad(b *testing.B) {
 			"-tile-timeout", "2s", "-page-timeout", "3s"}, more)
 	}
 	const fail = "banners=0.5,products=0.5,recommendations=0.5"
+	const zero = "banners=0ms,products=0ms,recommendations=0ms"
 	scenarios := []loadScenario{
 		{name: "cache-off", args: []string{"-cache=false"}},
 		{name: "cache-on", fetches: true},
@@ -117,7 +118,7 @@ func BenchmarkLoad(b *testing.B) {
 		{name: "tail-p98-hedge-on", args: tailArgs("p98=1s"), tail: "p98", hedged: true},
 		{name: "storm", args: []string{"-fail", fail}, users: 200, storm: true},
 		{name: "storm-ttl250ms", args: []string{"-fail", fail, "-ttl", "banners=250ms,products=250ms,recommendations=250ms"}, users: 200, storm: true},
-		{name: "overload", args: []string{"-cache=false"}, workers: overloadWorkers, overload: true},
+		{name: "overload", args: []string{"-cache=false", "-latency", zero}, workers: overloadWorkers, overload: true},
 	}
 	// The hedged rounds of a tail are compared with the unhedged rounds of
 	// the same tail in order: with -count 3, the k-th round of
