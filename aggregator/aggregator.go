@@ -90,9 +90,6 @@ type Observer interface {
 	TileDone(context.Context, Result)
 }
 
-// errPageDeadline is the cause of a page's context when PageTimeout ends it.
-var errPageDeadline = errors.New("page deadline")
-
 // Aggregator fetches a fixed set of tiles concurrently. It is safe for
 // concurrent use.
 type Aggregator struct {
@@ -201,7 +198,7 @@ func (a *Aggregator) Stream(ctx context.Context, req tiles.Request, emit func(Re
 		arrived, sum.Waited, sum.Shed = a.admit(req.Arrived, start)
 		req.Shed = sum.Shed != ""
 		var cancelPage context.CancelFunc
-		ctx, cancelPage = context.WithDeadlineCause(ctx, arrived.Add(a.pageTO), errPageDeadline)
+		ctx, cancelPage = context.WithDeadlineCause(ctx, arrived.Add(a.pageTO), tiles.ErrPageDeadline)
 		defer cancelPage()
 	}
 	results := make([]Result, len(a.fetchers))
@@ -366,7 +363,7 @@ func (a *Aggregator) deadline(name string, timeout time.Duration, ctx, tctx cont
 	switch {
 	case ctx.Err() == nil && errors.Is(tctx.Err(), context.DeadlineExceeded):
 		return fmt.Errorf("%s: no answer within %s", name, timeout)
-	case errors.Is(context.Cause(ctx), errPageDeadline):
+	case errors.Is(context.Cause(ctx), tiles.ErrPageDeadline):
 		return fmt.Errorf("%s: no answer within the page deadline of %s", name, a.pageTO)
 	}
 	return nil

@@ -1,6 +1,7 @@
 package resilience
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"testing/synctest"
@@ -68,6 +69,42 @@ func TestShedAsksNoBackend(t *testing.T) {
 				}
 				if got := rec.Count("Refreshed"); got != 0 {
 					t.Errorf("Refreshed: got %d; want 0", got)
+				}
+			})
+		})
+	}
+}
+
+// TestPageDeadlineIsNotTheBackends checks that fetches cut by their page's
+// deadline (tiles.ErrPageDeadline, which a wait in line shortens) do not
+// open the breaker, while as many cut by a plain deadline do. The fetches
+// run under the caller's context (Direct), as a flight does when no
+// detached slot is free.
+func TestPageDeadlineIsNotTheBackends(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		cause    error
+		wantOpen bool
+	}{
+		{"page deadline", tiles.ErrPageDeadline, false},
+		{"another deadline", errors.New("some deadline"), true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				b := newBackend(time.Second, "v")
+				p := Policy{BreakerFailures: 3, BreakerOpen: 10 * time.Second, BreakerProbes: 1, Direct: true}
+				tile := Wrap(b.fetcher("banners"), p, Options{})
+				defer tile.Close()
+				for range 3 {
+					ctx, cancel := context.WithTimeoutCause(t.Context(), 100*time.Millisecond, tt.cause)
+					_, err := tile.Fetch(ctx, tiles.Request{})
+					cancel()
+					if err == nil {
+						t.Fatal("a fetch cut at 100ms answered; want an error")
+					}
+				}
+				if state, _ := tile.Breaker(); (state == BreakerOpen) != tt.wantOpen {
+					t.Errorf("breaker %s after 3 fetches cut by a %s; want open: %v", state, tt.name, tt.wantOpen)
 				}
 			})
 		})

@@ -6,6 +6,7 @@ package tiles
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -101,6 +102,10 @@ func (e *BackendError) Gone() bool { return e.Code == 404 || e.Code == 410 }
 
 // Fresh is the Outcome of a successful fetch of data.
 func Fresh(data json.RawMessage) Outcome { return Outcome{Data: data, Status: StatusOK} }
+
+// ErrPageDeadline is the cause of a page's context when its deadline ends
+// it: the page ran out of time, which says nothing of a backend's health.
+var ErrPageDeadline = errors.New("page deadline")
 
 // Request carries the parameters of one page or tile request that tiles may
 // depend on. The zero Request is valid: an anonymous visitor.
