@@ -1,10 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"math"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -33,6 +36,9 @@ import (
 //	storm-ttl250ms       the same with a 250ms TTL, so that entries expire
 //	                     during the run and stale-on-error and the breaker
 //	                     have work to do
+//	overload             0ms tiles, cache off, 1,024 clients
+//	                     (overloadWorkers): the CPU alone bounds the pages,
+//	                     and a page waits for it more than in its tiles
 //
 // The tail scenarios raise -tile-timeout to 2s and -page-timeout to 3s, so
 // that the 1s tail is waited for rather than cut by the 500ms timeout.
@@ -86,6 +92,12 @@ import (
 //	                        fallback
 //	error-%, timeout-%, stale-%, fallback-%
 //	                        storm: pages with at least one tile so
+//	fallback-%, shed-%, wait-p99-ms
+//	                        overload: pages with at least one fallback tile;
+//	                        pages shed (vitrine_pages_shed_total) over the
+//	                        server's life, warm-up included, over its pages;
+//	                        p99 of the pages' wait from arrival to start
+//	                        (vitrine_admission_wait_seconds, a bucket bound)
 func BenchmarkLoad(b *testing.B) {
 	// tailArgs gives recommendations a heavy tail and lets pages wait for it.
 	tailArgs := func(tail string, more ...string) []string {
@@ -93,6 +105,7 @@ func BenchmarkLoad(b *testing.B) {
 			"-tile-timeout", "2s", "-page-timeout", "3s"}, more)
 	}
 	const fail = "banners=0.5,products=0.5,recommendations=0.5"
+	const zero = "banners=0ms,products=0ms,recommendations=0ms"
 	scenarios := []loadScenario{
 		{name: "cache-off", args: []string{"-cache=false"}},
 		{name: "cache-on", fetches: true},
@@ -105,6 +118,7 @@ func BenchmarkLoad(b *testing.B) {
 		{name: "tail-p98-hedge-on", args: tailArgs("p98=1s"), tail: "p98", hedged: true},
 		{name: "storm", args: []string{"-fail", fail}, users: 200, storm: true},
 		{name: "storm-ttl250ms", args: []string{"-fail", fail, "-ttl", "banners=250ms,products=250ms,recommendations=250ms"}, users: 200, storm: true},
+		{name: "overload", args: []string{"-cache=false", "-latency", zero}, workers: overloadWorkers, overload: true},
 	}
 	// The hedged rounds of a tail are compared with the unhedged rounds of
 	// the same tail in order: with -count 3, the k-th round of
@@ -115,7 +129,7 @@ func BenchmarkLoad(b *testing.B) {
 	hedgedRounds := map[string]int{}     // per scenario
 	for _, sc := range scenarios {
 		b.Run(sc.name, func(b *testing.B) {
-			res, m := runLoad(b, sc, max(b.N, 2*loadWorkers))
+			res, m := runLoad(b, sc, max(b.N, 2*sc.clients()))
 			ls := res.latencies()
 			p50, p99, p999 := quantile(ls, 0.50), quantile(ls, 0.99), quantile(ls, 0.999)
 			b.ReportMetric(millis(p50), "p50-ms")
@@ -179,6 +193,9 @@ func BenchmarkLoad(b *testing.B) {
 					b.Errorf("%.2f%% of pages whole in the storm; want 100%% (every tile ok, stale or fallback)", whole)
 				}
 			}
+			if sc.overload {
+				reportOverload(b, res, m)
+			}
 		})
 	}
 }
@@ -219,6 +236,8 @@ func TestLoadSmoke(t *testing.T) {
 const (
 	// loadWorkers is how many clients send pages at once.
 	loadWorkers = 256
+	// overloadWorkers is as many for the overload scenario.
+	overloadWorkers = 1024
 	// loadMaxTime bounds a round's measured pages, whatever b.N asks.
 	loadMaxTime = 90 * time.Second
 	// slowestTile is the slowest tile's configured latency in every
@@ -237,6 +256,32 @@ type loadScenario struct {
 	hedged  bool   // the tail is hedged: report the ratios to the unhedged run
 	storm   bool   // warm the shared tiles up first; report the tile statuses
 	http    bool   // every tile over HTTP from `vitrine backends`: report upstream/page
+	// workers is how many clients send pages at once; 0: loadWorkers.
+	workers  int
+	overload bool // report the shed and fallback pages and the wait
+}
+
+// clients is how many clients send sc's pages at once.
+func (sc loadScenario) clients() int { return cmp.Or(sc.workers, loadWorkers) }
+
+// reportOverload reports the overload scenario's figures; every page must
+// still be whole (its tiles ok, stale or fallback).
+func reportOverload(b *testing.B, res loadResult, m metricSamples) {
+	b.ReportMetric(res.share(func(p pageRecord) bool { return p.status[stFallback] > 0 }), "fallback-%")
+	b.ReportMetric(100*m.sum("vitrine_pages_shed_total")/max(m.sum("vitrine_pages_total"), 1), "shed-%")
+	if total := m.sum("vitrine_admission_wait_seconds_count"); total > 0 {
+		wait := math.Inf(1)
+		for _, le := range []float64{.001, .005, .01, .025, .05, .075, .1, .125, .15, .2, .25, .3, .4, .5, .75, 1, 2, 5} {
+			if m.sum("vitrine_admission_wait_seconds_bucket", "le", strconv.FormatFloat(le, 'g', -1, 64)) >= 0.99*total {
+				wait = le
+				break
+			}
+		}
+		b.ReportMetric(1000*wait, "wait-p99-ms")
+	}
+	if whole := res.share(pageRecord.whole); whole != 100 {
+		b.Errorf("%.2f%% of pages whole in overload; want 100%% (every tile ok, stale or fallback)", whole)
+	}
 }
 
 // runLoad starts Vitrine for sc, warms it up, serves pages measured pages,
@@ -254,7 +299,8 @@ func runLoad(b *testing.B, sc loadScenario, pages int) (loadResult, metricSample
 		args = append(slices.Clone(args), "-backend", tilesAt(be.base))
 	}
 	s := start(b, args...)
-	client := newLoadClient(loadWorkers)
+	workers := sc.clients()
+	client := newLoadClient(workers)
 	ctx := context.Background()
 	path := func(int) string { return "/home" }
 	if sc.users > 0 {
@@ -283,10 +329,10 @@ func runLoad(b *testing.B, sc loadScenario, pages int) (loadResult, metricSample
 				tries, time.Since(start).Round(time.Millisecond), warm)
 		}
 	}
-	drive(ctx, client, s.base, loadPlan{workers: loadWorkers, pages: loadWorkers, maxTime: loadMaxTime, path: path})
+	drive(ctx, client, s.base, loadPlan{workers: workers, pages: workers, maxTime: loadMaxTime, path: path})
 
 	b.StartTimer()
-	res := drive(ctx, client, s.base, loadPlan{workers: loadWorkers, pages: pages, maxTime: loadMaxTime, path: path})
+	res := drive(ctx, client, s.base, loadPlan{workers: workers, pages: pages, maxTime: loadMaxTime, path: path})
 	b.StopTimer()
 
 	m, err := scrapeMetrics(client, s.base)

@@ -38,7 +38,18 @@ type Summary struct {
 	Complete bool
 	// Format is the form the page was asked in (WithFormat), for observers.
 	Format string
+	// Waited is how long the page waited to start since its request
+	// arrived (tiles.Request.Arrived); Shed why its tiles were asked only
+	// for what they hold (ShedWaited, ShedExpired), "" if they were not.
+	Waited time.Duration
+	Shed   string
 }
+
+// Why a page is shed: it waited past half its deadline, or past all of it.
+const (
+	ShedWaited  = "waited"
+	ShedExpired = "expired"
+)
 
 type formatKey struct{}
 
@@ -79,9 +90,6 @@ type Observer interface {
 	PageDone(context.Context, Summary)
 	TileDone(context.Context, Result)
 }
-
-// errPageDeadline is the cause of a page's context when PageTimeout ends it.
-var errPageDeadline = errors.New("page deadline")
 
 // Aggregator fetches a fixed set of tiles concurrently. It is safe for
 // concurrent use.
@@ -192,9 +200,13 @@ func (a *Aggregator) Stream(ctx context.Context, req tiles.Request, emit func(Re
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	sum := Summary{Complete: true}
 	if a.pageTO > 0 {
+		var arrived time.Time
+		arrived, sum.Waited, sum.Shed = a.admit(req.Arrived, start)
+		req.Shed = sum.Shed != ""
 		var cancelPage context.CancelFunc
-		ctx, cancelPage = context.WithTimeoutCause(ctx, a.pageTO, errPageDeadline)
+		ctx, cancelPage = context.WithDeadlineCause(ctx, arrived.Add(a.pageTO), tiles.ErrPageDeadline)
 		defer cancelPage()
 	}
 	// Tiles with the same timeout share one deadline, from the page's start.
@@ -217,7 +229,7 @@ func (a *Aggregator) Stream(ctx context.Context, req tiles.Request, emit func(Re
 		}
 	}
 	_ = g.Wait() // every fetch has sent on done, and none returns an error: this only joins them
-	sum := Summary{Elapsed: time.Since(start), Complete: true}
+	sum.Elapsed = time.Since(start)
 	sum.Format, _ = ctx.Value(formatKey{}).(string)
 	for _, r := range results {
 		sum.Complete = sum.Complete && r.Status == tiles.StatusOK
@@ -226,6 +238,24 @@ func (a *Aggregator) Stream(ctx context.Context, req tiles.Request, emit func(Re
 		a.observer.PageDone(ctx, sum)
 	}
 	return Page{Results: results, Summary: sum}, emitErr
+}
+
+// admit says when a page that starts at start arrived (at start, unless
+// arrived is earlier), how long it waited, and whether it is shed: a page
+// that spent half its deadline waiting is answered from what its tiles
+// hold, for the same crowd that held it will hold its writing too.
+func (a *Aggregator) admit(arrived, start time.Time) (time.Time, time.Duration, string) {
+	if arrived.IsZero() || arrived.After(start) {
+		return start, 0, ""
+	}
+	switch waited := start.Sub(arrived); {
+	case waited >= a.pageTO:
+		return arrived, waited, ShedExpired
+	case waited > a.pageTO/2:
+		return arrived, waited, ShedWaited
+	default:
+		return arrived, waited, ""
+	}
 }
 
 // fanOut fetches every tile into its own slot of results, then sends its
@@ -348,7 +378,7 @@ func (a *Aggregator) deadline(name string, timeout time.Duration, ctx, tctx cont
 	switch {
 	case ctx.Err() == nil && errors.Is(tctx.Err(), context.DeadlineExceeded):
 		return fmt.Errorf("%s: no answer within %s", name, timeout)
-	case errors.Is(context.Cause(ctx), errPageDeadline):
+	case errors.Is(context.Cause(ctx), tiles.ErrPageDeadline):
 		return fmt.Errorf("%s: no answer within the page deadline of %s", name, a.pageTO)
 	}
 	return nil

@@ -76,6 +76,7 @@ type Metrics struct {
 	cookies   *prometheus.CounterVec                 // Set-Cookie dropped, by tile (cookies.go)
 	reloads   *prometheus.CounterVec                 // configuration reloads, by result (reload.go)
 	purge     *purgeMetrics                          // purges and the entries they marked (purge.go)
+	admission admission                              // pages' waits and sheds (admission.go)
 }
 
 // tileSeries are one tile's series without labels left to fill.
@@ -106,7 +107,8 @@ func New(names ...string) *Metrics {
 	reg := prometheus.NewRegistry()
 	m := &Metrics{reg: reg, known: make(map[string]*tileSeries, len(names)),
 		names: names, redisTier: newRedisMetrics(reg), identity: newIdentityMetrics(reg),
-		cookies: newCookieMetrics(reg), reloads: newReloadMetrics(reg), purge: newPurgeMetrics(reg)}
+		cookies: newCookieMetrics(reg), reloads: newReloadMetrics(reg), purge: newPurgeMetrics(reg),
+		admission: newAdmissionMetrics(reg)}
 	m.register()
 	m.pagesBy = [2]prometheus.Counter{m.pages.WithLabelValues("false"), m.pages.WithLabelValues("true")}
 	for _, name := range names {
@@ -288,6 +290,7 @@ func (m *Metrics) PageDone(ctx context.Context, s aggregator.Summary) {
 		complete = 1
 	}
 	m.pagesBy[complete].Inc()
+	m.admission.admitted(s)
 }
 
 func (m *Metrics) TileDone(ctx context.Context, r aggregator.Result) {

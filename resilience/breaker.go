@@ -31,7 +31,8 @@ const (
 // breaker is the circuit breaker layer (gobreaker). BreakerFailures
 // consecutive failures open it: for BreakerOpen it refuses fetches at once,
 // then lets BreakerProbes through, which close it if they succeed. A caller
-// that left, a bulkhead's refusal and a 404 or 410 count neither way.
+// that left, a page's deadline, a bulkhead's refusal and a 404 or 410
+// count neither way.
 type breaker struct {
 	base
 	cb *gobreaker.TwoStepCircuitBreaker[struct{}]
@@ -50,7 +51,11 @@ func (b *breaker) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, 
 		return tiles.Outcome{}, fmt.Errorf("%s: %w", b.name, ErrCircuitOpen)
 	}
 	out, err := b.next.Fetch(ctx, req)
-	done(err)
+	if err != nil && errors.Is(context.Cause(ctx), tiles.ErrPageDeadline) {
+		done(tiles.ErrPageDeadline) // the page's time ran out (it may have waited in line), not the backend's
+	} else {
+		done(err)
+	}
 	return out, err
 }
 
@@ -64,7 +69,8 @@ func newBreaker(name string, p Policy, rec Recorder) *gobreaker.TwoStepCircuitBr
 		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= uint32(p.BreakerFailures) },
 		IsExcluded: func(err error) bool {
 			var be *tiles.BackendError
-			return errors.Is(err, context.Canceled) || errors.Is(err, ErrBulkheadFull) || errors.As(err, &be) && be.Gone()
+			return errors.Is(err, context.Canceled) || errors.Is(err, tiles.ErrPageDeadline) ||
+				errors.Is(err, ErrBulkheadFull) || errors.As(err, &be) && be.Gone()
 		},
 		OnStateChange: func(_ string, _, to gobreaker.State) { rec.BreakerState(name, breakerStates[to]) },
 	})

@@ -27,6 +27,10 @@ import (
 // ErrClosed is the error of a fetch that would start after Close.
 var ErrClosed = errors.New("resilience: tile closed")
 
+// ErrShed is the error of a shed request's miss (tiles.Request.Shed): the
+// backend is not asked, and nothing is cached to answer with.
+var ErrShed = errors.New("shed: the page waited too long to ask the backend")
+
 // Options are the dependencies shared by every wrapped tile.
 type Options struct {
 	Recorder Recorder     // told of hits, misses, hedges and the rest; nil records nothing

@@ -43,6 +43,9 @@ type flight struct {
 }
 
 func (c *coalescer) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, error) {
+	if req.Shed {
+		return tiles.Outcome{}, fmt.Errorf("%s: %w", c.name, ErrShed)
+	}
 	key, refresh := cacheKey(c.personalised, req), isRefresh(ctx)
 	f, ch, led := c.fly(ctx, key, req, refresh)
 	var r singleflight.Result
@@ -160,6 +163,9 @@ func (c *coalescer) leave(key string, f *flight) {
 type direct struct{ base }
 
 func (d *direct) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, error) {
+	if req.Shed {
+		return tiles.Outcome{}, fmt.Errorf("%s: %w", d.name, ErrShed)
+	}
 	out, err := d.next.Fetch(ctx, req)
 	if err != nil && ctx.Err() != nil {
 		err = fmt.Errorf("%s: no fresh answer in time: %w", d.name, ctx.Err())

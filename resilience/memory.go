@@ -116,11 +116,14 @@ func (m *memory) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, e
 	return m.rescue(ctx, key, fmt.Errorf("%s: no fresh answer: another replica is fetching it", m.name))
 }
 
-// stale serves out's data, of its Age, while a refresh of key runs.
+// stale serves out's data, of its Age, while a refresh of key runs (none
+// for a shed request: no work for the backend).
 func (m *memory) stale(ctx context.Context, key string, req tiles.Request, out tiles.Outcome) tiles.Outcome {
 	m.rec.StaleServed(m.name)
 	m.note(ctx, cacheStale)
-	m.refresh(ctx, key, req)
+	if !req.Shed {
+		m.refresh(ctx, key, req)
+	}
 	return tiles.Outcome{Data: out.Data, Status: tiles.StatusStale, Age: out.Age}
 }
 

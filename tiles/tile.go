@@ -6,6 +6,7 @@ package tiles
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -125,6 +126,10 @@ func (e *BackendError) Gone() bool { return e.Code == 404 || e.Code == 410 }
 // Fresh is the Outcome of a successful fetch of data.
 func Fresh(data json.RawMessage) Outcome { return Outcome{Data: data, Status: StatusOK} }
 
+// ErrPageDeadline is the cause of a page's context when its deadline ends
+// it: the page ran out of time, which says nothing of a backend's health.
+var ErrPageDeadline = errors.New("page deadline")
+
 // Request carries the parameters of one page or tile request that tiles may
 // depend on. The zero Request is valid: an anonymous visitor.
 type Request struct {
@@ -145,6 +150,12 @@ type Request struct {
 	// VaryKey stands for a tile's forwarded values in cache keys: their
 	// keyed hash, which the resilience layers set; "" when it has none.
 	VaryKey string
+	// Arrived is when the request reached the server: a page's deadline
+	// counts from it. Zero: from the start of the page.
+	Arrived time.Time
+	// Shed asks for what a tile can answer without its backend (what it
+	// has cached, else its fallback): the page waited too long to ask.
+	Shed bool
 }
 
 var userPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)

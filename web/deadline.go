@@ -36,6 +36,7 @@ func writeDeadlines(stall time.Duration, cut func(route string)) echo.Middleware
 		return func(c echo.Context) error {
 			if wc, ok := c.Request().Context().Value(watchedConnKey{}).(*watchedConn); ok {
 				wc.serving(c.Path(), cut)
+				defer wc.idle()
 			}
 			res := c.Response()
 			rc := http.NewResponseController(res)
@@ -61,9 +62,10 @@ func extendWriteDeadline(rc *http.ResponseController, stall time.Duration) error
 	return err
 }
 
-// WatchWrites makes srv count the responses it cuts: serve srv on the
-// listener it returns, whose connections report their first cut write to
-// Options.WriteCut with their route. It wraps srv.ConnContext.
+// WatchWrites makes srv count the responses it cuts and stamp when each
+// request arrived (arrival.go): serve srv on the listener it returns, whose
+// connections report their first cut write to Options.WriteCut with their
+// route. It wraps srv.ConnContext.
 func WatchWrites(srv *http.Server, ln net.Listener) net.Listener {
 	prev := srv.ConnContext
 	srv.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
@@ -88,7 +90,10 @@ func (l watchingListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &watchedConn{Conn: c}, nil
+	wc := &watchedConn{Conn: c}
+	wc.since = time.Now()
+	wc.waiting.Store(true)
+	return wc, nil
 }
 
 // watchedConn is a connection that reports the first write the server cut
@@ -100,11 +105,14 @@ type watchedConn struct {
 	route    string             // the route being served
 	cut      func(route string) // nil: not counted
 	reported bool               // a connection is cut at most once
+
+	arrivalStamps
 }
 
 func (c *watchedConn) serving(route string, cut func(string)) {
 	c.mu.Lock()
 	c.route, c.cut = route, cut
+	c.begin()
 	c.mu.Unlock()
 }
 

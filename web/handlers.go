@@ -65,7 +65,7 @@ func parseRequest(c echo.Context, who shopper) (format, tiles.Request, error) {
 	if len(who.forward.Cookies) > 0 {
 		c.Response().Header().Add(echo.HeaderVary, "Cookie")
 	}
-	req.ID = id
+	req.ID, req.Arrived = id, arrived(c.Request())
 	return f, req, nil
 }
 

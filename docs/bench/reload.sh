@@ -6,8 +6,9 @@
 # Two loads: paced (each connection waits 31ms between pages: about 2,000
 # pages/s over 64 connections) and max (wrk as fast as it can).
 #   docs/bench/reload.sh > docs/bench/reload.txt
+#   D=15s R=6 N=50 LOADS=paced docs/bench/reload.sh   # shorter runs, alternated
 set -u
-D=${D:-32s}; R=${R:-2}; N=${N:-100}; C=${C:-64}
+D=${D:-32s}; R=${R:-2}; N=${N:-100}; C=${C:-64}; LOADS=${LOADS:-paced max}
 cd "$(dirname "$0")/../.."
 dir=$(mktemp -d); trap 'kill $pb $pv 2>/dev/null; rm -rf "$dir"' EXIT
 go build -o "$dir/vitrine" . || exit 1
@@ -32,8 +33,9 @@ reloads() {
   done > "$dir/codes"
 }
 for r in $(seq 1 "$R"); do
-  for load in paced max; do
-    for mode in without with; do
+  for load in $LOADS; do
+    modes="without with"; ((r % 2)) || modes="with without" # alternate the order: drift hits both alike
+    for mode in $modes; do
       [[ $mode == with ]] && { reloads & pr=$!; }
       out=$(wrk -t2 -c"$C" -d"$D" --latency -s "$dir/$load.lua" "$P/home")
       echo "== round $r, $load load, $mode reloads"
