@@ -13,7 +13,7 @@ import (
 // the built-in tiles' simulated backends over HTTP.
 type Backends struct {
 	Addr  string
-	Tiles []Tile // the built-in tiles; only Latency, Tail and Fail are set
+	Tiles []Tile // the tiles served (sim's built-in and extra ones); only Latency, Tail and Fail are set
 	Trace string // one of tracing.Modes
 }
 
@@ -40,16 +40,18 @@ func ParseBackends(args []string, _ func(string) string) (Backends, error) {
 func BackendsUsage(w io.Writer) {
 	fmt.Fprintf(w, "Usage: vitrine backends [flags]\n\n"+
 		"Serves the built-in tiles' simulated backends over HTTP, for Vitrine's -backend or -config:\n"+
-		"GET /banners, /products and /recommendations?user=NAME answer JSON with an ETag (If-None-Match gets a 304),\n"+
+		"GET /banners, /products, /recommendations?user=NAME and /notice (a fourth tile, for -config) answer JSON\n"+
+		"with an ETag (If-None-Match gets a 304),\n"+
 		"GET /healthz says it serves, GET /stats counts the requests that reached each tile, per user.\n"+
 		"It reads no VITRINE_* environment variables: those configure the server.\n\n")
 	printFlags(w, newBackends().options())
 }
 
-// newBackends returns the subcommand's defaults: the built-in latencies.
+// newBackends returns the subcommand's defaults: the latencies of the
+// tiles it serves, the built-in ones and the extra ones.
 func newBackends() *Backends {
 	b := &Backends{Addr: "localhost:9000", Trace: tracing.Off}
-	for _, d := range sim.Builtins() {
+	for _, d := range append(sim.Builtins(), sim.Extra()...) {
 		b.Tiles = append(b.Tiles, Tile{Name: d.Name, Latency: d.Latency})
 	}
 	return b

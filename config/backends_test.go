@@ -18,6 +18,7 @@ func backendsDefaults() config.Backends {
 			{Name: "banners", Latency: 40 * time.Millisecond},
 			{Name: "products", Latency: 80 * time.Millisecond},
 			{Name: "recommendations", Latency: 120 * time.Millisecond},
+			{Name: "notice", Latency: 30 * time.Millisecond},
 		},
 		Trace: "off",
 	}
@@ -51,6 +52,8 @@ func TestParseBackends(t *testing.T) {
 			want: with(func(b *config.Backends) {
 				set(b.Tiles, latencyOf, map[string]time.Duration{"products": 2 * time.Millisecond})
 			})},
+		{name: "latency of a tile beyond the built-in ones", args: []string{"-latency", "notice=0"},
+			want: with(func(b *config.Backends) { set(b.Tiles, latencyOf, map[string]time.Duration{"notice": 0}) })},
 		{name: "fail", args: []string{"-fail", "recommendations=1,products=0.25"},
 			want: with(func(b *config.Backends) {
 				set(b.Tiles, failOf, map[string]float64{"recommendations": 1, "products": 0.25})
@@ -170,7 +173,7 @@ func TestBackendsUsage(t *testing.T) {
 		"/banners", "/products", "/recommendations?user=NAME", "/healthz", "/stats",
 		"no VITRINE_* environment variables",
 		"-addr address", "(default localhost:9000)",
-		"-latency name=duration", "(default banners=40ms,products=80ms,recommendations=120ms)",
+		"-latency name=duration", "(default banners=40ms,notice=30ms,products=80ms,recommendations=120ms)", "/notice",
 		"-fail name=p",
 		"-trace off|stdout|otlp", "(default off)",
 	} {
