@@ -23,6 +23,9 @@ cp "$dir/a.yaml" "$dir/live.yaml"
 "$dir/vitrine" backends -addr 127.0.0.1:19100 -latency banners=0,products=0,recommendations=0,notice=0 >/dev/null 2>&1 & pb=$!
 "$dir/vitrine" -config "$dir/live.yaml" -addr 127.0.0.1:19101 -admin-addr 127.0.0.1:19102 >/dev/null 2>"$dir/log" & pv=$!
 sleep 1
+curl -sf -o /dev/null "$B/healthz" || { echo "vitrine backends did not start" >&2; exit 1; }
+curl -sf -o /dev/null "$A/healthz" || { echo "vitrine did not start: $(cat "$dir/log")" >&2; exit 1; }
+[[ $(curl -s "$P/home" | grep -o '"status":"ok"' | wc -l) == 3 ]] || { echo "a tile of /home is not ok" >&2; exit 1; }
 echo "# $(date -u +%FT%TZ) $(nproc) cores, shared; wrk -t2 -c$C -d$D --latency $P/home; $N reloads per loaded run"
 wrk -t2 -c"$C" -d5s "$P/home" >/dev/null # warm-up
 echo 'function delay() return 31 end' > "$dir/paced.lua"
