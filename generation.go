@@ -249,8 +249,27 @@ func (r *reloader) apply() (web.Reloaded, error) {
 	for _, t := range g.tiles { // a kept tile's share of -cache-bytes changes with the tiles that cache
 		t.Resize(cfg.TileCacheBytes())
 	}
+	g.warm(append(done.Added, done.Rebuilt...))
 	r.served.Swap(g, g.parts())
 	return done, nil
+}
+
+// warm fetches the anonymous entry of each tile of g named in names, all at
+// once, each within its timeout, so that the pages after the swap do not
+// wait for a new tile's first fetch (a cold cache). Its results are the
+// cache's; a failure only leaves the tile cold.
+func (g *generation) warm(names []string) {
+	var wg sync.WaitGroup
+	for _, tc := range g.cfg.Tiles {
+		if i := g.index(tc.Name); i >= 0 && slices.Contains(names, tc.Name) {
+			wg.Go(func() {
+				ctx, cancel := context.WithTimeout(context.Background(), g.cfg.Timeout(tc))
+				defer cancel()
+				_, _ = g.tiles[i].Fetch(ctx, tiles.Request{})
+			})
+		}
+	}
+	wg.Wait()
 }
 
 // onHangup reloads on each signal of hup until ctx ends.

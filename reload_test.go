@@ -128,6 +128,13 @@ func TestRunReload(t *testing.T) {
 	if got := fmt.Sprint(body); code != http.StatusOK || got != want {
 		t.Fatalf("POST /reload with file B: %d %s; want 200 %s", code, got, want)
 	}
+	// The added and the rebuilt tile fetched their first entry before the
+	// swap (warm), so that no page waits for it.
+	for path, want := range map[string]int{"/banners": 1, "/products": 2, "/deals": 1} {
+		if got := b.count(path); got != want {
+			t.Errorf("backend %s asked %d times once the reload answered; want %d", path, got, want)
+		}
+	}
 	m, err := scrapeMetrics(http.DefaultClient, admin)
 	if err != nil {
 		t.Fatal(err)
