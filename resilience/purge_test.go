@@ -37,15 +37,20 @@ func read(t *testing.T, tile *Tile, user string, status tiles.Status) {
 	}
 }
 
+// cachedBanners is a banners tile cached for a minute, then stale for a
+// minute, over a tagged backend answering v1 in 10ms, and its recorder.
+func cachedBanners() (*tagged, *countingRecorder, *Tile) {
+	b, rec := &tagged{backend: *newBackend(10*time.Millisecond, "v1")}, newRecorder()
+	return b, rec, Wrap(b.fetcher("banners"), Policy{TTL: time.Minute, StaleWhileRevalidate: time.Minute,
+		MaxStale: time.Hour}, Options{Recorder: rec})
+}
+
 // TestSoftPurge: a soft purge makes the entry stale at once: the next reads
 // serve it stale while exactly one backend fetch refreshes it, and the reads
 // after that are fresh. Replayed, it marks nothing.
 func TestSoftPurge(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := &tagged{backend: *newBackend(10*time.Millisecond, "v1")}
-		rec := newRecorder()
-		tile := Wrap(b.fetcher("banners"), Policy{TTL: time.Minute, StaleWhileRevalidate: time.Minute,
-			MaxStale: time.Hour}, Options{Recorder: rec})
+		b, _, tile := cachedBanners()
 		defer tile.Close()
 		read(t, tile, "", tiles.StatusOK)
 		time.Sleep(time.Second)
@@ -77,10 +82,7 @@ func TestSoftPurge(t *testing.T) {
 // that fetches.
 func TestHardPurge(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := &tagged{backend: *newBackend(10*time.Millisecond, "v1")}
-		rec := newRecorder()
-		tile := Wrap(b.fetcher("banners"), Policy{TTL: time.Minute, StaleWhileRevalidate: time.Minute,
-			MaxStale: time.Hour}, Options{Recorder: rec})
+		b, rec, tile := cachedBanners()
 		defer tile.Close()
 		read(t, tile, "", tiles.StatusOK)
 		time.Sleep(time.Second)
