@@ -27,7 +27,9 @@ import (
 func (a *app) purger(current func() []*resilience.Tile) web.Purger {
 	return func(r web.PurgeRequest) (int, error) {
 		wrapped := current()
-		before := time.UnixMilli(time.Now().UnixMilli()) // as replicas tell it each other
+		// In whole milliseconds, as replicas tell it each other, rounded up:
+		// an entry stored earlier in this millisecond is purged too.
+		before := time.UnixMilli(time.Now().UnixMilli() + 1)
 		p, targets := resilience.Purge{Tags: r.Tags, Soft: r.Soft, Before: before}, wrapped
 		if r.Tile != "" {
 			i := slices.IndexFunc(wrapped, func(t *resilience.Tile) bool { return t.Name() == r.Tile })
