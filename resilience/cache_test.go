@@ -12,6 +12,8 @@ import (
 
 	"vitrine/tiles"
 	"vitrine/tiles/tilestest"
+
+	"github.com/maypok86/otter/v2"
 )
 
 func TestFreshHit(t *testing.T) {
@@ -340,18 +342,25 @@ func TestErrorWhenNothingToServe(t *testing.T) {
 	}
 }
 
-func TestBoundedSize(t *testing.T) {
-	const maxEntries, users = 100, 20_000
-	b := newBackend(0, "v")
-	tile := Wrap(b.fetcher("recommendations"), Policy{TTL: time.Hour, Personalised: true, MaxEntries: maxEntries}, Options{})
-	defer tile.Close()
+// fillForUsers fetches tile for users distinct users, waits for the
+// cache's background work, and returns the tile's memory cache.
+func fillForUsers(t *testing.T, tile *Tile, users int) *otter.Cache[string, *entry] {
+	t.Helper()
 	for i := range users {
 		if _, err := tile.Fetch(t.Context(), tiles.Request{User: fmt.Sprint("user", i)}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	tile.Wait()
-	cache := layerOf[*memory](t, tile).cache
+	return layerOf[*memory](t, tile).cache
+}
+
+func TestBoundedSize(t *testing.T) {
+	const maxEntries, users = 100, 20_000
+	b := newBackend(0, "v")
+	tile := Wrap(b.fetcher("recommendations"), Policy{TTL: time.Hour, Personalised: true, MaxEntries: maxEntries}, Options{})
+	defer tile.Close()
+	cache := fillForUsers(t, tile, users)
 	cache.CleanUp() // otter evicts in batches, after writes: settle it
 	// otter may briefly exceed its maximum while it evicts; after a clean-up
 	// it should be within it. Allow a little slack for its approximations.
@@ -373,13 +382,7 @@ func TestBoundedBytes(t *testing.T) {
 		tile := Wrap(b.fetcher("recommendations"),
 			Policy{TTL: time.Hour, Personalised: true, MaxBytes: budget}, Options{Recorder: rec})
 		defer tile.Close()
-		for i := range users {
-			if _, err := tile.Fetch(t.Context(), tiles.Request{User: fmt.Sprint("user", i)}); err != nil {
-				t.Fatal(err)
-			}
-		}
-		tile.Wait()
-		cache := layerOf[*memory](t, tile).cache
+		cache := fillForUsers(t, tile, users)
 		cache.CleanUp() // otter evicts in batches, after writes: settle it
 		held := 0
 		for key, e := range cache.All() {
@@ -574,13 +577,7 @@ func TestResize(t *testing.T) {
 		tile := Wrap(b.fetcher("recommendations"), Policy{TTL: time.Hour, Personalised: true, MaxBytes: 4 << 20},
 			Options{})
 		defer tile.Close()
-		for i := range users {
-			if _, err := tile.Fetch(t.Context(), tiles.Request{User: fmt.Sprint("user", i)}); err != nil {
-				t.Fatal(err)
-			}
-		}
-		tile.Wait()
-		cache := layerOf[*memory](t, tile).cache
+		cache := fillForUsers(t, tile, users)
 		tile.Resize(8 << 20)
 		cache.CleanUp()
 		if got := cache.EstimatedSize(); got != users {
