@@ -125,6 +125,7 @@ type CategoryLink struct {
 	Slug  string `json:"slug"`
 	Title string `json:"title"`
 	Count int    `json:"count"` // how many products it has
+	Link  string `json:"link"`  // its page: /c/SLUG, the path of the contract's category pages
 }
 
 // Categories is the category index: every category, in the order of its
@@ -148,7 +149,8 @@ func (c *Catalogue) Categories() Categories {
 	for _, p := range c.Products {
 		i := slices.IndexFunc(out, func(l CategoryLink) bool { return l.Slug == p.Category })
 		if i < 0 {
-			i, out = len(out), append(out, CategoryLink{Slug: p.Category, Title: title(p.Category)})
+			i, out = len(out), append(out, CategoryLink{Slug: p.Category, Title: title(p.Category),
+				Link: "/c/" + p.Category})
 		}
 		out[i].Count++
 	}

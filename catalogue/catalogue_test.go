@@ -233,6 +233,9 @@ func TestCategories(t *testing.T) {
 	total := 0
 	for _, l := range index.Items {
 		total += l.Count
+		if l.Link != "/c/"+l.Slug {
+			t.Errorf("%s: link %q; want /c/%s", l.Slug, l.Link, l.Slug)
+		}
 	}
 	if len(index.Items) < 4 || total != len(c.Products) {
 		t.Fatalf("index = %+v; want every category, counts adding up to %d products", index, len(c.Products))
