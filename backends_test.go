@@ -256,3 +256,67 @@ func TestBackendsCommand(t *testing.T) {
 		t.Errorf("backends -latency weather=1s: %v; want a *config.Error naming -latency", err)
 	}
 }
+
+// TestBackendsCategory: `vitrine backends` serves the category pages'
+// backend, GET /category/SLUG, with its own -latency: a known slug its
+// catalogue page (an ETag, a 304 for it), an unknown or malformed slug a
+// JSON 404, and /stats counts only the requests that reached the tile.
+func TestBackendsCategory(t *testing.T) {
+	base := startBackends(t, "-latency", "category=0s").base
+	outdoor, _ := catalogue.Default().Category("outdoor")
+	want, err := json.Marshal(outdoor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		path, ifNoneMatch string
+		want              int
+	}{
+		{"/category/outdoor", "", http.StatusOK},
+		{"/category/nothing-here", "", http.StatusNotFound},
+		{"/category/..%2Fadmin", "", http.StatusNotFound},
+		{"/category/" + strings.Repeat("x", 300), "", http.StatusNotFound},
+		{"/category/outdoor", etagOf(t, base+"/category/outdoor"), http.StatusNotModified},
+	}
+	for _, tt := range tests {
+		req, _ := http.NewRequest(http.MethodGet, base+tt.path, nil)
+		if tt.ifNoneMatch != "" {
+			req.Header.Set("If-None-Match", tt.ifNoneMatch)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tt.want {
+			t.Errorf("GET %s: %d %s; want %d", tiles.Clip(tt.path, 40), resp.StatusCode, body, tt.want)
+		}
+		switch resp.StatusCode {
+		case http.StatusOK:
+			if string(body) != string(want) {
+				t.Errorf("GET %s: %s; want %s", tt.path, body, want)
+			}
+		case http.StatusNotFound:
+			if !json.Valid(body) || !strings.Contains(string(body), `"error"`) {
+				t.Errorf("GET %s: %s; want a JSON error", tiles.Clip(tt.path, 40), body)
+			}
+		}
+	}
+	var stats map[string]map[string]int64
+	getJSON(t, http.DefaultClient, base+"/stats", &stats)
+	if got := stats["category"][""]; got != 4 { // the etagOf, outdoor twice, nothing-here
+		t.Errorf("/stats: category reached %d times; want 4", got)
+	}
+}
+
+// etagOf is the ETag of GET url.
+func etagOf(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.Header.Get("ETag")
+}

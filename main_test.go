@@ -51,7 +51,7 @@ var fastArgs = []string{"-latency", "banners=1ms,products=2ms,recommendations=3m
 const (
 	servingLine  = "vitrine: serving http://ADDR/home"
 	adminLine    = "vitrine: admin on http://ADDR/metrics"
-	backendsLine = "vitrine backends: serving http://ADDR/{banners,products,recommendations,notice}"
+	backendsLine = "vitrine backends: serving http://ADDR/{banners,products,recommendations,notice,category}"
 )
 
 // server is a Vitrine, or `vitrine backends`, started by launch.

@@ -8,7 +8,9 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"slices"
+	"strings"
 )
 
 //go:embed catalogue.json
@@ -81,6 +83,9 @@ func Parse(b []byte) (*Catalogue, error) {
 		if p.Currency == "" || p.PriceMinor < 0 {
 			return nil, fmt.Errorf("catalogue: product %s: bad price %d %q", p.ID, p.PriceMinor, p.Currency)
 		}
+		if !SlugPattern.MatchString(p.Category) {
+			return nil, fmt.Errorf("catalogue: product %s: category %q is not 1 to 64 of a-z, 0-9 and -", p.ID, p.Category)
+		}
 	}
 	return &c, nil
 }
@@ -103,6 +108,32 @@ type Recommendations struct {
 	Items  []Product `json:"items"`
 }
 
+// SlugPattern is what a category's name is: it names the category's page
+// (/c/SLUG) and its backend resource (/category/SLUG) as it is.
+var SlugPattern = regexp.MustCompile(`^[a-z0-9-]{1,64}$`)
+
+// Category is a category tile's content: the shape of Products, so that a
+// page draws it as the grid, and its slug.
+type Category struct {
+	Slug  string    `json:"slug"`
+	Title string    `json:"title"`
+	Items []Product `json:"items"`
+}
+
+// CategoryLink is one entry of the category index.
+type CategoryLink struct {
+	Slug  string `json:"slug"`
+	Title string `json:"title"`
+	Count int    `json:"count"` // how many products it has
+	Link  string `json:"link"`  // its page: /c/SLUG, the path of the contract's category pages
+}
+
+// Categories is the category index: every category, in the order of its
+// first product in the catalogue.
+type Categories struct {
+	Items []CategoryLink `json:"items"`
+}
+
 const (
 	featuredCount    = 12 // how many products the grid shows
 	recommendedCount = 6  // how many products a visitor is recommended
@@ -110,6 +141,43 @@ const (
 
 // AllBanners returns the banners tile's content.
 func (c *Catalogue) AllBanners() Banners { return Banners{Items: c.Banners} }
+
+// Categories returns the category index. The categories are those of the
+// products, each titled after its slug.
+func (c *Catalogue) Categories() Categories {
+	var out []CategoryLink
+	for _, p := range c.Products {
+		i := slices.IndexFunc(out, func(l CategoryLink) bool { return l.Slug == p.Category })
+		if i < 0 {
+			i, out = len(out), append(out, CategoryLink{Slug: p.Category, Title: title(p.Category),
+				Link: "/c/" + p.Category})
+		}
+		out[i].Count++
+	}
+	return Categories{Items: out}
+}
+
+// Category returns the category slug's page: its best-rated products first,
+// at most as many as the featured grid; false when no product has it.
+func (c *Catalogue) Category(slug string) (Category, bool) {
+	var ps []Product
+	for _, p := range c.Products {
+		if p.Category == slug {
+			ps = append(ps, p)
+		}
+	}
+	if ps == nil {
+		return Category{}, false
+	}
+	slices.SortStableFunc(ps, byRating)
+	return Category{Slug: slug, Title: title(slug), Items: ps[:min(featuredCount, len(ps))]}, true
+}
+
+// title is a slug as a title: "garden-tools" is "Garden tools".
+func title(slug string) string {
+	s := strings.ReplaceAll(slug, "-", " ")
+	return strings.ToUpper(s[:1]) + s[1:]
+}
 
 // Featured picks the best-rated product of each category in turn, so the
 // grid shows the whole range rather than twelve items of one kind.

@@ -112,6 +112,8 @@ func TestParseCatalogue(t *testing.T) {
 		{"duplicate id", product(ok + `,` + ok), `duplicate id "p1"`},
 		{"missing currency", product(`{"id": "p1", "price_minor": 100}`), "bad price"},
 		{"negative price", product(`{"id": "p1", "price_minor": -1, "currency": "EUR"}`), "bad price"},
+		{"category not a slug", product(`{"id": "p1", "price_minor": 1, "currency": "EUR", "category": "Big Pans"}`),
+			`category "Big Pans"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -220,5 +222,54 @@ func TestFeatured(t *testing.T) {
 	}
 	if got := ids(c.Products); !slices.Equal(got, before) {
 		t.Errorf("catalogue order after Featured = %v; want %v", got, before)
+	}
+}
+
+// TestCategories: the index lists each product category once with its
+// count, and each category's page holds exactly its products, best-rated first.
+func TestCategories(t *testing.T) {
+	c := catalogue.Default()
+	index := c.Categories()
+	total := 0
+	for _, l := range index.Items {
+		total += l.Count
+		if l.Link != "/c/"+l.Slug {
+			t.Errorf("%s: link %q; want /c/%s", l.Slug, l.Link, l.Slug)
+		}
+	}
+	if len(index.Items) < 4 || total != len(c.Products) {
+		t.Fatalf("index = %+v; want every category, counts adding up to %d products", index, len(c.Products))
+	}
+	tests := []struct {
+		slug, title string
+		ok          bool
+	}{
+		{"outdoor", "Outdoor", true},
+		{"kitchen", "Kitchen", true},
+		{"nothing-here", "", false},
+		{"", "", false},
+		{"Outdoor", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.slug, func(t *testing.T) {
+			got, ok := c.Category(tt.slug)
+			if ok != tt.ok || got.Title != tt.title {
+				t.Fatalf("Category(%q) = %q, %t; want %q, %t", tt.slug, got.Title, ok, tt.title, tt.ok)
+			}
+			if !ok {
+				return
+			}
+			if len(got.Items) == 0 || got.Slug != tt.slug {
+				t.Errorf("Category(%q) = %+v; want its slug and products", tt.slug, got)
+			}
+			for i, p := range got.Items {
+				if p.Category != tt.slug {
+					t.Errorf("item %s is in %q; want %q", p.ID, p.Category, tt.slug)
+				}
+				if i > 0 && p.Rating > got.Items[i-1].Rating {
+					t.Errorf("item %s rated %v after %v; want best-rated first", p.ID, p.Rating, got.Items[i-1].Rating)
+				}
+			}
+		})
 	}
 }

@@ -41,7 +41,8 @@ func BackendsUsage(w io.Writer) {
 	fmt.Fprintf(w, "Usage: vitrine backends [flags]\n\n"+
 		"Serves the built-in tiles' simulated backends over HTTP, for Vitrine's -backend or -config:\n"+
 		"GET /banners, /products, /recommendations?user=NAME and /notice (a fourth tile, for -config) answer JSON\n"+
-		"with an ETag (If-None-Match gets a 304),\n"+
+		"with an ETag (If-None-Match gets a 304); so does GET /category/SLUG, a category's title and products\n"+
+		"for the pages /c/{slug} (404 for an unknown slug or one not of 1 to 64 a-z, 0-9 and -; /category lists them),\n"+
 		"GET /healthz says it serves, GET /stats counts the requests that reached each tile, per user.\n"+
 		"It reads no VITRINE_* environment variables: those configure the server.\n\n")
 	printFlags(w, newBackends().options())

@@ -19,6 +19,7 @@ func backendsDefaults() config.Backends {
 			{Name: "products", Latency: 80 * time.Millisecond},
 			{Name: "recommendations", Latency: 120 * time.Millisecond},
 			{Name: "notice", Latency: 30 * time.Millisecond},
+			{Name: "category", Latency: 60 * time.Millisecond},
 		},
 		Trace: "off",
 	}
@@ -173,7 +174,8 @@ func TestBackendsUsage(t *testing.T) {
 		"/banners", "/products", "/recommendations?user=NAME", "/healthz", "/stats",
 		"no VITRINE_* environment variables",
 		"-addr address", "(default localhost:9000)",
-		"-latency name=duration", "(default banners=40ms,notice=30ms,products=80ms,recommendations=120ms)", "/notice",
+		"-latency name=duration", "(default banners=40ms,category=60ms,notice=30ms,products=80ms,recommendations=120ms)", "/notice",
+		"/category/SLUG", "404 for an unknown slug",
 		"-fail name=p",
 		"-trace off|stdout|otlp", "(default off)",
 	} {

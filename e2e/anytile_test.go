@@ -218,6 +218,7 @@ func TestAnyTile(t *testing.T) {
 		// personalised one.
 		want := map[string]map[string]int64{
 			"banners": {"": 1}, "products": {"": 1}, "recommendations": {"alice": 1}, "notice": {"": 1},
+			"category": {}, // served, not on this page
 		}
 		if got := b.stats(t); !maps.EqualFunc(got, want, maps.Equal) {
 			t.Errorf("the backends were asked %v; want %v", got, want)

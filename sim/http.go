@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/trace"
 
+	"vitrine/catalogue"
 	"vitrine/httpjson"
 	"vitrine/tiles"
 	"vitrine/tracing"
@@ -25,7 +26,10 @@ import (
 // Handler serves the simulated backends over HTTP (`vitrine backends`):
 // GET /NAME answers that tile's data as JSON (?user= personalises it) after
 // the simulated latency, or a 503 when the simulator fails it, with a
-// strong ETag (If-None-Match gets a 304) and no Cache-Control. GET /healthz
+// strong ETag (If-None-Match gets a 304) and no Cache-Control. A
+// collection (Def.Item) answers GET /NAME/KEY the same way, or a 404 for a
+// key it does not have; a key that is no catalogue.SlugPattern is a 404
+// at once that never reaches the tile. GET /healthz
 // says it serves; GET /stats counts the requests that reached each tile,
 // per user; GET /.well-known/jwks.json is the demo identity provider's key
 // set (idp.go). Backend names must be distinct, and neither healthz nor stats.
@@ -42,10 +46,7 @@ func TracedHandler(backends []*Simulated, logger *slog.Logger, tp trace.TracerPr
 	}
 	return otelhttp.NewHandler(s, "vitrine backends", tracing.HTTPOptions(tp,
 		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
-			if _, ok := s.routes[r.URL.Path]; ok {
-				return tracing.SpanName(r.Method, r.URL.Path)
-			}
-			return tracing.SpanName(r.Method, "")
+			return tracing.SpanName(r.Method, s.pattern(r.URL.Path))
 		}))...)
 }
 
@@ -58,9 +59,14 @@ func newServer(backends []*Simulated, logger *slog.Logger) *server {
 	for i, b := range backends {
 		names[i] = b.Name()
 	}
-	s := &server{logger: logger, routes: map[string]http.HandlerFunc{}, stats: newStats(names)}
+	s := &server{logger: logger, routes: map[string]http.HandlerFunc{}, collections: map[string]*Simulated{},
+		stats: newStats(names)}
 	for _, b := range backends {
-		s.add("/"+b.Name(), s.serveTile(b))
+		s.add("/"+b.Name(), func(w http.ResponseWriter, r *http.Request) { s.serveTile(w, r, b, "") })
+		if b.def.Item != nil {
+			s.collections[b.Name()] = b
+			s.paths = append(s.paths, "/"+b.Name()+"/{slug}")
+		}
 	}
 	s.add("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		httpjson.Write(w, r, http.StatusOK, []byte(`{"status":"ok"}`))
@@ -76,6 +82,8 @@ type server struct {
 	routes map[string]http.HandlerFunc
 	paths  []string // in the order they were added, for the 404 message
 	stats  *stats
+	// collections are the tiles with items, by name: GET /NAME/KEY.
+	collections map[string]*Simulated
 }
 
 func (s *server) add(path string, h http.HandlerFunc) {
@@ -88,6 +96,9 @@ func (s *server) add(path string, h http.HandlerFunc) {
 
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h, ok := s.routes[r.URL.Path]
+	if !ok {
+		h, ok = s.itemRoute(r.URL.Path)
+	}
 	if !ok {
 		httpjson.Error(w, r, http.StatusNotFound, fmt.Sprintf("no route %q; the routes are %s",
 			tiles.Clip(r.URL.Path, 64), strings.Join(s.paths, ", ")))
@@ -102,26 +113,62 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h(w, r)
 }
 
-// serveTile answers b's content for the request's user. Every request
-// with a valid user counts as one that reached the tile.
-func (s *server) serveTile(b *Simulated) http.HandlerFunc {
-	name := b.Name()
-	return func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		id := tiles.Clip(r.Header.Get("X-Request-Id"), 128)
-		req, err := tiles.NewRequest(r.URL.Query().Get("user"))
-		code := http.StatusBadRequest
-		if err == nil {
-			req.ID = id
-			s.stats.counter(name, req.User).Add(1)
-			out, ferr := b.Fetch(r.Context(), req)
-			code = answer(w, r, out, ferr)
-		} else {
-			httpjson.Error(w, r, code, err.Error())
-		}
-		s.logger.DebugContext(r.Context(), "backend request", "tile", name, "user", req.User,
-			"request_id", id, "status", code, "elapsed", time.Since(start))
+// itemRoute routes /NAME/KEY to the collection NAME; false when NAME is
+// none. A key that is no slug names no item: a 404 before the tile.
+func (s *server) itemRoute(path string) (http.HandlerFunc, bool) {
+	name, key, ok := strings.Cut(strings.TrimPrefix(path, "/"), "/")
+	b := s.collections[name]
+	switch {
+	case !ok || b == nil:
+		return nil, false
+	case !catalogue.SlugPattern.MatchString(key):
+		return func(w http.ResponseWriter, r *http.Request) {
+			httpjson.Error(w, r, http.StatusNotFound, fmt.Sprintf("no %s %q: a key is 1 to 64 characters of a-z, 0-9 and -",
+				name, tiles.Clip(key, 64)))
+		}, true
 	}
+	return func(w http.ResponseWriter, r *http.Request) { s.serveTile(w, r, b, key) }, true
+}
+
+// pattern is the route that serves path, for span names: the path itself,
+// /NAME/{slug} for a collection's item, or "" for none.
+func (s *server) pattern(path string) string {
+	if _, ok := s.routes[path]; ok {
+		return path
+	}
+	if name, _, ok := strings.Cut(strings.TrimPrefix(path, "/"), "/"); ok && s.collections[name] != nil {
+		return "/" + name + "/{slug}"
+	}
+	return ""
+}
+
+// serveTile answers b's content for the request's user, or its item key
+// when key is set. Every request with a valid user counts as one that
+// reached the tile.
+func (s *server) serveTile(w http.ResponseWriter, r *http.Request, b *Simulated, key string) {
+	start, name := time.Now(), b.Name()
+	logged := name // the tile, or its item: category/outdoor
+	if key != "" {
+		logged += "/" + key
+	}
+	id := tiles.Clip(r.Header.Get("X-Request-Id"), 128)
+	req, err := tiles.NewRequest(r.URL.Query().Get("user"))
+	code := http.StatusBadRequest
+	if err == nil {
+		req.ID = id
+		s.stats.counter(name, req.User).Add(1)
+		var out tiles.Outcome
+		if key == "" {
+			out, err = b.Fetch(r.Context(), req)
+		} else {
+			out, err = b.FetchItem(r.Context(), key)
+		}
+		code = answer(w, r, out, err)
+	} else {
+		httpjson.Error(w, r, code, err.Error())
+	}
+	s.logger.DebugContext(r.Context(), "backend request", "tile", logged, "user", req.User,
+		"request_id", id, "status", code, "elapsed", time.Since(start))
 }
 
 // answer writes the outcome of a fetch and returns its status.
@@ -131,6 +178,9 @@ func answer(w http.ResponseWriter, r *http.Request, out tiles.Outcome, err error
 		// The client left, or the server is shutting down.
 		httpjson.Error(w, r, http.StatusServiceUnavailable, "request cancelled before the tile was ready")
 		return http.StatusServiceUnavailable
+	case errors.As(err, new(*tiles.Error)):
+		httpjson.Error(w, r, http.StatusNotFound, err.Error()) // a collection's ENOTFOUND, its only code
+		return http.StatusNotFound
 	case errors.Is(err, ErrSimulated):
 		httpjson.Error(w, r, http.StatusServiceUnavailable, err.Error())
 		return http.StatusServiceUnavailable

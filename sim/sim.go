@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"time"
 
 	"vitrine/catalogue"
@@ -74,15 +75,8 @@ func (s *Simulated) Describe() tiles.Info {
 // Fetch waits the simulated latency, then returns the content or the
 // simulated failure.
 func (s *Simulated) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, error) {
-	d := s.b.Latency
-	if s.b.Tail > 0 && s.b.Rand() < s.b.TailRate {
-		d = s.b.Tail
-	}
-	if err := tiles.Wait(ctx, d); err != nil {
-		return tiles.Outcome{}, fmt.Errorf("%s: %w", s.def.Name, err)
-	}
-	if s.b.Fail > 0 && s.b.Rand() < s.b.Fail {
-		return tiles.Outcome{}, fmt.Errorf("%s: %w", s.def.Name, ErrSimulated)
+	if err := s.delay(ctx); err != nil {
+		return tiles.Outcome{}, err
 	}
 	if !s.def.Personalised || req.User == "" {
 		return tiles.Fresh(s.anon), nil
@@ -94,6 +88,39 @@ func (s *Simulated) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome
 	return tiles.Fresh(data), nil
 }
 
+// FetchItem is Fetch for one item of a collection (Def.Item): after the
+// latency, the item key's content, or an ENOTFOUND *tiles.Error when the
+// collection has no such item (or the tile is no collection).
+func (s *Simulated) FetchItem(ctx context.Context, key string) (tiles.Outcome, error) {
+	if err := s.delay(ctx); err != nil {
+		return tiles.Outcome{}, err
+	}
+	if s.def.Item == nil {
+		return tiles.Outcome{}, tiles.Errorf(tiles.ENOTFOUND, "%s has no items", s.def.Name)
+	}
+	data, err := s.def.Item(s.cat, key)
+	if err != nil {
+		return tiles.Outcome{}, fmt.Errorf("%s: %w", s.def.Name, err)
+	}
+	return tiles.Fresh(data), nil
+}
+
+// delay waits the simulated latency (or its tail), then fails as often as
+// the backend is set to.
+func (s *Simulated) delay(ctx context.Context) error {
+	d := s.b.Latency
+	if s.b.Tail > 0 && s.b.Rand() < s.b.TailRate {
+		d = s.b.Tail
+	}
+	if err := tiles.Wait(ctx, d); err != nil {
+		return fmt.Errorf("%s: %w", s.def.Name, err)
+	}
+	if s.b.Fail > 0 && s.b.Rand() < s.b.Fail {
+		return fmt.Errorf("%s: %w", s.def.Name, ErrSimulated)
+	}
+	return nil
+}
+
 // Def defines a tile the simulator serves: its name, its default latency,
 // and its content.
 type Def struct {
@@ -103,6 +130,11 @@ type Def struct {
 	Personalised bool
 	// Content is the tile's data for req, a pure function of its inputs.
 	Content func(c *catalogue.Catalogue, req tiles.Request) (json.RawMessage, error)
+	// Item, when set, makes the tile a collection: Content is its index
+	// (GET /NAME) and Item the data of the item key (GET /NAME/KEY, a key
+	// being a catalogue.SlugPattern), an ENOTFOUND *tiles.Error when there
+	// is no such item.
+	Item func(c *catalogue.Catalogue, key string) (json.RawMessage, error)
 }
 
 // builtins lists the built-in tiles in page order.
@@ -137,10 +169,32 @@ func Names() []string {
 }
 
 // Extra returns the tiles that `vitrine backends` serves besides the
-// built-in ones, which a page gets from its configuration alone
-// (examples/fourth-tile.yaml): a shop notice.
+// built-in ones, which a page gets from its configuration alone: a shop
+// notice (examples/fourth-tile.yaml) and the category collection, for the
+// category pages (/c/{slug} fetching /category/{slug}).
 func Extra() []Def {
-	return []Def{{Name: "notice", Latency: 30 * time.Millisecond, Content: notice}}
+	return []Def{
+		{Name: "notice", Latency: 30 * time.Millisecond, Content: notice},
+		{Name: "category", Latency: 60 * time.Millisecond, Content: categories, Item: category},
+	}
+}
+
+func categories(c *catalogue.Catalogue, _ tiles.Request) (json.RawMessage, error) {
+	return json.Marshal(c.Categories())
+}
+
+// category is a category's page, or ENOTFOUND naming the categories there are.
+func category(c *catalogue.Catalogue, slug string) (json.RawMessage, error) {
+	page, ok := c.Category(slug)
+	if !ok {
+		var slugs []string
+		for _, l := range c.Categories().Items {
+			slugs = append(slugs, l.Slug)
+		}
+		return nil, tiles.Errorf(tiles.ENOTFOUND, "no category %q; the categories are %s",
+			tiles.Clip(slug, 64), strings.Join(slugs, ", "))
+	}
+	return json.Marshal(page)
 }
 
 // notice is the shop's current notice.
