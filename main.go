@@ -259,7 +259,7 @@ func policy(cfg config.Config, tc config.Tile, fallback json.RawMessage) resilie
 	p.HedgeAdaptive, p.HedgeDelay = tc.Hedge.Adaptive, tc.Hedge.Delay
 	p.BreakerFailures, p.Bulkhead = tc.Breaker, tc.Bulkhead
 	p.Forward, p.ForwardMax = tc.Forward.Forward, tc.Forward.MaxValues
-	p.Tags = tc.Tags
+	p.Tags, p.Params = tc.Tags, tc.Params
 	// An HTTP backend's Cache-Control sets freshness unless the TTL was given.
 	p.BackendTTL, p.MaxTTL = tc.URL != "" && !tc.PinnedTTL, cfg.TileMaxTTL(tc)
 	if !cfg.Cache || tc.SetCookie { // every page fetches the tile itself: its cookies are that shopper's

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -68,11 +69,14 @@ func urlParams(raw string) ([]string, error) {
 		case scheme == "" || !strings.Contains(rest, "/") || strings.ContainsAny(rest, "?#"):
 			return nil, fmt.Errorf("{%s} is outside the URL's path; a parameter goes in the path", name)
 		}
-		if !slices.Contains(names, name) {
-			names = append(names, name)
+	}
+	u, err := url.Parse(raw) // a {name} written percent-encoded is one too, as upstream reads the path
+	for _, m := range placeholder.FindAllStringSubmatch(u.Path, -1) {
+		if err == nil && !slices.Contains(names, m[1]) {
+			names = append(names, m[1])
 		}
 	}
-	return names, nil
+	return names, err
 }
 
 // pageParams returns the parameters of the page path s, in order.
