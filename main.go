@@ -186,7 +186,7 @@ func (a *app) public(g *generation) http.Handler {
 		TestDelay: g.cfg.TestDelay, Catalogue: a.cat, Metrics: a.m.Handler(),
 		InFlight: a.m.RequestStarted, WriteCut: a.m.WriteCut, CookiesDropped: a.m.CookiesDropped,
 		Views: map[string]string{}, Readiness: g.ready, TracerProvider: a.prov.TracerProvider(), Identity: a.who,
-		AccessLog: a.access,
+		AccessLog: a.access, Pages: g.pages,
 	}
 	for _, tc := range g.cfg.Tiles {
 		opts.Views[tc.Name] = tc.View

@@ -81,9 +81,9 @@ func decode[T any](_ string, raw json.RawMessage) (any, error) {
 // tile renders one tile into a buffer, so that a template failing half-way
 // leaves nothing in the stream; the generic view takes over when the
 // tile's own cannot take or render its data.
-func (r *renderer) tile(res aggregator.Result, user string) ([]byte, error) {
+func (r *renderer) tile(res aggregator.Result, req tiles.Request) ([]byte, error) {
 	v := tileView{Name: res.Name, View: viewOf(r.views, res.Name), Status: res.Status,
-		ElapsedMS: millis(res.Elapsed), RetryURL: retryURL(res.Name, user)}
+		ElapsedMS: millis(res.Elapsed), RetryURL: retryURL(res.Name, req)}
 	if res.Status == tiles.StatusStale {
 		v.AgeMS = millis(res.Age)
 	}
@@ -191,10 +191,14 @@ func newTimingView(results []aggregator.Result, total time.Duration) timingView 
 
 func round1(f float64) float64 { return float64(int64(f*10+0.5)) / 10 }
 
-func retryURL(name, user string) string {
+// retryURL loads tile name alone for req's user, with the page's parameters.
+func retryURL(name string, req tiles.Request) string {
 	q := url.Values{"format": {"html"}}
-	if user != "" {
-		q.Set("user", user)
+	if req.User != "" {
+		q.Set("user", req.User)
+	}
+	for k, v := range req.Params {
+		q.Set(k, v)
 	}
 	return "/tiles/" + url.PathEscape(name) + "?" + q.Encode()
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"io/fs"
+	"maps"
 	"slices"
 	"strings"
 
@@ -39,9 +40,21 @@ func addRoutes(e *echo.Echo, agg *aggregator.Aggregator, rend *renderer, opts Op
 		who.who = identity.Query{}
 	}
 	ph := newPageHeaders(agg, opts)
-	get("/home", handleHome(agg, rend, who, tracer, ph, opts.writeStall()))
+	if len(opts.Pages) == 0 {
+		get("/home", handleHome(agg, rend, who, tracer, ph, opts.writeStall(), nil))
+	}
+	for _, p := range opts.Pages {
+		po, prend := opts, rend
+		po.Primary = p.Primary
+		if len(p.Views) > 0 {
+			po.Views = maps.Clone(opts.Views)
+			maps.Copy(po.Views, p.Views)
+			prend = newRenderer(po.Views)
+		}
+		get(echoPath(p.Path), handleHome(p.Agg, prend, who, tracer, newPageHeaders(p.Agg, po), opts.writeStall(), p.Params))
+	}
 	get("/tiles", handleTileList(agg, opts))
-	get("/tiles/:name", handleTile(agg, rend, who, ph))
+	get("/tiles/:name", handleTile(agg, rend, who, ph, opts.Pages))
 	get("/healthz", echo.WrapHandler(handleHealth))
 	get("/readyz", echo.WrapHandler(handleReady(opts.Readiness, false)))
 	e.GET("/test", handleTest(opts.TestDelay))

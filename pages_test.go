@@ -1,0 +1,90 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// pagesFile is a config of a homepage and category pages over the backend at url.
+func pagesFile(url string) string {
+	return fmt.Sprintf(`tiles:
+  - {name: banners, url: '%[1]s/banners', ttl: 1h}
+  - {name: category, url: '%[1]s/category/{slug}', ttl: 1h}
+pages:
+  - {path: /home, title: Home, tiles: [banners]}
+  - path: /c/{slug}
+    title: Category
+    tiles: [banners, category]
+    primary: category
+`, url)
+}
+
+// TestRunPages: a category page over the wire. /c/outdoor is the category
+// tile's data for outdoor; a value that does not match the pattern is a 404
+// in every form before any backend is asked; the banners, which use no
+// parameter, are one entry for ten categories; /tiles/category takes the
+// slug as a query parameter.
+func TestRunPages(t *testing.T) {
+	b, url := newCountingBackend(t)
+	path := filepath.Join(t.TempDir(), "vitrine.yaml")
+	writeFile(t, path, pagesFile(url))
+	in := start(t, "-config", path)
+
+	var page struct {
+		Tiles map[string]struct {
+			Status string
+			Data   struct{ Path string }
+		}
+	}
+	if code := getJSON(t, http.DefaultClient, in.base+"/c/outdoor", &page); code != http.StatusOK ||
+		page.Tiles["category"].Data.Path != "/category/outdoor" || len(page.Tiles) != 2 {
+		t.Fatalf("GET /c/outdoor: %d %+v; want 200, the banners and category /category/outdoor", code, page.Tiles)
+	}
+	bad := []string{"/c/..%2Fadmin", "/c/" + strings.Repeat("a", 300), "/c/%00", "/c/Outdoor", "/c/",
+		"/tiles/category?slug=..%2Fadmin"}
+	for _, p := range bad {
+		for _, format := range []string{"json", "html", "ndjson"} {
+			resp, err := http.Get(in.base + p + sep(p) + "format=" + format)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusNotFound || !strings.HasPrefix(string(body), `{"error":`) {
+				t.Errorf("GET %s as %s: %d %.80s; want 404 with a JSON error", p, format, resp.StatusCode, body)
+			}
+		}
+	}
+	if n := b.count("/banners") + b.count("/category/outdoor"); n != 2 {
+		t.Errorf("backend requests after the bad values = %d; want 2 (the first page's)", n)
+	}
+	for i := range 10 {
+		slug := fmt.Sprintf("cat-%d", i)
+		if code := getJSON(t, http.DefaultClient, in.base+"/c/"+slug, &page); code != http.StatusOK ||
+			page.Tiles["category"].Data.Path != "/category/"+slug {
+			t.Errorf("GET /c/%s: %d %+v; want 200 and its category", slug, code, page.Tiles)
+		}
+	}
+	if got := b.count("/banners"); got != 1 {
+		t.Errorf("banners fetched %d times for 11 categories; want 1 (one entry for every slug)", got)
+	}
+	var tile struct{ Data struct{ Path string } }
+	if code := getJSON(t, http.DefaultClient, in.base+"/tiles/category?slug=kitchen", &tile); code != http.StatusOK ||
+		tile.Data.Path != "/category/kitchen" {
+		t.Errorf("GET /tiles/category?slug=kitchen: %d %+v; want 200 and /category/kitchen", code, tile)
+	}
+	if code, tiles := tileStatuses(t, in.base+"/home"); code != http.StatusOK || len(tiles) != 1 {
+		t.Errorf("GET /home: %d %v; want 200 and the banners alone", code, tiles)
+	}
+}
+
+func sep(path string) string {
+	if strings.Contains(path, "?") {
+		return "&"
+	}
+	return "?"
+}
