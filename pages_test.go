@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -87,4 +88,45 @@ func sep(path string) string {
 		return "&"
 	}
 	return "?"
+}
+
+// TestRunReloadAddsPage: a reload adds the category page without a
+// restart; an unknown category is then the primary's 404 in every form,
+// with the banners still drawn.
+func TestRunReloadAddsPage(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/category/nothing-here" {
+			w.WriteHeader(http.StatusNotFound)
+		}
+		fmt.Fprintf(w, `{"path":%q}`, r.URL.Path)
+	}))
+	t.Cleanup(srv.Close)
+	path := filepath.Join(t.TempDir(), "vitrine.yaml")
+	full := pagesFile(srv.URL)
+	writeFile(t, path, full[:strings.Index(full, "  - path: /c/")])
+	in, admin := startAdmin(t, "-config", path)
+	if code, _ := tileStatuses(t, in.base+"/c/outdoor"); code != http.StatusNotFound {
+		t.Fatalf("GET /c/outdoor before the reload: %d; want 404", code)
+	}
+	writeFile(t, path, full)
+	if code, body := postReload(t, admin); code != http.StatusOK {
+		t.Fatalf("POST /reload: %d %v; want 200", code, body)
+	}
+	if code, tiles := tileStatuses(t, in.base+"/c/outdoor"); code != http.StatusOK || tiles["category"] != "ok" {
+		t.Fatalf("GET /c/outdoor after the reload: %d %v; want 200 with the category", code, tiles)
+	}
+	for format, banners := range map[string]string{"json": `"banners":{"name":"banners","status":"ok"`,
+		"html": `id="tile-banners"`, "ndjson": `{"name":"banners","status":"ok"`} {
+		resp, err := http.Get(in.base + "/c/nothing-here?format=" + format)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound || !strings.Contains(string(body), banners) {
+			t.Errorf("GET /c/nothing-here as %s: %d, banners drawn: %v; want 404 with them",
+				format, resp.StatusCode, strings.Contains(string(body), banners))
+		}
+	}
 }
