@@ -81,6 +81,24 @@ func TestRunPages(t *testing.T) {
 	if code, tiles := tileStatuses(t, in.base+"/home"); code != http.StatusOK || len(tiles) != 1 {
 		t.Errorf("GET /home: %d %v; want 200 and the banners alone", code, tiles)
 	}
+	if body := getBody(t, in.base+"/c/outdoor?format=html"); !strings.Contains(body, "<title>Category: Vitrine</title>") {
+		t.Errorf("the category page's HTML has no title Category: %.300s", body)
+	}
+	want := "try /c/{slug}, /home, /tiles, "
+	if body := getBody(t, in.base+"/nowhere"); !strings.Contains(body, want) {
+		t.Errorf("GET /nowhere: %s; want it to suggest %q", body, want)
+	}
+}
+
+func getBody(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return string(body)
 }
 
 func sep(path string) string {

@@ -15,6 +15,7 @@ import (
 // status is the page's.
 type Page struct {
 	Path    string // e.g. /c/{slug}: each {name} a whole segment
+	Title   string // the HTML page's
 	Agg     *aggregator.Aggregator
 	Primary string // "" for none
 	// Params holds each parameter of Path with the anchored pattern its

@@ -29,6 +29,7 @@ var staticFS embed.FS
 type renderer struct {
 	t     *template.Template
 	views map[string]string // Options.Views
+	title string            // the page's (Page.Title); "": the homepage's
 }
 
 // newRenderer returns a renderer drawing each tile with its view (viewOf).
@@ -48,9 +49,9 @@ func (r *renderer) shell(w io.Writer, nonce, user string, names []string) error 
 		slots[i] = slotView{Name: n, View: viewOf(r.views, n)}
 	}
 	return r.t.ExecuteTemplate(w, "shell", struct {
-		Nonce, User string
-		Tiles       []slotView
-	}{nonce, user, slots})
+		Nonce, User, Title string
+		Tiles              []slotView
+	}{nonce, user, r.title, slots})
 }
 
 // tileView is what a tile template sees.

@@ -3,6 +3,8 @@ package web
 import (
 	"io/fs"
 	"maps"
+	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -15,14 +17,35 @@ import (
 
 var publicPaths = []string{"/home", "/tiles", "/tiles/NAME", "/healthz", "/readyz", "/test"}
 
-// suggestedPaths is what a 404 from e suggests: the public paths, and
-// /metrics if e serves it.
+// suggestedPaths is what a 404 from e suggests: the public paths, with the
+// pages' in place of /home when the file lists pages, and /metrics if e serves it.
 func suggestedPaths(e *echo.Echo) []string {
-	if slices.ContainsFunc(e.Routes(), func(r *echo.Route) bool { return r.Path == "/metrics" }) {
-		return append(slices.Clip(publicPaths), "/metrics")
+	var pages []string
+	metrics := false
+	for _, r := range e.Routes() {
+		switch {
+		case r.Method != http.MethodGet:
+		case r.Path == "/metrics":
+			metrics = true
+		case !slices.Contains(ownRoutes, r.Path):
+			pages = append(pages, paramRoute.ReplaceAllString(r.Path, "{$1}"))
+		}
 	}
-	return publicPaths
+	slices.Sort(pages)
+	paths := publicPaths
+	if !slices.Equal(pages, []string{"/home"}) {
+		paths = append(pages, publicPaths[1:]...)
+	}
+	if metrics {
+		return append(slices.Clip(paths), "/metrics")
+	}
+	return paths
 }
+
+// ownRoutes are the routes that are not pages, as Echo spells them.
+var ownRoutes = []string{"/tiles", "/tiles/:name", "/healthz", "/readyz", "/test", "/img/products/:file", "/static/*"}
+
+var paramRoute = regexp.MustCompile(`:([a-z][a-z0-9_]*)`)
 
 // addRoutes lists Vitrine's whole HTTP surface. Every route but /test
 // answers HEAD as well as GET.
@@ -44,14 +67,14 @@ func addRoutes(e *echo.Echo, agg *aggregator.Aggregator, rend *renderer, opts Op
 		get("/home", handleHome(agg, rend, who, tracer, ph, opts.writeStall(), nil))
 	}
 	for _, p := range opts.Pages {
-		po, prend := opts, rend
-		po.Primary = p.Primary
+		po, prend := opts, *rend
+		po.Primary, prend.title = p.Primary, p.Title
 		if len(p.Views) > 0 {
-			po.Views = maps.Clone(opts.Views)
-			maps.Copy(po.Views, p.Views)
-			prend = newRenderer(po.Views)
+			prend.views = maps.Clone(opts.Views)
+			maps.Copy(prend.views, p.Views)
 		}
-		get(echoPath(p.Path), handleHome(p.Agg, prend, who, tracer, newPageHeaders(p.Agg, po), opts.writeStall(), p.Params))
+		ph := newPageHeaders(p.Agg, po)
+		get(echoPath(p.Path), handleHome(p.Agg, &prend, who, tracer, ph, opts.writeStall(), p.Params))
 	}
 	get("/tiles", handleTileList(agg, opts))
 	get("/tiles/:name", handleTile(agg, rend, who, ph, opts.Pages))
