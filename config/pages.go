@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/goccy/go-yaml/ast"
+
+	"vitrine/web"
 )
 
 // Page is one page of the file's pages: (without it, the one page /home of every tile).
@@ -39,9 +41,6 @@ var (
 	placeholder = regexp.MustCompile(`\{([^{}]*)\}`)
 	literal     = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 )
-
-// reserved are the first segments of the server's own routes, which no page may take.
-var reserved = []string{"tiles", "healthz", "readyz", "test", "img", "static", "metrics"}
 
 // Pages are the pages c serves: the file's, else /home with every tile.
 func (c Config) PageList() []Page {
@@ -89,7 +88,7 @@ func pageParams(s string) ([]string, error) {
 		name, isParam := strings.CutPrefix(seg, "{")
 		name, closed := strings.CutSuffix(name, "}")
 		switch {
-		case i == 0 && slices.Contains(reserved, seg):
+		case i == 0 && web.OwnRoute(seg):
 			return nil, fmt.Errorf("%q is the server's own route; a page's path starts elsewhere", clip(s))
 		case !isParam && literal.MatchString(seg):
 			continue

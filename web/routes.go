@@ -45,6 +45,14 @@ func suggestedPaths(e *echo.Echo) []string {
 // ownRoutes are the routes that are not pages, as Echo spells them.
 var ownRoutes = []string{"/tiles", "/tiles/:name", "/healthz", "/readyz", "/test", "/img/products/:file", "/static/*"}
 
+// OwnRoute reports whether a path's first segment is one of the server's
+// own routes (/metrics too), which no page may take.
+func OwnRoute(segment string) bool {
+	return segment == "metrics" || slices.ContainsFunc(ownRoutes, func(r string) bool {
+		return strings.HasPrefix(r[1:]+"/", segment+"/")
+	})
+}
+
 var paramRoute = regexp.MustCompile(`:([a-z][a-z0-9_]*)`)
 
 // addRoutes lists Vitrine's whole HTTP surface. Every route but /test
