@@ -261,6 +261,9 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 		return Config{}, err
 	}
 	p.fill()
+	if err := p.checkParams(); err != nil {
+		return Config{}, err
+	}
 	if err := p.checkIdentity(cmd, getenv); err != nil {
 		return Config{}, err
 	}

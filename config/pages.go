@@ -290,3 +290,27 @@ func (f *file) checkParams() error {
 	}
 	return nil
 }
+
+// checkParams records the parameters of each tile's URL as it is after the
+// flags (-backend may set one), and refuses one a page listing the tile
+// lacks, or any without pages:.
+func (p *parser) checkParams() error {
+	for i := range p.cfg.Tiles {
+		t := &p.cfg.Tiles[i]
+		var err error
+		if t.Params, err = urlParams(t.URL); err != nil {
+			return &Error{Flag: "-backend", Msg: t.Name + ": " + err.Error()}
+		}
+		pages := p.cfg.PageList()
+		for _, pg := range pages {
+			for _, name := range t.Params {
+				if pg.Params[name] == nil && (len(p.cfg.Pages) == 0 || slices.ContainsFunc(pg.Tiles,
+					func(pt PageTile) bool { return pt.Name == t.Name })) {
+					return &Error{Flag: "-backend", Msg: fmt.Sprintf("%s: its url uses {%s}, but the page %s has none",
+						t.Name, name, clip(pg.Path))}
+				}
+			}
+		}
+	}
+	return nil
+}

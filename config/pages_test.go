@@ -77,6 +77,27 @@ func TestPageListWithoutPages(t *testing.T) {
 	}
 }
 
+// TestParsePagesBackendFlag: -backend may set a URL that uses a parameter
+// on the tiles of a page that has it, and its Params follow the flag.
+func TestParsePagesBackendFlag(t *testing.T) {
+	path := writeConfig(t, pagesFile)
+	cfg, err := config.Parse([]string{"-config", path, "-backend", "banners=http://x/b/{slug}"}, env(nil))
+	var ce *config.Error
+	if want := "-backend: banners: its url uses {slug}, but the page /home has none"; !errors.As(err, &ce) ||
+		err.Error() != want {
+		t.Errorf("banners on /home with {slug}: %v; want %s", err, want)
+	}
+	cfg, err = config.Parse([]string{"-config", path, "-backend", "category=http://x/c"}, env(nil))
+	if err != nil || cfg.Tiles[1].Params != nil {
+		t.Errorf("category without {slug}: %v, Params %v; want none", err, cfg.Tiles[1].Params)
+	}
+	_, err = config.Parse([]string{"-backend", "banners=http://x/b/{slug}"}, env(nil))
+	if want := "-backend: banners: its url uses {slug}, but the page /home has none"; err == nil ||
+		err.Error() != want {
+		t.Errorf("without a file: %v; want %s", err, want)
+	}
+}
+
 func TestParsePagesErrors(t *testing.T) {
 	const tilesKey = "tiles:\n  - name: banners\n  - name: category\n    url: http://x/category/{slug}\n"
 	tests := []struct{ name, file, want string }{
