@@ -186,9 +186,10 @@ func (a *app) public(g *generation) http.Handler {
 		TestDelay: g.cfg.TestDelay, Catalogue: a.cat, Metrics: a.m.Handler(),
 		InFlight: a.m.RequestStarted, WriteCut: a.m.WriteCut, CookiesDropped: a.m.CookiesDropped,
 		Views: map[string]string{}, Readiness: g.ready, TracerProvider: a.prov.TracerProvider(), Identity: a.who,
-		AccessLog: a.access, Pages: g.pages,
+		AccessLog: a.access, Pages: g.pages, TileParams: map[string][]string{},
 	}
 	for _, tc := range g.cfg.Tiles {
+		opts.TileParams[tc.Name] = tc.Params
 		opts.Views[tc.Name] = tc.View
 		opts.Forward = opts.Forward.Union(tc.Forward.Forward)
 		if tc.Primary {

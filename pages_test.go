@@ -78,6 +78,9 @@ func TestRunPages(t *testing.T) {
 		tile.Data.Path != "/category/kitchen" {
 		t.Errorf("GET /tiles/category?slug=kitchen: %d %+v; want 200 and /category/kitchen", code, tile)
 	}
+	if code := getJSON(t, http.DefaultClient, in.base+"/tiles/category", &tile); code != http.StatusBadRequest {
+		t.Errorf("GET /tiles/category without a slug: %d; want 400", code)
+	}
 	if code, tiles := tileStatuses(t, in.base+"/home"); code != http.StatusOK || len(tiles) != 1 {
 		t.Errorf("GET /home: %d %v; want 200 and the banners alone", code, tiles)
 	}

@@ -185,17 +185,22 @@ func primaryStatus(r aggregator.Result) int {
 
 // handleTile serves one tile; the pages' parameters come as query parameters.
 func handleTile(agg *aggregator.Aggregator, rend *renderer, who shopper, ph *pageHeaders,
-	pages []Page) echo.HandlerFunc {
+	opts Options) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		name := pathParam(c, "/tiles/")
 		format, req, err := parseRequest(c, who)
 		if err == nil {
-			req.Params, err = queryParams(c, pages)
+			req.Params, err = queryParams(c, opts.Pages)
+		}
+		for _, p := range opts.TileParams[name] {
+			if _, ok := req.Params[p]; err == nil && !ok {
+				err = tiles.Errorf(tiles.EINVALID, "%s: its url uses {%s}: give ?%s=", name, p, p)
+			}
 		}
 		if err != nil {
 			return err
 		}
 		start := time.Now()
-		name := pathParam(c, "/tiles/")
 		r, err := agg.Tile(c.Request().Context(), name, req)
 		if err != nil {
 			return err

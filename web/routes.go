@@ -85,7 +85,7 @@ func addRoutes(e *echo.Echo, agg *aggregator.Aggregator, rend *renderer, opts Op
 		get(echoPath(p.Path), handleHome(p.Agg, &prend, who, tracer, ph, opts.writeStall(), p.Params))
 	}
 	get("/tiles", handleTileList(agg, opts))
-	get("/tiles/:name", handleTile(agg, rend, who, ph, opts.Pages))
+	get("/tiles/:name", handleTile(agg, rend, who, ph, opts))
 	get("/healthz", echo.WrapHandler(handleHealth))
 	get("/readyz", echo.WrapHandler(handleReady(opts.Readiness, false)))
 	e.GET("/test", handleTest(opts.TestDelay))
