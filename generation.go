@@ -33,6 +33,27 @@ type generation struct {
 	agg          *aggregator.Aggregator
 	ready        func() web.Readiness
 	hosts        http.Handler // GET /tiles with the backends' hosts, for the operator port
+	pages        []web.Page   // the file's pages:, each over its tiles; none: /home over agg
+}
+
+// pages are the pages cfg lists, each with an aggregator over its tiles.
+func (a *app) pages(cfg config.Config, wrapped []*resilience.Tile) ([]web.Page, error) {
+	var pages []web.Page
+	for _, pc := range cfg.Pages {
+		p := web.Page{Path: pc.Path, Title: pc.Title, Primary: pc.Primary, Params: pc.Params, Views: map[string]string{}}
+		var names []string
+		for _, t := range pc.Tiles {
+			if names = append(names, t.Name); t.View != "" {
+				p.Views[t.Name] = t.View
+			}
+		}
+		var err error
+		if p.Agg, err = a.newAggregator(cfg, wrapped, names); err != nil {
+			return nil, err
+		}
+		pages = append(pages, p)
+	}
+	return pages, nil
 }
 
 // tileSpec is what a tile is built from: its backend's settings (the
@@ -143,7 +164,10 @@ func (a *app) build(cfg config.Config, old *generation) (*generation, web.Reload
 		}
 	}
 	var err error
-	if g.agg, err = a.newAggregator(cfg, g.tiles); err != nil {
+	if g.agg, err = a.newAggregator(cfg, g.tiles, nil); err != nil {
+		return nil, done, g.closeNew(old, err)
+	}
+	if g.pages, err = a.pages(cfg, g.tiles); err != nil {
 		return nil, done, g.closeNew(old, err)
 	}
 	g.ready = readiness(g.tiles, a.shared)
@@ -296,12 +320,20 @@ func (r *reloader) close() {
 	r.served.Close()
 }
 
-// newAggregator fans a page out to the tiles, each within its timeout.
-func (a *app) newAggregator(cfg config.Config, wrapped []*resilience.Tile) (*aggregator.Aggregator, error) {
-	fetchers := make([]tiles.Fetcher, len(wrapped))
+// newAggregator fans a page out to the tiles named names (all: nil), in
+// that order, each within its timeout.
+func (a *app) newAggregator(cfg config.Config, wrapped []*resilience.Tile, names []string) (*aggregator.Aggregator,
+	error) {
+	var fetchers []tiles.Fetcher
 	timeouts := map[string]time.Duration{}
 	for i, tc := range cfg.Tiles {
-		fetchers[i], timeouts[tc.Name] = wrapped[i], cfg.Timeout(tc)
+		if names == nil {
+			fetchers, timeouts[tc.Name] = append(fetchers, wrapped[i]), cfg.Timeout(tc)
+		}
+	}
+	for _, name := range names {
+		i := slices.IndexFunc(cfg.Tiles, func(t config.Tile) bool { return t.Name == name })
+		fetchers, timeouts[name] = append(fetchers, wrapped[i]), cfg.Timeout(cfg.Tiles[i])
 	}
 	return aggregator.New(fetchers, aggregator.Options{
 		TileTimeout: cfg.TileTimeout, Timeouts: timeouts, PageTimeout: cfg.PageTimeout,

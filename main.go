@@ -186,9 +186,10 @@ func (a *app) public(g *generation) http.Handler {
 		TestDelay: g.cfg.TestDelay, Catalogue: a.cat, Metrics: a.m.Handler(),
 		InFlight: a.m.RequestStarted, WriteCut: a.m.WriteCut, CookiesDropped: a.m.CookiesDropped,
 		Views: map[string]string{}, Readiness: g.ready, TracerProvider: a.prov.TracerProvider(), Identity: a.who,
-		AccessLog: a.access,
+		AccessLog: a.access, Pages: g.pages, TileParams: map[string][]string{},
 	}
 	for _, tc := range g.cfg.Tiles {
+		opts.TileParams[tc.Name] = tc.Params
 		opts.Views[tc.Name] = tc.View
 		opts.Forward = opts.Forward.Union(tc.Forward.Forward)
 		if tc.Primary {
@@ -259,7 +260,7 @@ func policy(cfg config.Config, tc config.Tile, fallback json.RawMessage) resilie
 	p.HedgeAdaptive, p.HedgeDelay = tc.Hedge.Adaptive, tc.Hedge.Delay
 	p.BreakerFailures, p.Bulkhead = tc.Breaker, tc.Bulkhead
 	p.Forward, p.ForwardMax = tc.Forward.Forward, tc.Forward.MaxValues
-	p.Tags = tc.Tags
+	p.Tags, p.Params = tc.Tags, tc.Params
 	// An HTTP backend's Cache-Control sets freshness unless the TTL was given.
 	p.BackendTTL, p.MaxTTL = tc.URL != "" && !tc.PinnedTTL, cfg.TileMaxTTL(tc)
 	if !cfg.Cache || tc.SetCookie { // every page fetches the tile itself: its cookies are that shopper's

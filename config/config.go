@@ -32,6 +32,7 @@ type Config struct {
 	File  string // the config file (-config); "" for none
 	Check bool   // -check: validate the configuration and exit
 	Tiles []Tile // in page order: the file's, else the built-in ones
+	Pages []Page // the file's pages:; none: PageList's one page /home
 
 	Addr            string
 	AdminAddr       string // the operator port (/metrics, pprof); "" for none
@@ -87,6 +88,8 @@ type Tile struct {
 	Forward Forward // what it receives of the shopper's request (the file's forward:)
 
 	Tags []string // carried by every entry of the tile, as its name is, for a purge (the file's tags:)
+
+	Params []string // the page parameters its URL uses, each {name} in its path
 
 	given map[string]bool // the settings a source gave, by key, until fill
 }
@@ -258,6 +261,9 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 		return Config{}, err
 	}
 	p.fill()
+	if err := p.checkParams(); err != nil {
+		return Config{}, err
+	}
 	if err := p.checkIdentity(cmd, getenv); err != nil {
 		return Config{}, err
 	}

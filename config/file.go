@@ -46,7 +46,7 @@ func (p *parser) loadFile(cmd []arg, getenv func(string) string) error {
 	if err != nil {
 		return &Error{Flag: "-config", Env: env, Msg: oneLine(err.Error(), 256)}
 	}
-	f := &file{path: path, p: p, anchors: map[string]ast.Node{}}
+	f := &file{path: path, p: p, anchors: map[string]ast.Node{}, urlAt: map[string]ast.Node{}}
 	body, err := f.body(data)
 	if err != nil {
 		return err
@@ -61,12 +61,19 @@ func (p *parser) loadFile(cmd []arg, getenv func(string) string) error {
 	keys = append(keys, field("max-ttl", &p.cfg.MaxTTL, positive(ParseDuration)),
 		field("max-header-bytes", &p.cfg.MaxHeaderBytes, parseMaxBody),
 		setting{key: "redis", node: f.redis}, setting{key: "identity", node: f.identity},
-		setting{key: "tiles", node: f.tiles})
-	_, err = f.read(body, "", "the file's", keys, func(k string) { p.given[k] = true })
-	if err == nil && !p.given["tiles"] {
-		err = f.at(start(body), "tiles: "+noTiles)
+		setting{key: "tiles", node: f.tiles}, setting{key: "pages", node: func(ast.Node) error { return nil }})
+	at, err := f.read(body, "", "the file's", keys, func(k string) { p.given[k] = true })
+	switch {
+	case err != nil:
+		return err
+	case !p.given["tiles"]:
+		return f.at(start(body), "tiles: "+noTiles)
+	case at["pages"] != nil:
+		if err := f.pages(at["pages"]); err != nil {
+			return err
+		}
 	}
-	return err
+	return f.checkParams()
 }
 
 // readConfig reads the config file, which must be small.
@@ -88,6 +95,8 @@ type file struct {
 	path    string
 	p       *parser
 	anchors map[string]ast.Node // the values of the document's anchors, by name
+	pageAt  []pagePlaces        // where each page read so far is
+	urlAt   map[string]ast.Node // each tile's url, by tile name
 }
 
 // body returns data's one YAML document; tags are refused (the library may panic).
@@ -287,6 +296,12 @@ func (f *file) tile(n ast.Node, path string) error {
 	}}), t.mark)
 	if err == nil {
 		err = f.checkForward(t, path, at, user)
+	}
+	if err == nil && t.URL != "" {
+		f.urlAt[t.Name] = at["url"]
+		if t.Params, err = urlParams(t.URL); err != nil {
+			err = f.fail(at["url"], path+".url", err)
+		}
 	}
 	if err != nil {
 		return err

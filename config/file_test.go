@@ -334,7 +334,7 @@ func TestParseFileErrors(t *testing.T) {
 		{name: "unknown tile key", file: "tiles:\n  - name: banners\n    ttls: 3s\n",
 			want: `FILE:3:5: tiles[0].ttls: unknown key (a tile's keys: name, url, latency, fail, timeout, ttl, max-stale, max-ttl, hedge, breaker, bulkhead, personalised, primary, set-cookie, fallback, view, max-body, max-header-bytes, label, tags, forward)`},
 		{name: "unknown top-level key", file: "tile-timeuot: 1s\ntiles: [{name: banners}]\n",
-			want: `FILE:1:1: tile-timeuot: unknown key (the file's keys: addr, admin-addr, tile-timeout, page-timeout, shutdown-timeout, test-delay, cache, fallback, cache-size, key-secret, cache-bytes, trace-sample, max-ttl, max-header-bytes, redis, identity, tiles)`},
+			want: `FILE:1:1: tile-timeuot: unknown key (the file's keys: addr, admin-addr, tile-timeout, page-timeout, shutdown-timeout, test-delay, cache, fallback, cache-size, key-secret, cache-bytes, trace-sample, max-ttl, max-header-bytes, redis, identity, tiles, pages)`},
 		{name: "bad duration", file: "tiles:\n  - name: banners\n  - name: products\n    ttl: 3x\n",
 			want: `FILE:4:10: tiles[1].ttl: "3x" is not a duration (e.g. 40ms, 1.5s)`},
 		{name: "duration without unit", file: "tile-timeout: 300\ntiles: [{name: banners}]\n",

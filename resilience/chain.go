@@ -146,13 +146,14 @@ func (t *Tile) layers(b base, p Policy, opts Options) []layer {
 // Fetch returns the tile's content for req: fresh, stale or the fallback, or
 // an error (wrapping ctx.Err() or ErrCircuitOpen if it is why). A
 // personalised tile's layers key req by the hash of its user (UserKeys),
-// and a tile that forwards values by their hash too (forward.go).
+// and a tile that forwards values or uses page parameters by their hash too
+// (forward.go): a tile that uses none is one entry for every page's values.
 func (t *Tile) Fetch(ctx context.Context, req tiles.Request) (tiles.Outcome, error) {
 	if req.UserKey = ""; t.p.Personalised && req.User != "" {
 		req.UserKey = t.keys.Key(req.User)
 	}
-	if req.VaryKey = ""; len(req.Forwarded) > 0 && !t.p.Forward.Empty() {
-		req.VaryKey = varyKey(t.keys, t.p.Forward, req)
+	if req.VaryKey = ""; len(req.Forwarded) > 0 && !t.p.Forward.Empty() || len(t.p.Params) > 0 {
+		req.VaryKey = varyKey(t.keys, t.p, req)
 		if t.vary != nil && !t.vary.admit(req.VaryKey) {
 			return t.vary.uncached.Fetch(ctx, req)
 		}

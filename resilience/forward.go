@@ -11,19 +11,26 @@ import (
 // DefaultForwardMax is the default of Policy.ForwardMax.
 const DefaultForwardMax = 100
 
-// varyKey is the keyed hash of the values of req that fw forwards, as
-// Vary would key a response on them; "" when req has none of them. Each
-// value is length-prefixed, so that no value can pose as two.
-func varyKey(keys *UserKeys, fw tiles.Forward, req tiles.Request) string {
+// varyKey is the keyed hash of the values of req that p.Forward forwards,
+// as Vary would key a response on them, and of the page parameters p.Params
+// names; "" when req has none of them. Each value is length-prefixed, so
+// that no value can pose as two.
+func varyKey(keys *UserKeys, p Policy, req tiles.Request) string {
 	var b strings.Builder
-	fw.Each(req, func(p tiles.Passed) {
-		b.WriteByte('0' + byte(p.From))
-		b.WriteString(p.Name)
+	add := func(kind byte, name, value string) {
+		b.WriteByte(kind)
+		b.WriteString(name)
 		b.WriteByte(':')
-		b.WriteString(strconv.Itoa(len(p.Value)))
+		b.WriteString(strconv.Itoa(len(value)))
 		b.WriteByte(':')
-		b.WriteString(p.Value)
-	})
+		b.WriteString(value)
+	}
+	p.Forward.Each(req, func(v tiles.Passed) { add('0'+byte(v.From), v.Name, v.Value) })
+	for _, name := range p.Params {
+		if v, ok := req.Params[name]; ok {
+			add('p', name, v)
+		}
+	}
 	if b.Len() == 0 {
 		return ""
 	}

@@ -92,13 +92,13 @@ func TestVaryKey(t *testing.T) {
 		}
 		return req
 	}
-	if got := varyKey(keys, fw, q("c", "x")); got != "" {
+	if got := varyKey(keys, Policy{Forward: fw}, q("c", "x")); got != "" {
 		t.Errorf("key of a value the tile does not forward = %q; want \"\"", got)
 	}
-	if a, b := varyKey(keys, fw, q("a", "x")), varyKey(keys, fw, q("a", "x", "c", "y")); a != b || a == "" {
+	if a, b := varyKey(keys, Policy{Forward: fw}, q("a", "x")), varyKey(keys, Policy{Forward: fw}, q("a", "x", "c", "y")); a != b || a == "" {
 		t.Errorf("keys %q and %q; want the same, not empty: c is not the tile's", a, b)
 	}
-	if a, b := varyKey(keys, fw, q("a", "x", "b", "y")), varyKey(keys, fw, q("a", "x3b:y")); a == b {
+	if a, b := varyKey(keys, Policy{Forward: fw}, q("a", "x", "b", "y")), varyKey(keys, Policy{Forward: fw}, q("a", "x3b:y")); a == b {
 		t.Errorf("two values and one posing as them share the key %q", a)
 	}
 }

@@ -38,6 +38,7 @@ type Policy struct {
 	Forward              tiles.Forward   // the shopper's values the tile receives: part of its key (forward.go)
 	ForwardMax           int             // distinct forwarded values cached (forward.go); 0: DefaultForwardMax
 	Tags                 []string        // carried by every entry of the tile, as its name is (purge.go)
+	Params               []string        // the page parameters its URL uses: their values are part of its key
 }
 
 // DefaultPolicy returns the policy that suits a tile whose backend answers

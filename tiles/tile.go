@@ -156,6 +156,9 @@ type Request struct {
 	// Shed asks for what a tile can answer without its backend (what it
 	// has cached, else its fallback): the page waited too long to ask.
 	Shed bool
+	// Params are the page's path parameters, by name, checked against their
+	// patterns: a tile's URL may use some, and its cache key holds those.
+	Params map[string]string
 }
 
 var userPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)

@@ -15,6 +15,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -60,6 +61,7 @@ type Fetcher struct {
 	name, host   string
 	label        string
 	url          url.URL    // parsed once: each request copies it
+	templated    bool       // its path uses page parameters ({name})
 	query        url.Values // the URL's own query, merged with user
 	personalised bool
 	forward      tiles.Forward
@@ -97,6 +99,7 @@ func New(o Options) (*Fetcher, error) {
 		personalised: o.Personalised, forward: o.Forward, html: o.HTML, accept: "application/json",
 		maxBody: cmp.Or(o.MaxBody, DefaultMaxBody), maxHead: cmp.Or(o.MaxHeaderBytes, DefaultMaxHeaderBytes),
 		log: cmp.Or(o.Logger, slog.New(slog.DiscardHandler)), observe: o.Observe,
+		templated: placeholder.MatchString(u.Path),
 	}
 	if f.html {
 		f.accept = "text/html"
@@ -217,6 +220,9 @@ func cookies(h http.Header) []string { return h.Values("Set-Cookie") }
 // validators of content the cache holds.
 func (f *Fetcher) newRequest(ctx context.Context, req tiles.Request) *http.Request {
 	u := f.url
+	if f.templated {
+		u.Path, u.RawPath = fillPath(u.Path, req.Params)
+	}
 	hreq := (&http.Request{
 		Method: http.MethodGet, URL: &u, Host: u.Host, Header: make(http.Header, 6),
 		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
@@ -235,6 +241,29 @@ func (f *Fetcher) newRequest(ctx context.Context, req tiles.Request) *http.Reque
 		h.Set("If-Modified-Since", v)
 	}
 	return hreq
+}
+
+// placeholder is a page parameter in a tile URL's path.
+var placeholder = regexp.MustCompile(`\{([a-z][a-z0-9_]{0,31})\}`)
+
+// fillPath returns the path template with each {name} replaced by the value
+// of name in params ("" if none), and the same path escaped, each value by
+// url.PathEscape: a value is one segment whatever it holds ("../x", "a/b").
+func fillPath(template string, params map[string]string) (path, raw string) {
+	var p, r strings.Builder
+	last := 0
+	for _, m := range placeholder.FindAllStringSubmatchIndex(template, -1) {
+		lit, v := template[last:m[0]], params[template[m[2]:m[3]]]
+		p.WriteString(lit)
+		p.WriteString(v)
+		r.WriteString((&url.URL{Path: lit}).EscapedPath())
+		r.WriteString(url.PathEscape(v))
+		last = m[1]
+	}
+	lit := template[last:]
+	p.WriteString(lit)
+	r.WriteString((&url.URL{Path: lit}).EscapedPath())
+	return p.String(), r.String()
 }
 
 // forwardTo adds to the URL u and the header h what the tile receives of

@@ -70,10 +70,15 @@ func parseRequest(c echo.Context, who shopper) (format, tiles.Request, error) {
 }
 
 // handleHome serves the page; tracer, if set, traces it as a "page" span.
+// A page with params answers a value that does not match them with a 404
+// before any backend is asked.
 func handleHome(agg *aggregator.Aggregator, rend *renderer, who shopper, tracer trace.Tracer,
-	ph *pageHeaders, stall time.Duration) echo.HandlerFunc {
+	ph *pageHeaders, stall time.Duration, params map[string]*regexp.Regexp) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		format, req, err := parseRequest(c, who)
+		if err == nil {
+			req.Params, err = pageParams(c, params)
+		}
 		if err != nil {
 			return err
 		}
@@ -178,14 +183,24 @@ func primaryStatus(r aggregator.Result) int {
 	return tileStatus(r.Status)
 }
 
-func handleTile(agg *aggregator.Aggregator, rend *renderer, who shopper, ph *pageHeaders) echo.HandlerFunc {
+// handleTile serves one tile; the pages' parameters come as query parameters.
+func handleTile(agg *aggregator.Aggregator, rend *renderer, who shopper, ph *pageHeaders,
+	opts Options) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		name := pathParam(c, "/tiles/")
 		format, req, err := parseRequest(c, who)
+		if err == nil {
+			req.Params, err = queryParams(c, opts.Pages)
+		}
+		for _, p := range opts.TileParams[name] {
+			if _, ok := req.Params[p]; err == nil && !ok {
+				err = tiles.Errorf(tiles.EINVALID, "%s: its url uses {%s}: give ?%s=", name, p, p)
+			}
+		}
 		if err != nil {
 			return err
 		}
 		start := time.Now()
-		name := pathParam(c, "/tiles/")
 		r, err := agg.Tile(c.Request().Context(), name, req)
 		if err != nil {
 			return err
@@ -197,7 +212,7 @@ func handleTile(agg *aggregator.Aggregator, rend *renderer, who shopper, ph *pag
 		status := tileStatus(r.Status)
 		if format == formatHTML {
 			// One tile as an HTML fragment: what the page's retry link loads.
-			b, err := rend.tile(r, req.User)
+			b, err := rend.tile(r, req)
 			if err != nil {
 				return err
 			}

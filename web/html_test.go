@@ -403,7 +403,7 @@ func TestTileViews(t *testing.T) {
 	rend := newRenderer(nil)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b, err := rend.tile(tt.result, "alice")
+			b, err := rend.tile(tt.result, tiles.Request{User: "alice"})
 			if err != nil {
 				t.Fatalf("tile: %v", err)
 			}

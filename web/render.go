@@ -29,6 +29,7 @@ var staticFS embed.FS
 type renderer struct {
 	t     *template.Template
 	views map[string]string // Options.Views
+	title string            // the page's (Page.Title); "": the homepage's
 }
 
 // newRenderer returns a renderer drawing each tile with its view (viewOf).
@@ -48,9 +49,9 @@ func (r *renderer) shell(w io.Writer, nonce, user string, names []string) error 
 		slots[i] = slotView{Name: n, View: viewOf(r.views, n)}
 	}
 	return r.t.ExecuteTemplate(w, "shell", struct {
-		Nonce, User string
-		Tiles       []slotView
-	}{nonce, user, slots})
+		Nonce, User, Title string
+		Tiles              []slotView
+	}{nonce, user, r.title, slots})
 }
 
 // tileView is what a tile template sees.
@@ -81,9 +82,9 @@ func decode[T any](_ string, raw json.RawMessage) (any, error) {
 // tile renders one tile into a buffer, so that a template failing half-way
 // leaves nothing in the stream; the generic view takes over when the
 // tile's own cannot take or render its data.
-func (r *renderer) tile(res aggregator.Result, user string) ([]byte, error) {
+func (r *renderer) tile(res aggregator.Result, req tiles.Request) ([]byte, error) {
 	v := tileView{Name: res.Name, View: viewOf(r.views, res.Name), Status: res.Status,
-		ElapsedMS: millis(res.Elapsed), RetryURL: retryURL(res.Name, user)}
+		ElapsedMS: millis(res.Elapsed), RetryURL: retryURL(res.Name, req)}
 	if res.Status == tiles.StatusStale {
 		v.AgeMS = millis(res.Age)
 	}
@@ -191,10 +192,14 @@ func newTimingView(results []aggregator.Result, total time.Duration) timingView 
 
 func round1(f float64) float64 { return float64(int64(f*10+0.5)) / 10 }
 
-func retryURL(name, user string) string {
+// retryURL loads tile name alone for req's user, with the page's parameters.
+func retryURL(name string, req tiles.Request) string {
 	q := url.Values{"format": {"html"}}
-	if user != "" {
-		q.Set("user", user)
+	if req.User != "" {
+		q.Set("user", req.User)
+	}
+	for k, v := range req.Params {
+		q.Set(k, v)
 	}
 	return "/tiles/" + url.PathEscape(name) + "?" + q.Encode()
 }

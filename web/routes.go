@@ -2,6 +2,9 @@ package web
 
 import (
 	"io/fs"
+	"maps"
+	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -14,14 +17,43 @@ import (
 
 var publicPaths = []string{"/home", "/tiles", "/tiles/NAME", "/healthz", "/readyz", "/test"}
 
-// suggestedPaths is what a 404 from e suggests: the public paths, and
-// /metrics if e serves it.
+// suggestedPaths is what a 404 from e suggests: the public paths, with the
+// pages' in place of /home when the file lists pages, and /metrics if e serves it.
 func suggestedPaths(e *echo.Echo) []string {
-	if slices.ContainsFunc(e.Routes(), func(r *echo.Route) bool { return r.Path == "/metrics" }) {
-		return append(slices.Clip(publicPaths), "/metrics")
+	var pages []string
+	metrics := false
+	for _, r := range e.Routes() {
+		switch {
+		case r.Method != http.MethodGet:
+		case r.Path == "/metrics":
+			metrics = true
+		case !slices.Contains(ownRoutes, r.Path):
+			pages = append(pages, paramRoute.ReplaceAllString(r.Path, "{$1}"))
+		}
 	}
-	return publicPaths
+	slices.Sort(pages)
+	paths := publicPaths
+	if !slices.Equal(pages, []string{"/home"}) {
+		paths = append(pages, publicPaths[1:]...)
+	}
+	if metrics {
+		return append(slices.Clip(paths), "/metrics")
+	}
+	return paths
 }
+
+// ownRoutes are the routes that are not pages, as Echo spells them.
+var ownRoutes = []string{"/tiles", "/tiles/:name", "/healthz", "/readyz", "/test", "/img/products/:file", "/static/*"}
+
+// OwnRoute reports whether a path's first segment is one of the server's
+// own routes (/metrics too), which no page may take.
+func OwnRoute(segment string) bool {
+	return segment == "metrics" || slices.ContainsFunc(ownRoutes, func(r string) bool {
+		return strings.HasPrefix(r[1:]+"/", segment+"/")
+	})
+}
+
+var paramRoute = regexp.MustCompile(`:([a-z][a-z0-9_]*)`)
 
 // addRoutes lists Vitrine's whole HTTP surface. Every route but /test
 // answers HEAD as well as GET.
@@ -39,9 +71,21 @@ func addRoutes(e *echo.Echo, agg *aggregator.Aggregator, rend *renderer, opts Op
 		who.who = identity.Query{}
 	}
 	ph := newPageHeaders(agg, opts)
-	get("/home", handleHome(agg, rend, who, tracer, ph, opts.writeStall()))
+	if len(opts.Pages) == 0 {
+		get("/home", handleHome(agg, rend, who, tracer, ph, opts.writeStall(), nil))
+	}
+	for _, p := range opts.Pages {
+		po, prend := opts, *rend
+		po.Primary, prend.title = p.Primary, p.Title
+		if len(p.Views) > 0 {
+			prend.views = maps.Clone(opts.Views)
+			maps.Copy(prend.views, p.Views)
+		}
+		ph := newPageHeaders(p.Agg, po)
+		get(echoPath(p.Path), handleHome(p.Agg, &prend, who, tracer, ph, opts.writeStall(), p.Params))
+	}
 	get("/tiles", handleTileList(agg, opts))
-	get("/tiles/:name", handleTile(agg, rend, who, ph))
+	get("/tiles/:name", handleTile(agg, rend, who, ph, opts))
 	get("/healthz", echo.WrapHandler(handleHealth))
 	get("/readyz", echo.WrapHandler(handleReady(opts.Readiness, false)))
 	e.GET("/test", handleTest(opts.TestDelay))

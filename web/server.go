@@ -41,6 +41,11 @@ type Options struct {
 	WriteCut func(route string)
 	// Primary names the tile whose result decides /home's status ("" none).
 	Primary string
+	// Pages are served in place of /home, each at its path; none: /home with agg's tiles.
+	Pages []Page
+	// TileParams names the page parameters each tile's URL uses, which
+	// /tiles/NAME needs as query parameters.
+	TileParams map[string][]string
 	// SetCookie names the other tiles whose backends' Set-Cookie reach the
 	// browser (the primary's always do); /home's header waits for them.
 	SetCookie []string

@@ -130,7 +130,7 @@ func streamHTML(c echo.Context, pt pageTrace, agg *aggregator.Aggregator, rend *
 		return err
 	}
 	return out.stream(pt, agg, req, func(r aggregator.Result) error {
-		b, err := rend.tile(r, req.User)
+		b, err := rend.tile(r, req)
 		if err != nil {
 			return err
 		}

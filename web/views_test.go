@@ -39,7 +39,7 @@ func textLeaves(n *html.Node) []string {
 // element, failing unless there is exactly one.
 func renderOne(t *testing.T, views map[string]string, name string, data json.RawMessage) (*html.Node, string) {
 	t.Helper()
-	b, err := newRenderer(views).tile(aggregator.Result{Name: name, Outcome: tiles.Fresh(data)}, "")
+	b, err := newRenderer(views).tile(aggregator.Result{Name: name, Outcome: tiles.Fresh(data)}, tiles.Request{})
 	if err != nil {
 		t.Fatalf("tile: %v", err)
 	}
