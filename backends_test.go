@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -24,8 +25,8 @@ import (
 
 // exampleArgs are the arguments that serve the example file (start adds a free port),
 // every HTTP tile's URL moved to base's host (with -backend, as a user
-// would point the file at other hosts), and the file's tiles.
-func exampleArgs(t *testing.T, file, base string) ([]string, []config.Tile) {
+// would point the file at other hosts), and the file as parsed.
+func exampleArgs(t *testing.T, file, base string) ([]string, config.Config) {
 	t.Helper()
 	cfg, err := config.Parse([]string{"-config", file}, noEnv)
 	if err != nil {
@@ -58,11 +59,13 @@ func exampleArgs(t *testing.T, file, base string) ([]string, []config.Tile) {
 	if moved != nil {
 		args = append(args, "-backend", strings.Join(moved, ","))
 	}
-	return args, cfg.Tiles
+	return args, cfg
 }
 
-// wantData is the data each simulated tile serves for req, by name: the
-// built-in tiles' and those only `vitrine backends` serves.
+// wantData is the data each simulated tile serves for req, by the path of
+// its backend's route: the built-in tiles' and those only `vitrine
+// backends` serves, and the items of a collection that the examples' pages
+// ask for (category/outdoor).
 func wantData(t *testing.T, req tiles.Request) map[string]string {
 	t.Helper()
 	want := map[string]string{}
@@ -72,13 +75,45 @@ func wantData(t *testing.T, req tiles.Request) map[string]string {
 			t.Fatal(err)
 		}
 		want[d.Name] = string(data)
+		if d.Item != nil {
+			if data, err = d.Item(catalogue.Default(), exampleSlug); err != nil {
+				t.Fatal(err)
+			}
+			want[d.Name+"/"+exampleSlug] = string(data)
+		}
 	}
 	return want
 }
 
-// TestExamplesServe: every file in examples/ passes -check and serves a
-// whole page over HTTP from `vitrine backends`: every tile ok, each
-// carrying its backend's data verbatim (the user forwarded only to
+// exampleSlug is the value the examples' pages are asked with for each
+// path parameter.
+const exampleSlug = "outdoor"
+
+// examplePages are the paths of cfg's pages, each parameter set to
+// exampleSlug.
+func examplePages(cfg config.Config) []string {
+	var paths []string
+	for _, p := range cfg.PageList() {
+		for name := range p.Params {
+			p.Path = strings.ReplaceAll(p.Path, "{"+name+"}", exampleSlug)
+		}
+		paths = append(paths, p.Path)
+	}
+	return paths
+}
+
+// examplePage is a page as TestExamplesServe reads it.
+type examplePage struct {
+	Tiles map[string]struct {
+		Status string
+		Data   json.RawMessage
+	}
+	Complete bool
+}
+
+// TestExamplesServe: every file in examples/ passes -check and serves each
+// of its pages whole over HTTP from `vitrine backends`: every tile ok,
+// each carrying its backend's data verbatim (the user forwarded only to
 // personalised tiles), and /tiles naming each tile's source by its label.
 func TestExamplesServe(t *testing.T) {
 	files, err := filepath.Glob("examples/*.yaml")
@@ -91,34 +126,35 @@ func TestExamplesServe(t *testing.T) {
 			if err := run(t.Context(), []string{"-config", file, "-check"}, noEnv, io.Discard, io.Discard); err != nil {
 				t.Fatalf("-check: %v; want nil", err)
 			}
-			args, tcs := exampleArgs(t, file, base)
+			args, cfg := exampleArgs(t, file, base)
 			in := start(t, args...)
-			var page struct {
-				Tiles map[string]struct {
-					Status string
-					Data   json.RawMessage
-				}
-				Complete bool
-			}
 			client := http.DefaultClient
 			if strings.Contains(file, "jwt") { // alice is who the token says, not ?user=
 				client = &http.Client{Transport: bearer(sim.DemoToken("alice", time.Minute))}
 			}
-			if code := getJSON(t, client, in.base+"/home?user=alice", &page); code != http.StatusOK || !page.Complete {
-				t.Fatalf("GET /home: %d, complete %v (%+v); want 200 and a complete page", code, page.Complete, page.Tiles)
+			served := examplePage{Tiles: map[string]struct {
+				Status string
+				Data   json.RawMessage
+			}{}}
+			for _, path := range examplePages(cfg) {
+				var page examplePage
+				if code := getJSON(t, client, in.base+path+"?user=alice", &page); code != http.StatusOK || !page.Complete {
+					t.Fatalf("GET %s: %d, complete %v (%+v); want 200 and a complete page", path, code, page.Complete, page.Tiles)
+				}
+				maps.Copy(served.Tiles, page.Tiles)
 			}
 			alice, anyone := wantData(t, tiles.Request{User: "alice"}), wantData(t, tiles.Request{})
 			var list []struct{ Name, Source string }
 			getJSON(t, http.DefaultClient, in.base+"/tiles", &list)
-			if len(list) != len(tcs) {
-				t.Fatalf("/tiles lists %d tiles; want the file's %d", len(list), len(tcs))
+			if len(list) != len(cfg.Tiles) {
+				t.Fatalf("/tiles lists %d tiles; want the file's %d", len(list), len(cfg.Tiles))
 			}
-			for i, tc := range tcs {
-				got := page.Tiles[tc.Name]
+			for i, tc := range cfg.Tiles {
+				got := served.Tiles[tc.Name]
 				backend := tc.Name
 				if tc.URL != "" {
 					u, _ := url.Parse(tc.URL)
-					backend = strings.TrimPrefix(u.Path, "/")
+					backend = strings.ReplaceAll(strings.TrimPrefix(u.Path, "/"), "{slug}", exampleSlug)
 				}
 				want := anyone[backend]
 				if tc.Personalised {

@@ -131,6 +131,7 @@ type CategoryLink struct {
 // Categories is the category index: every category, in the order of its
 // first product in the catalogue.
 type Categories struct {
+	Title string         `json:"title"`
 	Items []CategoryLink `json:"items"`
 }
 
@@ -154,7 +155,7 @@ func (c *Catalogue) Categories() Categories {
 		}
 		out[i].Count++
 	}
-	return Categories{Items: out}
+	return Categories{Title: "Shop by category", Items: out}
 }
 
 // Category returns the category slug's page: its best-rated products first,

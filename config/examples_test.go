@@ -3,10 +3,12 @@ package config_test
 import (
 	"encoding/json"
 	"net/url"
+	"path"
 	"path/filepath"
 	"slices"
 	"testing"
 
+	"vitrine/catalogue"
 	"vitrine/config"
 	"vitrine/sim"
 )
@@ -43,6 +45,27 @@ func TestExamples(t *testing.T) {
 			if id.Source != "jwt" || id.JWKS != "http://localhost:9000"+sim.DemoJWKSPath || id.Issuer != sim.DemoIssuer ||
 				id.Audience != sim.DemoAudience || !c.Tiles[2].Personalised {
 				t.Errorf("identity = %+v; want jwt from the demo provider of vitrine backends", id)
+			}
+		},
+		"shop.yaml": func(t *testing.T, c config.Config) {
+			var paths []string
+			for _, p := range c.Pages {
+				paths = append(paths, p.Path)
+			}
+			if want := []string{"/home", "/sale", "/c/{slug}"}; !slices.Equal(paths, want) {
+				t.Fatalf("pages %q; want %q", paths, want)
+			}
+			home, category := c.Pages[0], c.Pages[2]
+			if !slices.ContainsFunc(home.Tiles, func(pt config.PageTile) bool { return pt.Name == "categories" && pt.View == "links" }) {
+				t.Errorf("the homepage's tiles %+v; want the category index drawn as links, for a visitor to click through", home.Tiles)
+			}
+			if category.Primary != "category" || !category.Params["slug"].MatchString("outdoor") {
+				t.Errorf("category page %+v; want category primary and the default slug pattern", category)
+			}
+			for _, tile := range c.Tiles {
+				if want := tile.Name == "category"; slices.Equal(tile.Params, []string{"slug"}) != want {
+					t.Errorf("%s uses parameters %q; want {slug} only in category's url", tile.Name, tile.Params)
+				}
 			}
 		},
 		"simulated.yaml": func(t *testing.T, c config.Config) {
@@ -84,6 +107,11 @@ func checkServed(t *testing.T, tile config.Tile) {
 	var routes []string
 	for _, d := range append(sim.Builtins(), sim.Extra()...) {
 		routes = append(routes, "/"+d.Name)
+		if d.Item != nil { // a collection: /NAME/KEY too, the key a slug or a page's parameter
+			if dir, key := path.Split(u.Path); dir == "/"+d.Name+"/" && (catalogue.SlugPattern.MatchString(key) || key == "{slug}") {
+				routes = append(routes, u.Path)
+			}
+		}
 	}
 	if err != nil || u.Host != "localhost:9000" || !slices.Contains(routes, u.Path) {
 		t.Errorf("%s: url %q is not a route of vitrine backends on localhost:9000", tile.Name, tile.URL)

@@ -362,7 +362,7 @@ func TestParseFileErrors(t *testing.T) {
 		{name: "two primary tiles", file: "tiles:\n  - name: banners\n    primary: true\n  - name: products\n    primary: true\n",
 			want: `FILE:5:14: tiles[1].primary: tiles[0] (banners) is already the primary tile; at most one tile may be`},
 		{name: "unknown view", file: "tiles:\n  - name: banners\n    view: fancy\n",
-			want: `FILE:3:11: tiles[0].view: "fancy" is not a view (one of banners, products, recommendations, json, html)`},
+			want: `FILE:3:11: tiles[0].view: "fancy" is not a view (one of banners, products, recommendations, json, html, links)`},
 		{name: "empty label", file: "tiles:\n  - name: banners\n    label: ' '\n",
 			want: `FILE:3:12: tiles[0].label: "" is not a label (1 to 64 printable characters, e.g. catalogue-api)`},
 		{name: "label with a control character", file: "tiles:\n  - name: banners\n    label: \"a\\tb\"\n",

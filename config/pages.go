@@ -26,12 +26,8 @@ type Page struct {
 type PageTile struct {
 	Name  string
 	View  string // "": the tile's own view
-	Width string // one of Widths
+	Width string // one of web.Widths()
 }
-
-// Widths are a tile's widths on a wide screen: the whole row, half of it, a
-// third, or a row of its own that scrolls sideways.
-var Widths = []string{"full", "half", "third", "row"}
 
 // DefaultParam is the pattern of a parameter that a page's params: does not give.
 const DefaultParam = `[a-z0-9-]{1,64}`
@@ -271,8 +267,8 @@ func (f *file) layout(pg *Page, n ast.Node, path string) error {
 }
 
 func parseWidth(s string) (string, error) {
-	if s = strings.TrimSpace(s); !slices.Contains(Widths, s) {
-		return "", fmt.Errorf("%q is not a width (one of %s)", clip(s), strings.Join(Widths, ", "))
+	if s = strings.TrimSpace(s); !slices.Contains(web.Widths(), s) {
+		return "", fmt.Errorf("%q is not a width (one of %s)", clip(s), strings.Join(web.Widths(), ", "))
 	}
 	return s, nil
 }

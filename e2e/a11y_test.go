@@ -7,6 +7,7 @@ package e2e
 // through with the Tab key.
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -27,13 +28,15 @@ import (
 // a11yState is a page the accessibility tests open: its tiles' backends
 // and what the finished page holds.
 type a11yState struct {
-	name  string
-	wrap  func(tiles.Fetcher) tiles.Fetcher // nil: the real tiles
-	page  func(t *testing.T) string         // nil: serve the built-in tiles, wrapped; else starts the page, returns its URL
-	tiles []string                          // tileDOM of the finished page
-	cards int                               // product cards
-	retry []string                          // data-retry of the retry links
-	trace bool                              // the waterfall shows a trace id
+	name     string
+	wrap     func(tiles.Fetcher) tiles.Fetcher // nil: the real tiles
+	page     func(t *testing.T) string         // nil: serve the built-in tiles, wrapped; else starts the page, returns its URL
+	path     string                            // the page's path; "": /home
+	notFound bool                              // the page is a 404 (its primary tile's content does not exist)
+	tiles    []string                          // tileDOM of the finished page
+	cards    int                               // product cards
+	retry    []string                          // data-retry of the retry links
+	trace    bool                              // the waterfall shows a trace id
 }
 
 var a11yStates = []a11yState{
@@ -78,6 +81,29 @@ var a11yStates = []a11yState{
 		tiles: []string{"banners:ok", "products:ok", "recommendations:ok", "notice:ok"},
 		cards: 12 + 6,
 	},
+	{
+		// The pages of examples/shop.yaml, with their layouts and the links
+		// from one page to another.
+		name:  "the shop's homepage",
+		page:  func(t *testing.T) string { return serveShop(t, a11yLatency, 2*time.Second, nil) },
+		tiles: shopTiles["/home"],
+		cards: 12 + 6,
+	},
+	{
+		name:  "a category page",
+		page:  func(t *testing.T) string { return serveShop(t, a11yLatency, 2*time.Second, nil) },
+		path:  "/c/outdoor",
+		tiles: shopTiles["/c/outdoor"],
+		cards: 6 + 6,
+	},
+	{
+		name:     "an unknown category",
+		page:     func(t *testing.T) string { return serveShop(t, a11yLatency, 2*time.Second, nil) },
+		path:     "/c/nothing-here",
+		notFound: true,
+		tiles:    []string{"banners:ok", "category:error", "recommendations:ok", "categories:ok"},
+		cards:    6,
+	},
 }
 
 // start starts the page of st and returns its URL.
@@ -100,6 +126,15 @@ func servingFallback(f tiles.Fetcher) *tilestest.Fetcher {
 		out.Status, out.Cause = tiles.StatusFallback, errors.New(f.Name()+": backend down")
 		return out, nil
 	}}
+}
+
+// wantStatus is the document's status: 404 for a page whose primary
+// tile's content does not exist, else 200.
+func wantStatus(notFound bool) int {
+	if notFound {
+		return 404
+	}
+	return 200
 }
 
 // a11yViewport is a screen the page is opened on.
@@ -151,7 +186,14 @@ func (tb *tab) emulateColorScheme(t *testing.T, scheme string) {
 func (tb *tab) openA11y(t *testing.T, url string, st a11yState, vp a11yViewport) {
 	t.Helper()
 	tb.emulateScreen(t, vp)
-	tb.open(t, url+"/home?user=alice")
+	page := url + cmp.Or(st.path, "/home") + "?user=alice"
+	if st.notFound {
+		tb.expect404(page)
+	}
+	tb.open(t, page)
+	if got, want := eval[int](t, tb, navStatusJS), wantStatus(st.notFound); got != want {
+		t.Errorf("the document's status is %d; want %d", got, want)
+	}
 	if got := eval[[]string](t, tb, tileDOM); !slices.Equal(got, st.tiles) {
 		t.Fatalf("tiles in main#main = %v; want %v", got, st.tiles)
 	}

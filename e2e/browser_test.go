@@ -143,6 +143,15 @@ type tab struct {
 	ctx      context.Context
 	mu       sync.Mutex
 	problems []string
+	notFound string // a URL whose 404 is expected (expect404): not a problem
+}
+
+// expect404 tells tb that url answers 404 on purpose, so that Chromium's
+// log line about it is not a problem.
+func (tb *tab) expect404(url string) {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	tb.notFound = url
 }
 
 // openTab opens a tab with the recorder installed; opts may put it in a
@@ -183,11 +192,16 @@ func (tb *tab) listen(ev any) {
 			problem = "log (" + string(ev.Entry.Source) + "): " + ev.Entry.Text + " " + ev.Entry.URL
 		}
 	}
-	if problem != "" {
-		tb.mu.Lock()
-		tb.problems = append(tb.problems, problem)
-		tb.mu.Unlock()
+	if problem == "" {
+		return
 	}
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	if e, ok := ev.(*log.EventEntryAdded); ok && tb.notFound != "" && e.Entry.URL == tb.notFound &&
+		e.Entry.Source == log.EntrySourceNetwork && strings.Contains(e.Entry.Text, "status of 404") {
+		return
+	}
+	tb.problems = append(tb.problems, problem)
 }
 
 // do runs actions with a deadline.
@@ -335,14 +349,20 @@ func serveTiles(t *testing.T, fs []tiles.Fetcher, timeout time.Duration, opts we
 	if opts.Catalogue == nil {
 		opts.Catalogue = catalogue.Default()
 	}
-	logger := slog.New(slog.DiscardHandler)
-	agg, err := aggregator.New(fs, aggregator.Options{TileTimeout: timeout, Logger: logger})
+	srv := httptest.NewServer(web.NewServer(slog.New(slog.DiscardHandler), newAggregator(t, fs, timeout), opts))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// newAggregator is the aggregator over fs, in page order, with the given
+// tile timeout.
+func newAggregator(t *testing.T, fs []tiles.Fetcher, timeout time.Duration) *aggregator.Aggregator {
+	t.Helper()
+	agg, err := aggregator.New(fs, aggregator.Options{TileTimeout: timeout, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatalf("aggregator.New: %v", err)
 	}
-	srv := httptest.NewServer(web.NewServer(logger, agg, opts))
-	t.Cleanup(srv.Close)
-	return srv.URL
+	return agg
 }
 
 // simulate is def's simulated backend over cat, answering after latency

@@ -197,6 +197,10 @@ func handleTile(agg *aggregator.Aggregator, rend *renderer, who shopper, ph *pag
 				err = tiles.Errorf(tiles.EINVALID, "%s: its url uses {%s}: give ?%s=", name, p, p)
 			}
 		}
+		look := rend
+		if err == nil && format == formatHTML {
+			look, err = rend.look(name, c.QueryParam("view"), c.QueryParam("width"))
+		}
 		if err != nil {
 			return err
 		}
@@ -211,8 +215,9 @@ func handleTile(agg *aggregator.Aggregator, rend *renderer, who shopper, ph *pag
 		}
 		status := tileStatus(r.Status)
 		if format == formatHTML {
-			// One tile as an HTML fragment: what the page's retry link loads.
-			b, err := rend.tile(r, req)
+			// One tile as an HTML fragment: what the page's retry link loads,
+			// drawn as the page's layout draws it.
+			b, err := look.tile(r, req)
 			if err != nil {
 				return err
 			}

@@ -22,6 +22,9 @@ type Page struct {
 	// value must match: one that does not is a 404 before any backend is asked.
 	Params map[string]*regexp.Regexp
 	Views  map[string]string // the page's own views of its tiles, over Options.Views
+	// Widths holds each tile's width on a wide screen, one of Widths();
+	// none: the homepage's fixed layout, every tile the whole row.
+	Widths map[string]string
 }
 
 var paramSegment = regexp.MustCompile(`\{([^{}/]+)\}`)

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"io"
+	"maps"
 	"math"
 	"net/url"
 	"slices"
@@ -27,9 +29,10 @@ var staticFS embed.FS
 
 // renderer renders the HTML homepage in pieces, each flushed when ready.
 type renderer struct {
-	t     *template.Template
-	views map[string]string // Options.Views
-	title string            // the page's (Page.Title); "": the homepage's
+	t      *template.Template
+	views  map[string]string // Options.Views, and a page's own
+	widths map[string]string // a page's layout (Page.Widths); none: the homepage's fixed layout
+	title  string            // the page's (Page.Title); "": the homepage's
 }
 
 // newRenderer returns a renderer drawing each tile with its view (viewOf).
@@ -39,14 +42,14 @@ func newRenderer(views map[string]string) *renderer {
 	return &renderer{t: t, views: views}
 }
 
-// slotView is a tile's place in the page's shell, sized by its view.
-type slotView struct{ Name, View string }
+// slotView is a tile's place in the page's shell, sized by its view and width.
+type slotView struct{ Name, View, Width string }
 
 // shell writes the page up to its tiles' slots, for the tiles named names.
 func (r *renderer) shell(w io.Writer, nonce, user string, names []string) error {
 	slots := make([]slotView, len(names))
 	for i, n := range names {
-		slots[i] = slotView{Name: n, View: viewOf(r.views, n)}
+		slots[i] = slotView{Name: n, View: viewOf(r.views, n), Width: r.widths[n]}
 	}
 	return r.t.ExecuteTemplate(w, "shell", struct {
 		Nonce, User, Title string
@@ -58,10 +61,12 @@ func (r *renderer) shell(w io.Writer, nonce, user string, names []string) error 
 type tileView struct {
 	Name             string
 	View             string // the view it is drawn with (viewOf)
+	Width            string // its width in the page's layout; "": the homepage's
 	Status           tiles.Status
 	ElapsedMS, AgeMS float64
 	Data             any // the tile's data as its view takes it (viewTemplate)
 	RetryURL         string
+	Gone             bool // the backend said its content does not exist (404, 410): nothing to retry
 }
 
 // dataViews read a tile's data, for the tile named name, for the views that
@@ -71,6 +76,36 @@ var dataViews = map[string]func(name string, raw json.RawMessage) (any, error){
 	ViewProducts:        decode[catalogue.Products],
 	ViewRecommendations: decode[catalogue.Recommendations],
 	ViewHTML:            func(name string, raw json.RawMessage) (any, error) { return htmlFragment(name, raw) },
+	ViewLinks:           decodeLinks,
+}
+
+// decodeLinks reads a links tile's data: a list of which every item has a
+// title and a link, else an error (and the generic view draws it).
+func decodeLinks(_ string, raw json.RawMessage) (any, error) {
+	var l linkList
+	if err := json.Unmarshal(raw, &l); err != nil {
+		return nil, err
+	}
+	for _, it := range l.Items {
+		if it.Title == "" || it.Link == "" {
+			return nil, errors.New("links: an item without a title or a link")
+		}
+	}
+	if len(l.Items) == 0 {
+		return nil, errors.New("links: no items")
+	}
+	return l, nil
+}
+
+// linkList is what the links view draws: a list of links to other pages,
+// such as the category index's (catalogue.Categories).
+type linkList struct {
+	Title string `json:"title"` // "": the tile's name
+	Items []struct {
+		Title string `json:"title"`
+		Link  string `json:"link"`
+		Count *int   `json:"count"` // how many things are behind the link; nil: not said
+	} `json:"items"`
 }
 
 func decode[T any](_ string, raw json.RawMessage) (any, error) {
@@ -83,8 +118,11 @@ func decode[T any](_ string, raw json.RawMessage) (any, error) {
 // leaves nothing in the stream; the generic view takes over when the
 // tile's own cannot take or render its data.
 func (r *renderer) tile(res aggregator.Result, req tiles.Request) ([]byte, error) {
-	v := tileView{Name: res.Name, View: viewOf(r.views, res.Name), Status: res.Status,
-		ElapsedMS: millis(res.Elapsed), RetryURL: retryURL(res.Name, req)}
+	v := tileView{Name: res.Name, View: viewOf(r.views, res.Name), Width: r.widths[res.Name], Status: res.Status,
+		ElapsedMS: millis(res.Elapsed)}
+	v.RetryURL = retryURL(res.Name, req, v.View, v.Width)
+	var be *tiles.BackendError
+	v.Gone = res.Status == tiles.StatusError && errors.As(res.Cause, &be) && be.Gone()
 	if res.Status == tiles.StatusStale {
 		v.AgeMS = millis(res.Age)
 	}
@@ -192,9 +230,14 @@ func newTimingView(results []aggregator.Result, total time.Duration) timingView 
 
 func round1(f float64) float64 { return float64(int64(f*10+0.5)) / 10 }
 
-// retryURL loads tile name alone for req's user, with the page's parameters.
-func retryURL(name string, req tiles.Request) string {
+// retryURL loads tile name alone for req's user, with the page's
+// parameters; on a page with a layout, with the view and width it has there.
+func retryURL(name string, req tiles.Request, view, width string) string {
 	q := url.Values{"format": {"html"}}
+	if width != "" {
+		q.Set("view", view)
+		q.Set("width", width)
+	}
 	if req.User != "" {
 		q.Set("user", req.User)
 	}
@@ -260,11 +303,47 @@ const (
 	ViewRecommendations = "recommendations"
 	ViewJSON            = "json"
 	ViewHTML            = "html"
+
+	ViewLinks = "links"
 )
 
 // ViewNames lists every view Options.Views may name.
 func ViewNames() []string {
-	return []string{ViewBanners, ViewProducts, ViewRecommendations, ViewJSON, ViewHTML}
+	return []string{ViewBanners, ViewProducts, ViewRecommendations, ViewJSON, ViewHTML, ViewLinks}
+}
+
+// Widths are a tile's widths in a page's layout on a wide screen: the
+// whole row, half of it, a third, or the whole row with its items in one
+// line that scrolls sideways. On a phone every tile takes the whole row.
+func Widths() []string { return []string{"full", "half", "third", "row"} }
+
+// look returns r drawing tile name with view and width ("": as r does),
+// for /tiles/NAME loaded by a page's retry link.
+func (r *renderer) look(name, view, width string) (*renderer, error) {
+	if view == "" && width == "" {
+		return r, nil
+	}
+	if view != "" && !slices.Contains(ViewNames(), view) {
+		return nil, tiles.Errorf(tiles.EINVALID, "no view %q; views: %s", tiles.Clip(view, 32), strings.Join(ViewNames(), ", "))
+	}
+	if width != "" && !slices.Contains(Widths(), width) {
+		return nil, tiles.Errorf(tiles.EINVALID, "no width %q; widths: %s", tiles.Clip(width, 32), strings.Join(Widths(), ", "))
+	}
+	c := *r
+	c.views, c.widths = maps.Clone(r.views), maps.Clone(r.widths)
+	if c.views == nil {
+		c.views = map[string]string{}
+	}
+	if c.widths == nil {
+		c.widths = map[string]string{}
+	}
+	if view != "" {
+		c.views[name] = view
+	}
+	if width != "" {
+		c.widths[name] = width
+	}
+	return &c, nil
 }
 
 // viewOf is the view a tile is drawn with: the one views gives it, else

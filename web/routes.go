@@ -76,9 +76,10 @@ func addRoutes(e *echo.Echo, agg *aggregator.Aggregator, rend *renderer, opts Op
 	}
 	for _, p := range opts.Pages {
 		po, prend := opts, *rend
-		po.Primary, prend.title = p.Primary, p.Title
+		po.Primary, prend.title, prend.widths = p.Primary, p.Title, p.Widths
 		if len(p.Views) > 0 {
-			prend.views = maps.Clone(opts.Views)
+			prend.views = make(map[string]string, len(opts.Views)+len(p.Views))
+			maps.Copy(prend.views, opts.Views)
 			maps.Copy(prend.views, p.Views)
 		}
 		ph := newPageHeaders(p.Agg, po)
