@@ -432,13 +432,7 @@ func TestParseFileErrors(t *testing.T) {
 			path := writeConfig(t, tt.file)
 			args := append([]string{"-config", path}, tt.args...)
 			_, err := config.Parse(args, env(nil))
-			var ce *config.Error
-			if !errors.As(err, &ce) {
-				t.Fatalf("Parse error = %T %v; want a *config.Error", err, err)
-			}
-			if got, want := err.Error(), strings.ReplaceAll(tt.want, "FILE", path); got != want {
-				t.Errorf("Error() = %q;\nwant      %q", got, want)
-			}
+			checkFileError(t, err, path, tt.want)
 		})
 	}
 }
@@ -521,5 +515,18 @@ func TestParseCheck(t *testing.T) {
 				t.Errorf("Check = %t; want %t", got.Check, tt.want)
 			}
 		})
+	}
+}
+
+// checkFileError fails unless err is a *config.Error saying want, with
+// FILE in want standing for the file's path.
+func checkFileError(t *testing.T, err error, path, want string) {
+	t.Helper()
+	var ce *config.Error
+	if !errors.As(err, &ce) {
+		t.Fatalf("Parse error = %T %v; want a *config.Error", err, err)
+	}
+	if got, want := err.Error(), strings.ReplaceAll(want, "FILE", path); got != want {
+		t.Errorf("Error() = %q;\nwant      %q", got, want)
 	}
 }

@@ -3,7 +3,6 @@ package config_test
 import (
 	"errors"
 	"reflect"
-	"strings"
 	"testing"
 
 	"vitrine/config"
@@ -143,13 +142,7 @@ func TestParsePagesErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			path := writeConfig(t, tt.file)
 			_, err := config.Parse([]string{"-config", path}, env(nil))
-			var ce *config.Error
-			if !errors.As(err, &ce) {
-				t.Fatalf("Parse error = %T %v; want a *config.Error", err, err)
-			}
-			if got, want := err.Error(), strings.ReplaceAll(tt.want, "FILE", path); got != want {
-				t.Errorf("Error() = %q;\nwant      %q", got, want)
-			}
+			checkFileError(t, err, path, tt.want)
 		})
 	}
 }
