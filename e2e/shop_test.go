@@ -176,6 +176,10 @@ func TestShop(t *testing.T) {
 		if len(cats) != 6 || slices.ContainsFunc(cats, func(c string) bool { return c != "kitchen" }) {
 			t.Errorf("the category page shows products of %v; want 6 of kitchen", cats)
 		}
+		current := eval[[]string](t, tb, `Array.from(document.querySelectorAll("main#main [aria-current=page]"), (a) => a.getAttribute("href"))`)
+		if !slices.Equal(current, []string{"/c/kitchen"}) {
+			t.Errorf("links marked as the current page: %v; want the kitchen's alone", current)
+		}
 		if got, want := eval[string](t, tb, `document.title`), "Category: Vitrine"; got != want {
 			t.Errorf("document.title = %q; want %q", got, want)
 		}

@@ -31,6 +31,14 @@ window.vitrine = (function (queued) {
     return c && c.querySelector(":scope > " + sel);
   }
 
+  // markCurrent marks the links of tile that lead to this very page (a
+  // category among the category links) as the current page.
+  function markCurrent(tile) {
+    tile.querySelectorAll("nav a[href]").forEach(function (a) {
+      if (a.pathname === location.pathname && a.origin === location.origin) a.setAttribute("aria-current", "page");
+    });
+  }
+
   // place moves the streamed element for name into its slot.
   function place(name) {
     var key = '"' + CSS.escape(name) + '"';
@@ -40,6 +48,7 @@ window.vitrine = (function (queued) {
     el.dataset.placedMs = (performance.now() - started).toFixed(1);
     if (slot) slot.replaceWith(el);
     if (name === "timing") return;
+    markCurrent(el);
     var status = el.dataset.status;
     announce(status === "ok" || status === "stale" || status === "fallback"
       ? label(el) + " loaded"
@@ -66,6 +75,7 @@ window.vitrine = (function (queued) {
         var fresh = tpl.content.firstElementChild;
         if (!fresh || !fresh.hasAttribute("data-tile")) throw new Error("no tile in answer");
         tile.replaceWith(fresh);
+        markCurrent(fresh);
         if (focused) {
           var again = fresh.querySelector("a[data-retry]");
           if (!again) fresh.tabIndex = -1; // focusable by script, not a Tab stop
