@@ -320,30 +320,32 @@ func Widths() []string { return []string{"full", "half", "third", "row"} }
 // look returns r drawing tile name with view and width ("": as r does),
 // for /tiles/NAME loaded by a page's retry link.
 func (r *renderer) look(name, view, width string) (*renderer, error) {
-	if view == "" && width == "" {
-		return r, nil
-	}
-	if view != "" && !slices.Contains(ViewNames(), view) {
-		return nil, tiles.Errorf(tiles.EINVALID, "no view %q; views: %s", tiles.Clip(view, 32), strings.Join(ViewNames(), ", "))
-	}
-	if width != "" && !slices.Contains(Widths(), width) {
-		return nil, tiles.Errorf(tiles.EINVALID, "no width %q; widths: %s", tiles.Clip(width, 32), strings.Join(Widths(), ", "))
-	}
 	c := *r
-	c.views, c.widths = maps.Clone(r.views), maps.Clone(r.widths)
-	if c.views == nil {
-		c.views = map[string]string{}
+	var err error
+	if c.views, err = choose(r.views, name, "view", view, ViewNames()); err != nil {
+		return nil, err
 	}
-	if c.widths == nil {
-		c.widths = map[string]string{}
-	}
-	if view != "" {
-		c.views[name] = view
-	}
-	if width != "" {
-		c.widths[name] = width
+	if c.widths, err = choose(r.widths, name, "width", width, Widths()); err != nil {
+		return nil, err
 	}
 	return &c, nil
+}
+
+// choose returns a copy of m with m[name] = v, one of choices ("": m as it
+// is); kind names v in the error.
+func choose(m map[string]string, name, kind, v string, choices []string) (map[string]string, error) {
+	if v == "" {
+		return m, nil
+	}
+	if !slices.Contains(choices, v) {
+		return nil, tiles.Errorf(tiles.EINVALID, "no %s %q; one of %s", kind, tiles.Clip(v, 32), strings.Join(choices, ", "))
+	}
+	c := maps.Clone(m)
+	if c == nil {
+		c = map[string]string{}
+	}
+	c[name] = v
+	return c, nil
 }
 
 // viewOf is the view a tile is drawn with: the one views gives it, else
