@@ -8,6 +8,7 @@ package e2e
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -16,8 +17,11 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"vitrine/catalogue"
 	"vitrine/config"
+	"vitrine/sim"
 	"vitrine/tiles"
+	"vitrine/tiles/tilestest"
 	"vitrine/upstream"
 	"vitrine/web"
 )
@@ -273,5 +277,81 @@ func logSlots(t *testing.T, tb *tab, s screen, path string) {
 	t.Helper()
 	for _, h := range eval[[]map[string]any](t, tb, slotHeightsJS) {
 		t.Logf("slot: width=%d page=%s %v", s.width, path, fmt.Sprint(h))
+	}
+}
+
+// slotFitJS measures, for every tile of the page, its own height (each
+// tile set to the top of its grid row, so a taller neighbour does not
+// stretch it) and the height of an empty slot of its view and width in
+// its place: what the slot reserves before the tile arrives.
+const slotFitJS = `(() => {
+  const out = [];
+  for (const tile of document.querySelectorAll("main#main > [data-tile]")) {
+    tile.style.alignSelf = "start";
+    const h = tile.getBoundingClientRect().height;
+    const slot = document.createElement("section");
+    slot.className = tile.className.replace(/ status-\S+/, "") + " placeholder";
+    slot.innerHTML = '<div class="skeleton"><span></span><span></span><span></span></div>';
+    slot.style.alignSelf = "start";
+    tile.replaceWith(slot);
+    const s = slot.getBoundingClientRect().height;
+    slot.replaceWith(tile);
+    out.push({ tile: tile.dataset.tile, tileHeight: Math.round(h), slotHeight: Math.round(s) });
+  }
+  return out;
+})()`
+
+type slotFit struct {
+	Tile       string `json:"tile"`
+	TileHeight int    `json:"tileHeight"`
+	SlotHeight int    `json:"slotHeight"`
+}
+
+// fittedViews are the views whose height the CSS knows for the shop's
+// catalogue, with the data their tile shows: each is checked at every width.
+var fittedViews = map[string]string{
+	web.ViewBanners: "banners", web.ViewProducts: "products", web.ViewRecommendations: "recommendations",
+	web.ViewLinks: "category",
+}
+
+// TestSlotsFitTheirTiles: at every screen width, the empty slot of each
+// built-in view at each layout width reserves its tile's height (within
+// 2rem or a tenth of it), with the catalogue's content: the banners, the
+// twelve featured products, six recommendations, the category index.
+// This is what keeps a page's layout still as its tiles stream in,
+// whatever layout a file gives.
+func TestSlotsFitTheirTiles(t *testing.T) {
+	browser := startBrowser(t)
+	cat := catalogue.Default()
+	page := web.Page{Path: "/fit", Views: map[string]string{}, Widths: map[string]string{}}
+	var fs []tiles.Fetcher
+	for _, view := range slices.Sorted(maps.Keys(fittedViews)) {
+		i := slices.IndexFunc(append(sim.Builtins(), sim.Extra()...), func(d sim.Def) bool { return d.Name == fittedViews[view] })
+		data, err := append(sim.Builtins(), sim.Extra()...)[i].Content(cat, tiles.Request{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, width := range web.Widths() {
+			name := view + "-" + width
+			fs = append(fs, tilestest.After(name, 0, data))
+			page.Views[name], page.Widths[name] = view, width
+		}
+	}
+	page.Agg = newAggregator(t, fs, 2*time.Second)
+	url := serveTiles(t, fs, 2*time.Second, web.Options{Pages: []web.Page{page}})
+	for _, s := range screens {
+		t.Run(s.String(), func(t *testing.T) {
+			tb := openScreen(t, browser, s)
+			tb.open(t, url+"/fit") // pictures are sized by their attributes before they load: no need to wait for them
+			for _, f := range eval[[]slotFit](t, tb, slotFitJS) {
+				off := f.SlotHeight - f.TileHeight
+				if tol := max(32, f.TileHeight/10); off > tol || off < -tol {
+					t.Errorf("%s at %d px: the slot is %d px, the tile %d px (%+d); want them within %d px", f.Tile, s.width, f.SlotHeight, f.TileHeight, off, tol)
+				} else {
+					t.Logf("%s at %d px: slot %d px, tile %d px (%+d)", f.Tile, s.width, f.SlotHeight, f.TileHeight, off)
+				}
+			}
+			tb.checkClean(t)
+		})
 	}
 }
