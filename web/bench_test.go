@@ -4,7 +4,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"testing"
+
+	"vitrine/web"
 )
 
 // BenchmarkHomeOverhead measures what Vitrine itself costs per page: one
@@ -28,4 +31,36 @@ func BenchmarkHomeOverhead(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(len(fs)), "tiles/page")
+}
+
+// BenchmarkPageRoutes compares /home with a page of the file's pages: with
+// the same three tiles, what a page at /c/{slug} adds to serve (its route,
+// its parameter read and checked against its pattern, a layout of widths).
+func BenchmarkPageRoutes(b *testing.B) {
+	category := web.Page{Path: "/c/{slug}", Title: "Category",
+		Params: map[string]*regexp.Regexp{"slug": regexp.MustCompile(`^[a-z0-9-]{1,64}$`)},
+		Widths: map[string]string{"banners": "full", "products": "row", "recommendations": "half"}}
+	for _, bc := range []struct {
+		name, target string
+		pages        []web.Page
+	}{
+		{"home", "/home?user=alice", nil},
+		{"category", "/c/outdoor?user=alice", []web.Page{category}},
+	} {
+		for _, format := range []string{"application/json", "text/html"} {
+			b.Run(bc.name+"/"+format[len(format)-4:], func(b *testing.B) {
+				s := newServer(b, opts{LogTo: io.Discard, Pages: bc.pages}, builtins(b, 0)...)
+				req := httptest.NewRequest(http.MethodGet, bc.target, nil)
+				req.Header.Set("Accept", format)
+				b.ReportAllocs()
+				for b.Loop() {
+					rec := httptest.NewRecorder()
+					s.e.ServeHTTP(rec, req)
+					if rec.Code != http.StatusOK {
+						b.Fatalf("GET %s: status = %d; want 200", bc.target, rec.Code)
+					}
+				}
+			})
+		}
+	}
 }

@@ -71,6 +71,8 @@ type opts struct {
 	Identity identity.Source
 	// AccessLog, if set, receives the request lines (web.Options.AccessLog).
 	AccessLog io.Writer
+	// Pages are web.Options', each given the server's aggregator when it has none.
+	Pages []web.Page
 }
 
 // newServer builds the Echo handler the way main does, over fs.
@@ -88,6 +90,12 @@ func newServer(t testing.TB, o opts, fs ...tiles.Fetcher) *server {
 		t.Fatalf("aggregator.New: %v", err)
 	}
 	wo := web.Options{TestDelay: o.TestDelay, Primary: o.Primary, Views: o.Views, TracerProvider: o.TracerProvider, Identity: o.Identity}
+	for _, p := range o.Pages {
+		if p.Agg == nil {
+			p.Agg = agg
+		}
+		wo.Pages = append(wo.Pages, p)
+	}
 	if o.AccessLog != nil {
 		wo.AccessLog = slog.New(slog.NewTextHandler(o.AccessLog, nil))
 	}

@@ -120,16 +120,17 @@ func decode[T any](_ string, raw json.RawMessage) (any, error) {
 func (r *renderer) tile(res aggregator.Result, req tiles.Request) ([]byte, error) {
 	v := tileView{Name: res.Name, View: viewOf(r.views, res.Name), Width: r.widths[res.Name], Status: res.Status,
 		ElapsedMS: millis(res.Elapsed)}
-	v.RetryURL = retryURL(res.Name, req, v.View, v.Width)
-	var be *tiles.BackendError
-	v.Gone = res.Status == tiles.StatusError && errors.As(res.Cause, &be) && be.Gone()
 	if res.Status == tiles.StatusStale {
 		v.AgeMS = millis(res.Age)
 	}
-	name := "tile-failed"
+	var name string
 	switch res.Status {
 	case tiles.StatusOK, tiles.StatusStale, tiles.StatusFallback:
 		name = viewTemplate(&v, res.Data)
+	default: // only a failed tile has a retry link
+		name, v.RetryURL = "tile-failed", retryURL(res.Name, req, v.View, v.Width)
+		var be *tiles.BackendError
+		v.Gone = errors.As(res.Cause, &be) && be.Gone()
 	}
 	var buf bytes.Buffer
 	err := r.t.ExecuteTemplate(&buf, name, v)
