@@ -239,7 +239,6 @@ func TestShop(t *testing.T) {
 					checkShades(t, tb, false)
 					tb.waitImages(t)
 					checkLayout(t, tb, s)
-					logSlots(t, tb, s, pg.path)
 					tb.checkClean(t)
 				})
 			}
@@ -261,22 +260,6 @@ func TestShop(t *testing.T) {
 				tb.checkClean(t)
 			})
 		})
-	}
-}
-
-// slotHeightsJS is each slot's height before its tile arrives and the
-// tile's once placed, for the tiles of the page: how well each slot
-// reserves its tile's room (logged, so that the CSS's figures can be set
-// from it).
-const slotHeightsJS = `Array.from(document.querySelectorAll("main#main > [data-tile]"), (el) => ({
-  tile: el.dataset.tile, cls: el.className, height: Math.round(el.getBoundingClientRect().height),
-}))`
-
-// logSlots logs the height of each placed tile of the page in tb.
-func logSlots(t *testing.T, tb *tab, s screen, path string) {
-	t.Helper()
-	for _, h := range eval[[]map[string]any](t, tb, slotHeightsJS) {
-		t.Logf("slot: width=%d page=%s %v", s.width, path, fmt.Sprint(h))
 	}
 }
 
