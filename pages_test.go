@@ -84,6 +84,22 @@ func TestRunPages(t *testing.T) {
 	if code, tiles := tileStatuses(t, in.base+"/home"); code != http.StatusOK || len(tiles) != 1 {
 		t.Errorf("GET /home: %d %v; want 200 and the banners alone", code, tiles)
 	}
+	// Each form of a page times its tiles, as /home does: a header for
+	// JSON, a trailer for the streamed forms.
+	for _, format := range []string{"json", "html", "ndjson"} {
+		resp, err := http.Get(in.base + "/c/outdoor?format=" + format)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		timing := resp.Header.Get("Server-Timing") + resp.Trailer.Get("Server-Timing")
+		for _, want := range []string{"banners;dur=", "category;dur=", "total;dur="} {
+			if !strings.Contains(timing, want) {
+				t.Errorf("GET /c/outdoor as %s: Server-Timing %q; want %s", format, timing, want)
+			}
+		}
+	}
 	if body := getBody(t, in.base+"/c/outdoor?format=html"); !strings.Contains(body, "<title>Category: Vitrine</title>") {
 		t.Errorf("the category page's HTML has no title Category: %.300s", body)
 	}
