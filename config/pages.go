@@ -260,10 +260,28 @@ func (f *file) layout(pg *Page, n ast.Node, path string) error {
 			return f.at(kv.at, fmt.Sprintf("%s.%s: not one of the page's tiles", path, oneLine(kv.key, 32)))
 		}
 		t := &pg.Tiles[j]
-		_, err = f.read(kv.value, path+"."+kv.key, "a layout's", []setting{
+		var at map[string]ast.Node
+		at, err = f.read(kv.value, path+"."+kv.key, "a layout's", []setting{
 			field("view", &t.View, parseView), field("width", &t.Width, parseWidth)}, func(string) {})
+		if err == nil && t.View != "" {
+			err = f.fragmentView(*t, at["view"], path+"."+kv.key+".view")
+		}
 	}
 	return err
+}
+
+// fragmentView refuses a layout's view that does not match what the tile
+// fetches: an HTML fragment (its own view: html) only the html view draws,
+// and the html view draws nothing else.
+func (f *file) fragmentView(t PageTile, n ast.Node, path string) error {
+	i := slices.IndexFunc(f.p.cfg.Tiles, func(c Tile) bool { return c.Name == t.Name })
+	switch own := f.p.cfg.Tiles[i].View; {
+	case own == web.ViewHTML && t.View != web.ViewHTML:
+		return f.fail(n, path, fmt.Errorf("tile %q fetches an HTML fragment (its view: html), which only the html view draws", t.Name))
+	case own != web.ViewHTML && t.View == web.ViewHTML:
+		return f.fail(n, path, fmt.Errorf("the html view draws an HTML fragment, which tile %q does not fetch; give the tile view: html", t.Name))
+	}
+	return nil
 }
 
 func parseWidth(s string) (string, error) {

@@ -135,6 +135,12 @@ func TestParsePagesErrors(t *testing.T) {
 		{name: "bad width", file: tilesKey + "pages:\n  - path: /sale\n    tiles: [banners]\n" +
 			"    layout: {banners: {width: wide}}\n",
 			want: `FILE:8:31: pages[0].layout.banners.width: "wide" is not a width (one of full, half, third, row)`},
+		{name: "the html view for a JSON tile", file: tilesKey + "pages:\n  - path: /sale\n    tiles: [banners]\n" +
+			"    layout: {banners: {view: html}}\n",
+			want: `FILE:8:30: pages[0].layout.banners.view: the html view draws an HTML fragment, which tile "banners" does not fetch; give the tile view: html`},
+		{name: "another view for an HTML tile", file: "tiles:\n  - name: promo\n    url: http://x/promo\n    view: html\n" +
+			"pages:\n  - path: /sale\n    tiles: [promo]\n    layout: {promo: {view: json}}\n",
+			want: `FILE:8:28: pages[0].layout.promo.view: tile "promo" fetches an HTML fragment (its view: html), which only the html view draws`},
 		{name: "no tiles", file: tilesKey + "pages:\n  - path: /sale\n",
 			want: `FILE:6:5: pages[0]: no tiles; list the page's tiles, in page order, under tiles:`},
 	}
