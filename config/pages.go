@@ -277,9 +277,11 @@ func (f *file) fragmentView(t PageTile, n ast.Node, path string) error {
 	i := slices.IndexFunc(f.p.cfg.Tiles, func(c Tile) bool { return c.Name == t.Name })
 	switch own := f.p.cfg.Tiles[i].View; {
 	case own == web.ViewHTML && t.View != web.ViewHTML:
-		return f.fail(n, path, fmt.Errorf("tile %q fetches an HTML fragment (its view: html), which only the html view draws", t.Name))
+		return f.fail(n, path, fmt.Errorf(
+			"tile %q fetches an HTML fragment (its view: html), which only the html view draws", t.Name))
 	case own != web.ViewHTML && t.View == web.ViewHTML:
-		return f.fail(n, path, fmt.Errorf("the html view draws an HTML fragment, which tile %q does not fetch; give the tile view: html", t.Name))
+		return f.fail(n, path, fmt.Errorf(
+			"the html view draws an HTML fragment, which tile %q does not fetch; give the tile view: html", t.Name))
 	}
 	return nil
 }
