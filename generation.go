@@ -277,6 +277,7 @@ func (r *reloader) apply() (web.Reloaded, error) {
 	}
 	g.warm(append(done.Added, done.Rebuilt...))
 	r.served.Swap(g, g.parts())
+	r.a.m.RemoveTiles(done.Removed...)
 	return done, nil
 }
 

@@ -254,3 +254,34 @@ func TestBinaryHangup(t *testing.T) {
 		}
 	}
 }
+
+// TestRunReloadDropsRemovedBreaker: a reload that removes a tile whose
+// breaker is open stops exposing its breaker's state, which would
+// otherwise say open for as long as the process runs.
+func TestRunReloadDropsRemovedBreaker(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/broken" {
+			http.Error(w, "down", http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{}`)
+	}))
+	t.Cleanup(srv.Close)
+	path := filepath.Join(t.TempDir(), "vitrine.yaml")
+	banners := fmt.Sprintf("tiles:\n  - {name: banners, url: '%s/banners'}\n", srv.URL)
+	writeFile(t, path, banners+fmt.Sprintf("  - {name: broken, url: '%s/broken', breaker: 1}\n", srv.URL))
+	in, admin := startAdmin(t, "-config", path)
+	const series = `vitrine_breaker_state{tile="broken"}`
+	tileStatuses(t, in.base+"/home")
+	if body := getBody(t, admin+"/metrics"); !strings.Contains(body, series+" 2") {
+		t.Fatalf("after a failure the metrics do not say %s 2 (open)", series)
+	}
+	writeFile(t, path, banners)
+	if code, body := postReload(t, admin); code != http.StatusOK {
+		t.Fatalf("POST /reload: %d %v; want 200", code, body)
+	}
+	if body := getBody(t, admin+"/metrics"); strings.Contains(body, series) {
+		t.Errorf("after the reload that removed it, the metrics still expose %s", series)
+	}
+}

@@ -30,3 +30,12 @@ func (m *Metrics) AddTiles(names ...string) {
 		m.zero(name)
 	}
 }
+
+// RemoveTiles drops the state series of tiles a reload removed: their
+// breaker's state would otherwise show its last value (open, say) for as
+// long as the process runs. Their counters stay, as counters do.
+func (m *Metrics) RemoveTiles(names ...string) {
+	for _, name := range names {
+		m.breakerState.DeleteLabelValues(name)
+	}
+}

@@ -1,6 +1,10 @@
 package metrics
 
-import "testing"
+import (
+	"testing"
+
+	"vitrine/resilience"
+)
 
 // TestAddTiles: a tile added by a reload has its series at zero before its
 // first fetch, as New's own tiles do.
@@ -32,5 +36,21 @@ func TestConfigReloaded(t *testing.T) {
 	m.ConfigReloaded("invalid")
 	if got := value(scrape(t, m.Handler()), `vitrine_config_reloads_total{result="invalid"}`); got != "2" {
 		t.Errorf("reloads invalid = %q; want 2", got)
+	}
+}
+
+// TestRemoveTiles: a removed tile's breaker state is no longer exposed;
+// another tile's is.
+func TestRemoveTiles(t *testing.T) {
+	m := New("banners", "notice")
+	m.BreakerState("banners", resilience.BreakerOpen)
+	m.BreakerState("notice", resilience.BreakerOpen)
+	m.RemoveTiles("notice")
+	body := scrape(t, m.Handler())
+	if got := value(body, `vitrine_breaker_state{tile="notice"}`); got != "" {
+		t.Errorf("the removed tile's breaker state = %q; want no series", got)
+	}
+	if got := value(body, `vitrine_breaker_state{tile="banners"}`); got != "2" {
+		t.Errorf("banners' breaker state = %q; want 2 (open)", got)
 	}
 }
