@@ -1,12 +1,14 @@
 package web
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"html/template"
 	"regexp"
 	"strings"
 
+	"github.com/maypok86/otter/v2"
 	"github.com/microcosm-cc/bluemonday"
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
@@ -116,4 +118,42 @@ func scrub(n *html.Node, prefix string) bool {
 	}
 	n.Attr = kept
 	return n.DataAtom == atom.Plaintext
+}
+
+// fragmentCacheBytes bounds the sanitised fragments a server keeps.
+const fragmentCacheBytes = 4 << 20
+
+// fragments holds the markup htmlFragment made of the fragments seen
+// lately, by tile and the SHA-256 of the data: sanitising costs several
+// times what the rest of a page does, and a tile served from its cache
+// brings the same fragment page after page. The tile's name is in the key
+// because it prefixes the fragment's ids.
+type fragments struct {
+	c *otter.Cache[fragmentKey, template.HTML]
+}
+
+type fragmentKey struct {
+	name string
+	sum  [sha256.Size]byte
+}
+
+func newFragments() *fragments {
+	return &fragments{c: otter.Must(&otter.Options[fragmentKey, template.HTML]{
+		MaximumWeight: fragmentCacheBytes,
+		Weigher:       func(k fragmentKey, v template.HTML) uint32 { return uint32(len(k.name) + sha256.Size + len(v)) },
+		Executor:      func(fn func()) { fn() }, // maintenance inline: no goroutine
+	})}
+}
+
+// read is htmlFragment(name, raw), made once per tile and data.
+func (f *fragments) read(name string, raw json.RawMessage) (any, error) {
+	key := fragmentKey{name: name, sum: sha256.Sum256(raw)}
+	if h, ok := f.c.GetIfPresent(key); ok {
+		return h, nil
+	}
+	h, err := htmlFragment(name, raw)
+	if err == nil {
+		f.c.Set(key, h)
+	}
+	return h, err
 }

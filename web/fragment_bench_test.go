@@ -43,4 +43,14 @@ func BenchmarkHTMLFragment(b *testing.B) {
 		}
 		b.ReportMetric(float64(len(typicalFragment)), "bytes/fragment")
 	})
+	b.Run("cached", func(b *testing.B) { // what a page pays for a fragment it has drawn before
+		f := newFragments()
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := f.read("promo", raw); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(len(typicalFragment)), "bytes/fragment")
+	})
 }

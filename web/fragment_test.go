@@ -4,6 +4,7 @@ package web
 // control (fragmentPolicy, scrub).
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -112,4 +113,32 @@ func FuzzHTMLFragment(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestFragmentsCached: the html view's cache gives what htmlFragment
+// gives, keeps one entry per tile and data, and never serves one tile's
+// markup (its ids prefixed with its name) for another's, nor one data's
+// for another's.
+func TestFragmentsCached(t *testing.T) {
+	f := newFragments()
+	a, b := tilestest.String(`<p id="x">A</p>`), tilestest.String(`<p id="x">B</p>`)
+	for _, tt := range []struct {
+		name string
+		raw  json.RawMessage
+		size int // entries after the read
+	}{
+		{"promo", a, 1}, {"promo", a, 1}, {"promo", b, 2}, {"other", a, 3}, {"promo", a, 3},
+	} {
+		got, err := f.read(tt.name, tt.raw)
+		want, werr := htmlFragment(tt.name, tt.raw)
+		if err != nil || werr != nil || got != want {
+			t.Errorf("read(%s, %s) = %q, %v; want %q, %v", tt.name, tt.raw, got, err, want, werr)
+		}
+		if n := f.c.EstimatedSize(); n != tt.size {
+			t.Errorf("after read(%s, %s): %d entries; want %d", tt.name, tt.raw, n, tt.size)
+		}
+	}
+	if _, err := f.read("promo", json.RawMessage(`{"not":"a string"}`)); err == nil || f.c.EstimatedSize() != 3 {
+		t.Errorf("data that is no fragment: err %v, %d entries; want an error and nothing kept", err, f.c.EstimatedSize())
+	}
 }

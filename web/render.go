@@ -29,17 +29,18 @@ var staticFS embed.FS
 
 // renderer renders the HTML homepage in pieces, each flushed when ready.
 type renderer struct {
-	t      *template.Template
-	views  map[string]string // Options.Views, and a page's own
-	widths map[string]string // a page's layout (Page.Widths); none: the homepage's fixed layout
-	title  string            // the page's (Page.Title); "": the homepage's
+	t         *template.Template
+	fragments *fragments        // the html view's, shared by the server's renderers
+	views     map[string]string // Options.Views, and a page's own
+	widths    map[string]string // a page's layout (Page.Widths); none: the homepage's fixed layout
+	title     string            // the page's (Page.Title); "": the homepage's
 }
 
 // newRenderer returns a renderer drawing each tile with its view (viewOf).
 func newRenderer(views map[string]string) *renderer {
 	funcs := template.FuncMap{"price": formatPrice, "ms": formatMS}
 	t := template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/*.html"))
-	return &renderer{t: t, views: views}
+	return &renderer{t: t, views: views, fragments: newFragments()}
 }
 
 // slotView is a tile's place in the page's shell, sized by its view and width.
@@ -70,12 +71,11 @@ type tileView struct {
 }
 
 // dataViews read a tile's data, for the tile named name, for the views that
-// take more than JSON.
+// take more than JSON; the html view's is the renderer's (fragments).
 var dataViews = map[string]func(name string, raw json.RawMessage) (any, error){
 	ViewBanners:         decode[catalogue.Banners],
 	ViewProducts:        decode[catalogue.Products],
 	ViewRecommendations: decode[catalogue.Recommendations],
-	ViewHTML:            func(name string, raw json.RawMessage) (any, error) { return htmlFragment(name, raw) },
 	ViewLinks:           decodeLinks,
 }
 
@@ -126,7 +126,7 @@ func (r *renderer) tile(res aggregator.Result, req tiles.Request) ([]byte, error
 	var name string
 	switch res.Status {
 	case tiles.StatusOK, tiles.StatusStale, tiles.StatusFallback:
-		name = viewTemplate(&v, res.Data)
+		name = r.viewTemplate(&v, res.Data)
 	default: // only a failed tile has a retry link
 		name, v.RetryURL = "tile-failed", retryURL(res.Name, req, v.View, v.Width)
 		var be *tiles.BackendError
@@ -147,8 +147,12 @@ func (r *renderer) tile(res aggregator.Result, req tiles.Request) ([]byte, error
 
 // viewTemplate sets v.Data to what the tile's view takes of data and
 // returns the view's template.
-func viewTemplate(v *tileView, data json.RawMessage) string {
-	if read, ok := dataViews[v.View]; ok && len(data) > 0 {
+func (r *renderer) viewTemplate(v *tileView, data json.RawMessage) string {
+	read, ok := dataViews[v.View]
+	if v.View == ViewHTML {
+		read, ok = r.fragments.read, true
+	}
+	if ok && len(data) > 0 {
 		if d, err := read(v.Name, data); err == nil {
 			v.Data = d
 			return "tile-" + v.View
