@@ -40,15 +40,7 @@ type generation struct {
 func (a *app) pages(cfg config.Config, wrapped []*resilience.Tile) ([]web.Page, error) {
 	var pages []web.Page
 	for _, pc := range cfg.Pages {
-		p := web.Page{Path: pc.Path, Title: pc.Title, Primary: pc.Primary, Params: pc.Params,
-			Views: map[string]string{}, Widths: map[string]string{}}
-		var names []string
-		for _, t := range pc.Tiles {
-			if names = append(names, t.Name); t.View != "" {
-				p.Views[t.Name] = t.View
-			}
-			p.Widths[t.Name] = t.Width
-		}
+		p, names := pc.Web()
 		var err error
 		if p.Agg, err = a.newAggregator(cfg, wrapped, names); err != nil {
 			return nil, err

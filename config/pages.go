@@ -53,6 +53,21 @@ func (c Config) PageList() []Page {
 	return []Page{home}
 }
 
+// Web is p as package web serves it, but for its aggregator, and the
+// names of its tiles in page order.
+func (p Page) Web() (web.Page, []string) {
+	wp := web.Page{Path: p.Path, Title: p.Title, Primary: p.Primary, Params: p.Params,
+		Views: map[string]string{}, Widths: map[string]string{}}
+	var names []string
+	for _, t := range p.Tiles {
+		if names = append(names, t.Name); t.View != "" {
+			wp.Views[t.Name] = t.View
+		}
+		wp.Widths[t.Name] = t.Width
+	}
+	return wp, names
+}
+
 // urlParams returns the parameters the tile URL raw uses, each {name} in its path.
 func urlParams(raw string) ([]string, error) {
 	var names []string

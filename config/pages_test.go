@@ -50,6 +50,13 @@ func TestParsePages(t *testing.T) {
 	if c.Title != "Category" || c.Primary != "category" || !reflect.DeepEqual(c.Tiles, want) {
 		t.Errorf("page = %+v; want the title Category, primary category and tiles %+v", c, want)
 	}
+	wp, names := c.Web()
+	if wantNames := []string{"banners", "category", "recommendations"}; !reflect.DeepEqual(names, wantNames) ||
+		wp.Path != "/c/{slug}" || wp.Title != "Category" || wp.Primary != "category" || wp.Params["slug"] != c.Params["slug"] ||
+		!reflect.DeepEqual(wp.Views, map[string]string{"category": "products"}) ||
+		!reflect.DeepEqual(wp.Widths, map[string]string{"banners": "full", "category": "half", "recommendations": "row"}) {
+		t.Errorf("Web() = %+v, %v; want the page's path, title, primary, parameters, views and widths, and its tiles in order", wp, names)
+	}
 	for value, ok := range map[string]bool{"outdoor": true, "x": false, "outdoor1": false, "a/outdoor": false,
 		"outdoorx\n": false} {
 		if got := c.Params["slug"].MatchString(value); got != ok {

@@ -50,15 +50,10 @@ func serveShop(t *testing.T, latency map[string]time.Duration, timeout time.Dura
 		opts.Views[tc.Name], opts.TileParams[tc.Name] = tc.View, tc.Params
 	}
 	for _, pc := range cfg.Pages {
-		p := web.Page{Path: pc.Path, Title: pc.Title, Primary: pc.Primary, Params: pc.Params,
-			Views: map[string]string{}, Widths: map[string]string{}}
+		p, names := pc.Web()
 		var fs []tiles.Fetcher
-		for _, pt := range pc.Tiles {
-			fs = append(fs, byName[pt.Name])
-			if pt.View != "" {
-				p.Views[pt.Name] = pt.View
-			}
-			p.Widths[pt.Name] = pt.Width
+		for _, name := range names {
+			fs = append(fs, byName[name])
 		}
 		p.Agg = newAggregator(t, fs, timeout)
 		opts.Pages = append(opts.Pages, p)
