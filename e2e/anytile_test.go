@@ -8,7 +8,6 @@ package e2e
 
 import (
 	"encoding/json"
-	"fmt"
 	"log/slog"
 	"maps"
 	"net/http"
@@ -176,15 +175,10 @@ const fragmentTile = `<p class="x">Hello <b>fragment</b></p><script>document.tit
 // banners from the simulated backends, and returns Vitrine's URL.
 func serveFragment(t *testing.T) string {
 	t.Helper()
-	frag := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprint(w, fragmentTile)
-	}))
-	t.Cleanup(frag.Close)
 	b := startBackends(t, a11yLatency)
 	fs := []tiles.Fetcher{
 		httpTile(t, upstream.Options{Name: "banners", URL: b.url + "/banners"}),
-		httpTile(t, upstream.Options{Name: "fragment", URL: frag.URL + "/fragment", HTML: true}),
+		httpTile(t, upstream.Options{Name: "fragment", URL: htmlBackend(t, fragmentTile) + "/fragment", HTML: true}),
 	}
 	return serveTiles(t, fs, 2*time.Second, web.Options{Views: map[string]string{"fragment": web.ViewHTML}})
 }

@@ -38,6 +38,18 @@ const ordinaryFragment = `<h3>Spring sale</h3>` +
 	`<figcaption><em>now</em> €39.90</figcaption></figure></li><li>Pans</li></ul>` +
 	`<ol><li>one</li><li>two</li></ol><h4>Sizes</h4><dl><dt>S</dt><dd>38</dd></dl>`
 
+// htmlBackend starts a backend answering body as text/html on every path,
+// closed with the test, and returns its URL.
+func htmlBackend(t *testing.T, body string) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, body)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
 // serveFragmentPage starts the built-in tiles over HTTP and a promo tile
 // whose backend answers body as text/html, and Vitrine over them (promo
 // drawn with the html view, second on the page), and returns Vitrine's
@@ -45,18 +57,13 @@ const ordinaryFragment = `<h3>Spring sale</h3>` +
 // place.
 func serveFragmentPage(t *testing.T, body string, promoShown <-chan struct{}) string {
 	t.Helper()
-	promo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprint(w, body)
-	}))
-	t.Cleanup(promo.Close)
 	b := startBackends(t, a11yLatency)
 	tile := func(name string) tiles.Fetcher {
 		return httpTile(t, upstream.Options{Name: name, URL: b.url + "/" + name})
 	}
 	fs := []tiles.Fetcher{
 		tile("banners"),
-		httpTile(t, upstream.Options{Name: "promo", URL: promo.URL + "/promo", HTML: true}),
+		httpTile(t, upstream.Options{Name: "promo", URL: htmlBackend(t, body) + "/promo", HTML: true}),
 		heldUntil(tile("products"), promoShown),
 		tile("recommendations"),
 	}
