@@ -7,7 +7,7 @@ package e2e
 // streams its tiles in without moving what is already shown.
 
 import (
-	"fmt"
+	"context"
 	"maps"
 	"os"
 	"slices"
@@ -129,23 +129,6 @@ func checkHalves(t *testing.T, tb *tab, s screen) {
 	}
 }
 
-// waitNavigated waits until the tab has navigated to path and the page
-// there is complete. While the old document goes, evaluating may fail:
-// that is waited out too.
-func (tb *tab) waitNavigated(t *testing.T, path string) {
-	t.Helper()
-	expr := fmt.Sprintf(`location.pathname === %q && document.querySelector("main#main > #timing") !== null`, path)
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		done, err := chromedp.Run(tb.ctx, chromedp.Evaluate[bool](expr))
-		if err == nil && done {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("waiting for %s: %v, %v", path, done, err)
-		}
-	}
-}
-
 // navStatusJS is the HTTP status of the document.
 const navStatusJS = `performance.getEntriesByType("navigation")[0].responseStatus`
 
@@ -163,8 +146,13 @@ func TestShop(t *testing.T) {
 		if want := []string{"/c/kitchen", "/c/outdoor", "/c/books", "/c/home", "/c/audio"}; !slices.Equal(links, want) {
 			t.Fatalf("the homepage links to %v; want %v", links, want)
 		}
-		tb.do(t, "clicking Kitchen", chromedp.Click(chromedp.CSS(`main#main > [data-tile=categories] a[href="/c/kitchen"]`)))
-		tb.waitNavigated(t, "/c/kitchen")
+		ctx, cancel := context.WithTimeout(tb.ctx, 20*time.Second)
+		defer cancel()
+		resp, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(`main#main > [data-tile=categories] a[href="/c/kitchen"]`)))
+		if err != nil || resp.URL != url+"/c/kitchen" || resp.Status != 200 {
+			t.Fatalf("clicking Kitchen: %v; want a navigation to %s/c/kitchen answered 200", err, url)
+		}
+		tb.waitFor(t, `document.querySelector("main#main > #timing")`, 10*time.Second)
 		if got := eval[[]string](t, tb, tileDOM); !slices.Equal(got, shopTiles["/c/kitchen"]) {
 			t.Fatalf("tiles in main#main = %v; want %v", got, shopTiles["/c/kitchen"])
 		}
