@@ -9,6 +9,7 @@ import (
 
 	"github.com/goccy/go-yaml/ast"
 
+	"vitrine/upstream"
 	"vitrine/web"
 )
 
@@ -33,7 +34,7 @@ type PageTile struct {
 const DefaultParam = `[a-z0-9-]{1,64}`
 
 var (
-	paramName   = regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}$`)
+	paramName   = regexp.MustCompile(`^` + upstream.ParamName + `$`) // the names upstream fills
 	placeholder = regexp.MustCompile(`\{([^{}]*)\}`)
 	literal     = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 )

@@ -243,8 +243,12 @@ func (f *Fetcher) newRequest(ctx context.Context, req tiles.Request) *http.Reque
 	return hreq
 }
 
+// ParamName is what a page parameter's name is; {NAME} in a tile URL's
+// path is filled with its value. config checks the names against it.
+const ParamName = `[a-z][a-z0-9_]{0,31}`
+
 // placeholder is a page parameter in a tile URL's path.
-var placeholder = regexp.MustCompile(`\{([a-z][a-z0-9_]{0,31})\}`)
+var placeholder = regexp.MustCompile(`\{(` + ParamName + `)\}`)
 
 // fillPath returns the path template with each {name} replaced by the value
 // of name in params ("" if none), and the same path escaped, each value by
