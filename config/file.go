@@ -95,7 +95,7 @@ type file struct {
 	path    string
 	p       *parser
 	anchors map[string]ast.Node // the values of the document's anchors, by name
-	pageAt  []pagePlaces        // where each page read so far is
+	pathAt  []ast.Node          // where each page read so far has its path
 	urlAt   map[string]ast.Node // each tile's url, by tile name
 }
 

@@ -131,18 +131,12 @@ func (f *file) pages(n ast.Node) error {
 			return err
 		}
 		if j := slices.IndexFunc(f.p.cfg.Pages, func(e Page) bool { return shape(e.Path) == shape(pg.Path) }); j >= 0 {
-			return f.fail(f.pageAt[i].path, path+".path", fmt.Errorf("%q is the path of pages[%d] (%s) too",
+			return f.fail(f.pathAt[i], path+".path", fmt.Errorf("%q is the path of pages[%d] (%s) too",
 				clip(pg.Path), j, clip(f.p.cfg.Pages[j].Path)))
 		}
 		f.p.cfg.Pages = append(f.p.cfg.Pages, pg)
 	}
 	return nil
-}
-
-// pagePlaces are where a page's path and tiles are in the file.
-type pagePlaces struct {
-	path  ast.Node
-	tiles []ast.Node
 }
 
 // page reads the page n, called path in messages.
@@ -165,7 +159,7 @@ func (f *file) page(n ast.Node, path string) (Page, error) {
 	if err != nil {
 		return pg, f.fail(at["path"], path+".path", err)
 	}
-	f.pageAt = append(f.pageAt, pagePlaces{path: at["path"]})
+	f.pathAt = append(f.pathAt, at["path"])
 	if pg.Params, err = f.params(at["params"], path+".params", names); err == nil {
 		err = f.pageTiles(&pg, at["tiles"], path+".tiles")
 	}
